@@ -1,0 +1,205 @@
+"""The ``nmtprune`` command: data | train | translate | evaluate | info."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _cmd_train(args) -> int:
+    from .config import load_config
+    from .train.loop import train
+
+    cfg = load_config(args.config, args.overrides)
+    if os.environ.get("WORLD_SIZE", "1") != "1":
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if _cuda() else "gloo")
+    try:
+        summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress)
+    finally:
+        if os.environ.get("WORLD_SIZE", "1") != "1":
+            import torch.distributed as dist
+            dist.destroy_process_group()
+    print(json.dumps(summary))
+    return 0
+
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+def _read_input(args) -> list[str]:
+    from .data.corpora import read_lines
+    if args.input:
+        return read_lines(args.input)
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SystemExit(f"error: standard input is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+    return text.splitlines()
+
+
+def _cmd_translate(args) -> int:
+    import torch
+    from .data.batching import ParallelData
+    from .data.tokenize import Tokenizer
+    from .metrics.evaluate import translate_data
+    from .train.checkpoint import load_model
+
+    model, cfg, src_vocab, tgt_vocab = load_model(args.model)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    lines = _read_input(args)
+    tok = Tokenizer(cfg.data.src_lang, cfg.data.lowercase)
+    toks = [tok.tokenize(line) for line in lines]
+    data = ParallelData([src_vocab.encode(t) for t in toks], [[] for _ in toks], toks, [[] for _ in toks],
+                        lines, ["" for _ in toks])
+    hyps = translate_data(model, data, tgt_vocab, beam=args.beam, alpha=args.alpha)
+    detok = Tokenizer(cfg.data.tgt_lang, cfg.data.lowercase)
+    for h in hyps:
+        print(" ".join(h) if args.tokenized else detok.detokenize(h))
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    import torch
+    from .data.batching import load_split
+    from .metrics.evaluate import evaluate_data
+    from .train.checkpoint import load_model
+
+    model, cfg, src_vocab, tgt_vocab = load_model(args.model)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    corpus = args.corpus or cfg.data.corpus
+    data = load_split(corpus, args.split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase,
+                      src_vocab, tgt_vocab)
+    metrics, hyps = evaluate_data(model, data, tgt_vocab, cfg.data.tgt_lang, beam=args.beam, alpha=args.alpha)
+    metrics = {"corpus": corpus, "split": args.split, **metrics}
+    if args.hyps:
+        Path(args.hyps).write_text("".join(" ".join(h) + "\n" for h in hyps), encoding="utf-8")
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for k, v in metrics.items():
+            print(f"{k:22s} {v}")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from .models.weight_classes import weight_classes
+    from .train.checkpoint import load_model
+
+    model, cfg, src_vocab, tgt_vocab = load_model(args.model)
+    classes = weight_classes(model)
+    named = dict(model.named_parameters())
+    total_cls = sum(c.numel(model) for c in classes)
+    total = sum(p.numel() for p in model.parameters())
+    rows = []
+    for c in classes:
+        shapes = " + ".join("x".join(map(str, named[p].shape)) for p in c.params)
+        rows.append({"class": c.name, "paper": c.paper_name, "params": list(c.params), "shapes": shapes,
+                     "size": c.numel(model)})
+    if args.json:
+        print(json.dumps({"classes": rows, "pruned_classes_total": total_cls, "all_parameters": total}))
+        return 0
+    print(f"{'class':12s} {'See et al.':18s} {'shape(s)':28s} {'size':>11s} {'share':>7s}")
+    for r in rows:
+        print(f"{r['class']:12s} {r['paper']:18s} {r['shapes']:28s} {r['size']:11,d} {r['size'] / total_cls:7.2%}")
+    print(f"{'classes total':60s} {total_cls:11,d}")
+    print(f"{'all parameters (incl. biases, never pruned)':60s} {total:11,d}")
+    return 0
+
+
+def _cmd_data(args) -> int:
+    from .data.corpora import CORPORA
+    if args.data_cmd == "list":
+        for c in CORPORA.values():
+            print(f"{c.name:16s} {'/'.join(c.langs):6s} splits: {', '.join(c.splits)}\n{'':16s} {c.description}")
+        return 0
+    if args.data_cmd == "make-tatoeba-split":
+        from .data.tatoeba import write_tatoeba_split
+        print(json.dumps(write_tatoeba_split(args.source, args.out, seed=args.seed)))
+        return 0
+    if args.data_cmd == "download":
+        from .data.download import download_corpus
+        download_corpus(args.corpus, base_url=args.base_url, force=args.force)
+        return 0
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nmtprune", description="Train LSTM attention NMT models and prune them.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train a model from a YAML config")
+    t.add_argument("config")
+    t.add_argument("overrides", nargs="*", help="section.key=value overrides, e.g. train.lr=0.5")
+    t.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=_cmd_train)
+
+    for name, func, helptext in (("translate", _cmd_translate, "translate text with a model"),
+                                 ("evaluate", _cmd_evaluate, "BLEU, perplexity and speed on a corpus split")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("model", help="checkpoint directory")
+        s.add_argument("--beam", type=int, default=5)
+        s.add_argument("--alpha", type=float, default=1.0, help="length normalisation exponent")
+        s.add_argument("--threads", type=int, default=0)
+        s.set_defaults(func=func)
+        if name == "translate":
+            s.add_argument("--input", help="file to translate (default: standard input)")
+            s.add_argument("--tokenized", action="store_true", help="write tokens, not detokenised text")
+        else:
+            s.add_argument("--corpus", help="corpus name (default: the model's training corpus)")
+            s.add_argument("--split", required=True)
+            s.add_argument("--json", action="store_true")
+            s.add_argument("--hyps", help="write tokenised hypotheses here")
+
+    i = sub.add_parser("info", help="weight classes of a model: shapes and sizes")
+    i.add_argument("model")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=_cmd_info)
+
+    d = sub.add_parser("data", help="corpora: list, download, make-tatoeba-split")
+    dsub = d.add_subparsers(dest="data_cmd", required=True)
+    dsub.add_parser("list")
+    dl = dsub.add_parser("download", help="fetch a training set that is not shipped, verifying checksums")
+    dl.add_argument("corpus")
+    dl.add_argument("--base-url", help="mirror to fetch from instead of the official address")
+    dl.add_argument("--force", action="store_true", help="fetch again even if verified files exist")
+    ts = dsub.add_parser("make-tatoeba-split", help="rebuild data/tatoeba-en-fr from fra.txt(.gz)")
+    ts.add_argument("source")
+    ts.add_argument("--out", default="data/tatoeba-en-fr")
+    ts.add_argument("--seed", type=int, default=20161)
+    d.set_defaults(func=_cmd_data)
+    return p
+
+
+def main(argv=None) -> int:
+    from .errors import KNOWN_ERRORS
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # overrides may also follow the options: `nmtprune train cfg.yaml --out d train.lr=0.5`
+    if extra and args.cmd == "train" and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.func(args)
+    except KNOWN_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

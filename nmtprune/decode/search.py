@@ -1,0 +1,96 @@
+"""Greedy and batched beam search with length normalisation.
+
+Beam scores are summed log-probabilities; finished hypotheses are ranked by score / length**alpha
+(alpha = 1: average log-probability per token, counting ``</s>``). A sentence stops once it has
+``beam`` finished hypotheses, or at the length limit, where its live beams are finished as they are.
+With beam = 1 this is exactly greedy search (tested).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..data.vocab import BOS, EOS
+
+__all__ = ["greedy_search", "beam_search", "max_target_len"]
+
+
+def max_target_len(src_len: torch.Tensor, a: float = 1.5, b: int = 10) -> int:
+    """Length cap for a batch: a * longest source + b."""
+    return int(a * int(src_len.max()) + b)
+
+
+@torch.no_grad()
+def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len: int | None = None) -> list[list[int]]:
+    """src: (B, S). Returns B token-id lists without <s>/</s>."""
+    max_len = max_len or max_target_len(src_len)
+    enc = model.encode(src, src_len)
+    state = model.initial_state(enc)
+    B = src.shape[0]
+    y = torch.full((B,), BOS, dtype=torch.long, device=src.device)
+    out = torch.zeros(B, 0, dtype=torch.long, device=src.device)
+    done = torch.zeros(B, dtype=torch.bool, device=src.device)
+    for _ in range(max_len):
+        logp, state, _ = model.decode_step(y, state, enc)
+        y = logp.argmax(dim=-1)
+        out = torch.cat([out, y.unsqueeze(1)], dim=1)
+        done |= y == EOS
+        if bool(done.all()):
+            break
+    return [_strip(row) for row in out.tolist()]
+
+
+def _strip(ids: list[int]) -> list[int]:
+    return ids[: ids.index(EOS)] if EOS in ids else ids
+
+
+@torch.no_grad()
+def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, alpha: float = 1.0,
+                max_len: int | None = None) -> list[list[int]]:
+    """Batched beam search. src: (B, S). Returns the best hypothesis per sentence (ids, no <s>/</s>)."""
+    if beam < 1:
+        raise ValueError(f"beam size must be >= 1, got {beam}")
+    max_len = max_len or max_target_len(src_len)
+    device = src.device
+    B, K = src.shape[0], beam
+    enc = model.encode(src, src_len).index_select(torch.arange(B, device=device).repeat_interleave(K))
+    state = model.initial_state(enc)
+    scores = torch.full((B, K), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # only one live hypothesis at the start
+    y = torch.full((B * K,), BOS, dtype=torch.long, device=device)
+    history = torch.zeros(B * K, 0, dtype=torch.long, device=device)
+    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
+    done = [False] * B
+    for t in range(max_len):
+        logp, state, _ = model.decode_step(y, state, enc)  # (B*K, V)
+        V = logp.shape[1]
+        cand = (scores.view(B * K, 1) + logp).view(B, K * V)
+        top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)  # (B, 2K): at most K of them end in </s>
+        origin, tok = top_i // V, top_i % V
+        is_eos = tok == EOS
+        rank = torch.cumsum((~is_eos).long(), dim=1)  # number of non-EOS candidates up to here
+        # EOS candidates that rank above the K-th live candidate become finished hypotheses
+        for b, j in (is_eos & (rank < K) & torch.isfinite(top_s)).nonzero().tolist():
+            if not done[b]:
+                hyp = history[b * K + int(origin[b, j])].tolist()
+                finished[b].append((float(top_s[b, j]) / (len(hyp) + 1) ** alpha, hyp))
+        for b in range(B):
+            if not done[b] and len(finished[b]) >= K:
+                done[b] = True
+        if all(done):
+            break
+        live = (~is_eos) & (rank <= K)
+        pick = torch.sort(torch.where(live, torch.arange(top_i.shape[1], device=device), 10**9),
+                          dim=1).indices[:, :K]  # (B, K): positions of the K best live candidates
+        scores = top_s.gather(1, pick)
+        src_row = (origin.gather(1, pick) + torch.arange(B, device=device).unsqueeze(1) * K).view(-1)
+        y = tok.gather(1, pick).view(-1)
+        history = torch.cat([history.index_select(0, src_row), y.unsqueeze(1)], dim=1)
+        state = state.index_select(src_row)
+    for b in range(B):
+        if not done[b]:  # length limit: finish the live beams as they are
+            for k in range(K):
+                s = float(scores[b, k])
+                if s > float("-inf"):
+                    hyp = history[b * K + k].tolist()
+                    finished[b].append((s / max(1, len(hyp)) ** alpha, hyp))
+    return [max(f, key=lambda x: x[0])[1] if f else [] for f in finished]

@@ -1,0 +1,6 @@
+from .attention import GlobalAttention
+from .seq2seq import DecoderState, Encoded, Seq2Seq, nll_loss
+from .weight_classes import GATES, WeightClass, class_names, gate_blocks, weight_classes
+
+__all__ = ["GlobalAttention", "Seq2Seq", "DecoderState", "Encoded", "nll_loss", "WeightClass",
+           "weight_classes", "class_names", "gate_blocks", "GATES"]

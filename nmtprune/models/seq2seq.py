@@ -1,0 +1,192 @@
+"""The LSTM encoder-decoder of Luong et al. (2015) / See et al. (2016).
+
+Stacked unidirectional LSTM encoder (source optionally reversed) run by the fused kernel
+(cuDNN / oneDNN); stacked LSTM decoder with input feeding (h~_{t-1} is appended to the layer-1
+input); global attention; softmax over the target vocabulary.
+
+Speed notes (the decoder is a Python loop over time, because input feeding makes step t depend on
+step t-1's attention output):
+* the embedding half of decoder layer 1's input matrix is applied to all steps in one GEMM before
+  the loop, so each step only multiplies the (B, H) input feed and recurrent state;
+* the softmax layer runs once over all steps after the loop.
+
+Decoder parameters carry nn.LSTM's names (``weight_ih_l0`` ...) so weight classes are uniform.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ..config import ModelConfig
+from ..data.vocab import PAD
+from .attention import GlobalAttention
+
+__all__ = ["Seq2Seq", "DecoderState", "Encoded"]
+
+
+@dataclass
+class Encoded:
+    """Encoder output for a batch. memory/keys: (B, S, H); mask_bias: (B, S, 1)."""
+
+    memory: torch.Tensor
+    keys: torch.Tensor
+    mask_bias: torch.Tensor
+    h: list[torch.Tensor]  # per layer (B, H): final encoder states, the decoder's initial state
+    c: list[torch.Tensor]
+
+    def index_select(self, index: torch.Tensor) -> "Encoded":
+        """Reorder/expand along the batch (beam search)."""
+        return Encoded(self.memory.index_select(0, index), self.keys.index_select(0, index),
+                       self.mask_bias.index_select(0, index),
+                       [x.index_select(0, index) for x in self.h], [x.index_select(0, index) for x in self.c])
+
+
+@dataclass
+class DecoderState:
+    """Recurrent state between steps: per-layer h, c (B, H) and the input feed h~_{t-1} (B, H)."""
+
+    h: list[torch.Tensor]
+    c: list[torch.Tensor]
+    feed: torch.Tensor
+
+    def index_select(self, index: torch.Tensor) -> "DecoderState":
+        return DecoderState([x.index_select(0, index) for x in self.h],
+                            [x.index_select(0, index) for x in self.c], self.feed.index_select(0, index))
+
+
+class StackedLSTMParams(nn.Module):
+    """Parameters of a stacked LSTM under nn.LSTM's names; the step loop lives in Seq2Seq."""
+
+    def __init__(self, input_size: int, hidden: int, layers: int):
+        super().__init__()
+        self.num_layers = layers
+        for k in range(layers):
+            width = input_size if k == 0 else hidden
+            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(4 * hidden, width)))
+            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * hidden, hidden)))
+            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * hidden)))
+            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * hidden)))
+
+    def layer(self, k: int) -> tuple[torch.Tensor, ...]:
+        return (getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
+                getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}"))
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.src_vocab_size < 5 or cfg.tgt_vocab_size < 5:
+            raise ValueError("model config needs src_vocab_size and tgt_vocab_size (set from the vocabularies)")
+        self.cfg = cfg
+        E, H = cfg.emb_dim, cfg.hidden
+        self.src_emb = nn.Embedding(cfg.src_vocab_size, E, padding_idx=PAD)
+        self.tgt_emb = nn.Embedding(cfg.tgt_vocab_size, E, padding_idx=PAD)
+        self.encoder = nn.LSTM(E, H, cfg.enc_layers, batch_first=True,
+                               dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0)
+        self.decoder = StackedLSTMParams(E + (H if cfg.input_feed else 0), H, cfg.dec_layers)
+        self.attention = GlobalAttention(H, cfg.attention)
+        self.generator = nn.Linear(H, cfg.tgt_vocab_size)  # the "softmax" weight class W_s (+ bias)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Uniform init in [-r, r] for every parameter (Luong et al.), padding rows zero."""
+        r = self.cfg.init_range
+        with torch.no_grad():
+            for p in self.parameters():
+                p.uniform_(-r, r)
+            self.src_emb.weight[PAD].zero_()
+            self.tgt_emb.weight[PAD].zero_()
+
+    # ------------------------------------------------------------------ encoder
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
+        """src: (B, S) ids, PAD-padded; src_len: (B,) lengths >= 1."""
+        B, S = src.shape
+        if self.cfg.reverse_source:
+            pos = torch.arange(S, device=src.device).unsqueeze(0)  # (1, S)
+            rev = (src_len.to(src.device).unsqueeze(1) - 1 - pos).clamp(min=0)  # (B, S)
+            src = torch.where(pos < src_len.to(src.device).unsqueeze(1), src.gather(1, rev),
+                              torch.full_like(src, PAD))
+        emb = self.drop(self.src_emb(src))  # (B, S, E)
+        packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, (h_n, c_n) = self.encoder(packed)
+        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B, S, H)
+        mask_bias = torch.zeros(B, S, 1, device=src.device, dtype=memory.dtype)
+        pad = torch.arange(S, device=src.device).unsqueeze(0) >= src_len.to(src.device).unsqueeze(1)
+        mask_bias = mask_bias.masked_fill(pad.unsqueeze(2), float("-inf"))
+        L = self.cfg.dec_layers
+        if self.cfg.enc_layers == L:  # Luong: decoder layer k starts from encoder layer k's final state
+            h, c = list(h_n.unbind(0)), list(c_n.unbind(0))
+        else:  # layer counts differ: start from zeros
+            h = [memory.new_zeros(B, self.cfg.hidden) for _ in range(L)]
+            c = [memory.new_zeros(B, self.cfg.hidden) for _ in range(L)]
+        return Encoded(memory, self.attention.keys(memory), mask_bias, h, c)
+
+    def initial_state(self, enc: Encoded) -> DecoderState:
+        return DecoderState(list(enc.h), list(enc.c), enc.memory.new_zeros(enc.memory.shape[0], self.cfg.hidden))
+
+    # ------------------------------------------------------------------ decoder
+    def _layer0_pre(self, y: torch.Tensor) -> torch.Tensor:
+        """Embedding part of decoder layer 1's gates. y: (B, T) ids -> (B, T, 4H)."""
+        w_ih, _, b_ih, b_hh = self.decoder.layer(0)
+        emb = self.drop(self.tgt_emb(y))
+        return F.linear(emb, w_ih[:, : self.cfg.emb_dim], b_ih + b_hh)
+
+    def _step(self, pre0: torch.Tensor, state: DecoderState, enc: Encoded):
+        """One decoder step given layer 1's precomputed embedding gates pre0: (B, 4H).
+
+        Returns (h_tilde (B, H), new state, attention (B, S)).
+        """
+        H, E = self.cfg.hidden, self.cfg.emb_dim
+        w_ih, w_hh, _, _ = self.decoder.layer(0)
+        gates = pre0 + F.linear(state.h[0], w_hh)
+        if self.cfg.input_feed:
+            gates = gates + F.linear(state.feed, w_ih[:, E:])
+        i, f, g, o = gates.chunk(4, 1)  # PyTorch gate order (i, f, g, o)
+        c0 = torch.sigmoid(f) * state.c[0] + torch.sigmoid(i) * torch.tanh(g)
+        h0 = torch.sigmoid(o) * torch.tanh(c0)
+        hs, cs = [h0], [c0]
+        x = h0
+        for k in range(1, self.cfg.dec_layers):
+            w_ih_k, w_hh_k, b_ih_k, b_hh_k = self.decoder.layer(k)
+            hk, ck = torch._VF.lstm_cell(self.drop(x), (state.h[k], state.c[k]), w_ih_k, w_hh_k, b_ih_k, b_hh_k)
+            hs.append(hk)
+            cs.append(ck)
+            x = hk
+        h_tilde, align = self.attention(x, enc.keys, enc.memory, enc.mask_bias)
+        return h_tilde, DecoderState(hs, cs, h_tilde), align
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
+                return_align: bool = False):
+        """Teacher-forced logits.
+
+        src: (B, S); src_len: (B,); tgt_in: (B, T) starting with <s>.
+        Returns logits (B, T, V_tgt) [and attention (B, T, S)].
+        """
+        enc = self.encode(src, src_len)
+        state = self.initial_state(enc)
+        pre = self._layer0_pre(tgt_in)  # (B, T, 4H)
+        outs, aligns = [], []
+        for t in range(tgt_in.shape[1]):
+            h_tilde, state, align = self._step(pre[:, t], state, enc)
+            outs.append(h_tilde)
+            if return_align:
+                aligns.append(align)
+        logits = self.generator(self.drop(torch.stack(outs, dim=1)))  # (B, T, V)
+        return (logits, torch.stack(aligns, dim=1)) if return_align else logits
+
+    def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
+        """Inference step. y_prev: (B,) ids -> log-probs (B, V), new state, attention (B, S)."""
+        pre = self._layer0_pre(y_prev.unsqueeze(1))[:, 0]
+        h_tilde, state, align = self._step(pre, state, enc)
+        return torch.log_softmax(self.generator(h_tilde).float(), dim=-1), state, align
+
+
+def nll_loss(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
+    """Summed token NLL over non-padding positions. logits (B, T, V); tgt_out (B, T)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1),
+                           ignore_index=PAD, reduction="sum")

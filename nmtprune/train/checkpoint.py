@@ -1,0 +1,161 @@
+"""Checkpoints: a directory of safetensors + JSON + vocabularies; no pickle is ever loaded.
+
+Layout of ``DIR``::
+
+    meta.json              {"format": "nmtprune-checkpoint", "version": 1, ...}
+    config.json            the resolved ExperimentConfig (vocabulary sizes filled in)
+    model.safetensors      weights
+    src.vocab tgt.vocab    token<TAB>count per line
+    trainer.safetensors    optimizer tensors and torch's RNG state (dropout) (only in resumable checkpoints)
+    trainer.json           step, epoch, position in the epoch, lr state, history (idem)
+
+A checkpoint is written to a sibling temporary directory and swapped in with renames, so a crash
+leaves either the old or the new checkpoint, never a mix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict
+from ..data.vocab import Vocab
+from ..models.seq2seq import Seq2Seq
+
+__all__ = ["CheckpointError", "save_checkpoint", "load_model", "load_trainer_state", "write_json_atomic",
+           "FORMAT", "VERSION"]
+
+FORMAT, VERSION = "nmtprune-checkpoint", 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, truncated, foreign or inconsistent."""
+
+
+def write_json_atomic(path: str | Path, obj) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace directory ``final`` by ``tmp`` with renames only."""
+    old = final.with_name(f".{final.name}.old{os.getpid()}")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for key, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{idx}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{key}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def save_checkpoint(path: str | Path, model: Seq2Seq, cfg: ExperimentConfig, src_vocab: Vocab,
+                    tgt_vocab: Vocab, optimizer: Optional[torch.optim.Optimizer] = None,
+                    trainer: Optional[dict] = None, extra_meta: Optional[dict] = None) -> None:
+    """Write a checkpoint directory atomically. ``trainer`` (JSON-able) makes it resumable."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
+    (tmp / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n", encoding="utf-8")
+    src_vocab.save(tmp / "src.vocab")
+    tgt_vocab.save(tmp / "tgt.vocab")
+    if optimizer is not None and trainer is not None:
+        tensors, optim_json = _optimizer_tensors(optimizer)
+        tensors["rng.torch"] = torch.get_rng_state()
+        save_file(tensors, str(tmp / "trainer.safetensors"), metadata={"format": FORMAT})
+        trainer = dict(trainer, optimizer=optim_json)
+        (tmp / "trainer.json").write_text(json.dumps(trainer, indent=2) + "\n", encoding="utf-8")
+    meta = {"format": FORMAT, "version": VERSION, "torch": torch.__version__, **(extra_meta or {})}
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    _swap_in(tmp, final)
+
+
+def _read_meta(path: Path) -> dict:
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: not a checkpoint directory (expected meta.json, model.safetensors, ...)")
+    meta_file = path / "meta.json"
+    if not meta_file.is_file():
+        raise CheckpointError(f"{path}: no meta.json; not an nmtprune checkpoint")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{meta_file}: unreadable ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_file}: format is {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{meta_file}: version {meta.get('version')} is not supported (expected {VERSION})")
+    return meta
+
+
+def _load_tensors(file: Path) -> dict:
+    if not file.is_file():
+        raise CheckpointError(f"{file}: missing")
+    try:
+        return load_file(str(file))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{file}: truncated or not a safetensors file ({exc})") from exc
+
+
+def load_model(path: str | Path, device="cpu"):
+    """Load (model, cfg, src_vocab, tgt_vocab) from a checkpoint directory; the model is in eval mode."""
+    path = Path(path)
+    _read_meta(path)
+    try:
+        cfg = config_from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")),
+                               str(path / "config.json"))
+    except (OSError, json.JSONDecodeError, ConfigError) as exc:
+        raise CheckpointError(f"{path / 'config.json'}: {exc}") from exc
+    src_vocab, tgt_vocab = Vocab.load(path / "src.vocab"), Vocab.load(path / "tgt.vocab")
+    model = Seq2Seq(cfg.model)
+    state = _load_tensors(path / "model.safetensors")
+    expected = model.state_dict()
+    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+        raise CheckpointError(f"{path / 'model.safetensors'}: tensors do not match the model in config.json")
+    model.load_state_dict(state)
+    if len(src_vocab) != cfg.model.src_vocab_size or len(tgt_vocab) != cfg.model.tgt_vocab_size:
+        raise CheckpointError(f"{path}: vocabulary sizes do not match config.json")
+    return model.to(device).eval(), cfg, src_vocab, tgt_vocab
+
+
+def load_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer) -> dict:
+    """Restore optimizer and RNG states from a resumable checkpoint; returns the trainer JSON."""
+    path = Path(path)
+    if not (path / "trainer.json").is_file():
+        raise CheckpointError(f"{path}: not resumable (no trainer.json)")
+    trainer = json.loads((path / "trainer.json").read_text(encoding="utf-8"))
+    tensors = _load_tensors(path / "trainer.safetensors")
+    optim_json = trainer["optimizer"]
+    state: dict = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    for key, value in optim_json["scalars"].items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": optim_json["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    return trainer

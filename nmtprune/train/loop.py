@@ -1,0 +1,237 @@
+"""The training loop (Luong/See recipe by default) with exact resume and optional DDP.
+
+Resume is bitwise on CPU: batches depend only on (seed, epoch), the learning rate is a pure function
+of the position in training (plus the count of plateau decays, which is saved), and the checkpoint
+holds optimizer and RNG state. Under ``torchrun`` every rank takes its share of each global batch
+and the loss is normalised by the *global* token count, so the averaged gradient equals the
+single-process one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from ..config import ExperimentConfig, config_to_dict
+from ..data.batching import collate, load_split, make_batches, tokenize_split
+from ..data.vocab import Vocab
+from ..metrics.evaluate import evaluate_data, perplexity
+from ..models.seq2seq import Seq2Seq, nll_loss
+from .checkpoint import CheckpointError, load_model, load_trainer_state, save_checkpoint, write_json_atomic
+
+__all__ = ["train", "learning_rate", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
+
+# Keys that may differ between the interrupted run's config and the resuming command.
+RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "train.save_every"}
+
+
+def build_vocabs(cfg: ExperimentConfig) -> tuple[Vocab, Vocab]:
+    """Word vocabularies from the training split (the max_len filter is applied first)."""
+    d = cfg.data
+    if d.vocab != "word":
+        raise NotImplementedError(f"data.vocab={d.vocab!r}: only 'word' vocabularies are implemented so far")
+    _, _, src, tgt = tokenize_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase)
+    keep = [i for i in range(len(src)) if 0 < len(src[i]) <= d.max_len and 0 < len(tgt[i]) <= d.max_len]
+    return (Vocab.build((src[i] for i in keep), d.max_vocab, d.min_freq),
+            Vocab.build((tgt[i] for i in keep), d.max_vocab, d.min_freq))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: ExperimentConfig) -> torch.optim.Optimizer:
+    t = cfg.train
+    if t.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=t.lr)
+    return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum)
+
+
+def learning_rate(cfg: ExperimentConfig, epoch: int, pos: int, n_batches: int, plateau_decays: int) -> float:
+    """LR for batch ``pos`` of 0-based ``epoch``.
+
+    Scheduled decays happen at progress points p = e - 1 + k / decays_per_epoch (in epochs, k = 1..dpe)
+    with p >= decay_start; so decay_start=8, dpe=1 halves after epochs 8, 9, ... (Luong), and
+    decay_start=2, dpe=2 halves at 2, 2.5, 3, 3.5 epochs (See et al.'s retraining).
+    """
+    t = cfg.train
+    n = plateau_decays
+    if t.decay_start > 0:
+        done = epoch + pos / max(1, n_batches)  # epochs completed so far (fractional)
+        dpe = t.decays_per_epoch
+        points = math.floor(done * dpe + 1e-9)  # decay points passed: k/dpe <= done
+        n += max(0, points - t.decay_start * dpe + 1) if points >= t.decay_start * dpe else 0
+    return t.lr * t.lr_decay ** n
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _check_resume_config(cfg: ExperimentConfig, saved: ExperimentConfig, where: Path) -> None:
+    a, b = config_to_dict(cfg), config_to_dict(saved)
+    diff = [f"{s}.{k}" for s in a for k in a[s] if a[s][k] != b[s][k] and f"{s}.{k}" not in RESUME_MUTABLE_KEYS]
+    diff = [k for k in diff if not k.endswith("_vocab_size")]
+    if diff:
+        raise CheckpointError(f"{where}: cannot resume, the config differs from the checkpoint's in {diff}")
+
+
+def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress: bool = True,
+          after_step: Optional[Callable[[torch.nn.Module, torch.optim.Optimizer], None]] = None,
+          init_model: Optional[Seq2Seq] = None, vocabs: Optional[tuple[Vocab, Vocab]] = None) -> dict:
+    """Train a model; writes ``out/last`` (resumable), ``out/best`` and ``out/metrics.jsonl``.
+
+    Args:
+        after_step: called with (model, optimizer) after every optimizer step; pruning re-applies its
+            masks to the weights and the optimizer state here.
+        init_model, vocabs: start from these weights/vocabularies instead of a fresh model (retraining).
+    Returns:
+        summary dict (best dev BLEU, steps, wall time, ...).
+    """
+    out = Path(out)
+    rank, world = _world()
+    t = cfg.train
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    last = out / "last"
+    if resume and not (last / "trainer.json").is_file():
+        raise CheckpointError(f"{last}: nothing to resume (no resumable checkpoint)")
+    if resume:
+        model, saved_cfg, src_vocab, tgt_vocab = load_model(last)
+        _check_resume_config(cfg, saved_cfg, last)
+        cfg = saved_cfg.__class__(data=saved_cfg.data, model=saved_cfg.model, train=cfg.train)
+    else:
+        if last.exists():
+            raise CheckpointError(f"{out}: already holds a training run; use --resume or another --out")
+        torch.manual_seed(t.seed)
+        src_vocab, tgt_vocab = vocabs if vocabs is not None else build_vocabs(cfg)
+        model_cfg = cfg.model.__class__(**{**config_to_dict(cfg)["model"], "src_vocab_size": len(src_vocab),
+                                           "tgt_vocab_size": len(tgt_vocab)})
+        cfg = cfg.__class__(data=cfg.data, model=model_cfg, train=cfg.train)
+        model = init_model if init_model is not None else Seq2Seq(cfg.model)
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
+    model.to(device)
+    d = cfg.data
+    train_data = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len)
+    dev_data = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
+    optimizer = make_optimizer(model, cfg)
+    state = {"epoch": 0, "pos": 0, "step": 0, "plateau_decays": 0, "best_bleu": -1.0, "best_ppl": float("inf"),
+             "bad_epochs": 0, "log_lines": 0, "wall_s": 0.0, "stopped_early": False}
+    metrics_file = out / "metrics.jsonl"
+    if resume:
+        state.update({k: v for k, v in load_trainer_state(last, optimizer).items() if k in state})
+        if rank == 0 and metrics_file.exists():  # drop lines written after the checkpoint
+            lines = metrics_file.read_text(encoding="utf-8").splitlines(keepends=True)[: state["log_lines"]]
+            metrics_file.write_text("".join(lines), encoding="utf-8")
+    elif rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        metrics_file.write_text("", encoding="utf-8")
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
+
+    def log(record: dict) -> None:
+        if rank == 0:
+            _append_jsonl(metrics_file, record)
+            state["log_lines"] += 1
+
+    def checkpoint(path: Path, resumable: bool) -> None:
+        if rank == 0:
+            save_checkpoint(path, model, cfg, src_vocab, tgt_vocab, optimizer if resumable else None,
+                            dict(state) if resumable else None, extra_meta={"step": state["step"]})
+
+    start_wall = time.time() - state["wall_s"]
+    while state["epoch"] < t.epochs and not state["stopped_early"]:
+        epoch = state["epoch"]
+        batches = make_batches(train_data, t.batch_size, t.seed, epoch)
+        bar = tqdm(total=len(batches), initial=state["pos"], desc=f"epoch {epoch + 1}/{t.epochs}",
+                   disable=not progress or rank != 0, file=sys.stderr, dynamic_ncols=True)
+        window_loss, window_tok, window_t0 = 0.0, 0, time.perf_counter()
+        while state["pos"] < len(batches):
+            if t.max_steps and state["step"] >= t.max_steps:
+                break
+            lr = learning_rate(cfg, epoch, state["pos"], len(batches), state["plateau_decays"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            index = batches[state["pos"]]
+            shard = index[rank::world]
+            batch = collate(train_data, shard).to(device)
+            n_tok = torch.tensor(float(batch.n_tokens), device=device)
+            if world > 1:
+                dist.all_reduce(n_tok)
+            model.train()
+            with autocast():
+                logits = net(batch.src, batch.src_len, batch.tgt_in)
+            loss_sum = nll_loss(logits, batch.tgt_out)
+            (loss_sum * world / n_tok).backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if after_step is not None:
+                after_step(model, optimizer)
+            state["step"] += 1
+            state["pos"] += 1
+            window_loss += float(loss_sum.detach())
+            window_tok += batch.n_tokens
+            bar.update(1)
+            if state["step"] % t.log_every == 0:
+                secs = time.perf_counter() - window_t0
+                avg = window_loss / max(1, window_tok)
+                tok_s = window_tok * world / max(secs, 1e-9)
+                bar.set_postfix(loss=f"{avg:.3f}", ppl=f"{math.exp(min(avg, 50)):.1f}", tok_s=f"{tok_s:.0f}", lr=f"{lr:.3g}")
+                log({"type": "train", "step": state["step"], "epoch": epoch + state["pos"] / len(batches),
+                     "loss": round(avg, 5), "ppl": round(math.exp(min(avg, 50)), 3), "lr": lr,
+                     "tokens_per_s": round(tok_s, 1), "grad_norm": round(float(grad_norm), 4)})
+                window_loss, window_tok, window_t0 = 0.0, 0, time.perf_counter()
+            if t.save_every and state["step"] % t.save_every == 0:
+                state["wall_s"] = time.time() - start_wall
+                checkpoint(last, True)
+        bar.close()
+        if state["pos"] < len(batches):  # stopped by max_steps
+            break
+        # ---- end of epoch: dev perplexity and BLEU, best checkpoint, plateau decay, early stop
+        state["epoch"] += 1
+        state["pos"] = 0
+        if rank == 0:
+            dev_ppl = perplexity(model, dev_data, device=device)
+            dev, _ = evaluate_data(model, dev_data, tgt_vocab, d.tgt_lang, beam=t.dev_beam, device=device)
+            improved = dev["bleu_tok_lc"] > state["best_bleu"]
+            if t.decay_on_plateau and dev_ppl >= state["best_ppl"]:
+                state["plateau_decays"] += 1
+            state["best_ppl"] = min(state["best_ppl"], dev_ppl)
+            state["bad_epochs"] = 0 if improved else state["bad_epochs"] + 1
+            if improved:
+                state["best_bleu"] = dev["bleu_tok_lc"]
+            if t.early_stop_patience and state["bad_epochs"] >= t.early_stop_patience:
+                state["stopped_early"] = True
+            state["wall_s"] = time.time() - start_wall
+            log({"type": "dev", "epoch": state["epoch"], "step": state["step"], "dev_ppl": round(dev_ppl, 3),
+                 "dev_bleu_tok_lc": dev["bleu_tok_lc"], "dev_sacrebleu": dev["sacrebleu"], "wall_s": round(state["wall_s"], 1)})
+            print(f"epoch {state['epoch']}: dev ppl {dev_ppl:.2f}  dev BLEU(tok-lc, beam {t.dev_beam}) "
+                  f"{dev['bleu_tok_lc']:.2f}{'  *best*' if improved else ''}", file=sys.stderr, flush=True)
+            if improved:
+                checkpoint(out / "best", False)
+        if world > 1:
+            flags = torch.tensor([float(state["stopped_early"]), float(state["plateau_decays"])], device=device)
+            dist.broadcast(flags, 0)
+            state["stopped_early"], state["plateau_decays"] = bool(flags[0]), int(flags[1])
+        checkpoint(last, True)
+    state["wall_s"] = time.time() - start_wall
+    checkpoint(last, True)
+    summary = {"steps": state["step"], "epochs": state["epoch"], "best_dev_bleu_tok_lc": state["best_bleu"],
+               "best_dev_ppl": state["best_ppl"], "wall_s": round(state["wall_s"], 1),
+               "stopped_early": state["stopped_early"]}
+    if rank == 0:
+        write_json_atomic(out / "summary.json", summary)
+    return summary
