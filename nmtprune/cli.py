@@ -24,7 +24,8 @@ def _cmd_train(args) -> int:
         if os.environ.get("WORLD_SIZE", "1") != "1":
             import torch.distributed as dist
             dist.destroy_process_group()
-    print(json.dumps(summary))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(summary))
     return 0
 
 
@@ -128,7 +129,8 @@ def _cmd_data(args) -> int:
         return 0
     if args.data_cmd == "download":
         from .data.download import download_corpus
-        download_corpus(args.corpus, base_url=args.base_url, force=args.force)
+        download_corpus(args.corpus, base_url=args.base_url, force=args.force,
+                        allow_unverified=args.allow_unverified)
         return 0
     return 2
 
@@ -174,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("corpus")
     dl.add_argument("--base-url", help="mirror to fetch from instead of the official address")
     dl.add_argument("--force", action="store_true", help="fetch again even if verified files exist")
+    dl.add_argument("--allow-unverified", action="store_true",
+                    help="accept files with no published checksum; their sha256 is recorded in "
+                         "CHECKSUMS.unverified next to them")
     ts = dsub.add_parser("make-tatoeba-split", help="rebuild data/tatoeba-en-fr from fra.txt(.gz)")
     ts.add_argument("source")
     ts.add_argument("--out", default="data/tatoeba-en-fr")

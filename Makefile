@@ -1,0 +1,35 @@
+# nmtprune: the two commands that matter are `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REF ?= models/multi30k-en-de
+
+.PHONY: venv demo test test-all clean
+
+$(BIN)/nmtprune: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: 2.13.0 is the local CPU build here; an unpinned torch would pull CUDA wheels
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(BIN)/nmtprune
+
+# The main job on the shipped default: translate and evaluate with the shipped reference model.
+demo: venv
+	@echo "== weight classes of $(REF)"
+	$(BIN)/nmtprune info $(REF)
+	@echo "== translate"
+	printf 'A man in a blue shirt is playing a guitar on the street.\nTwo dogs run through the snow.\n' | $(BIN)/nmtprune translate $(REF)
+	@echo "== evaluate on test_2016_flickr (beam 5)"
+	$(BIN)/nmtprune evaluate $(REF) --split test_2016_flickr --beam 5
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-all: venv
+	$(BIN)/python -m pytest -q -m ''
+
+clean:
+	rm -rf $(VENV) .pytest_cache

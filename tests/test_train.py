@@ -1,0 +1,146 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import ROOT, TOY_CONFIG
+from nmtprune.config import load_config
+from nmtprune.data.batching import load_split
+from nmtprune.metrics.evaluate import evaluate_data
+from nmtprune.train.checkpoint import CheckpointError, load_model, save_checkpoint
+from nmtprune.train.loop import learning_rate, train
+
+
+def _weights(path):
+    return load_file(str(Path(path) / "model.safetensors"))
+
+
+def _run_cli(*args, env=None, **kw):
+    return subprocess.run([sys.executable, "-m", "nmtprune", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}, **kw)
+
+
+def test_tiny_model_overfits_50_pairs(tmp_path):
+    start = time.time()
+    cfg = load_config(TOY_CONFIG, ["train.epochs=60", "data.dev_split=train", "model.hidden=64", "model.emb_dim=64"])
+    train(cfg, tmp_path / "run", progress=False)
+    model, cfg, sv, tv = load_model(tmp_path / "run" / "best")
+    data = load_split(cfg.data.corpus, "train", "en", "de", True, sv, tv)
+    assert len(data) == 50
+    metrics, _ = evaluate_data(model, data, tv, "de", beam=5)
+    assert metrics["bleu_tok_lc"] > 90
+    assert time.time() - start < 60
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path):
+    cfg = load_config(TOY_CONFIG, ["train.max_steps=3"])
+    train(cfg, tmp_path / "run", progress=False)
+    model, cfg2, sv, tv = load_model(tmp_path / "run" / "last")
+    save_checkpoint(tmp_path / "copy", model, cfg2, sv, tv)
+    model2, cfg3, sv2, tv2 = load_model(tmp_path / "copy")
+    assert cfg3 == cfg2 and sv2.itos == sv.itos and tv2.counts == tv.counts
+    for (n1, p1), (n2, p2) in zip(model.state_dict().items(), model2.state_dict().items()):
+        assert n1 == n2 and torch.equal(p1, p2)
+
+
+def test_truncated_foreign_and_pickle_checkpoints_are_rejected(tmp_path):
+    cfg = load_config(TOY_CONFIG, ["train.max_steps=2"])
+    train(cfg, tmp_path / "run", progress=False)
+    ckpt = tmp_path / "run" / "last"
+    data = (ckpt / "model.safetensors").read_bytes()
+    (ckpt / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_model(ckpt)
+    # a pickle where the weights should be is never unpickled
+    torch.save({"x": torch.zeros(2)}, ckpt / "model.safetensors")
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_model(ckpt)
+    (ckpt / "meta.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(CheckpointError, match="format"):
+        load_model(ckpt)
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_stop_and_resume_equals_uninterrupted(tmp_path):
+    over = ["model.dropout=0.3", "train.epochs=3"]  # dropout: the RNG state must be restored too
+    full = train(load_config(TOY_CONFIG, over), tmp_path / "full", progress=False)
+    train(load_config(TOY_CONFIG, over + ["train.max_steps=10"]), tmp_path / "part", progress=False)
+    resumed = train(load_config(TOY_CONFIG, over), tmp_path / "part", resume=True, progress=False)
+    assert resumed["steps"] == full["steps"] == 21
+    a, b = _weights(tmp_path / "full" / "last"), _weights(tmp_path / "part" / "last")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(l)["step"] for l in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()
+             if json.loads(l)["type"] == "train"]
+    assert steps == sorted(set(steps))  # nothing logged twice
+
+
+def test_sigkill_and_resume_equals_uninterrupted(tmp_path):
+    over = ["model.dropout=0.3", "train.epochs=40", "train.save_every=5", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "nmtprune", "train", str(TOY_CONFIG), "--out",
+                             str(tmp_path / "killed"), *over], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 60
+    trainer = tmp_path / "killed" / "last" / "trainer.json"
+    while not trainer.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    killed_at = json.loads(trainer.read_text())["step"]
+    assert 0 < killed_at < 280
+    r = _run_cli("train", str(TOY_CONFIG), "--out", str(tmp_path / "killed"), "--resume", *over)
+    assert r.returncode == 0, r.stderr
+    r = _run_cli("train", str(TOY_CONFIG), "--out", str(tmp_path / "full"), *over)
+    assert r.returncode == 0, r.stderr
+    a, b = _weights(tmp_path / "full" / "last"), _weights(tmp_path / "killed" / "last")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    cfg = load_config(TOY_CONFIG, ["train.max_steps=2"])
+    train(cfg, tmp_path / "run", progress=False)
+    before = (tmp_path / "run" / "last" / "model.safetensors").read_bytes()
+    with pytest.raises(CheckpointError, match="already holds"):
+        train(cfg, tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="config differs"):
+        train(load_config(TOY_CONFIG, ["train.lr=0.5"]), tmp_path / "run", resume=True, progress=False)
+    assert (tmp_path / "run" / "last" / "model.safetensors").read_bytes() == before
+
+
+def test_learning_rate_schedules():
+    luong = load_config(TOY_CONFIG, ["train.lr=1.0", "train.decay_start=8", "train.epochs=12"])
+    assert [learning_rate(luong, e, 0, 10, 0) for e in (0, 7, 8, 9, 11)] == [1.0, 1.0, 0.5, 0.25, 0.0625]
+    # See et al.'s retraining: 0.5 for 2 epochs, then halve every half epoch
+    see = load_config(TOY_CONFIG, ["train.lr=0.5", "train.decay_start=2", "train.decays_per_epoch=2"])
+    got = [learning_rate(see, e, p, 10, 0) for e, p in ((0, 0), (1, 9), (2, 0), (2, 5), (3, 0), (3, 5))]
+    assert got == [0.5, 0.5, 0.25, 0.125, 0.0625, 0.03125]
+    assert learning_rate(see, 0, 0, 10, plateau_decays=2) == 0.125
+
+
+def test_ddp_two_processes_match_one(tmp_path):
+    over = ["train.epochs=2", "train.optimizer=sgd", "train.lr=0.5", "model.dropout=0.0"]
+    single = load_config(TOY_CONFIG, over)
+    train(single, tmp_path / "one", progress=False)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                        "--master_addr=127.0.0.1", f"--master_port={port}",
+                        "-m", "nmtprune", "train", str(TOY_CONFIG), "--out", str(tmp_path / "two"), "--no-progress",
+                        *over], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, b = _weights(tmp_path / "one" / "last"), _weights(tmp_path / "two" / "last")
+    assert set(a) == set(b)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
