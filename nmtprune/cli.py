@@ -14,7 +14,15 @@ def _cmd_train(args) -> int:
     from .config import load_config
     from .train.loop import train
 
+    from .provenance import provenance
+    from .train.checkpoint import write_json_atomic
+
     cfg = load_config(args.config, args.overrides)
+    if os.environ.get("RANK", "0") == "0" and not args.resume:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        if not (Path(args.out) / "run.json").exists():
+            write_json_atomic(Path(args.out) / "run.json", {**provenance(), "config_file": args.config,
+                                                            "overrides": args.overrides})
     if os.environ.get("WORLD_SIZE", "1") != "1":
         import torch.distributed as dist
         dist.init_process_group("nccl" if _cuda() else "gloo")

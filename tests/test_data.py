@@ -109,3 +109,24 @@ def test_config_errors(tmp_path):
         load_config(TOY_CONFIG, ["lr=1"])
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("kind", ["bpe", "unigram"])
+def test_subword_vocab_round_trip(tmp_path, kind):
+    tok = Tokenizer("de")
+    sents = [tok.tokenize(s) for s in read_lines(get_corpus("multi30k-en-de").path("val", "de"))]
+    v = Vocab.build_subword(sents[:800], kind, 400)
+    assert 300 < len(v) < 500
+    unseen = 0
+    for s in sents[800:900]:
+        ids = v.encode(s)
+        assert len(ids) >= len(s)  # pieces, at least one per word
+        if 1 in ids:  # a character never seen in training maps to <unk>
+            unseen += 1
+        else:
+            assert v.decode(ids + [3, 7]) == s  # decoding stops at </s> and merges pieces into words
+    assert unseen < 10
+    v.save(tmp_path / "sub.vocab")
+    w = Vocab.load(tmp_path / "sub.vocab")
+    assert w.itos == v.itos and w.subword is not None
+    assert w.encode(sents[850]) == v.encode(sents[850])

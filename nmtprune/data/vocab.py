@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 from .corpora import DataError
+from .subword import Subword, train_subword
 
 __all__ = ["Vocab", "PAD", "UNK", "BOS", "EOS", "SPECIALS"]
 
@@ -19,13 +20,18 @@ SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
 
 
 class Vocab:
-    """Token <-> index mapping with training counts (counts of specials are 0)."""
+    """Token <-> index mapping with training counts (counts of specials are 0).
 
-    def __init__(self, tokens: list[str], counts: list[int]):
+    With a sentencepiece model (``subword``), entries are pieces: :meth:`encode` segments Moses tokens
+    into pieces and :meth:`decode` merges pieces back into Moses tokens.
+    """
+
+    def __init__(self, tokens: list[str], counts: list[int], subword: Optional[Subword] = None):
         if tokens[:4] != SPECIALS:
             raise DataError(f"vocabulary must start with {SPECIALS}, got {tokens[:4]}")
         self.itos = list(tokens)
         self.counts = list(counts)
+        self.subword = subword
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             raise DataError("vocabulary has duplicate tokens")
@@ -38,10 +44,20 @@ class Vocab:
                         key=lambda kv: (-kv[1], kv[0]))[: max(0, max_size - len(SPECIALS))]
         return cls(SPECIALS + [t for t, _ in ranked], [0] * len(SPECIALS) + [c for _, c in ranked])
 
+    @classmethod
+    def build_subword(cls, sentences: list[list[str]], kind: str, size: int) -> "Vocab":
+        """Train a sentencepiece model of ``kind`` and index its pieces by training frequency."""
+        sub = train_subword(sentences, kind, size)
+        vocab = cls.build((sub.segment(s) for s in sentences), max_size=10**9)
+        return cls(vocab.itos, vocab.counts, sub)
+
     def __len__(self) -> int:
         return len(self.itos)
 
     def encode(self, tokens: list[str]) -> list[int]:
+        """Moses tokens -> ids (segmented into pieces first for a subword vocabulary)."""
+        if self.subword is not None:
+            tokens = self.subword.segment(tokens)
         return [self.stoi.get(t, UNK) for t in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
@@ -52,12 +68,14 @@ class Vocab:
                 break
             if i not in (PAD, BOS):
                 out.append(self.itos[i])
-        return out
+        return Subword.merge(out) if self.subword is not None else out
 
     def save(self, path: str | Path) -> None:
-        """One ``token<TAB>count`` line per entry, in index order."""
+        """One ``token<TAB>count`` line per entry, in index order (+ ``<path>.spm`` for subwords)."""
         Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in zip(self.itos, self.counts)),
                               encoding="utf-8")
+        if self.subword is not None:
+            Path(f"{path}.spm").write_bytes(self.subword.proto)
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocab":
@@ -73,4 +91,5 @@ class Vocab:
                 raise DataError(f"{path}:{number}: expected 'token<TAB>count', got {line[:50]!r}")
             tokens.append(tok)
             counts.append(int(count))
-        return cls(tokens, counts)
+        spm_file = Path(f"{path}.spm")
+        return cls(tokens, counts, Subword(spm_file.read_bytes()) if spm_file.is_file() else None)

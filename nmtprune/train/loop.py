@@ -37,12 +37,13 @@ RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "t
 def build_vocabs(cfg: ExperimentConfig) -> tuple[Vocab, Vocab]:
     """Word vocabularies from the training split (the max_len filter is applied first)."""
     d = cfg.data
-    if d.vocab != "word":
-        raise NotImplementedError(f"data.vocab={d.vocab!r}: only 'word' vocabularies are implemented so far")
     _, _, src, tgt = tokenize_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase)
     keep = [i for i in range(len(src)) if 0 < len(src[i]) <= d.max_len and 0 < len(tgt[i]) <= d.max_len]
-    return (Vocab.build((src[i] for i in keep), d.max_vocab, d.min_freq),
-            Vocab.build((tgt[i] for i in keep), d.max_vocab, d.min_freq))
+    src, tgt = [src[i] for i in keep], [tgt[i] for i in keep]
+    if d.vocab == "word":
+        return Vocab.build(src, d.max_vocab, d.min_freq), Vocab.build(tgt, d.max_vocab, d.min_freq)
+    # subwords: the length filter above counts words; max_vocab is the sentencepiece vocabulary size
+    return Vocab.build_subword(src, d.vocab, d.max_vocab), Vocab.build_subword(tgt, d.vocab, d.max_vocab)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: ExperimentConfig) -> torch.optim.Optimizer:
