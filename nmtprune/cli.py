@@ -18,6 +18,10 @@ def _cmd_train(args) -> int:
     from .train.checkpoint import write_json_atomic
 
     cfg = load_config(args.config, args.overrides)
+    masks = None
+    if args.mask:  # sparse from scratch: a fresh model trained under a fixed mask
+        from .prune.masks import MaskSet
+        masks = MaskSet.load(args.mask)
     if os.environ.get("RANK", "0") == "0" and not args.resume:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         if not (Path(args.out) / "run.json").exists():
@@ -27,7 +31,7 @@ def _cmd_train(args) -> int:
         import torch.distributed as dist
         dist.init_process_group("nccl" if _cuda() else "gloo")
     try:
-        summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress)
+        summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress, masks=masks)
     finally:
         if os.environ.get("WORLD_SIZE", "1") != "1":
             import torch.distributed as dist
@@ -153,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--mask", help="train under this fixed mask (masks.safetensors): sparse from scratch")
     t.set_defaults(func=_cmd_train)
+
+    from .prune.cli import add_cli as add_prune_cli
+    add_prune_cli(sub)
 
     for name, func, helptext in (("translate", _cmd_translate, "translate text with a model"),
                                  ("evaluate", _cmd_evaluate, "BLEU, perplexity and speed on a corpus split")):
@@ -200,13 +208,13 @@ def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # overrides may also follow the options: `nmtprune train cfg.yaml --out d train.lr=0.5`
-    if extra and args.cmd == "train" and all("=" in e and not e.startswith("-") for e in extra):
+    if extra and args.cmd in ("train", "retrain") and all("=" in e and not e.startswith("-") for e in extra):
         args.overrides += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
-    except KNOWN_ERRORS as exc:
+    except (*KNOWN_ERRORS, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

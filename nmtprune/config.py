@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "ExperimentConfig",
-           "load_config", "config_from_dict", "config_to_dict"]
+           "load_config", "config_from_dict", "config_to_dict", "parse_overrides", "with_overrides"]
 
 
 class ConfigError(ValueError):
@@ -160,8 +160,6 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: key 'train.lr' must be > 0, got {t.lr}")
     if not 0.0 < t.lr_decay <= 1.0:
         raise ConfigError(f"{where}: key 'train.lr_decay' must be in (0, 1], got {t.lr_decay}")
-    if m.attention == "dot" and m.emb_dim <= 0:  # pragma: no cover - caught above
-        raise ConfigError(f"{where}: bad model")
 
 
 def parse_overrides(overrides: list[str]) -> dict:
@@ -200,6 +198,14 @@ def load_config(path: str | Path, overrides: Optional[list[str]] = None) -> Expe
     if overrides:
         raw = _merge(raw or {}, parse_overrides(overrides))
     return config_from_dict(raw, str(path))
+
+
+def with_overrides(cfg: ExperimentConfig, overrides: list[str], where: str = "overrides",
+                   **train_values) -> ExperimentConfig:
+    """A copy of ``cfg`` with ``train`` keys replaced by ``train_values``, then ``section.key=value`` overrides."""
+    raw = config_to_dict(cfg)
+    raw["train"].update(train_values)
+    return config_from_dict(_merge(raw, parse_overrides(list(overrides))), where)
 
 
 def config_to_dict(cfg: ExperimentConfig) -> dict:

@@ -1,6 +1,8 @@
 """The user-facing error types: the CLI prints these as one clear line and exits non-zero."""
 from .config import ConfigError
 from .data.corpora import DataError
+from .prune.export import SparseFileError
+from .prune.masks import MaskFileError
 from .train.checkpoint import CheckpointError
 
-KNOWN_ERRORS = (ConfigError, DataError, CheckpointError)
+KNOWN_ERRORS = (ConfigError, DataError, CheckpointError, MaskFileError, SparseFileError)

@@ -130,7 +130,14 @@ def load_model(path: str | Path, device="cpu"):
         raise CheckpointError(f"{path / 'config.json'}: {exc}") from exc
     src_vocab, tgt_vocab = Vocab.load(path / "src.vocab"), Vocab.load(path / "tgt.vocab")
     model = Seq2Seq(cfg.model)
-    state = _load_tensors(path / "model.safetensors")
+    if not (path / "model.safetensors").exists() and (path / "model.sparse.safetensors").exists():
+        from ..prune.export import SparseFileError, load_compressed  # a pruned model in compressed form
+        try:
+            state = load_compressed(path / "model.sparse.safetensors")
+        except SparseFileError as exc:
+            raise CheckpointError(str(exc)) from exc
+    else:
+        state = _load_tensors(path / "model.safetensors")
     expected = model.state_dict()
     if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
         raise CheckpointError(f"{path / 'model.safetensors'}: tensors do not match the model in config.json")

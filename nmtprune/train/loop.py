@@ -91,13 +91,16 @@ def _check_resume_config(cfg: ExperimentConfig, saved: ExperimentConfig, where: 
 
 def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress: bool = True,
           after_step: Optional[Callable[[torch.nn.Module, torch.optim.Optimizer], None]] = None,
-          init_model: Optional[Seq2Seq] = None, vocabs: Optional[tuple[Vocab, Vocab]] = None) -> dict:
+          init_model: Optional[Seq2Seq] = None, vocabs: Optional[tuple[Vocab, Vocab]] = None,
+          masks=None) -> dict:
     """Train a model; writes ``out/last`` (resumable), ``out/best`` and ``out/metrics.jsonl``.
 
     Args:
         after_step: called with (model, optimizer) after every optimizer step; pruning re-applies its
             masks to the weights and the optimizer state here.
         init_model, vocabs: start from these weights/vocabularies instead of a fresh model (retraining).
+        masks: a :class:`nmtprune.prune.MaskSet` held fixed: applied to the starting weights and, with
+            the optimizer state, after every step (retraining, sparse-from-scratch). Pass it again on resume.
     Returns:
         summary dict (best dev BLEU, steps, wall time, ...).
     """
@@ -124,6 +127,9 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         model = init_model if init_model is not None else Seq2Seq(cfg.model)
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
     model.to(device)
+    if masks is not None:
+        masks = masks.to(device)
+        masks.apply(model)
     d = cfg.data
     train_data = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len)
     dev_data = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
@@ -179,6 +185,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if masks is not None:
+                masks.after_step(model, optimizer)
             if after_step is not None:
                 after_step(model, optimizer)
             state["step"] += 1

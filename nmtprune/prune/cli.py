@@ -1,0 +1,105 @@
+"""``nmtprune prune | retrain | export``: the pruning commands (registered by nmtprune/cli.py).
+
+``prune`` writes DIR = a normal checkpoint of the pruned model (pruned weights stored as zeros),
+``masks.safetensors`` (bit-packed keep-masks) and ``prune.json`` (what was done, per-class sparsity,
+provenance). ``retrain DIR --out OUT`` retrains it with the masks fixed; ``export DIR --out OUT``
+writes the same checkpoint with ``model.sparse.safetensors`` (bitmask + values) instead.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+__all__ = ["add_cli"]
+
+
+def _print_stats(stats: dict) -> None:
+    print(f"{'class':12s} {'size':>11s} {'pruned':>11s} {'sparsity':>9s}", file=sys.stderr)
+    for name, row in stats.items():
+        print(f"{name:12s} {row['total']:11,d} {row['pruned']:11,d} {row['sparsity']:9.2%}", file=sys.stderr)
+
+
+def _cmd_prune(args) -> int:
+    from ..provenance import provenance
+    from ..train.checkpoint import load_model, save_checkpoint, write_json_atomic
+    from . import get_score, select
+
+    model, cfg, sv, tv = load_model(args.model)
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out}: exists and is not empty; choose another --out")
+    scores = get_score(args.score)(model, seed=args.seed)
+    masks = select(scores, model, args.sparsity, args.select, classes=args.classes or None)
+    masks.apply(model)
+    save_checkpoint(out, model, cfg, sv, tv)
+    masks.save(out / "masks.safetensors")
+    stats = masks.stats(model)
+    write_json_atomic(out / "prune.json", {"model": str(args.model), "score": args.score, "select": args.select,
+                                           "sparsity": args.sparsity, "seed": args.seed, "stats": stats,
+                                           "note": "sparsity is over the weight classes; biases are never pruned",
+                                           **provenance()})
+    _print_stats(stats)
+    print(str(out))
+    return 0
+
+
+def _cmd_retrain(args) -> int:
+    from .masks import MaskSet
+    from .retrain import retrain
+
+    masks = MaskSet.load(Path(args.pruned) / "masks.safetensors")
+    summary = retrain(args.pruned, masks, args.out, args.seed, args.overrides, resume=args.resume,
+                      progress=not args.no_progress)
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from ..train.checkpoint import load_model
+    from .export import save_compressed
+    from .masks import MaskSet
+
+    src, out = Path(args.pruned), Path(args.out)
+    model, *_ = load_model(src)
+    masks = MaskSet.load(src / "masks.safetensors")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.name not in ("model.safetensors",) and not f.name.startswith("trainer."):
+            shutil.copy2(f, out / f.name)
+    size = save_compressed(model, masks, out / "model.sparse.safetensors", fp16=args.fp16)
+    dense = sum(v.numel() * 4 for v in model.state_dict().values())
+    print(json.dumps({"file": str(out / "model.sparse.safetensors"), "bytes": size, "dense_fp32_bytes": dense,
+                      "ratio": round(size / dense, 4)}))
+    return 0
+
+
+def add_cli(sub) -> None:
+    from . import SCHEMES
+    from .scores import SCORES
+
+    p = sub.add_parser("prune", help="prune a model: score x selection at a target sparsity")
+    p.add_argument("model", help="checkpoint directory")
+    p.add_argument("--score", default="magnitude", choices=sorted(SCORES))
+    p.add_argument("--select", default="class-blind", choices=list(SCHEMES))
+    p.add_argument("--sparsity", type=float, required=True, help="fraction of the weight classes to prune, [0, 1)")
+    p.add_argument("--classes", nargs="*", help="prune only these weight classes (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_prune)
+
+    r = sub.add_parser("retrain", help="retrain a pruned model with its masks fixed (See et al.'s recipe, scaled)")
+    r.add_argument("pruned", help="a directory written by `nmtprune prune`")
+    r.add_argument("overrides", nargs="*", help="section.key=value overrides of the retraining config")
+    r.add_argument("--out", required=True)
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--resume", action="store_true")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=_cmd_retrain)
+
+    e = sub.add_parser("export", help="write a pruned model in compressed form (bitmask + values)")
+    e.add_argument("pruned", help="a directory written by `nmtprune prune` (or retrained + masks)")
+    e.add_argument("--out", required=True)
+    e.add_argument("--fp16", action="store_true", help="store values as float16")
+    e.set_defaults(func=_cmd_export)

@@ -1,0 +1,220 @@
+"""Pruning masks as plain data: ``{param_name: BoolTensor}`` with True = keep, applied in place.
+
+There are no forward hooks and no ``weight_orig`` copies (unlike ``torch.nn.utils.prune``): the
+pruned weights are stored as zeros in the ordinary parameters, and :meth:`MaskSet.after_step`
+zeroes them again after every optimizer step, together with the optimizer state at those
+positions, so momentum or Adam's moments cannot revive them. A checkpoint of a pruned model is
+therefore an ordinary checkpoint, and the mask file next to it records which zeros are pruned.
+
+On disk a MaskSet is a safetensors file of bit-packed masks (``np.packbits``, 1 bit per weight,
+big-endian bit order) with the shapes and the selection ``info`` as JSON in its metadata.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Iterator, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from .targets import class_groups
+
+__all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION"]
+
+FORMAT, VERSION = "nmtprune-maskset", 1
+
+
+class MaskFileError(ValueError):
+    """A mask file is missing, truncated, foreign or inconsistent; the message names the file."""
+
+
+class MaskSet:
+    """Keep-masks for some parameters of a model, plus free-form selection ``info``.
+
+    Attributes:
+        masks: ``{param_name: BoolTensor}``, each shaped like its parameter (True = keep).
+        info: JSON-able details of how the masks were chosen (scheme, thresholds, ...); saved with
+            the masks. :func:`nmtprune.prune.select.select` documents its keys.
+    """
+
+    def __init__(self, masks: Mapping[str, torch.Tensor], info: Optional[dict] = None):
+        for name, m in masks.items():
+            if not torch.is_tensor(m) or m.dtype != torch.bool:
+                raise TypeError(f"mask for {name!r} must be a torch.bool tensor, got "
+                                f"{getattr(m, 'dtype', type(m))}")
+        self.masks: dict[str, torch.Tensor] = dict(masks)
+        self.info: dict = dict(info or {})
+
+    # ------------------------------------------------------------------ container protocol
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.masks[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.masks
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.masks)
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+    def items(self):
+        return self.masks.items()
+
+    def equal(self, other: "MaskSet") -> bool:
+        """True when both cover the same parameters with bit-identical masks (``info`` ignored)."""
+        return (self.masks.keys() == other.masks.keys()
+                and all(torch.equal(m, other.masks[n].to(m.device)) for n, m in self.masks.items()))
+
+    def to(self, device: torch.device | str) -> "MaskSet":
+        return MaskSet({n: m.to(device) for n, m in self.masks.items()}, self.info)
+
+    # ------------------------------------------------------------------ applying
+    def _params(self, model: nn.Module) -> dict[str, torch.nn.Parameter]:
+        named = dict(model.named_parameters())
+        for name, m in self.masks.items():
+            if name not in named:
+                raise ValueError(f"mask for {name!r}, which the model does not have")
+            if tuple(m.shape) != tuple(named[name].shape):
+                raise ValueError(f"mask for {name!r} has shape {tuple(m.shape)}, the parameter "
+                                 f"{tuple(named[name].shape)}")
+        return named
+
+    @torch.no_grad()
+    def apply(self, model: nn.Module) -> None:
+        """Zero the pruned weights in place (``w *= mask``; a negative weight becomes -0.0 == 0)."""
+        named = self._params(model)
+        for name, m in self.masks.items():
+            p = named[name]
+            p.data.mul_(m.to(p.device))
+
+    @torch.no_grad()
+    def apply_to_optimizer(self, optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
+        """Zero the pruned entries of every optimizer state tensor shaped like its parameter.
+
+        This covers SGD's ``momentum_buffer`` and Adam's ``exp_avg``/``exp_avg_sq``/
+        ``max_exp_avg_sq`` without naming them; scalar state such as Adam's ``step`` is left alone.
+        ``model`` maps the optimizer's parameter objects back to their names.
+        """
+        named = self._params(model)
+        by_id = {id(named[n]): n for n in self.masks}
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                name = by_id.get(id(p))
+                if name is None:
+                    continue
+                m = self.masks[name].to(p.device)
+                for value in optimizer.state.get(p, {}).values():
+                    if torch.is_tensor(value) and value.shape == p.shape:
+                        value.mul_(m)
+
+    def after_step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Re-apply the masks to weights and optimizer state; pass as ``train(after_step=...)``.
+
+        A pruned weight receives a gradient like any other, so each step moves it off zero; zeroing
+        it here after every step keeps it exactly zero at every forward pass.
+        """
+        self.apply(model)
+        self.apply_to_optimizer(optimizer, model)
+
+    # ------------------------------------------------------------------ inspecting
+    def stats(self, model: nn.Module) -> dict[str, dict]:
+        """Counts per weight class covered by the masks, then ``"overall"``.
+
+        Returns:
+            ``{class_name: {"total", "pruned", "sparsity", "zeros"}, ..., "overall": {...}}`` in
+            weight-class order. ``total`` is the dense size of the class, ``pruned`` the number of
+            False mask entries, ``sparsity = pruned / total``, and ``zeros`` the number of weights
+            that are exactly zero in ``model`` now (>= pruned once the masks are applied).
+            ``"overall"`` sums the covered classes, so its sparsity is counted against their dense
+            total, never against the remaining weights or the biases.
+        """
+        self._params(model)
+        out: dict[str, dict] = {}
+        total_all = pruned_all = zeros_all = 0
+        for cname, group in class_groups(model):
+            if not any(n in self.masks for n, _ in group):
+                continue
+            total = sum(p.numel() for _, p in group)
+            pruned = sum(int(self.masks[n].numel() - self.masks[n].count_nonzero()) for n, _ in group
+                         if n in self.masks)
+            zeros = sum(int(p.numel() - p.detach().count_nonzero()) for _, p in group)
+            out[cname] = {"total": total, "pruned": pruned, "sparsity": pruned / total, "zeros": zeros}
+            total_all, pruned_all, zeros_all = total_all + total, pruned_all + pruned, zeros_all + zeros
+        out["overall"] = {"total": total_all, "pruned": pruned_all,
+                          "sparsity": pruned_all / total_all if total_all else 0.0, "zeros": zeros_all}
+        return out
+
+    def restrict(self, class_names: Sequence[str], model: nn.Module) -> "MaskSet":
+        """The same parameters, masked only in ``class_names`` and all-True everywhere else.
+
+        This is "apply only that class's part of the mask" (See et al.'s Fig 4 per-class damage).
+        Raises:
+            ValueError: a name is not a weight class of ``model``.
+        """
+        if isinstance(class_names, str):
+            class_names = [class_names]
+        inside = {n for _, group in class_groups(model, class_names) for n, _ in group}
+        masks = {n: m if n in inside else torch.ones_like(m) for n, m in self.masks.items()}
+        return MaskSet(masks, {**self.info, "restricted_to": list(class_names)})
+
+    # ------------------------------------------------------------------ disk
+    def save(self, path: str | Path) -> None:
+        """Write the bit-packed masks atomically (temporary file + rename)."""
+        path = Path(path)
+        tensors, shapes = {}, {}
+        for name, m in self.masks.items():
+            tensors[name] = torch.from_numpy(np.packbits(m.detach().cpu().numpy().reshape(-1)))
+            shapes[name] = list(m.shape)
+        try:
+            info = json.dumps(self.info)
+        except TypeError as e:
+            raise ValueError(f"{path}: MaskSet.info is not JSON-serialisable ({e})") from None
+        meta = {"format": FORMAT, "version": str(VERSION), "shapes": json.dumps(shapes), "info": info}
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        save_file(tensors, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: torch.device | str = "cpu") -> "MaskSet":
+        """Read a file written by :meth:`save`; the masks are bit-identical to the saved ones.
+
+        Raises:
+            MaskFileError (a ValueError): missing, truncated or foreign file, or inconsistent content.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise MaskFileError(f"{path}: no such mask file")
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                meta = fh.metadata() or {}
+                packed = {k: fh.get_tensor(k) for k in fh.keys()}
+        except (SafetensorError, OSError, RuntimeError, ValueError) as e:
+            raise MaskFileError(f"{path}: not a readable safetensors mask file (truncated or foreign?): "
+                                f"{e}") from None
+        if meta.get("format") != FORMAT:
+            raise MaskFileError(f"{path}: not an nmtprune mask file (metadata format "
+                                f"{meta.get('format')!r}, expected {FORMAT!r})")
+        if meta.get("version") != str(VERSION):
+            raise MaskFileError(f"{path}: mask file version {meta.get('version')!r}, this code reads {VERSION}")
+        try:
+            shapes = json.loads(meta["shapes"])
+            info = json.loads(meta.get("info", "{}"))
+        except (KeyError, json.JSONDecodeError) as e:
+            raise MaskFileError(f"{path}: corrupt mask metadata ({e})") from None
+        if set(shapes) != set(packed):
+            raise MaskFileError(f"{path}: metadata names {sorted(shapes)} but the file holds {sorted(packed)}")
+        masks = {}
+        for name, shape in shapes.items():
+            bits, numel = packed[name], math.prod(shape)
+            if bits.dtype != torch.uint8 or bits.dim() != 1 or bits.numel() != (numel + 7) // 8:
+                raise MaskFileError(f"{path}: {name!r} is not {(numel + 7) // 8} packed bytes for shape {shape}")
+            flat = np.unpackbits(bits.numpy(), count=numel).astype(bool)
+            masks[name] = torch.from_numpy(flat).reshape(shape).to(device)
+        return cls(masks, info)

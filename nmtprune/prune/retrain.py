@@ -1,0 +1,56 @@
+"""Training under a fixed mask: See et al.'s retraining, sparse-from-scratch, and the dense control.
+
+See et al. retrain the pruned model with half the starting learning rate for a third of the original
+epochs (4 of 12), constant for the first half, then halving every half epoch; dropout and everything
+else unchanged. :func:`retrain_config` keeps that *relative* structure for whatever recipe the
+reference used (ours: Adam): lr x 0.5, epochs = max(2, round(E / 3)), halving twice per epoch from
+epoch ceil(E_r / 2), no plateau decay, no early stopping. Overrides (``train.epochs=4``) win.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+
+from ..config import ExperimentConfig, with_overrides
+from ..models.seq2seq import Seq2Seq
+from ..train.checkpoint import load_model
+from ..train.loop import train
+from .masks import MaskSet
+
+__all__ = ["retrain_config", "retrain", "sparse_from_scratch", "continue_dense"]
+
+
+def retrain_config(cfg: ExperimentConfig, seed: int, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """The retraining recipe derived from the reference model's training config."""
+    epochs = max(2, round(cfg.train.epochs / 3))
+    return with_overrides(cfg, list(overrides), "retraining config", seed=seed, lr=cfg.train.lr * 0.5,
+                          epochs=epochs, decay_start=math.ceil(epochs / 2), decays_per_epoch=2, lr_decay=0.5,
+                          decay_on_plateau=False, early_stop_patience=0, max_steps=0)
+
+
+def retrain(model_dir: str | Path, masks: Optional[MaskSet], out: str | Path, seed: int,
+            overrides: Sequence[str] = (), resume: bool = False, progress: bool = False) -> dict:
+    """Retrain the model in ``model_dir`` with ``masks`` fixed (None: dense). Writes ``out/best``."""
+    model, cfg, sv, tv = load_model(model_dir)
+    model.train()
+    return train(retrain_config(cfg, seed, overrides), out, resume=resume, progress=progress,
+                 init_model=model, vocabs=(sv, tv), masks=masks)
+
+
+def continue_dense(model_dir: str | Path, out: str | Path, seed: int, overrides: Sequence[str] = (),
+                   resume: bool = False, progress: bool = False) -> dict:
+    """The control See et al. lacked: the dense model trained with the same retraining recipe."""
+    return retrain(model_dir, None, out, seed, overrides, resume, progress)
+
+
+def sparse_from_scratch(model_dir: str | Path, masks: MaskSet, out: str | Path, seed: int,
+                        overrides: Sequence[str] = (), resume: bool = False, progress: bool = False) -> dict:
+    """A fresh model (the reference's architecture, vocabularies and recipe) trained under ``masks``."""
+    _, cfg, sv, tv = load_model(model_dir)
+    cfg = with_overrides(cfg, list(overrides), "training config", seed=seed)
+    torch.manual_seed(seed)
+    model = Seq2Seq(cfg.model)
+    return train(cfg, out, resume=resume, progress=progress, init_model=model, vocabs=(sv, tv), masks=masks)
