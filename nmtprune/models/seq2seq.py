@@ -136,16 +136,23 @@ class Seq2Seq(nn.Module):
         emb = self.drop(self.tgt_emb(y))
         return F.linear(emb, w_ih[:, : self.cfg.emb_dim], b_ih + b_hh)
 
-    def _step(self, pre0: torch.Tensor, state: DecoderState, enc: Encoded):
+    def _feed_weight(self) -> torch.Tensor:
+        """The input-feeding columns of decoder layer 1's input matrix: (4H, H).
+
+        Sliced once per forward, not per step: a slice taken inside the loop would make backward
+        scatter every step's gradient into a zero tensor of the full matrix's size.
+        """
+        return self.decoder.weight_ih_l0[:, self.cfg.emb_dim:]
+
+    def _step(self, pre0: torch.Tensor, state: DecoderState, enc: Encoded, w_feed: torch.Tensor):
         """One decoder step given layer 1's precomputed embedding gates pre0: (B, 4H).
 
         Returns (h_tilde (B, H), new state, attention (B, S)).
         """
-        H, E = self.cfg.hidden, self.cfg.emb_dim
-        w_ih, w_hh, _, _ = self.decoder.layer(0)
+        w_hh = self.decoder.weight_hh_l0
         gates = pre0 + F.linear(state.h[0], w_hh)
         if self.cfg.input_feed:
-            gates = gates + F.linear(state.feed, w_ih[:, E:])
+            gates = gates + F.linear(state.feed, w_feed)
         i, f, g, o = gates.chunk(4, 1)  # PyTorch gate order (i, f, g, o)
         c0 = torch.sigmoid(f) * state.c[0] + torch.sigmoid(i) * torch.tanh(g)
         h0 = torch.sigmoid(o) * torch.tanh(c0)
@@ -170,9 +177,10 @@ class Seq2Seq(nn.Module):
         enc = self.encode(src, src_len)
         state = self.initial_state(enc)
         pre = self._layer0_pre(tgt_in)  # (B, T, 4H)
+        w_feed = self._feed_weight()
         outs, aligns = [], []
         for t in range(tgt_in.shape[1]):
-            h_tilde, state, align = self._step(pre[:, t], state, enc)
+            h_tilde, state, align = self._step(pre[:, t], state, enc, w_feed)
             outs.append(h_tilde)
             if return_align:
                 aligns.append(align)
@@ -182,7 +190,7 @@ class Seq2Seq(nn.Module):
     def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
         """Inference step. y_prev: (B,) ids -> log-probs (B, V), new state, attention (B, S)."""
         pre = self._layer0_pre(y_prev.unsqueeze(1))[:, 0]
-        h_tilde, state, align = self._step(pre, state, enc)
+        h_tilde, state, align = self._step(pre, state, enc, self._feed_weight())
         return torch.log_softmax(self.generator(h_tilde).float(), dim=-1), state, align
 
 
