@@ -24,6 +24,10 @@ demo: venv
 	printf 'A man in a blue shirt is playing a guitar on the street.\nTwo dogs run through the snow.\n' | $(BIN)/nmtprune translate $(REF)
 	@echo "== evaluate on test_2016_flickr (beam 5)"
 	$(BIN)/nmtprune evaluate $(REF) --split test_2016_flickr --beam 5
+	@echo "== reduced See et al. (2016) study on the reference model (no retraining; resumes; a few minutes)"
+	$(BIN)/nmtprune sweep studies/see2016_quick.yaml
+	$(BIN)/nmtprune report studies/see2016_quick.yaml
+	@echo "report: reports/see2016_quick/REPORT.md"
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,4 @@
-"""The ``nmtprune`` command: data | train | translate | evaluate | info."""
+"""The ``nmtprune`` command: data | train | prune | retrain | export | translate | evaluate | info | sweep | report."""
 from __future__ import annotations
 
 import argparse
@@ -200,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--out", default="data/tatoeba-en-fr")
     ts.add_argument("--seed", type=int, default=20161)
     d.set_defaults(func=_cmd_data)
+
+    from .experiments import add_cli as add_sweep_cli
+    from .report import add_cli as add_report_cli
+    add_sweep_cli(sub)
+    add_report_cli(sub)
     return p
 
 

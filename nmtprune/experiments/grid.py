@@ -1,0 +1,128 @@
+"""Cells: the units of a sweep, and how a study expands into them.
+
+A cell is one measurement with every parameter that determines its result: the dense model's
+content hash, the kind of experiment, score, selection scheme, sparsity, schedule, retraining and
+seed, and the evaluation settings it uses. Its id is a readable name plus a short hash of that full
+parameter dict, so two cells with equal ids are the same measurement, and changing the model (or
+any setting) gives new ids instead of silently reusing old results.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
+from .study import Study
+
+__all__ = ["Cell", "KINDS", "TRAINED_KINDS", "model_hash", "expand"]
+
+ONE_SHOT = "one-shot"  # the only schedule See et al. use; part of the cell identity for later ones
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement. ``params`` is the full JSON-able parameter dict (``kind`` included)."""
+    name: str
+    params: dict
+
+    @property
+    def kind(self) -> str:
+        return self.params["kind"]
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps(self.params, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.digest}"
+
+
+WEIGHT_FILES = ("model.safetensors", "model.sparse.safetensors")  # dense, or the compressed form
+
+
+def model_hash(model_dir: str | Path) -> str:
+    """sha256 of the checkpoint's weight file bytes (first 16 hex digits)."""
+    h = hashlib.sha256()
+    path = next((Path(model_dir) / f for f in WEIGHT_FILES if (Path(model_dir) / f).is_file()),
+                Path(model_dir) / WEIGHT_FILES[0])
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _pct(s: float) -> str:
+    return f"s{round(s * 100):02d}"
+
+
+def expand(study: Study, mhash: str) -> list[Cell]:
+    """Every cell of the study, deduplicated by id, in :data:`KINDS` order."""
+    test = {"split": study.split, "beam": study.beam, "max_sentences": study.max_sentences,
+            "dev_split": study.dev_split}
+    dev = {"dev_split": study.dev_split, "max_sentences": study.max_sentences}
+    base = {"model_hash": mhash, "schedule": ONE_SHOT}
+    cells: list[Cell] = []
+
+    def add(name: str, kind: str, **params) -> None:
+        # JSON round trip: the stored params must compare equal to these (tuples would come back as lists)
+        cells.append(Cell(f"{kind}_{name}", json.loads(json.dumps({"kind": kind, **base, **params}))))
+
+    def mask(score: str, scheme: str, sparsity: float, seed: int) -> dict:
+        return {"score": score, "scheme": scheme, "sparsity": sparsity, "seed": seed}
+
+    pe = study.prune_eval
+    if pe:
+        add("dense", "prune-eval", **mask(None, None, 0.0, 0), retraining="none", eval=test)
+        for m in pe.methods:
+            # A deterministic score gives the same mask for every seed: run it once.
+            seeds = m.seeds if m.score == "random" else m.seeds[:1]
+            for scheme in m.schemes:
+                for s in pe.sparsities:
+                    for seed in seeds:
+                        if s > 0:
+                            add(f"{m.score}_{scheme}_{_pct(s)}_seed{seed}", "prune-eval",
+                                **mask(m.score, scheme, s, seed), retraining="none", eval=test)
+    cb = study.class_breakdown
+    if cb:
+        from .context import class_names_of  # reads only the config, not the weights
+        for scheme in cb.schemes:
+            for cls in class_names_of(study.model):
+                add(f"{cb.score}_{scheme}_{_pct(cb.sparsity)}_{cls}", "class-breakdown",
+                    **mask(cb.score, scheme, cb.sparsity, 0), weight_class=cls, retraining="none", eval=dev)
+    if study.where:
+        w = study.where
+        add(f"{w.score}_{w.scheme}_{_pct(w.sparsity)}", "where", **mask(w.score, w.scheme, w.sparsity, 0),
+            rank_bins=w.rank_bins)
+    if study.storage:
+        st = study.storage
+        for s in st.sparsities:
+            add(f"{st.score}_{st.scheme}_{_pct(s)}", "storage", **mask(st.score, st.scheme, s, 0),
+                fp16=st.fp16)
+    rt = study.retrain
+    curve = study.loss_curve
+    if rt or curve:
+        rt_score, rt_scheme = (rt.score, rt.scheme) if rt else ("magnitude", "class-blind")
+        overrides = list(rt.overrides) if rt else []
+        points = [(s, seed) for s in rt.sparsities for seed in rt.seeds] if rt else []
+        if curve and (curve.sparsity, curve.seed) not in points:
+            points.append((curve.sparsity, curve.seed))
+        for s, seed in points:
+            add(f"{rt_score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
+                **mask(rt_score, rt_scheme, s, 0), train_seed=seed, overrides=overrides, retraining="retrain",
+                eval=test)
+        if rt and rt.scratch:
+            for s in rt.sparsities:
+                for seed in rt.scratch_seeds:
+                    add(f"{rt_score}_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch",
+                        **mask(rt_score, rt_scheme, s, 0), train_seed=seed,
+                        overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
+        if rt and rt.dense_continued:
+            for seed in rt.dense_seeds:
+                add(f"seed{seed}", "dense-continued", **mask(None, None, 0.0, 0), train_seed=seed,
+                    overrides=overrides, retraining="dense-continued", eval=test)
+    unique = {c.id: c for c in cells}  # e.g. the loss-curve run is also a retrain grid point
+    return sorted(unique.values(), key=lambda c: KINDS.index(c.kind))

@@ -1,0 +1,273 @@
+"""A study: one YAML file naming a dense checkpoint, how to evaluate it, and the experiment grids.
+
+Every section below the evaluation keys is optional; a missing section means "not part of this
+study" and the report shows it as not run. Unknown keys, wrong types, unknown score or scheme names,
+sparsities outside [0, 1) and a missing model directory are :class:`nmtprune.config.ConfigError`\\ s
+naming the study file and the key, raised before any work starts.
+
+Sections (See et al. 2016 figure numbers):
+
+* ``prune_eval`` (Fig 3): every ``method`` (score x schemes x seeds) at every sparsity, no
+  retraining -> test BLEU, test/dev perplexity, mask statistics. Sparsity 0 is the dense model,
+  evaluated once whatever the method.
+* ``class_breakdown`` (Fig 4, 5): each scheme's mask at ``sparsity``, applied one class at a time
+  -> dev perplexity change, and the largest deleted |w| per class.
+* ``retrain`` (Fig 6): pruned + retrained at each sparsity and seed, optionally sparse-from-scratch
+  and the dense model trained for the same extra epochs (the control the paper lacked).
+* ``loss_curve`` (Fig 7): which retraining run's loss curve to show (runs it if ``retrain`` does not).
+* ``where`` (Fig 8): where the pruned weights are at ``sparsity``: per class, per LSTM gate block,
+  embedding rows by word frequency. Computed from weights and masks, no decoding.
+* ``storage``: dense vs compressed file size at each sparsity (fp32 and optionally fp16).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from ..config import ConfigError
+from ..prune.scores import SCORES
+from ..prune.select import SCHEMES
+
+__all__ = ["Study", "Method", "PruneEval", "ClassBreakdown", "Retrain", "LossCurve", "Where", "Storage",
+           "load_study", "study_to_dict"]
+
+TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass(frozen=True)
+class Method:
+    """One pruning score with the selection schemes and seeds to run it with."""
+    score: str = "magnitude"  # a name in nmtprune.prune.SCORES
+    schemes: tuple[str, ...] = SCHEMES
+    seeds: tuple[int, ...] = (0,)  # only matters for stochastic scores (random)
+
+
+@dataclass(frozen=True)
+class PruneEval:
+    sparsities: tuple[float, ...] = TENTHS
+    methods: tuple[Method, ...] = (Method(), Method("random", ("class-blind",), (1,)))
+
+
+@dataclass(frozen=True)
+class ClassBreakdown:
+    sparsity: float = 0.9
+    score: str = "magnitude"
+    schemes: tuple[str, ...] = SCHEMES
+
+
+@dataclass(frozen=True)
+class Retrain:
+    sparsities: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
+    score: str = "magnitude"
+    scheme: str = "class-blind"
+    seeds: tuple[int, ...] = (1, 2, 3)
+    overrides: tuple[str, ...] = ()  # section.key=value for the retraining recipe
+    scratch: bool = True  # sparse from the beginning, with the pruned masks
+    scratch_seeds: tuple[int, ...] = (1,)
+    scratch_overrides: tuple[str, ...] = ()
+    dense_continued: bool = True  # the control: dense model trained with the retraining recipe
+    dense_seeds: tuple[int, ...] = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class LossCurve:
+    sparsity: float = 0.8
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Where:
+    sparsity: float = 0.8
+    score: str = "magnitude"
+    scheme: str = "class-blind"
+    rank_bins: int = 40  # embedding rows are grouped into this many frequency-rank bins
+
+
+@dataclass(frozen=True)
+class Storage:
+    sparsities: tuple[float, ...] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+    score: str = "magnitude"
+    scheme: str = "class-blind"
+    fp16: bool = True  # also measure fp16 files
+
+
+@dataclass(frozen=True)
+class Study:
+    """A parsed study file; ``path`` is where it came from, ``name`` names results/ and reports/."""
+    model: str
+    path: str = ""
+    name: str = ""
+    split: str = "test"  # BLEU and test perplexity
+    dev_split: str = "dev"  # perplexity breakdowns (Fig 4) and the dev perplexity of every cell
+    beam: int = 5
+    max_sentences: int = 0  # evaluate on the first N sentences of each split; 0 = all
+    batch_size: int = 64  # decoding / perplexity batch size
+    prune_eval: Optional[PruneEval] = None
+    class_breakdown: Optional[ClassBreakdown] = None
+    retrain: Optional[Retrain] = None
+    loss_curve: Optional[LossCurve] = None
+    where: Optional[Where] = None
+    storage: Optional[Storage] = None
+
+
+SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage")
+
+
+def _fail(where: str, key: str, msg: str):
+    raise ConfigError(f"{where}: key '{key}' {msg}")
+
+
+def _value(where: str, key: str, value: Any, ann: Any) -> Any:
+    """``value`` checked against the annotation ``ann`` (and converted: lists -> tuples, int -> float)."""
+    origin = typing.get_origin(ann)
+    if origin is typing.Union:  # Optional[section]: an empty section (`where:`) means all defaults
+        inner = [a for a in typing.get_args(ann) if a is not type(None)][0]
+        return _value(where, key, {} if value is None else value, inner)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            _fail(where, key, f"must be a list, got {value!r}")
+        item = typing.get_args(ann)[0]
+        return tuple(_value(where, f"{key}[{i}]", v, item) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(ann):
+        if not isinstance(value, dict):
+            _fail(where, key, f"must be a mapping, got {value!r}")
+        return _build(ann, value, where, key + ".")
+    if ann is bool and not isinstance(value, bool):
+        _fail(where, key, f"must be true or false, got {value!r}")
+    if ann is int and (isinstance(value, bool) or not isinstance(value, int)):
+        _fail(where, key, f"must be an integer, got {value!r}")
+    if ann is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(where, key, f"must be a number, got {value!r}")
+        value = float(value)
+    if ann is str and not isinstance(value, str):
+        _fail(where, key, f"must be a string, got {value!r}")
+    return value
+
+
+def _build(cls, raw: dict, where: str, prefix: str = ""):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)} - {"path"}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {[prefix + k for k in unknown]}; "
+                          f"expected some of {sorted(prefix + n for n in names)}")
+    return cls(**{k: _value(where, prefix + k, v, hints[k]) for k, v in raw.items()})
+
+
+def _check_sparsity(where: str, key: str, s: float) -> None:
+    if not 0.0 <= s < 1.0:
+        _fail(where, key, f"must be a sparsity in [0, 1) (the pruned fraction), got {s}")
+
+
+def _validate(st: Study, where: str) -> None:
+    """Range and name checks that types cannot express."""
+    for key in ("beam", "batch_size"):
+        if getattr(st, key) < 1:
+            _fail(where, key, f"must be >= 1, got {getattr(st, key)}")
+    if st.max_sentences < 0:
+        _fail(where, "max_sentences", f"must be >= 0 (0 = all), got {st.max_sentences}")
+    scores, schemes, sparsities = [], [], []  # (key, value) to check by name / range
+    if st.prune_eval:
+        sparsities += [(f"prune_eval.sparsities[{i}]", s) for i, s in enumerate(st.prune_eval.sparsities)]
+        if not st.prune_eval.methods:
+            _fail(where, "prune_eval.methods", "must name at least one method")
+        for i, m in enumerate(st.prune_eval.methods):
+            scores.append((f"prune_eval.methods[{i}].score", m.score))
+            schemes += [(f"prune_eval.methods[{i}].schemes[{j}]", s) for j, s in enumerate(m.schemes)]
+            if not m.seeds:
+                _fail(where, f"prune_eval.methods[{i}].seeds", "must list at least one seed")
+    if st.class_breakdown:
+        cb = st.class_breakdown
+        sparsities.append(("class_breakdown.sparsity", cb.sparsity))
+        scores.append(("class_breakdown.score", cb.score))
+        schemes += [(f"class_breakdown.schemes[{j}]", s) for j, s in enumerate(cb.schemes)]
+    for sec in ("retrain", "where", "storage"):
+        spec = getattr(st, sec)
+        if spec:
+            scores.append((f"{sec}.score", spec.score))
+            schemes.append((f"{sec}.scheme", spec.scheme))
+            many = getattr(spec, "sparsities", None)
+            sparsities += ([(f"{sec}.sparsities[{i}]", s) for i, s in enumerate(many)] if many is not None
+                           else [(f"{sec}.sparsity", spec.sparsity)])
+    if st.retrain:
+        for key in ("overrides", "scratch_overrides"):
+            for i, o in enumerate(getattr(st.retrain, key)):
+                if "=" not in o or o.startswith("-"):
+                    _fail(where, f"retrain.{key}[{i}]", f"must be section.key=value, got {o!r}")
+    if st.loss_curve:
+        sparsities.append(("loss_curve.sparsity", st.loss_curve.sparsity))
+    if st.where and st.where.rank_bins < 1:
+        _fail(where, "where.rank_bins", f"must be >= 1, got {st.where.rank_bins}")
+    for key, name in scores:
+        if name not in SCORES:
+            _fail(where, key, f"names an unknown score {name!r}; known scores: {sorted(SCORES)}")
+    for key, name in schemes:
+        if name not in SCHEMES:
+            _fail(where, key, f"names an unknown scheme {name!r}; known schemes: {list(SCHEMES)}")
+    for key, s in sparsities:
+        _check_sparsity(where, key, s)
+
+
+def _check_model(st: Study, where: str) -> None:
+    """The checkpoint must exist, and the splits must exist in its training corpus."""
+    model = Path(st.model)
+    weights = any((model / f).is_file() for f in ("model.safetensors", "model.sparse.safetensors"))
+    if not weights or not (model / "config.json").is_file():
+        _fail(where, "model", f"names {st.model!r}, which is not a checkpoint directory (no "
+                              "model.safetensors and config.json there)")
+    try:
+        corpus = json.loads((model / "config.json").read_text(encoding="utf-8"))["data"]["corpus"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _fail(where, "model", f"names {st.model!r}, whose config.json is unreadable ({exc})")
+    from ..data.corpora import DataError, get_corpus
+    try:
+        splits = get_corpus(corpus).splits
+    except DataError as exc:
+        _fail(where, "model", f"names a model trained on a corpus this machine lacks: {exc}")
+    for key in ("split", "dev_split"):
+        if getattr(st, key) not in splits:
+            _fail(where, key, f"names split {getattr(st, key)!r}, which corpus {corpus!r} lacks; "
+                              f"splits: {splits}")
+
+
+def load_study(path: str | Path, check_model: bool = True) -> Study:
+    """Parse and validate a study file.
+
+    Args:
+        path: the YAML file.
+        check_model: also require the model directory and the named splits to exist.
+    Raises:
+        ConfigError: naming ``path`` and the offending key.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise ConfigError(f"{where}: study file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of study keys")
+    if "model" not in raw:
+        raise ConfigError(f"{where}: key 'model' is missing (the dense checkpoint directory)")
+    study = _build(Study, raw, where)
+    study = dataclasses.replace(study, path=str(path), name=study.name or path.stem)
+    if not study.name.replace("-", "").replace("_", "").isalnum():
+        _fail(where, "name", f"must be letters, digits, '-' or '_' (it names folders), got {study.name!r}")
+    _validate(study, where)
+    if check_model:
+        _check_model(study, where)
+    return study
+
+
+def study_to_dict(study: Study) -> dict:
+    """Plain JSON-able dict of a study (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(study)))

@@ -1,0 +1,79 @@
+"""Cells that train: pruned + retrained, sparse from scratch, and the dense-continued control.
+
+Each trains in its own scratch folder ``<work>/<study>/<cell-id>/`` (git-ignored) through the
+library's training functions, resuming there when a resumable checkpoint exists, so a sweep killed
+mid-run loses at most one ``save_every`` interval. The result keeps only numbers: BLEU and perplexity
+of ``out/best``, the training/dev loss curve from ``out/metrics.jsonl``, the dense and the pruned-only
+starting dev loss (Fig 7), and whether the masks held through training.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..train.checkpoint import load_model
+from .context import Context
+from .grid import Cell
+
+__all__ = ["run_trained", "read_curve"]
+
+
+def _trainer(kind: str) -> Callable:
+    """The library function that trains ``kind`` (looked up at call time; tests replace this)."""
+    from ..prune import retrain as mod
+    return {"retrain": mod.retrain, "scratch": mod.sparse_from_scratch, "dense-continued": mod.continue_dense}[kind]
+
+
+def read_curve(metrics_file: Path) -> dict:
+    """Train and dev loss points from a run's metrics.jsonl (dev loss = ln dev perplexity)."""
+    train, dev = [], []
+    if metrics_file.is_file():
+        for line in metrics_file.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a kill
+            if rec.get("type") == "train" and "loss" in rec:
+                train.append([rec["step"], rec["loss"]])
+            elif rec.get("type") == "dev" and "dev_ppl" in rec:
+                dev.append([rec["step"], round(math.log(rec["dev_ppl"]), 5), rec.get("dev_bleu_tok_lc")])
+    return {"train": train, "dev": dev}
+
+
+def _mask_held(model, masks) -> bool:
+    """True when every pruned position is exactly zero in the trained model."""
+    named = dict(model.named_parameters())
+    return all(not bool(named[n].detach()[~m].any()) for n, m in masks.items())
+
+
+def run_trained(ctx: Context, cell: Cell) -> dict:
+    """Train (or resume) the cell's run, then evaluate its best checkpoint like a prune-eval cell."""
+    from .cells import evaluate  # cells imports this module
+    p, kind = cell.params, cell.kind
+    out = ctx.scratch(cell.id)
+    resume = (out / "last" / "trainer.json").is_file()
+    fn = _trainer(kind)
+    dev_split = p["eval"]["dev_split"]
+    start = {"dense_dev_loss": round(math.log(ctx.dense_perplexity(dev_split)), 5)}
+    kwargs = dict(seed=p["train_seed"], overrides=list(p["overrides"]), resume=resume, progress=ctx.progress)
+    masks = None
+    if kind == "dense-continued":
+        summary = fn(ctx.study.model, out, **kwargs)
+    else:
+        model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])
+        start["pruned_dev_loss"] = round(math.log(ctx.perplexity(model, dev_split)), 5)
+        summary = fn(ctx.study.model, masks, out, **kwargs)
+    trained, *_ = load_model(out / "best")
+    with torch.no_grad():
+        result = evaluate(ctx, trained)
+    if masks is not None:
+        result["mask_held"] = _mask_held(trained, masks)
+        result["masks"] = {"stats": masks.stats(trained)}
+    result.update(start=start, curve=read_curve(out / "metrics.jsonl"), resumed=resume,
+                  train_summary=summary if isinstance(summary, dict) else None,
+                  scratch_dir=str(out))
+    return result

@@ -1,0 +1,25 @@
+"""``nmtprune report``: argparse registration; matplotlib and the renderer load only when it runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..experiments.defaults import DEFAULT_RESULTS
+
+__all__ = ["add_cli", "DEFAULT_REPORTS"]
+
+DEFAULT_REPORTS = Path("reports")
+
+
+def _cmd_report(args) -> int:
+    from .render import write_report
+    print(write_report(args.study, results_dir=args.results, reports_dir=args.reports))
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    """Register ``report STUDY`` on an argparse subparsers object."""
+    r = subparsers.add_parser("report", help="write reports/<study>/REPORT.md and figures from the results")
+    r.add_argument("study", help="study YAML, e.g. studies/see2016_quick.yaml")
+    r.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (default: results)")
+    r.add_argument("--reports", default=str(DEFAULT_REPORTS), help="reports folder (default: reports)")
+    r.set_defaults(func=_cmd_report)

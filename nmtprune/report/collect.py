@@ -1,0 +1,134 @@
+"""Read a study's result JSONs into tidy structures for tables, figures and checks (read-only).
+
+Only the cells of the study as it stands are used (the ids of :func:`nmtprune.experiments.plan`):
+results of another model or other settings that sit in the same folder are counted as stale and
+ignored. A cell without a result is "missing" (not run yet); a failed one keeps its error.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..experiments.grid import Cell
+from ..experiments.store import ResultStore
+from ..experiments.study import Study, load_study
+from ..experiments.defaults import DEFAULT_RESULTS
+from ..experiments.sweep import plan
+
+__all__ = ["Collected", "collect", "mean_std"]
+
+
+def mean_std(values: list[float]) -> tuple[Optional[float], Optional[float], int]:
+    """(mean, sample std or None for n < 2, n) of the finite values."""
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return None, None, 0
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None), len(vals)
+
+
+@dataclass
+class Collected:
+    """The study, its cells and their stored results."""
+    study: Study
+    cells: list[Cell]
+    results: dict[str, dict]  # cell id -> result (ok or failed)
+    stale: int = 0
+    results_dir: Path = field(default_factory=Path)
+
+    # ------------------------------------------------------------------ status
+    def status(self, kind: str) -> dict[str, int]:
+        """``{"planned", "ok", "failed", "missing"}`` counts of one kind."""
+        out = {"planned": 0, "ok": 0, "failed": 0, "missing": 0}
+        for c in self.cells:
+            if c.kind == kind:
+                out["planned"] += 1
+                r = self.results.get(c.id)
+                out["missing" if r is None else r.get("status", "failed")] += 1
+        return out
+
+    def failures(self, kind: str) -> list[tuple[str, str]]:
+        return [(c.id, (self.results[c.id].get("error") or "").splitlines()[0] if self.results[c.id].get("error")
+                 else "") for c in self.cells if c.kind == kind and c.id in self.results
+                and self.results[c.id].get("status") != "ok"]
+
+    def ok(self, kind: str) -> list[tuple[dict, dict]]:
+        """``(params, metrics)`` of the successful cells of ``kind``, in plan order."""
+        return [(c.params, self.results[c.id]["metrics"]) for c in self.cells
+                if c.kind == kind and self.results.get(c.id, {}).get("status") == "ok"]
+
+    def provenance(self) -> dict[str, list]:
+        """Distinct commands, commits and machines (cpu, cores, threads) behind the results."""
+        cmds, commits, machines = set(), set(), set()
+        for r in self.results.values():
+            p = r.get("provenance") or {}
+            cmds.add(p.get("command") or "?")
+            commits.add(p.get("commit") or "unknown")
+            m = p.get("machine") or {}
+            machines.add(f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores, torch {m.get('torch', '?')}, "
+                         f"{r.get('threads', m.get('threads', '?'))} threads)" + (f", {m['gpu']}" if m.get("gpu") else ""))
+        return {"commands": sorted(cmds), "commits": sorted(commits), "machines": sorted(machines)}
+
+    # ------------------------------------------------------------------ tidy views
+    def dense(self) -> Optional[dict]:
+        for p, m in self.ok("prune-eval"):
+            if p["sparsity"] == 0:
+                return m
+        return None
+
+    def prune_curves(self) -> dict[tuple[str, str], dict[float, list[dict]]]:
+        """``{(score, scheme): {sparsity: [metrics per seed]}}``; the dense cell joins every curve at 0."""
+        curves: dict = defaultdict(lambda: defaultdict(list))
+        for p, m in self.ok("prune-eval"):
+            if p["sparsity"] > 0:
+                curves[(p["score"], p["scheme"])][p["sparsity"]].append(m)
+        dense = self.dense()
+        if dense is not None:
+            for curve in curves.values():
+                curve[0.0] = [dense]
+        return {k: dict(sorted(v.items())) for k, v in curves.items()}
+
+    def breakdown(self) -> dict[str, dict[str, dict]]:
+        """``{scheme: {class: metrics}}`` of the class-breakdown cells."""
+        out: dict = defaultdict(dict)
+        for p, m in self.ok("class-breakdown"):
+            out[p["scheme"]][p["weight_class"]] = m
+        return dict(out)
+
+    def trained(self, kind: str) -> dict[float, list[dict]]:
+        """``{sparsity: [metrics per seed]}`` of retrain / scratch / dense-continued cells."""
+        out: dict = defaultdict(list)
+        for p, m in self.ok(kind):
+            out[p["sparsity"]].append({**m, "train_seed": p.get("train_seed")})
+        return dict(sorted(out.items()))
+
+    def where(self) -> Optional[dict]:
+        ok = self.ok("where")
+        return ok[0][1] if ok else None
+
+    def storage(self) -> dict[float, dict]:
+        return dict(sorted((p["sparsity"], m) for p, m in self.ok("storage")))
+
+    def signatures(self) -> list[str]:
+        return sorted({r["metrics"]["sacrebleu_signature"] for r in self.results.values()
+                       if r.get("status") == "ok" and isinstance(r.get("metrics"), dict)
+                       and r["metrics"].get("sacrebleu_signature")})
+
+
+def collect(study_path: str | Path, results_dir: str | Path = DEFAULT_RESULTS,
+            study: Optional[Study] = None) -> Collected:
+    """Load the study and the stored results of its cells."""
+    study = study or load_study(study_path)
+    cells = plan(study)
+    store = ResultStore(Path(results_dir) / study.name)
+    wanted = {c.id for c in cells}
+    results, stale = {}, 0
+    for r in store:
+        if r.get("id") in wanted:
+            results[r["id"]] = r
+        else:
+            stale += 1
+    return Collected(study, cells, results, stale, store.root)

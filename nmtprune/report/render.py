@@ -1,0 +1,140 @@
+"""``nmtprune report STUDY``: render ``reports/<study>/REPORT.md`` and its figures from the results.
+
+The report only reads: the study file, the result JSONs of its cells and the model's config (and
+training log, for Fig 7). Experiments without results appear as "not run yet" with the command that
+runs them; every statement in "what agrees / what differs" comes from a check on the numbers.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..experiments.defaults import DEFAULT_RESULTS, KINDS
+from . import paper
+from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
+from .cli import DEFAULT_REPORTS
+from .collect import Collected, collect
+from .sections import (fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, storage_section,
+                       table)
+
+__all__ = ["write_report", "render"]
+BADGE = {MET: "✅ met", NOT_MET: "❌ not met", NOT_RUN: "⏳ not run"}
+
+
+def _model_cfg(c: Collected) -> dict:
+    try:
+        return json.loads((Path(c.study.model) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _setup(c: Collected, cfg: dict) -> str:
+    st, m, d = c.study, cfg.get("model", {}), cfg.get("data", {})
+    dense = c.dense()
+    n_sent = dense.get("sentences") if dense else None
+    prov = c.provenance()
+    status = [[k] + [str(c.status(k)[x]) for x in ("planned", "ok", "failed", "missing")] for k in KINDS
+              if c.status(k)["planned"]]
+    total = next((mm["masks"]["stats"]["overall"]["total"] for _, mm in c.ok("prune-eval") if mm.get("masks")), None)
+    lines = [
+        "## Setup", "",
+        f"* **Model**: `{st.model}` (weights sha256 `{c.cells[0].params['model_hash'] if c.cells else '?'}`): "
+        f"{m.get('enc_layers', '?')}+{m.get('dec_layers', '?')} LSTM layers of {m.get('hidden', '?')}, "
+        f"embeddings {m.get('emb_dim', '?')}, {m.get('attention', '?')} attention, input feeding "
+        f"{m.get('input_feed', '?')}, vocabularies {m.get('src_vocab_size', '?')} / {m.get('tgt_vocab_size', '?')}"
+        + (f"; {total:,} weights in the pruned classes (biases excluded)" if total else "")
+        + f". Corpus `{d.get('corpus', '?')}` ({d.get('src_lang', '?')}→{d.get('tgt_lang', '?')}).",
+        f"* **Paper**: WMT'14 En-De, 4+4 layers of 1000, 50K vocabularies, ~216M weights; newstest2014, "
+        f"tokenised cased BLEU after unk replacement; dense BLEU {paper.DENSE_BLEU}, perplexity {paper.DENSE_PPL}.",
+        f"* **Evaluation**: BLEU on `{st.split}`, perplexity on `{st.split}` and `{st.dev_split}`; beam {st.beam}; "
+        + (f"first {st.max_sentences} sentences of each split" if st.max_sentences else "whole splits")
+        + (f" ({n_sent} test sentences)" if n_sent else "") + ".",
+        "* **BLEU**: `BLEU` columns are tokenised lowercased BLEU (Moses tokeniser with hyphen splitting, "
+        "lowercased, sacreBLEU `tokenize=none`: the Multi30k protocol). Cased detokenised sacreBLEU is in "
+        "the result files; signature: " + (", ".join(f"`{s}`" for s in c.signatures()) or "–") + ".",
+        "* **Compare deltas**: ours against our dense model, the paper's against 20.48; absolute values are "
+        "not comparable (model size, data, BLEU protocol).",
+        f"* **Reproduce**: `nmtprune sweep {st.path}` (resumes; `--only KIND`, `--max-cells N`) then "
+        f"`nmtprune report {st.path}`.",
+        "* **Results** in `" + str(c.results_dir) + f"` ({len(c.results)} of {len(c.cells)} cells"
+        + (f"; {c.stale} stale files of other settings ignored" if c.stale else "") + ").",
+        "* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
+        "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
+        "* **Machines**: " + ("; ".join(prov["machines"]) or "–"), "",
+        table(["cell kind", "planned", "ok", "failed", "not run"], status), ""]
+    return "\n".join(lines)
+
+
+def _check_table(checks: list[Check]) -> str:
+    return table(["", "claim", "ours", "evidence"],
+                 [[k.key, k.claim, BADGE[k.status], k.evidence] for k in checks])
+
+
+def _discussion(c: Collected, targets: list[Check], more: list[Check]) -> str:
+    """Only statements that follow from the checks and the setup."""
+    every = targets + more
+    met = [k for k in every if k.status == MET]
+    differs = [k for k in every if k.status == NOT_MET]
+    missing = [k for k in every if k.status == NOT_RUN]
+    out = ["## What agrees / what differs", ""]
+    out += ["**Agrees with See et al.:**", ""] + ([f"* {k.key}: {k.claim} — {k.evidence}" for k in met] or ["* nothing yet"])
+    out += ["", "**Differs:**", ""] + ([f"* {k.key}: {k.claim} — {k.evidence}" for k in differs] or ["* nothing"])
+    out += ["", "**Not run yet:** " + (", ".join(f"{k.key}" for k in missing) or "none"), ""]
+    notes = []
+    st = c.study
+    dense = c.dense()
+    if st.max_sentences or st.beam != 5:
+        n = dense.get("sentences") if dense else st.max_sentences
+        notes.append(f"This is a reduced study (beam {st.beam}, {n or 'all'} test sentences): BLEU differences of "
+                     "a few tenths between schemes are within the noise of so small a sample; the orderings "
+                     "above are exact comparisons of these numbers, not significance tests.")
+    total = next((mm["masks"]["stats"]["overall"]["total"] for _, mm in c.ok("prune-eval") if mm.get("masks")), None)
+    if dense and dense.get("ppl"):
+        size = f", {total / paper.PAPER_WEIGHTS:.1%} of the paper's weight count" if total else ""
+        notes.append(f"Our dense model: test BLEU {dense['bleu_tok_lc']:.2f}, test perplexity {dense['ppl']:.2f} "
+                     f"(paper: {paper.DENSE_BLEU} / {paper.DENSE_PPL}){size}; the paper's classes map to ours by "
+                     "depth (our top layer vs its layer 4).")
+    seeds = {len(v) for v in c.trained("retrain").values()}
+    if seeds and min(seeds) < 3:
+        notes.append(f"Some retrained points have fewer than 3 seeds ({min(seeds)}); their spread is not measured.")
+    if not st.retrain:
+        notes.append("Retraining (Fig 6, 7: T4, T5) is not part of this study; see the full study file.")
+    out += ["**Discussion.** " + " ".join(notes), ""] if notes else []
+    return "\n".join(out)
+
+
+def render(c: Collected, figs: Path) -> str:
+    """The whole report as markdown; figures are written to ``figs`` (the report's folder)."""
+    cfg = _model_cfg(c)
+    layers = (cfg.get("model", {}).get("enc_layers", 4), cfg.get("model", {}).get("dec_layers", 4))
+    targets, more = run_checks(c)
+    parts = [f"# See, Luong & Manning (2016) replication — `{c.study.name}`", "",
+             f"_Generated by `nmtprune report {c.study.path}` from the result files; do not edit by hand._", "",
+             _setup(c, cfg),
+             "## See et al.'s targets", "", _check_table(targets), "",
+             fig3_section(c, figs), fig45_section(c, figs, layers), fig6_section(c, figs), fig7_section(c, figs),
+             fig8_section(c, figs), storage_section(c, figs),
+             "## Further checks against the paper's findings", "", _check_table(more), "",
+             _discussion(c, targets, more)]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def write_report(study_path: str | Path, results_dir: str | Path = DEFAULT_RESULTS,
+                 reports_dir: str | Path = DEFAULT_REPORTS) -> Path:
+    """Render ``<reports_dir>/<study>/REPORT.md`` with its PNG/SVG figures; returns the file.
+
+    Raises:
+        ConfigError: bad study file (including a missing model directory).
+    """
+    c = collect(study_path, results_dir)
+    out = Path(reports_dir) / c.study.name
+    out.mkdir(parents=True, exist_ok=True)
+    for old in list(out.glob("fig*.png")) + list(out.glob("fig*.svg")):
+        old.unlink()  # a figure whose data disappeared must not linger
+    text = render(c, out)
+    path = out / "REPORT.md"
+    tmp = path.with_name(".REPORT.md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+

@@ -1,0 +1,264 @@
+"""Studies, cells, the result store and the sweep: resume after a kill, failures, locks, bad study files.
+
+Everything runs on a tiny untrained model over the toy corpus (tests/data/toy), built in a tmp dir.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from nmtprune.config import ConfigError, load_config
+from nmtprune.experiments import ResultStore, SweepLockedError, add_cli, expand, load_study, model_hash, plan, run_sweep
+from nmtprune.experiments import cells as cells_mod
+from nmtprune.experiments import trained as trained_mod
+from nmtprune.models import Seq2Seq
+from nmtprune.train.checkpoint import save_checkpoint
+from nmtprune.train.loop import build_vocabs
+
+from conftest import TOY_CONFIG
+
+STUDY = """\
+model: {model}
+split: test
+dev_split: dev
+beam: 1
+max_sentences: 6
+prune_eval:
+  sparsities: [0.0, 0.5, 0.9]
+  methods:
+    - {{score: magnitude, schemes: [class-blind, class-uniform]}}
+    - {{score: random, schemes: [class-blind], seeds: [1, 2]}}
+class_breakdown: {{sparsity: 0.9, schemes: [class-uniform]}}
+where: {{sparsity: 0.8, rank_bins: 4}}
+storage: {{sparsities: [0.8]}}
+"""
+
+
+def make_model(path, seed=0):
+    """A tiny random Seq2Seq over the toy vocabularies, saved as a checkpoint at ``path``."""
+    cfg = load_config(TOY_CONFIG, ["model.hidden=8", "model.emb_dim=8"])
+    sv, tv = build_vocabs(cfg)
+    mc = cfg.model.__class__(**{**cfg.model.__dict__, "src_vocab_size": len(sv), "tgt_vocab_size": len(tv)})
+    cfg = cfg.__class__(data=cfg.data, model=mc, train=cfg.train)
+    torch.manual_seed(seed)
+    save_checkpoint(path, Seq2Seq(cfg.model), cfg, sv, tv)
+    return path
+
+
+@pytest.fixture
+def study(tmp_path):
+    model = make_model(tmp_path / "model")
+    path = tmp_path / "toy_study.yaml"
+    path.write_text(STUDY.format(model=model), encoding="utf-8")
+    return path
+
+
+def sweep(study, tmp_path, **kw):
+    return run_sweep(study, results_dir=tmp_path / "results", work_dir=tmp_path / "work", progress=False, **kw)
+
+
+RUNNERS = dict(cells_mod.RUNNERS)  # the real runners, before any test wraps them
+
+
+def counting(monkeypatch, calls, fail_after=None, fail_ids=()):
+    """Wrap every runner: count calls per cell id; KeyboardInterrupt after ``fail_after`` calls."""
+    for kind, fn in RUNNERS.items():
+        def wrapped(ctx, cell, fn=fn):
+            if fail_after is not None and sum(calls.values()) >= fail_after:
+                raise KeyboardInterrupt
+            calls[cell.id] = calls.get(cell.id, 0) + 1
+            if cell.id in fail_ids:
+                raise RuntimeError("boom in " + cell.id)
+            return fn(ctx, cell)
+        monkeypatch.setitem(cells_mod.RUNNERS, kind, wrapped)
+
+
+def test_killed_sweep_resumes_and_runs_each_cell_exactly_once(study, tmp_path, monkeypatch):
+    cells = plan(load_study(study))
+    assert len({c.id for c in cells}) == len(cells) == 1 + 2 * 2 + 2 * 2 + 8 + 1 + 1
+    calls = {}
+    counting(monkeypatch, calls, fail_after=5)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(study, tmp_path)
+    store = ResultStore(tmp_path / "results" / "toy_study")
+    first = {p.name: p.read_bytes() for p in store.root.glob("*.json")}
+    assert len(first) == 5 and not list(store.root.glob(".*"))  # complete files only
+    assert not (tmp_path / "work" / "toy_study" / ".sweep.lock").exists()  # released on interrupt
+    counting(monkeypatch, calls)  # resume, uninterrupted
+    summary = sweep(study, tmp_path)
+    assert summary["skipped"] == 5 and summary["ran"] == len(cells) - 5 and summary["failed"] == 0
+    assert sorted(calls) == sorted(c.id for c in cells) and set(calls.values()) == {1}
+    assert all(store.done(c) for c in cells)
+    assert len(list(store.root.glob("*.json"))) == len(cells)
+    assert all((store.root / name).read_bytes() == data for name, data in first.items())  # untouched
+    assert sweep(study, tmp_path)["ran"] == 0  # a third run has nothing left
+
+
+def test_result_content_and_provenance(study, tmp_path):
+    sweep(study, tmp_path, argv=["sweep", str(study)])
+    store = ResultStore(tmp_path / "results" / "toy_study")
+    by_kind = {}
+    for r in store:
+        by_kind.setdefault(r["kind"], []).append(r)
+    assert all(r["status"] == "ok" for rs in by_kind.values() for r in rs)
+    r = next(r for r in by_kind["prune-eval"] if r["params"]["sparsity"] == 0.5
+             and r["params"]["scheme"] == "class-uniform")
+    assert r["provenance"]["command"] == f"nmtprune sweep {study}" and r["wall_s"] >= 0
+    assert r["params"]["model_hash"] == model_hash(tmp_path / "model")
+    stats = r["metrics"]["masks"]["stats"]
+    assert all(abs(v["sparsity"] - 0.5) < 0.02 for v in stats.values())  # class-uniform: every class ~50 %
+    assert {"bleu_tok_lc", "ppl", "dev_ppl", "sacrebleu_signature"} <= set(r["metrics"])
+    assert r["metrics"]["sentences"] == 6  # max_sentences
+    # random with two seeds gives two different masks, hence different perplexities
+    rnd = [x["metrics"]["masks"]["info"]["threshold"] for x in by_kind["prune-eval"]
+           if x["params"]["score"] == "random" and x["params"]["sparsity"] == 0.9]
+    assert len(rnd) == 2
+    bd = by_kind["class-breakdown"]
+    assert {x["metrics"]["weight_class"] for x in bd} == {"src_layer1", "src_layer2", "tgt_layer1", "tgt_layer2",
+                                                          "attention", "softmax", "src_emb", "tgt_emb"}
+    assert all(abs(x["metrics"]["class_sparsity"] - 0.9) < 0.02 for x in bd)
+    w = by_kind["where"][0]["metrics"]
+    for cls, v in w["lstm"].items():  # gate blocks partition each LSTM class
+        assert sum(b["total"] for b in v["blocks"].values()) == w["classes"][cls]["total"]
+        assert sum(b["total"] - b["kept"] for b in v["blocks"].values()) == w["classes"][cls]["pruned"]
+    assert "g.feed" in w["lstm"]["tgt_layer1"]["blocks"] and "g.feed" not in w["lstm"]["src_layer1"]["blocks"]
+    rows = w["rows"]["tgt_emb"]
+    assert rows["bins"][0]["rank_lo"] == 1 and rows["bins"][-1]["rank_hi"] == rows["words"]
+    st = by_kind["storage"][0]["metrics"]
+    assert st["fp32"]["roundtrip_exact"] and st["fp32"]["compressed_bytes"] < st["fp32"]["dense_bytes"]
+
+
+def test_failed_cell_is_recorded_and_retried(study, tmp_path, monkeypatch):
+    target = plan(load_study(study))[2].id
+    calls = {}
+    counting(monkeypatch, calls, fail_ids={target})
+    summary = sweep(study, tmp_path)
+    assert summary["failed"] == 1 and summary["ok"] == summary["cells"] - 1  # the sweep went on
+    rec = json.loads((tmp_path / "results" / "toy_study" / f"{target}.json").read_text())
+    assert rec["status"] == "failed" and "RuntimeError: boom in" in rec["error"] and rec["metrics"] is None
+    calls.clear()
+    counting(monkeypatch, calls)
+    summary = sweep(study, tmp_path)
+    assert list(calls) == [target] and summary["ok"] == 1 and summary["failed"] == 0
+
+
+def test_max_cells_only_and_cell_ids(study, tmp_path):
+    s = load_study(study)
+    assert [c.id for c in expand(s, "abc")] == [c.id for c in expand(s, "abc")]  # deterministic
+    assert not {c.id for c in expand(s, "abc")} & {c.id for c in expand(s, "abd")}  # model hash in every id
+    summary = sweep(study, tmp_path, only=["where", "storage"])
+    assert summary["cells"] == 2 and summary["ran"] == 2
+    summary = sweep(study, tmp_path, only=["prune-eval"], max_cells=2)
+    assert summary["ran"] == 2 and summary["remaining"] == 7
+    with pytest.raises(ConfigError, match="unknown cell kind"):
+        plan(s, only=["prune-evals"])
+
+
+def test_lock_refuses_a_second_live_sweep_and_takes_over_a_dead_one(study, tmp_path):
+    lock = tmp_path / "work" / "toy_study" / ".sweep.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(str(os.getppid()))  # a live process that is not us
+    with pytest.raises(SweepLockedError, match="another sweep"):
+        sweep(study, tmp_path, only=["where"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(str(dead.pid))
+    assert sweep(study, tmp_path, only=["where"])["ok"] == 1 and not lock.exists()
+
+
+def test_stale_temporary_files_are_cleaned(study, tmp_path):
+    root = tmp_path / "results" / "toy_study"
+    root.mkdir(parents=True)
+    (root / ".where_x.json.tmp999").write_text("{half")
+    sweep(study, tmp_path, only=["where"])
+    assert not list(root.glob(".*")) and len(list(root.glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize("edit, key", [
+    (("score: magnitude,", "score: magnitud,"), "prune_eval.methods[0].score"),
+    (("[0.0, 0.5, 0.9]", "[0.0, 1.0]"), "prune_eval.sparsities[1]"),
+    (("[0.0, 0.5, 0.9]", "[-0.1]"), "prune_eval.sparsities[0]"),
+    (("beam: 1", "beam: five"), "beam"),
+    (("beam: 1", "beam: 1\nbeams: 2"), "beams"),
+    (("sparsity: 0.8, rank_bins", "sparsity: 0.8, rank_binz"), "where.rank_binz"),
+    (("schemes: [class-uniform]", "schemes: [class-uniformm]"), "class_breakdown.schemes[0]"),
+    (("split: test", "split: tset"), "split"),
+])
+def test_bad_study_file_names_file_and_key(study, edit, key):
+    study.write_text(study.read_text().replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load_study(study)
+    assert str(study) in str(err.value) and key in str(err.value)
+
+
+def test_missing_model_and_missing_file(study, tmp_path):
+    study.write_text(study.read_text().replace(str(tmp_path / "model"), str(tmp_path / "nope")))
+    with pytest.raises(ConfigError, match=r"key 'model'.*not a checkpoint directory") as err:
+        load_study(study)
+    assert str(study) in str(err.value)
+    with pytest.raises(ConfigError, match="not found"):
+        load_study(tmp_path / "absent.yaml")
+
+
+def test_shipped_study_files_parse():
+    for name in ("see2016", "see2016_quick", "see2016_tatoeba"):
+        s = load_study(f"studies/{name}.yaml", check_model=False)
+        assert s.name == name and s.prune_eval is not None
+    assert load_study("studies/see2016_quick.yaml", check_model=False).retrain is None
+    full = load_study("studies/see2016.yaml", check_model=False)
+    assert len(full.retrain.seeds) >= 3 and full.retrain.dense_continued and full.retrain.scratch
+
+
+def fake_trainer(seen):
+    """Stands in for nmtprune.prune.retrain: writes out/best (the masked start) and a metrics.jsonl."""
+    def train(model_dir, *args, seed, overrides=(), resume=False, progress=False):
+        from nmtprune.train.checkpoint import load_model
+        masks, out = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+        seen.append({"resume": resume, "seed": seed, "overrides": list(overrides), "masked": masks is not None})
+        model, cfg, sv, tv = load_model(model_dir)
+        if masks is not None:
+            masks.apply(model)
+        save_checkpoint(out / "best", model, cfg, sv, tv)
+        (out / "metrics.jsonl").write_text('{"type": "train", "step": 2, "loss": 3.1}\n'
+                                           '{"type": "dev", "step": 4, "dev_ppl": 20.0, "dev_bleu_tok_lc": 1.0}\n')
+        return {"steps": 4}
+    return train
+
+
+def test_trained_cells_with_a_fake_trainer_and_resume(study, tmp_path, monkeypatch):
+    study.write_text(study.read_text() + "retrain: {sparsities: [0.8], seeds: [1, 2], scratch_seeds: [1], "
+                     "dense_seeds: [3], overrides: [train.epochs=1]}\nloss_curve: {sparsity: 0.8, seed: 1}\n")
+    seen = []
+    monkeypatch.setattr(trained_mod, "_trainer", lambda kind: fake_trainer(seen))
+    cells = [c for c in plan(load_study(study)) if c.kind in ("retrain", "scratch", "dense-continued")]
+    assert sorted(c.kind for c in cells) == ["dense-continued", "retrain", "retrain", "scratch"]  # curve deduped
+    resumable = tmp_path / "work" / "toy_study" / cells[0].id / "last"
+    resumable.mkdir(parents=True)
+    (resumable / "trainer.json").write_text("{}")
+    summary = sweep(study, tmp_path, only=["retrain", "scratch", "dense-continued"])
+    assert summary["ok"] == 4
+    assert [s["resume"] for s in seen] == [True, False, False, False]
+    assert seen[0]["overrides"] == ["train.epochs=1"] and [s["masked"] for s in seen] == [True, True, True, False]
+    r = ResultStore(tmp_path / "results" / "toy_study").read(cells[0])["metrics"]
+    assert r["mask_held"] and r["resumed"] and r["curve"]["train"] == [[2, 3.1]]
+    assert r["curve"]["dev"][0][:2] == [4, round(__import__("math").log(20.0), 5)]
+    assert r["start"]["pruned_dev_loss"] != r["start"]["dense_dev_loss"]
+    assert sweep(study, tmp_path, only=["retrain", "scratch", "dense-continued"])["ran"] == 0 and len(seen) == 4
+
+
+def test_cli_hooks(study, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    add_cli(sub)
+    from nmtprune.report import add_cli as add_report
+    add_report(sub)
+    args = parser.parse_args(["sweep", str(study), "--only", "where", "--results", str(tmp_path / "r"),
+                              "--work", str(tmp_path / "w"), "--no-progress"])
+    assert args.func(args) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] == 1
+    args = parser.parse_args(["report", str(study), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "rep")])
+    assert args.func(args) == 0 and (tmp_path / "rep" / "toy_study" / "REPORT.md").is_file()

@@ -1,0 +1,132 @@
+"""The report: rendered from a small hand-made set of result JSONs, with missing and failed parts."""
+import matplotlib.image
+import pytest
+
+from nmtprune.experiments import ResultStore, load_study, plan
+from nmtprune.experiments.grid import Cell
+from nmtprune.report import run_checks, write_report
+from nmtprune.report.collect import collect
+from nmtprune.report.paper import paper_class
+
+from test_experiments import make_model
+
+STUDY = """\
+model: {model}
+split: test
+dev_split: dev
+beam: 1
+prune_eval:
+  sparsities: [0.0, 0.2, 0.4]
+  methods:
+    - {{score: magnitude, schemes: [class-blind, class-uniform]}}
+    - {{score: random, schemes: [class-blind], seeds: [1]}}
+class_breakdown: {{sparsity: 0.9, schemes: [class-uniform]}}
+retrain: {{sparsities: [0.8], seeds: [1, 2, 3], scratch: false, dense_continued: false}}
+where: {{}}
+"""
+BLEU = {(None, 0.0): 30.0, ("class-blind", 0.2): 29.9, ("class-blind", 0.4): 29.6,
+        ("class-uniform", 0.2): 30.1, ("class-uniform", 0.4): 28.0}
+SIG = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
+PROV = {"command": "nmtprune sweep toy.yaml", "commit": "abc123", "machine": {"cpu": "TestCPU", "cores": 2}}
+
+
+def ok(metrics):
+    return {"status": "ok", "metrics": metrics, "provenance": PROV, "wall_s": 1.0}
+
+
+def eval_metrics(bleu, total=1000):
+    return {"bleu_tok_lc": bleu, "sacrebleu": bleu - 1, "sacrebleu_signature": SIG, "ppl": 50 - bleu,
+            "dev_ppl": 51 - bleu, "sentences": 10, "masks": {"stats": {"overall": {"total": total}}}}
+
+
+@pytest.fixture
+def toy(tmp_path):
+    """A toy study with hand-made results for part of its cells; returns (study path, results dir)."""
+    model = make_model(tmp_path / "model")
+    path = tmp_path / "toy.yaml"
+    path.write_text(STUDY.format(model=model), encoding="utf-8")
+    study = load_study(path)
+    store = ResultStore(tmp_path / "results" / "toy")
+    retrain_bleu = iter([30.1, 30.3, 30.5])
+    for cell in plan(study):
+        p = cell.params
+        if cell.kind == "prune-eval" and p["score"] != "random":
+            store.write(cell, ok(eval_metrics(BLEU[(p["scheme"], p["sparsity"])])))
+        elif cell.kind == "prune-eval":  # random: one ok, one failed
+            if p["sparsity"] == 0.2:
+                store.write(cell, ok(eval_metrics(29.0)))
+            else:
+                store.write(cell, {"status": "failed", "metrics": None, "error": "RuntimeError: out of memory",
+                                   "provenance": PROV})
+        elif cell.kind == "retrain":
+            store.write(cell, ok({**eval_metrics(next(retrain_bleu)), "start": {"dense_dev_loss": 3.0,
+                                  "pruned_dev_loss": 3.5}, "curve": {"train": [[1, 3.4]], "dev": [[2, 2.9, 30.0]]}}))
+        # class-breakdown and where are left "not run yet"
+    stale = Cell("prune-eval_magnitude_class-blind_s40_seed0", {**plan(study)[0].params, "model_hash": "other"})
+    store.write(stale, ok(eval_metrics(99.0)))  # another model's result in the same folder
+    return path, tmp_path / "results"
+
+
+def test_report_tables_checks_and_missing_parts(toy, tmp_path):
+    path, results = toy
+    before = {p.name: p.read_bytes() for p in (results / "toy").iterdir()}
+    report = write_report(path, results_dir=results, reports_dir=tmp_path / "reports")
+    text = report.read_text()
+    assert report == tmp_path / "reports" / "toy" / "REPORT.md"
+    assert {p.name: p.read_bytes() for p in (results / "toy").iterdir()} == before  # the report only reads
+    # Fig 3 rows: ours with Δ vs our dense 30.00, paper's with Δ vs 20.48
+    assert "| 40 | 29.60 (-0.40) | 20.15 (-0.33) | 28.00 (-2.00) | 19.25 (-1.23) | – (–) |" in text
+    assert "| 20 | 29.90 (-0.10) | 20.44 (-0.04) | 30.10 (+0.10) | 20.17 (-0.31) | 29.00 (-1.00) |" in text
+    assert "99.00" not in text and "1 stale files" in text  # the other model's result is ignored
+    # the targets: class-blind < class-uniform at 20 % -> T1 not met with the exception listed; T3 met
+    assert "| T1 | class-blind ≥ class-uniform" in text and "❌ not met | 1 of 2 sparsities" in text
+    assert "20 %: 29.90 < 30.10" in text
+    assert "| T3 |" in text and "✅ met | 29.60 vs dense 30.00: Δ -0.40" in text
+    # retrained mean ± std over three seeds, T4 met, T5 not run
+    assert "30.30 ± 0.20 (n=3) (+0.30)" in text and "30.30 ± 0.20 (n=3) vs dense 30.00: Δ +0.30" in text
+    assert "| T5 |" in text and "⏳ not run" in text.split("| T5 |")[1].split("\n")[0]
+    # missing and failed parts
+    assert "## Fig 4 and 5" in text and "_Not run yet._" in text.split("## Fig 4 and 5")[1].split("##")[0]
+    assert "failed `prune-eval_random_class-blind_s40_seed1" in text and "out of memory" in text
+    assert "_Not part of this study_ (the study file has no `storage` section)" in text
+    assert SIG in text and "`nmtprune sweep toy.yaml`" in text and "`abc123`" in text
+    assert f"`nmtprune report {path}`" in text
+    assert "Differs:**\n\n* T1:" in text  # the discussion lists T1 among the differences
+
+
+def test_figures_are_valid_png_and_svg(toy, tmp_path):
+    path, results = toy
+    out = write_report(path, results_dir=results, reports_dir=tmp_path / "reports").parent
+    written = sorted(p.name for p in out.glob("fig*"))
+    assert written == ["fig3.png", "fig3.svg", "fig6.png", "fig6.svg", "fig7.png", "fig7.svg"]
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = matplotlib.image.imread(png)
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+        assert img[..., :3].std() > 0.01  # not blank
+    assert all(svg.read_text().lstrip().startswith("<?xml") for svg in out.glob("*.svg"))
+    text = (out / "REPORT.md").read_text()
+    assert "![Fig 3](fig3.png)" in text and "![Fig 6](fig6.png)" in text and "![Fig 4]" not in text
+
+
+def test_rendering_is_stable(toy, tmp_path):
+    path, results = toy
+    out = write_report(path, results_dir=results, reports_dir=tmp_path / "a").parent
+    again = write_report(path, results_dir=results, reports_dir=tmp_path / "b").parent
+    for f in ("REPORT.md", "fig3.svg"):
+        assert (out / f).read_bytes() == (again / f).read_bytes()
+
+
+def test_checks_on_collected_data(toy):
+    path, results = toy
+    targets, more = run_checks(collect(path, results))
+    status = {c.key: c.status for c in targets + more}
+    assert status["T1"] == "not met" and status["T3"] == "met" and status["T4"] == "met"
+    assert status["T2"] == "not run" and status["T5"] == "not run" and status["B1"] == "not run"
+    assert status["R1"] == "met"  # class-blind 29.9 ≥ random 29.0 at 20 % (40 % failed)
+    assert status["L1"] == "met"  # 3.0 -> 3.5 -> 2.9
+
+
+def test_paper_class_maps_by_depth():
+    assert paper_class("tgt_layer2", 2) == "tgt_layer4" and paper_class("src_layer1", 2) == "src_layer1"
+    assert paper_class("tgt_layer3", (2, 4)) == "tgt_layer3" and paper_class("softmax", 2) == "softmax"
