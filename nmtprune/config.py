@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 import yaml
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "ExperimentConfig",
-           "load_config", "config_from_dict", "config_to_dict", "parse_overrides", "with_overrides"]
+           "load_config", "config_from_dict", "config_to_dict", "parse_overrides", "with_overrides", "read_yaml"]
 
 
 class ConfigError(ValueError):
@@ -186,15 +186,20 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def load_config(path: str | Path, overrides: Optional[list[str]] = None) -> ExperimentConfig:
-    """Load a YAML config file and apply ``section.key=value`` overrides."""
+def read_yaml(path: str | Path, what: str = "config") -> Any:
+    """Parse a YAML file; a missing file or bad YAML is a ConfigError naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: {what} file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def load_config(path: str | Path, overrides: Optional[list[str]] = None) -> ExperimentConfig:
+    """Load a YAML config file and apply ``section.key=value`` overrides."""
+    raw = read_yaml(path)
     if overrides:
         raw = _merge(raw or {}, parse_overrides(overrides))
     return config_from_dict(raw, str(path))

@@ -28,9 +28,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 
-from ..config import ConfigError
+from ..config import ConfigError, read_yaml
 from ..prune.scores import SCORES
 from ..prune.select import SCHEMES
 
@@ -248,12 +247,7 @@ def load_study(path: str | Path, check_model: bool = True) -> Study:
     """
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        raise ConfigError(f"{where}: study file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    raw = read_yaml(path, "study")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping of study keys")
     if "model" not in raw:
