@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REF ?= models/multi30k-en-de
 
-.PHONY: venv demo test test-all clean
+.PHONY: venv browser demo test test-all clean
 
 $(BIN)/nmtprune: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,10 +30,14 @@ demo: venv
 	$(BIN)/nmtprune report studies/see2016_quick.yaml --results runs/demo/results --reports runs/demo/reports
 	@echo "report: runs/demo/reports/see2016_quick/REPORT.md (committed copy: reports/see2016_quick/REPORT.md)"
 
-test: venv
+# Debian's Chromium for the site tests (Playwright cannot download its own browser here)
+browser: venv
+	.ci/install-browser.sh $(BIN)/python
+
+test: venv browser
 	$(BIN)/python -m pytest -q
 
-test-all: venv
+test-all: venv browser
 	$(BIN)/python -m pytest -q -m ''
 
 clean:

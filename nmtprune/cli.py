@@ -1,4 +1,4 @@
-"""The ``nmtprune`` command: data | train | prune | retrain | export | translate | evaluate | info | sweep | report."""
+"""The ``nmtprune`` command: data | train | prune | retrain | export | translate | evaluate | info | sweep | report | site | video."""
 from __future__ import annotations
 
 import argparse
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .report import add_cli as add_report_cli
     add_sweep_cli(sub)
     add_report_cli(sub)
+    from .site import add_cli as add_site_cli
+    add_site_cli(sub)
     return p
 
 

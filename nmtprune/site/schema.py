@@ -1,0 +1,144 @@
+"""The export's schema (a JSON Schema subset) and its validator: the site reads nothing else.
+
+No third-party validator is needed: :func:`validate` implements the few keywords the schema uses
+(type, required, properties, additionalProperties, items, enum, const, minimum, maximum) and then
+the cross-checks a schema cannot say (array sizes match shapes, methods name known scores).
+The schema is also written into the built site as ``data/export.schema.json`` for readers.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from .export import FORMAT, VERSION
+
+__all__ = ["SCHEMA", "validate", "ExportError"]
+
+
+class ExportError(ValueError):
+    pass
+
+
+_NUM = {"type": "number"}
+_NUM_OR_NULL = {"type": ["number", "null"]}
+_STR = {"type": "string"}
+_STEP = {"type": "object", "required": ["title", "text", "formula", "viz", "threshold"],
+         "properties": {"title": _STR, "text": _STR, "formula": _STR, "readout": _STR,
+                        "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix"]},
+                        "threshold": {"enum": ["none", "global", "class"]}}}
+_PARAM = {"type": "object", "required": ["name", "shape", "rows", "cols", "row_stride", "col_stride", "rule",
+                                         "scale", "weights", "blocks"],
+          "properties": {"name": _STR, "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                         "rows": {"type": "integer", "minimum": 1}, "cols": {"type": "integer", "minimum": 1},
+                         "row_stride": {"type": "integer", "minimum": 1},
+                         "col_stride": {"type": "integer", "minimum": 1}, "rule": _STR, "scale": _NUM,
+                         "weights": _STR,
+                         "blocks": {"type": "array", "items": {
+                             "type": "object", "required": ["name", "r0", "r1", "c0", "c1"]}}}}
+SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "nmtprune site export", "type": "object",
+    "required": ["format", "version", "model", "levels", "classes", "scores", "selections", "methods", "results",
+                 "samples"],
+    "properties": {
+        "format": {"const": FORMAT}, "version": {"const": VERSION},
+        "model": {"type": "object", "required": ["hash", "corpus", "arch", "total"],
+                  "properties": {"total": {"type": "integer", "minimum": 1}}},
+        "levels": {"type": "object", "required": ["min", "max", "step"],
+                   "properties": {"min": {"const": 0}, "max": {"type": "integer", "minimum": 1, "maximum": 99},
+                                  "step": {"const": 1}}},
+        "classes": {"type": "array", "items": {
+            "type": "object", "required": ["name", "paper", "size", "params"],
+            "properties": {"name": _STR, "paper": _STR, "size": {"type": "integer", "minimum": 1},
+                           "params": {"type": "array", "items": _PARAM}}}},
+        "scores": {"type": "array", "items": {
+            "type": "object", "required": ["name", "label", "text", "formula", "histogram"],
+            "properties": {"histogram": {"type": "object", "required": ["lo", "hi", "bins", "counts"]}}}},
+        "selections": {"type": "array", "items": {"type": "object", "required": ["name", "label", "text", "formula"]}},
+        "methods": {"type": "array", "items": {
+            "type": "object",
+            "required": ["id", "score", "selection", "label", "global_threshold", "class_threshold",
+                         "class_sparsity", "pruned_at", "curve", "samples", "steps"],
+            "properties": {"global_threshold": {"type": "array", "items": _NUM_OR_NULL},
+                           "steps": {"type": "array", "items": _STEP},
+                           "curve": {"type": "array", "items": {
+                               "type": "object", "required": ["sparsity", "bleu", "ppl"],
+                               "properties": {"sparsity": {"type": "number", "minimum": 0, "maximum": 100},
+                                              "bleu": _NUM_OR_NULL, "ppl": _NUM_OR_NULL}}},
+                           "samples": {"type": "array", "items": {
+                               "type": "object", "required": ["level", "hyps"],
+                               "properties": {"level": {"type": "integer", "minimum": 0, "maximum": 99},
+                                              "hyps": {"type": "array", "items": _STR}}}}}}},
+        "results": {"type": "object"},
+        "samples": {"type": "object", "required": ["sources", "references", "levels"],
+                    "properties": {"sources": {"type": "array", "items": _STR},
+                                   "references": {"type": "array", "items": _STR}}},
+    },
+}
+
+_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "null": type(None),
+          "boolean": bool}
+
+
+def _check(value: Any, schema: dict, path: str) -> None:
+    if "const" in schema and value != schema["const"]:
+        raise ExportError(f"{path}: expected {schema['const']!r}, got {value!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        raise ExportError(f"{path}: {value!r} not one of {schema['enum']}")
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(isinstance(value, _TYPES[t]) and not (t in ("integer", "number") and isinstance(value, bool))
+                   for t in types):
+            raise ExportError(f"{path}: expected {'/'.join(types)}, got {type(value).__name__}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            raise ExportError(f"{path}: {value} < {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            raise ExportError(f"{path}: {value} > {schema['maximum']}")
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            if key not in value:
+                raise ExportError(f"{path}: missing {key!r}")
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                _check(value[key], sub, f"{path}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, v in enumerate(value):
+            _check(v, schema["items"], f"{path}[{i}]")
+
+
+def _nbytes(b64: str, path: str) -> int:
+    try:
+        return len(base64.b64decode(b64, validate=True))
+    except ValueError as exc:
+        raise ExportError(f"{path}: not base64 ({exc})") from None
+
+
+def validate(export: dict) -> dict:
+    """Raise :class:`ExportError` naming the first problem; return ``export`` when it is valid."""
+    _check(export, SCHEMA, "export")
+    json.dumps(export, allow_nan=False)  # NaN/inf are not JSON; a browser's JSON.parse would refuse them
+    n_levels = export["levels"]["max"] + 1
+    params = {p["name"]: p for c in export["classes"] for p in c["params"]}
+    cls = {c["name"] for c in export["classes"]}
+    for p in params.values():
+        if _nbytes(p["weights"], p["name"]) != p["rows"] * p["cols"]:
+            raise ExportError(f"{p['name']}: weights hold the wrong number of cells")
+    scores, sels = {s["name"] for s in export["scores"]}, {s["name"] for s in export["selections"]}
+    n_src = len(export["samples"]["sources"])
+    for m in export["methods"]:
+        where = f"method {m['id']}"
+        if m["score"] not in scores or m["selection"] not in sels:
+            raise ExportError(f"{where}: unknown score or selection")
+        if set(m["pruned_at"]) != set(params):
+            raise ExportError(f"{where}: pruned_at must cover exactly the exported matrices")
+        for name, b in m["pruned_at"].items():
+            if _nbytes(b, f"{where}.{name}") != params[name]["rows"] * params[name]["cols"]:
+                raise ExportError(f"{where}.{name}: pruned_at holds the wrong number of cells")
+        if len(m["global_threshold"]) != n_levels or set(m["class_threshold"]) != cls \
+                or any(len(v) != n_levels for v in (*m["class_threshold"].values(), *m["class_sparsity"].values())):
+            raise ExportError(f"{where}: thresholds need one value per class and level")
+        if any(len(s["hyps"]) != n_src for s in m["samples"]):
+            raise ExportError(f"{where}: every sample level needs one hypothesis per source sentence")
+    return export

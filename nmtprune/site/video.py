@@ -1,0 +1,171 @@
+"""``nmtprune video``: the site's animation of one method as an MP4 (H.264) and a GIF.
+
+The frames are drawn with matplotlib from the same export the site reads (so the video and the
+site cannot disagree): the sparsity sweeps 0 → 98 % while the per-class score histograms show each
+class's threshold, the chosen class's real matrix fills with pruned (dark) cells, the per-class
+pruned fractions grow, and the BLEU curve's marker follows; the caption walks through the
+method's steps. MP4 goes through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF
+(half the frame rate, 640 px wide) through Pillow.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+__all__ = ["render_video", "frame_count"]
+
+DARK, LIGHT, LINE, ACCENT = "#181818", "#8fb3d9", "#d7191c", "#b3261e"
+HOLD = 0.15  # fraction of the video that holds the last frame (98 %) so the end can be read
+
+
+def frame_count(fps: int, seconds: float) -> int:
+    return max(2, round(fps * seconds))
+
+
+def _heat(v: np.ndarray) -> np.ndarray:
+    """The site's colour map (matrix.js ``heat``): red positive, blue negative on white, sqrt contrast."""
+    a = np.sqrt(np.minimum(1.0, np.abs(v)))
+    lo = 1.0 - 0.85 * a
+    rgb = np.stack([np.ones_like(v), lo, lo], axis=-1)
+    neg = v < 0
+    rgb[neg] = np.stack([lo[neg], lo[neg], np.ones_like(v[neg])], axis=-1)
+    return rgb
+
+
+def _decode(b64: str, dtype) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype=dtype)
+
+
+def _load_export(export: Optional[str], model_dir: Optional[str], results_dir, method: str) -> dict:
+    if export:
+        return json.loads(Path(export).read_text(encoding="utf-8"))
+    from .export import build_export
+    return build_export(model_dir, results_dir, scores=(method.split("/")[0],), samples=0, progress=lambda *_: None)
+
+
+def render_video(method: str, out: str | Path, *, export: Optional[str] = None, model_dir: Optional[str] = None,
+                 results_dir=None, fps: int = 10, seconds: float = 12.0, weight_class: Optional[str] = None,
+                 gif: bool = True) -> dict:
+    """Write ``out`` (.mp4; a .gif beside it unless ``gif=False``; or just a .gif). Returns paths and frame counts."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .schema import validate
+    d = validate(_load_export(export, model_dir, results_dir, method))
+    m = next((x for x in d["methods"] if x["id"] == method), None)
+    if m is None:
+        raise ValueError(f"unknown method {method!r}; the export has {[x['id'] for x in d['methods']]}")
+    score = next(s for s in d["scores"] if s["name"] == m["score"])
+    hist, classes = score["histogram"], d["classes"]
+    cls = next((c for c in classes if c["name"] == weight_class), None) if weight_class else \
+        max(classes, key=lambda c: c["size"] if c["params"][0]["blocks"] else 0)  # an LSTM class shows the gates
+    if cls is None:
+        raise ValueError(f"unknown weight class {weight_class!r}")
+    p = cls["params"][0]
+    w = _decode(p["weights"], np.int8).astype(np.float32).reshape(p["rows"], p["cols"]) / 127
+    q = _decode(m["pruned_at"][p["name"]], np.uint8).reshape(p["rows"], p["cols"])
+    base_rgb = _heat(w)
+
+    n = frame_count(fps, seconds)
+    sweep = max(1, round(n * (1 - HOLD)))
+    levels = [min(d["levels"]["max"], round(d["levels"]["max"] * i / max(1, sweep - 1))) for i in range(n)]
+    fig = plt.figure(figsize=(12.8, 7.2), dpi=100)
+    fig.suptitle(f"How {m['label']} pruning works — {d['model']['corpus']}", fontsize=17, fontweight="bold", y=0.975)
+    gs = fig.add_gridspec(4, 4, left=0.04, right=0.985, top=0.8, bottom=0.2, wspace=0.28, hspace=0.7)
+    edges = np.linspace(hist["lo"], hist["hi"], hist["bins"] + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    bars, lines = {}, {}
+    for i, c in enumerate(classes):
+        ax = fig.add_subplot(gs[i // 2, i % 2])
+        counts = np.sqrt(np.asarray(hist["counts"][c["name"]], dtype=float))  # sqrt: as on the site
+        bars[c["name"]] = ax.bar(centers, counts, width=edges[1] - edges[0], color=LIGHT)
+        lines[c["name"]] = ax.axvline(hist["lo"], color=LINE, lw=1.5)
+        ax.set_title(c["name"], fontsize=9, loc="left")
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+    ax_m = fig.add_subplot(gs[:, 2])
+    img = ax_m.imshow(base_rgb, aspect="auto", interpolation="nearest")
+    ax_m.set_title(f"{p['name']} ({'×'.join(map(str, p['shape']))})\nshown: every {p['row_stride']}th row, "
+                   f"{p['col_stride']}th col", fontsize=8.5)
+    ax_m.set_xticks([]), ax_m.set_yticks([])
+    for b in p["blocks"]:
+        ax_m.add_patch(plt.Rectangle((b["c0"] - 0.5, b["r0"] - 0.5), b["c1"] - b["c0"], b["r1"] - b["r0"],
+                                     fill=False, lw=0.8, ec="black"))
+        ax_m.text(b["c0"] + 1, b["r0"] + 1, b["name"], fontsize=7, va="top", bbox={"fc": "white", "alpha": 0.75, "pad": 1})
+    ax_b = fig.add_subplot(gs[:2, 3])
+    names = [c["name"] for c in classes][::-1]
+    cbars = ax_b.barh(names, [0] * len(names), color=DARK)
+    ax_b.set_xlim(0, 1), ax_b.set_title("fraction pruned per class", fontsize=9, loc="left")
+    ax_b.tick_params(labelsize=7)
+    ax_c = fig.add_subplot(gs[2:, 3])
+    curve = [pt for pt in m["curve"] if pt["bleu"] is not None]
+    if curve:
+        ax_c.plot([pt["sparsity"] for pt in curve], [pt["bleu"] for pt in curve], color=ACCENT, lw=2)
+    ax_c.set_xlim(0, 100), ax_c.set_title("BLEU (tokenised, lowercased)" if curve else "BLEU: no results in export",
+                                         fontsize=9, loc="left")
+    ax_c.tick_params(labelsize=7)
+    marker, = ax_c.plot([], [], "o", color=ACCENT, ms=8)
+    vline = ax_c.axvline(0, color="#444", ls="--", lw=1)
+    s_text = fig.text(0.5, 0.915, "", ha="center", fontsize=14)
+    caption = fig.text(0.04, 0.03, "", ha="left", va="bottom", fontsize=11.5, wrap=True)
+    steps = m["steps"]
+
+    def draw(i: int) -> np.ndarray:
+        s = levels[i]
+        s_text.set_text(f"sparsity {s} %  ·  {d['model']['total']:,} weights, {round(s / 100 * d['model']['total']):,} pruned")
+        for c in classes:
+            t = m["class_threshold"][c["name"]][s]
+            for rect, x in zip(bars[c["name"]], centers):
+                rect.set_color(DARK if t is not None and x <= t else LIGHT)
+            lines[c["name"]].set_xdata([t if t is not None else hist["lo"]] * 2)
+        rgb = base_rgb.copy()
+        rgb[q < s] = (0.094, 0.094, 0.094)
+        img.set_data(rgb)
+        for rect, name in zip(cbars, names):
+            rect.set_width(m["class_sparsity"][name][s])
+        vline.set_xdata([s, s])
+        if curve:
+            xs, ys = [pt["sparsity"] for pt in curve], [pt["bleu"] for pt in curve]
+            marker.set_data([s], [float(np.interp(s, xs, ys))] if xs[0] <= s <= xs[-1] else [np.nan])
+        st = steps[min(len(steps) - 1, i * len(steps) // n)]
+        caption.set_text("\n".join(textwrap.wrap(f"{st['title']}: {st['text']}", 150)))
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {"method": method, "class": cls["name"], "fps": fps, "frames": n}
+    gif_frames = []
+    writer = None
+    if out.suffix.lower() != ".gif":
+        import imageio_ffmpeg
+        writer = imageio_ffmpeg.write_frames(str(out), (1280, 720), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
+                                             quality=None, bitrate=None, output_params=["-crf", "23"],
+                                             macro_block_size=16)
+        writer.send(None)
+        result["mp4"] = str(out)
+    try:
+        for i in range(n):
+            frame = draw(i)
+            if writer is not None:
+                writer.send(frame)
+            if (gif or out.suffix.lower() == ".gif") and i % 2 == 0:
+                gif_frames.append(frame[::2, ::2])
+    finally:
+        if writer is not None:
+            writer.close()
+        plt.close(fig)
+    if gif or out.suffix.lower() == ".gif":
+        from PIL import Image
+        gpath = out if out.suffix.lower() == ".gif" else out.with_suffix(".gif")
+        ims = [Image.fromarray(f).quantize(colors=64, method=Image.Quantize.MEDIANCUT) for f in gif_frames]
+        ims[0].save(gpath, save_all=True, append_images=ims[1:], duration=round(2000 / fps), loop=0, optimize=True)
+        with Image.open(gpath) as g:  # Pillow merges identical consecutive frames (the held end): count them
+            result.update(gif=str(gpath), gif_frames=g.n_frames)
+    return result
