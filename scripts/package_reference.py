@@ -34,6 +34,9 @@ def main() -> int:
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--models-dir", type=Path, default=Path("models"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--train-command", help="the training command, when the run folder has no run.json")
+    ap.add_argument("--train-commit", help="the commit that trained, when the run folder has no run.json")
+    ap.add_argument("--note", help="anything else about how the run went (interruptions, resumes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     final = args.models_dir / args.name
@@ -51,7 +54,13 @@ def main() -> int:
             print(split, json.dumps(results[split]), file=sys.stderr, flush=True)
         log = (args.run / "metrics.jsonl").read_text(encoding="utf-8")
         dev_curve = [json.loads(l) for l in log.splitlines() if '"type": "dev"' in l]
-        train_run = json.loads((args.run / "run.json").read_text()) if (args.run / "run.json").exists() else None
+        train_run = json.loads((args.run / "run.json").read_text()) if (args.run / "run.json").exists() else {}
+        if args.train_command:
+            train_run.setdefault("command", args.train_command)
+        if args.train_commit:
+            train_run.setdefault("commit", args.train_commit)
+        if args.note:
+            train_run["note"] = args.note
         summary = json.loads((args.run / "summary.json").read_text()) if (args.run / "summary.json").exists() else None
         metrics = {
             "name": args.name,
@@ -97,7 +106,7 @@ pruning studies start from.
   up to {tc.epochs} epochs, lr x{tc.lr_decay} on dev-perplexity plateau={tc.decay_on_plateau}, early stop after
   {tc.early_stop_patience} epochs without dev BLEU gain; best dev epoch {m['best_dev_epoch']}; seed {tc.seed}.
   Wall time {wall} s on: {(run.get('machine') or {}).get('cpu', 'see metrics.json')}.
-* Command: `{run.get('command', 'see metrics.json')}` (commit `{run.get('commit')}`).
+* Command: `{run.get('command', 'see metrics.json')}` (commit `{run.get('commit')}`).{chr(10) + '* Note: ' + run['note'] if run.get('note') else ''}
 
 ## Results (beam 5, length-normalised)
 
