@@ -176,11 +176,12 @@ class Seq2Seq(nn.Module):
         """
         enc = self.encode(src, src_len)
         state = self.initial_state(enc)
-        pre = self._layer0_pre(tgt_in)  # (B, T, 4H)
+        # unbind once: indexing pre[:, t] per step would make backward zero-fill a (B, T, 4H) gradient per step
+        pres = self._layer0_pre(tgt_in).unbind(1)  # T x (B, 4H)
         w_feed = self._feed_weight()
         outs, aligns = [], []
-        for t in range(tgt_in.shape[1]):
-            h_tilde, state, align = self._step(pre[:, t], state, enc, w_feed)
+        for pre_t in pres:
+            h_tilde, state, align = self._step(pre_t, state, enc, w_feed)
             outs.append(h_tilde)
             if return_align:
                 aligns.append(align)
