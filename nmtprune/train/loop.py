@@ -238,6 +238,11 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         checkpoint(last, True)
     state["wall_s"] = time.time() - start_wall
     checkpoint(last, True)
+    if world > 1:
+        # every rank leaves together, after rank 0's last write: a rank that tears down its process
+        # group while another still works can abort at exit ("terminate called without an active exception")
+        del net
+        dist.barrier()
     summary = {"steps": state["step"], "epochs": state["epoch"], "best_dev_bleu_tok_lc": state["best_bleu"],
                "best_dev_ppl": state["best_ppl"], "wall_s": round(state["wall_s"], 1),
                "stopped_early": state["stopped_early"]}
