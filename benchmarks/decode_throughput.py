@@ -25,6 +25,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from nmtprune.provenance import git_state
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "decode_throughput.json"
@@ -113,8 +115,7 @@ def main(argv=None) -> int:
     result = {
         "benchmark": "decode_throughput", "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
-        "git": {"commit": _cmd(["git", "rev-parse", "HEAD"]) or None,
-                "dirty": bool(_cmd(["git", "status", "--porcelain", "--untracked-files=no"]))},
+        "git": dict(zip(("commit", "dirty"), git_state())),
         "machine": machine,
         "settings": {"model": str(args.model), "corpus": corpus, "split": args.split, "sentences": len(data),
                      "limit": args.limit, "beams": args.beams, "alpha": args.alpha, "batch_size": args.batch_size,

@@ -46,6 +46,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from nmtprune.provenance import git_state
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = Path("/tmp/nmtprune-bench")
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "train_throughput.json"
@@ -197,8 +199,8 @@ def machine_info(threads: int) -> dict:
 
 
 def git_info() -> dict:
-    return {"commit": _cmd(["git", "rev-parse", "HEAD"], cwd=REPO) or None,
-            "dirty": bool(_cmd(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO))}
+    commit, dirty = git_state(REPO)
+    return {"commit": commit, "dirty": dirty}
 
 
 def run_value(windows: list[dict]) -> float | None:

@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "git_commit", "machine"]
+__all__ = ["provenance", "git_commit", "git_state", "machine"]
 
 
-def git_commit(cwd: str | Path | None = None) -> str | None:
-    """HEAD of the repository holding this package, with '+dirty' if tracked files changed."""
+def git_state(cwd: str | Path | None = None) -> tuple[str | None, bool]:
+    """(HEAD, whether tracked files differ from it) of the repository holding this package."""
     cwd = cwd or Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
@@ -20,8 +20,14 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return (head + ("+dirty" if dirty else "")) or None
+        return None, False
+    return head or None, bool(dirty)
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """HEAD with '+dirty' if tracked files changed."""
+    head, dirty = git_state(cwd)
+    return head and head + ("+dirty" if dirty else "")
 
 
 def machine() -> dict:

@@ -65,12 +65,13 @@ def bleu_scores(hyp_tokens: list[list[str]], raw_refs: list[str], tgt_lang: str)
 
 
 def evaluate_data(model, data: ParallelData, tgt_vocab, tgt_lang: str, beam: int = 5, alpha: float = 1.0,
-                  batch_size: int = 64, device="cpu") -> tuple[dict, list[list[str]]]:
-    """BLEU, perplexity and decoding speed on one split; returns (metrics, hypotheses)."""
+                  batch_size: int = 64, device="cpu", with_ppl: bool = True) -> tuple[dict, list[list[str]]]:
+    """BLEU, perplexity (unless ``with_ppl`` is False) and decoding speed; returns (metrics, hypotheses)."""
     start = time.perf_counter()
     hyps = translate_data(model, data, tgt_vocab, beam=beam, batch_size=batch_size, alpha=alpha, device=device)
     seconds = time.perf_counter() - start
     metrics = bleu_scores(hyps, data.raw_tgt, tgt_lang)
-    metrics.update(ppl=round(perplexity(model, data, batch_size, device), 3),
-                   sentences_per_s=round(len(data) / seconds, 2), beam=beam, sentences=len(data))
+    if with_ppl:
+        metrics["ppl"] = round(perplexity(model, data, batch_size, device), 3)
+    metrics.update(sentences_per_s=round(len(data) / seconds, 2), beam=beam, sentences=len(data))
     return metrics, hyps

@@ -15,12 +15,11 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .masks import MaskSet
+from .masks import MaskSet, pack_mask, unpack_mask
 
 __all__ = ["save_compressed", "load_compressed", "SPARSE_FORMAT", "SparseFileError"]
 
@@ -41,7 +40,7 @@ def save_compressed(model: torch.nn.Module, masks: MaskSet, path: str | Path, fp
             keep = masks[name].cpu()
             if keep.shape != value.shape:
                 raise ValueError(f"mask for {name} has shape {tuple(keep.shape)}, weight {tuple(value.shape)}")
-            tensors[f"{name}.bits"] = torch.from_numpy(np.packbits(keep.numpy().ravel()))
+            tensors[f"{name}.bits"] = pack_mask(keep)
             tensors[f"{name}.values"] = value[keep].to(dtype).contiguous()
             shapes[name] = list(value.shape)
         else:
@@ -70,8 +69,7 @@ def load_compressed(path: str | Path) -> dict[str, torch.Tensor]:
         raise SparseFileError(f"{path}: truncated or not a sparse model file ({exc})") from exc
     state = {}
     for name, shape in shapes.items():
-        n = int(np.prod(shape))
-        keep = torch.from_numpy(np.unpackbits(raw.pop(f"{name}.bits").numpy())[:n].astype(bool)).view(shape)
+        keep = unpack_mask(raw.pop(f"{name}.bits"), shape)
         values = raw.pop(f"{name}.values").float()
         if int(keep.sum()) != values.numel():
             raise SparseFileError(f"{path}: {name} has {values.numel()} values for {int(keep.sum())} kept weights")

@@ -25,9 +25,19 @@ from torch import nn
 
 from .targets import class_groups
 
-__all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION"]
+__all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION", "pack_mask", "unpack_mask"]
 
 FORMAT, VERSION = "nmtprune-maskset", 1
+
+
+def pack_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Bool mask of any shape -> 1-D uint8 tensor, 1 bit per entry, row-major, big-endian bit order."""
+    return torch.from_numpy(np.packbits(mask.detach().cpu().numpy().reshape(-1)))
+
+
+def unpack_mask(bits: torch.Tensor, shape) -> torch.Tensor:
+    """Inverse of :func:`pack_mask`: (ceil(n / 8),) uint8 -> bool tensor of ``shape``."""
+    return torch.from_numpy(np.unpackbits(bits.numpy(), count=math.prod(shape)).astype(bool)).reshape(shape)
 
 
 class MaskFileError(ValueError):
@@ -170,7 +180,7 @@ class MaskSet:
         path = Path(path)
         tensors, shapes = {}, {}
         for name, m in self.masks.items():
-            tensors[name] = torch.from_numpy(np.packbits(m.detach().cpu().numpy().reshape(-1)))
+            tensors[name] = pack_mask(m)
             shapes[name] = list(m.shape)
         try:
             info = json.dumps(self.info)
@@ -215,6 +225,5 @@ class MaskSet:
             bits, numel = packed[name], math.prod(shape)
             if bits.dtype != torch.uint8 or bits.dim() != 1 or bits.numel() != (numel + 7) // 8:
                 raise MaskFileError(f"{path}: {name!r} is not {(numel + 7) // 8} packed bytes for shape {shape}")
-            flat = np.unpackbits(bits.numpy(), count=numel).astype(bool)
-            masks[name] = torch.from_numpy(flat).reshape(shape).to(device)
+            masks[name] = unpack_mask(bits, shape).to(device)
         return cls(masks, info)

@@ -66,7 +66,7 @@ def learning_rate(cfg: ExperimentConfig, epoch: int, pos: int, n_batches: int, p
         done = epoch + pos / max(1, n_batches)  # epochs completed so far (fractional)
         dpe = t.decays_per_epoch
         points = math.floor(done * dpe + 1e-9)  # decay points passed: k/dpe <= done
-        n += max(0, points - t.decay_start * dpe + 1) if points >= t.decay_start * dpe else 0
+        n += max(0, points - t.decay_start * dpe + 1)
     return t.lr * t.lr_decay ** n
 
 
@@ -214,7 +214,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         state["pos"] = 0
         if rank == 0:
             dev_ppl = perplexity(model, dev_data, device=device)
-            dev, _ = evaluate_data(model, dev_data, tgt_vocab, d.tgt_lang, beam=t.dev_beam, device=device)
+            dev, _ = evaluate_data(model, dev_data, tgt_vocab, d.tgt_lang, beam=t.dev_beam, device=device,
+                                   with_ppl=False)  # dev_ppl above, unrounded for the plateau test
             improved = dev["bleu_tok_lc"] > state["best_bleu"]
             if t.decay_on_plateau and dev_ppl >= state["best_ppl"]:
                 state["plateau_decays"] += 1

@@ -5,7 +5,7 @@ import { state, set } from "./state.js";
 let timer = null;
 const TICK_MS = 110;
 
-function option(value, label) {
+export function option(value, label) {
   const o = document.createElement("option");
   o.value = value; o.textContent = label;
   return o;

@@ -7,6 +7,20 @@ export const ONLY_A = [230, 97, 0];        // compare view: pruned by A only (or
 export const ONLY_B = [93, 58, 155];       // compare view: pruned by B only (purple)
 
 // Diverging red (positive) / blue (negative) on white; sqrt boosts small weights so structure shows.
+// A colour legend: items are [swatch CSS class, label] pairs.
+export function legend(items) {
+  const p = document.createElement("p");
+  p.className = "legend";
+  for (const [c, t] of items) {
+    const sw = document.createElement("span");
+    sw.className = `swatch ${c}`;
+    const lab = document.createElement("span");
+    lab.textContent = t;
+    p.append(sw, lab);
+  }
+  return p;
+}
+
 export function heat(v) {
   const a = Math.sqrt(Math.min(1, Math.abs(v)));
   const lo = Math.round(255 * (1 - 0.85 * a));

@@ -1,7 +1,8 @@
 // View 5, compare: two methods at the same sparsity on the same class: where do their masks differ?
 import { set, state } from "../state.js";
 import { fmtInt, fmtPct, methodOf } from "../data.js";
-import { compareMatrix, panelWidth } from "../matrix.js";
+import { compareMatrix, legend, panelWidth } from "../matrix.js";
+import { option } from "../controls.js";
 import { leftWidth } from "./matrix.js";
 
 export function renderCompare(d, root) {
@@ -13,20 +14,12 @@ export function renderCompare(d, root) {
   la.textContent = `A = ${a.label} (the controls above)   vs   B = `;
   const pick = document.createElement("select");
   pick.id = "cmp";
-  for (const m of d.methods) {
-    const o = document.createElement("option");
-    o.value = m.id; o.textContent = m.label;
-    pick.append(o);
-  }
+  for (const m of d.methods) pick.append(option(m.id, m.label));
   pick.value = b.id;
   pick.addEventListener("change", () => set({ cmp: pick.value }));
   const clsPick = document.createElement("select");
   clsPick.id = "cmp-cls";
-  for (const c of d.classes) {
-    const o = document.createElement("option");
-    o.value = c.name; o.textContent = c.name;
-    clsPick.append(o);
-  }
+  for (const c of d.classes) clsPick.append(option(c.name, c.name));
   clsPick.value = cls.name;
   clsPick.addEventListener("change", () => set({ cls: clsPick.value }));
   bar.append(la, pick, document.createTextNode("  class "), clsPick);
@@ -37,15 +30,7 @@ export function renderCompare(d, root) {
   read.className = "readout";
   read.textContent = `At ${state.s} % on ${cls.name}: both prune ${fmtInt(counts.both)}, only A ${fmtInt(counts.onlyA)}, ` +
     `only B ${fmtInt(counts.onlyB)}, both keep ${fmtInt(counts.neither)}; the masks agree on ${fmtPct((counts.both + counts.neither) / total)} of shown cells.`;
-  const legend = document.createElement("p");
-  legend.className = "legend";
-  for (const [c, t] of [["pruned", "pruned by both"], ["only-a", "only A"], ["only-b", "only B"], ["kept", "kept by both"]]) {
-    const sw = document.createElement("span");
-    sw.className = `swatch ${c}`;
-    const lab = document.createElement("span");
-    lab.textContent = t;
-    legend.append(sw, lab);
-  }
+  const key = legend([["pruned", "pruned by both"], ["only-a", "only A"], ["only-b", "only B"], ["kept", "kept by both"]]);
   const table = document.createElement("table");
   table.className = "cmp-table";
   const head = table.insertRow();
@@ -57,7 +42,7 @@ export function renderCompare(d, root) {
   const grid = document.createElement("div");
   grid.className = "two-col";
   const left = document.createElement("div");
-  left.append(read, legend, node);
+  left.append(read, key, node);
   const right = document.createElement("div");
   right.append(table);
   grid.append(left, right);

@@ -2,7 +2,7 @@
 // BLEU/perplexity curves with a marker that follows the slider, and sample translations.
 import { href, state } from "../state.js";
 import { PRUNED_RULE, fmtInt, fmtPct, methodOf, sampleAt } from "../data.js";
-import { classMatrix, panelWidth } from "../matrix.js";
+import { classMatrix, legend, panelWidth } from "../matrix.js";
 import { chart } from "../curve.js";
 
 function classTabs(d) {
@@ -66,20 +66,12 @@ export function renderMatrix(d, root) {
   read.dataset.pruned = String(pruned);
   read.textContent = `${m.label} at ${state.s} %: ${fmtInt(pruned)} of ${fmtInt(shown)} shown cells of ${cls.name} pruned ` +
     `(${fmtPct(pruned / shown)}; whole class: ${fmtPct(m.class_sparsity[cls.name][state.s])}).`;
-  const legend = document.createElement("p");
-  legend.className = "legend";
-  for (const [c, t] of [["pos", "positive weight"], ["neg", "negative weight"], ["pruned", "pruned"]]) {
-    const sw = document.createElement("span");
-    sw.className = `swatch ${c}`;
-    const lab = document.createElement("span");
-    lab.textContent = t;
-    legend.append(sw, lab);
-  }
+  const key = legend([["pos", "positive weight"], ["neg", "negative weight"], ["pruned", "pruned"]]);
   const rule = document.createElement("p");
   rule.className = "muted small";
   rule.textContent = `Each cell is one real weight (strided subsample, no averaging; colour ∝ √|w|). ${PRUNED_RULE}. ` +
     "LSTM matrices: rows are the gates i, f, g (cell input ĥ), o; columns the input (and input-feeding) and recurrent weights.";
-  left.append(classTabs(d), read, legend, node, rule);
+  left.append(classTabs(d), read, key, node, rule);
   const right = document.createElement("div");
   const how = document.createElement("a");
   how.href = href({ view: "how", step: 0 });
