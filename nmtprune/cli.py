@@ -1,4 +1,4 @@
-"""The ``nmtprune`` command: data | train | prune | retrain | export | translate | evaluate | info | sweep | report | site | video."""
+"""The ``nmtprune`` command: data | train | prune | retrain | export | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
 from __future__ import annotations
 
 import argparse
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .prune.cli import add_cli as add_prune_cli
     add_prune_cli(sub)
+    from .prune.units.cli import add_cli as add_units_cli
+    add_units_cli(sub)
 
     for name, func, helptext in (("translate", _cmd_translate, "translate text with a model"),
                                  ("evaluate", _cmd_evaluate, "BLEU, perplexity and speed on a corpus split")):

@@ -50,6 +50,25 @@ class ModelConfig:
     init_range: float = 0.1  # uniform init in [-r, r]
     src_vocab_size: int = 0  # filled in from the vocabulary when training starts
     tgt_vocab_size: int = 0
+    # Per-layer sizes, written by `nmtprune shrink` for unit-pruned models; None = `hidden` everywhere.
+    enc_hidden: Optional[tuple[int, ...]] = None  # hidden units of each encoder layer (bottom first)
+    dec_hidden: Optional[tuple[int, ...]] = None  # hidden units of each decoder layer (bottom first)
+    attn_hidden: Optional[int] = None  # units of the attentional layer h~ (rows of W_c, softmax input)
+
+    @property
+    def enc_sizes(self) -> tuple[int, ...]:
+        """Hidden size of every encoder layer, bottom first."""
+        return tuple(self.enc_hidden) if self.enc_hidden is not None else (self.hidden,) * self.enc_layers
+
+    @property
+    def dec_sizes(self) -> tuple[int, ...]:
+        """Hidden size of every decoder layer, bottom first."""
+        return tuple(self.dec_hidden) if self.dec_hidden is not None else (self.hidden,) * self.dec_layers
+
+    @property
+    def attn_size(self) -> int:
+        """Size of the attentional layer h~ (also the input-feeding width and the softmax input)."""
+        return self.attn_hidden if self.attn_hidden is not None else self.hidden
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ class TrainConfig:
     save_every: int = 500  # steps between resumable "last" checkpoints
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     max_steps: int = 0  # stop after this many optimizer steps (tests, benchmarks); 0 = no limit
+    label_smoothing: float = 0.0  # training loss only (Szegedy et al.); logged loss/ppl stay plain NLL
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,11 @@ def _check_value(where: str, key: str, value: Any, annotation: Any) -> Any:
     if origin is typing.Union:  # Optional[X]
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         return None if value is None else _check_value(where, key, value, args[0])
+    if origin is tuple:  # tuple[int, ...]: YAML/JSON give a list
+        (item,) = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: key '{key}' must be a list, got {value!r}")
+        return tuple(_check_value(where, f"{key}[{i}]", v, item) for i, v in enumerate(value))
     if annotation is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: key '{key}' must be true or false, got {value!r}")
@@ -154,12 +179,34 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{where}: key '{key}' must be >= 1, got {value}")
+    _validate_sizes(m, where)
     if not 0.0 <= m.dropout < 1.0:
         raise ConfigError(f"{where}: key 'model.dropout' must be in [0, 1), got {m.dropout}")
+    if not 0.0 <= cfg.train.label_smoothing < 1.0:
+        raise ConfigError(f"{where}: key 'train.label_smoothing' must be in [0, 1), got {cfg.train.label_smoothing}")
     if t.lr <= 0:
         raise ConfigError(f"{where}: key 'train.lr' must be > 0, got {t.lr}")
     if not 0.0 < t.lr_decay <= 1.0:
         raise ConfigError(f"{where}: key 'train.lr_decay' must be in (0, 1], got {t.lr_decay}")
+
+
+def _validate_sizes(m: ModelConfig, where: str) -> None:
+    """Per-layer sizes: one per layer, positive, and equal where the architecture ties them."""
+    for key, sizes, layers in (("enc_hidden", m.enc_hidden, m.enc_layers), ("dec_hidden", m.dec_hidden, m.dec_layers)):
+        if sizes is not None and len(sizes) != layers:
+            raise ConfigError(f"{where}: key 'model.{key}' needs one size per layer ({layers}), got {list(sizes)}")
+        if sizes is not None and min(sizes) < 1:
+            raise ConfigError(f"{where}: key 'model.{key}' sizes must be >= 1, got {list(sizes)}")
+    if m.attn_hidden is not None and m.attn_hidden < 1:
+        raise ConfigError(f"{where}: key 'model.attn_hidden' must be >= 1, got {m.attn_hidden}")
+    enc, dec = m.enc_sizes, m.dec_sizes
+    # Luong: decoder layer k starts from encoder layer k's final (h, c), so their widths must agree
+    if m.enc_layers == m.dec_layers and enc != dec:
+        raise ConfigError(f"{where}: encoder and decoder layer sizes must be equal when the decoder starts "
+                          f"from the encoder's states (same layer count); got {list(enc)} and {list(dec)}")
+    if m.attention == "dot" and enc[-1] != dec[-1]:
+        raise ConfigError(f"{where}: dot attention needs equal top encoder and decoder sizes, got "
+                          f"{enc[-1]} and {dec[-1]}")
 
 
 def parse_overrides(overrides: list[str]) -> dict:

@@ -3,6 +3,7 @@ from .config import ConfigError
 from .data.corpora import DataError
 from .prune.export import SparseFileError
 from .prune.masks import MaskFileError
+from .prune.units.groups import UnitError
 from .train.checkpoint import CheckpointError
 
-KNOWN_ERRORS = (ConfigError, DataError, CheckpointError, MaskFileError, SparseFileError)
+KNOWN_ERRORS = (ConfigError, DataError, CheckpointError, MaskFileError, SparseFileError, UnitError)

@@ -262,3 +262,23 @@ def test_cli_hooks(study, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["ok"] == 1
     args = parser.parse_args(["report", str(study), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "rep")])
     assert args.func(args) == 0 and (tmp_path / "rep" / "toy_study" / "REPORT.md").is_file()
+
+
+def test_several_scores_and_schedules_expand_to_distinct_cells(study):
+    text = study.read_text().replace("class_breakdown: {sparsity: 0.9, schemes: [class-uniform]}",
+                                     "class_breakdown: {sparsity: 0.9, scores: [magnitude, random], "
+                                     "schemes: [class-uniform]}")
+    text += ("retrain: {sparsities: [0.5], scores: [magnitude, random], seeds: [1], "
+             "schedules: [one-shot, gradual], scratch: false, dense_continued: false}\n")
+    study.write_text(text)
+    cells = plan(load_study(study))
+    rt = [c for c in cells if c.kind == "retrain"]
+    assert sorted((c.params["score"], c.params["schedule"]) for c in rt) == [
+        ("magnitude", "gradual"), ("magnitude", "one-shot"), ("random", "gradual"), ("random", "one-shot")]
+    assert all(c.params["prune_until"] == 0.5 for c in rt if c.params["schedule"] == "gradual")
+    assert all("prune_until" not in c.params for c in rt if c.params["schedule"] == "one-shot")
+    cb = [c for c in cells if c.kind == "class-breakdown"]
+    assert {c.params["score"] for c in cb} == {"magnitude", "random"} and len({c.id for c in cb}) == len(cb)
+    study.write_text(text.replace("schedules: [one-shot, gradual]", "schedules: [cubic]"))
+    with pytest.raises(ConfigError, match=r"retrain.schedules\[0\].*unknown schedule"):
+        load_study(study)

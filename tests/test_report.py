@@ -130,3 +130,21 @@ def test_checks_on_collected_data(toy):
 def test_paper_class_maps_by_depth():
     assert paper_class("tgt_layer2", 2) == "tgt_layer4" and paper_class("src_layer1", 2) == "src_layer1"
     assert paper_class("tgt_layer3", (2, 4)) == "tgt_layer3" and paper_class("softmax", 2) == "softmax"
+
+
+def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
+    path, results = toy
+    text = path.read_text().replace("retrain: {sparsities: [0.8],", "retrain: {sparsities: [0.8, 0.95],")
+    path.write_text("report: methods\n" + text, encoding="utf-8")
+    study = load_study(path)
+    store = ResultStore(results / "toy")
+    for cell in plan(study):  # the 95 % retrained point, one seed per method, for the target check
+        if cell.kind == "retrain" and cell.params["sparsity"] == 0.95 and cell.params["train_seed"] == 1:
+            store.write(cell, ok({**eval_metrics(29.2), "start": {}, "curve": {"train": [], "dev": []}}))
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert report.startswith("# Pruning methods on the LSTM model")
+    # both scores in the class-blind table; the failed random cell shows as missing, not as a number
+    blind = report.split("**class-blind**")[1].split("\n\n")[1]
+    assert "| magnitude | 29.90 / 20.10 | 29.60 / 20.40 |" in blind and "| random | 29.00 / 21.00 | – |" in blind
+    assert "✅ met" in report and "Δ -0.80" in report  # 29.2 vs dense 30.0 at 95 %: within 1.0
+    assert (tmp_path / "reports" / "toy" / "fig_methods_bleu.png").is_file()

@@ -144,3 +144,23 @@ def test_ddp_two_processes_match_one(tmp_path):
     assert set(a) == set(b)
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+def test_label_smoothing_matches_torch_and_keeps_plain_nll():
+    from nmtprune.models.seq2seq import nll_loss, smoothed_nll_loss
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 7)
+    tgt = torch.tensor([[4, 5, 0], [6, 0, 0]])  # 0 = PAD, ignored
+    smooth, nll = smoothed_nll_loss(logits, tgt, 0.1)
+    ref = torch.nn.functional.cross_entropy(logits.reshape(-1, 7), tgt.reshape(-1), ignore_index=0,
+                                            reduction="sum", label_smoothing=0.1)
+    assert torch.allclose(smooth, ref)
+    assert torch.allclose(nll, nll_loss(logits, tgt))
+    assert smooth > nll  # smoothing adds mass on the wrong classes' -log p
+
+
+def test_label_smoothing_out_of_range_is_rejected():
+    from nmtprune.config import ConfigError, with_overrides
+    cfg = load_config(TOY_CONFIG)
+    with pytest.raises(ConfigError, match="train.label_smoothing"):
+        with_overrides(cfg, ["train.label_smoothing=1.5"], "test")

@@ -2,24 +2,28 @@
 
 Everything is loaded lazily and cached, so a sweep that only runs decode-free cells never tokenises
 a test set, and the masks of one (score, scheme, sparsity, seed) are selected once for all the cells
-that use them. Every cell starts from :meth:`Context.dense`, which restores the dense weights in
-place, so no cell can see another cell's pruning.
+that use them. Data-driven scores (``get_score(name).n_batches > 0``) get their scoring batches from
+the training split, built only when such a score is first used and deterministic given the seed;
+the last score computed is kept, so a costly score runs once for all its schemes and sparsities.
+Every cell starts from :meth:`Context.dense`, which restores the dense weights in place, so no cell
+can see another cell's pruning.
 """
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 
 from ..config import config_from_dict
-from ..data.batching import ParallelData, load_split
+from ..data.batching import Batch, ParallelData, load_split
 from ..metrics.evaluate import perplexity
 from ..models.seq2seq import Seq2Seq
 from ..models.weight_classes import class_names
 from ..prune import MaskSet, get_score, select
+from ..prune.scores import SCORING_BATCH_SIZE, absent_row_counts, scoring_batches
 from ..train.checkpoint import load_model
 from .study import Study
 
@@ -60,6 +64,9 @@ class Context:
         self._data: dict[str, ParallelData] = {}
         self._masks: OrderedDict[tuple, MaskSet] = OrderedDict()
         self._dense_ppl: dict[str, float] = {}
+        self._train: Optional[ParallelData] = None  # the training split, for scoring batches only
+        self._scoring: dict[int, list[Batch]] = {}
+        self._scores: tuple = (None, None)  # ((score, seed), scores): the last score computed
 
     # ------------------------------------------------------------------ model
     def _load(self) -> None:
@@ -100,14 +107,59 @@ class Context:
             self._dense_ppl[split] = self.perplexity(self.dense(), split)
         return self._dense_ppl[split]
 
+    def scoring_batches(self, seed: int, n_batches: int) -> list[Batch]:
+        """The first ``n_batches`` scoring batches of the training split for ``seed`` (cached).
+
+        Training split with the training ``max_len`` (not cut to ``max_sentences``), batches of
+        :data:`SCORING_BATCH_SIZE` sentences in epoch-0 order for ``seed``; the first n batches of a
+        longer list are the same, so one list per seed serves every score.
+        """
+        if len(self._scoring.get(seed, [])) < n_batches:
+            if self._train is None:
+                self.model  # noqa: B018 - loads the vocabularies
+                d = self.cfg.data
+                self._train = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase,
+                                         self.src_vocab, self.tgt_vocab, d.max_len)
+            self._scoring[seed] = scoring_batches(self._train, n_batches, SCORING_BATCH_SIZE, seed)
+        return self._scoring[seed][:n_batches]
+
+    def rescorer(self, score: str, seed: int = 0) -> Callable[[Seq2Seq, int], dict]:
+        """``(model, step) -> scores`` for scheduled pruning (:class:`nmtprune.prune.gradual.ScheduledPruner`).
+
+        Each pruning event re-scores the model *as it is then* (OBD/SNIP/Taylor: fresh gradients or
+        curvature of the retrained weights, on this context's scoring batches for ``seed``; magnitude:
+        today's weights), so iterative OBD prunes, retrains and re-scores as LeCun et al. did.
+        """
+        spec = get_score(score)
+        batches = self.scoring_batches(seed, spec.n_batches) if getattr(spec, "n_batches", 0) else None
+
+        def rescore(model: Seq2Seq, step: int) -> dict:
+            return spec(model, seed=seed, **({"batches": batches} if batches is not None else {}))
+
+        return rescore
+
     # ------------------------------------------------------------------ masks
     def masks(self, score: str, scheme: str, sparsity: float, seed: int = 0) -> MaskSet:
-        """Masks selected on the *dense* weights (σ_c for class-distribution too); a few are cached."""
+        """Masks selected on the *dense* weights (σ_c for class-distribution too); a few are cached.
+
+        Data-driven scores also get their scoring batches; ``info["scoring"]`` then records how many,
+        their size and the embedding rows they never touch (the absent-row pitfall).
+        """
         key = (score, scheme, float(sparsity), int(seed))
         if key not in self._masks:
             model = self.dense()
-            scores = get_score(score)(model, seed=seed)
-            self._masks[key] = select(scores, model, sparsity, scheme)
+            spec = get_score(score)
+            kwargs: dict = {"seed": seed}
+            if getattr(spec, "n_batches", 0):
+                kwargs["batches"] = self.scoring_batches(seed, spec.n_batches)
+            if self._scores[0] != (score, seed):
+                self._scores = (None, None)  # free the previous score's tensors first
+                self._scores = ((score, seed), spec(model, **kwargs))
+            self._masks[key] = select(self._scores[1], model, sparsity, scheme)
+            if "batches" in kwargs:
+                self._masks[key].info["scoring"] = {
+                    "n_batches": len(kwargs["batches"]), "batch_size": SCORING_BATCH_SIZE,
+                    "options": dict(spec.options), "absent_rows": absent_row_counts(model, kwargs["batches"])}
             while len(self._masks) > 3:  # a 21M-weight MaskSet is 21 MB of bools
                 self._masks.popitem(last=False)
         self._masks.move_to_end(key)

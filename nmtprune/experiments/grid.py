@@ -89,14 +89,16 @@ def expand(study: Study, mhash: str) -> list[Cell]:
     cb = study.class_breakdown
     if cb:
         from .context import class_names_of  # reads only the config, not the weights
-        for scheme in cb.schemes:
-            for cls in class_names_of(study.model):
-                add(f"{cb.score}_{scheme}_{_pct(cb.sparsity)}_{cls}", "class-breakdown",
-                    **mask(cb.score, scheme, cb.sparsity, 0), weight_class=cls, retraining="none", eval=dev)
+        for score in cb.scores:
+            for scheme in cb.schemes:
+                for cls in class_names_of(study.model):
+                    add(f"{score}_{scheme}_{_pct(cb.sparsity)}_{cls}", "class-breakdown",
+                        **mask(score, scheme, cb.sparsity, 0), weight_class=cls, retraining="none", eval=dev)
     if study.where:
         w = study.where
-        add(f"{w.score}_{w.scheme}_{_pct(w.sparsity)}", "where", **mask(w.score, w.scheme, w.sparsity, 0),
-            rank_bins=w.rank_bins)
+        for score in w.scores:
+            add(f"{score}_{w.scheme}_{_pct(w.sparsity)}", "where", **mask(score, w.scheme, w.sparsity, 0),
+                rank_bins=w.rank_bins)
     if study.storage:
         st = study.storage
         for s in st.sparsities:
@@ -105,21 +107,32 @@ def expand(study: Study, mhash: str) -> list[Cell]:
     rt = study.retrain
     curve = study.loss_curve
     if rt or curve:
-        rt_score, rt_scheme = (rt.score, rt.scheme) if rt else ("magnitude", "class-blind")
+        rt_scores, rt_scheme = (rt.scores, rt.scheme) if rt else (("magnitude",), "class-blind")
         overrides = list(rt.overrides) if rt else []
-        points = [(s, seed) for s in rt.sparsities for seed in rt.seeds] if rt else []
+        schedules = rt.schedules if rt else (ONE_SHOT,)
+        # seed-major: a CPU session that runs a few cells gets whole curves (one seed) first
+        points = [(s, seed) for seed in rt.seeds for s in rt.sparsities] if rt else []
         if curve and (curve.sparsity, curve.seed) not in points:
             points.append((curve.sparsity, curve.seed))
         for s, seed in points:
-            add(f"{rt_score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                **mask(rt_score, rt_scheme, s, 0), train_seed=seed, overrides=overrides, retraining="retrain",
-                eval=test)
+            for score in rt_scores:
+                for sched in schedules:
+                    if sched == ONE_SHOT:  # See et al.'s cells keep their original names and ids
+                        add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
+                            **mask(score, rt_scheme, s, 0), train_seed=seed, overrides=overrides,
+                            retraining="retrain", eval=test)
+                    else:
+                        add(f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
+                            **mask(score, rt_scheme, s, 0), schedule=sched, rounds=rt.rounds,
+                            prune_until=rt.prune_until, train_seed=seed, overrides=overrides,
+                            retraining="retrain", eval=test)
         if rt and rt.scratch:
-            for s in rt.sparsities:
-                for seed in rt.scratch_seeds:
-                    add(f"{rt_score}_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch",
-                        **mask(rt_score, rt_scheme, s, 0), train_seed=seed,
-                        overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
+            for seed in rt.scratch_seeds:
+                for s in rt.sparsities:
+                    for score in rt_scores:
+                        add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch",
+                            **mask(score, rt_scheme, s, 0), train_seed=seed,
+                            overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
         if rt and rt.dense_continued:
             for seed in rt.dense_seeds:
                 add(f"seed{seed}", "dense-continued", **mask(None, None, 0.0, 0), train_seed=seed,

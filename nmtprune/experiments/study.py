@@ -13,7 +13,12 @@ Sections (See et al. 2016 figure numbers):
 * ``class_breakdown`` (Fig 4, 5): each scheme's mask at ``sparsity``, applied one class at a time
   -> dev perplexity change, and the largest deleted |w| per class.
 * ``retrain`` (Fig 6): pruned + retrained at each sparsity and seed, optionally sparse-from-scratch
-  and the dense model trained for the same extra epochs (the control the paper lacked).
+  and the dense model trained for the same extra epochs (the control the paper lacked). With
+  ``schedules`` other than one-shot the masks grow during the retraining budget instead (iterative
+  rounds, or Zhu & Gupta's gradual cubic schedule), re-scored at each pruning event.
+
+``class_breakdown``, ``retrain`` and ``where`` take a list of ``scores``: each score is run with the
+same settings (the method-comparison studies); the report's See et al. figures use the first.
 * ``loss_curve`` (Fig 7): which retraining run's loss curve to show (runs it if ``retrain`` does not).
 * ``where`` (Fig 8): where the pruned weights are at ``sparsity``: per class, per LSTM gate block,
   embedding rows by word frequency. Computed from weights and masks, no decoding.
@@ -31,11 +36,13 @@ from typing import Any, Optional
 
 from ..config import ConfigError, read_yaml
 from ..prune.scores import SCORES
+from ..prune.gradual import SCHEDULES
 from ..prune.select import SCHEMES
 
 __all__ = ["Study", "Method", "PruneEval", "ClassBreakdown", "Retrain", "LossCurve", "Where", "Storage",
            "load_study", "study_to_dict"]
 
+REPORTS = ("see2016", "methods")
 TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -56,16 +63,21 @@ class PruneEval:
 @dataclass(frozen=True)
 class ClassBreakdown:
     sparsity: float = 0.9
-    score: str = "magnitude"
+    scores: tuple[str, ...] = ("magnitude",)
     schemes: tuple[str, ...] = SCHEMES
 
 
 @dataclass(frozen=True)
 class Retrain:
     sparsities: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
-    score: str = "magnitude"
+    scores: tuple[str, ...] = ("magnitude",)  # the first one's run at loss_curve is Fig 7
     scheme: str = "class-blind"
     seeds: tuple[int, ...] = (1, 2, 3)
+    # when the masks are chosen: one-shot before retraining (See et al.), iterative rounds with
+    # retraining between them, gradual (Zhu & Gupta's cubic schedule); see nmtprune.prune.gradual
+    schedules: tuple[str, ...] = ("one-shot",)
+    rounds: int = 3  # iterative: number of equal pruning rounds
+    prune_until: float = 0.5  # iterative/gradual: fraction of the retraining steps by which the target is reached
     overrides: tuple[str, ...] = ()  # section.key=value for the retraining recipe
     scratch: bool = True  # sparse from the beginning, with the pruned masks
     scratch_seeds: tuple[int, ...] = (1,)
@@ -83,7 +95,7 @@ class LossCurve:
 @dataclass(frozen=True)
 class Where:
     sparsity: float = 0.8
-    score: str = "magnitude"
+    scores: tuple[str, ...] = ("magnitude",)
     scheme: str = "class-blind"
     rank_bins: int = 40  # embedding rows are grouped into this many frequency-rank bins
 
@@ -107,6 +119,7 @@ class Study:
     beam: int = 5
     max_sentences: int = 0  # evaluate on the first N sentences of each split; 0 = all
     batch_size: int = 64  # decoding / perplexity batch size
+    report: str = "see2016"  # which report renders it: see2016 (the paper's figures) or methods (a comparison)
     prune_eval: Optional[PruneEval] = None
     class_breakdown: Optional[ClassBreakdown] = None
     retrain: Optional[Retrain] = None
@@ -167,6 +180,8 @@ def _check_sparsity(where: str, key: str, s: float) -> None:
 
 def _validate(st: Study, where: str) -> None:
     """Range and name checks that types cannot express."""
+    if st.report not in REPORTS:
+        _fail(where, "report", f"must be one of {list(REPORTS)}, got {st.report!r}")
     for key in ("beam", "batch_size"):
         if getattr(st, key) < 1:
             _fail(where, key, f"must be >= 1, got {getattr(st, key)}")
@@ -185,17 +200,32 @@ def _validate(st: Study, where: str) -> None:
     if st.class_breakdown:
         cb = st.class_breakdown
         sparsities.append(("class_breakdown.sparsity", cb.sparsity))
-        scores.append(("class_breakdown.score", cb.score))
+        scores += [(f"class_breakdown.scores[{j}]", s) for j, s in enumerate(cb.scores)]
         schemes += [(f"class_breakdown.schemes[{j}]", s) for j, s in enumerate(cb.schemes)]
     for sec in ("retrain", "where", "storage"):
         spec = getattr(st, sec)
         if spec:
-            scores.append((f"{sec}.score", spec.score))
+            if sec == "storage":
+                scores.append((f"{sec}.score", spec.score))
+            else:
+                if not spec.scores:
+                    _fail(where, f"{sec}.scores", "must name at least one score")
+                scores += [(f"{sec}.scores[{j}]", s) for j, s in enumerate(spec.scores)]
             schemes.append((f"{sec}.scheme", spec.scheme))
             many = getattr(spec, "sparsities", None)
             sparsities += ([(f"{sec}.sparsities[{i}]", s) for i, s in enumerate(many)] if many is not None
                            else [(f"{sec}.sparsity", spec.sparsity)])
     if st.retrain:
+        rt = st.retrain
+        for j, name in enumerate(rt.schedules):
+            if name not in SCHEDULES:
+                _fail(where, f"retrain.schedules[{j}]", f"names an unknown schedule {name!r}; known: {list(SCHEDULES)}")
+        if not rt.schedules:
+            _fail(where, "retrain.schedules", "must name at least one schedule")
+        if rt.rounds < 1:
+            _fail(where, "retrain.rounds", f"must be >= 1, got {rt.rounds}")
+        if not 0.0 < rt.prune_until <= 1.0:
+            _fail(where, "retrain.prune_until", f"must be in (0, 1], got {rt.prune_until}")
         for key in ("overrides", "scratch_overrides"):
             for i, o in enumerate(getattr(st.retrain, key)):
                 if "=" not in o or o.startswith("-"):

@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from ..train.checkpoint import load_model
+from ..train.checkpoint import load_masks, load_model
 from .context import Context
 from .grid import Cell
 
@@ -26,6 +26,11 @@ def _trainer(kind: str) -> Callable:
     """The library function that trains ``kind`` (looked up at call time; tests replace this)."""
     from ..prune import retrain as mod
     return {"retrain": mod.retrain, "scratch": mod.sparse_from_scratch, "dense-continued": mod.continue_dense}[kind]
+
+
+def _scheduled() -> Callable:
+    from ..prune import retrain as mod
+    return mod.prune_while_training
 
 
 def read_curve(metrics_file: Path) -> dict:
@@ -63,6 +68,11 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     masks = None
     if kind == "dense-continued":
         summary = fn(ctx.study.model, out, **kwargs)
+    elif p.get("schedule", "one-shot") != "one-shot":  # masks grow during retraining (iterative, gradual)
+        summary = _scheduled()(ctx.study.model, out, target=p["sparsity"], schedule=p["schedule"],
+                               scheme=p["scheme"], rescore=ctx.rescorer(p["score"], p["seed"]),
+                               rounds=p["rounds"], prune_until=p["prune_until"], **kwargs)
+        masks = load_masks(out / "last")  # the final masks (the pruned-only start loss has no meaning here)
     else:
         model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])
         start["pruned_dev_loss"] = round(math.log(ctx.perplexity(model, dev_split)), 5)

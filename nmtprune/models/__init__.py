@@ -1,6 +1,7 @@
 from .attention import GlobalAttention
+from .lstm_stack import LSTMStack
 from .seq2seq import DecoderState, Encoded, Seq2Seq, nll_loss
 from .weight_classes import GATES, WeightClass, class_names, gate_blocks, weight_classes
 
-__all__ = ["GlobalAttention", "Seq2Seq", "DecoderState", "Encoded", "nll_loss", "WeightClass",
+__all__ = ["GlobalAttention", "LSTMStack", "Seq2Seq", "DecoderState", "Encoded", "nll_loss", "WeightClass",
            "weight_classes", "class_names", "gate_blocks", "GATES"]

@@ -11,6 +11,11 @@ step t-1's attention output):
 * the softmax layer runs once over all steps after the loop.
 
 Decoder parameters carry nn.LSTM's names (``weight_ih_l0`` ...) so weight classes are uniform.
+
+Layer sizes come from ``cfg.enc_sizes`` / ``cfg.dec_sizes`` / ``cfg.attn_size``: all ``cfg.hidden``
+for a trained model, per layer for a unit-pruned model after ``nmtprune shrink``
+(:mod:`nmtprune.prune.units`). The encoder is then an :class:`~.lstm_stack.LSTMStack` with the same
+parameter names when its layer sizes differ.
 """
 from __future__ import annotations
 
@@ -24,18 +29,19 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..config import ModelConfig
 from ..data.vocab import PAD
 from .attention import GlobalAttention
+from .lstm_stack import LSTMParams, make_encoder
 
 __all__ = ["Seq2Seq", "DecoderState", "Encoded"]
 
 
 @dataclass
 class Encoded:
-    """Encoder output for a batch. memory/keys: (B, S, H); mask_bias: (B, S, 1)."""
+    """Encoder output for a batch. memory: (B, S, H_enc); keys: (B, S, H); mask_bias: (B, S, 1)."""
 
     memory: torch.Tensor
     keys: torch.Tensor
     mask_bias: torch.Tensor
-    h: list[torch.Tensor]  # per layer (B, H): final encoder states, the decoder's initial state
+    h: list[torch.Tensor]  # per decoder layer k (B, H_k): the decoder's initial state (encoder finals)
     c: list[torch.Tensor]
 
     def index_select(self, index: torch.Tensor) -> "Encoded":
@@ -47,7 +53,7 @@ class Encoded:
 
 @dataclass
 class DecoderState:
-    """Recurrent state between steps: per-layer h, c (B, H) and the input feed h~_{t-1} (B, H)."""
+    """Recurrent state between steps: per-layer h, c (B, H_k) and the input feed h~_{t-1} (B, A)."""
 
     h: list[torch.Tensor]
     c: list[torch.Tensor]
@@ -58,22 +64,8 @@ class DecoderState:
                             [x.index_select(0, index) for x in self.c], self.feed.index_select(0, index))
 
 
-class StackedLSTMParams(nn.Module):
-    """Parameters of a stacked LSTM under nn.LSTM's names; the step loop lives in Seq2Seq."""
-
-    def __init__(self, input_size: int, hidden: int, layers: int):
-        super().__init__()
-        self.num_layers = layers
-        for k in range(layers):
-            width = input_size if k == 0 else hidden
-            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(4 * hidden, width)))
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(4 * hidden, hidden)))
-            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(4 * hidden)))
-            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(4 * hidden)))
-
-    def layer(self, k: int) -> tuple[torch.Tensor, ...]:
-        return (getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
-                getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}"))
+# The decoder's parameters: nn.LSTM's names, per-layer sizes; the step loop lives in Seq2Seq.
+StackedLSTMParams = LSTMParams
 
 
 class Seq2Seq(nn.Module):
@@ -82,14 +74,14 @@ class Seq2Seq(nn.Module):
         if cfg.src_vocab_size < 5 or cfg.tgt_vocab_size < 5:
             raise ValueError("model config needs src_vocab_size and tgt_vocab_size (set from the vocabularies)")
         self.cfg = cfg
-        E, H = cfg.emb_dim, cfg.hidden
+        E, A = cfg.emb_dim, cfg.attn_size
+        enc, dec = cfg.enc_sizes, cfg.dec_sizes
         self.src_emb = nn.Embedding(cfg.src_vocab_size, E, padding_idx=PAD)
         self.tgt_emb = nn.Embedding(cfg.tgt_vocab_size, E, padding_idx=PAD)
-        self.encoder = nn.LSTM(E, H, cfg.enc_layers, batch_first=True,
-                               dropout=cfg.dropout if cfg.enc_layers > 1 else 0.0)
-        self.decoder = StackedLSTMParams(E + (H if cfg.input_feed else 0), H, cfg.dec_layers)
-        self.attention = GlobalAttention(H, cfg.attention)
-        self.generator = nn.Linear(H, cfg.tgt_vocab_size)  # the "softmax" weight class W_s (+ bias)
+        self.encoder = make_encoder(E, enc, cfg.dropout)  # nn.LSTM unless the layer sizes differ
+        self.decoder = StackedLSTMParams(E + (A if cfg.input_feed else 0), dec)
+        self.attention = GlobalAttention(dec[-1], cfg.attention, memory_size=enc[-1], out_size=A)
+        self.generator = nn.Linear(A, cfg.tgt_vocab_size)  # the "softmax" weight class W_s (+ bias)
         self.drop = nn.Dropout(cfg.dropout)
         self.reset_parameters()
 
@@ -114,20 +106,21 @@ class Seq2Seq(nn.Module):
         emb = self.drop(self.src_emb(src))  # (B, S, E)
         packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
         out, (h_n, c_n) = self.encoder(packed)
-        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B, S, H)
+        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B, S, H_enc)
         mask_bias = torch.zeros(B, S, 1, device=src.device, dtype=memory.dtype)
         pad = torch.arange(S, device=src.device).unsqueeze(0) >= src_len.to(src.device).unsqueeze(1)
         mask_bias = mask_bias.masked_fill(pad.unsqueeze(2), float("-inf"))
         L = self.cfg.dec_layers
         if self.cfg.enc_layers == L:  # Luong: decoder layer k starts from encoder layer k's final state
-            h, c = list(h_n.unbind(0)), list(c_n.unbind(0))
+            # nn.LSTM stacks the layers' states in one tensor; LSTMStack returns lists (widths differ)
+            h, c = (list(h_n.unbind(0)), list(c_n.unbind(0))) if torch.is_tensor(h_n) else (list(h_n), list(c_n))
         else:  # layer counts differ: start from zeros
-            h = [memory.new_zeros(B, self.cfg.hidden) for _ in range(L)]
-            c = [memory.new_zeros(B, self.cfg.hidden) for _ in range(L)]
+            h = [memory.new_zeros(B, n) for n in self.cfg.dec_sizes]
+            c = [memory.new_zeros(B, n) for n in self.cfg.dec_sizes]
         return Encoded(memory, self.attention.keys(memory), mask_bias, h, c)
 
     def initial_state(self, enc: Encoded) -> DecoderState:
-        return DecoderState(list(enc.h), list(enc.c), enc.memory.new_zeros(enc.memory.shape[0], self.cfg.hidden))
+        return DecoderState(list(enc.h), list(enc.c), enc.memory.new_zeros(enc.memory.shape[0], self.cfg.attn_size))
 
     # ------------------------------------------------------------------ decoder
     def _layer0_pre(self, y: torch.Tensor) -> torch.Tensor:
@@ -137,7 +130,7 @@ class Seq2Seq(nn.Module):
         return F.linear(emb, w_ih[:, : self.cfg.emb_dim], b_ih + b_hh)
 
     def _feed_weight(self) -> torch.Tensor:
-        """The input-feeding columns of decoder layer 1's input matrix: (4H, H).
+        """The input-feeding columns of decoder layer 1's input matrix: (4H_1, A).
 
         Sliced once per forward, not per step: a slice taken inside the loop would make backward
         scatter every step's gradient into a zero tensor of the full matrix's size.
@@ -147,7 +140,7 @@ class Seq2Seq(nn.Module):
     def _step(self, pre0: torch.Tensor, state: DecoderState, enc: Encoded, w_feed: torch.Tensor):
         """One decoder step given layer 1's precomputed embedding gates pre0: (B, 4H).
 
-        Returns (h_tilde (B, H), new state, attention (B, S)).
+        Returns (h_tilde (B, A), new state, attention (B, S)).
         """
         w_hh = self.decoder.weight_hh_l0
         gates = pre0 + F.linear(state.h[0], w_hh)
@@ -199,3 +192,18 @@ def nll_loss(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
     """Summed token NLL over non-padding positions. logits (B, T, V); tgt_out (B, T)."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1),
                            ignore_index=PAD, reduction="sum")
+
+
+def smoothed_nll_loss(logits: torch.Tensor, tgt_out: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(label-smoothed loss, plain NLL), both summed over non-padding positions.
+
+    The smoothed loss is (1 - eps) * NLL + eps * mean_v(-log p_v), i.e. cross-entropy against
+    (1 - eps) * one-hot + eps * uniform; one log-softmax serves both, so the plain NLL (what
+    perplexity reports) costs nothing extra. logits (B, T, V); tgt_out (B, T).
+    """
+    lp = torch.log_softmax(logits.reshape(-1, logits.shape[-1]).float(), dim=-1)  # (B*T, V)
+    tgt = tgt_out.reshape(-1)
+    keep = (tgt != PAD).to(lp.dtype)
+    nll = -lp.gather(1, tgt.clamp(min=0).unsqueeze(1)).squeeze(1)
+    uniform = -lp.mean(dim=-1)
+    return (((1 - eps) * nll + eps * uniform) * keep).sum(), (nll * keep).sum()

@@ -3,7 +3,8 @@
 * scores: ``get_score(name)(model, **kwargs) -> {param_name: scores}`` (:mod:`.scores`);
 * selection: :func:`select` turns scores into a :class:`MaskSet` at a sparsity and scheme;
 * schedule: step -> sparsity (:func:`one_shot`, :func:`iterative`, :func:`cubic`);
-* masks: :class:`MaskSet`, applied in place after every optimizer step (``after_step``).
+* masks: :class:`MaskSet`, applied in place after every optimizer step (``after_step``);
+* hidden units (structured pruning, physical shrinking): :mod:`nmtprune.prune.units`.
 
 Example::
 

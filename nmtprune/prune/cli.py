@@ -2,14 +2,17 @@
 
 ``prune`` writes DIR = a normal checkpoint of the pruned model (pruned weights stored as zeros),
 ``masks.safetensors`` (bit-packed keep-masks) and ``prune.json`` (what was done, per-class sparsity,
-provenance). ``retrain DIR --out OUT`` retrains it with the masks fixed; ``export DIR --out OUT``
-writes the same checkpoint with ``model.sparse.safetensors`` (bitmask + values) instead.
+provenance; for data-driven scores also the scoring batches, the score's options, its wall time
+and the embedding rows the batches never touch). ``retrain DIR --out OUT`` retrains it with the
+masks fixed; ``export DIR --out OUT`` writes the same checkpoint with ``model.sparse.safetensors``
+(bitmask + values) instead.
 """
 from __future__ import annotations
 
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 __all__ = ["add_cli"]
@@ -25,12 +28,27 @@ def _cmd_prune(args) -> int:
     from ..provenance import provenance
     from ..train.checkpoint import load_model, save_checkpoint, write_json_atomic
     from . import get_score, select
+    from .scores import absent_row_counts, load_scoring_batches
 
     model, cfg, sv, tv = load_model(args.model)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not empty; choose another --out")
-    scores = get_score(args.score)(model, seed=args.seed)
+    spec = get_score(args.score)
+    n_batches = spec.n_batches if args.score_batches is None else args.score_batches
+    kwargs, scoring = {"seed": args.seed}, None
+    if spec.needs_data:
+        if n_batches < 1:
+            raise ValueError(f"score {args.score!r} needs scoring data: --score-batches must be >= 1")
+        kwargs["batches"] = load_scoring_batches(cfg, sv, tv, n_batches, args.score_batch_size, args.seed)
+        scoring = {"n_batches": len(kwargs["batches"]), "batch_size": args.score_batch_size,
+                   "sentences": sum(int(b.src.shape[0]) for b in kwargs["batches"]),
+                   "target_tokens": sum(b.n_tokens for b in kwargs["batches"]), "options": dict(spec.options),
+                   "absent_rows": absent_row_counts(model, kwargs["batches"])}
+    t0 = time.perf_counter()
+    scores = spec(model, **kwargs)
+    if scoring is not None:
+        scoring["score_seconds"] = round(time.perf_counter() - t0, 2)
     masks = select(scores, model, args.sparsity, args.select, classes=args.classes or None)
     masks.apply(model)
     save_checkpoint(out, model, cfg, sv, tv)
@@ -38,6 +56,7 @@ def _cmd_prune(args) -> int:
     stats = masks.stats(model)
     write_json_atomic(out / "prune.json", {"model": str(args.model), "score": args.score, "select": args.select,
                                            "sparsity": args.sparsity, "seed": args.seed, "stats": stats,
+                                           "scoring": scoring,
                                            "note": "sparsity is over the weight classes; biases are never pruned",
                                            **provenance()})
     _print_stats(stats)
@@ -77,7 +96,7 @@ def _cmd_export(args) -> int:
 
 def add_cli(sub) -> None:
     from . import SCHEMES
-    from .scores import SCORES
+    from .scores import SCORES, SCORING_BATCH_SIZE
 
     p = sub.add_parser("prune", help="prune a model: score x selection at a target sparsity")
     p.add_argument("model", help="checkpoint directory")
@@ -85,7 +104,13 @@ def add_cli(sub) -> None:
     p.add_argument("--select", default="class-blind", choices=list(SCHEMES))
     p.add_argument("--sparsity", type=float, required=True, help="fraction of the weight classes to prune, [0, 1)")
     p.add_argument("--classes", nargs="*", help="prune only these weight classes (default: all)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds random scores, re-initialisation, sampled "
+                   "targets / probes, and the choice of scoring batches")
+    p.add_argument("--score-batches", type=int, default=None,
+                   help="data-driven scores: training batches to score on (default: the score's own, "
+                   "e.g. 100 for obd/snip/taylor, 16 for the Hessian-based ones)")
+    p.add_argument("--score-batch-size", type=int, default=SCORING_BATCH_SIZE,
+                   help="sentences per scoring batch (default %(default)s)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_prune)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 
@@ -18,9 +18,12 @@ from ..config import ExperimentConfig, with_overrides
 from ..models.seq2seq import Seq2Seq
 from ..train.checkpoint import load_model
 from ..train.loop import train
+from .gradual import ScheduledPruner, full_masks, make_schedule
 from .masks import MaskSet
+from .scores import weight_magnitude
+from .select import class_std
 
-__all__ = ["retrain_config", "retrain", "sparse_from_scratch", "continue_dense"]
+__all__ = ["retrain_config", "retrain", "sparse_from_scratch", "continue_dense", "prune_while_training"]
 
 
 def retrain_config(cfg: ExperimentConfig, seed: int, overrides: Sequence[str] = ()) -> ExperimentConfig:
@@ -54,3 +57,28 @@ def sparse_from_scratch(model_dir: str | Path, masks: MaskSet, out: str | Path, 
     torch.manual_seed(seed)
     model = Seq2Seq(cfg.model)
     return train(cfg, out, resume=resume, progress=progress, init_model=model, vocabs=(sv, tv), masks=masks)
+
+
+def prune_while_training(model_dir: str | Path, out: str | Path, seed: int, target: float,
+                         schedule: str = "gradual", scheme: str = "class-blind",
+                         rescore: Optional[Callable[[torch.nn.Module, int], dict]] = None, rounds: int = 3,
+                         prune_until: float = 0.5, overrides: Sequence[str] = (), resume: bool = False,
+                         progress: bool = False) -> dict:
+    """Start from the dense model in ``model_dir`` and prune on ``schedule`` within the retraining budget.
+
+    ``gradual`` is Zhu & Gupta's cubic schedule (the strong baseline), ``iterative`` prunes in
+    ``rounds`` equal steps with retraining between them (OBD as LeCun et al. ran it), ``one-shot``
+    prunes at step 0 (equal to :func:`retrain` with the masks selected up front). Both reach
+    ``target`` after ``prune_until`` of the run's steps. ``rescore(model, step)`` gives the scores
+    at each event (default: weight magnitude of the current weights). Class-distribution uses the
+    dense model's σ_c throughout.
+    """
+    model, cfg, sv, tv = load_model(model_dir)
+    model.train()
+    rescore = rescore or (lambda m, _step: weight_magnitude(m))
+    scale = class_std(model) if scheme == "class-distribution" else None
+    pruner = ScheduledPruner.over_run(
+        full_masks(model), lambda total: make_schedule(schedule, target, total, rounds, prune_until), rescore,
+        scheme, class_scale=scale)
+    return train(retrain_config(cfg, seed, overrides), out, resume=resume, progress=progress,
+                 init_model=model, vocabs=(sv, tv), pruner=pruner)

@@ -89,7 +89,9 @@ def _scales(class_scale, scores, model, groups, flats) -> dict[str, float]:
     if class_scale == "weights":
         sigma = class_std(model, [c for c, _ in groups])
     elif class_scale == "scores":
-        sigma = {c: float(torch.std(flats[c], correction=0)) for c, _ in groups}
+        # over the finite scores: a data-driven score may pin rows it must never prune to +inf
+        finite = {c: f[torch.isfinite(f)] if bool(torch.isinf(f).any()) else f for c, f in flats.items()}
+        sigma = {c: float(torch.std(finite[c], correction=0)) for c, _ in groups}
     elif isinstance(class_scale, Mapping):
         missing = [c for c, _ in groups if c not in class_scale]
         if missing:
@@ -119,7 +121,7 @@ def select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: float
         scheme: ``class-blind``, ``class-uniform`` or ``class-distribution``.
         class_scale: class-distribution only: σ_c per class. None (default): the std of the class's
             current weights when the scores are exactly |w| (magnitude; the paper's σ_c), otherwise
-            the std of the class's scores. ``"weights"``/``"scores"`` force either; a dict (e.g.
+            the std of the class's (finite) scores. ``"weights"``/``"scores"`` force either; a dict (e.g.
             :func:`class_std` of the dense model) overrides.
         classes: prune only these weight classes (default: all).
         prev: masks to keep: weights it prunes are pruned first (ValueError if they outnumber the

@@ -91,23 +91,37 @@ class Collected:
                 curve[0.0] = [dense]
         return {k: dict(sorted(v.items())) for k, v in curves.items()}
 
-    def breakdown(self) -> dict[str, dict[str, dict]]:
-        """``{scheme: {class: metrics}}`` of the class-breakdown cells."""
+    def _first(self, section: str) -> Optional[str]:
+        spec = getattr(self.study, section)
+        return spec.scores[0] if spec and spec.scores else None
+
+    def breakdown(self, score: Optional[str] = None) -> dict[str, dict[str, dict]]:
+        """``{scheme: {class: metrics}}`` of one score's class-breakdown cells (default: the first listed)."""
+        score = score or self._first("class_breakdown")
         out: dict = defaultdict(dict)
         for p, m in self.ok("class-breakdown"):
-            out[p["scheme"]][p["weight_class"]] = m
+            if p["score"] == score:
+                out[p["scheme"]][p["weight_class"]] = m
         return dict(out)
 
-    def trained(self, kind: str) -> dict[float, list[dict]]:
-        """``{sparsity: [metrics per seed]}`` of retrain / scratch / dense-continued cells."""
+    def trained(self, kind: str, score: Optional[str] = None, schedule: str = "one-shot") -> dict[float, list[dict]]:
+        """``{sparsity: [metrics per seed]}`` of retrain / scratch / dense-continued cells.
+
+        retrain/scratch: of one score (default: the first listed) and schedule (default one-shot).
+        """
+        score = score or self._first("retrain")
         out: dict = defaultdict(list)
         for p, m in self.ok(kind):
+            if kind != "dense-continued" and (p["score"] != score or p.get("schedule", "one-shot") != schedule):
+                continue
             out[p["sparsity"]].append({**m, "train_seed": p.get("train_seed")})
         return dict(sorted(out.items()))
 
-    def where(self) -> Optional[dict]:
-        ok = self.ok("where")
-        return ok[0][1] if ok else None
+    def where(self, score: Optional[str] = None) -> Optional[dict]:
+        """The where-result of one score (default: the first listed)."""
+        score = score or self._first("where")
+        ok = [m for p, m in self.ok("where") if p["score"] == score]
+        return ok[0] if ok else None
 
     def storage(self) -> dict[float, dict]:
         return dict(sorted((p["sparsity"], m) for p, m in self.ok("storage")))

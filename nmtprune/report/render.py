@@ -129,9 +129,13 @@ def write_report(study_path: str | Path, results_dir: str | Path = DEFAULT_RESUL
     c = collect(study_path, results_dir)
     out = Path(reports_dir) / c.study.name
     out.mkdir(parents=True, exist_ok=True)
-    for old in list(out.glob("fig*.png")) + list(out.glob("fig*.svg")):
+    for old in list(out.glob("fig*.png")) + list(out.glob("fig*.svg")):  # incl. fig_methods_*
         old.unlink()  # a figure whose data disappeared must not linger
-    text = render(c, out)
+    if c.study.report == "methods":
+        from .methods import render_methods
+        text = render_methods(c, out)
+    else:
+        text = render(c, out)
     path = out / "REPORT.md"
     tmp = path.with_name(".REPORT.md.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -1,7 +1,10 @@
 """The explanatory website and videos of the pruning methods, built from the real model and results.
 
 * :mod:`.export`: the one versioned export the site reads (``data/export.json``), :mod:`.schema` checks it;
-* :mod:`.build`: ``nmtprune site --out DIR`` lays out the static site (sources in the repo's ``site/``);
+* :mod:`.texts`: the "how it works" walk-throughs, one registry entry per score and per selection;
+* :mod:`.frames`: ``nmtprune site-frames`` records a short real retraining run under a mask for the site;
+* :mod:`.build`: ``nmtprune site --out DIR`` lays out the static site (its HTML/CSS/JS ship as package
+  data in ``nmtprune/site/static/``);
 * :mod:`.video`: ``nmtprune video --method M --out FILE`` renders the same animations to MP4 and GIF.
 """
 from .cli import add_cli

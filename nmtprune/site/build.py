@@ -1,23 +1,43 @@
 """``nmtprune site``: compute the export, validate it, and lay out the static site around it.
 
-The static sources (HTML/CSS/JS, no framework, nothing fetched from the network) live in the
-repository's ``site/`` folder; the built folder is self-contained and opens from
+The static sources (HTML/CSS/JS, no framework, nothing fetched from the network) ship inside the
+package as ``nmtprune/site/static/`` (package data), so an installed ``nmtprune`` builds the site
+without a checkout. ``--static DIR`` (or ``$NMTPRUNE_SITE_STATIC``) points at another copy, e.g.
+while editing the JS of a checkout elsewhere. The built folder is self-contained and opens from
 ``python -m http.server`` (ES modules need http://, not file://).
 """
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import time
+from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from .export import build_export
 from .schema import SCHEMA, validate
 
-__all__ = ["STATIC", "build_site", "write_export"]
+__all__ = ["STATIC_ENV", "static_root", "copy_static", "build_site", "write_export"]
 
-STATIC = Path(__file__).resolve().parents[2] / "site"
+STATIC_ENV = "NMTPRUNE_SITE_STATIC"
+
+
+def static_root(static: Optional[str | Path] = None):
+    """The static sources: ``static``, else ``$NMTPRUNE_SITE_STATIC``, else the package's own copy.
+
+    Returns a :class:`importlib.resources.abc.Traversable` (a Path for a normal install), so a zipped
+    install works too. Raises FileNotFoundError naming where it looked and how to fix it.
+    """
+    chosen = static or os.environ.get(STATIC_ENV)
+    root = Path(chosen) if chosen else resources.files("nmtprune.site") / "static"
+    if not (root / "index.html").is_file():
+        how = ("pass --static DIR (a folder holding index.html, css/ and js/)" if chosen else
+               "the package was installed without its data files: reinstall nmtprune "
+               "(pip install .) or pass --static DIR")
+        where = f"{chosen} (from {'--static' if static else '$' + STATIC_ENV})" if chosen else str(root)
+        raise FileNotFoundError(f"the site's static sources are missing: no index.html in {where}; {how}")
+    return root
 
 
 def write_export(export: dict, out: str | Path) -> Path:
@@ -31,24 +51,38 @@ def write_export(export: dict, out: str | Path) -> Path:
     return path
 
 
-def copy_static(out: str | Path) -> None:
-    if not (STATIC / "index.html").is_file():
-        raise FileNotFoundError(f"{STATIC}: the site's static sources are missing")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for src in STATIC.rglob("*"):
-        if src.is_file():
-            dst = out / src.relative_to(STATIC)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
+def _copy_tree(src, dst: Path) -> int:
+    """Copy a Traversable tree (works for zipped packages too); returns the number of files."""
+    n = 0
+    dst.mkdir(parents=True, exist_ok=True)
+    for item in src.iterdir():
+        if item.name.startswith((".", "__")):  # editor droppings, __pycache__
+            continue
+        if item.is_dir():
+            n += _copy_tree(item, dst / item.name)
+        else:
+            (dst / item.name).write_bytes(item.read_bytes())
+            n += 1
+    return n
+
+
+def copy_static(out: str | Path, static: Optional[str | Path] = None) -> int:
+    """Copy the static sources into ``out``; returns the number of files copied."""
+    return _copy_tree(static_root(static), Path(out))
 
 
 def build_site(model_dir: str | Path, out: str | Path, results_dir: Optional[str | Path] = None,
-               progress=print, **export_kw) -> dict:
-    """Build the site into ``out``; returns a summary (paths, sizes, seconds)."""
+               progress=print, static: Optional[str | Path] = None,
+               frames: Sequence[str | Path] = (), **export_kw) -> dict:
+    """Build the site into ``out``; returns a summary (paths, sizes, seconds).
+
+    ``frames``: retraining-frame artifacts (files or folders of them, see :mod:`.frames`) to include.
+    """
     t0 = time.perf_counter()
-    export = build_export(model_dir, results_dir, progress=progress, **export_kw)
+    root = static_root(static)  # fail before the (slow) export when the sources are missing
+    export = build_export(model_dir, results_dir, progress=progress, frames=frames, **export_kw)
     path = write_export(export, out)
-    copy_static(out)
+    _copy_tree(root, Path(out))
     return {"out": str(out), "export": str(path), "export_bytes": path.stat().st_size,
-            "methods": [m["id"] for m in export["methods"]], "seconds": round(time.perf_counter() - t0, 1)}
+            "methods": [m["id"] for m in export["methods"]], "training": [t["id"] for t in export["training"]],
+            "seconds": round(time.perf_counter() - t0, 1)}

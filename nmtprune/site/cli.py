@@ -1,13 +1,16 @@
-"""``nmtprune site`` and ``nmtprune video``: argparse registration; the work is imported only when
-a command runs, so registering costs the CLI's start-up nothing."""
+"""``nmtprune site``, ``nmtprune site-frames`` and ``nmtprune video``: argparse registration; the work
+is imported only when a command runs, so registering costs the CLI's start-up nothing."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 __all__ = ["add_cli"]
 
 DEFAULT_MODEL = "models/multi30k-en-de"
 DEFAULT_RESULTS = "results"
+DEFAULT_FRAMES = "docs/frames"  # the committed retraining-frame artifacts (nmtprune site-frames)
 
 
 def _threads(n: int) -> None:
@@ -18,11 +21,27 @@ def _threads(n: int) -> None:
 def _cmd_site(args) -> int:
     from .build import build_site
     _threads(args.threads)
+    frames = [f for f in args.frames if f and (f != DEFAULT_FRAMES or Path(f).is_dir())]
     summary = build_site(args.model, args.out, args.results or None, samples=args.samples, split=args.split,
-                         max_rows=args.max_rows, max_cols=args.max_cols,
-                         progress=(lambda *_: None) if args.quiet else print)
+                         max_rows=args.max_rows, max_cols=args.max_cols, static=args.static, frames=frames,
+                         scores=args.scores or None, progress=(lambda *_: None) if args.quiet else print)
     print(json.dumps(summary))
     print(f"serve it with: python -m http.server -d {args.out} 8000   then open http://localhost:8000/")
+    return 0
+
+
+def _cmd_frames(args) -> int:
+    from .frames import record_retraining
+    score, _, selection = args.method.partition("/")
+    out = args.out or f"{DEFAULT_FRAMES}/{score}-{selection}-s{round(args.sparsity * 100)}.json"
+    art = record_retraining(args.model, out, score=score, selection=selection or "class-blind",
+                            sparsity=args.sparsity, steps=args.steps, every=args.every, param=args.param,
+                            rows=args.rows, cols=args.cols, seed=args.seed, dev_sentences=args.dev_sentences,
+                            threads=args.threads, overrides=args.set, argv=sys.argv[1:],
+                            progress=(lambda *_: None) if args.quiet else print)
+    print(json.dumps({"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]),
+                      "param": art["param"], "dev_ppl": [art["frames"][0]["dev_ppl"], art["frames"][-1]["dev_ppl"]],
+                      "seconds": art["provenance"]["seconds"]}))
     return 0
 
 
@@ -46,9 +65,34 @@ def add_cli(subparsers) -> None:
     s.add_argument("--split", help="split the samples come from (default: the model's dev split)")
     s.add_argument("--max-rows", type=int, default=256, help="shown rows per matrix (strided subsample)")
     s.add_argument("--max-cols", type=int, default=128, help="shown columns per matrix")
+    s.add_argument("--scores", nargs="*", help="scores to show (default: magnitude, random and every score in "
+                   "the results that this version computes)")
+    s.add_argument("--frames", nargs="*", default=[DEFAULT_FRAMES],
+                   help=f"retraining-frame artifacts or folders of them (default: {DEFAULT_FRAMES}, if present)")
+    s.add_argument("--static", help="folder of the site's HTML/CSS/JS (default: the copy installed with nmtprune; "
+                   "also $NMTPRUNE_SITE_STATIC)")
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_cmd_site)
+
+    f = subparsers.add_parser("site-frames", help="record frames of a short real retraining run under a mask "
+                              "for the site's walk-through")
+    f.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
+    f.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/SCORE-SELECTION-sPCT.json)")
+    f.add_argument("--method", default="magnitude/class-blind", help="score/selection of the mask")
+    f.add_argument("--sparsity", type=float, default=0.8, help="fraction pruned (default 0.8)")
+    f.add_argument("--steps", type=int, default=200, help="optimizer steps of the retraining recipe to run")
+    f.add_argument("--every", type=int, default=10, help="record a frame every this many steps")
+    f.add_argument("--param", help="matrix whose weights are recorded (default: the last decoder recurrent one)")
+    f.add_argument("--rows", type=int, default=48, help="recorded rows (strided over the whole matrix)")
+    f.add_argument("--cols", type=int, default=64, help="recorded columns")
+    f.add_argument("--dev-sentences", type=int, default=64, help="dev sentences for the perplexity of each frame")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override the retraining config, e.g. --set train.bf16=false")
+    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--quiet", action="store_true")
+    f.set_defaults(func=_cmd_frames)
 
     v = subparsers.add_parser("video", help="render a method's animation as MP4 (H.264) and GIF")
     v.add_argument("--method", required=True, help="score/selection, e.g. magnitude/class-blind")

@@ -10,13 +10,25 @@ A *method* is a (score, selection) pair and is pure data here: its name, texts, 
 subset the site renders as MathML), the steps of its "how it works" walk-through, thresholds per
 sparsity and per class, pruned-at bytes and results. A new score is a new ``scores`` entry plus its
 ``methods`` entries; the site's code does not change.
+
+Extension points for methods to come:
+
+* scores: by default every score that the study results mention and :func:`nmtprune.prune.get_score`
+  knows is exported (plus magnitude and random); its walk-through text is one entry of
+  :data:`.texts.SCORE_TEXT`. Data-driven scores (OBD, SNIP, GraSP, Taylor: ``n_batches > 0`` in the
+  registry) get their scoring batches as the study gives them (:func:`score_runner`);
+* a score's intermediate quantities (OBD's curvature and w², ...) are one :data:`SCORE_PARTS` entry:
+  ``{part: fn(model, scores) -> {param: tensor}}``, exported as histograms a step can show (``of``);
+* a selection whose masks are not one nested order per pool (hidden-unit pruning, ...) registers its
+  builder in :data:`METHOD_BUILDERS` (same signature and result as :func:`_method`) and its walk-through
+  in :data:`.texts.SELECTION_TEXT`.
 """
 from __future__ import annotations
 
 import base64
 import math
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -24,19 +36,42 @@ import torch
 from ..models.weight_classes import gate_blocks, weight_classes
 from ..prune import get_score, select
 from ..prune.select import SCHEMES
-from .texts import SCORE_TEXT, SELECTION_TEXT, steps_for
+from .texts import score_text, selection_text, steps_for
 
-__all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64"]
+__all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "SCORE_PARTS", "METHOD_BUILDERS",
+           "DEFAULT_SCORES", "export_scores"]
 
 FORMAT = "nmtprune-site"
-VERSION = 1
+VERSION = 2  # 2: training frames, score parts, walk-through steps of any length
 LEVELS = list(range(0, 99))  # slider positions, in percent: 0..98
 SAMPLE_LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]
 HIST_BINS = 60
+DEFAULT_SCORES = ("magnitude", "random")
+
+# {score: {part: fn(model, scores) -> {param_name: tensor}}}: quantities a walk-through step can show
+SCORE_PARTS: dict[str, dict[str, Callable]] = {
+    "magnitude": {"w": lambda model, scores: {n: p.detach() for n, p in model.named_parameters() if n in scores}},
+}
 
 
 def b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
+
+
+def _nth(n: int) -> str:
+    """2 -> "2nd", 3 -> "3rd", 4 -> "4th", 11 -> "11th", 22 -> "22nd" (as in "every 2nd row")."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def grid_rule(shape, row_stride: int, col_stride: int) -> str:
+    """The words under a matrix panel saying which weights its cells are."""
+    rows, cols = shape
+    if row_stride == 1 and col_stride == 1:
+        return f"all {rows}×{cols} weights"
+    r = "every row" if row_stride == 1 else f"every {_nth(row_stride)} row"
+    c = "every column" if col_stride == 1 else f"every {_nth(col_stride)} column"
+    return f"{r} and {c} of the {rows}×{cols} matrix"
 
 
 def display_grid(shape: tuple[int, int], max_rows: int, max_cols: int) -> dict:
@@ -45,8 +80,7 @@ def display_grid(shape: tuple[int, int], max_rows: int, max_cols: int) -> dict:
     rows, cols = shape
     rs, cs = max(1, math.ceil(rows / max_rows)), max(1, math.ceil(cols / max_cols))
     return {"rows": len(range(0, rows, rs)), "cols": len(range(0, cols, cs)), "row_stride": rs,
-            "col_stride": cs, "rule": (f"every {rs}th row and {cs}th column of the {rows}×{cols} matrix"
-                                       if rs > 1 or cs > 1 else f"all {rows}×{cols} weights")}
+            "col_stride": cs, "rule": grid_rule(shape, rs, cs)}
 
 
 def _blocks(name: str, shape, grid: dict, cfg) -> list[dict]:
@@ -119,30 +153,88 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
 
 
 def _histograms(scores: dict, classes) -> dict:
-    """Per-class histograms of one score on shared bins (last bin also holds the tail beyond it)."""
+    """Per-class histograms of one score on shared bins (the end bins also hold the tails beyond them:
+    the 0.1 % quantiles bound the bins, so one outlier cannot squash the picture)."""
     flat = {c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes}
     pooled = torch.cat(list(flat.values()))
+    sub = pooled[:: max(1, pooled.numel() // 1_000_000)]
     lo = float(pooled.min())
-    hi = float(torch.quantile(pooled[:: max(1, pooled.numel() // 1_000_000)], 0.999))
+    if lo < 0:  # a signed quantity (e.g. the weights themselves): clip both tails
+        lo = float(torch.quantile(sub, 0.001))
+    hi = float(torch.quantile(sub, 0.999))
     hi = hi if hi > lo else lo + 1.0
     counts = {}
     for c, v in flat.items():
-        h = torch.histc(v.clamp(max=hi), bins=HIST_BINS, min=lo, max=hi)
+        h = torch.histc(v.clamp(min=lo, max=hi), bins=HIST_BINS, min=lo, max=hi)
         counts[c] = [int(x) for x in h]
     return {"lo": lo, "hi": hi, "bins": HIST_BINS, "counts": counts}
 
 
+# scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
+METHOD_BUILDERS: dict[str, Callable] = {scheme: _method for scheme in SCHEMES}
+
+
+def score_runner(cfg, src_vocab, tgt_vocab, seed: int = 0, extra: Optional[dict] = None) -> Callable:
+    """``run(name, model) -> {param: scores}``, called like the study calls scores: ``seed``, and for a
+    data-driven score (its registry entry has ``n_batches > 0``) the first ``n_batches`` scoring
+    batches of the training split for that seed (built once per size). ``extra`` kwargs win."""
+    cache: dict[int, list] = {}
+
+    def run(name: str, model) -> dict:
+        spec = get_score(name)
+        kw = {"seed": seed, **(extra or {})}
+        n = getattr(spec, "n_batches", 0)
+        if n and "batches" not in kw:
+            from ..prune.scores import SCORING_BATCH_SIZE, load_scoring_batches  # only data-driven scores need it
+            if n not in cache:
+                cache[n] = load_scoring_batches(cfg, src_vocab, tgt_vocab, n, SCORING_BATCH_SIZE, seed)
+            kw["batches"] = cache[n]
+        return spec(model, **kw)
+    return run
+
+
+def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tuple[list[str], list[str]]:
+    """(scores to export, scores the results name but this code cannot compute).
+
+    ``requested`` wins; otherwise magnitude and random plus every score in the study results, in
+    the order the results name them, so a new score shows up on the site as soon as it is studied.
+    """
+    from ..prune import SCORES
+    if requested:
+        return list(requested), []
+    names = list(DEFAULT_SCORES) + sorted({s for s, _ in curves if s and s not in DEFAULT_SCORES})
+    return [s for s in names if s in SCORES], [s for s in names if s not in SCORES]
+
+
+def _training(frames: Sequence, mhash: str) -> list[dict]:
+    """The retraining-frame artifacts, each marked whether it was recorded on the exported model."""
+    from .frames import load_frames
+    out = []
+    for art in load_frames(frames):
+        # the panel's words are the site's, not the artifact's: rewrite them from the strides
+        rule = grid_rule(art["shape"], art["row_stride"], art["col_stride"])
+        out.append({**art, "rule": rule, "matched_model": art["model"]["hash"] == mhash})
+    return out
+
+
 def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None, *,
-                 scores: tuple[str, ...] = ("magnitude", "random"), schemes: tuple[str, ...] = SCHEMES,
+                 scores: Optional[Sequence[str]] = None, schemes: Sequence[str] = SCHEMES,
                  max_rows: int = 256, max_cols: int = 128, samples: int = 3, split: Optional[str] = None,
-                 sample_levels: list[int] = SAMPLE_LEVELS, seed: int = 0, progress=print) -> dict:
-    """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`)."""
+                 sample_levels: list[int] = SAMPLE_LEVELS, seed: int = 0, frames: Sequence = (),
+                 score_kwargs: Optional[dict] = None, progress=print) -> dict:
+    """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`).
+
+    ``scores``: None exports magnitude, random and every computable score of the study results
+    (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.frames`).
+    ``score_kwargs``: extra keyword arguments for every score function (they win over the defaults).
+    """
     from ..experiments.grid import model_hash
     from ..train.checkpoint import load_model
     from .results import read_curves
     from .samples import sample_translations
 
-    model, cfg, _, _ = load_model(model_dir)
+    model, cfg, sv, tv = load_model(model_dir)
+    run_score = score_runner(cfg, sv, tv, seed, score_kwargs)
     classes = weight_classes(model)
     named = dict(model.named_parameters())
     grids = {p: display_grid(tuple(named[p].shape), max_rows, max_cols) for c in classes for p in c.params}
@@ -158,23 +250,27 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
         out_classes.append({"name": c.name, "paper": c.paper_name, "size": c.numel(model), "params": plist})
     mhash = model_hash(model_dir)
     curves, curve_info = read_curves(results_dir, mhash) if results_dir else ({}, {"source": None})
+    names, skipped = export_scores(curves, scores)
+    curve_info["skipped_scores"] = skipped  # studied, but not computable by this version of the code
+    training = _training(frames, mhash)
     score_entries, methods = [], []
-    for s in scores:
+    for s in names:
         progress(f"site export: score {s}")
-        sc = get_score(s)(model, seed=seed)
-        score_entries.append({"name": s, **SCORE_TEXT.get(s, {"label": s, "text": "", "formula": ""}),
-                              "histogram": _histograms(sc, classes)})
+        sc = run_score(s, model)
+        parts = {name: _histograms(fn(model, sc), classes) for name, fn in SCORE_PARTS.get(s, {}).items()}
+        score_entries.append({"name": s, **score_text(s), "histogram": _histograms(sc, classes), "parts": parts})
         for scheme in schemes:
             progress(f"site export: {s}/{scheme}")
-            m = _method(s, scheme, sc, model, classes, named, grids)
+            m = METHOD_BUILDERS[scheme](s, scheme, sc, model, classes, named, grids)
             m["label"] = f"{score_entries[-1]['label']} · {scheme}"
-            m["steps"] = steps_for(s, scheme)
+            m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
+            m["steps"] = steps_for(s, scheme, training=next((t for t in training if t["method"] == m["id"]), None))
             m["curve"] = curves.get((s, scheme), [])
             methods.append(m)
         del sc
     if samples > 0:
         sample_data = sample_translations(model_dir, methods, sample_levels, n=samples, split=split or
-                                          curve_info.get("split"), seed=seed, progress=progress)
+                                          curve_info.get("split"), score_fn=run_score, progress=progress)
     else:  # e.g. a video, which shows no translations: skip the decoding
         sample_data = {"split": None, "corpus": cfg.data.corpus, "decoding": "greedy", "levels": [],
                        "sources": [], "references": []}
@@ -189,8 +285,9 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
         "levels": {"min": LEVELS[0], "max": LEVELS[-1], "step": 1},
         "classes": out_classes,
         "scores": score_entries,
-        "selections": [{"name": sc, **SELECTION_TEXT[sc]} for sc in schemes],
+        "selections": [{"name": sc, **selection_text(sc)} for sc in schemes],
         "methods": methods,
+        "training": training,
         "results": curve_info,
         "samples": sample_data,
     }

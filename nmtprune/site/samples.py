@@ -6,14 +6,14 @@ score is computed once and each (method, level) costs one :func:`select` and one
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 
 from ..data.batching import ParallelData, load_split
 from ..data.tokenize import Tokenizer
 from ..metrics.evaluate import translate_data
-from ..prune import get_score, select
+from ..prune import SCHEMES, get_score, select
 from ..train.checkpoint import load_model
 
 __all__ = ["sample_translations"]
@@ -26,8 +26,16 @@ def _pick(data: ParallelData, n: int) -> list[int]:
 
 
 def sample_translations(model_dir: str | Path, methods: list[dict], levels: list[int], *, n: int = 3,
-                        split: Optional[str] = None, seed: int = 0, progress=print) -> dict:
-    """Fill ``methods[i]["samples"]`` with ``[{"level", "hyps"}]``; return the sources and references."""
+                        split: Optional[str] = None, seed: int = 0, score_fn: Optional[Callable] = None,
+                        progress=print) -> dict:
+    """Fill ``methods[i]["samples"]`` with ``[{"level", "hyps"}]``; return the sources and references.
+
+    ``score_fn(name, model)`` computes a score (default: the registry's function with ``seed``; the
+    export passes its :func:`.export.score_runner`, which also feeds data-driven scores their batches).
+    Methods whose selection :func:`select` does not know (a registered builder of the export's) get no
+    samples rather than wrong ones.
+    """
+    score_fn = score_fn or (lambda name, m: get_score(name)(m, seed=seed))
     model, cfg, src_vocab, tgt_vocab = load_model(model_dir)
     split = split or cfg.data.dev_split
     full = load_split(cfg.data.corpus, split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase,
@@ -44,10 +52,13 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
     dense = decode()
     scores: dict = {}
     for m in methods:
-        if m["score"] not in scores:
-            scores = {m["score"]: get_score(m["score"])(model, seed=seed)}  # one score in memory at a time
-        progress(f"site samples: {m['id']}")
         m["samples"] = []
+        if m["selection"] not in SCHEMES:
+            continue
+        if m["score"] not in scores:  # of the dense model (the last method left a pruned one behind)
+            model.load_state_dict(dense_state)
+            scores = {m["score"]: score_fn(m["score"], model)}  # one score in memory at a time
+        progress(f"site samples: {m['id']}")
         for lv in levels:
             if lv == 0:
                 m["samples"].append({"level": 0, "hyps": dense})

@@ -23,10 +23,33 @@ class ExportError(ValueError):
 _NUM = {"type": "number"}
 _NUM_OR_NULL = {"type": ["number", "null"]}
 _STR = {"type": "string"}
+_INT0 = {"type": "integer", "minimum": 0}
 _STEP = {"type": "object", "required": ["title", "text", "formula", "viz", "threshold"],
-         "properties": {"title": _STR, "text": _STR, "formula": _STR, "readout": _STR,
-                        "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix"]},
+         "properties": {"title": _STR, "text": _STR, "formula": _STR, "readout": _STR, "of": _STR, "training": _STR,
+                        "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix", "training"]},
                         "threshold": {"enum": ["none", "global", "class"]}}}
+_HIST = {"type": "object", "required": ["lo", "hi", "bins", "counts"]}
+# a retraining-frames artifact (nmtprune.site.frames), as the export embeds it
+_TRAINING = {"type": "object",
+             "required": ["id", "kind", "method", "sparsity", "provenance", "model", "recipe", "param", "shape", "rule", "rows",
+                          "cols", "row_stride", "col_stride", "blocks", "w0_scale", "w0", "keep", "delta_scale",
+                          "frames", "traces", "dense_dev_ppl", "matched_model"],
+             "properties": {
+                 "id": _STR, "kind": {"enum": ["retrain", "from-init"]}, "method": _STR,
+                 "sparsity": {"type": "number", "minimum": 0, "maximum": 1},
+                 "provenance": {"type": "object", "required": ["command", "commit", "seed"]},
+                 "model": {"type": "object", "required": ["hash"]},
+                 "recipe": {"type": "object", "required": ["steps", "every", "optimizer", "lr", "batch_size",
+                                                           "dev_sentences"]},
+                 "rows": {"type": "integer", "minimum": 1}, "cols": {"type": "integer", "minimum": 1},
+                 "w0_scale": _NUM, "delta_scale": _NUM, "w0": _STR, "keep": _STR, "matched_model": {"type": "boolean"},
+                 "frames": {"type": "array", "items": {
+                     "type": "object", "required": ["step", "dev_ppl", "train_loss", "delta", "drift", "pruned_nonzero"],
+                     "properties": {"step": _INT0, "dev_ppl": _NUM, "train_loss": _NUM_OR_NULL, "lr": _NUM_OR_NULL,
+                                    "delta": _STR, "drift": {"type": "object"}, "pruned_nonzero": {"const": 0}}}},
+                 "traces": {"type": "array", "items": {
+                     "type": "object", "required": ["cell", "row", "col", "values"],
+                     "properties": {"cell": _INT0, "values": {"type": "array", "items": _NUM}}}}}}
 _PARAM = {"type": "object", "required": ["name", "shape", "rows", "cols", "row_stride", "col_stride", "rule",
                                          "scale", "weights", "blocks"],
           "properties": {"name": _STR, "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
@@ -39,8 +62,8 @@ _PARAM = {"type": "object", "required": ["name", "shape", "rows", "cols", "row_s
 SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "nmtprune site export", "type": "object",
-    "required": ["format", "version", "model", "levels", "classes", "scores", "selections", "methods", "results",
-                 "samples"],
+    "required": ["format", "version", "model", "levels", "classes", "scores", "selections", "methods", "training",
+                 "results", "samples"],
     "properties": {
         "format": {"const": FORMAT}, "version": {"const": VERSION},
         "model": {"type": "object", "required": ["hash", "corpus", "arch", "total"],
@@ -53,14 +76,15 @@ SCHEMA: dict = {
             "properties": {"name": _STR, "paper": _STR, "size": {"type": "integer", "minimum": 1},
                            "params": {"type": "array", "items": _PARAM}}}},
         "scores": {"type": "array", "items": {
-            "type": "object", "required": ["name", "label", "text", "formula", "histogram"],
-            "properties": {"histogram": {"type": "object", "required": ["lo", "hi", "bins", "counts"]}}}},
+            "type": "object", "required": ["name", "label", "text", "formula", "histogram", "parts"],
+            "properties": {"histogram": _HIST, "parts": {"type": "object"}}}},
         "selections": {"type": "array", "items": {"type": "object", "required": ["name", "label", "text", "formula"]}},
         "methods": {"type": "array", "items": {
             "type": "object",
             "required": ["id", "score", "selection", "label", "global_threshold", "class_threshold",
-                         "class_sparsity", "pruned_at", "curve", "samples", "steps"],
+                         "class_sparsity", "pruned_at", "curve", "samples", "steps", "training"],
             "properties": {"global_threshold": {"type": "array", "items": _NUM_OR_NULL},
+                           "training": {"type": "array", "items": _STR},
                            "steps": {"type": "array", "items": _STEP},
                            "curve": {"type": "array", "items": {
                                "type": "object", "required": ["sparsity", "bleu", "ppl"],
@@ -70,6 +94,7 @@ SCHEMA: dict = {
                                "type": "object", "required": ["level", "hyps"],
                                "properties": {"level": {"type": "integer", "minimum": 0, "maximum": 99},
                                               "hyps": {"type": "array", "items": _STR}}}}}}},
+        "training": {"type": "array", "items": _TRAINING},
         "results": {"type": "object"},
         "samples": {"type": "object", "required": ["sources", "references", "levels"],
                     "properties": {"sources": {"type": "array", "items": _STR},
@@ -125,12 +150,34 @@ def validate(export: dict) -> dict:
     for p in params.values():
         if _nbytes(p["weights"], p["name"]) != p["rows"] * p["cols"]:
             raise ExportError(f"{p['name']}: weights hold the wrong number of cells")
-    scores, sels = {s["name"] for s in export["scores"]}, {s["name"] for s in export["selections"]}
+    scores, sels = {s["name"]: s for s in export["scores"]}, {s["name"] for s in export["selections"]}
+    for s in scores.values():
+        for part, h in s["parts"].items():
+            _check(h, _HIST, f"score {s['name']}.parts.{part}")
+    training = {t["id"]: t for t in export["training"]}
+    if len(training) != len(export["training"]):
+        raise ExportError("training: two artifacts share an id")
+    for t in training.values():
+        where, cells = f"training {t['id']}", t["rows"] * t["cols"]
+        if _nbytes(t["w0"], where) != cells or _nbytes(t["keep"], where) != cells:
+            raise ExportError(f"{where}: w0/keep hold the wrong number of cells")
+        if not t["frames"] or any(_nbytes(f["delta"], where) != cells for f in t["frames"]):
+            raise ExportError(f"{where}: every frame needs one delta per shown cell")
+        steps = [f["step"] for f in t["frames"]]
+        if steps != sorted(set(steps)) or any(len(tr["values"]) != len(steps) for tr in t["traces"]):
+            raise ExportError(f"{where}: frames must have increasing steps and traces one value per frame")
     n_src = len(export["samples"]["sources"])
     for m in export["methods"]:
         where = f"method {m['id']}"
         if m["score"] not in scores or m["selection"] not in sels:
             raise ExportError(f"{where}: unknown score or selection")
+        for st in m["steps"]:
+            if st["viz"] == "training" and st.get("training") not in training:
+                raise ExportError(f"{where}: step {st['title']!r} shows unknown training frames {st.get('training')!r}")
+            if "of" in st and st["of"] not in scores[m["score"]]["parts"]:
+                raise ExportError(f"{where}: step {st['title']!r} shows unknown part {st['of']!r}")
+        if any(t not in training for t in m["training"]):
+            raise ExportError(f"{where}: names unknown training frames")
         if set(m["pruned_at"]) != set(params):
             raise ExportError(f"{where}: pruned_at must cover exactly the exported matrices")
         for name, b in m["pruned_at"].items():

@@ -1,82 +1,169 @@
-"""Words and formulas of the site's "how it works" walk-throughs, as data.
+"""The "how it works" walk-throughs as data: one registry entry per score and per selection.
+
+A method's walk-through is its score's steps, then its selection's steps, then two shared steps
+(where the pruning lands, the masks on the real matrix), then, when a retraining-frames artifact
+of that method is exported (:mod:`.frames`), the retraining step. Adding a method is one entry:
+
+* a score: one :data:`SCORE_TEXT` entry (label, symbol, text, formula; optionally ``steps``, e.g. OBD's
+  curvature, w² and saliency, each a histogram ``of`` a part the export computes, see
+  :data:`nmtprune.site.export.SCORE_PARTS`); without ``steps`` it gets one "score every weight" step;
+* a selection: one :data:`SELECTION_TEXT` entry with its ``steps``.
 
 Each step names one visualisation from a small fixed vocabulary the site knows how to draw:
 
-* ``histogram``: the score's histogram over all classes pooled; ``threshold``: ``none`` or ``global``;
+* ``histogram``: the score's histogram over all classes pooled (``of``: a part's histogram instead);
+  ``threshold``: ``none`` or ``global``;
 * ``class-histograms``: one histogram per class with that class's threshold at the current sparsity
   (``readout: lambda`` also shows λ and each σ_c);
 * ``class-bars``: the fraction of each class pruned at the current sparsity;
-* ``matrix``: the chosen class's weights with the pruned ones drawn in the pruned colour.
+* ``matrix``: the chosen class's weights with the pruned ones drawn in the pruned colour;
+* ``training``: frames of a real retraining run under the mask (``training``: the artifact's id).
 
 Formulas are a TeX subset (``\\frac``, ``_``, ``^``, ``\\mathrm``, ``\\text``, Greek letters,
-``\\le``, ``\\iff``, ``\\cdot``, ``|``) rendered by ``site/js/formula.js`` as MathML. A new score
-adds an entry to :data:`SCORE_TEXT`; the steps of a selection are shared by every score.
+``\\le``, ``\\iff``, ``\\cdot``, ``\\nabla``, ``|``) rendered by ``static/js/formula.js`` as MathML.
+Titles are numbered here, so entries never carry numbers.
 """
 from __future__ import annotations
 
-__all__ = ["SCORE_TEXT", "SELECTION_TEXT", "steps_for"]
+from typing import Optional
 
-SCORE_TEXT = {
-    "magnitude": {"label": "Magnitude", "symbol": "|w|",
-                  "text": "Each weight's score is its absolute value: small weights are assumed to matter "
-                          "least and are pruned first (See et al. 2016).",
-                  "formula": r"\mathrm{score}(w) = |w|"},
-    "random": {"label": "Random", "symbol": "u",
-               "text": "Each weight gets an independent uniform random score: the control baseline every "
-                       "pruning criterion must beat.",
-               "formula": r"\mathrm{score}(w) \sim U[0, 1)"},
+__all__ = ["SCORE_TEXT", "SELECTION_TEXT", "score_text", "selection_text", "steps_for"]
+
+
+def _step(title: str, viz: str, text: str, formula: str, threshold: str = "none", **extra) -> dict:
+    return {"title": title, "viz": viz, "threshold": threshold, "text": text, "formula": formula, **extra}
+
+
+SCORE_TEXT: dict[str, dict] = {
+    "magnitude": {
+        "label": "Magnitude", "symbol": "|w|",
+        "text": "Each weight's score is its absolute value: small weights are assumed to matter least and are "
+                "pruned first (See et al. 2016).",
+        "formula": r"\mathrm{score}(w) = |w|",
+        "steps": [
+            _step("The trained weights", "histogram", "Every prunable weight of the trained model, with its sign, "
+                  "pooled over all classes (bar heights are √count so the tails stay visible; the end bars also hold "
+                  "the 0.1 % beyond them).", r"w \in W_c \text{ for every class } c", of="w"),
+            _step("Score every weight: |w|", "histogram", "Folding the sign away gives the score. Small weights are "
+                  "assumed to matter least and are pruned first (See et al. 2016).", r"\mathrm{score}(w) = |w|")]},
+    "random": {
+        "label": "Random", "symbol": "u",
+        "text": "Each weight gets an independent uniform random score: the control baseline every pruning criterion "
+                "must beat.",
+        "formula": r"\mathrm{score}(w) \sim U[0, 1)"},
+    # The data-driven scores (nmtprune.prune.scores): one entry per family; a variant such as
+    # "snip-init" or "obd-empirical" uses its family's entry (see _entry). Their curvature / gradient
+    # parts become steps once SCORE_PARTS computes them.
+    "obd": {
+        "label": "OBD", "symbol": "½hw²",
+        "text": "Optimal Brain Damage (LeCun et al. 1990): the loss increase a second-order Taylor expansion predicts "
+                "when the weight is set to 0, ½·h·w², with h the curvature of the loss along that weight (the "
+                "diagonal of the Fisher information or Hessian, estimated on training batches).",
+        "formula": r"\mathrm{score}(w) = \frac{1}{2} h_{ww} w^2, \quad h_{ww} \approx \frac{\partial^2 L}{\partial w^2}"},
+    "snip": {
+        "label": "SNIP", "symbol": "|gw|",
+        "text": "SNIP (Lee et al. 2019): connection sensitivity, the first-order change of the loss when the weight "
+                "is removed, |∂L/∂w · w| on training batches. The -init variants score a fresh initialisation, "
+                "then the model trains under that mask.",
+        "formula": r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|"},
+    "grasp": {
+        "label": "GraSP", "symbol": "w⊙Hg",
+        "text": "GraSP (Wang et al. 2020): how removing the weight changes the gradient flow, w·(Hg) with H the "
+                "Hessian and g the gradient; weights whose removal reduces gradient flow least go first.",
+        "formula": r"\mathrm{score}(w) = w \odot (H g)"},
+    "taylor": {
+        "label": "Taylor", "symbol": "(gw)²",
+        "text": "Taylor importance (Molchanov et al. 2019): the squared first-order estimate of the loss change "
+                "when the weight is removed, averaged over training batches.",
+        "formula": r"\mathrm{score}(w) = \frac{1}{B} \sum_b \left( \frac{\partial L_b}{\partial w} w \right)^2"},
 }
 
-SELECTION_TEXT = {
-    "class-blind": {"label": "class-blind",
-                    "text": "Pool the weights of all classes and prune the lowest-scoring fraction s of the pool: "
-                            "one global threshold.",
-                    "formula": r"k = \mathrm{round}(s \cdot N), \quad w \text{ pruned} \iff \mathrm{score}(w) \le t_k"},
-    "class-uniform": {"label": "class-uniform",
-                      "text": "Prune the same fraction s of every class, each with its own threshold.",
-                      "formula": r"k_c = \mathrm{round}(s \cdot N_c), \quad w \in c \text{ pruned} \iff "
-                                 r"\mathrm{score}(w) \le t_{c}"},
-    "class-distribution": {"label": "class-distribution",
-                           "text": "Prune the weights whose score is below λ times their class's standard "
-                                   "deviation σ_c, with one λ for all classes, chosen so that s of all weights go.",
-                           "formula": r"w \in c \text{ pruned} \iff \mathrm{score}(w) < \lambda \cdot \sigma_c"},
+SELECTION_TEXT: dict[str, dict] = {
+    "class-blind": {
+        "label": "class-blind",
+        "text": "Pool the weights of all classes and prune the lowest-scoring fraction s of the pool: one global "
+                "threshold.",
+        "formula": r"k = \mathrm{round}(s \cdot N), \quad w \text{ pruned} \iff \mathrm{score}(w) \le t_k",
+        "steps": [
+            _step("One global threshold", "histogram", "Sort the pooled scores; the k lowest are pruned. The red line "
+                  "is the k-th score, t_k, moving as the sparsity s grows.",
+                  r"k = \mathrm{round}(s \cdot N), \quad w \text{ pruned} \iff \mathrm{score}(w) \le t_k", "global"),
+            _step("The same line cuts every class", "class-histograms", "Seen per class, the threshold is the same "
+                  "everywhere, so classes with many small scores lose more weights.",
+                  r"t_c = t_k \text{ for every class } c", "class")]},
+    "class-uniform": {
+        "label": "class-uniform",
+        "text": "Prune the same fraction s of every class, each with its own threshold.",
+        "formula": r"k_c = \mathrm{round}(s \cdot N_c), \quad w \in c \text{ pruned} \iff \mathrm{score}(w) \le t_{c}",
+        "steps": [
+            _step("One threshold per class", "class-histograms", "Each class is sorted on its own and loses exactly a "
+                  "fraction s of its weights: each red line is that class's k_c-th score.",
+                  r"k_c = \mathrm{round}(s \cdot N_c), \quad w \in c \text{ pruned} \iff \mathrm{score}(w) \le t_{c}",
+                  "class")]},
+    "class-distribution": {
+        "label": "class-distribution",
+        "text": "Prune the weights whose score is below λ times their class's standard deviation σ_c, with one λ for "
+                "all classes, chosen so that s of all weights go.",
+        "formula": r"w \in c \text{ pruned} \iff \mathrm{score}(w) < \lambda \cdot \sigma_c",
+        "steps": [
+            _step("Scale by the class spread σ_c", "class-histograms", "Each class's threshold is λ·σ_c: classes whose "
+                  "scores spread wider are cut at a higher score.",
+                  r"w \in c \text{ pruned} \iff \mathrm{score}(w) < \lambda \cdot \sigma_c", "class"),
+            _step("One λ for all classes", "class-histograms", "λ is the k-th smallest of score/σ_c over all weights, "
+                  "so exactly s of all weights are pruned: class-blind pruning of the σ-normalised scores.",
+                  r"\lambda = t_k\left(\frac{\mathrm{score}(w)}{\sigma_{c(w)}}\right), \quad k = \mathrm{round}(s \cdot N)",
+                  "class", readout="lambda")]},
 }
 
+_TAIL = [
+    _step("Where the pruning lands", "class-bars", "The fraction of each weight class that is pruned at this "
+          "sparsity.", r"s_c = \frac{\text{pruned in } c}{N_c}", "class"),
+    _step("The masks on the real matrix", "matrix", "The chosen class's weights (red positive, blue negative); pruned "
+          "weights turn dark. The mask grows as the sparsity goes from 0 to 98 %.", r"W \odot M", "class"),
+]
 
-def steps_for(score: str, selection: str) -> list[dict]:
-    """The walk-through of one method: score, threshold(s), where it lands, the masks."""
-    st = SCORE_TEXT.get(score, {"label": score, "text": "", "formula": ""})
-    steps = [{"title": f"1. Score every weight ({st['label'].lower()})", "text": st["text"] +
-              " The histogram pools the weights of all classes.", "formula": st["formula"],
-              "viz": "histogram", "threshold": "none"}]
-    if selection == "class-blind":
-        steps += [
-            {"title": "2. One global threshold", "viz": "histogram", "threshold": "global",
-             "text": "Sort the pooled scores; the k lowest are pruned. The red line is the k-th score, t_k, "
-                     "moving as the sparsity s grows.", "formula": SELECTION_TEXT[selection]["formula"]},
-            {"title": "3. The same line cuts every class", "viz": "class-histograms", "threshold": "class",
-             "text": "Seen per class, the threshold is the same everywhere, so classes with many small "
-                     "scores lose more weights.", "formula": r"t_c = t_k \text{ for every class } c"}]
-    elif selection == "class-uniform":
-        steps += [
-            {"title": "2. One threshold per class", "viz": "class-histograms", "threshold": "class",
-             "text": "Each class is sorted on its own and loses exactly a fraction s of its weights: "
-                     "each red line is that class's k_c-th score.", "formula": SELECTION_TEXT[selection]["formula"]}]
-    else:
-        steps += [
-            {"title": "2. Scale by the class spread σ_c", "viz": "class-histograms", "threshold": "class",
-             "text": "Each class's threshold is λ·σ_c: classes whose scores spread wider are cut at a higher "
-                     "score.", "formula": SELECTION_TEXT[selection]["formula"]},
-            {"title": "3. One λ for all classes", "viz": "class-histograms", "threshold": "class", "readout": "lambda",
-             "text": "λ is the k-th smallest of score/σ_c over all weights, so exactly s of all weights are "
-                     "pruned: class-blind pruning of the σ-normalised scores.",
-             "formula": r"\lambda = t_k\left(\frac{\mathrm{score}(w)}{\sigma_{c(w)}}\right), \quad k = \mathrm{round}(s \cdot N)"}]
-    n = len(steps)
-    steps += [
-        {"title": f"{n + 1}. Where the pruning lands", "viz": "class-bars", "threshold": "class",
-         "text": "The fraction of each weight class that is pruned at this sparsity.",
-         "formula": r"s_c = \frac{\text{pruned in } c}{N_c}"},
-        {"title": f"{n + 2}. The masks on the real matrix", "viz": "matrix", "threshold": "class",
-         "text": "The chosen class's weights (red positive, blue negative); pruned weights turn dark. "
-                 "The mask grows as the sparsity goes from 0 to 98 %.", "formula": r"W \odot M"}]
-    return steps
+
+def _entry(score: str) -> Optional[dict]:
+    """The score's entry, else its family's ("snip-init-b10" -> "snip") labelled with the variant."""
+    if score in SCORE_TEXT:
+        return SCORE_TEXT[score]
+    family = SCORE_TEXT.get(score.split("-")[0])
+    return {**family, "label": f"{family['label']} ({score})"} if family else None
+
+
+def score_text(score: str) -> dict:
+    """The export's texts of a score (a generic entry for a score the registry does not know yet)."""
+    e = _entry(score) or {"label": score, "symbol": "score", "text": f"The {score} score of every weight; "
+                          "lower scores are pruned first.", "formula": rf"\mathrm{{{score}}}(w)"}
+    return {k: e[k] for k in ("label", "symbol", "text", "formula")}
+
+
+def selection_text(selection: str) -> dict:
+    return {k: SELECTION_TEXT[selection][k] for k in ("label", "text", "formula")}
+
+
+def _training_step(art: dict) -> dict:
+    f0, f1 = art["frames"][0], art["frames"][-1]
+    rec = art["recipe"]
+    return _step(
+        "Retrain under the mask", "training",
+        f"{rec['steps']} real optimizer steps of the retraining recipe ({rec['optimizer']}, learning rate "
+        f"{rec['lr']:g}, batches of {rec['batch_size']}) with {round(100 * art['sparsity'])} % pruned. Every step "
+        "moves the surviving weights (Δ = w_t − w_0, right) and the mask sets the pruned ones back to exactly 0 "
+        f"(dark). The dev perplexity on {rec['dev_sentences']} sentences goes from {f0['dev_ppl']:.1f} right after "
+        f"pruning to {f1['dev_ppl']:.1f} (dense: {art['dense_dev_ppl']:.1f}).",
+        r"w_{t+1} = M \odot \mathrm{" + rec["optimizer"].capitalize() + r"}\left(w_t, \nabla L(w_t)\right)",
+        training=art["id"])
+
+
+def steps_for(score: str, selection: str, training: Optional[dict] = None) -> list[dict]:
+    """The walk-through of one method: score, selection, where it lands, the masks (, retraining)."""
+    st = _entry(score)
+    first = st["steps"] if st and "steps" in st else [
+        _step(f"Score every weight ({score_text(score)['label']})", "histogram",
+              score_text(score)["text"] + " The histogram pools the weights of all classes.",
+              score_text(score)["formula"])]
+    steps = [*first, *SELECTION_TEXT[selection]["steps"], *_TAIL]
+    if training is not None:
+        steps.append(_training_step(training))
+    return [{**s, "title": f"{i + 1}. {s['title']}"} for i, s in enumerate(steps)]

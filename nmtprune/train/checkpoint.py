@@ -29,7 +29,9 @@ from ..data.vocab import Vocab
 from ..models.seq2seq import Seq2Seq
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_model", "load_trainer_state", "write_json_atomic",
-           "FORMAT", "VERSION"]
+           "FORMAT", "VERSION", "MASKS_FILE", "load_masks"]
+
+MASKS_FILE = "masks.safetensors"  # the pruning masks in force, in checkpoints of pruned training
 
 FORMAT, VERSION = "nmtprune-checkpoint", 1
 
@@ -69,8 +71,11 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
 
 def save_checkpoint(path: str | Path, model: Seq2Seq, cfg: ExperimentConfig, src_vocab: Vocab,
                     tgt_vocab: Vocab, optimizer: Optional[torch.optim.Optimizer] = None,
-                    trainer: Optional[dict] = None, extra_meta: Optional[dict] = None) -> None:
-    """Write a checkpoint directory atomically. ``trainer`` (JSON-able) makes it resumable."""
+                    trainer: Optional[dict] = None, extra_meta: Optional[dict] = None, masks=None) -> None:
+    """Write a checkpoint directory atomically. ``trainer`` (JSON-able) makes it resumable.
+
+    ``masks`` (a MaskSet): the pruning masks in force, saved bit-packed as ``masks.safetensors``.
+    """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
@@ -88,6 +93,8 @@ def save_checkpoint(path: str | Path, model: Seq2Seq, cfg: ExperimentConfig, src
         save_file(tensors, str(tmp / "trainer.safetensors"), metadata={"format": FORMAT})
         trainer = dict(trainer, optimizer=optim_json)
         (tmp / "trainer.json").write_text(json.dumps(trainer, indent=2) + "\n", encoding="utf-8")
+    if masks is not None:
+        masks.save(tmp / MASKS_FILE)
     meta = {"format": FORMAT, "version": VERSION, "torch": torch.__version__, **(extra_meta or {})}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     _swap_in(tmp, final)
@@ -166,3 +173,11 @@ def load_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer) -> di
     optimizer.load_state_dict({"state": state, "param_groups": optim_json["param_groups"]})
     torch.set_rng_state(tensors["rng.torch"])
     return trainer
+
+
+
+def load_masks(path: str | Path):
+    """The MaskSet saved in checkpoint ``path`` (None if it has none); MaskFileError if unreadable."""
+    from ..prune.masks import MaskSet  # prune imports train (retraining): import here, not at the top
+    f = Path(path) / MASKS_FILE
+    return MaskSet.load(f) if f.is_file() else None

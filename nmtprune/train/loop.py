@@ -25,8 +25,8 @@ from ..config import ExperimentConfig, config_to_dict
 from ..data.batching import collate, load_split, make_batches, tokenize_split
 from ..data.vocab import Vocab
 from ..metrics.evaluate import evaluate_data, perplexity
-from ..models.seq2seq import Seq2Seq, nll_loss
-from .checkpoint import CheckpointError, load_model, load_trainer_state, save_checkpoint, write_json_atomic
+from ..models.seq2seq import Seq2Seq, nll_loss, smoothed_nll_loss
+from .checkpoint import CheckpointError, load_masks, load_model, load_trainer_state, save_checkpoint, write_json_atomic
 
 __all__ = ["train", "learning_rate", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
 
@@ -92,7 +92,7 @@ def _check_resume_config(cfg: ExperimentConfig, saved: ExperimentConfig, where: 
 def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress: bool = True,
           after_step: Optional[Callable[[torch.nn.Module, torch.optim.Optimizer], None]] = None,
           init_model: Optional[Seq2Seq] = None, vocabs: Optional[tuple[Vocab, Vocab]] = None,
-          masks=None) -> dict:
+          masks=None, pruner=None) -> dict:
     """Train a model; writes ``out/last`` (resumable), ``out/best`` and ``out/metrics.jsonl``.
 
     Args:
@@ -101,6 +101,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         init_model, vocabs: start from these weights/vocabularies instead of a fresh model (retraining).
         masks: a :class:`nmtprune.prune.MaskSet` held fixed: applied to the starting weights and, with
             the optimizer state, after every step (retraining, sparse-from-scratch). Pass it again on resume.
+        pruner: a :class:`nmtprune.prune.gradual.ScheduledPruner` (instead of ``masks``): its masks
+            grow on its schedule (iterative, gradual); they are checkpointed and reloaded on resume.
     Returns:
         summary dict (best dev BLEU, steps, wall time, ...).
     """
@@ -127,8 +129,11 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         model = init_model if init_model is not None else Seq2Seq(cfg.model)
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
     model.to(device)
+    if pruner is not None:
+        if masks is not None and masks is not pruner.masks:
+            raise ValueError("train: pass either masks or a pruner (whose masks are used), not both")
+        pruner.masks = masks = pruner.masks.to(device)
     if masks is not None:
-        masks = masks.to(device)
         masks.apply(model)
     d = cfg.data
     train_data = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len)
@@ -137,14 +142,28 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     state = {"epoch": 0, "pos": 0, "step": 0, "plateau_decays": 0, "best_bleu": -1.0, "best_ppl": float("inf"),
              "bad_epochs": 0, "log_lines": 0, "wall_s": 0.0, "stopped_early": False}
     metrics_file = out / "metrics.jsonl"
+    if pruner is not None:  # the schedule spans the run: epochs x batches per epoch (max_steps, a
+        # stopping point that --resume may change, is deliberately not part of it)
+        pruner.bind(t.epochs * len(make_batches(train_data, t.batch_size, t.seed, 0)))
     if resume:
         state.update({k: v for k, v in load_trainer_state(last, optimizer).items() if k in state})
         if rank == 0 and metrics_file.exists():  # drop lines written after the checkpoint
             lines = metrics_file.read_text(encoding="utf-8").splitlines(keepends=True)[: state["log_lines"]]
             metrics_file.write_text("".join(lines), encoding="utf-8")
-    elif rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        metrics_file.write_text("", encoding="utf-8")
+        if pruner is not None:  # the masks in force at the checkpoint, into the pruner's MaskSet in place
+            saved = load_masks(last)
+            if saved is None:
+                raise CheckpointError(f"{last}: cannot resume a scheduled-pruning run, the checkpoint has no masks")
+            masks.masks.update({n: m.to(device) for n, m in saved.items()})
+            masks.info = saved.info
+            masks.apply(model)
+            pruner.resume_at(state["step"])
+    else:
+        if rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            metrics_file.write_text("", encoding="utf-8")
+        if pruner is not None:
+            pruner.update(model, optimizer, 0)  # one-shot and iterative's first round prune before step 0
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
 
@@ -156,7 +175,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     def checkpoint(path: Path, resumable: bool) -> None:
         if rank == 0:
             save_checkpoint(path, model, cfg, src_vocab, tgt_vocab, optimizer if resumable else None,
-                            dict(state) if resumable else None, extra_meta={"step": state["step"]})
+                            dict(state) if resumable else None, extra_meta={"step": state["step"]},
+                            masks=masks)
 
     start_wall = time.time() - state["wall_s"]
     while state["epoch"] < t.epochs and not state["stopped_early"]:
@@ -180,8 +200,11 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             model.train()
             with autocast():
                 logits = net(batch.src, batch.src_len, batch.tgt_in)
-            loss_sum = nll_loss(logits, batch.tgt_out)
-            (loss_sum * world / n_tok).backward()
+            if t.label_smoothing > 0:
+                objective, loss_sum = smoothed_nll_loss(logits, batch.tgt_out, t.label_smoothing)
+            else:
+                objective = loss_sum = nll_loss(logits, batch.tgt_out)
+            (objective * world / n_tok).backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -191,6 +214,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
                 after_step(model, optimizer)
             state["step"] += 1
             state["pos"] += 1
+            if pruner is not None:
+                pruner.update(model, optimizer, state["step"])
             window_loss += float(loss_sum.detach())
             window_tok += batch.n_tokens
             bar.update(1)

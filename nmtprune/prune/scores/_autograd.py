@@ -1,0 +1,349 @@
+"""Autograd machinery shared by the data-driven scores (OBD, SNIP, GraSP, Taylor).
+
+Objective: E = (1/N) Σ_t ℓ_t, the mean token cross-entropy over all N non-padding target tokens of
+the scoring batches (teacher forcing, dropout off). Every quantity below is a sum over batches
+divided by N at the end, so batches of any size and number combine exactly. Results are float32
+tensors shaped like each parameter, whatever the parameter's dtype (squared gradients underflow in
+bf16/fp16, obd.md §6).
+
+Costs, in units of one forward+backward pass over the scoring batches ("a pass"):
+
+* :func:`mean_gradient`: 1 pass.
+* :func:`fisher_diagonal` ``true``: 1 pass per Monte-Carlo sample; ``empirical``: 1 forward+backward
+  per micro-batch (one sentence by default): ~25-30x a pass per batch of 64 on the reference model.
+* :func:`hvp` / :func:`hutchinson_diagonal`: a backward with ``create_graph`` plus one double
+  backward per vector / probe: on the reference model (CPU, 2 threads) about 3x a pass for one
+  vector and 5.5x for two probes (benchmarks/bench_scores.py).
+* :func:`exact_hessian_diagonal`: one double backward per weight; :func:`exact_gn_diagonal`: one
+  backward per (token, vocabulary entry). Tiny models only; both refuse more than ``max_weights``.
+
+Double backward and fused LSTM kernels (INDEX.md pitfall 1): cuDNN's RNN kernel has no double
+backward (pytorch #5261, #25315). :func:`scoring_mode` with ``double_backward=True`` runs the
+forward under ``torch.backends.cudnn.flags(enabled=False)``: ``nn.LSTM`` then takes PyTorch's native
+path, whose cell backward on CUDA is ``_thnn_differentiable_lstm_cell_backward`` whenever a graph is
+being built (not run here: no GPU in this task). On the CPU the encoder runs on packed sequences,
+which PyTorch never hands to oneDNN, and the decoder's ``torch._VF.lstm_cell`` is plain
+differentiable ops; the tests check both twice-differentiable (gradgradcheck, HVPs).
+A caller that forbids that switch (``nonfused=False``) on a cuDNN model gets a
+:class:`DoubleBackwardError` before any work, and any other "no double backward" failure from
+autograd is re-raised as one, with the fix in the message.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...data.vocab import PAD
+from ..targets import prunable
+
+__all__ = ["Objective", "DoubleBackwardError", "seq2seq_objective", "prunable_params", "weights",
+           "scoring_mode", "require_batches",
+           "token_loss", "mean_gradient", "fisher_diagonal", "hvp", "hutchinson_diagonal",
+           "exact_hessian_diagonal", "exact_gn_diagonal"]
+
+Params = Mapping[str, torch.Tensor]  # {param_name: parameter}; the weights being scored
+Vectors = dict[str, torch.Tensor]  # {param_name: float32 tensor shaped like the parameter}
+
+
+class DoubleBackwardError(RuntimeError):
+    """A score needs Hessian-vector products but the model runs a kernel with no double backward."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How to get token logits out of a batch; the scores never look inside a batch otherwise.
+
+    Attributes:
+        logits: batch -> (logits (N_b, V), targets (N_b,)) for the N_b non-padding target tokens.
+        split: (batch, k) -> sub-batches of at most k examples (sentences); per-example gradients.
+        count: batch -> N_b, its number of non-padding target tokens.
+    """
+
+    logits: Callable[[Any], tuple[torch.Tensor, torch.Tensor]]
+    split: Callable[[Any, int], list[Any]]
+    count: Callable[[Any], int]
+
+
+def seq2seq_objective(model: nn.Module) -> Objective:
+    """The Objective of a Seq2Seq on :class:`nmtprune.data.batching.Batch` es (moved to its device)."""
+    device = next(model.parameters()).device
+
+    def logits(batch):
+        b = batch.to(device)
+        out = model(b.src, b.src_len, b.tgt_in)  # (B, T, V)
+        keep = b.tgt_out.reshape(-1) != PAD
+        return out.reshape(-1, out.shape[-1])[keep], b.tgt_out.reshape(-1)[keep]  # (N_b, V), (N_b,)
+
+    def split(batch, k):
+        parts = []
+        for i in range(0, batch.src.shape[0], k):
+            rows = slice(i, i + k)
+            s_len = int(batch.src_len[rows].max())
+            t_len = int((batch.tgt_out[rows] != PAD).sum(1).max())  # trim padding to the sub-batch
+            parts.append(type(batch)(batch.src[rows, :s_len], batch.src_len[rows], batch.tgt_in[rows, :t_len],
+                                     batch.tgt_out[rows, :t_len], batch.index[rows]))
+        return parts
+
+    return Objective(logits, split, lambda batch: batch.n_tokens)
+
+
+def prunable_params(model: nn.Module) -> dict[str, nn.Parameter]:
+    """{param_name: parameter} of every weight-class parameter, in canonical order (what is scored)."""
+    return {name: p for _, name, p in prunable(model)}
+
+
+def weights(params: Params) -> Vectors:
+    """The parameters' values as float32 tensors (detached)."""
+    return {k: p.detach().float() for k, p in params.items()}
+
+
+def require_batches(batches: Optional[Sequence], score: str) -> Sequence:
+    if batches is None or len(batches) == 0:
+        raise ValueError(f"score {score!r} is data-driven and needs scoring batches (batches=[...]): "
+                         "`nmtprune prune` and the sweep build them from the training split "
+                         "(nmtprune.prune.scores.scoring_batches)")
+    return batches
+
+
+def _on_cudnn(params: Params) -> bool:
+    return any(p.is_cuda for p in params.values()) and torch.backends.cudnn.enabled
+
+
+@contextlib.contextmanager
+def scoring_mode(model: nn.Module, params: Params, double_backward: bool = False,
+                 nonfused: bool = True) -> Iterator[None]:
+    """Eval mode (no dropout, obd.md §5) and, for double backward, the non-fused RNN path (cuDNN off).
+
+    Args:
+        double_backward: the caller will differentiate gradients (HVPs).
+        nonfused: allow switching cuDNN off for that; False on a cuDNN model is an error.
+    Raises:
+        DoubleBackwardError: ``double_backward`` on a CUDA model with cuDNN on and ``nonfused=False``.
+    """
+    if double_backward and not nonfused and _on_cudnn(params):
+        raise DoubleBackwardError(
+            "this estimator needs Hessian-vector products (double backward), which cuDNN's LSTM kernel "
+            "does not support (pytorch #5261); pass nonfused=True (the default) to run the scoring "
+            "forward with cuDNN off, or use a first-order score (obd with the Fisher, snip, taylor)")
+    was_training = model.training
+    model.eval()
+    ctx = contextlib.ExitStack()
+    if double_backward:
+        ctx.enter_context(torch.backends.cudnn.flags(enabled=False))
+    try:
+        with ctx:
+            yield
+    finally:
+        model.train(was_training)
+
+
+@contextlib.contextmanager
+def _explain_double_backward() -> Iterator[None]:
+    try:
+        yield
+    except RuntimeError as e:
+        msg = str(e)
+        if "double backward" in msg.lower() or "backwards is not supported" in msg or \
+                "differentiate twice" in msg or ("derivative for" in msg and "not implemented" in msg):
+            raise DoubleBackwardError(
+                f"a Hessian-vector product failed because an op has no double backward ({msg.splitlines()[0]}). "
+                "Fused RNN kernels (cuDNN) cannot be differentiated twice: score with nonfused=True "
+                "(cuDNN off), on the CPU, or with a first-order score") from e
+        raise
+
+
+def token_loss(obj: Objective, batch, temperature: float = 1.0,
+               targets: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Summed token cross-entropy of one batch (float32), logits divided by ``temperature``.
+
+    ``targets`` (N_b,) replaces the reference tokens (the true Fisher samples them from the model).
+    """
+    logits, ref = obj.logits(batch)
+    return F.cross_entropy(logits.float() / temperature, ref if targets is None else targets, reduction="sum")
+
+
+def _count(obj: Objective, batches: Sequence) -> int:
+    n = sum(obj.count(b) for b in batches)
+    if n == 0:
+        raise ValueError("the scoring batches hold no target tokens")
+    return n
+
+
+def _zeros(params: Params) -> Vectors:
+    return {k: torch.zeros(p.shape, dtype=torch.float32, device=p.device) for k, p in params.items()}
+
+
+def _grad(out: torch.Tensor, params: Params, create_graph: bool = False, retain_graph: Optional[bool] = None,
+          grad_outputs=None) -> list[torch.Tensor]:
+    """d out / d params; a parameter ``out`` does not depend on gets zeros (not None)."""
+    ps = list(params.values())
+    gs = torch.autograd.grad(out, ps, grad_outputs=grad_outputs, create_graph=create_graph,
+                             retain_graph=retain_graph, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(ps, gs)]
+
+
+def mean_gradient(obj: Objective, params: Params, batches: Sequence, temperature: float = 1.0) -> Vectors:
+    """∇E over all batches (one pass). Accumulating g before any |·| equals one big batch (snip.md §4)."""
+    acc = _zeros(params)
+    for b in batches:
+        loss = token_loss(obj, b, temperature)
+        for a, g in zip(acc.values(), _grad(loss, params)):
+            a.add_(g.float())
+    n = _count(obj, batches)
+    return {k: v / n for k, v in acc.items()}
+
+
+def fisher_diagonal(obj: Objective, params: Params, batches: Sequence, kind: str = "true", seed: int = 0,
+                    samples: int = 1, micro_batch: Optional[int] = 1) -> Vectors:
+    """Diagonal of the Fisher of E: (1/N) Σ over examples of squared gradients.
+
+    Args:
+        kind: ``true``: targets sampled from the model's own softmax, y_t ~ p(·|prefix, x). Inputs are
+            teacher-forced, so the tokens' sampled gradients are independent with mean zero
+            (E_y ∇log p(y) = 0) and the square of a whole batch's summed gradient is an unbiased
+            estimate of Σ_t diag F_t, i.e. of the Gauss-Newton diagonal: per-token cost is one
+            minibatch backward per sample. ``empirical``: the reference targets; no such shortcut
+            (the cross terms do not vanish), so per-example gradients are squared: an "example" is
+            a micro-batch of ``micro_batch`` sentences (1 = exact per-sentence; None = the whole
+            batch, the cheap biased approximation).
+        samples: true Fisher only: Monte-Carlo samples per batch (one forward, a backward each).
+        seed: seeds the CPU generator of the sampled targets (identical on every device).
+    Returns:
+        {name: (shape of param) float32}, non-negative.
+    """
+    if kind not in ("true", "empirical"):
+        raise ValueError(f"Fisher kind must be 'true' or 'empirical', got {kind!r}")
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    acc = _zeros(params)
+    gen = torch.Generator().manual_seed(seed)
+    for b in batches:
+        if kind == "true":
+            logits, _ = obj.logits(b)
+            probs = torch.softmax(logits.detach().float(), dim=-1).cpu()  # (N_b, V)
+            for s in range(samples):
+                y = torch.multinomial(probs, 1, generator=gen).squeeze(1).to(logits.device)  # (N_b,)
+                loss = F.cross_entropy(logits.float(), y, reduction="sum")
+                for a, g in zip(acc.values(), _grad(loss, params, retain_graph=s + 1 < samples)):
+                    a.add_(g.float().square())
+        else:
+            for part in ([b] if micro_batch is None else obj.split(b, micro_batch)):
+                for a, g in zip(acc.values(), _grad(token_loss(obj, part), params)):
+                    a.add_(g.float().square())
+    n = _count(obj, batches) * (samples if kind == "true" else 1)
+    return {k: v / n for k, v in acc.items()}
+
+
+def hvp(obj: Objective, params: Params, batches: Sequence, vectors: Sequence[Mapping[str, torch.Tensor]],
+        temperature: float = 1.0, with_gradient: bool = False):
+    """H v for each v in ``vectors`` (H = ∇²E over all batches): one create_graph backward per batch,
+    then one double backward per vector. Needs :func:`scoring_mode` with ``double_backward=True``.
+
+    Returns:
+        [Hv, ...] as {name: float32 tensor}; with ``with_gradient``, (∇E, [Hv, ...]) from the same pass.
+    """
+    outs = [_zeros(params) for _ in vectors]
+    grad = _zeros(params)
+    with _explain_double_backward():
+        for b in batches:
+            g = _grad(token_loss(obj, b, temperature), params, create_graph=True)
+            for a, gi in zip(grad.values(), g):
+                a.add_(gi.detach().float())
+            for j, v in enumerate(vectors):
+                dot = sum((gi * v[k].to(gi.dtype)).sum() for gi, k in zip(g, params))
+                for o, h in zip(outs[j].values(), _grad(dot, params, retain_graph=j + 1 < len(vectors))):
+                    o.add_(h.float())
+    n = _count(obj, batches)
+    outs = [{k: v / n for k, v in o.items()} for o in outs]
+    return ({k: v / n for k, v in grad.items()}, outs) if with_gradient else outs
+
+
+def hutchinson_diagonal(obj: Objective, params: Params, batches: Sequence, probes: int = 1, seed: int = 0,
+                        probe_batch: int = 1) -> Vectors:
+    """diag(H) ≈ z ⊙ (H_b z) with Rademacher z, ``probes`` fresh z per batch, summed over batches / N.
+
+    Each batch gets its own probes, so the sum is an unbiased estimate of diag ∇²E with
+    len(batches) x probes probes in all; the error of one probe on weight k has variance
+    Σ_{j≠k} h_kj² (tests check both the mean and this spread). Not guaranteed non-negative.
+
+    Args:
+        probe_batch: probes per double backward; > 1 runs them as one vmapped backward
+            (``is_grads_batched``), which amortises the decoder loop's per-op overhead at the cost of
+            probe_batch gradient-sized buffers. The probes drawn (probe-major, parameters in order,
+            from a CPU generator seeded with ``seed``) do not depend on it.
+    """
+    if probes < 1 or probe_batch < 1:
+        raise ValueError(f"probes and probe_batch must be >= 1, got {probes}, {probe_batch}")
+    gen = torch.Generator().manual_seed(seed)  # CPU generator: same probes on every device
+    acc = _zeros(params)
+    with _explain_double_backward():
+        for b in batches:
+            g = _grad(token_loss(obj, b), params, create_graph=True)
+            live = [i for i, gi in enumerate(g) if gi.requires_grad]  # others have zero curvature
+            for start in range(0, probes, probe_batch):
+                k = min(probe_batch, probes - start)
+                draws = [[torch.randint(0, 2, p.shape, generator=gen) for p in params.values()] for _ in range(k)]
+                z = [(torch.stack([d[i] for d in draws]) * 2 - 1).to(p.device, torch.float32)
+                     for i, p in enumerate(params.values())]  # per param (k, *shape)
+                hz = torch.autograd.grad([g[i] for i in live], [list(params.values())[i] for i in live],
+                                         grad_outputs=[z[i].to(g[i].dtype) if k > 1 else z[i][0].to(g[i].dtype)
+                                                       for i in live],
+                                         retain_graph=start + k < probes, allow_unused=True,
+                                         is_grads_batched=k > 1)
+                accs = list(acc.values())
+                for i, h in zip(live, hz):
+                    if h is not None:
+                        accs[i].add_((z[i] * h.float().reshape(z[i].shape)).sum(0))
+    n = _count(obj, batches) * probes
+    return {k: v / n for k, v in acc.items()}
+
+
+def _check_tiny(params: Params, max_weights: int, what: str) -> None:
+    n = sum(p.numel() for p in params.values())
+    if n > max_weights:
+        raise ValueError(f"the exact {what} costs one backward pass per weight; this model has {n:,} weights "
+                         f"(max_weights={max_weights:,}): use it on tiny models only")
+
+
+def exact_hessian_diagonal(obj: Objective, params: Params, batches: Sequence,
+                           max_weights: int = 20_000) -> Vectors:
+    """∂²E/∂w_k² exactly, one double backward per weight (tiny models: tests, rank correlations)."""
+    _check_tiny(params, max_weights, "Hessian diagonal")
+    acc = _zeros(params)
+    with _explain_double_backward():
+        for b in batches:
+            g = _grad(token_loss(obj, b), params, create_graph=True)
+            for (k, p), gk in zip(params.items(), g):
+                if not gk.requires_grad:
+                    continue  # the gradient does not depend on the weights: zero curvature
+                flat, out = gk.reshape(-1), acc[k].view(-1)
+                for i in range(flat.numel()):
+                    h, = torch.autograd.grad(flat[i], p, retain_graph=True, allow_unused=True)
+                    if h is not None:
+                        out[i] += float(h.reshape(-1)[i])
+    n = _count(obj, batches)
+    return {k: v / n for k, v in acc.items()}
+
+
+def exact_gn_diagonal(obj: Objective, params: Params, batches: Sequence, max_weights: int = 20_000) -> Vectors:
+    """Exact Gauss-Newton (= true Fisher) diagonal: (1/N) Σ_t Σ_v p_t(v) (∇ log p_t(v))².
+
+    One backward per (token, vocabulary entry): tiny models and vocabularies only.
+    """
+    _check_tiny(params, max_weights, "Gauss-Newton diagonal")
+    acc = _zeros(params)
+    for b in batches:
+        logits, _ = obj.logits(b)
+        logp = torch.log_softmax(logits.float(), dim=-1)  # (N_b, V)
+        p = logp.detach().exp()
+        for t in range(logp.shape[0]):
+            for v in range(logp.shape[1]):
+                for a, g in zip(acc.values(), _grad(logp[t, v], params, retain_graph=True)):
+                    a.add_(p[t, v] * g.float().square())
+    n = _count(obj, batches)
+    return {k: v / n for k, v in acc.items()}

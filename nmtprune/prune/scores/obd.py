@@ -1,0 +1,110 @@
+"""Optimal Brain Damage (LeCun, Denker & Solla 1990): the saliency s_k = ½ · h_kk · w_k².
+
+s_k is the predicted increase of the training objective when weight k is deleted, under OBD's
+diagonal, extremal (g ≈ 0 after training) and quadratic approximations (obd.md §1). It is never the
+squared gradient times anything: the weight is squared, h_kk is a curvature. Lower = pruned first.
+
+Objective E: the mean token cross-entropy over the scoring batches (training split, teacher forcing,
+dropout off), so saliencies are in nats per token and comparable across weight classes.
+
+Curvature h_kk, by ``estimator``:
+
+* ``"fisher"`` (default; score ``obd``): the true Fisher = Gauss-Newton diagonal for softmax
+  cross-entropy, with target tokens sampled from the model. Because the decoder is teacher-forced,
+  the square of a minibatch's summed sampled-target gradient is an unbiased estimate of the sum of
+  per-token Fisher diagonals (cross terms vanish in expectation), so it costs one forward+backward
+  per batch (and per extra sample): first derivatives only, fine with cuDNN/oneDNN. Non-negative.
+* ``"empirical"`` (score ``obd-empirical``): the empirical Fisher, squared per-example gradients with
+  the reference targets; an example is a micro-batch of ``micro_batch`` sentences (1 = exact, one
+  backward per sentence).
+* ``"hutchinson"`` (score ``obd-hutchinson``): z ⊙ (H z), Rademacher z, ``probes`` per batch. Needs
+  Hessian-vector products, i.e. double backward: run on the non-fused LSTM path (cuDNN off, see
+  :mod:`._autograd`); ``nonfused=False`` on a cuDNN model raises DoubleBackwardError. Unbiased for
+  the exact Hessian diagonal but noisy (variance Σ_{j≠k} h_kj² per probe).
+* ``"exact"`` (score ``obd-exact``): the exact Hessian diagonal, one double backward per weight
+  (tiny models only: refuses more than ``max_weights`` weights).
+* ``"gn-exact"``: the exact Gauss-Newton diagonal, one backward per (token, vocabulary entry); the
+  reference the Fisher estimators are tested against (tiny models only).
+
+The Hessian diagonal can be negative away from a minimum (obd.md §6); with ``clamp`` (default) it is
+clamped at 0 so saliencies stay predicted *increases*. Fisher-type diagonals are ≥ 0 anyway.
+
+Cost on the reference model (2x512 LSTM, 21.3M weights, CPU, 2 threads; benchmarks/bench_scores.py):
+the default ``obd`` (100 batches of 64 sentences, one sample) is one fp32 forward+backward per batch,
+about 2x a bf16 training step, so ~0.4-0.5 of a training epoch (454 steps). ``obd-hutchinson``
+(16 batches, 2 probes) ~5.5x a pass per batch; ``obd-empirical`` (8 batches, per sentence) ~25-30x.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+from ._autograd import (Objective, Params, exact_gn_diagonal, exact_hessian_diagonal, fisher_diagonal,
+                        hutchinson_diagonal, prunable_params, require_batches, scoring_mode, seq2seq_objective,
+                        weights)
+from ._data import check_options, fill_absent_rows
+
+__all__ = ["obd_saliency", "obd_from_objective", "curvature_diagonal", "ESTIMATORS", "SECOND_ORDER"]
+
+ESTIMATORS = ("fisher", "empirical", "hutchinson", "exact", "gn-exact")
+SECOND_ORDER = ("hutchinson", "exact")  # the estimators that need double backward
+
+
+def curvature_diagonal(obj: Objective, params: Params, batches: Sequence, estimator: str = "fisher",
+                       seed: int = 0, samples: int = 1, micro_batch: Optional[int] = 1, probes: int = 1,
+                       probe_batch: int = 1, max_weights: int = 20_000) -> dict[str, torch.Tensor]:
+    """h_kk for every weight by ``estimator`` (module docstring); {name: float32, shaped like the param}."""
+    if estimator == "fisher":
+        return fisher_diagonal(obj, params, batches, "true", seed=seed, samples=samples)
+    if estimator == "empirical":
+        return fisher_diagonal(obj, params, batches, "empirical", micro_batch=micro_batch)
+    if estimator == "hutchinson":
+        return hutchinson_diagonal(obj, params, batches, probes=probes, seed=seed, probe_batch=probe_batch)
+    if estimator == "exact":
+        return exact_hessian_diagonal(obj, params, batches, max_weights=max_weights)
+    if estimator == "gn-exact":
+        return exact_gn_diagonal(obj, params, batches, max_weights=max_weights)
+    raise ValueError(f"unknown OBD estimator {estimator!r}; known: {list(ESTIMATORS)}")
+
+
+def obd_from_objective(obj: Objective, params: Params, batches: Sequence, estimator: str = "fisher",
+                       clamp: bool = True, **estimator_options) -> dict[str, torch.Tensor]:
+    """½ · h_kk · w_k² for every weight of ``params`` (any model, given its Objective)."""
+    h = curvature_diagonal(obj, params, batches, estimator, **estimator_options)
+    w = weights(params)
+    return {k: 0.5 * (h[k].clamp(min=0) if clamp else h[k]) * w[k].square() for k in params}
+
+
+def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator: str = "fisher", seed: int = 0,
+                 samples: int = 1, micro_batch: Optional[int] = 1, probes: int = 1, probe_batch: int = 1,
+                 clamp: bool = True,
+                 nonfused: bool = True, absent_rows: str = "magnitude", max_weights: int = 20_000,
+                 **_unused) -> dict[str, torch.Tensor]:
+    """OBD saliency of every weight-class parameter of a Seq2Seq.
+
+    Args:
+        model: a Seq2Seq (not modified; its train/eval mode is restored).
+        batches: scoring batches (:func:`nmtprune.prune.scores.scoring_batches`), required.
+        estimator: ``fisher`` | ``empirical`` | ``hutchinson`` | ``exact`` | ``gn-exact``.
+        seed: seeds the sampled targets (fisher) or the probes (hutchinson).
+        samples: fisher: Monte-Carlo target samples per batch. micro_batch: empirical: sentences per
+            example (None: whole batches). probes: hutchinson: probes per batch; probe_batch: how many
+            of them share one (vmapped) double backward (same probes, same result, more memory).
+        clamp: clamp negative curvature at 0. nonfused: allow cuDNN off for double backward.
+        absent_rows: embedding-row policy, ``magnitude`` | ``keep`` | ``zero`` (see :mod:`._data`).
+        max_weights: the exact estimators refuse models with more weights than this.
+    Returns:
+        {param_name: float32 tensor shaped like the parameter}; lower = pruned first.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"unknown OBD estimator {estimator!r}; known: {list(ESTIMATORS)}")
+    check_options(absent_rows)
+    batches = require_batches(batches, f"obd ({estimator})")
+    params = prunable_params(model)
+    with scoring_mode(model, params, double_backward=estimator in SECOND_ORDER, nonfused=nonfused):
+        scores = obd_from_objective(seq2seq_objective(model), params, batches, estimator, clamp=clamp, seed=seed,
+                                    samples=samples, micro_batch=micro_batch, probes=probes,
+                                    probe_batch=probe_batch, max_weights=max_weights)
+    return fill_absent_rows(scores, model, batches, absent_rows)

@@ -1,0 +1,234 @@
+"""The method-comparison report (``report: methods`` in a study): every score through the See et al. ablations.
+
+One study prunes the same dense checkpoint with several scores (OBD, SNIP, GraSP, Taylor, magnitude,
+random, ...) under every selection, and this report puts them side by side: BLEU/perplexity vs
+sparsity per selection, pruned vs retrained (mean ± std over seeds), schedules (one-shot vs iterative
+vs Zhu & Gupta's gradual), at-initialisation scores trained from scratch, the per-class damage and
+where each method's pruned weights lie, each method's cost, and the papers' own headline numbers.
+Like the See et al. report it only reads the study's result files (and a benchmark JSON for costs).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from .collect import Collected, mean_std
+from .sections import _head, commands, f, ms, not_run, table
+
+__all__ = ["render_methods", "PAPERS"]
+
+# Each paper's own headline, as quoted in ../shared/papers/*.md (other models and data: context only).
+PAPERS = [
+    ("OBD (LeCun et al. 1990)", "s = ½·h_kk·w²; prune, retrain, repeat",
+     "MNIST digit net: ~4× fewer parameters, test error down; SNIP's Table 1: LeNet-300-100 92 % / 2.0 % err (ref 1.7 %)"),
+    ("SNIP (Lee et al. 2019)", "|g ⊙ w| at initialisation, once",
+     "LeNet-300-100 95 % / 1.6 % err, 98 % / 2.4 %; LSTM/GRU on sequential MNIST at 80–95 %"),
+    ("GraSP (Wang et al. 2020)", "−w ⊙ Hg at initialisation, prune the largest",
+     "VGG-16 ImageNet 80 % at init: −1.6 % top-1; beats SNIP at ≥ 95–98 %"),
+    ("Taylor (Molchanov et al. 2019)", "(g·w)² accumulated over minibatches",
+     ">93 % correlation with the oracle loss change; ResNet-101 −30 % params, −0.02 % top-1"),
+    ("Gradual (Zhu & Gupta 2017)", "cubic schedule of magnitude pruning during training",
+     "GNMT En→De 26.77 dense → 26.86 / 26.52 / 26.19 at 80 / 85 / 90 %"),
+    ("See et al. 2016", "magnitude, one-shot, class-blind + retraining",
+     "WMT'14 En-De 20.48 → 80 %: +0.4 BLEU, 90 %: −0.35 after retraining"),
+]
+TARGET_SPARSITY, TARGET_TOL = 0.95, 1.0  # issue 4: retrained 95 % within 1.0 BLEU of dense, best method
+
+
+def _bleu(ms_: list[dict]) -> Optional[float]:
+    return mean_std([m.get("bleu_tok_lc") for m in ms_])[0]
+
+
+def _scores(c: Collected) -> list[str]:
+    seen: list[str] = []
+    for cell in c.cells:
+        s = cell.params.get("score")
+        if s and s not in seen:
+            seen.append(s)
+    return seen
+
+
+def _curves(c: Collected) -> dict[str, dict[str, dict[float, list[dict]]]]:
+    """``{scheme: {score: {sparsity: [metrics]}}}`` of prune-eval cells (dense at 0 in every curve)."""
+    out: dict = {}
+    for (score, scheme), pts in c.prune_curves().items():
+        out.setdefault(scheme, {})[score] = pts
+    return out
+
+
+def _fig_curves(curves: dict, figs: Path) -> Optional[str]:
+    if not curves:
+        return None
+    from .plots import _save, plt  # matplotlib set up (Agg, byte-stable SVG) once, there
+    schemes = sorted(curves)
+    fig, axes = plt.subplots(1, len(schemes), figsize=(4.3 * len(schemes), 3.6), squeeze=False)
+    for ax, scheme in zip(axes[0], schemes):
+        for i, (score, pts) in enumerate(sorted(curves[scheme].items())):
+            xs = [100 * s for s in pts]
+            ys = [_bleu(v) for v in pts.values()]
+            ax.plot(xs, ys, marker="o", ms=3, label=score, color=f"C{i % 10}",
+                    ls="-" if score in ("magnitude", "random") else "--")
+        ax.set_title(scheme)
+        ax.set_xlabel("% pruned")
+        ax.set_ylabel("BLEU (tok-lc)")
+    axes[0][-1].legend(fontsize=7)
+    return _save(fig, figs, "fig_methods_bleu")
+
+
+def _curves_section(c: Collected, figs: Path) -> str:
+    out = ["## BLEU and perplexity vs % pruned, every score × every selection (no retraining)", ""]
+    note = not_run(c, "prune_eval", ("prune-eval",))
+    curves = _curves(c)
+    if note:
+        out += [note, ""]
+    if not curves:
+        return "\n".join(out)
+    stem = _fig_curves(curves, figs)
+    out += [f"![BLEU vs sparsity]({stem}.png)", ""] if stem else []
+    sparsities = sorted({s for sc in curves.values() for pts in sc.values() for s in pts if s > 0})
+    for scheme in sorted(curves):
+        rows = []
+        for score, pts in sorted(curves[scheme].items()):
+            rows.append([score] + [f(_bleu(pts[s])) + (f" / {f(mean_std([m.get('ppl') for m in pts[s]])[0])}"
+                                                       if s in pts else "") if s in pts else "–"
+                                   for s in sparsities])
+        out += [f"**{scheme}** — BLEU / test perplexity:", "",
+                table(["score"] + [f"{100 * s:g} %" for s in sparsities], rows), ""]
+    out += [commands(c, ("prune-eval",)), ""]
+    return "\n".join(out)
+
+
+def _retrain_section(c: Collected) -> str:
+    out, _ = _head(c, "Pruned vs pruned + retrained (mean ± std over seeds), schedules, and at-initialisation scores",
+                   "retrain", ("retrain", "scratch", "dense-continued"))
+    rt = c.study.retrain
+    if rt is None:
+        return "\n".join(out)
+    dense = c.dense()
+    dense_bleu = dense.get("bleu_tok_lc") if dense else None
+    pruned = c.prune_curves()
+    rows = []
+    for score in rt.scores:
+        for sched in rt.schedules:
+            got = c.trained("retrain", score, sched)
+            sc = c.trained("scratch", score) if sched == "one-shot" else {}
+            for s in rt.sparsities:
+                only = pruned.get((score, rt.scheme), {}).get(s, [])
+                rows.append([score, sched, f"{100 * s:g} %", f(_bleu(only)) if only else "–",
+                             ms([m["bleu_tok_lc"] for m in got.get(s, [])]),
+                             f(_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–",
+                             ms([m["bleu_tok_lc"] for m in sc.get(s, [])])])
+    cont = [m for v in c.trained("dense-continued").values() for m in v]
+    out += [f"Dense: BLEU {f(dense_bleu)}; dense trained for the same extra epochs: "
+            f"{ms([m['bleu_tok_lc'] for m in cont])}. Selection: {rt.scheme}.", "",
+            table(["score", "schedule", "sparsity", "pruned only", "retrained", "Δ vs dense", "sparse from scratch"],
+                  rows), "", commands(c, ("retrain", "scratch", "dense-continued")), ""]
+    return "\n".join(out)
+
+
+def _target(c: Collected) -> str:
+    dense = c.dense()
+    rt = c.study.retrain
+    best = None
+    if dense and rt and TARGET_SPARSITY in rt.sparsities:
+        for score in rt.scores:
+            for sched in rt.schedules:
+                got = c.trained("retrain", score, sched).get(TARGET_SPARSITY, [])
+                if got and (best is None or _bleu(got) > best[0]):
+                    best = (_bleu(got), score, sched, len(got))
+    claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
+    if best is None or dense is None:
+        status = "⏳ not run"
+        evidence = f"needs retrain cells at {100 * TARGET_SPARSITY:g} % (add it to retrain.sparsities)"
+    else:
+        delta = best[0] - dense["bleu_tok_lc"]
+        status = "✅ met" if delta >= -TARGET_TOL else "❌ not met"
+        evidence = f"{best[1]} ({best[2]}, n={best[3]}): {best[0]:.2f} vs dense {dense['bleu_tok_lc']:.2f} (Δ {delta:+.2f})"
+    return "\n".join(["## Target", "", table(["claim", "ours", "evidence"], [[claim, status, evidence]]), ""])
+
+
+def _breakdown_section(c: Collected) -> str:
+    out, _ = _head(c, "Perplexity change per weight class (only that class's part of the mask applied)",
+                   "class_breakdown", ("class-breakdown",))
+    cb = c.study.class_breakdown
+    if cb is None:
+        return "\n".join(out)
+    for scheme in cb.schemes:
+        per = {score: c.breakdown(score).get(scheme, {}) for score in cb.scores}
+        classes = list(dict.fromkeys(k for v in per.values() for k in v))
+        if not classes:
+            continue
+        rows = [[f"`{k}`"] + [f(per[s].get(k, {}).get("delta_ppl"), 3, sign=True) for s in cb.scores]
+                for k in classes]
+        out += [f"**{scheme}** at {100 * cb.sparsity:g} %: Δ dev perplexity", "",
+                table(["class"] + list(cb.scores), rows), ""]
+    out += [commands(c, ("class-breakdown",)), ""]
+    return "\n".join(out)
+
+
+def _where_section(c: Collected) -> str:
+    out, _ = _head(c, "Where each method prunes: share per class and survival per LSTM gate", "where", ("where",))
+    w = c.study.where
+    if w is None:
+        return "\n".join(out)
+    got = {s: c.where(s) for s in w.scores}
+    got = {s: v for s, v in got.items() if v}
+    if not got:
+        return "\n".join(out)
+    classes = list(dict.fromkeys(k for v in got.values() for k in v["classes"] if k != "overall"))
+    rows = [[f"`{k}`"] + [f(100 * v["classes"][k]["sparsity"], 1) if k in v["classes"] else "–" for v in got.values()]
+            for k in classes]
+    out += [f"% of each class pruned at {100 * w.sparsity:g} % overall ({w.scheme}):", "",
+            table(["class"] + list(got), rows), ""]
+    gates = ("i", "f", "g", "o")
+    rows = []
+    for cls in dict.fromkeys(k for v in got.values() for k in v["lstm"]):
+        for g in gates:
+            rows.append([f"`{cls}`", g] + [f(100 * v["lstm"][cls]["gates"][g], 1) if cls in v["lstm"] else "–"
+                                           for v in got.values()])
+    out += ["% of each LSTM gate's weights surviving (g = cell input ĥ):", "",
+            table(["class", "gate"] + list(got), rows), "", commands(c, ("where",)), ""]
+    return "\n".join(out)
+
+
+def _cost_section(bench: Path) -> str:
+    out = ["## Cost of each score", ""]
+    if not bench.is_file():
+        return "\n".join(out + [f"_No cost benchmark yet_ (`{bench}` is written by `benchmarks/bench_scores.py`).", ""])
+    try:
+        data = json.loads(bench.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        return "\n".join(out + [f"_Unreadable benchmark file {bench}: {exc}_", ""])
+    rows = [[r.get("score", "?"), str(r.get("batches", "–")), f(r.get("seconds_median"), 1),
+             f(r.get("epoch_fraction"), 2), f(r.get("peak_rss_mb"), 0), f(r.get("spearman_vs_exact"), 3)]
+            for r in data.get("rows", [])]
+    out += [f"Machine: {data.get('machine', '?')}; command: `{data.get('command', '?')}`; commit "
+            f"`{data.get('commit', '?')}`.", "",
+            table(["score", "batches", "seconds (median)", "× one training epoch", "peak RSS MB",
+                   "Spearman vs exact"], rows), ""]
+    return "\n".join(out)
+
+
+def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/results/scores.json")) -> str:
+    """The whole method-comparison report as markdown (figures written to ``figs``)."""
+    st = c.study
+    dense = c.dense()
+    prov = c.provenance()
+    head = [f"# Pruning methods on the LSTM model — `{st.name}`", "",
+            f"_Generated by `nmtprune report {st.path}` from the result files; do not edit by hand._", "",
+            "## Setup", "",
+            f"* **Model**: `{st.model}`; scores: " + ", ".join(f"`{s}`" for s in _scores(c)) + ".",
+            f"* **Evaluation**: BLEU (tokenised, lowercased) on `{st.split}`, beam {st.beam}, "
+            + (f"first {st.max_sentences} sentences" if st.max_sentences else "whole split")
+            + f"; dense BLEU {f(dense.get('bleu_tok_lc')) if dense else '–'}.",
+            f"* **Reproduce**: `nmtprune sweep {st.path}` then `nmtprune report {st.path}`; "
+            f"{len(c.results)} of {len(c.cells)} cells done.",
+            "* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
+            "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
+            "* **Machines**: " + ("; ".join(prov["machines"]) or "–"), ""]
+    papers = ["## The papers' own headline numbers (other models and data: context, not targets)", "",
+              table(["method", "criterion", "headline"], [list(p) for p in PAPERS]), ""]
+    parts = head + [_target(c), _curves_section(c, figs), _retrain_section(c), _breakdown_section(c),
+                    _where_section(c), _cost_section(bench), "\n".join(papers)]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,199 @@
+"""Frames of a real retraining run for the site: surviving weights moving under a fixed mask.
+
+``nmtprune site-frames`` prunes a checkpoint (default: 80 % class-blind magnitude, See et al.'s
+headline setting), then runs N real optimizer steps of the retraining recipe
+(:func:`nmtprune.prune.retrain.retrain_config`: the reference recipe at half the learning rate)
+through the ordinary training loop with the mask held fixed (``train(masks=...)`` re-applies it
+after every step). Every ``every`` steps an ``after_step`` hook records, for one matrix:
+
+* the shown cells' change since the start, Δ = w_t − w_0 (int8, one scale for all frames, so the
+  frames are comparable), on the same strided grid as the site's matrix view (each cell one real
+  weight, see :func:`.export.display_grid`);
+* the dev perplexity of the whole model on a fixed set of dev sentences (teacher-forced, eval mode),
+  the training loss the loop logged over those steps, and the learning rate;
+* per weight class, the RMS change of its surviving weights (how far each class moves).
+
+Pruned weights stay exactly zero in every frame (the loop zeroes them after each step), which the
+tests check. The run is short by design (a few minutes on one CPU thread): it shows the *start* of
+retraining, where the survivors move most, not a converged run. The artifact is a small JSON file
+(format ``nmtprune-site-frames``) with its command, commit, seed and recipe; ``nmtprune site
+--frames FILE_OR_DIR`` puts it into the export, and the "how it works" walk-through plays it.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["FORMAT", "VERSION", "record_retraining", "load_frames", "default_param"]
+
+FORMAT = "nmtprune-site-frames"
+VERSION = 1
+
+
+def default_param(names: Sequence[str]) -> str:
+    """The last decoder layer's recurrent matrix (its gate blocks are easy to read), else the first name."""
+    rec = sorted(n for n in names if n.startswith("decoder.") and "weight_hh" in n)
+    return rec[-1] if rec else names[0]
+
+
+def _q8(a: np.ndarray, scale: float) -> np.ndarray:
+    return np.clip(np.round(a / scale * 127), -127, 127).astype(np.int8)
+
+
+def _dev_subset(cfg, sv, tv, n: int):
+    from ..data.batching import ParallelData, load_split
+    d = cfg.data
+    full = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, sv, tv)
+    idx = list(range(min(n, len(full))))
+    return ParallelData(*[[getattr(full, f)[i] for i in idx] for f in
+                          ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")])
+
+
+def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *, score: str = "magnitude",
+                      selection: str = "class-blind", sparsity: float = 0.8, steps: int = 200, every: int = 10,
+                      param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0,
+                      dev_sentences: int = 64, traces: int = 6, threads: int = 1, overrides: Sequence[str] = (),
+                      argv: Optional[list[str]] = None, progress=print) -> dict:
+    """Run the short retraining and return (and write to ``out``, if given) the frames artifact."""
+    from ..experiments.grid import model_hash
+    from ..metrics.evaluate import perplexity
+    from ..models.weight_classes import weight_classes
+    from ..prune import get_score, select
+    from ..prune.retrain import retrain_config
+    from ..prune.targets import class_groups
+    from ..provenance import provenance
+    from ..train.checkpoint import load_model
+    from ..train.loop import train
+    from .export import _blocks, display_grid
+
+    if steps < every or every < 1:
+        raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    model, cfg, sv, tv = load_model(model_dir)
+    names = [p for c in weight_classes(model) for p in c.params]
+    param = param or default_param(names)
+    if param not in names:
+        raise ValueError(f"{param!r} is not a prunable matrix; choose one of {names}")
+    dev = _dev_subset(cfg, sv, tv, dev_sentences)
+
+    def dev_ppl() -> float:
+        was = model.training
+        with torch.no_grad():
+            v = perplexity(model, dev)
+        model.train(was)
+        return round(v, 4)
+
+    dense_ppl = dev_ppl()
+    masks = select(get_score(score)(model, seed=seed), model, sparsity, selection)
+    masks.apply(model)
+    named = dict(model.named_parameters())
+    grid = display_grid(tuple(named[param].shape), rows, cols)
+    rs, cs = grid["row_stride"], grid["col_stride"]
+    keep = masks[param][::rs, ::cs].reshape(-1).numpy()
+    w0 = named[param].detach()[::rs, ::cs].reshape(-1).float().numpy().copy()
+    start = {n: p.detach().clone() for _, g in class_groups(model) for n, p in g}
+    groups = [(c, [n for n, _ in g]) for c, g in class_groups(model)]
+    frames: list[dict] = []
+    deltas: list[np.ndarray] = []
+
+    def record(step: int) -> None:
+        with torch.no_grad():
+            w = named[param].detach()[::rs, ::cs].reshape(-1).float().numpy()
+            drift = {}
+            for c, ns in groups:
+                sq = sum(float(((named[n].detach() - start[n]) * masks[n]).pow(2).sum()) for n in ns)
+                kept = sum(int(masks[n].sum()) for n in ns)
+                drift[c] = round((sq / max(1, kept)) ** 0.5, 7)
+        deltas.append(w - w0)
+        frames.append({"step": step, "dev_ppl": dev_ppl(), "drift": drift, "pruned_nonzero":
+                       int(np.count_nonzero(w[~keep]))})  # must stay 0: the mask holds after every step
+        progress(f"site-frames: step {step}/{steps}, dev ppl {frames[-1]['dev_ppl']}")
+
+    calls = {"n": 0}
+
+    def after_step(_model, _optimizer) -> None:
+        calls["n"] += 1
+        if calls["n"] % every == 0:
+            record(calls["n"])
+
+    record(0)
+    rcfg = retrain_config(cfg, seed, [f"train.max_steps={steps}", f"train.log_every={every}",
+                                      "train.save_every=0", f"train.threads={threads}", *overrides])
+    model.train()
+    with tempfile.TemporaryDirectory(prefix="nmtprune-frames-") as tmp:
+        train(rcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=(sv, tv), masks=masks,
+              after_step=after_step)
+        logged = [json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines() if x]
+    by_step = {r["step"]: r for r in logged if r.get("type") == "train"}
+    for f in frames:  # the loss the loop logged over the `every` steps that end at this frame
+        r = by_step.get(f["step"])
+        f["train_loss"] = r["loss"] if r else None
+        f["lr"] = r["lr"] if r else None
+    dscale = float(max(np.abs(d).max() for d in deltas)) or 1.0
+    wscale = float(np.abs(w0).max()) or 1.0
+    for f, d in zip(frames, deltas):
+        f["delta"] = _b64(_q8(d, dscale))
+    moved = np.abs(deltas[-1]) * keep
+    pick = [int(i) for i in np.argsort(-moved)[:traces] if moved[i] > 0]
+    tr = [{"cell": i, "row": (i // grid["cols"]) * rs, "col": (i % grid["cols"]) * cs,
+           "values": [round(float(w0[i] + d[i]), 6) for d in deltas]} for i in pick]
+    t = rcfg.train
+    prov = provenance(argv if argv is not None else [])
+    if argv is None:  # called from Python (a test, a notebook): say so rather than quote the host's argv
+        prov["command"] = (f"nmtprune.site.frames.record_retraining({str(model_dir)!r}, score={score!r}, "
+                           f"selection={selection!r}, sparsity={sparsity}, steps={steps}, every={every}, seed={seed})")
+    art = {
+        "format": FORMAT, "version": VERSION,
+        "id": f"{score}/{selection}@{round(sparsity * 100)}",
+        "kind": "retrain",
+        "provenance": {**prov, "seed": seed, "seconds": round(time.perf_counter() - t0, 1)},
+        "model": {"dir": str(model_dir), "hash": model_hash(model_dir), "corpus": cfg.data.corpus},
+        "method": f"{score}/{selection}", "score": score, "selection": selection, "sparsity": sparsity,
+        "recipe": {"steps": steps, "every": every, "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size,
+                   "bf16": t.bf16, "threads": threads, "dev_sentences": len(dev), "dev_split": cfg.data.dev_split,
+                   "recipe": "retrain_config (See et al.: half the learning rate), first `steps` steps"},
+        "dense_dev_ppl": dense_ppl,
+        "param": param, "shape": list(named[param].shape), **grid,
+        "blocks": _blocks(param, named[param].shape, grid, cfg),
+        "w0_scale": wscale, "w0": _b64(_q8(w0, wscale)), "keep": _b64(keep.astype(np.uint8)),
+        "delta_scale": dscale, "frames": frames, "traces": tr,
+    }
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(art, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
+    return art
+
+
+def _b64(a: np.ndarray) -> str:
+    from .export import b64
+    return b64(a)
+
+
+def load_frames(paths: Sequence[str | Path]) -> list[dict]:
+    """Every frames artifact among ``paths`` (files, or folders searched for ``*.json``), by id.
+
+    A folder's other JSON files are skipped; a named file that is not a frames artifact is an error.
+    """
+    found: list[dict] = []
+    for p in map(Path, paths):
+        files = sorted(p.glob("*.json")) if p.is_dir() else [p]
+        for f in files:
+            try:
+                art = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ValueError(f"{f}: not a readable frames artifact ({exc})") from None
+            if not isinstance(art, dict) or art.get("format") != FORMAT:
+                if p.is_dir():
+                    continue
+                raise ValueError(f"{f}: not a {FORMAT} file")
+            if art.get("version") != VERSION:
+                raise ValueError(f"{f}: {FORMAT} version {art.get('version')!r}, this code reads {VERSION}")
+            found.append(art)
+    return found

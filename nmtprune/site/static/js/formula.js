@@ -1,0 +1,115 @@
+// A tiny TeX-subset -> MathML renderer (browsers render MathML natively, so nothing is vendored).
+// Everything is built with createElementNS + textContent: the formula text is data, never HTML.
+const NS = "http://www.w3.org/1998/Math/MathML";
+const SYMBOLS = {
+  lambda: "λ", sigma: "σ", mu: "μ", alpha: "α", beta: "β", theta: "θ", epsilon: "ε", Delta: "Δ",
+  le: "≤", ge: "≥", iff: "⟺", cdot: "·", in: "∈", sim: "∼", odot: "⊙", times: "×", approx: "≈",
+  sum: "∑", infty: "∞", to: "→", lvert: "|", rvert: "|",
+  // for the training and second-order steps (OBD, SNIP, GraSP, Taylor walk-throughs)
+  eta: "η", gamma: "γ", nabla: "∇", partial: "∂", ell: "ℓ", leftarrow: "←", prod: "∏", neq: "≠", pm: "±",
+};
+
+const OPERATORS = new Set(["le", "ge", "iff", "cdot", "in", "sim", "odot", "times", "approx", "to", "lvert", "rvert", "sum",
+  "nabla", "partial", "leftarrow", "prod", "neq", "pm"]);
+
+function el(tag, text) {
+  const e = document.createElementNS(NS, tag);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function tokenize(src) {
+  const out = [];
+  const re = /\\[A-Za-z]+|\\.|[A-Za-z]|[0-9.]+|\s+|./g;
+  let m;
+  while ((m = re.exec(src))) if (!/^\s+$/.test(m[0])) out.push(m[0]);
+  return out;
+}
+
+// Recursive descent over the token list; returns an array of MathML nodes until '}' or the end.
+function parseSeq(toks, pos) {
+  const nodes = [];
+  while (pos.i < toks.length && toks[pos.i] !== "}") {
+    let node = parseAtom(toks, pos);
+    if (!node) continue;
+    while (toks[pos.i] === "_" || toks[pos.i] === "^") {
+      const op = toks[pos.i++];
+      const arg = parseAtom(toks, pos) || el("mrow");
+      if (op === "^" && node.tagName === "msub") {
+        const sup = el("msubsup");
+        sup.append(...node.childNodes, arg);
+        node = sup;
+      } else {
+        const wrap = el(op === "_" ? "msub" : "msup");
+        wrap.append(node, arg);
+        node = wrap;
+      }
+    }
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+function group(toks, pos) {
+  if (toks[pos.i] !== "{") return parseAtom(toks, pos);
+  pos.i++;
+  const row = el("mrow");
+  row.append(...parseSeq(toks, pos));
+  pos.i++; // the closing '}'
+  return row;
+}
+
+function rawText(toks, pos) {
+  // \text{...} / \mathrm{...}: the braced tokens joined back into words
+  if (toks[pos.i] !== "{") return toks[pos.i++] || "";
+  let depth = 0, s = "";
+  const src = [];
+  for (pos.i++; pos.i < toks.length; pos.i++) {
+    const t = toks[pos.i];
+    if (t === "{") depth++;
+    if (t === "}" && depth-- === 0) break;
+    src.push(t);
+  }
+  pos.i++;
+  for (const t of src) s += /^[A-Za-z0-9]/.test(t) && /[A-Za-z0-9-]$/.test(s) ? t : (s && /^[A-Za-z0-9]/.test(t) ? " " + t : t);
+  return s.replace(/ - /g, "-");
+}
+
+function parseAtom(toks, pos) {
+  const t = toks[pos.i++];
+  if (t === undefined) return null;
+  if (t === "{") { pos.i--; return group(toks, pos); }
+  if (t.startsWith("\\")) {
+    const name = t.slice(1);
+    if (name === "frac") { const f = el("mfrac"); f.append(group(toks, pos), group(toks, pos)); return f; }
+    if (name === "text") return el("mtext", "\u00a0" + rawText(toks, pos) + "\u00a0");
+    if (name === "mathrm" || name === "operatorname") {
+      const mi = el("mi", rawText(toks, pos)); mi.setAttribute("mathvariant", "normal"); return mi;
+    }
+    if (name === "quad") { const sp = el("mspace"); sp.setAttribute("width", "1em"); return sp; }
+    if (name === "left" || name === "right") return el("mo", toks[pos.i++]);
+    if (name === ",") { const sp = el("mspace"); sp.setAttribute("width", "0.2em"); return sp; }
+    if (name in SYMBOLS) return el(OPERATORS.has(name) ? "mo" : "mi", SYMBOLS[name]);
+    return el("mtext", name);
+  }
+  if (/^[A-Za-z]$/.test(t)) return el("mi", t);
+  if (/^[0-9.]+$/.test(t)) return el("mn", t);
+  const mo = el("mo", t);
+  if (t === "(" || t === ")") mo.setAttribute("stretchy", "false"); // only \left( \right) grow
+  return mo;
+}
+
+export function renderFormula(tex) {
+  const math = el("math");
+  math.setAttribute("display", "block");
+  const toks = tokenize(tex || "");
+  const pos = { i: 0 };
+  const row = el("mrow");
+  while (pos.i < toks.length) {
+    row.append(...parseSeq(toks, pos));
+    if (toks[pos.i] === "}") pos.i++; // tolerate a stray brace
+  }
+  math.append(row);
+  math.setAttribute("aria-label", tex || "");
+  return math;
+}

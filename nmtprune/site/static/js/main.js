@@ -1,0 +1,78 @@
+// Entry point: load the export, fix the state against it, wire the controls, draw the current view.
+import { VIEWS, href, initFromUrl, setNormalizer, state, subscribe } from "./state.js";
+import { loadData, trainingOf } from "./data.js";
+import { buildControls, syncControls } from "./controls.js";
+import { renderModel } from "./views/model.js";
+import { renderMatrix } from "./views/matrix.js";
+import { renderHow } from "./views/how.js";
+import { renderCompare } from "./views/compare.js";
+
+const RENDER = { model: renderModel, matrix: renderMatrix, how: renderHow, compare: renderCompare };
+const TITLES = { model: "1 · The model", matrix: "2 · Matrix & sparsity", how: "3 · How it works", compare: "4 · Compare" };
+
+// Any URL gives a valid state: unknown names fall back to the first available ones.
+function normalizer(d) {
+  return (st) => {
+    const out = { ...st };
+    if (!VIEWS.includes(out.view)) out.view = "model";
+    if (!d.scoreByName[out.score]) out.score = d.methods[0].score;
+    if (!d.methodById[`${out.score}/${out.sel}`]) {
+      out.sel = (d.methods.find((m) => m.score === out.score) || d.methods[0]).selection;
+    }
+    const m = d.methodById[`${out.score}/${out.sel}`];
+    out.s = Math.max(d.levels.min, Math.min(d.levels.max, Number.isFinite(out.s) ? out.s : 50));
+    if (!d.classByName[out.cls]) out.cls = d.classes[0].name;
+    out.step = Math.max(0, Math.min(m.steps.length - 1, Number.isFinite(out.step) ? out.step : 0));
+    const t = trainingOf(d, m.steps[out.step]);
+    out.f = t ? Math.max(0, Math.min(t.frames.length - 1, Number.isFinite(out.f) ? out.f : 0)) : 0;
+    if (!d.methodById[out.cmp] || out.cmp === m.id) out.cmp = (d.methods.find((x) => x.id !== m.id && x.score !== m.score) || d.methods.find((x) => x.id !== m.id) || m).id;
+    return out;
+  };
+}
+
+function renderNav() {
+  const nav = document.getElementById("nav");
+  nav.replaceChildren();
+  for (const v of VIEWS) {
+    const a = document.createElement("a");
+    a.href = href({ view: v });
+    a.textContent = TITLES[v];
+    a.id = `nav-${v}`;
+    if (v === state.view) a.setAttribute("aria-current", "page");
+    nav.append(a);
+  }
+}
+
+function render(d) {
+  syncControls(d);
+  renderNav();
+  const root = document.getElementById("view");
+  root.replaceChildren();
+  root.dataset.view = state.view;
+  RENDER[state.view](d, root);
+  document.title = `${TITLES[state.view]} — pruning ${state.score}/${state.sel} at ${state.s} %`;
+}
+
+async function main() {
+  const status = document.getElementById("status");
+  try {
+    const d = await loadData();
+    setNormalizer(normalizer(d));
+    buildControls(d);
+    initFromUrl();
+    subscribe(() => render(d));
+    let pending = null;
+    window.addEventListener("resize", () => { clearTimeout(pending); pending = setTimeout(() => render(d), 150); });
+    const foot = document.getElementById("provenance");
+    foot.textContent = `Model ${d.model.dir} (weights sha256 ${d.model.hash}); results: ${d.results.source || "none"}` +
+      `${d.results.split ? ` (${d.results.split}, beam ${d.results.beam}, ${d.results.max_sentences ? `first ${d.results.max_sentences}` : "all"} sentences)` : ""}; export v${d.version}.`;
+    render(d);
+    status.textContent = "";
+    document.body.dataset.ready = "1";
+  } catch (err) {
+    status.textContent = `Could not load the site's data: ${err.message}`;
+    throw err;
+  }
+}
+
+main();

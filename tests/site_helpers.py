@@ -1,0 +1,108 @@
+"""Shared by the site tests: a trained toy model, fake study results, a local HTTP server and
+Playwright page helpers. Plain functions (no fixtures), so each test module builds only what it uses."""
+import functools
+import http.server
+import json
+import os
+import threading
+from pathlib import Path
+
+import torch
+
+from nmtprune.config import load_config
+from nmtprune.train.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY_CONFIG = ROOT / "tests" / "data" / "toy.yaml"
+CHROMIUM = os.environ.get("NMTPRUNE_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(os.environ.get("NMTPRUNE_ARTIFACTS", ROOT / "runs" / "test-artifacts")) / "site"
+
+
+def toy_model(tmp: Path) -> Path:
+    """Train the toy config for one epoch; the checkpoint directory."""
+    torch.set_num_threads(1)
+    train(load_config(TOY_CONFIG, ["train.epochs=1"]), tmp / "run", progress=False)
+    return tmp / "run" / "best" if (tmp / "run" / "best").is_dir() else tmp / "run" / "last"
+
+
+def fake_results(folder: Path, mhash: str, scores=("magnitude", "random")) -> None:
+    """prune-eval results as ``nmtprune sweep`` writes them (only the fields the site reads)."""
+    folder.mkdir(parents=True)
+    points = [("dense", None, None, 0.0)] + [(f"{sc}_{sel}_{s}", sc, sel, s) for sc in scores
+                                              for sel in ("class-blind",) for s in (0.2, 0.5, 0.8, 0.9)]
+    for name, sc, sel, s in points:
+        rec = {"format": "nmtprune-result", "version": 1, "id": name, "kind": "prune-eval", "status": "ok",
+               "params": {"kind": "prune-eval", "model_hash": mhash, "score": sc, "scheme": sel, "sparsity": s,
+                          "eval": {"split": "test", "beam": 1, "max_sentences": 50}},
+               "metrics": {"bleu_tok_lc": 30.0 * (1 - s) ** 2, "ppl": 5.0 + 100 * s ** 3}}
+        (folder / f"{name}.json").write_text(json.dumps(rec), encoding="utf-8")
+
+
+class Server:
+    """The built site over http:// on a free local port (ES modules do not load from file://)."""
+
+    def __init__(self, directory: Path):
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/"
+
+    def close(self):
+        self.srv.shutdown()
+
+
+def new_page(browser, viewport=None):
+    """A page that records console errors, page errors and any request leaving localhost in ``pg.errors``."""
+    ctx = browser.new_context(viewport=viewport or {"width": 1366, "height": 800})
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    # the site must work offline: any request that leaves localhost fails the test
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("http://127.0.0.1") else
+             (pg.errors.append(f"network: {r.request.url}"), r.abort()))
+    return pg
+
+
+def open_site(pg, url, hash_=""):
+    pg.goto(url + hash_)
+    pg.wait_for_selector("body[data-ready='1']", timeout=10_000)
+
+
+def shot(pg, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+
+
+def build_toy_site(tmp: Path) -> dict:
+    """A trained toy model, fake study results, real retraining frames of it, and the site built from
+    them, with a hostile translation injected into the export (model output is untrusted text)."""
+    import copy
+    import time
+
+    from nmtprune.experiments.grid import model_hash
+    from nmtprune.site.build import build_site, write_export
+    from nmtprune.site.frames import record_retraining
+
+    model = toy_model(tmp)
+    fake_results(tmp / "results" / "toy", model_hash(model))
+    frames = record_retraining(model, tmp / "frames" / "toy.json", steps=6, every=2, rows=12, cols=16,
+                               dev_sentences=8, progress=lambda *_: None)
+    t0 = time.perf_counter()
+    summary = build_site(model, tmp / "out", tmp / "results", samples=2, split="test", max_rows=24, max_cols=16,
+                         frames=[tmp / "frames"], progress=lambda *_: None)
+    seconds = time.perf_counter() - t0
+    export_path = tmp / "out" / "data" / "export.json"
+    export = json.loads(export_path.read_text(encoding="utf-8"))
+    clean = copy.deepcopy(export)
+    export["methods"][0]["samples"][-1]["hyps"][0] = XSS
+    write_export(export, tmp / "out")
+    return {"model": model, "out": tmp / "out", "export": clean, "summary": summary, "seconds": seconds,
+            "frames": frames, "frames_file": tmp / "frames" / "toy.json", "tmp": tmp}
