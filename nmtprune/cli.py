@@ -217,7 +217,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # overrides may also follow the options: `nmtprune train cfg.yaml --out d train.lr=0.5`
-    if extra and args.cmd in ("train", "retrain") and all("=" in e and not e.startswith("-") for e in extra):
+    if extra and args.cmd in ("train", "retrain", "greg") and all("=" in e and not e.startswith("-") for e in extra):
         args.overrides += extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

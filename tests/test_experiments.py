@@ -205,7 +205,7 @@ def test_missing_model_and_missing_file(study, tmp_path):
 
 
 def test_shipped_study_files_parse():
-    for name in ("see2016", "see2016_quick", "see2016_tatoeba"):
+    for name in ("see2016", "see2016_quick", "see2016_tatoeba", "saliency"):
         s = load_study(f"studies/{name}.yaml", check_model=False)
         assert s.name == name and s.prune_eval is not None
     assert load_study("studies/see2016_quick.yaml", check_model=False).retrain is None
@@ -279,6 +279,16 @@ def test_several_scores_and_schedules_expand_to_distinct_cells(study):
     assert all("prune_until" not in c.params for c in rt if c.params["schedule"] == "one-shot")
     cb = [c for c in cells if c.kind == "class-breakdown"]
     assert {c.params["score"] for c in cb} == {"magnitude", "random"} and len({c.id for c in cb}) == len(cb)
+    study.write_text(text.replace("schedules: [one-shot, gradual]", "schedules: [one-shot], "
+                                  "scheduled: ['iterative:random'], scratch_scores: [random]")
+                     .replace("scratch: false", "scratch: true"))
+    cells = plan(load_study(study))
+    assert sorted((c.params["score"], c.params["schedule"]) for c in cells if c.kind == "retrain") == [
+        ("magnitude", "one-shot"), ("random", "iterative"), ("random", "one-shot")]
+    assert [c.params["score"] for c in cells if c.kind == "scratch"] == ["random"]
+    study.write_text(text.replace("schedules: [one-shot, gradual]", "scheduled: ['gradual']"))
+    with pytest.raises(ConfigError, match=r"retrain.scheduled\[0\].*SCHEDULE:SCORE"):
+        load_study(study)
     study.write_text(text.replace("schedules: [one-shot, gradual]", "schedules: [cubic]"))
     with pytest.raises(ConfigError, match=r"retrain.schedules\[0\].*unknown schedule"):
         load_study(study)

@@ -114,22 +114,23 @@ def expand(study: Study, mhash: str) -> list[Cell]:
         points = [(s, seed) for seed in rt.seeds for s in rt.sparsities] if rt else []
         if curve and (curve.sparsity, curve.seed) not in points:
             points.append((curve.sparsity, curve.seed))
+        runs = [(score, sched) for score in rt_scores for sched in schedules]
+        runs += [(x.partition(":")[2], x.partition(":")[0]) for x in (rt.scheduled if rt else ())]
         for s, seed in points:
-            for score in rt_scores:
-                for sched in schedules:
-                    if sched == ONE_SHOT:  # See et al.'s cells keep their original names and ids
-                        add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                            **mask(score, rt_scheme, s, 0), train_seed=seed, overrides=overrides,
-                            retraining="retrain", eval=test)
-                    else:
-                        add(f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                            **mask(score, rt_scheme, s, 0), schedule=sched, rounds=rt.rounds,
-                            prune_until=rt.prune_until, train_seed=seed, overrides=overrides,
-                            retraining="retrain", eval=test)
+            for score, sched in dict.fromkeys(runs):
+                if sched == ONE_SHOT:  # See et al.'s cells keep their original names and ids
+                    add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
+                        **mask(score, rt_scheme, s, 0), train_seed=seed, overrides=overrides,
+                        retraining="retrain", eval=test)
+                else:
+                    add(f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
+                        **mask(score, rt_scheme, s, 0), schedule=sched, rounds=rt.rounds,
+                        prune_until=rt.prune_until, train_seed=seed, overrides=overrides,
+                        retraining="retrain", eval=test)
         if rt and rt.scratch:
             for seed in rt.scratch_seeds:
                 for s in rt.sparsities:
-                    for score in rt_scores:
+                    for score in rt.scratch_scores or rt_scores:
                         add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch",
                             **mask(score, rt_scheme, s, 0), train_seed=seed,
                             overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)

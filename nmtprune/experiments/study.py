@@ -76,11 +76,13 @@ class Retrain:
     # when the masks are chosen: one-shot before retraining (See et al.), iterative rounds with
     # retraining between them, gradual (Zhu & Gupta's cubic schedule); see nmtprune.prune.gradual
     schedules: tuple[str, ...] = ("one-shot",)
+    scheduled: tuple[str, ...] = ()  # extra "SCHEDULE:SCORE" runs, e.g. gradual:magnitude, iterative:obd
     rounds: int = 3  # iterative: number of equal pruning rounds
     prune_until: float = 0.5  # iterative/gradual: fraction of the retraining steps by which the target is reached
     overrides: tuple[str, ...] = ()  # section.key=value for the retraining recipe
     scratch: bool = True  # sparse from the beginning, with the pruned masks
     scratch_seeds: tuple[int, ...] = (1,)
+    scratch_scores: tuple[str, ...] = ()  # masks for sparse-from-scratch (e.g. snip-init); () = the scores above
     scratch_overrides: tuple[str, ...] = ()
     dense_continued: bool = True  # the control: dense model trained with the retraining recipe
     dense_seeds: tuple[int, ...] = (1, 2, 3)
@@ -222,6 +224,13 @@ def _validate(st: Study, where: str) -> None:
                 _fail(where, f"retrain.schedules[{j}]", f"names an unknown schedule {name!r}; known: {list(SCHEDULES)}")
         if not rt.schedules:
             _fail(where, "retrain.schedules", "must name at least one schedule")
+        for j, item in enumerate(rt.scheduled):
+            sched, _, score = item.partition(":")
+            if sched not in SCHEDULES or not score:
+                _fail(where, f"retrain.scheduled[{j}]", f"must be SCHEDULE:SCORE with a schedule in {list(SCHEDULES)}, "
+                                                       f"got {item!r}")
+            scores.append((f"retrain.scheduled[{j}]", score))
+        scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
         if rt.rounds < 1:
             _fail(where, "retrain.rounds", f"must be >= 1, got {rt.rounds}")
         if not 0.0 < rt.prune_until <= 1.0:

@@ -109,22 +109,33 @@ def _retrain_section(c: Collected) -> str:
     dense_bleu = dense.get("bleu_tok_lc") if dense else None
     pruned = c.prune_curves()
     rows = []
-    for score in rt.scores:
-        for sched in rt.schedules:
-            got = c.trained("retrain", score, sched)
-            sc = c.trained("scratch", score) if sched == "one-shot" else {}
-            for s in rt.sparsities:
-                only = pruned.get((score, rt.scheme), {}).get(s, [])
-                rows.append([score, sched, f"{100 * s:g} %", f(_bleu(only)) if only else "–",
-                             ms([m["bleu_tok_lc"] for m in got.get(s, [])]),
-                             f(_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–",
-                             ms([m["bleu_tok_lc"] for m in sc.get(s, [])])])
+    for score, sched in _runs(rt):
+        got = c.trained("retrain", score, sched)
+        for s in rt.sparsities:
+            only = pruned.get((score, rt.scheme), {}).get(s, [])
+            rows.append([score, sched, f"{100 * s:g} %", f(_bleu(only)) if only and sched == "one-shot" else "–",
+                         ms([m["bleu_tok_lc"] for m in got.get(s, [])]),
+                         f(_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–"])
     cont = [m for v in c.trained("dense-continued").values() for m in v]
     out += [f"Dense: BLEU {f(dense_bleu)}; dense trained for the same extra epochs: "
-            f"{ms([m['bleu_tok_lc'] for m in cont])}. Selection: {rt.scheme}.", "",
-            table(["score", "schedule", "sparsity", "pruned only", "retrained", "Δ vs dense", "sparse from scratch"],
-                  rows), "", commands(c, ("retrain", "scratch", "dense-continued")), ""]
+            f"{ms([m['bleu_tok_lc'] for m in cont])}. Selection: {rt.scheme}. Schedules other than one-shot "
+            "prune during the retraining budget (no pruned-only point).", "",
+            table(["score", "schedule", "sparsity", "pruned only", "retrained", "Δ vs dense"], rows), ""]
+    if rt.scratch:
+        rows = [[score, f"{100 * s:g} %", ms([m["bleu_tok_lc"] for m in c.trained("scratch", score).get(s, [])])]
+                for score in (rt.scratch_scores or rt.scores) for s in rt.sparsities]
+        out += ["Sparse from scratch: the mask of each score (at-initialisation scores: of a re-initialised "
+                "model) held fixed through a full training run:", "",
+                table(["mask from", "sparsity", "BLEU"], rows), ""]
+    out += [commands(c, ("retrain", "scratch", "dense-continued")), ""]
     return "\n".join(out)
+
+
+def _runs(rt) -> list[tuple[str, str]]:
+    """(score, schedule) of the retrain cells, as the grid makes them."""
+    runs = [(score, sched) for score in rt.scores for sched in rt.schedules]
+    runs += [(x.partition(":")[2], x.partition(":")[0]) for x in rt.scheduled]
+    return list(dict.fromkeys(runs))
 
 
 def _target(c: Collected) -> str:
@@ -132,11 +143,10 @@ def _target(c: Collected) -> str:
     rt = c.study.retrain
     best = None
     if dense and rt and TARGET_SPARSITY in rt.sparsities:
-        for score in rt.scores:
-            for sched in rt.schedules:
-                got = c.trained("retrain", score, sched).get(TARGET_SPARSITY, [])
-                if got and (best is None or _bleu(got) > best[0]):
-                    best = (_bleu(got), score, sched, len(got))
+        for score, sched in _runs(rt):
+            got = c.trained("retrain", score, sched).get(TARGET_SPARSITY, [])
+            if got and (best is None or _bleu(got) > best[0]):
+                best = (_bleu(got), score, sched, len(got))
     claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
     if best is None or dense is None:
         status = "⏳ not run"

@@ -27,10 +27,11 @@ one slot of a parameter as (n_units, m) so that a per-unit reduction is one ``.s
 * no state between calls and no change to ``model``; open the file with the paper, the formula,
   the data needed and the cost (see ``scores/l1.py``, ``scores/taylor.py``).
 
-Building blocks for the criteria still to come: GReg's penalty acts on the same groups as ``l1``
-(``member_slots`` with role ``in``, optionally ``out``; add ``λ_j · w`` to the gradients of those
-slices); N2PS, Hagiwara's goodness / consuming energy / weights power and Xing & Hu's MI take
+The older criteria (``n2ps``, ``hagiwara-goodness`` / ``-energy`` / ``-power``, ``xinghu-mi``;
+formulas reconstructed from abstracts, each file says which parts) take
 ``unit_activations(model, batch)`` (h_{t,j} of every member over real tokens) and the ``out`` slots.
+GReg (:mod:`.greg`, ``nmtprune greg``) is not a score but a penalty phase: a growing L2 shrinkage on
+the ``in`` slots of the units ``l1`` picks, applied as a ``train(after_step=...)`` hook.
 
 **Selection** (:mod:`.select`): ``per-layer`` (one fraction, or a dict of per-group ratios) or
 ``global``; exact counts, ties broken by position, never every unit of a group.

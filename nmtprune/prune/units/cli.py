@@ -5,6 +5,9 @@ masked model (removed units' weights and biases stored as zeros, same shapes), `
 unit mask), ``masks.safetensors`` (its weight-level MaskSet, so ``nmtprune retrain DIR`` works) and
 ``prune.json`` (what was done, units per group, parameter counts before and after shrinking).
 
+``greg MODEL --mode greg-1 --fraction 0.5 --out DIR`` runs GReg's growing-penalty phase
+(:mod:`.greg`, training into ``DIR.penalty``), then writes DIR like ``prune-units``.
+
 ``shrink DIR --out OUT`` writes OUT = the smaller dense model: the mask comes from ``--units``, else
 ``DIR/units.json``, else from the units that are already dead (all-zero incoming weights and biases,
 e.g. a retrained unit-pruned model).
@@ -98,6 +101,25 @@ def _cmd_prune_units(args) -> int:
     return 0
 
 
+def _cmd_greg(args) -> int:
+    from .greg import GRegConfig, greg_prune
+    from .groups import UnitError
+
+    if (args.fraction is None) == (not args.ratios):
+        raise UnitError("give either --fraction or --ratios")
+    cfg = GRegConfig(mode=args.mode, delta=args.delta, every=args.every, ceiling=args.ceiling,
+                     pick_delta=args.pick_delta, pick_ceiling=args.pick_ceiling, stabilize=args.stabilize,
+                     recover=args.recover, roles=tuple(args.roles),
+                     mag_ratio=None if args.mag_ratio <= 0 else args.mag_ratio)
+    fraction = _parse_ratios(args.ratios) if args.ratios else args.fraction
+    info = greg_prune(args.model, args.out, fraction, cfg, args.scope, args.groups or None, args.seed,
+                      args.overrides, args.penalty_dir, progress=not args.no_progress)
+    print(f"parameters {info['params_dense']:,d} -> {info['params_after_shrink']:,d} after `nmtprune shrink`",
+          file=sys.stderr)
+    print(str(args.out))
+    return 0
+
+
 def _cmd_shrink(args) -> int:
     from ...train.checkpoint import load_model, save_checkpoint, write_json_atomic
     from .mask import UnitMask
@@ -141,11 +163,39 @@ def add_cli(sub) -> None:
                        help="one ranking over the units of all chosen groups")
     p.set_defaults(scope="per-layer")
     p.add_argument("--groups", nargs="*", help="prune only these unit groups or layers (default: all)")
-    p.add_argument("--batches", type=int, default=30, help="training minibatches for data scores (taylor-unit)")
+    p.add_argument("--batches", type=int, default=30, help="training minibatches for data scores (taylor-unit, "
+                   "n2ps, hagiwara-goodness, hagiwara-energy, xinghu-mi)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_prune_units)
+
+    g = sub.add_parser("greg", help="GReg-1/2: growing L2 penalty phase (training), then L1 unit pruning")
+    g.add_argument("model", help="checkpoint directory (the trained dense model)")
+    g.add_argument("overrides", nargs="*", help="section.key=value overrides of the penalty-phase training config")
+    g.add_argument("--mode", default="greg-1", choices=["greg-1", "greg-2"])
+    g.add_argument("--fraction", type=float, help="fraction of units to remove, [0, 1)")
+    g.add_argument("--ratios", nargs="+", metavar="GROUP=F", help="per-layer fractions, as for prune-units")
+    gscope = g.add_mutually_exclusive_group()
+    gscope.add_argument("--per-layer", dest="scope", action="store_const", const="per-layer")
+    gscope.add_argument("--global", dest="scope", action="store_const", const="global")
+    g.set_defaults(scope="per-layer")
+    g.add_argument("--groups", nargs="*", help="prune only these unit groups or layers (default: all)")
+    g.add_argument("--delta", type=float, default=1e-4, help="growth of lambda per update (default 1e-4)")
+    g.add_argument("--every", type=int, default=5, help="steps between lambda updates (default 5)")
+    g.add_argument("--ceiling", type=float, default=1.0, help="final lambda (default 1.0)")
+    g.add_argument("--pick-delta", type=float, default=1e-5, help="GReg-2 uniform growth step (default 1e-5)")
+    g.add_argument("--pick-ceiling", type=float, default=1e-2, help="GReg-2 picking lambda (default 1e-2)")
+    g.add_argument("--stabilize", type=int, default=40_000, help="steps at the ceiling before pruning (default 40000)")
+    g.add_argument("--recover", type=float, default=1e-4, help="kept units get lambda = -recover (default 1e-4)")
+    g.add_argument("--roles", nargs="+", default=["in"], choices=["in", "bias", "out"], help="penalised slots")
+    g.add_argument("--mag-ratio", type=float, default=1000.0, 
+                   help="stop growing lambda at this kept/removed L1 ratio; 0 = off")
+    g.add_argument("--penalty-dir", help="where the penalty-phase run goes (default OUT.penalty)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--out", required=True)
+    g.set_defaults(func=_cmd_greg)
 
     s = sub.add_parser("shrink", help="turn a unit-pruned model into a smaller dense model (same outputs)")
     s.add_argument("model", help="a `prune-units` directory, or any checkpoint (its dead units are removed)")
