@@ -292,3 +292,13 @@ def test_several_scores_and_schedules_expand_to_distinct_cells(study):
     study.write_text(text.replace("schedules: [one-shot, gradual]", "schedules: [cubic]"))
     with pytest.raises(ConfigError, match=r"retrain.schedules\[0\].*unknown schedule"):
         load_study(study)
+
+
+def test_gradual_retrain_cell_evaluates_the_model_at_its_target(study, tmp_path):
+    study.write_text(study.read_text() + "retrain: {sparsities: [0.5], seeds: [1], schedules: [gradual], "
+                     "scratch: false, dense_continued: false, overrides: [train.epochs=3]}\n")
+    sweep(study, tmp_path, only=["retrain"])
+    (result,) = [json.loads(p.read_text()) for p in (tmp_path / "results" / "toy_study").glob("retrain_*.json")]
+    m = result["metrics"]
+    assert result["status"] == "ok" and m["mask_held"]
+    assert m["masks"]["stats"]["overall"]["pruned"] == round(0.5 * m["masks"]["stats"]["overall"]["total"])

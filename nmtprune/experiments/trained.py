@@ -77,7 +77,10 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
         model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])
         start["pruned_dev_loss"] = round(math.log(ctx.perplexity(model, dev_split)), 5)
         summary = fn(ctx.study.model, masks, out, **kwargs)
-    trained, *_ = load_model(out / "best")
+    # a scheduled run's best-dev checkpoint may predate the last pruning event (less sparse than the
+    # target): evaluate where training ended, at the target sparsity, instead
+    scheduled = p.get("schedule", "one-shot") != "one-shot" and kind == "retrain"
+    trained, *_ = load_model(out / ("last" if scheduled else "best"))
     with torch.no_grad():
         result = evaluate(ctx, trained)
     if masks is not None:

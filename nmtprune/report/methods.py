@@ -150,7 +150,10 @@ def _target(c: Collected) -> str:
     claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
     if best is None or dense is None:
         status = "⏳ not run"
-        evidence = f"needs retrain cells at {100 * TARGET_SPARSITY:g} % (add it to retrain.sparsities)"
+        planned = bool(rt) and TARGET_SPARSITY in rt.sparsities
+        evidence = (f"needs retrain cells at {100 * TARGET_SPARSITY:g} % ("
+                    + (f"`nmtprune sweep {c.study.path} --only retrain`" if planned else "add it to retrain.sparsities")
+                    + ")")
     else:
         delta = best[0] - dense["bleu_tok_lc"]
         status = "✅ met" if delta >= -TARGET_TOL else "❌ not met"
