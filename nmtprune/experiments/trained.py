@@ -3,7 +3,7 @@
 Each trains in its own scratch folder ``<work>/<study>/<cell-id>/`` (git-ignored) through the
 library's training functions, resuming there when a resumable checkpoint exists, so a sweep killed
 mid-run loses at most one ``save_every`` interval. The result keeps only numbers: BLEU and perplexity
-of ``out/best``, the training/dev loss curve from ``out/metrics.jsonl``, the dense and the pruned-only
+of ``out/best`` (of ``out/last`` for scheduled pruning, whose best-dev epoch may predate the target sparsity), the training/dev loss curve from ``out/metrics.jsonl``, the dense and the pruned-only
 starting dev loss (Fig 7), and whether the masks held through training.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _mask_held(model, masks) -> bool:
 
 
 def run_trained(ctx: Context, cell: Cell) -> dict:
-    """Train (or resume) the cell's run, then evaluate its best checkpoint like a prune-eval cell."""
+    """Train (or resume) the cell's run, then evaluate its best (scheduled: last) checkpoint like a prune-eval cell."""
     from .cells import evaluate  # cells imports this module
     p, kind = cell.params, cell.kind
     out = ctx.scratch(cell.id)
