@@ -1,4 +1,4 @@
-"""The ``nmtprune`` command: data | train | prune | retrain | export | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
+"""The ``nmtprune`` command: data | train | average | prune | retrain | export | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,25 @@ def _cmd_train(args) -> int:
             dist.destroy_process_group()
     if os.environ.get("RANK", "0") == "0":
         print(json.dumps(summary))
+    return 0
+
+
+def _cmd_average(args) -> int:
+    from .train.average import average_checkpoints, epoch_checkpoints
+    from .train.checkpoint import save_checkpoint
+
+    paths = [Path(p) for p in args.checkpoints]
+    if args.run:
+        paths += epoch_checkpoints(args.run, args.last)
+    if len(paths) < 2:
+        raise SystemExit("error: average needs at least two checkpoints (CHECKPOINT... or --run RUN --last N)")
+    out = Path(args.out)
+    if out.exists():
+        raise SystemExit(f"error: {out} already exists; not overwriting it")
+    model, cfg, src_vocab, tgt_vocab, masks = average_checkpoints(paths)
+    save_checkpoint(out, model, cfg, src_vocab, tgt_vocab, masks=masks,
+                    extra_meta={"averaged_from": [str(p) for p in paths]})
+    print(f"averaged {len(paths)} checkpoints -> {out}")
     return 0
 
 
@@ -159,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--mask", help="train under this fixed mask (masks.safetensors): sparse from scratch")
     t.set_defaults(func=_cmd_train)
+
+    a = sub.add_parser("average", help="average the weights of several checkpoints of one run")
+    a.add_argument("checkpoints", nargs="*", help="checkpoint directories")
+    a.add_argument("--run", help="a run folder trained with train.keep_epochs=N: use its epoch checkpoints")
+    a.add_argument("--last", type=int, default=5, help="with --run: how many of the last epochs (default 5)")
+    a.add_argument("--out", required=True, help="new checkpoint directory (must not exist)")
+    a.set_defaults(func=_cmd_average)
 
     from .prune.cli import add_cli as add_prune_cli
     add_prune_cli(sub)

@@ -92,6 +92,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     max_steps: int = 0  # stop after this many optimizer steps (tests, benchmarks); 0 = no limit
     label_smoothing: float = 0.0  # training loss only (Szegedy et al.); logged loss/ppl stay plain NLL
+    keep_epochs: int = 0  # also keep the weights after each of the last N epochs (out/epoch-NNN), for averaging
 
 
 @dataclass(frozen=True)

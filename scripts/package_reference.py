@@ -37,12 +37,18 @@ def main() -> int:
     ap.add_argument("--train-command", help="the training command, when the run folder has no run.json")
     ap.add_argument("--train-commit", help="the commit that trained, when the run folder has no run.json")
     ap.add_argument("--note", help="anything else about how the run went (interruptions, resumes)")
+    ap.add_argument("--checkpoint", default="best", help="which checkpoint of the run to package: best (default), "
+                    "or e.g. avg3 made by `nmtprune average --run RUN --last 3 --out RUN/avg3`")
+    ap.add_argument("--checkpoint-command", help="the command that made --checkpoint (recorded)")
+    ap.add_argument("--decode-tuning", type=Path, help="a scripts/decode_tuning.py JSON for these weights: its "
+                    "dev-chosen beam/alpha and test scores are added to metrics.json and the card")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     final = args.models_dir / args.name
     with tempfile.TemporaryDirectory(dir=args.models_dir) as tmp:
         tmp = Path(tmp) / args.name
-        shutil.copytree(args.run / "best", tmp, ignore=shutil.ignore_patterns("trainer.*"))
+        shutil.copytree(args.run / args.checkpoint, tmp, ignore=shutil.ignore_patterns("trainer.*"))
+        averaged = json.loads((tmp / "meta.json").read_text()).get("averaged_from")
         state = load_file(str(tmp / "model.safetensors"))
         save_file({k: v.half().contiguous() for k, v in state.items()}, str(tmp / "model.safetensors"),
                   metadata={"format": "nmtprune-checkpoint", "dtype": "float16"})
@@ -72,8 +78,15 @@ def main() -> int:
             "vocab": {"src": len(sv), "tgt": len(tv)},
             "best_dev_epoch": max(dev_curve, key=lambda r: r["dev_bleu_tok_lc"])["epoch"] if dev_curve else None,
             "dev_curve": dev_curve,
+            "checkpoint": {"name": args.checkpoint, "command": args.checkpoint_command, "averaged_from": averaged},
             "eval": results,
         }
+        if args.decode_tuning:
+            tuning = json.loads(args.decode_tuning.read_text(encoding="utf-8"))
+            metrics["decode_tuning"] = {"file": str(args.decode_tuning), "chosen": tuning["chosen"],
+                                        "dev_split": tuning["dev_split"],
+                                        "test": {s: v["chosen"] for s, v in tuning["test"].items()},
+                                        "command": tuning["provenance"].get("command")}
         write_json_atomic(tmp / "metrics.json", metrics)
         (tmp / "train_log.jsonl").write_text(log, encoding="utf-8")
         (tmp / "README.md").write_text(card(metrics, cfg), encoding="utf-8")
@@ -91,6 +104,9 @@ def card(m: dict, cfg) -> str:
                      for s, r in m["eval"].items())
     sig = next(iter(m["eval"].values()))["sacrebleu_signature"] if m["eval"] else ""
     wall = (m["train"]["summary"] or {}).get("wall_s")
+    ck = m.get("checkpoint") or {}
+    weights = (f"the average of {len(ck['averaged_from'])} checkpoints ({', '.join(Path(p).name for p in ck['averaged_from'])}), "
+               f"made by `{ck.get('command')}`" if ck.get("averaged_from") else f"the `{ck.get('name', 'best')}` checkpoint")
     return f"""# {m['name']}
 
 An LSTM encoder-decoder with global attention and input feeding (Luong et al. 2015; the architecture
@@ -106,7 +122,7 @@ pruning studies start from.
   up to {tc.epochs} epochs, lr x{tc.lr_decay} on dev-perplexity plateau={tc.decay_on_plateau}, early stop after
   {tc.early_stop_patience} epochs without dev BLEU gain; best dev epoch {m['best_dev_epoch']}; seed {tc.seed}.
   Wall time {wall} s on: {(run.get('machine') or {}).get('cpu', 'see metrics.json')}.
-* Command: `{run.get('command', 'see metrics.json')}` (commit `{run.get('commit')}`).{chr(10) + '* Note: ' + run['note'] if run.get('note') else ''}
+* Command: `{run.get('command', 'see metrics.json')}` (commit `{run.get('commit')}`). Weights: {weights}.{chr(10) + '* Note: ' + run['note'] if run.get('note') else ''}
 
 ## Results (beam 5, length-normalised)
 
@@ -114,7 +130,7 @@ pruning studies start from.
 |---|---|---|---|---|
 {rows}
 
-BLEU tok-lc is the Multi30k protocol (hypothesis and reference Moses-normalised, tokenised, lowercased).
+{_tuning_rows(m)}BLEU tok-lc is the Multi30k protocol (hypothesis and reference Moses-normalised, tokenised, lowercased).
 sacreBLEU signature: `{sig}`. The model writes lowercase text, so the cased score is low by construction.
 Speeds were measured on the packaging machine while other work may have been running; see BENCHMARKS.md
 for controlled numbers.
@@ -130,6 +146,17 @@ nmtprune info models/{m['name']}
 Limitations: trained on short image captions ({dc.corpus}); expect poor output on other domains.
 Data licences: see `data/*/SOURCE.md`.
 """
+
+
+def _tuning_rows(m: dict) -> str:
+    t = m.get("decode_tuning")
+    if not t:
+        return ""
+    c = t["chosen"]
+    rows = "\n".join(f"| {s} | {r['bleu_tok_lc']} | {r['sacrebleu']} |" for s, r in t["test"].items())
+    return (f"With decoding settings chosen on `{t['dev_split']}` only (beam {c['beam']}, alpha {c['alpha']}; "
+            f"`{t['file']}`, made by `{t['command']}`):\n\n| split | BLEU tok-lc | sacreBLEU |\n|---|---|---|\n"
+            f"{rows}\n\nThe pruning studies decode with beam 5, alpha 1.0 (the table above).\n\n")
 
 
 if __name__ == "__main__":

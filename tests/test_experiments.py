@@ -49,12 +49,16 @@ def make_model(path, seed=0):
     return path
 
 
+def write_study(tmp_path, template: str, name: str):
+    """A study file ``name.yaml`` from ``template`` (``{model}``: a fresh tiny model) in ``tmp_path``."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(template.format(model=make_model(tmp_path / "model")), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def study(tmp_path):
-    model = make_model(tmp_path / "model")
-    path = tmp_path / "toy_study.yaml"
-    path.write_text(STUDY.format(model=model), encoding="utf-8")
-    return path
+    return write_study(tmp_path, STUDY, "toy_study")
 
 
 def sweep(study, tmp_path, **kw):
@@ -156,6 +160,11 @@ def test_max_cells_only_and_cell_ids(study, tmp_path):
     assert summary["ran"] == 2 and summary["remaining"] == 7
     with pytest.raises(ConfigError, match="unknown cell kind"):
         plan(s, only=["prune-evals"])
+    picked = plan(s, only=["prune-eval"], match=["s50", "s80"])
+    assert picked and all("_s50_" in c.id or "_s80_" in c.id for c in picked)
+    assert len(picked) == len([c for c in plan(s, only=["prune-eval"]) if "_s50_" in c.id or "_s80_" in c.id])
+    with pytest.raises(ConfigError, match="no cell"):
+        plan(s, match=["no-such-cell"])
 
 
 def test_lock_refuses_a_second_live_sweep_and_takes_over_a_dead_one(study, tmp_path):

@@ -164,3 +164,45 @@ def test_label_smoothing_out_of_range_is_rejected():
     cfg = load_config(TOY_CONFIG)
     with pytest.raises(ConfigError, match="train.label_smoothing"):
         with_overrides(cfg, ["train.label_smoothing=1.5"], "test")
+
+
+def test_extending_a_finished_run_equals_the_longer_run(tmp_path):
+    # train.epochs may grow on resume: 2 epochs then extended to 4 == 4 epochs straight
+    over = ["model.dropout=0.3", "train.decay_on_plateau=true"]
+    full = train(load_config(TOY_CONFIG, over + ["train.epochs=4"]), tmp_path / "full", progress=False)
+    train(load_config(TOY_CONFIG, over + ["train.epochs=2"]), tmp_path / "ext", progress=False)
+    ext = train(load_config(TOY_CONFIG, over + ["train.epochs=4", "train.keep_epochs=2"]), tmp_path / "ext",
+                resume=True, progress=False)
+    assert ext["steps"] == full["steps"] and ext["epochs"] == 4
+    a, b = _weights(tmp_path / "full" / "last"), _weights(tmp_path / "ext" / "last")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # keep_epochs=2 kept the weights after epochs 3 and 4 only; epoch 4's are the final weights
+    assert sorted(p.name for p in (tmp_path / "ext").glob("epoch-*")) == ["epoch-003", "epoch-004"]
+    c = _weights(tmp_path / "ext" / "epoch-004")
+    assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_average_checkpoints_is_the_elementwise_mean(tmp_path):
+    cfg = load_config(TOY_CONFIG, ["train.epochs=3", "train.keep_epochs=3"])
+    train(cfg, tmp_path / "run", progress=False)
+    r = _run_cli("average", "--run", str(tmp_path / "run"), "--last", "3", "--out", str(tmp_path / "avg"))
+    assert r.returncode == 0, r.stderr
+    ws = [_weights(tmp_path / "run" / f"epoch-00{e}") for e in (1, 2, 3)]
+    avg = _weights(tmp_path / "avg")
+    for k in avg:
+        assert torch.allclose(avg[k], (ws[0][k] + ws[1][k] + ws[2][k]) / 3, atol=1e-6)
+    assert not torch.equal(avg["generator.weight"], ws[2]["generator.weight"])  # not just the last epoch
+    model, *_ = load_model(tmp_path / "avg")  # a loadable checkpoint
+    # refuses to overwrite, and to average more epochs than were kept
+    r = _run_cli("average", "--run", str(tmp_path / "run"), "--last", "3", "--out", str(tmp_path / "avg"))
+    assert r.returncode != 0 and "already exists" in r.stderr
+    r = _run_cli("average", "--run", str(tmp_path / "run"), "--last", "5", "--out", str(tmp_path / "avg5"))
+    assert r.returncode != 0 and "found 3" in r.stderr
+
+
+def test_average_rejects_checkpoints_of_different_models(tmp_path):
+    train(load_config(TOY_CONFIG, ["train.max_steps=2"]), tmp_path / "a", progress=False)
+    train(load_config(TOY_CONFIG, ["train.max_steps=2", "model.hidden=16"]), tmp_path / "b", progress=False)
+    r = _run_cli("average", str(tmp_path / "a" / "last"), str(tmp_path / "b" / "last"), "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "model config differs" in r.stderr
+    assert not (tmp_path / "x").exists()

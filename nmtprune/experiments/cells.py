@@ -20,6 +20,7 @@ from ..metrics.evaluate import evaluate_data
 from .context import Context
 from .grid import Cell
 from .trained import run_trained
+from .unit_cells import UNIT_RUNNERS
 from .where import where_pruned
 
 __all__ = ["RUNNERS", "run_prune_eval", "run_class_breakdown", "run_where", "run_storage"]
@@ -119,4 +120,5 @@ RUNNERS: dict[str, Callable[[Context, Cell], dict]] = {
     "retrain": run_trained,
     "scratch": run_trained,
     "dense-continued": run_trained,
+    **UNIT_RUNNERS,  # unit-eval, unit-sensitivity, unit-retrain
 }

@@ -15,7 +15,8 @@ def _cmd_sweep(args) -> int:
     from .sweep import run_sweep
     if args.threads:
         torch.set_num_threads(args.threads)
-    summary = run_sweep(args.study, only=args.only, max_cells=args.max_cells, results_dir=args.results,
+    summary = run_sweep(args.study, only=args.only, max_cells=args.max_cells, match=args.match,
+                        results_dir=args.results,
                         work_dir=args.work, progress=not args.no_progress)
     print(json.dumps(summary))
     return 1 if summary["failed"] else 0
@@ -27,6 +28,8 @@ def add_cli(subparsers) -> None:
     s.add_argument("study", help="study YAML, e.g. studies/see2016_quick.yaml")
     s.add_argument("--only", nargs="+", choices=KINDS, metavar="KIND",
                    help=f"run only these cell kinds: {', '.join(KINDS)}")
+    s.add_argument("--match", nargs="+", metavar="TEXT",
+                   help="run only cells whose id contains one of these, e.g. --match s80 s90")
     s.add_argument("--max-cells", type=int, default=None, help="run at most N unfinished cells now")
     s.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (default: results)")
     s.add_argument("--work", default=str(DEFAULT_WORK), help="scratch folder (default: runs/sweeps)")

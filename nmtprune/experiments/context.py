@@ -27,7 +27,7 @@ from ..prune.scores import SCORING_BATCH_SIZE, absent_row_counts, scoring_batche
 from ..train.checkpoint import load_model
 from .study import Study
 
-__all__ = ["Context", "class_names_of", "head"]
+__all__ = ["Context", "class_names_of", "unit_group_names_of", "head"]
 
 
 def class_names_of(model_dir: str | Path) -> list[str]:
@@ -36,6 +36,13 @@ def class_names_of(model_dir: str | Path) -> list[str]:
     cfg = config_from_dict(raw, str(Path(model_dir) / "config.json"))
     with torch.device("meta"):
         return class_names(Seq2Seq(cfg.model))
+
+
+def unit_group_names_of(model_dir: str | Path) -> list[str]:
+    """Hidden-unit group names of a checkpoint (``src_layer1+tgt_layer1``, ...), from its config alone."""
+    from ..prune.units import unit_groups
+    raw = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    return [g.name for g in unit_groups(config_from_dict(raw, str(Path(model_dir) / "config.json")).model)]
 
 
 def head(data: ParallelData, n: int) -> ParallelData:
@@ -67,6 +74,7 @@ class Context:
         self._train: Optional[ParallelData] = None  # the training split, for scoring batches only
         self._scoring: dict[int, list[Batch]] = {}
         self._scores: tuple = (None, None)  # ((score, seed), scores): the last score computed
+        self._unit_scores: tuple = (None, None)  # the same for unit scores
 
     # ------------------------------------------------------------------ model
     def _load(self) -> None:
@@ -137,6 +145,20 @@ class Context:
             return spec(model, seed=seed, **({"batches": batches} if batches is not None else {}))
 
         return rescore
+
+    # ------------------------------------------------------------------ hidden units
+    def unit_scores(self, score: str, seed: int = 0, n_batches: int = 0) -> dict[str, torch.Tensor]:
+        """``{group: FloatTensor (n_units,)}`` of a unit score on the dense model (the last one is cached).
+
+        Data-driven unit scores get the first ``n_batches`` scoring batches of the training split
+        for ``seed`` (the same batches the weight scores use).
+        """
+        from ..prune.units import NEEDS_DATA, get_unit_score
+        key = ("units", score, int(seed), int(n_batches))
+        if self._unit_scores[0] != key:
+            batches = self.scoring_batches(seed, n_batches) if score in NEEDS_DATA else None
+            self._unit_scores = (key, get_unit_score(score)(self.dense(), batches=batches, seed=seed))
+        return self._unit_scores[1]
 
     # ------------------------------------------------------------------ masks
     def masks(self, score: str, scheme: str, sparsity: float, seed: int = 0) -> MaskSet:

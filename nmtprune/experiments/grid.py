@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
 from .study import Study
+from .unit_study import UNIT_SECTIONS, expand_units
 
 __all__ = ["Cell", "KINDS", "TRAINED_KINDS", "model_hash", "expand"]
 
@@ -138,5 +139,9 @@ def expand(study: Study, mhash: str) -> list[Cell]:
             for seed in rt.dense_seeds:
                 add(f"seed{seed}", "dense-continued", **mask(None, None, 0.0, 0), train_seed=seed,
                     overrides=overrides, retraining="dense-continued", eval=test)
+    if any(getattr(study, sec) for sec in UNIT_SECTIONS):
+        from .context import unit_group_names_of  # reads only the config, not the weights
+        expand_units(study, add, unit_group_names_of(study.model), test,
+                     {**test, "split": study.dev_split})  # sensitivity: dev BLEU (Li et al. use validation)
     unique = {c.id: c for c in cells}  # e.g. the loss-curve run is also a retrain grid point
     return sorted(unique.values(), key=lambda c: KINDS.index(c.kind))

@@ -23,6 +23,8 @@ same settings (the method-comparison studies); the report's See et al. figures u
 * ``where`` (Fig 8): where the pruned weights are at ``sparsity``: per class, per LSTM gate block,
   embedding rows by word frequency. Computed from weights and masks, no decoding.
 * ``storage``: dense vs compressed file size at each sparsity (fp32 and optionally fp16).
+* ``units_eval``, ``unit_sensitivity``, ``unit_retrain``: hidden-unit pruning (see
+  :mod:`nmtprune.experiments.unit_study`), rendered by ``report: units``.
 """
 from __future__ import annotations
 
@@ -38,11 +40,12 @@ from ..config import ConfigError, read_yaml
 from ..prune.scores import SCORES
 from ..prune.gradual import SCHEDULES
 from ..prune.select import SCHEMES
+from .unit_study import UNIT_SECTIONS, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
 __all__ = ["Study", "Method", "PruneEval", "ClassBreakdown", "Retrain", "LossCurve", "Where", "Storage",
            "load_study", "study_to_dict"]
 
-REPORTS = ("see2016", "methods")
+REPORTS = ("see2016", "methods", "units")
 TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -121,16 +124,20 @@ class Study:
     beam: int = 5
     max_sentences: int = 0  # evaluate on the first N sentences of each split; 0 = all
     batch_size: int = 64  # decoding / perplexity batch size
-    report: str = "see2016"  # which report renders it: see2016 (the paper's figures) or methods (a comparison)
+    report: str = "see2016"  # which report renders it: see2016 (the paper's figures), methods, units
+    compare_with: tuple[str, ...] = ()  # other study files whose results the report shows beside these (read-only)
     prune_eval: Optional[PruneEval] = None
     class_breakdown: Optional[ClassBreakdown] = None
     retrain: Optional[Retrain] = None
     loss_curve: Optional[LossCurve] = None
     where: Optional[Where] = None
     storage: Optional[Storage] = None
+    units_eval: Optional[UnitsEval] = None  # hidden-unit sections: nmtprune.experiments.unit_study
+    unit_sensitivity: Optional[UnitSensitivity] = None
+    unit_retrain: Optional[UnitRetrain] = None
 
 
-SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage")
+SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage") + UNIT_SECTIONS
 
 
 def _fail(where: str, key: str, msg: str):
@@ -187,6 +194,9 @@ def _validate(st: Study, where: str) -> None:
     for key in ("beam", "batch_size"):
         if getattr(st, key) < 1:
             _fail(where, key, f"must be >= 1, got {getattr(st, key)}")
+    for i, other in enumerate(st.compare_with):
+        if not Path(other).is_file():
+            _fail(where, f"compare_with[{i}]", f"names {other!r}, which is not a study file")
     if st.max_sentences < 0:
         _fail(where, "max_sentences", f"must be >= 0 (0 = all), got {st.max_sentences}")
     scores, schemes, sparsities = [], [], []  # (key, value) to check by name / range
@@ -251,6 +261,7 @@ def _validate(st: Study, where: str) -> None:
             _fail(where, key, f"names an unknown scheme {name!r}; known schemes: {list(SCHEMES)}")
     for key, s in sparsities:
         _check_sparsity(where, key, s)
+    validate_units(st, lambda key, msg: _fail(where, key, msg))
 
 
 def _check_model(st: Study, where: str) -> None:

@@ -33,14 +33,20 @@ class SweepLockedError(ConfigError):
     """Another live sweep of the same study holds the lock."""
 
 
-def plan(study: Study, only: Optional[Iterable[str]] = None) -> list[Cell]:
-    """The study's cells (optionally only some kinds), in run order."""
+def plan(study: Study, only: Optional[Iterable[str]] = None, match: Optional[Iterable[str]] = None) -> list[Cell]:
+    """The study's cells in run order; optionally only some kinds, and only cells whose id contains
+    one of the ``match`` substrings (e.g. ``s80`` to run the 80 % retraining cells first)."""
     cells = expand(study, model_hash(study.model))
     if only:
         unknown = sorted(set(only) - set(KINDS))
         if unknown:
             raise ConfigError(f"--only: unknown cell kind(s) {unknown}; kinds: {list(KINDS)}")
         cells = [c for c in cells if c.kind in set(only)]
+    if match:
+        match = list(match)
+        cells = [c for c in cells if any(m in c.id for m in match)]
+        if not cells:
+            raise ConfigError(f"--match {' '.join(match)}: no cell of {study.name} has an id containing any of these")
     return cells
 
 
@@ -98,6 +104,7 @@ def _eta(times: dict[str, list[float]], remaining: Sequence[Cell]) -> Optional[f
 
 
 def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_cells: Optional[int] = None,
+              match: Optional[Iterable[str]] = None,
               results_dir: str | Path = DEFAULT_RESULTS, work_dir: str | Path = DEFAULT_WORK,
               progress: bool = True, argv: Optional[list[str]] = None, log=sys.stderr) -> dict:
     """Run the study's unfinished cells.
@@ -106,6 +113,7 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
         study_path: the study YAML.
         only: run only these cell kinds (see :data:`nmtprune.experiments.grid.KINDS`).
         max_cells: run at most this many cells now (plan a CPU grid over several sessions).
+        match: run only cells whose id contains one of these substrings.
         results_dir: results go to ``results_dir/<study>/<cell-id>.json``.
         work_dir: scratch (training runs) under ``work_dir/<study>/``.
         progress: print one line per cell (and let training draw progress bars).
@@ -116,7 +124,7 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
         ConfigError: bad study file; SweepLockedError: the study is being swept already.
     """
     study = load_study(study_path)
-    cells = plan(study, only)
+    cells = plan(study, only, match)
     store = ResultStore(Path(results_dir) / study.name)
     work = Path(work_dir) / study.name
     summary = {"study": study.name, "cells": len(cells), "skipped": 0, "ran": 0, "ok": 0, "failed": 0,

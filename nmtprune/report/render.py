@@ -134,6 +134,9 @@ def write_report(study_path: str | Path, results_dir: str | Path = DEFAULT_RESUL
     if c.study.report == "methods":
         from .methods import render_methods
         text = render_methods(c, out)
+    elif c.study.report == "units":
+        from .units import render_units
+        text = render_units(c, out)
     else:
         text = render(c, out)
     path = out / "REPORT.md"

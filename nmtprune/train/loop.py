@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -31,7 +32,11 @@ from .checkpoint import CheckpointError, load_masks, load_model, load_trainer_st
 __all__ = ["train", "learning_rate", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
 
 # Keys that may differ between the interrupted run's config and the resuming command.
-RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "train.save_every"}
+RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "train.save_every",
+                       "train.keep_epochs", "train.epochs"}
+# train.epochs may grow on resume (extending a finished run): the lr schedule and the batches of each
+# epoch do not depend on it, so the extended run equals one launched with the larger value. A scheduled
+# pruner spreads its schedule over all epochs, so there it must not change (checked in train()).
 
 
 def build_vocabs(cfg: ExperimentConfig) -> tuple[Vocab, Vocab]:
@@ -117,6 +122,9 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     if resume:
         model, saved_cfg, src_vocab, tgt_vocab = load_model(last)
         _check_resume_config(cfg, saved_cfg, last)
+        if pruner is not None and cfg.train.epochs != saved_cfg.train.epochs:
+            raise CheckpointError(f"{last}: cannot change train.epochs ({saved_cfg.train.epochs} -> "
+                                  f"{cfg.train.epochs}) when resuming scheduled pruning: its schedule spans the epochs")
         cfg = saved_cfg.__class__(data=saved_cfg.data, model=saved_cfg.model, train=cfg.train)
     else:
         if last.exists():
@@ -257,6 +265,10 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
                   f"{dev['bleu_tok_lc']:.2f}{'  *best*' if improved else ''}", file=sys.stderr, flush=True)
             if improved:
                 checkpoint(out / "best", False)
+            if t.keep_epochs > 0:  # weights only, for checkpoint averaging (nmtprune average)
+                checkpoint(out / f"epoch-{state['epoch']:03d}", False)
+                for old in sorted(out.glob("epoch-[0-9][0-9][0-9]"))[:-t.keep_epochs]:
+                    shutil.rmtree(old)
         if world > 1:
             flags = torch.tensor([float(state["stopped_early"]), float(state["plateau_decays"])], device=device)
             dist.broadcast(flags, 0)

@@ -6,8 +6,11 @@ Scopes:
   fraction f for every group or a dict ``{group: f_g}`` (Li et al.'s per-layer ratios from a
   sensitivity analysis; groups left out of the dict keep all their units).
 * ``global``: the round(f · N) lowest scores over all chosen groups (N = their total units), as in
-  Molchanov et al.'s global ranking. Scores must then be comparable across groups; tied groups sum
-  their members' scores, so they tend to score higher.
+  Molchanov et al.'s global ranking. Raw scores are rarely comparable across groups (an attention
+  unit's L1 sums 1,024 incoming weights, a tied LSTM unit's 8 gate rows of two layers), so
+  ``normalize`` can rescale each group's scores first: ``l2`` divides by the group's ℓ2 norm
+  (Molchanov et al. 2017, §2.3), ``mean`` by its mean |score|; ``none`` ranks raw scores. Rescaling
+  a group by a positive constant never changes its own order, so per-layer selection ignores it.
 
 Counting is exact and ties are broken by position: groups in canonical order, then unit index; the
 earlier unit is removed first. A selection that would remove every unit of a group is refused.
@@ -23,9 +26,10 @@ from torch import nn
 from .groups import UnitError, find_group, unit_groups
 from .mask import UnitMask
 
-__all__ = ["select_units", "SCOPES"]
+__all__ = ["select_units", "SCOPES", "NORMALIZATIONS"]
 
 SCOPES = ("per-layer", "global")
+NORMALIZATIONS = ("none", "l2", "mean")
 
 
 def _check_fraction(f, where: str) -> float:
@@ -36,7 +40,7 @@ def _check_fraction(f, where: str) -> float:
 
 def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction: float | Mapping[str, float],
                  scope: Literal["per-layer", "global"] = "per-layer", *, groups: Optional[Sequence[str]] = None,
-                 prev: Optional[UnitMask] = None) -> UnitMask:
+                 prev: Optional[UnitMask] = None, normalize: str = "none") -> UnitMask:
     """Remove the lowest-scoring units.
 
     Args:
@@ -48,6 +52,8 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
         groups: prune only these groups (names or member names); default all. Ignored when
             ``fraction`` is a dict (its keys choose).
         prev: a mask whose removed units must stay removed (they go first; iterative pruning).
+        normalize: global scope only: rescale each group's scores (``none``, ``l2``, ``mean``) so that
+            groups compete on relative, not raw, scores.
     Returns:
         UnitMask over every group of ``model``; ``info``: scope, fraction, removed {group: count},
         n_total (units of the chosen groups), n_removed.
@@ -57,6 +63,8 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
     """
     if scope not in SCOPES:
         raise UnitError(f"unknown unit selection scope {scope!r}; known: {list(SCOPES)}")
+    if normalize not in NORMALIZATIONS:
+        raise UnitError(f"unknown score normalisation {normalize!r}; known: {list(NORMALIZATIONS)}")
     all_groups = unit_groups(model.cfg) if prev is None else prev.check(model)
     if isinstance(fraction, Mapping):
         if scope != "per-layer":
@@ -79,6 +87,10 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
             raise UnitError(f"scores for {g.name} have {s.numel()} units, the model {g.size}")
         if bool(torch.isnan(s).any()):
             raise UnitError(f"scores for {g.name} contain NaN")
+        if scope == "global" and normalize != "none":
+            live = s if prev is None else s[prev.keep[g.name]]
+            scale = float(live.norm()) if normalize == "l2" else float(live.abs().mean()) if live.numel() else 0.0
+            s = s / scale if scale > 0 else s
         if prev is not None:  # already removed: -inf sorts first
             s = s.masked_fill(~prev.keep[g.name], -math.inf)
         flat.append(s)
@@ -102,7 +114,7 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
             raise UnitError(f"this selection removes every unit of {g.name} ({g.size}); lower the fraction "
                             "or use per-layer selection")
     removed = {g.name: int((~keep[g.name]).sum()) for g in chosen}
-    info = {"scope": scope, "fraction": dict(ratios) if isinstance(fraction, Mapping) else float(fraction),
+    info = {"scope": scope, **({"normalize": normalize} if scope == "global" else {}), "fraction": dict(ratios) if isinstance(fraction, Mapping) else float(fraction),
             "groups": [g.name for g in chosen], "removed": removed,
             "n_total": sum(g.size for g in chosen), "n_removed": sum(removed.values())}
     return UnitMask(keep, info)

@@ -17,12 +17,13 @@ from ..groups import UnitError
 from .hagiwara import hagiwara_energy, hagiwara_goodness, hagiwara_power, hagiwara_unit
 from .l1 import l1_out_unit, l1_unit
 from .n2ps import n2ps_unit
+from .random import random_unit
 from .taylor import taylor_unit, taylor_unit_second_order
 from .xinghu import xinghu_unit
 
 __all__ = ["UNIT_SCORES", "UnitScoreFn", "get_unit_score", "l1_unit", "l1_out_unit", "taylor_unit",
            "taylor_unit_second_order", "NEEDS_DATA", "n2ps_unit", "hagiwara_unit", "hagiwara_goodness",
-           "hagiwara_energy", "hagiwara_power", "xinghu_unit"]
+           "hagiwara_energy", "hagiwara_power", "xinghu_unit", "random_unit"]
 
 UnitScoreFn = Callable[..., dict[str, torch.Tensor]]
 
@@ -37,6 +38,7 @@ UNIT_SCORES: dict[str, UnitScoreFn] = {
     "hagiwara-energy": hagiwara_energy,
     "hagiwara-power": hagiwara_power,
     "xinghu-mi": xinghu_unit,
+    "random-unit": random_unit,  # the baseline
 }
 
 NEEDS_DATA = {"taylor-unit", "taylor-unit-2", "n2ps", "hagiwara-goodness", "hagiwara-energy",

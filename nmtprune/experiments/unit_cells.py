@@ -1,0 +1,103 @@
+"""Runners of the hidden-unit cells (``unit-eval``, ``unit-sensitivity``, ``unit-retrain``).
+
+Every pruned model is evaluated *shrunk* (:func:`nmtprune.prune.units.shrink`): the physically smaller
+dense model whose outputs equal the masked model's to 1e-6 (tested), so its BLEU is the masked
+model's and its decoding speed is the one a user gets. The speed measured inside a sweep shares the
+machine with whatever else runs; the speed claims are made by ``benchmarks/bench_shrink.py`` on an
+idle machine, these numbers only show the trend.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..metrics.evaluate import evaluate_data
+from ..prune.units import select_units, shrink
+from ..train.checkpoint import load_model
+from .context import Context
+from .grid import Cell
+from .trained import _mask_held, _trainer, read_curve
+
+__all__ = ["run_unit_eval", "run_unit_sensitivity", "run_unit_retrain", "UNIT_RUNNERS"]
+
+
+def _n_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _mask(ctx: Context, p: dict, groups=None):
+    """The UnitMask of cell params ``p`` (score, seed, batches, fraction, scope) on the dense model."""
+    scores = ctx.unit_scores(p["score"], p["seed"], p.get("batches", 0))
+    return select_units(scores, ctx.dense(), p["fraction"], p.get("scope", "per-layer"), groups=groups,
+                        normalize=p.get("normalize", "none"))
+
+
+def _shape(dense, small, mask) -> dict:
+    """Sizes and parameter counts before/after, and units kept per group."""
+    kept = mask.kept() if mask is not None else {}
+    return {"params": _n_params(small), "params_dense": _n_params(dense),
+            "params_ratio": round(_n_params(small) / _n_params(dense), 4),
+            "sizes": {"enc": list(small.cfg.enc_sizes), "dec": list(small.cfg.dec_sizes), "attn": small.cfg.attn_size},
+            "units": {g: {"kept": kept[g], "size": int(k.numel())} for g, k in mask.keep.items()} if mask else None}
+
+
+def _evaluate(ctx: Context, model, split: str) -> dict:
+    st = ctx.study
+    with torch.no_grad():
+        metrics, _ = evaluate_data(model, ctx.data(split), ctx.tgt_vocab, ctx.cfg.data.tgt_lang, beam=st.beam,
+                                   batch_size=st.batch_size)
+    metrics["split"] = split
+    return metrics
+
+
+def run_unit_eval(ctx: Context, cell: Cell) -> dict:
+    """BLEU vs fraction of units removed (no retraining), on the shrunk model; fraction 0 = dense."""
+    p = cell.params
+    dense = ctx.dense()
+    if p["fraction"] == 0:
+        return {**_evaluate(ctx, dense, p["eval"]["split"]), **_shape(dense, dense, None),
+                "dev_ppl": round(ctx.perplexity(dense, ctx.study.dev_split), 4)}
+    mask = _mask(ctx, p)
+    small = shrink(dense, mask).eval()
+    return {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(dense, small, mask),
+            "dev_ppl": round(ctx.perplexity(small, ctx.study.dev_split), 4), "selection": mask.info}
+
+
+def run_unit_sensitivity(ctx: Context, cell: Cell) -> dict:
+    """Li et al.'s sensitivity: one group pruned alone; dev BLEU (fraction 0 = dense)."""
+    p = cell.params
+    dense = ctx.dense()
+    if p["fraction"] == 0:
+        return {**_evaluate(ctx, dense, p["eval"]["split"]), **_shape(dense, dense, None)}
+    mask = _mask(ctx, p, groups=[p["group"]])
+    small = shrink(dense, mask).eval()
+    return {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(dense, small, mask), "group": p["group"]}
+
+
+def run_unit_retrain(ctx: Context, cell: Cell) -> dict:
+    """Prune units, retrain under the fixed whole-unit masks (See et al.'s recipe), evaluate shrunk."""
+    p = cell.params
+    mask = _mask(ctx, p)
+    dense = ctx.dense()
+    masks = mask.maskset(dense)
+    dev_split = ctx.study.dev_split
+    start = {"dense_dev_loss": round(math.log(ctx.dense_perplexity(dev_split)), 5)}
+    pruned = shrink(dense, mask).eval()
+    start["pruned_dev_loss"] = round(math.log(ctx.perplexity(pruned, dev_split)), 5)
+    out = ctx.scratch(cell.id)
+    resume = (out / "last" / "trainer.json").is_file()
+    summary = _trainer("retrain")(ctx.study.model, masks, out, seed=p["train_seed"], overrides=list(p["overrides"]),
+                                  resume=resume, progress=ctx.progress)
+    trained, *_ = load_model(out / "best")
+    held = _mask_held(trained, masks)
+    small = shrink(trained, mask).eval()
+    result = {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(trained, small, mask),
+              "dev_ppl": round(ctx.perplexity(small, dev_split), 4), "mask_held": held, "selection": mask.info}
+    result.update(start=start, curve=read_curve(out / "metrics.jsonl"), resumed=resume,
+                  train_summary=summary if isinstance(summary, dict) else None, scratch_dir=str(out))
+    return result
+
+
+UNIT_RUNNERS = {"unit-eval": run_unit_eval, "unit-sensitivity": run_unit_sensitivity,
+                "unit-retrain": run_unit_retrain}

@@ -1,0 +1,263 @@
+"""The hidden-unit report (``report: units``): structured pruning of the LSTM model, method by method.
+
+Reads only result files: this study's ``unit-eval`` / ``unit-sensitivity`` / ``unit-retrain`` cells,
+the weight-pruning results of the studies named in ``compare_with`` (the large-sparse vs small-dense
+question, at equal parameter count) and ``benchmarks/results/shrink.json`` (the idle-machine speed
+benchmark). Every pruned model was evaluated shrunk, so BLEU, parameters and speed are of the same
+physically smaller model.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional
+
+from .collect import Collected, collect, mean_std
+from .sections import _head, commands, f, ms, table
+
+__all__ = ["render_units"]
+
+SPEED_TARGET, BLEU_TOL, TARGET_FRACTION = 1.8, 1.5, 0.5  # issue 5: 50 % units -> >= 1.8x, within 1.5 BLEU
+SHRINK_BENCH = Path("benchmarks/results/shrink.json")
+RECONSTRUCTED = {"n2ps", "hagiwara-goodness", "hagiwara-energy", "hagiwara-power", "xinghu-mi"}
+
+
+def _curves(c: Collected, kind: str = "unit-eval") -> dict[tuple[str, str], dict[float, list[dict]]]:
+    """``{(score, scope): {fraction: [metrics per seed]}}``; the dense cell joins every curve at 0."""
+    out: dict = defaultdict(lambda: defaultdict(list))
+    dense = None
+    for p, m in c.ok(kind):
+        if p["fraction"] == 0:
+            dense = m
+        else:
+            out[(p["score"], p.get("scope") or p.get("group"))][p["fraction"]].append(m)
+    if dense is not None:
+        for curve in out.values():
+            curve[0.0] = [dense]
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+
+
+def _dense(c: Collected, kind: str = "unit-eval") -> Optional[dict]:
+    return next((m for p, m in c.ok(kind) if p["fraction"] == 0), None)
+
+
+def _bleu(ms_: list[dict]) -> Optional[float]:
+    return mean_std([m.get("bleu_tok_lc") for m in ms_])[0]
+
+
+def _fig(curves: dict, figs: Path, stem: str, title: str, ylabel: str) -> Optional[str]:
+    if not curves:
+        return None
+    from .plots import _save, plt
+    panels = sorted({k[1] for k in curves})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for i, ((score, p), pts) in enumerate((k, v) for k, v in curves.items() if k[1] == panel):
+            ax.plot([100 * x for x in pts], [_bleu(v) for v in pts.values()], marker="o", ms=3, label=score,
+                    color=f"C{i % 10}", ls=":" if score == "random-unit" else "--" if score in RECONSTRUCTED else "-")
+        ax.set_title(f"{title}: {panel}")
+        ax.set_xlabel("% of hidden units removed")
+        ax.set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=7)
+    return _save(fig, figs, stem)
+
+
+def _setup(c: Collected) -> str:
+    st, dense = c.study, _dense(c)
+    prov = c.provenance()
+    rows = [[k] + [str(c.status(k)[x]) for x in ("planned", "ok", "failed", "missing")]
+            for k in ("unit-eval", "unit-sensitivity", "unit-retrain") if c.status(k)["planned"]]
+    return "\n".join([
+        "## Setup", "",
+        f"* **Model**: `{st.model}`; dense test BLEU {f(dense.get('bleu_tok_lc')) if dense else '–'}, "
+        f"{dense['params']:,} parameters" if dense else f"* **Model**: `{st.model}`",
+        "* **What one unit is**: hidden unit j of an LSTM layer = its four gate rows of W_ih and W_hh, its biases, "
+        "its recurrent column and its columns in every consumer (next layer, attention, W_c, input feed); "
+        "encoder and decoder layer k are tied (the decoder starts from the encoder's states) and pruned together "
+        "(`src_layerk+tgt_layerk`); `attention` is a unit of h̃ = tanh(W_c[c; h]) (its softmax and input-feed "
+        "columns go with it).",
+        "* **Evaluation**: every pruned model is *shrunk* (physically smaller `nn.LSTM`, attention, W_c, softmax "
+        "input; outputs equal the masked model's to 1e-6, tested) and evaluated on "
+        f"`{st.split}` (beam {st.beam}); sensitivity on `{st.dev_split}`. Speeds measured inside the sweep share "
+        "the machine with other work and show trends only; the speed target is judged on the idle benchmark.",
+        "* **Older methods**: `n2ps`, `hagiwara-*` and `xinghu-mi` implement reconstructed readings of the papers "
+        "(each score file says which parts are reconstructed); dashed lines in the figures.",
+        f"* **Reproduce**: `nmtprune sweep {st.path}` then `nmtprune report {st.path}`.",
+        "* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
+        "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
+        "* **Machines**: " + ("; ".join(prov["machines"]) or "–"), "",
+        table(["cell kind", "planned", "ok", "failed", "not run"], rows), ""])
+
+
+def _eval_section(c: Collected, figs: Path) -> str:
+    out, empty = _head(c, "BLEU vs fraction of hidden units removed (no retraining)", "units_eval", ("unit-eval",))
+    curves = _curves(c)
+    if empty or not curves:
+        return "\n".join(out)
+    stem = _fig(curves, figs, "fig_units_bleu", "units removed", "test BLEU (tok-lc)")
+    out += [f"![BLEU vs units removed]({stem}.png)", ""] if stem else []
+    fractions = sorted({x for v in curves.values() for x in v if x > 0})
+    for scope in sorted({k[1] for k in curves}):
+        rows = [[score] + [(f(_bleu(pts[x])) + f" ({100 * pts[x][0]['params_ratio']:.0f} %)") if x in pts else "–"
+                           for x in fractions] for (score, sc), pts in curves.items() if sc == scope]
+        norm = c.study.units_eval.normalize if scope == "global" else None
+        out += [f"**{scope}**" + (f" (scores rescaled per group: `{norm}`)" if norm else "")
+                + " — test BLEU (parameters left, % of dense):", "",
+                table(["score"] + [f"{100 * x:g} % units" for x in fractions], rows), ""]
+    out += [_layers_table(c), commands(c, ("unit-eval",)), ""]
+    return "\n".join(out)
+
+
+def _layers_table(c: Collected) -> str:
+    """Which layers lose units when one global ranking decides (kept / size per group)."""
+    rows = []
+    for p, m in c.ok("unit-eval"):
+        if p.get("scope") == "global" and m.get("units") and p.get("seed", 0) == min(c.study.units_eval.seeds):
+            rows.append([p["score"], f"{100 * p['fraction']:g} %"]
+                        + [f"{100 * (1 - u['kept'] / u['size']):.0f} %" for u in m["units"].values()])
+    if not rows:
+        return ""
+    groups = list(next(m for p, m in c.ok("unit-eval") if m.get("units"))["units"])
+    return "\n".join(["Which layers lose units under global selection (% of each group's units removed):", "",
+                      table(["score", "overall"] + groups, rows), ""])
+
+
+def _sensitivity_section(c: Collected, figs: Path) -> str:
+    out, empty = _head(c, "Per-layer sensitivity (Li et al. 2017): one unit group pruned alone",
+                       "unit_sensitivity", ("unit-sensitivity",))
+    curves = _curves(c, "unit-sensitivity")
+    if empty or not curves:
+        return "\n".join(out)
+    by_group = {(g, score): pts for (score, g), pts in curves.items()}  # one panel per score, a line per group
+    stem = _fig(by_group, figs, "fig_units_sensitivity", "score", f"dev BLEU ({c.study.dev_split})")
+    out += [f"![per-layer sensitivity]({stem}.png)", ""] if stem else []
+    dense = _dense(c, "unit-sensitivity")
+    fractions = sorted({x for v in curves.values() for x in v if x > 0})
+    rows = [[score, g] + [f(_bleu(pts[x]) - dense["bleu_tok_lc"], sign=True) if x in pts and dense else "–"
+                          for x in fractions] for (score, g), pts in curves.items()]
+    out += [f"Dev BLEU change vs dense ({f(dense['bleu_tok_lc']) if dense else '–'}) when only this group loses "
+            "units. Li et al. prune sensitive layers less: the per-layer ratios for `unit_retrain` can be read "
+            "off here (`prune-units --ratios GROUP=F ...`).", "",
+            table(["score", "group"] + [f"{100 * x:g} %" for x in fractions], rows), "",
+            commands(c, ("unit-sensitivity",)), ""]
+    return "\n".join(out)
+
+
+def _bench() -> Optional[dict]:
+    try:
+        return json.loads(SHRINK_BENCH.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _retrain_section(c: Collected) -> str:
+    out, empty = _head(c, "Pruned vs retrained, speed and size", "unit_retrain", ("unit-retrain",))
+    ur, dense = c.study.unit_retrain, _dense(c)
+    if ur is None:
+        return "\n".join(out)
+    pruned = _curves(c)
+    got: dict = defaultdict(list)
+    for p, m in c.ok("unit-retrain"):
+        got[(p["score"], p["fraction"])].append(m)
+    rows = []
+    for score in ur.scores:
+        for x in ur.fractions:
+            r = got.get((score, x), [])
+            only = pruned.get((score, ur.scope), {}).get(x, [])
+            sp = [m["sentences_per_s"] / dense["sentences_per_s"] for m in r] if dense else []
+            rows.append([score, f"{100 * x:g} %", f(_bleu(only)) if only else "–", ms([m["bleu_tok_lc"] for m in r]),
+                         f(_bleu(r) - dense["bleu_tok_lc"], sign=True) if r and dense else "–",
+                         f"{100 * r[0]['params_ratio']:.0f} %" if r else "–", ms(sp) + "×" if sp else "–",
+                         "yes" if r and all(m.get("mask_held") for m in r) else "–"])
+    out += [f"Scope `{ur.scope}`, retrained with See et al.'s recipe under the whole-unit masks; "
+            f"dense test BLEU {f(dense['bleu_tok_lc']) if dense else '–'}. Speed: in-sweep beam-{c.study.beam} "
+            "sentences/s of the shrunk retrained model over the dense model's in the same sweep.", "",
+            table(["score", "units removed", "pruned only", "retrained", "Δ vs dense", "parameters", "speed (sweep)",
+                   "masks held"], rows), ""]
+    out += [_target(c, got, dense), commands(c, ("unit-retrain",)), ""]
+    return "\n".join(out)
+
+
+def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
+    bench = _bench()
+    speed = None
+    if bench:
+        res = bench.get("results", {})
+        d, s = res.get("dense", {}).get("beam5", {}), res.get("shrunk", {}).get("beam5", {})
+        if d.get("median_sentences_per_s") and s.get("median_sentences_per_s"):
+            speed = s["median_sentences_per_s"] / d["median_sentences_per_s"]
+    best = None
+    for (score, x), r in got.items():
+        if x == TARGET_FRACTION and dense and r:
+            delta = _bleu(r) - dense["bleu_tok_lc"]
+            best = max(best or (delta, score), (delta, score))
+    bleu_ok = best is not None and best[0] >= -BLEU_TOL
+    speed_ok = speed is not None and speed >= SPEED_TARGET
+    verdict = "met" if bleu_ok and speed_ok else "not met" if best is not None and speed is not None else "open"
+    return "\n".join([
+        f"**Target** (50 % of units removed: ≥ {SPEED_TARGET}× CPU decoding speed, within {BLEU_TOL} BLEU of dense "
+        f"after retraining): **{verdict}**. BLEU: best retrained "
+        + (f"`{best[1]}` {best[0]:+.2f}" if best else "– (not run yet)") + "; speed (idle benchmark "
+        + f"`{SHRINK_BENCH}`, beam 5): " + (f"{speed:.2f}×" if speed else "–")
+        + (f" ({bench.get('settings', {}).get('shrunk', '')}; command `{bench.get('command', '?')}`)" if bench else ""),
+        ""])
+
+
+def _versus_section(c: Collected, figs: Path) -> str:
+    """Small-dense (unit-pruned, shrunk) vs large-sparse (weight-pruned) at equal parameter count."""
+    out = ["## Small-dense vs large-sparse at equal parameter count", ""]
+    others = []
+    for path in c.study.compare_with:
+        try:
+            others.append(collect(path, c.results_dir.parent))
+        except Exception as exc:  # noqa: BLE001 - the comparison is optional; say why it is missing
+            out += [f"_`{path}` could not be read: {exc}_", ""]
+    pts_units = [(m["params"], m["bleu_tok_lc"], p["score"]) for p, m in c.ok("unit-eval")
+                 if p["fraction"] > 0 and p.get("scope") == "per-layer" and p["score"] in ("l1", "taylor-unit")]
+    pts_units += [(m["params"], m["bleu_tok_lc"], f"{p['score']} retrained") for p, m in c.ok("unit-retrain")]
+    pts_sparse = []
+    dense = _dense(c)
+    mhash = c.cells[0].params["model_hash"] if c.cells else None
+
+    def nonzero(m: dict) -> Optional[int]:  # all parameters minus the pruned weights (biases are kept)
+        pruned = (m.get("masks") or {}).get("stats", {}).get("overall", {}).get("pruned")
+        return None if pruned is None or dense is None else dense["params"] - pruned
+
+    for o in others:
+        if not o.cells or o.cells[0].params["model_hash"] != mhash:
+            out += [f"_`{o.study.path}` prunes another model; not comparable._", ""]
+            continue
+        curve = o.prune_curves().get(("magnitude", "class-blind"), {})
+        pts_sparse += [(nonzero(m), m["bleu_tok_lc"], f"magnitude ({o.study.name})")
+                       for s, ms_ in curve.items() if s > 0 for m in ms_]
+        pts_sparse += [(nonzero(m), m["bleu_tok_lc"], f"magnitude retrained ({o.study.name})")
+                       for ms_ in o.trained("retrain", "magnitude").values() for m in ms_]
+    pts_sparse = [x for x in pts_sparse if x[0] is not None]
+    if not pts_units or not pts_sparse:
+        return "\n".join(out + ["_Not run yet_ (needs unit-eval results and a `compare_with` study with "
+                                "magnitude class-blind results).", ""])
+    from .plots import _save, plt
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for i, label in enumerate(sorted({x[2] for x in pts_units + pts_sparse})):
+        xs = sorted((n, b) for n, b, l in pts_units + pts_sparse if l == label)
+        ax.plot([n / 1e6 for n, _ in xs], [b for _, b in xs], marker="o" if "retrained" in label else "x",
+                ls="-" if "magnitude" in label else "--", label=label, color=f"C{i % 10}")
+    ax.set_xlabel("non-zero parameters (M): unit-pruned = shrunk size; weight-pruned = weights kept")
+    ax.set_ylabel("test BLEU (tok-lc)")
+    ax.legend(fontsize=7)
+    stem = _save(fig, figs, "fig_units_vs_sparse")
+    out += [f"![small-dense vs large-sparse]({stem}.png)", "",
+            "Weight-pruned counts are the parameters left non-zero (biases are never pruned; a sparse model "
+            "also needs indices or a bitmask, see the See et al. report's storage table); unit-pruned counts are "
+            "all parameters of the shrunk dense model, which needs nothing else and runs dense kernels.", ""]
+    return "\n".join(out)
+
+
+def render_units(c: Collected, figs: Path) -> str:
+    """The whole report as markdown; figures go to ``figs``."""
+    parts = [f"# Hidden-unit (structured) pruning — `{c.study.name}`", "",
+             f"_Generated by `nmtprune report {c.study.path}` from the result files; do not edit by hand._", "",
+             _setup(c), _eval_section(c, figs), _sensitivity_section(c, figs), _retrain_section(c),
+             _versus_section(c, figs)]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,129 @@
+"""Hidden-unit studies: unit-eval / unit-sensitivity / unit-retrain cells on a tiny model, the units
+report, bad unit sections, the random-unit baseline and global score normalisation."""
+import math
+
+import pytest
+import torch
+
+from nmtprune.config import ConfigError
+from nmtprune.experiments import ResultStore, load_study, plan, run_sweep
+from nmtprune.experiments.context import Context
+from nmtprune.models import Seq2Seq
+from nmtprune.prune.units import UnitError, get_unit_score, select_units, shrink, unit_groups
+from nmtprune.report.render import write_report
+
+from test_experiments import write_study
+
+UNITS = """\
+model: {model}
+split: test
+dev_split: dev
+beam: 1
+max_sentences: 6
+report: units
+units_eval: {{fractions: [0.25, 0.5], scores: [l1, random-unit], scopes: [per-layer, global], seeds: [1, 2]}}
+unit_sensitivity: {{fractions: [0.5], scores: [l1]}}
+unit_retrain: {{fractions: [0.5], scores: [l1], seeds: [1], overrides: [train.epochs=1]}}
+"""
+
+
+@pytest.fixture
+def ustudy(tmp_path):
+    return write_study(tmp_path, UNITS, "units_toy")
+
+
+def _results(tmp_path, study, kind):
+    store = ResultStore(tmp_path / "results" / "units_toy")
+    return [(c, store.read(c)) for c in plan(load_study(study)) if c.kind == kind]
+
+
+def test_unit_cells_shrink_and_evaluate(ustudy, tmp_path):
+    s = run_sweep(ustudy, results_dir=tmp_path / "results", work_dir=tmp_path / "work", progress=False)
+    n_groups = 3  # the toy model's unit groups: src_layer1+tgt_layer1, src_layer2+tgt_layer2, attention
+    # unit-eval: dense + l1 (2 scopes x 2 fractions) + random-unit (x 2 seeds); sensitivity: dense + 1 per group
+    assert s["failed"] == 0 and s["ok"] == s["cells"] == (1 + 4 + 8) + (1 + n_groups) + 1
+    evals = _results(tmp_path, ustudy, "unit-eval")
+    dense = next(r["metrics"] for c, r in evals if c.params["fraction"] == 0)
+    for c, r in evals:
+        m = r["metrics"]
+        assert r["status"] == "ok" and "bleu_tok_lc" in m and m["sentences"] == 6
+        if c.params["fraction"] == 0:
+            continue
+        assert m["params"] < dense["params"] and m["params_ratio"] < 1
+        removed = sum(u["size"] - u["kept"] for u in m["units"].values())
+        assert removed == round(c.params["fraction"] * sum(u["size"] for u in m["units"].values()))
+        if c.params["scope"] == "per-layer":  # every group loses its own share
+            assert all(u["size"] - u["kept"] == round(c.params["fraction"] * u["size"]) for u in m["units"].values())
+        else:
+            assert m["selection"]["normalize"] == "l2" and c.params["normalize"] == "l2"
+    # random-unit runs once per seed, and different seeds remove different units
+    rnd = [r["metrics"]["units"] for c, r in evals if c.params["score"] == "random-unit"
+           and c.params["scope"] == "per-layer" and c.params["fraction"] == 0.5]
+    assert len(rnd) == 2
+    for c, r in _results(tmp_path, ustudy, "unit-sensitivity"):
+        if c.params["fraction"] > 0:  # only the named group loses units
+            for g, u in r["metrics"]["units"].items():
+                assert (u["kept"] < u["size"]) == (g == c.params["group"])
+    (c, r), = _results(tmp_path, ustudy, "unit-retrain")
+    m = r["metrics"]
+    assert m["mask_held"] is True and m["params_ratio"] < 1 and m["curve"]["train"]
+    # the pruned-only start point is the shrunk (pruned, not retrained) model's dev loss
+    ctx = Context(load_study(ustudy), tmp_path / "w2")
+    small = shrink(ctx.dense(), select_units(get_unit_score("l1")(ctx.dense()), ctx.dense(), 0.5))
+    assert m["start"]["pruned_dev_loss"] == round(math.log(ctx.perplexity(small.eval(), "dev")), 5)
+    # the report renders every section from these results
+    text = write_report(ustudy, results_dir=tmp_path / "results", reports_dir=tmp_path / "reports").read_text()
+    for needle in ("BLEU vs fraction of hidden units removed", "Per-layer sensitivity", "Pruned vs retrained",
+                   "| score | 25 % units | 50 % units |", "| random-unit |", "**Target**"):
+        assert needle in text
+    assert (tmp_path / "reports" / "units_toy" / "fig_units_bleu.png").is_file()
+    assert (tmp_path / "reports" / "units_toy" / "fig_units_sensitivity.png").is_file()
+    assert "Not run yet" not in text.split("## Small-dense")[0]
+
+
+@pytest.mark.parametrize("edit, key", [
+    ("scores: [l1, random-unit]", "units_eval.scores[0]"),
+    ("fractions: [0.25, 0.5]", "units_eval.fractions[1]"),
+    ("scopes: [per-layer, global]", "units_eval.scopes[1]"),
+])
+def test_bad_unit_sections_name_the_key(ustudy, edit, key):
+    bad = {"scores: [l1, random-unit]": "scores: [l1-norm, random-unit]",
+           "fractions: [0.25, 0.5]": "fractions: [0.25, 1.0]",
+           "scopes: [per-layer, global]": "scopes: [per-layer, everywhere]"}[edit]
+    ustudy.write_text(ustudy.read_text().replace(edit, bad, 1))
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        load_study(ustudy)
+
+
+def test_bad_normalize_and_compare_with(ustudy):
+    text = ustudy.read_text()
+    ustudy.write_text(text.replace("seeds: [1, 2]}", "seeds: [1, 2], normalize: max}", 1))
+    with pytest.raises(ConfigError, match="units_eval.normalize"):
+        load_study(ustudy)
+    ustudy.write_text(text + "compare_with: [no/such/study.yaml]\n")
+    with pytest.raises(ConfigError, match=r"compare_with\[0\]"):
+        load_study(ustudy)
+
+
+def test_random_unit_scores_are_seeded(tiny_cfg):
+    model = Seq2Seq(tiny_cfg)
+    a, b, c = (get_unit_score("random-unit")(model, seed=s) for s in (1, 1, 2))
+    assert set(a) == {g.name for g in unit_groups(tiny_cfg)}
+    assert all(torch.equal(a[g], b[g]) for g in a) and not all(torch.equal(a[g], c[g]) for g in a)
+
+
+def test_global_normalisation_lets_groups_compete_on_relative_scores(tiny_cfg):
+    model = Seq2Seq(tiny_cfg)
+    groups = unit_groups(tiny_cfg)
+    base = torch.arange(1, 9, dtype=torch.float32)
+    # the first group's scores are 1000x larger: raw global ranking empties the other groups
+    scores = {g.name: base * (1000 if i == 0 else 1) for i, g in enumerate(groups)}
+    with pytest.raises(UnitError, match="removes every unit"):
+        select_units(scores, model, 0.7, "global")
+    for norm in ("l2", "mean"):
+        m = select_units(scores, model, 0.5, "global", normalize=norm)
+        assert all(k == 4 for k in m.kept().values()) and m.info["normalize"] == norm
+    # per-layer selection ignores the rescaling, and unknown names are refused
+    assert select_units(scores, model, 0.5).kept() == m.kept()
+    with pytest.raises(UnitError, match="normalisation"):
+        select_units(scores, model, 0.5, "global", normalize="max")
