@@ -179,7 +179,8 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     result = {"benchmark": "bench_scores", "threads": args.threads,
-              "loadavg_at_start": list(os.getloadavg()), "torch": torch.__version__, **provenance()}
+              "loadavg_at_start": list(os.getloadavg()), "torch": torch.__version__,
+              **provenance(), "command": "python benchmarks/bench_scores.py " + " ".join(sys.argv[1:])}
     if args.only in (None, "correlation"):
         result["correlation"] = correlation(args)
         print(json.dumps(result["correlation"]["estimators"], indent=1), file=sys.stderr)

@@ -78,6 +78,9 @@ def shot(pg, name):
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+# the toy site's scores: the weight baselines, OBD (its curvature / w² / saliency steps) and the
+# hidden-unit method (whole rows and columns, the shrinking model)
+SITE_SCORES = ("magnitude", "random", "obd", "units-l1")
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
 
@@ -97,7 +100,7 @@ def build_toy_site(tmp: Path) -> dict:
                                dev_sentences=8, progress=lambda *_: None)
     t0 = time.perf_counter()
     summary = build_site(model, tmp / "out", tmp / "results", samples=2, split="test", max_rows=24, max_cols=16,
-                         frames=[tmp / "frames"], progress=lambda *_: None)
+                         frames=[tmp / "frames"], scores=SITE_SCORES, progress=lambda *_: None)
     seconds = time.perf_counter() - t0
     export_path = tmp / "out" / "data" / "export.json"
     export = json.loads(export_path.read_text(encoding="utf-8"))

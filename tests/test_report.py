@@ -1,4 +1,6 @@
 """The report: rendered from a small hand-made set of result JSONs, with missing and failed parts."""
+import json
+
 import matplotlib.image
 import pytest
 
@@ -8,6 +10,7 @@ from nmtprune.report import run_checks, write_report
 from nmtprune.report.collect import collect
 from nmtprune.report.paper import paper_class
 
+from conftest import ROOT
 from test_experiments import make_model
 
 STUDY = """\
@@ -148,3 +151,22 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
     assert "| magnitude | 29.90 / 20.10 | 29.60 / 20.40 |" in blind and "| random | 29.00 / 21.00 | – |" in blind
     assert "✅ met" in report and "Δ -0.80" in report  # 29.2 vs dense 30.0 at 95 %: within 1.0
     assert (tmp_path / "reports" / "toy" / "fig_methods_bleu.png").is_file()
+
+
+def test_methods_cost_section_reads_the_benchmark_files_format(tmp_path):
+    from nmtprune.report.methods import _cost_section
+    shipped = ROOT / "benchmarks" / "results" / "bench_scores.json"  # written by benchmarks/bench_scores.py
+    data = json.loads(shipped.read_text())
+    text = _cost_section(shipped)
+    for label, row in data["correlation"]["estimators"].items():
+        assert f"| {label} | {row['seconds']:.3f} | {row['spearman_h_vs_exact_hessian']:.3f} |" in text
+    # a cost part in the format cost() writes is tabulated too; a missing one is said to be missing
+    assert ("cost part has not been run" in text) == ("cost" not in data)
+    data["cost"] = {"model": "m", "batches": 4, "train_step": "bf16 autocast", "train_step_seconds": 0.5,
+                    "epoch_seconds_estimate": 227.0,
+                    "scores": {"obd": {"seconds": 8.0, "seconds_per_batch": 2.0, "default_batches": 16,
+                                       "projected_default_seconds": 32.0, "projected_default_epochs": 0.141}}}
+    (tmp_path / "b.json").write_text(json.dumps(data))
+    text = _cost_section(tmp_path / "b.json")
+    assert "| obd | 4 | 8.00 | 2.000 | 16 | 32.0 | 0.141 |" in text and "one epoch ≈ 227 s" in text
+    assert "No benchmark yet" in _cost_section(tmp_path / "none.json")

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from nmtprune.prune import get_score, select
+from nmtprune.prune import select
 from nmtprune.site.schema import ExportError, validate
 from site_helpers import build_toy_site
 
@@ -22,14 +22,19 @@ def built(tmp_path_factory):
 
 def test_export_is_valid_and_matches_the_engine(built):
     from nmtprune.train.checkpoint import load_model
+    from nmtprune.site.export import score_runner
     ex = built["export"]
     validate(ex)
-    assert {m["id"] for m in ex["methods"]} == {f"{s}/{c}" for s in ("magnitude", "random")
-                                                 for c in ("class-blind", "class-uniform", "class-distribution")}
-    model, *_ = load_model(built["model"])
+    assert {m["id"] for m in ex["methods"]} == {f"{s}/{c}" for s in ("magnitude", "random", "obd")
+                                                 for c in ("class-blind", "class-uniform", "class-distribution")} \
+        | {"units-l1/per-layer"}
+    model, cfg, sv, tv = load_model(built["model"])
     named = dict(model.named_parameters())
+    run = score_runner(cfg, sv, tv, seed=0)  # OBD gets its scoring batches as the export gave them
     for m in ex["methods"]:
-        scores = get_score(m["score"])(model, seed=0)
+        if m["score"].startswith("units-"):
+            continue  # test_unit_method_removes_whole_rows_and_columns
+        scores = run(m["score"], model)
         for level in (30, 70):
             masks = select(scores, model, level / 100, m["selection"]).masks
             for c in ex["classes"]:
@@ -71,6 +76,35 @@ def test_video_has_the_expected_frames(built, tmp_path):
     assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "d.mp4"))[0] == 4
     with pytest.raises(ValueError, match="unknown method"):
         render_video("nope/class-blind", tmp_path / "x.mp4", export=str(built["out"] / "data" / "export.json"))
+
+
+def test_video_appends_the_retraining_segment(built, tmp_path):
+    """Frames of the method exist (the export's, a --frames file, or by name in a folder): the sweep is
+    followed by one video frame per recorded step shown, the segment's own frame count."""
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="pip install imageio-ffmpeg (.ci/install-browser.sh)")
+    import shutil
+
+    from nmtprune.site.video import find_training, frame_count, render_video
+    from nmtprune.site.video_training import frame_of
+    export = str(built["out"] / "data" / "export.json")
+    res = render_video("magnitude/class-blind", tmp_path / "v.mp4", export=export, fps=4, seconds=2.5,
+                       train_seconds=2, gif=False)
+    assert res["training"] == "magnitude/class-blind@80" and res["training_frames"] == frame_count(4, 2) == 8
+    assert res["frames"] == 10 + 8
+    frames, secs = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "v.mp4"))
+    assert frames == 18 and abs(secs - 4.5) < 0.3
+    n_rec = len(built["frames"]["frames"])  # every recorded step is shown, in order, the last one held
+    shown = [frame_of(j, 8, n_rec, 0.15) for j in range(8)]
+    assert shown == sorted(shown) and set(shown) == set(range(n_rec)) and shown[-2:] == [n_rec - 1] * 2
+    (tmp_path / "fr").mkdir()
+    shutil.copy(built["frames_file"], tmp_path / "fr" / "magnitude-class-blind-s80.json")
+    assert find_training("magnitude/class-blind", {"training": []}, frames_dir=tmp_path / "fr")["id"] == \
+        "magnitude/class-blind@80"  # found by name
+    assert find_training("magnitude/class-uniform", {"training": []}, frames_dir=tmp_path / "fr") is None
+    with pytest.raises(ValueError, match="not of 'random/class-blind'"):
+        find_training("random/class-blind", {"training": []}, frames=built["frames_file"])
+    with pytest.raises(ValueError, match="within 60"):
+        render_video("magnitude/class-blind", tmp_path / "x.mp4", export=export, seconds=55, train_seconds=8)
 
 
 def test_cli_commands(built, tmp_path, capsys):
@@ -138,4 +172,96 @@ def test_export_carries_real_retraining_frames_and_score_parts(built):
     bad = copy.deepcopy(ex)
     bad["methods"][0]["steps"][0]["of"] = "curvature"
     with pytest.raises(ExportError, match="unknown part"):
+        validate(bad)
+
+
+def _method(ex, mid):
+    return next(m for m in ex["methods"] if m["id"] == mid)
+
+
+def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
+    """OBD's walk-through shows h_kk, w² and ½·h·w² before the rank/cut steps; the exported histograms
+    are those of a direct curvature computation on the same scoring batches."""
+    import torch
+
+    from nmtprune.prune.scores._autograd import prunable_params, scoring_mode, seq2seq_objective
+    from nmtprune.prune.scores.obd import curvature_diagonal
+    from nmtprune.site.export import hist_of, score_runner
+    from nmtprune.train.checkpoint import load_model
+    ex = built["export"]
+    obd = next(s for s in ex["scores"] if s["name"] == "obd")
+    assert set(obd["parts"]) == {"curvature", "w2", "saliency"} and all(h["log"] for h in obd["parts"].values())
+    m = _method(ex, "obd/class-blind")
+    assert [st.get("of") for st in m["steps"][:3]] == ["curvature", "w2", "saliency"]
+    assert [st["viz"] for st in m["steps"][3:]] == ["histogram", "class-histograms", "class-bars", "matrix"]
+    assert m["steps"][3]["threshold"] == "global"  # rank and cut: the selection's steps follow the parts
+    model, cfg, sv, tv = load_model(built["model"])
+    batches = score_runner(cfg, sv, tv, seed=0).batches(100)  # obd's 100 scoring batches (the toy: 1)
+    params = prunable_params(model)
+    with scoring_mode(model, params):
+        h = curvature_diagonal(seq2seq_objective(model), params, batches, "fisher", seed=0, samples=1)
+    names = [p for c in ex["classes"] for p in c["params"]]
+    w = {p["name"]: dict(model.named_parameters())[p["name"]].detach().float() for p in names}
+    direct = {"curvature": {n: h[n].clamp(min=0) for n in w}, "w2": {n: v.square() for n, v in w.items()},
+              "saliency": {n: 0.5 * h[n].clamp(min=0) * v.square() for n, v in w.items()}}
+    for part, values in direct.items():
+        want = hist_of({c["name"]: torch.cat([values[p["name"]].reshape(-1) for p in c["params"]])
+                        for c in ex["classes"]}, log=True)
+        got = obd["parts"][part]
+        assert got["zeros"] == want["zeros"] and abs(got["lo"] - want["lo"]) < 1e-3 and abs(got["hi"] - want["hi"]) < 1e-3
+        for c in want["counts"]:  # the same values binned alike (a value on a bin edge may round either way)
+            assert sum(abs(a - b) for a, b in zip(got["counts"][c], want["counts"][c])) <= 2, (part, c)
+    assert sum(obd["parts"]["curvature"]["zeros"].values()) > 0  # embedding rows of words the batch lacks
+    # the score is ½·h·w² with exactly this h: the record is what the saliency used
+    rec = {}
+    score = score_runner(cfg, sv, tv, seed=0)("obd", model, rec)
+    for n in w:
+        assert torch.allclose(rec["record"]["curvature"][n], direct["curvature"][n])
+        live = direct["curvature"][n] > 0
+        assert torch.allclose(score[n][live], direct["saliency"][n][live])
+
+
+def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built):
+    import torch
+
+    from nmtprune.prune.units import get_unit_score, select_units, unit_groups
+    from nmtprune.train.checkpoint import load_model
+    ex = built["export"]
+    m = _method(ex, "units-l1/per-layer")
+    assert m["selection"] in {s["name"] for s in ex["selections"]}
+    assert [st["viz"] for st in m["steps"]] == ["histogram", "units", "class-bars", "matrix", "shrink"]
+    assert len(m["samples"]) > 1 and all(len(s["hyps"]) == len(ex["samples"]["sources"]) for s in m["samples"])
+    model, *_ = load_model(built["model"])
+    scores = get_unit_score("l1")(model)
+    u = m["units"]
+    assert u["dense_params"] == u["params"][0] == sum(p.numel() for p in model.parameters())
+    assert all(b <= a for a, b in zip(u["params"], u["params"][1:])) and u["params"][90] < u["params"][50] < u["params"][0]
+    for g, eg in zip(unit_groups(model.cfg), u["groups"]):
+        assert eg["name"] == g.name and eg["kept"][50] == g.size - round(0.5 * g.size)
+    full_rows = 0
+    for level in (30, 70):
+        mask = select_units(scores, model, level / 100, "per-layer")
+        keepset = mask.maskset(model).masks
+        for c in ex["classes"]:
+            n_pruned = 0
+            for p in c["params"]:
+                keep = keepset.get(p["name"], torch.ones(p["shape"], dtype=torch.bool))
+                n_pruned += int((~keep).sum())
+                pruned = _cells(m["pruned_at"][p["name"]], np.uint8).reshape(p["rows"], p["cols"]) < level
+                assert (pruned == ~keep[:: p["row_stride"], :: p["col_stride"]].numpy()).all(), (p["name"], level)
+                # structure: a cell is pruned iff its whole row or its whole column is
+                rows, cols = pruned.all(axis=1), pruned.all(axis=0)
+                assert (pruned == (rows[:, None] | cols[None, :])).all(), p["name"]
+                full_rows += int(rows.sum()) if p["blocks"] else 0
+            assert abs(m["class_sparsity"][c["name"]][level] - n_pruned / c["size"]) < 1e-4
+    assert full_rows > 0  # removed units' gate rows of the LSTM matrices, all pruned
+    emb = next(c for c in ex["classes"] if not c["params"][0]["blocks"] and "emb" in c["name"])
+    assert emb and m["class_sparsity"][emb["name"]][90] == 0  # units never touch the embeddings
+    bad = copy.deepcopy(ex)
+    _method(bad, "units-l1/per-layer")["units"]["params"][5] += 10 ** 6
+    with pytest.raises(ExportError, match="cannot grow"):
+        validate(bad)
+    bad = copy.deepcopy(ex)
+    _method(bad, "magnitude/class-blind")["steps"][0]["viz"] = "shrink"
+    with pytest.raises(ExportError, match="hidden units"):
         validate(bad)

@@ -233,3 +233,34 @@ def test_retraining_frames_step_and_round_trip(page, url, built):
     open_site(page, url, f"#view=how&score={m['score']}&sel={m['selection']}&step={step}&f=999")
     assert page.locator("#training-readout").get_attribute("data-frame") == str(len(t["frames"]) - 1)
     assert page.errors == []
+
+
+def test_unit_method_is_picked_compared_and_shrinks(page, url, built):
+    """The hidden-unit method: reachable from the score picker (its only selection is per-layer, the
+    others are disabled), its model shrinks with the slider, the URL restores it, compare takes it."""
+    m = next(x for x in built["export"]["methods"] if x["id"] == "units-l1/per-layer")
+    n = len(m["steps"])
+    open_site(page, url, "#view=how&score=magnitude&sel=class-blind&step=0&s=20")
+    page.select_option("#score", "units-l1")
+    assert page.locator("#sel").input_value() == "per-layer" and "sel=per-layer" in page.url
+    assert page.locator("#sel option[value='class-blind']").is_disabled()
+    assert not page.locator("#sel option[value='per-layer']").is_disabled()
+    open_site(page, url, f"#view=how&score=units-l1&sel=per-layer&step={n - 1}&s=20")
+    r = page.locator("#shrink-readout")
+    assert int(r.get_attribute("data-params")) == m["units"]["params"][20]
+    page.fill("#slider", "70")
+    assert int(r.get_attribute("data-params")) == m["units"]["params"][70] < m["units"]["params"][20]
+    assert page.locator(".unit-row").count() == len(m["units"]["groups"])
+    shot(page, "how-units-shrink")
+    saved = page.url
+    other = page.context.new_page()
+    open_site(other, saved)
+    assert other.locator("#shrink-readout").inner_text() == r.inner_text() and other.url == saved
+    other.close()
+    open_site(page, url, "#view=matrix&score=units-l1&sel=per-layer&s=50")
+    assert "units" in page.locator("#matrix-readout").inner_text() and int(page.locator("#matrix-readout").get_attribute("data-pruned")) > 0
+    shot(page, "matrix-units-50")
+    open_site(page, url, "#view=compare&score=units-l1&sel=per-layer&s=50&cmp=magnitude/class-blind")
+    assert page.locator("#cmp").input_value() == "magnitude/class-blind" and page.locator("#compare-readout").count() == 1
+    shot(page, "compare-units-50")
+    assert page.errors == []

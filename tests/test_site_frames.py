@@ -56,6 +56,53 @@ def test_frames_are_a_real_masked_retraining(model, tmp_path):
     assert tr["values"][-1] == pytest.approx(float(m.state_dict()[art["param"]][tr["row"], tr["col"]]), abs=1e-5)
 
 
+def test_at_init_frames_train_the_scored_initialisation(model, tmp_path):
+    """snip-init scores a re-initialised copy: the frames are that copy trained under the mask with the
+    reference recipe (sparse from scratch), not the trained model retrained; the site shows them."""
+    from nmtprune.config import with_overrides
+    from nmtprune.prune.scores._data import variance_scaling_copy
+    from nmtprune.site.export import build_export, score_runner
+    from nmtprune.site.schema import validate
+    from nmtprune.train.checkpoint import load_model
+    from nmtprune.train.loop import train
+
+    f = tmp_path / "snip-init-class-blind-s80.json"
+    art = record_retraining(model, f, score="snip-init", steps=4, every=2, rows=64, cols=64, dev_sentences=6,
+                            progress=lambda *_: None)
+    m, cfg, sv, tv = load_model(model)
+    assert art["kind"] == "from-init" and art["init"] == {"kind": "variance-scaling", "seed": 0}
+    assert art["recipe"]["lr"] == pytest.approx(cfg.train.lr)  # the training recipe, not half-lr retraining
+    masks = select(score_runner(cfg, sv, tv, 0)("snip-init", m), m, 0.8, "class-blind")
+    fresh = variance_scaling_copy(m, 0)
+    masks.apply(fresh)
+    rs, cs, p = art["row_stride"], art["col_stride"], art["param"]
+    keep = _cells(art["keep"], np.uint8).astype(bool)
+    assert (keep == masks[p][::rs, ::cs].reshape(-1).numpy()).all()
+    w0 = _cells(art["w0"], np.int8) / 127 * art["w0_scale"]
+    init, trained = (x.state_dict()[p][::rs, ::cs].reshape(-1).numpy() for x in (fresh, m))
+    assert np.abs(w0 - init).max() <= art["w0_scale"] / 127  # frame 0: the re-initialised weights...
+    assert np.abs(w0 - trained * keep).max() > 10 * art["w0_scale"] / 127  # ...not the trained ones
+    assert not w0[~keep].any() and all(fr["pruned_nonzero"] == 0 and not _cells(fr["delta"], np.int8)[~keep].any()
+                                       for fr in art["frames"])  # pruned positions stay zero in every frame
+    # the same steps of the training recipe from that initialisation, run independently
+    fresh.train()
+    train(with_overrides(cfg, ["train.max_steps=4", "train.save_every=0", "train.threads=1"], seed=0),
+          tmp_path / "run", progress=False, init_model=fresh, vocabs=(sv, tv), masks=masks)
+    w_end = fresh.state_dict()[p][::rs, ::cs].reshape(-1).numpy()
+    recorded = init + _cells(art["frames"][-1]["delta"], np.int8) / 127 * art["delta_scale"]
+    assert np.abs(w_end - recorded).max() <= art["delta_scale"] / 127 and np.abs(w_end - init)[keep].max() > 0
+    ex = validate(build_export(model, None, scores=["snip-init"], schemes=["class-blind"], samples=0, frames=[f],
+                               progress=lambda *_: None))
+    (meth,) = ex["methods"]
+    assert ex["training"][0]["kind"] == "from-init" and meth["training"] == [art["id"]] == ["snip-init/class-blind@80"]
+    assert meth["steps"][-1]["viz"] == "training" and meth["steps"][-1]["training"] == art["id"]
+    assert "initialisation" in meth["steps"][-1]["title"] and "at initialisation" in meth["steps"][-1]["text"]
+    # without a score list, a score whose frames were recorded on this model joins the defaults
+    names = [s["name"] for s in build_export(model, None, schemes=["class-blind"], samples=0, frames=[f],
+                                             progress=lambda *_: None)["scores"]]
+    assert names[:2] == ["magnitude", "random"] and "snip-init" in names
+
+
 def test_load_frames_reads_files_and_folders(model, tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "other.json").write_text('{"format": "nmtprune-result"}', encoding="utf-8")  # skipped
@@ -95,7 +142,7 @@ def test_a_new_score_reaches_the_site_with_one_entry(model, tmp_path, monkeypatc
                  scores=("magnitude", "inverse", "needy", "not-yet-written"))
     ex = validate(export.build_export(model, tmp_path / "results", samples=1, split="test", seed=3,
                                       progress=lambda *_: None))
-    assert [s["name"] for s in ex["scores"]] == ["magnitude", "random", "inverse", "needy"]
+    assert [s["name"] for s in ex["scores"]] == ["magnitude", "random", "inverse", "needy", "units-l1"]
     assert DataDriven.calls and all(c == (1, 3) for c in DataDriven.calls)  # export and samples both fed it
     assert all(len(m["samples"]) > 1 for m in ex["methods"] if m["score"] == "needy")
     assert ex["results"]["skipped_scores"] == ["not-yet-written"]  # studied elsewhere, not computable here
@@ -105,7 +152,7 @@ def test_a_new_score_reaches_the_site_with_one_entry(model, tmp_path, monkeypatc
         "label": "Inverse", "symbol": "−|w|", "text": "Large weights first.", "formula": r"-|w|",
         "steps": [texts._step("Its input", "histogram", "The weights.", "w", of="w2"),
                   texts._step("The score", "histogram", "Minus their size.", r"-|w|")]})
-    monkeypatch.setitem(export.SCORE_PARTS, "inverse", {"w2": lambda m, sc: {n: -s for n, s in sc.items()}})
+    monkeypatch.setitem(export.SCORE_PARTS, "inverse", {"w2": lambda m, sc, ctx: {n: -s for n, s in sc.items()}})
     ex = validate(export.build_export(model, None, scores=["inverse"], schemes=["class-uniform"], samples=0,
                                       progress=lambda *_: None))
     (m,) = ex["methods"]

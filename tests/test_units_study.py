@@ -1,5 +1,6 @@
 """Hidden-unit studies: unit-eval / unit-sensitivity / unit-retrain cells on a tiny model, the units
 report, bad unit sections, the random-unit baseline and global score normalisation."""
+import json
 import math
 
 import pytest
@@ -21,9 +22,12 @@ dev_split: dev
 beam: 1
 max_sentences: 6
 report: units
-units_eval: {{fractions: [0.25, 0.5], scores: [l1, random-unit], scopes: [per-layer, global], seeds: [1, 2]}}
+units_eval: {{fractions: [0.25, 0.5], scores: [l1, random-unit], scopes: [per-layer, global], seeds: [1, 2],
+             ratios: [tgt_layer2=0.5, attention=0.25]}}
 unit_sensitivity: {{fractions: [0.5], scores: [l1]}}
 unit_retrain: {{fractions: [0.5], scores: [l1], seeds: [1], overrides: [train.epochs=1]}}
+unit_greg: {{fractions: [0.5], seeds: [1], delta: 0.5, every: 1, stabilize: 2, pick_delta: 0.005, pick_ceiling: 0.01,
+            overrides: [train.epochs=1]}}
 """
 
 
@@ -40,14 +44,22 @@ def _results(tmp_path, study, kind):
 def test_unit_cells_shrink_and_evaluate(ustudy, tmp_path):
     s = run_sweep(ustudy, results_dir=tmp_path / "results", work_dir=tmp_path / "work", progress=False)
     n_groups = 3  # the toy model's unit groups: src_layer1+tgt_layer1, src_layer2+tgt_layer2, attention
-    # unit-eval: dense + l1 (2 scopes x 2 fractions) + random-unit (x 2 seeds); sensitivity: dense + 1 per group
-    assert s["failed"] == 0 and s["ok"] == s["cells"] == (1 + 4 + 8) + (1 + n_groups) + 1
+    # unit-eval: dense + l1 (2 scopes x 2 fractions + ratios) + random-unit (x 2 seeds, + ratios);
+    # sensitivity: dense + 1 per group
+    # unit-retrain: 1; unit-greg: greg-1 and greg-2
+    assert s["failed"] == 0 and s["ok"] == s["cells"] == (1 + 5 + 9) + (1 + n_groups) + 1 + 2
     evals = _results(tmp_path, ustudy, "unit-eval")
     dense = next(r["metrics"] for c, r in evals if c.params["fraction"] == 0)
     for c, r in evals:
         m = r["metrics"]
         assert r["status"] == "ok" and "bleu_tok_lc" in m and m["sentences"] == 6
         if c.params["fraction"] == 0:
+            continue
+        if c.params["fraction"] is None:  # per-layer ratios: a member name picks its tied group
+            assert c.params["ratios"] == {"src_layer2+tgt_layer2": 0.5, "attention": 0.25}
+            assert {g: u["size"] - u["kept"] for g, u in m["units"].items()} == \
+                {"src_layer1+tgt_layer1": 0, "src_layer2+tgt_layer2": 4, "attention": 2}
+            assert m["units_removed"] == 0.25
             continue
         assert m["params"] < dense["params"] and m["params_ratio"] < 1
         removed = sum(u["size"] - u["kept"] for u in m["units"].values())
@@ -71,10 +83,19 @@ def test_unit_cells_shrink_and_evaluate(ustudy, tmp_path):
     ctx = Context(load_study(ustudy), tmp_path / "w2")
     small = shrink(ctx.dense(), select_units(get_unit_score("l1")(ctx.dense()), ctx.dense(), 0.5))
     assert m["start"]["pruned_dev_loss"] == round(math.log(ctx.perplexity(small.eval(), "dev")), 5)
+    greg = {c.params["score"]: r["metrics"] for c, r in _results(tmp_path, ustudy, "unit-greg")}
+    assert set(greg) == {"greg-1", "greg-2"}
+    for m in greg.values():  # pruned after the penalty phase, then retrained under the same unit masks
+        assert m["mask_held"] is True and "bleu_tok_lc" in m["pruned_only"] and m["units_removed"] == 0.5
+    # GReg-1 prunes the units l1 picks on the dense model; the penalty drove their weights to ~0 first
+    pruned_dir = tmp_path / "work" / "units_toy" / next(c.id for c, _ in _results(tmp_path, ustudy, "unit-greg")
+                                                         if c.params["score"] == "greg-1") / "pruned"
+    info = json.loads((pruned_dir / "prune.json").read_text())
+    assert info["greg"]["steps"] == 2 + 2 and info["score"] == "greg-1"
     # the report renders every section from these results
     text = write_report(ustudy, results_dir=tmp_path / "results", reports_dir=tmp_path / "reports").read_text()
     for needle in ("BLEU vs fraction of hidden units removed", "Per-layer sensitivity", "Pruned vs retrained",
-                   "| score | 25 % units | 50 % units |", "| random-unit |", "**Target**"):
+                   "| score | 25 % units | 50 % units |", "| random-unit |", "**Target**", "| greg-2 | 50 % |"):
         assert needle in text
     assert (tmp_path / "reports" / "units_toy" / "fig_units_bleu.png").is_file()
     assert (tmp_path / "reports" / "units_toy" / "fig_units_sensitivity.png").is_file()
@@ -95,9 +116,19 @@ def test_bad_unit_sections_name_the_key(ustudy, edit, key):
         load_study(ustudy)
 
 
+def test_bad_ratios_name_the_key(ustudy):
+    text = ustudy.read_text()
+    ustudy.write_text(text.replace("attention=0.25", "attention=1.5", 1))
+    with pytest.raises(ConfigError, match=r"units_eval.ratios\[1\]"):
+        load_study(ustudy)
+    ustudy.write_text(text.replace("attention=0.25", "decoder=0.25", 1))
+    with pytest.raises(ConfigError, match=r"units_eval.ratios\[1\].*names no unit group"):
+        plan(load_study(ustudy))
+
+
 def test_bad_normalize_and_compare_with(ustudy):
     text = ustudy.read_text()
-    ustudy.write_text(text.replace("seeds: [1, 2]}", "seeds: [1, 2], normalize: max}", 1))
+    ustudy.write_text(text.replace("seeds: [1, 2],", "seeds: [1, 2], normalize: max,", 1))
     with pytest.raises(ConfigError, match="units_eval.normalize"):
         load_study(ustudy)
     ustudy.write_text(text + "compare_with: [no/such/study.yaml]\n")

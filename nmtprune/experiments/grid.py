@@ -141,7 +141,12 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                     overrides=overrides, retraining="dense-continued", eval=test)
     if any(getattr(study, sec) for sec in UNIT_SECTIONS):
         from .context import unit_group_names_of  # reads only the config, not the weights
+        from ..config import ConfigError
+
+        def fail(key: str, msg: str):
+            raise ConfigError(f"{study.path}: key '{key}' {msg}")
+
         expand_units(study, add, unit_group_names_of(study.model), test,
-                     {**test, "split": study.dev_split})  # sensitivity: dev BLEU (Li et al. use validation)
+                     {**test, "split": study.dev_split}, fail)  # sensitivity: dev BLEU (Li et al. use validation)
     unique = {c.id: c for c in cells}  # e.g. the loss-curve run is also a retrain grid point
     return sorted(unique.values(), key=lambda c: KINDS.index(c.kind))

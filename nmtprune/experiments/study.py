@@ -23,7 +23,7 @@ same settings (the method-comparison studies); the report's See et al. figures u
 * ``where`` (Fig 8): where the pruned weights are at ``sparsity``: per class, per LSTM gate block,
   embedding rows by word frequency. Computed from weights and masks, no decoding.
 * ``storage``: dense vs compressed file size at each sparsity (fp32 and optionally fp16).
-* ``units_eval``, ``unit_sensitivity``, ``unit_retrain``: hidden-unit pruning (see
+* ``units_eval``, ``unit_sensitivity``, ``unit_retrain``, ``unit_greg``: hidden-unit pruning (see
   :mod:`nmtprune.experiments.unit_study`), rendered by ``report: units``.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ from ..config import ConfigError, read_yaml
 from ..prune.scores import SCORES
 from ..prune.gradual import SCHEDULES
 from ..prune.select import SCHEMES
-from .unit_study import UNIT_SECTIONS, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
+from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
 __all__ = ["Study", "Method", "PruneEval", "ClassBreakdown", "Retrain", "LossCurve", "Where", "Storage",
            "load_study", "study_to_dict"]
@@ -135,6 +135,7 @@ class Study:
     units_eval: Optional[UnitsEval] = None  # hidden-unit sections: nmtprune.experiments.unit_study
     unit_sensitivity: Optional[UnitSensitivity] = None
     unit_retrain: Optional[UnitRetrain] = None
+    unit_greg: Optional[UnitGReg] = None
 
 
 SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage") + UNIT_SECTIONS

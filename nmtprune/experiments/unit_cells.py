@@ -9,6 +9,8 @@ idle machine, these numbers only show the trend.
 from __future__ import annotations
 
 import math
+import shutil
+from typing import Callable
 
 import torch
 
@@ -27,16 +29,18 @@ def _n_params(model) -> int:
 
 
 def _mask(ctx: Context, p: dict, groups=None):
-    """The UnitMask of cell params ``p`` (score, seed, batches, fraction, scope) on the dense model."""
+    """The UnitMask of cell params ``p`` (score, seed, batches, fraction or ratios, scope) on the dense model."""
     scores = ctx.unit_scores(p["score"], p["seed"], p.get("batches", 0))
-    return select_units(scores, ctx.dense(), p["fraction"], p.get("scope", "per-layer"), groups=groups,
+    fraction = p["ratios"] if p.get("ratios") else p["fraction"]
+    return select_units(scores, ctx.dense(), fraction, p.get("scope", "per-layer"), groups=groups,
                         normalize=p.get("normalize", "none"))
 
 
 def _shape(dense, small, mask) -> dict:
-    """Sizes and parameter counts before/after, and units kept per group."""
+    """Sizes and parameter counts before/after, units kept per group, overall fraction of units removed."""
     kept = mask.kept() if mask is not None else {}
-    return {"params": _n_params(small), "params_dense": _n_params(dense),
+    return {"units_removed": round(1 - sum(kept.values()) / sum(int(k.numel()) for k in mask.keep.values()), 4)
+            if mask else 0.0,"params": _n_params(small), "params_dense": _n_params(dense),
             "params_ratio": round(_n_params(small) / _n_params(dense), 4),
             "sizes": {"enc": list(small.cfg.enc_sizes), "dec": list(small.cfg.dec_sizes), "attn": small.cfg.attn_size},
             "units": {g: {"kept": kept[g], "size": int(k.numel())} for g, k in mask.keep.items()} if mask else None}
@@ -99,5 +103,46 @@ def run_unit_retrain(ctx: Context, cell: Cell) -> dict:
     return result
 
 
-UNIT_RUNNERS = {"unit-eval": run_unit_eval, "unit-sensitivity": run_unit_sensitivity,
+def _greg() -> Callable:
+    from ..prune.units.greg import greg_prune  # looked up at call time: tests may replace it
+    return greg_prune
+
+
+def run_unit_greg(ctx: Context, cell: Cell) -> dict:
+    """GReg: penalty phase + L1 pruning (pruned-only point), then retraining under the unit masks.
+
+    The penalty phase is short and not resumable on its own: a sweep killed during it starts the
+    phase again; the retraining after it resumes like any retraining run.
+    """
+    from ..prune.units.greg import GRegConfig
+    from ..prune.units.mask import UnitMask
+    from ..train.checkpoint import load_masks
+    p = cell.params
+    work = ctx.scratch(cell.id)
+    pruned_dir, penalty_dir, out = work / "pruned", work / "penalty", work / "retrain"
+    if not (pruned_dir / "units.json").is_file():  # the phase did not finish: start it again
+        shutil.rmtree(pruned_dir, ignore_errors=True)
+        shutil.rmtree(penalty_dir, ignore_errors=True)
+        cfg = GRegConfig(**{**p["greg"], "roles": tuple(p["greg"]["roles"])})
+        _greg()(ctx.study.model, pruned_dir, p["fraction"], cfg, p["scope"], None, p["seed"],
+                penalty_dir=penalty_dir, progress=ctx.progress)
+    pruned, *_ = load_model(pruned_dir)
+    mask = UnitMask.load(pruned_dir / "units.json")
+    masks = load_masks(pruned_dir)
+    small = shrink(pruned, mask).eval()
+    only = _evaluate(ctx, small, p["eval"]["split"])
+    resume = (out / "last" / "trainer.json").is_file()
+    summary = _trainer("retrain")(str(pruned_dir), masks, out, seed=p["train_seed"], overrides=list(p["overrides"]),
+                                  resume=resume, progress=ctx.progress)
+    trained, *_ = load_model(out / "best")
+    small = shrink(trained, mask).eval()
+    result = {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(trained, small, mask),
+              "dev_ppl": round(ctx.perplexity(small, ctx.study.dev_split), 4), "mask_held": _mask_held(trained, masks),
+              "pruned_only": {k: only[k] for k in ("bleu_tok_lc", "sacrebleu", "ppl")}}
+    result.update(curve=read_curve(out / "metrics.jsonl"), resumed=resume,
+                  train_summary=summary if isinstance(summary, dict) else None, scratch_dir=str(work))
+    return result
+
+
+UNIT_RUNNERS = {"unit-greg": run_unit_greg,"unit-eval": run_unit_eval, "unit-sensitivity": run_unit_sensitivity,
                 "unit-retrain": run_unit_retrain}

@@ -20,10 +20,12 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["UnitsEval", "UnitSensitivity", "UnitRetrain", "UNIT_SECTIONS", "validate_units", "expand_units"]
+__all__ = ["UnitsEval", "UnitSensitivity", "UnitRetrain", "UnitGReg", "greg_config", "UNIT_SECTIONS", "validate_units", "expand_units",
+           "parse_ratios"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class UnitsEval:
     normalize: str = "l2"  # global scope: per-group score rescaling (none, l2 = Molchanov et al., mean)
     seeds: tuple[int, ...] = (0,)  # only matters for random-unit
     batches: int = 30  # training minibatches (64 sentences) for the data-driven unit scores
+    ratios: tuple[str, ...] = ()  # one set of per-layer ratios "GROUP=F" (e.g. read off the sensitivity curves)
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,31 @@ class UnitRetrain:
     seeds: tuple[int, ...] = (1, 2, 3)  # retraining seeds: mean ± std
     batches: int = 30
     overrides: tuple[str, ...] = ()  # section.key=value changes to the retraining recipe
+    ratios: tuple[str, ...] = ()  # also retrain with these per-layer ratios "GROUP=F" (Li et al.'s choice)
 
 
-UNIT_SECTIONS = ("units_eval", "unit_sensitivity", "unit_retrain")
+@dataclass(frozen=True)
+class UnitGReg:
+    """GReg (Wang et al. 2021): growing L2 penalty phase, L1 pruning, then See et al.'s retraining.
+
+    The defaults shrink the official ImageNet schedule to a CPU budget (greg.md §6: 1–3 epochs for
+    the whole phase): λ grows by ``delta`` every ``every`` steps to ``ceiling``, then ``stabilize``
+    steps; GReg-2 first grows a uniform λ by ``pick_delta`` to ``pick_ceiling`` and picks by L1 then.
+    """
+    modes: tuple[str, ...] = ("greg-1", "greg-2")
+    fractions: tuple[float, ...] = (0.5,)
+    scope: str = "per-layer"
+    seeds: tuple[int, ...] = (1,)
+    delta: float = 0.01
+    every: int = 5
+    ceiling: float = 1.0
+    stabilize: int = 500
+    pick_delta: float = 1e-4
+    pick_ceiling: float = 1e-2
+    overrides: tuple[str, ...] = ()  # retraining recipe (the penalty phase uses half the reference lr)
+
+
+UNIT_SECTIONS = ("units_eval", "unit_sensitivity", "unit_retrain", "unit_greg")
 
 
 def validate_units(st, fail: Callable[[str, str], None]) -> None:
@@ -63,6 +88,9 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
     for sec in UNIT_SECTIONS:
         spec = getattr(st, sec)
         if spec is None:
+            continue
+        if sec == "unit_greg":
+            _validate_greg(spec, fail)
             continue
         if not spec.scores:
             fail(f"{sec}.scores", "must name at least one unit score")
@@ -85,20 +113,67 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
             fail(f"{sec}.normalize", f"must be one of {list(NORMALIZATIONS)}, got {spec.normalize!r}")
         if hasattr(spec, "seeds") and not spec.seeds:
             fail(f"{sec}.seeds", "must list at least one seed")
+        for i, item in enumerate(getattr(spec, "ratios", ())):
+            group, sep, value = item.partition("=")
+            try:
+                ok = bool(sep and group) and 0.0 <= float(value) < 1.0
+            except ValueError:
+                ok = False
+            if not ok:
+                fail(f"{sec}.ratios[{i}]", f"must be GROUP=F with F in [0, 1), e.g. attention=0.3, got {item!r}")
         for i, o in enumerate(getattr(spec, "overrides", ())):
             if "=" not in o or o.startswith("-"):
                 fail(f"{sec}.overrides[{i}]", f"must be section.key=value, got {o!r}")
+
+
+def greg_config(spec: UnitGReg, mode: str):
+    """The :class:`~nmtprune.prune.units.greg.GRegConfig` of one mode of the section."""
+    from ..prune.units.greg import GRegConfig
+    return GRegConfig(mode=mode, delta=spec.delta, every=spec.every, ceiling=spec.ceiling, stabilize=spec.stabilize,
+                      pick_delta=spec.pick_delta, pick_ceiling=spec.pick_ceiling)
+
+
+def _validate_greg(spec: UnitGReg, fail: Callable[[str, str], None]) -> None:
+    from ..prune.units import SCOPES, UnitError
+    if not spec.modes:
+        fail("unit_greg.modes", "must name at least one of greg-1, greg-2")
+    for j, mode in enumerate(spec.modes):
+        try:
+            greg_config(spec, mode)
+        except UnitError as exc:
+            fail(f"unit_greg.modes[{j}]", f"gives an invalid schedule: {exc}")
+    for i, x in enumerate(spec.fractions):
+        if not 0.0 < x < 1.0:
+            fail(f"unit_greg.fractions[{i}]", f"must be a fraction of units in (0, 1), got {x}")
+    if spec.scope not in SCOPES:
+        fail("unit_greg.scope", f"names an unknown scope {spec.scope!r}; known: {list(SCOPES)}")
+    if not spec.seeds:
+        fail("unit_greg.seeds", "must list at least one seed")
 
 
 def _pct(x: float) -> str:
     return f"u{round(x * 100):02d}"
 
 
-def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, dev: dict) -> None:
+def parse_ratios(items: tuple[str, ...], groups: list[str], fail: Callable[[str, str], None], key: str) -> dict:
+    """``("GROUP=F", ...)`` -> ``{group: F}``; a group may be named by one of its members (``tgt_layer2``)."""
+    out = {}
+    for i, item in enumerate(items):
+        name, _, value = item.partition("=")
+        match = [g for g in groups if name == g or name in g.split("+")]
+        if not match:
+            fail(f"{key}[{i}]", f"names no unit group of the model: {name!r}; groups: {groups}")
+        out[match[0]] = float(value)
+    return out
+
+
+def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, dev: dict,
+                 fail: Callable[[str, str], None]) -> None:
     """Add the unit cells of study ``st`` through ``add(name, kind, **params)``.
 
     ``groups``: the model's unit-group names (one sensitivity curve each); ``test``/``dev``: the
-    evaluation settings that enter each cell's identity.
+    evaluation settings that enter each cell's identity; ``fail(key, message)`` raises (bad ratios).
+    Cells with per-layer ``ratios`` have ``fraction`` None and are named ``..._ratios_...``.
     """
     from ..prune.units import NEEDS_DATA
 
@@ -116,6 +191,10 @@ def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, de
                         norm = {"normalize": ue.normalize} if scope == "global" else {}
                         add(f"{score}_{scope}_{_pct(x)}_seed{seed}", "unit-eval", score=score, scope=scope,
                             fraction=x, seed=seed, eval=test, **data(ue, score), **norm)
+            if ue.ratios:
+                add(f"{score}_ratios_seed{seeds[0]}", "unit-eval", score=score, scope="per-layer", fraction=None,
+                    ratios=parse_ratios(ue.ratios, groups, fail, "units_eval.ratios"), seed=seeds[0], eval=test,
+                    **data(ue, score))
     us = st.unit_sensitivity
     if us:
         add("dense", "unit-sensitivity", score=None, group=None, fraction=0.0, seed=0, eval=dev)
@@ -132,3 +211,16 @@ def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, de
                     add(f"{score}_{ur.scope}_{_pct(x)}_seed{seed}", "unit-retrain", score=score, scope=ur.scope,
                         fraction=x, seed=0, train_seed=seed, overrides=list(ur.overrides), retraining="retrain",
                         eval=test, **data(ur, score))
+                if ur.ratios:
+                    add(f"{score}_ratios_seed{seed}", "unit-retrain", score=score, scope="per-layer", fraction=None,
+                        ratios=parse_ratios(ur.ratios, groups, fail, "unit_retrain.ratios"), seed=0,
+                        train_seed=seed, overrides=list(ur.overrides), retraining="retrain", eval=test,
+                        **data(ur, score))
+    ug = st.unit_greg
+    if ug:
+        for seed in ug.seeds:
+            for mode in ug.modes:
+                for x in ug.fractions:
+                    add(f"{mode}_{ug.scope}_{_pct(x)}_seed{seed}", "unit-greg", score=mode, scope=ug.scope,
+                        fraction=x, seed=seed, train_seed=seed, greg=dataclasses.asdict(greg_config(ug, mode)),
+                        overrides=list(ug.overrides), retraining="retrain", eval=test)

@@ -206,24 +206,43 @@ def _where_section(c: Collected) -> str:
 
 
 def _cost_section(bench: Path) -> str:
-    out = ["## Cost of each score", ""]
+    """The score-cost and curvature-quality tables of ``benchmarks/bench_scores.py``'s JSON."""
+    out = ["## Cost of each score, and how well OBD's curvature estimators rank", ""]
     if not bench.is_file():
-        return "\n".join(out + [f"_No cost benchmark yet_ (`{bench}` is written by `benchmarks/bench_scores.py`).", ""])
+        return "\n".join(out + [f"_No benchmark yet_ (`{bench}` is written by `benchmarks/bench_scores.py`).", ""])
     try:
         data = json.loads(bench.read_text(encoding="utf-8"))
     except ValueError as exc:
         return "\n".join(out + [f"_Unreadable benchmark file {bench}: {exc}_", ""])
-    rows = [[r.get("score", "?"), str(r.get("batches", "–")), f(r.get("seconds_median"), 1),
-             f(r.get("epoch_fraction"), 2), f(r.get("peak_rss_mb"), 0), f(r.get("spearman_vs_exact"), 3)]
-            for r in data.get("rows", [])]
-    out += [f"Machine: {data.get('machine', '?')}; command: `{data.get('command', '?')}`; commit "
-            f"`{data.get('commit', '?')}`.", "",
-            table(["score", "batches", "seconds (median)", "× one training epoch", "peak RSS MB",
-                   "Spearman vs exact"], rows), ""]
+    m = data.get("machine") or {}
+    out += [f"From `{bench}`: command `{data.get('command', '?')}`, commit `{data.get('commit', '?')}`, "
+            f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores), {data.get('threads', '?')} threads, load average "
+            f"at start {data.get('loadavg_at_start', '?')}.", ""]
+    cost = data.get("cost")
+    if cost:
+        rows = [[name, str(cost.get("batches", "–")), f(r.get("seconds"), 2), f(r.get("seconds_per_batch"), 3),
+                 str(r.get("default_batches", "–")), f(r.get("projected_default_seconds"), 1),
+                 f(r.get("projected_default_epochs"), 3)] for name, r in cost.get("scores", {}).items()]
+        out += [f"Cost on `{cost.get('model')}`: one training step ({cost.get('train_step')}) takes "
+                f"{f(cost.get('train_step_seconds'), 3)} s, one epoch ≈ {f(cost.get('epoch_seconds_estimate'), 0)} s.", "",
+                table(["score", "timed batches", "seconds", "s / batch", "default batches", "default: seconds",
+                       "default: × one epoch"], rows), ""]
+    else:
+        out += ["_The cost part has not been run on an idle machine yet_ "
+                "(`python benchmarks/bench_scores.py --only cost`).", ""]
+    corr = data.get("correlation")
+    if corr:
+        rows = [[label, f(r.get("seconds"), 3), f(r.get("spearman_h_vs_exact_hessian"), 3),
+                 f(r.get("spearman_saliency_vs_exact_hessian"), 3), f(r.get("spearman_h_vs_exact_gn"), 3)]
+                for label, r in corr.get("estimators", {}).items()]
+        out += [f"Curvature estimators against the exact Hessian diagonal on {corr.get('model')} "
+                f"({corr.get('weights')} weights; {corr.get('negative_exact_diagonal')} negative exact entries; "
+                f"exact diagonal {f(corr.get('exact_hessian_seconds'), 2)} s). Spearman rank correlation:", "",
+                table(["estimator", "seconds", "h vs exact Hessian", "½hw² vs exact", "h vs exact Gauss-Newton"], rows), ""]
     return "\n".join(out)
 
 
-def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/results/scores.json")) -> str:
+def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/results/bench_scores.json")) -> str:
     """The whole method-comparison report as markdown (figures written to ``figs``)."""
     st = c.study
     dense = c.dense()

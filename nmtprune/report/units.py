@@ -28,6 +28,8 @@ def _curves(c: Collected, kind: str = "unit-eval") -> dict[tuple[str, str], dict
     out: dict = defaultdict(lambda: defaultdict(list))
     dense = None
     for p, m in c.ok(kind):
+        if p["fraction"] is None:  # per-layer ratios: a row of their own (_ratio_rows)
+            continue
         if p["fraction"] == 0:
             dense = m
         else:
@@ -67,7 +69,7 @@ def _setup(c: Collected) -> str:
     st, dense = c.study, _dense(c)
     prov = c.provenance()
     rows = [[k] + [str(c.status(k)[x]) for x in ("planned", "ok", "failed", "missing")]
-            for k in ("unit-eval", "unit-sensitivity", "unit-retrain") if c.status(k)["planned"]]
+            for k in ("unit-eval", "unit-sensitivity", "unit-retrain", "unit-greg") if c.status(k)["planned"]]
     return "\n".join([
         "## Setup", "",
         f"* **Model**: `{st.model}`; dense test BLEU {f(dense.get('bleu_tok_lc')) if dense else '–'}, "
@@ -102,11 +104,47 @@ def _eval_section(c: Collected, figs: Path) -> str:
         rows = [[score] + [(f(_bleu(pts[x])) + f" ({100 * pts[x][0]['params_ratio']:.0f} %)") if x in pts else "–"
                            for x in fractions] for (score, sc), pts in curves.items() if sc == scope]
         norm = c.study.units_eval.normalize if scope == "global" else None
+        if scope == "per-layer":
+            rows += _ratio_rows(c, len(fractions))
         out += [f"**{scope}**" + (f" (scores rescaled per group: `{norm}`)" if norm else "")
                 + " — test BLEU (parameters left, % of dense):", "",
                 table(["score"] + [f"{100 * x:g} % units" for x in fractions], rows), ""]
-    out += [_layers_table(c), commands(c, ("unit-eval",)), ""]
+    out += [_speed_table(c, curves, fractions), _layers_table(c), commands(c, ("unit-eval",)), ""]
     return "\n".join(out)
+
+
+def _speed_table(c: Collected, curves: dict, fractions: list[float]) -> str:
+    """Size and in-sweep decoding speed of the shrunk per-layer models (equal sizes whatever the score)."""
+    import statistics
+    dense = _dense(c)
+    if not dense or not dense.get("sentences_per_s"):
+        return ""
+    rows = []
+    for x in fractions:
+        ms_ = [m for (score, scope), pts in curves.items() if scope == "per-layer" for m in pts.get(x, [])]
+        if ms_:
+            speed = statistics.median(m["sentences_per_s"] for m in ms_) / dense["sentences_per_s"]
+            rows.append([f"{100 * x:g} %", f"{ms_[0]['params']:,}", f"{100 * ms_[0]['params_ratio']:.0f} %",
+                         f"{4 * ms_[0]['params'] / 2 ** 20:.1f}", f"{speed:.2f}× (n={len(ms_)})"])
+    return "\n".join([f"Size and speed of the shrunk per-layer models (dense: {dense['params']:,} parameters, "
+                      f"{4 * dense['params'] / 2 ** 20:.1f} MB fp32, {dense['sentences_per_s']} sentences/s in this "
+                      f"sweep, beam {c.study.beam}). Speed: median over the scores of the in-sweep sentences/s over "
+                      "the dense model's, on a shared machine (trend only; the benchmark below is the measurement). Beam search "
+                      "runs until every hypothesis ends, so a broken pruned-only model that writes longer or shorter "
+                      "output also decodes slower or faster: the retrained models' speed is the fair one:", "",
+                      table(["units removed", "parameters", "of dense", "MB (fp32)", "decoding speed"], rows), ""])
+
+
+def _ratio_rows(c: Collected, width: int) -> list[list[str]]:
+    """One row per score pruned with the study's per-layer ratios (its BLEU in the first column)."""
+    rows = []
+    for p, m in c.ok("unit-eval"):
+        if p["fraction"] is None:
+            ratios = ", ".join(f"{g} {100 * x:g} %" for g, x in p["ratios"].items())
+            rows.append([f"{p['score']}, ratios ({ratios})",
+                         f"{f(m['bleu_tok_lc'])} ({100 * m['params_ratio']:.0f} %; {100 * m['units_removed']:.0f} % units)"]
+                        + ["" for _ in range(width - 1)])
+    return rows
 
 
 def _layers_table(c: Collected) -> str:
@@ -162,11 +200,12 @@ def _retrain_section(c: Collected) -> str:
         got[(p["score"], p["fraction"])].append(m)
     rows = []
     for score in ur.scores:
-        for x in ur.fractions:
+        for x in list(ur.fractions) + ([None] if ur.ratios else []):
             r = got.get((score, x), [])
             only = pruned.get((score, ur.scope), {}).get(x, [])
             sp = [m["sentences_per_s"] / dense["sentences_per_s"] for m in r] if dense else []
-            rows.append([score, f"{100 * x:g} %", f(_bleu(only)) if only else "–", ms([m["bleu_tok_lc"] for m in r]),
+            label = f"{100 * x:g} %" if x is not None else "ratios: " + ", ".join(ur.ratios)
+            rows.append([score, label, f(_bleu(only)) if only else "–", ms([m["bleu_tok_lc"] for m in r]),
                          f(_bleu(r) - dense["bleu_tok_lc"], sign=True) if r and dense else "–",
                          f"{100 * r[0]['params_ratio']:.0f} %" if r else "–", ms(sp) + "×" if sp else "–",
                          "yes" if r and all(m.get("mask_held") for m in r) else "–"])
@@ -175,7 +214,22 @@ def _retrain_section(c: Collected) -> str:
             "sentences/s of the shrunk retrained model over the dense model's in the same sweep.", "",
             table(["score", "units removed", "pruned only", "retrained", "Δ vs dense", "parameters", "speed (sweep)",
                    "masks held"], rows), ""]
-    out += [_target(c, got, dense), commands(c, ("unit-retrain",)), ""]
+    greg: dict = defaultdict(list)
+    for p, m in c.ok("unit-greg"):
+        greg[(p["score"], p["fraction"])].append(m)
+        got[(p["score"], p["fraction"])].append(m)
+    if greg:
+        rows = [[mode, f"{100 * x:g} %", ms([m["pruned_only"]["bleu_tok_lc"] for m in r]),
+                 ms([m["bleu_tok_lc"] for m in r]),
+                 f(_bleu(r) - dense["bleu_tok_lc"], sign=True) if dense else "–", f"{100 * r[0]['params_ratio']:.0f} %",
+                 "yes" if all(m.get("mask_held") for m in r) else "no"] for (mode, x), r in sorted(greg.items())]
+        g = c.study.unit_greg
+        out += [f"GReg (penalty phase: λ += {g.delta} every {g.every} steps up to {g.ceiling}, then {g.stabilize} steps; "
+                f"GReg-2 first grows a uniform λ by {g.pick_delta} to {g.pick_ceiling}), then L1 pruning and the same "
+                "retraining:", "",
+                table(["mode", "units removed", "after the penalty phase + pruning", "retrained", "Δ vs dense",
+                       "parameters", "masks held"], rows), ""]
+    out += [_target(c, got, dense), commands(c, ("unit-retrain", "unit-greg")), ""]
     return "\n".join(out)
 
 
@@ -214,7 +268,7 @@ def _versus_section(c: Collected, figs: Path) -> str:
         except Exception as exc:  # noqa: BLE001 - the comparison is optional; say why it is missing
             out += [f"_`{path}` could not be read: {exc}_", ""]
     pts_units = [(m["params"], m["bleu_tok_lc"], p["score"]) for p, m in c.ok("unit-eval")
-                 if p["fraction"] > 0 and p.get("scope") == "per-layer" and p["score"] in ("l1", "taylor-unit")]
+                 if p["fraction"] != 0 and p.get("scope") == "per-layer" and p["score"] in ("l1", "taylor-unit")]
     pts_units += [(m["params"], m["bleu_tok_lc"], f"{p['score']} retrained") for p, m in c.ok("unit-retrain")]
     pts_sparse = []
     dense = _dense(c)

@@ -33,6 +33,7 @@ def _cmd_site(args) -> int:
 def _cmd_frames(args) -> int:
     from .frames import record_retraining
     score, _, selection = args.method.partition("/")
+    score = args.score or score  # --score snip-init: an at-init score, trained from its initialisation
     out = args.out or f"{DEFAULT_FRAMES}/{score}-{selection}-s{round(args.sparsity * 100)}.json"
     art = record_retraining(args.model, out, score=score, selection=selection or "class-blind",
                             sparsity=args.sparsity, steps=args.steps, every=args.every, param=args.param,
@@ -40,7 +41,7 @@ def _cmd_frames(args) -> int:
                             threads=args.threads, overrides=args.set, argv=sys.argv[1:],
                             progress=(lambda *_: None) if args.quiet else print)
     print(json.dumps({"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]),
-                      "param": art["param"], "dev_ppl": [art["frames"][0]["dev_ppl"], art["frames"][-1]["dev_ppl"]],
+                      "param": art["param"], "kind": art["kind"], "dev_ppl": [art["frames"][0]["dev_ppl"], art["frames"][-1]["dev_ppl"]],
                       "seconds": art["provenance"]["seconds"]}))
     return 0
 
@@ -50,7 +51,8 @@ def _cmd_video(args) -> int:
     _threads(args.threads)
     print(json.dumps(render_video(args.method, args.out, export=args.export, model_dir=args.model,
                                   results_dir=args.results or None, fps=args.fps, seconds=args.seconds,
-                                  weight_class=args.weight_class)))
+                                  weight_class=args.weight_class, frames=args.frames,
+                                  frames_dir=args.frames_dir or None, train_seconds=args.train_seconds)))
     return 0
 
 
@@ -80,8 +82,10 @@ def add_cli(subparsers) -> None:
     f.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
     f.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/SCORE-SELECTION-sPCT.json)")
     f.add_argument("--method", default="magnitude/class-blind", help="score/selection of the mask")
+    f.add_argument("--score", help="the mask's score (overrides --method's); an at-init score (snip-init, "
+                   "grasp-init) trains the initialisation it scored under the mask instead of retraining")
     f.add_argument("--sparsity", type=float, default=0.8, help="fraction pruned (default 0.8)")
-    f.add_argument("--steps", type=int, default=200, help="optimizer steps of the retraining recipe to run")
+    f.add_argument("--steps", type=int, default=200, help="optimizer steps of the (re)training recipe to run")
     f.add_argument("--every", type=int, default=10, help="record a frame every this many steps")
     f.add_argument("--param", help="matrix whose weights are recorded (default: the last decoder recurrent one)")
     f.add_argument("--rows", type=int, default=48, help="recorded rows (strided over the whole matrix)")
@@ -102,6 +106,12 @@ def add_cli(subparsers) -> None:
     v.add_argument("--results", default=DEFAULT_RESULTS)
     v.add_argument("--class", dest="weight_class", default=None, help="weight class whose matrix is shown")
     v.add_argument("--fps", type=int, default=10)
-    v.add_argument("--seconds", type=float, default=12.0)
+    v.add_argument("--seconds", type=float, default=12.0, help="length of the pruning sweep")
+    v.add_argument("--frames", help="a site-frames JSON of the method: append its retraining segment (default: "
+                   "the export's frames of the method, else --frames-dir/SCORE-SELECTION-s*.json)")
+    v.add_argument("--frames-dir", default=DEFAULT_FRAMES, help=f"where frames are found by name (default: "
+                   f"{DEFAULT_FRAMES}; '' for none)")
+    v.add_argument("--train-seconds", type=float, default=8.0, help="length of the retraining segment "
+                   "(sweep + segment at most 60 s)")
     v.add_argument("--threads", type=int, default=1)
     v.set_defaults(func=_cmd_video)

@@ -17,11 +17,15 @@ Extension points for methods to come:
   knows is exported (plus magnitude and random); its walk-through text is one entry of
   :data:`.texts.SCORE_TEXT`. Data-driven scores (OBD, SNIP, GraSP, Taylor: ``n_batches > 0`` in the
   registry) get their scoring batches as the study gives them (:func:`score_runner`);
-* a score's intermediate quantities (OBD's curvature and w², ...) are one :data:`SCORE_PARTS` entry:
-  ``{part: fn(model, scores) -> {param: tensor}}``, exported as histograms a step can show (``of``);
-* a selection whose masks are not one nested order per pool (hidden-unit pruning, ...) registers its
-  builder in :data:`METHOD_BUILDERS` (same signature and result as :func:`_method`) and its walk-through
-  in :data:`.texts.SELECTION_TEXT`.
+* a score's intermediate quantities (OBD's curvature, w² and saliency, SNIP's |g| and |w|) are one
+  :data:`SCORE_PARTS` entry (:mod:`.parts`): ``{part: fn(model, scores, ctx) -> {param: tensor}}``,
+  exported as histograms a step can show (``of``); ``ctx`` holds what the score recorded (``record=``)
+  and its batches, so no part costs a second scoring pass;
+* a selection whose masks are not one nested order per pool registers its builder in
+  :data:`METHOD_BUILDERS` (same signature and result as :func:`_method`) and its walk-through in
+  :data:`.texts.SELECTION_TEXT`. Hidden-unit pruning is one (:mod:`.units`): the score ``units-l1``
+  with the selection ``per-layer``; its entry also carries ``units`` (kept units and parameter counts
+  per level) for the walk-through's ``units`` / ``shrink`` steps.
 """
 from __future__ import annotations
 
@@ -36,22 +40,19 @@ import torch
 from ..models.weight_classes import gate_blocks, weight_classes
 from ..prune import get_score, select
 from ..prune.select import SCHEMES
+from .parts import SCORE_PARTS, parts_for
 from .texts import score_text, selection_text, steps_for
+from .units import DEFAULT_UNIT_SCORES, UNIT_SCOPE, is_unit_score, unit_histogram, unit_method, unit_scores
 
 __all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "SCORE_PARTS", "METHOD_BUILDERS",
-           "DEFAULT_SCORES", "export_scores"]
+           "DEFAULT_SCORES", "export_scores", "hist_of"]
 
 FORMAT = "nmtprune-site"
-VERSION = 2  # 2: training frames, score parts, walk-through steps of any length
+VERSION = 2  # 2: training frames, score parts, walk-through steps of any length (, unit methods)
 LEVELS = list(range(0, 99))  # slider positions, in percent: 0..98
 SAMPLE_LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]
 HIST_BINS = 60
 DEFAULT_SCORES = ("magnitude", "random")
-
-# {score: {part: fn(model, scores) -> {param_name: tensor}}}: quantities a walk-through step can show
-SCORE_PARTS: dict[str, dict[str, Callable]] = {
-    "magnitude": {"w": lambda model, scores: {n: p.detach() for n, p in model.named_parameters() if n in scores}},
-}
 
 
 def b64(a: np.ndarray) -> str:
@@ -152,44 +153,84 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
             "pruned_at": pruned_at, "curve": [], "samples": []}
 
 
-def _histograms(scores: dict, classes) -> dict:
-    """Per-class histograms of one score on shared bins (the end bins also hold the tails beyond them:
-    the 0.1 % quantiles bound the bins, so one outlier cannot squash the picture)."""
-    flat = {c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes}
+def hist_of(flat: dict[str, torch.Tensor], log: bool = False, label: Optional[str] = None) -> dict:
+    """Histograms of 1-D value sets {key: (n_key,)} on shared bins (the end bins also hold the tails
+    beyond them: the 0.1 % quantiles bound the bins, so one outlier cannot squash the picture).
+
+    ``log``: bin log10 of the positive values (``lo``/``hi`` are then log10 bounds) and count values
+    ≤ 0 apart in ``zeros``, for quantities spanning decades (curvatures, saliencies)."""
+    flat = {k: v.detach().reshape(-1).float() for k, v in flat.items()}
+    zeros = None
+    if log:
+        zeros = {k: int((v <= 0).sum()) for k, v in flat.items()}
+        flat = {k: v[v > 0].log10() for k, v in flat.items()}
     pooled = torch.cat(list(flat.values()))
-    sub = pooled[:: max(1, pooled.numel() // 1_000_000)]
-    lo = float(pooled.min())
-    if lo < 0:  # a signed quantity (e.g. the weights themselves): clip both tails
-        lo = float(torch.quantile(sub, 0.001))
-    hi = float(torch.quantile(sub, 0.999))
+    pooled = pooled[torch.isfinite(pooled)]  # e.g. the "keep" absent-row policy's +inf scores
+    if pooled.numel():
+        sub = pooled[:: max(1, pooled.numel() // 1_000_000)]
+        lo = float(pooled.min())
+        if lo < 0:  # a signed quantity (e.g. the weights themselves, or a log10): clip both tails
+            lo = float(torch.quantile(sub, 0.001))
+        hi = float(torch.quantile(sub, 0.999))
+    else:
+        lo = hi = 0.0
     hi = hi if hi > lo else lo + 1.0
     counts = {}
-    for c, v in flat.items():
+    for k, v in flat.items():
         h = torch.histc(v.clamp(min=lo, max=hi), bins=HIST_BINS, min=lo, max=hi)
-        counts[c] = [int(x) for x in h]
-    return {"lo": lo, "hi": hi, "bins": HIST_BINS, "counts": counts}
+        counts[k] = [int(x) for x in h]
+    out = {"lo": lo, "hi": hi, "bins": HIST_BINS, "counts": counts}
+    if log:
+        out.update(log=True, zeros=zeros)
+    if label:
+        out["label"] = label
+    return out
+
+
+def _histograms(scores: dict, classes, log: bool = False, label: Optional[str] = None) -> dict:
+    """Per-class histograms of one score (or part) {param: tensor} on shared bins (:func:`hist_of`)."""
+    return hist_of({c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes},
+                   log, label)
+
+
+def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
+    """{part: histograms} of a score's :data:`SCORE_PARTS` (a log-binned part says so, :mod:`.parts`)."""
+    out = {}
+    for name, fn in parts_for(score).items():
+        out[name] = _histograms(fn(model, sc, ctx), classes, getattr(fn, "log", False), getattr(fn, "label", None))
+    return out
 
 
 # scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
-METHOD_BUILDERS: dict[str, Callable] = {scheme: _method for scheme in SCHEMES}
+METHOD_BUILDERS: dict[str, Callable] = {**{scheme: _method for scheme in SCHEMES}, UNIT_SCOPE: unit_method}
 
 
 def score_runner(cfg, src_vocab, tgt_vocab, seed: int = 0, extra: Optional[dict] = None) -> Callable:
-    """``run(name, model) -> {param: scores}``, called like the study calls scores: ``seed``, and for a
-    data-driven score (its registry entry has ``n_batches > 0``) the first ``n_batches`` scoring
-    batches of the training split for that seed (built once per size). ``extra`` kwargs win."""
+    """``run(name, model, ctx=None) -> {param: scores}``, called like the study calls scores: ``seed``,
+    and for a data-driven score (its registry entry has ``n_batches > 0``) the first ``n_batches``
+    scoring batches of the training split for that seed (built once per size). ``extra`` kwargs win.
+    ``ctx``: a dict that receives ``record`` (passed to the score as ``record=``: OBD records its
+    curvature there) and ``batches``, for the score's parts (:mod:`.parts`). ``run.batches(n)``: the
+    first ``n`` scoring batches (unit scores that need data use it)."""
     cache: dict[int, list] = {}
 
-    def run(name: str, model) -> dict:
+    def batches(n: int) -> list:
+        from ..prune.scores import SCORING_BATCH_SIZE, load_scoring_batches  # only data-driven scores need it
+        if n not in cache:
+            cache[n] = load_scoring_batches(cfg, src_vocab, tgt_vocab, n, SCORING_BATCH_SIZE, seed)
+        return cache[n]
+
+    def run(name: str, model, ctx: Optional[dict] = None) -> dict:
         spec = get_score(name)
         kw = {"seed": seed, **(extra or {})}
         n = getattr(spec, "n_batches", 0)
         if n and "batches" not in kw:
-            from ..prune.scores import SCORING_BATCH_SIZE, load_scoring_batches  # only data-driven scores need it
-            if n not in cache:
-                cache[n] = load_scoring_batches(cfg, src_vocab, tgt_vocab, n, SCORING_BATCH_SIZE, seed)
-            kw["batches"] = cache[n]
+            kw["batches"] = batches(n)
+        if ctx is not None:  # every score ignores keywords it does not use (nmtprune.prune.scores)
+            kw["record"] = ctx.setdefault("record", {})
+            ctx["batches"] = kw.get("batches")
         return spec(model, **kw)
+    run.batches = batches
     return run
 
 
@@ -197,13 +238,17 @@ def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tu
     """(scores to export, scores the results name but this code cannot compute).
 
     ``requested`` wins; otherwise magnitude and random plus every score in the study results, in
-    the order the results name them, so a new score shows up on the site as soon as it is studied.
+    the order the results name them, so a new score shows up on the site as soon as it is studied,
+    then the hidden-unit scores (:data:`.units.DEFAULT_UNIT_SCORES`, ``units-<unit score>``).
+    (:func:`build_export` also adds the scores whose retraining frames it was given.)
     """
     from ..prune import SCORES
     if requested:
         return list(requested), []
     names = list(DEFAULT_SCORES) + sorted({s for s, _ in curves if s and s not in DEFAULT_SCORES})
-    return [s for s in names if s in SCORES], [s for s in names if s not in SCORES]
+    names += [s for s in DEFAULT_UNIT_SCORES if s not in names]
+    ok = [s for s in names if s in SCORES or is_unit_score(s)]
+    return ok, [s for s in names if s not in ok]
 
 
 def _training(frames: Sequence, mhash: str) -> list[dict]:
@@ -253,18 +298,28 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     names, skipped = export_scores(curves, scores)
     curve_info["skipped_scores"] = skipped  # studied, but not computable by this version of the code
     training = _training(frames, mhash)
-    score_entries, methods = [], []
+    if not scores:  # a score with recorded frames of this model (e.g. snip-init's from-init run) is shown too
+        names += [t["score"] for t in training if t["matched_model"] and t["score"] not in names]
+    score_entries, methods, used_schemes = [], [], []
     for s in names:
         progress(f"site export: score {s}")
-        sc = run_score(s, model)
-        parts = {name: _histograms(fn(model, sc), classes) for name, fn in SCORE_PARTS.get(s, {}).items()}
-        score_entries.append({"name": s, **score_text(s), "histogram": _histograms(sc, classes), "parts": parts})
-        for scheme in schemes:
+        if is_unit_score(s):  # one number per hidden unit; its selection is per-layer
+            sc, s_schemes = unit_scores(s, model, seed, run_score.batches), [UNIT_SCOPE]
+            hist, parts = unit_histogram(sc), {}
+        else:
+            ctx: dict = {}
+            sc, s_schemes = run_score(s, model, ctx), list(schemes)
+            hist, parts = _histograms(sc, classes), _parts(s, model, sc, ctx, classes)
+            del ctx
+        score_entries.append({"name": s, **score_text(s), "histogram": hist, "parts": parts})
+        for scheme in s_schemes:
             progress(f"site export: {s}/{scheme}")
+            used_schemes += [scheme] if scheme not in used_schemes else []
             m = METHOD_BUILDERS[scheme](s, scheme, sc, model, classes, named, grids)
             m["label"] = f"{score_entries[-1]['label']} · {scheme}"
             m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
-            m["steps"] = steps_for(s, scheme, training=next((t for t in training if t["method"] == m["id"]), None))
+            m["steps"] = steps_for(s, scheme, training=next((t for t in training if t["method"] == m["id"]), None),
+                                   parts=parts)
             m["curve"] = curves.get((s, scheme), [])
             methods.append(m)
         del sc
@@ -274,6 +329,8 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     else:  # e.g. a video, which shows no translations: skip the decoding
         sample_data = {"split": None, "corpus": cfg.data.corpus, "decoding": "greedy", "levels": [],
                        "sources": [], "references": []}
+    for m in methods:  # a builder's pruning hook (unit methods) served the samples; it is not data
+        m.pop("_prune", None)
     return {
         "format": FORMAT, "version": VERSION,
         "model": {"dir": str(model_dir), "hash": mhash, "corpus": cfg.data.corpus,
@@ -285,7 +342,7 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
         "levels": {"min": LEVELS[0], "max": LEVELS[-1], "step": 1},
         "classes": out_classes,
         "scores": score_entries,
-        "selections": [{"name": sc, **selection_text(sc)} for sc in schemes],
+        "selections": [{"name": sc, **selection_text(sc)} for sc in used_schemes],
         "methods": methods,
         "training": training,
         "results": curve_info,

@@ -13,6 +13,14 @@ after every step). Every ``every`` steps an ``after_step`` hook records, for one
   the training loss the loop logged over those steps, and the learning rate;
 * per weight class, the RMS change of its surviving weights (how far each class moves).
 
+An at-initialisation score (``snip-init``, ``grasp-init``: its registry entry has ``init``) scores a
+variance-scaling re-initialised copy of the checkpoint, not the trained weights; retraining the trained
+model under that mask would show nothing SNIP or GraSP do. So for those the run is sparse from scratch
+(``kind: "from-init"``): the very copy the score saw (:func:`..prune.scores._data.variance_scaling_copy`,
+same seed), masked, trained with the reference training recipe (as
+:func:`nmtprune.prune.retrain.sparse_from_scratch`, which however starts from the model's own uniform
+init); frame 0 is that initialisation. Every other score gives ``kind: "retrain"``.
+
 Pruned weights stay exactly zero in every frame (the loop zeroes them after each step), which the
 tests check. The run is short by design (a few minutes on one CPU thread): it shows the *start* of
 retraining, where the survivors move most, not a converged run. The artifact is a small JSON file
@@ -60,22 +68,26 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
                       param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0,
                       dev_sentences: int = 64, traces: int = 6, threads: int = 1, overrides: Sequence[str] = (),
                       argv: Optional[list[str]] = None, progress=print) -> dict:
-    """Run the short retraining and return (and write to ``out``, if given) the frames artifact."""
+    """Run the short retraining (an at-init score: training from the scored initialisation) and return
+    (and write to ``out``, if given) the frames artifact."""
+    from ..config import with_overrides
     from ..experiments.grid import model_hash
     from ..metrics.evaluate import perplexity
     from ..models.weight_classes import weight_classes
     from ..prune import get_score, select
     from ..prune.retrain import retrain_config
+    from ..prune.scores._data import variance_scaling_copy
     from ..prune.targets import class_groups
     from ..provenance import provenance
     from ..train.checkpoint import load_model
     from ..train.loop import train
-    from .export import _blocks, display_grid
+    from .export import _blocks, display_grid, score_runner
 
     if steps < every or every < 1:
         raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
+    from_init = bool(get_score(score).options.get("init"))  # an unknown score fails here, before any work
     model, cfg, sv, tv = load_model(model_dir)
     names = [p for c in weight_classes(model) for p in c.params]
     param = param or default_param(names)
@@ -83,15 +95,18 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
         raise ValueError(f"{param!r} is not a prunable matrix; choose one of {names}")
     dev = _dev_subset(cfg, sv, tv, dev_sentences)
 
-    def dev_ppl() -> float:
-        was = model.training
+    def dev_ppl(m) -> float:
+        was = m.training
         with torch.no_grad():
-            v = perplexity(model, dev)
-        model.train(was)
+            v = perplexity(m, dev)
+        m.train(was)
         return round(v, 4)
 
-    dense_ppl = dev_ppl()
-    masks = select(get_score(score)(model, seed=seed), model, sparsity, selection)
+    dense_ppl = dev_ppl(model)  # the trained dense model: the reference line in both kinds of run
+    # scored as the study scores (seed; scoring batches for a data-driven score)
+    masks = select(score_runner(cfg, sv, tv, seed)(score, model), model, sparsity, selection)
+    if from_init:  # train the initialisation the score saw, not the trained weights
+        model = variance_scaling_copy(model, seed)
     masks.apply(model)
     named = dict(model.named_parameters())
     grid = display_grid(tuple(named[param].shape), rows, cols)
@@ -112,7 +127,7 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
                 kept = sum(int(masks[n].sum()) for n in ns)
                 drift[c] = round((sq / max(1, kept)) ** 0.5, 7)
         deltas.append(w - w0)
-        frames.append({"step": step, "dev_ppl": dev_ppl(), "drift": drift, "pruned_nonzero":
+        frames.append({"step": step, "dev_ppl": dev_ppl(model), "drift": drift, "pruned_nonzero":
                        int(np.count_nonzero(w[~keep]))})  # must stay 0: the mask holds after every step
         progress(f"site-frames: step {step}/{steps}, dev ppl {frames[-1]['dev_ppl']}")
 
@@ -124,8 +139,10 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
             record(calls["n"])
 
     record(0)
-    rcfg = retrain_config(cfg, seed, [f"train.max_steps={steps}", f"train.log_every={every}",
-                                      "train.save_every=0", f"train.threads={threads}", *overrides])
+    short = [f"train.max_steps={steps}", f"train.log_every={every}", "train.save_every=0", f"train.threads={threads}",
+             *overrides]
+    # from init: the reference recipe (full learning rate), as sparse_from_scratch; else See et al.'s retraining
+    rcfg = with_overrides(cfg, short, "training config", seed=seed) if from_init else retrain_config(cfg, seed, short)
     model.train()
     with tempfile.TemporaryDirectory(prefix="nmtprune-frames-") as tmp:
         train(rcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=(sv, tv), masks=masks,
@@ -152,13 +169,16 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     art = {
         "format": FORMAT, "version": VERSION,
         "id": f"{score}/{selection}@{round(sparsity * 100)}",
-        "kind": "retrain",
+        "kind": "from-init" if from_init else "retrain",
+        "init": {"kind": "variance-scaling", "seed": seed} if from_init else None,
         "provenance": {**prov, "seed": seed, "seconds": round(time.perf_counter() - t0, 1)},
         "model": {"dir": str(model_dir), "hash": model_hash(model_dir), "corpus": cfg.data.corpus},
         "method": f"{score}/{selection}", "score": score, "selection": selection, "sparsity": sparsity,
         "recipe": {"steps": steps, "every": every, "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size,
                    "bf16": t.bf16, "threads": threads, "dev_sentences": len(dev), "dev_split": cfg.data.dev_split,
-                   "recipe": "retrain_config (See et al.: half the learning rate), first `steps` steps"},
+                   "recipe": "training config (the reference recipe) from the scored variance-scaling "
+                             "initialisation, first `steps` steps" if from_init else
+                             "retrain_config (See et al.: half the learning rate), first `steps` steps"},
         "dense_dev_ppl": dense_ppl,
         "param": param, "shape": list(named[param].shape), **grid,
         "blocks": _blocks(param, named[param].shape, grid, cfg),

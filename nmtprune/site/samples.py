@@ -32,7 +32,8 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
 
     ``score_fn(name, model)`` computes a score (default: the registry's function with ``seed``; the
     export passes its :func:`.export.score_runner`, which also feeds data-driven scores their batches).
-    Methods whose selection :func:`select` does not know (a registered builder of the export's) get no
+    A method whose builder left a pruning hook ``m["_prune"](model, level)`` (hidden-unit methods,
+    :mod:`.units`) is pruned by it; other methods whose selection :func:`select` does not know get no
     samples rather than wrong ones.
     """
     score_fn = score_fn or (lambda name, m: get_score(name)(m, seed=seed))
@@ -53,9 +54,10 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
     scores: dict = {}
     for m in methods:
         m["samples"] = []
-        if m["selection"] not in SCHEMES:
+        hook = m.get("_prune")
+        if hook is None and m["selection"] not in SCHEMES:
             continue
-        if m["score"] not in scores:  # of the dense model (the last method left a pruned one behind)
+        if hook is None and m["score"] not in scores:  # of the dense model (the last method left a pruned one behind)
             model.load_state_dict(dense_state)
             scores = {m["score"]: score_fn(m["score"], model)}  # one score in memory at a time
         progress(f"site samples: {m['id']}")
@@ -64,7 +66,10 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
                 m["samples"].append({"level": 0, "hyps": dense})
                 continue
             model.load_state_dict(dense_state)
-            select(scores[m["score"]], model, lv / 100, m["selection"]).apply(model)
+            if hook is not None:
+                hook(model, lv)
+            else:
+                select(scores[m["score"]], model, lv / 100, m["selection"]).apply(model)
             m["samples"].append({"level": lv, "hyps": decode()})
     model.load_state_dict(dense_state)
     return {"split": split, "corpus": cfg.data.corpus, "decoding": "greedy", "levels": list(levels),

@@ -26,9 +26,22 @@ _STR = {"type": "string"}
 _INT0 = {"type": "integer", "minimum": 0}
 _STEP = {"type": "object", "required": ["title", "text", "formula", "viz", "threshold"],
          "properties": {"title": _STR, "text": _STR, "formula": _STR, "readout": _STR, "of": _STR, "training": _STR,
-                        "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix", "training"]},
+                        "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix", "training", "units",
+                                         "shrink"]},
                         "threshold": {"enum": ["none", "global", "class"]}}}
-_HIST = {"type": "object", "required": ["lo", "hi", "bins", "counts"]}
+# log: bins over log10 of the positive values, values <= 0 counted in zeros (nmtprune.site.parts)
+_HIST = {"type": "object", "required": ["lo", "hi", "bins", "counts"],
+         "properties": {"lo": _NUM, "hi": _NUM, "bins": {"type": "integer", "minimum": 1}, "counts": {"type": "object"},
+                        "log": {"type": "boolean"}, "zeros": {"type": "object"}, "label": _STR}}
+# a hidden-unit method's layers and model size per level (nmtprune.site.units)
+_UNITS = {"type": "object", "required": ["groups", "params", "dense_params"],
+          "properties": {"dense_params": {"type": "integer", "minimum": 1},
+                         "params": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                         "groups": {"type": "array", "items": {
+                             "type": "object", "required": ["name", "members", "size", "kept"],
+                             "properties": {"name": _STR, "members": {"type": "array", "items": _STR},
+                                            "size": {"type": "integer", "minimum": 1},
+                                            "kept": {"type": "array", "items": {"type": "integer", "minimum": 1}}}}}}}
 # a retraining-frames artifact (nmtprune.site.frames), as the export embeds it
 _TRAINING = {"type": "object",
              "required": ["id", "kind", "method", "sparsity", "provenance", "model", "recipe", "param", "shape", "rule", "rows",
@@ -83,7 +96,7 @@ SCHEMA: dict = {
             "type": "object",
             "required": ["id", "score", "selection", "label", "global_threshold", "class_threshold",
                          "class_sparsity", "pruned_at", "curve", "samples", "steps", "training"],
-            "properties": {"global_threshold": {"type": "array", "items": _NUM_OR_NULL},
+            "properties": {"global_threshold": {"type": "array", "items": _NUM_OR_NULL}, "units": _UNITS,
                            "training": {"type": "array", "items": _STR},
                            "steps": {"type": "array", "items": _STEP},
                            "curve": {"type": "array", "items": {
@@ -154,6 +167,9 @@ def validate(export: dict) -> dict:
     for s in scores.values():
         for part, h in s["parts"].items():
             _check(h, _HIST, f"score {s['name']}.parts.{part}")
+        for key, h in (("histogram", s["histogram"]), *s["parts"].items()):
+            if any(len(c) != h["bins"] for c in h["counts"].values()):
+                raise ExportError(f"score {s['name']}.{key}: every count list needs one count per bin")
     training = {t["id"]: t for t in export["training"]}
     if len(training) != len(export["training"]):
         raise ExportError("training: two artifacts share an id")
@@ -176,6 +192,15 @@ def validate(export: dict) -> dict:
                 raise ExportError(f"{where}: step {st['title']!r} shows unknown training frames {st.get('training')!r}")
             if "of" in st and st["of"] not in scores[m["score"]]["parts"]:
                 raise ExportError(f"{where}: step {st['title']!r} shows unknown part {st['of']!r}")
+            if st["viz"] in ("units", "shrink") and "units" not in m:
+                raise ExportError(f"{where}: step {st['title']!r} draws hidden units, the method has none")
+        if "units" in m:
+            u = m["units"]
+            if len(u["params"]) != n_levels or any(len(g["kept"]) != n_levels or max(g["kept"]) > g["size"]
+                                                   for g in u["groups"]):
+                raise ExportError(f"{where}: units need one kept count (<= size) and parameter count per level")
+            if any(b > a for a, b in zip(u["params"], u["params"][1:])) or u["params"][0] > u["dense_params"]:
+                raise ExportError(f"{where}: the shrunk model cannot grow as more units are removed")
         if any(t not in training for t in m["training"]):
             raise ExportError(f"{where}: names unknown training frames")
         if set(m["pruned_at"]) != set(params):

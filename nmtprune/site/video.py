@@ -4,7 +4,11 @@ The frames are drawn with matplotlib from the same export the site reads (so the
 site cannot disagree): the sparsity sweeps 0 → 98 % while the per-class score histograms show each
 class's threshold, the chosen class's real matrix fills with pruned (dark) cells, the per-class
 pruned fractions grow, and the BLEU curve's marker follows; the caption walks through the
-method's steps. MP4 goes through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF
+method's steps. When frames of a real training run under the method's mask exist (``nmtprune
+site-frames``: ``frames=FILE``, else the export's ``training`` of the method, else
+``<frames_dir>/<score>-<selection>-s*.json``), a retraining segment follows: the recorded matrix's
+surviving weights w_t and their change Δ at each recorded step, the dev perplexity curve with a marker,
+and a caption with the step and dev perplexity (:func:`_training_segment`). MP4 goes through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF
 (half the frame rate, 640 px wide) through Pillow.
 """
 from __future__ import annotations
@@ -17,10 +21,11 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["render_video", "frame_count"]
+__all__ = ["render_video", "frame_count", "find_training", "MAX_SECONDS"]
 
 DARK, LIGHT, LINE, ACCENT = "#181818", "#8fb3d9", "#d7191c", "#b3261e"
 HOLD = 0.15  # fraction of the video that holds the last frame (98 %) so the end can be read
+MAX_SECONDS = 60.0  # sweep + retraining: a video someone watches to the end
 
 
 def frame_count(fps: int, seconds: float) -> int:
@@ -48,10 +53,35 @@ def _load_export(export: Optional[str], model_dir: Optional[str], results_dir, m
     return build_export(model_dir, results_dir, scores=(method.split("/")[0],), samples=0, progress=lambda *_: None)
 
 
+def find_training(method: str, export: dict, frames: Optional[str | Path] = None,
+                  frames_dir: Optional[str | Path] = None) -> Optional[dict]:
+    """The training-frames artifact the video shows for ``method``, or None.
+
+    ``frames`` (a file) wins and must be of ``method``; else the export's own artifact of the method
+    (what the site shows); else the first ``<score>-<selection>-s*.json`` in ``frames_dir`` (the
+    name ``nmtprune site-frames`` gives it)."""
+    from .frames import load_frames
+    if frames:
+        (art,) = load_frames([frames])
+        if art["method"] != method:
+            raise ValueError(f"{frames}: frames of {art['method']!r}, not of {method!r}")
+        return art
+    own = next((t for t in export.get("training", []) if t["method"] == method), None)
+    if own is not None or not frames_dir or not Path(frames_dir).is_dir():
+        return own
+    score, selection = method.split("/", 1)
+    named = sorted(Path(frames_dir).glob(f"{score}-{selection}-s*.json"))
+    return next((a for a in load_frames(named) if a["method"] == method), None)
+
+
 def render_video(method: str, out: str | Path, *, export: Optional[str] = None, model_dir: Optional[str] = None,
                  results_dir=None, fps: int = 10, seconds: float = 12.0, weight_class: Optional[str] = None,
-                 gif: bool = True) -> dict:
-    """Write ``out`` (.mp4; a .gif beside it unless ``gif=False``; or just a .gif). Returns paths and frame counts."""
+                 gif: bool = True, frames: Optional[str | Path] = None, frames_dir: Optional[str | Path] = None,
+                 train_seconds: float = 8.0) -> dict:
+    """Write ``out`` (.mp4; a .gif beside it unless ``gif=False``; or just a .gif). Returns paths and frame counts.
+
+    ``seconds``: the pruning sweep; ``train_seconds``: the retraining segment, present when
+    :func:`find_training` finds frames (``frames``, ``frames_dir``). Together at most a minute."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -61,6 +91,10 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     m = next((x for x in d["methods"] if x["id"] == method), None)
     if m is None:
         raise ValueError(f"unknown method {method!r}; the export has {[x['id'] for x in d['methods']]}")
+    training = find_training(method, d, frames, frames_dir)
+    if seconds + (train_seconds if training else 0) > MAX_SECONDS:
+        raise ValueError(f"the video would last {seconds + (train_seconds if training else 0):g} s; "
+                         f"keep --seconds (+ --train-seconds) within {MAX_SECONDS:g}")
     score = next(s for s in d["scores"] if s["name"] == m["score"])
     hist, classes = score["histogram"], d["classes"]
     cls = next((c for c in classes if c["name"] == weight_class), None) if weight_class else \
@@ -83,7 +117,8 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     bars, lines = {}, {}
     for i, c in enumerate(classes):
         ax = fig.add_subplot(gs[i // 2, i % 2])
-        counts = np.sqrt(np.asarray(hist["counts"][c["name"]], dtype=float))  # sqrt: as on the site
+        # sqrt: as on the site; a unit score's histogram is per unit group, not per class: no bars
+        counts = np.sqrt(np.asarray(hist["counts"].get(c["name"], [0] * hist["bins"]), dtype=float))
         bars[c["name"]] = ax.bar(centers, counts, width=edges[1] - edges[0], color=LIGHT)
         lines[c["name"]] = ax.axvline(hist["lo"], color=LINE, lw=1.5)
         ax.set_title(c["name"], fontsize=9, loc="left")
@@ -118,7 +153,12 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
 
     def draw(i: int) -> np.ndarray:
         s = levels[i]
-        s_text.set_text(f"sparsity {s} %  ·  {d['model']['total']:,} weights, {round(s / 100 * d['model']['total']):,} pruned")
+        if "units" in m:  # a hidden-unit method's level is the share of every layer's units removed
+            s_text.set_text(f"{s} % of every layer's units removed  ·  {m['units']['params'][s]:,} of "
+                            f"{m['units']['dense_params']:,} parameters left")
+        else:
+            s_text.set_text(f"sparsity {s} %  ·  {d['model']['total']:,} weights, "
+                            f"{round(s / 100 * d['model']['total']):,} pruned")
         for c in classes:
             t = m["class_threshold"][c["name"]][s]
             for rect, x in zip(bars[c["name"]], centers):
@@ -138,9 +178,16 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         fig.canvas.draw()
         return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
+    segments = [(n, draw)]
+    if training is not None:
+        from .video_training import training_segment
+        nt = frame_count(fps, train_seconds)
+        segments.append((nt, training_segment(training, m["label"], nt, HOLD)))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"method": method, "class": cls["name"], "fps": fps, "frames": n}
+    result = {"method": method, "class": cls["name"], "fps": fps, "frames": sum(k for k, _ in segments),
+              "training_frames": segments[1][0] if training is not None else 0,
+              "training": training["id"] if training is not None else None}
     gif_frames = []
     writer = None
     if out.suffix.lower() != ".gif":
@@ -150,17 +197,20 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
                                              macro_block_size=16)
         writer.send(None)
         result["mp4"] = str(out)
+    k = 0  # the video's frame index, across segments (the GIF keeps every second one)
     try:
-        for i in range(n):
-            frame = draw(i)
-            if writer is not None:
-                writer.send(frame)
-            if (gif or out.suffix.lower() == ".gif") and i % 2 == 0:
-                gif_frames.append(frame[::2, ::2])
+        for count, draw_fn in segments:
+            for i in range(count):
+                frame = draw_fn(i)
+                if writer is not None:
+                    writer.send(frame)
+                if (gif or out.suffix.lower() == ".gif") and k % 2 == 0:
+                    gif_frames.append(frame[::2, ::2])
+                k += 1
     finally:
         if writer is not None:
             writer.close()
-        plt.close(fig)
+        plt.close("all")  # the sweep's figure and the retraining segment's
     if gif or out.suffix.lower() == ".gif":
         from PIL import Image
         gpath = out if out.suffix.lower() == ".gif" else out.with_suffix(".gif")

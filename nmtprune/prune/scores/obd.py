@@ -70,18 +70,26 @@ def curvature_diagonal(obj: Objective, params: Params, batches: Sequence, estima
 
 
 def obd_from_objective(obj: Objective, params: Params, batches: Sequence, estimator: str = "fisher",
-                       clamp: bool = True, **estimator_options) -> dict[str, torch.Tensor]:
-    """½ · h_kk · w_k² for every weight of ``params`` (any model, given its Objective)."""
+                       clamp: bool = True, record: Optional[dict] = None,
+                       **estimator_options) -> dict[str, torch.Tensor]:
+    """½ · h_kk · w_k² for every weight of ``params`` (any model, given its Objective).
+
+    ``record``: a dict that receives ``record["curvature"] = {name: h_kk as used (clamped if clamp)}``,
+    so a caller that shows the score's parts (the site) needs no second curvature pass.
+    """
     h = curvature_diagonal(obj, params, batches, estimator, **estimator_options)
+    h = {k: h[k].clamp(min=0) if clamp else h[k] for k in params}
+    if record is not None:
+        record["curvature"] = h
     w = weights(params)
-    return {k: 0.5 * (h[k].clamp(min=0) if clamp else h[k]) * w[k].square() for k in params}
+    return {k: 0.5 * h[k] * w[k].square() for k in params}
 
 
 def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator: str = "fisher", seed: int = 0,
                  samples: int = 1, micro_batch: Optional[int] = 1, probes: int = 1, probe_batch: int = 1,
                  clamp: bool = True,
                  nonfused: bool = True, absent_rows: str = "magnitude", max_weights: int = 20_000,
-                 **_unused) -> dict[str, torch.Tensor]:
+                 record: Optional[dict] = None, **_unused) -> dict[str, torch.Tensor]:
     """OBD saliency of every weight-class parameter of a Seq2Seq.
 
     Args:
@@ -95,6 +103,7 @@ def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator
         clamp: clamp negative curvature at 0. nonfused: allow cuDNN off for double backward.
         absent_rows: embedding-row policy, ``magnitude`` | ``keep`` | ``zero`` (see :mod:`._data`).
         max_weights: the exact estimators refuse models with more weights than this.
+        record: a dict that receives the curvature h_kk the saliency used (:func:`obd_from_objective`).
     Returns:
         {param_name: float32 tensor shaped like the parameter}; lower = pruned first.
     """
@@ -106,5 +115,5 @@ def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator
     with scoring_mode(model, params, double_backward=estimator in SECOND_ORDER, nonfused=nonfused):
         scores = obd_from_objective(seq2seq_objective(model), params, batches, estimator, clamp=clamp, seed=seed,
                                     samples=samples, micro_batch=micro_batch, probes=probes,
-                                    probe_batch=probe_batch, max_weights=max_weights)
+                                    probe_batch=probe_batch, max_weights=max_weights, record=record)
     return fill_absent_rows(scores, model, batches, absent_rows)

@@ -33,6 +33,7 @@ export function buildControls(d) {
   const score = document.getElementById("score"), sel = document.getElementById("sel");
   for (const s of d.scores) score.append(option(s.name, s.label));
   for (const s of d.selections) sel.append(option(s.name, s.label));
+  // a score without the current selection falls back to its first one (main.js's normalizer)
   score.addEventListener("change", () => set({ score: score.value }));
   sel.addEventListener("change", () => set({ sel: sel.value }));
   const slider = document.getElementById("slider");
@@ -45,7 +46,10 @@ export function buildControls(d) {
 
 export function syncControls(d) {
   document.getElementById("score").value = state.score;
-  document.getElementById("sel").value = state.sel;
+  const sel = document.getElementById("sel");
+  // only the selections this score has (hidden-unit scores: per-layer; weight scores: the three schemes)
+  for (const o of sel.options) o.disabled = !d.methodById[`${state.score}/${o.value}`];
+  sel.value = state.sel;
   const slider = document.getElementById("slider");
   if (Number(slider.value) !== state.s) slider.value = String(state.s);
   document.getElementById("s-readout").textContent = `${state.s} %`;

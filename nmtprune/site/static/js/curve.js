@@ -1,12 +1,5 @@
 // BLEU and perplexity against sparsity from the study's results, with a marker at the slider's sparsity.
-const SVG = "http://www.w3.org/2000/svg";
-
-function s(tag, attrs, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { svgEl as s } from "./svg.js";
 
 // Linear interpolation between measured points; null outside the measured range.
 export function interp(points, key, x) {

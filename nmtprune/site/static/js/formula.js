@@ -18,11 +18,21 @@ function el(tag, text) {
   return e;
 }
 
+// Spaces are dropped, except inside the braces of \text / \mathrm / \operatorname, where they
+// separate words ("\text{ for every class }"); there they become one " " token each.
 function tokenize(src) {
   const out = [];
   const re = /\\[A-Za-z]+|\\.|[A-Za-z]|[0-9.]+|\s+|./g;
-  let m;
-  while ((m = re.exec(src))) if (!/^\s+$/.test(m[0])) out.push(m[0]);
+  let m, raw = false, depth = 0;
+  while ((m = re.exec(src))) {
+    const t = m[0], space = /^\s+$/.test(t);
+    if (raw && depth === 0 && !space && t !== "{") raw = false; // \text x: one token, no braces
+    if (raw && t === "{") depth++;
+    if (raw && t === "}" && --depth === 0) raw = false;
+    if (t === "\\text" || t === "\\mathrm" || t === "\\operatorname") { raw = true; depth = 0; }
+    if (space && !(raw && depth > 0)) continue;
+    out.push(space ? " " : t);
+  }
   return out;
 }
 
@@ -62,7 +72,7 @@ function group(toks, pos) {
 function rawText(toks, pos) {
   // \text{...} / \mathrm{...}: the braced tokens joined back into words
   if (toks[pos.i] !== "{") return toks[pos.i++] || "";
-  let depth = 0, s = "";
+  let depth = 0, s;
   const src = [];
   for (pos.i++; pos.i < toks.length; pos.i++) {
     const t = toks[pos.i];
@@ -71,8 +81,8 @@ function rawText(toks, pos) {
     src.push(t);
   }
   pos.i++;
-  for (const t of src) s += /^[A-Za-z0-9]/.test(t) && /[A-Za-z0-9-]$/.test(s) ? t : (s && /^[A-Za-z0-9]/.test(t) ? " " + t : t);
-  return s.replace(/ - /g, "-");
+  s = src.join("").replace(/\s+/g, " ").trim(); // the text's own spaces (kept by tokenize)
+  return s;
 }
 
 function parseAtom(toks, pos) {

@@ -5,6 +5,7 @@ import { href, state } from "./state.js";
 import { fmtPct, trainingOf } from "./data.js";
 import { classMatrix, panelWidth } from "./matrix.js";
 import { renderTraining } from "./training.js";
+import { shrinkChart, unitBars } from "./unitviz.js";
 
 const DARK = "#181818", LIGHT = "#8fb3d9", LINE = "#d7191c";
 
@@ -33,8 +34,10 @@ function histCanvas(counts, hist, threshold, title, w, h) {
   g.fillStyle = "#222"; g.font = "12px system-ui, sans-serif";
   g.fillText(title, 2, 12);
   g.fillStyle = "#666"; g.font = "10px system-ui, sans-serif";
-  g.fillText((hist.lo < 0 ? "≤" : "") + hist.lo.toPrecision(2), 1, h - 3); // signed parts clip both tails
-  const hiText = `≥${hist.hi.toPrecision(2)}`;
+  // a log part's bounds are log10 values: label them as the quantities (1e-5, not -5)
+  const val = (x) => (hist.log ? Number(10 ** x).toExponential(1) : x.toPrecision(2));
+  g.fillText((hist.lo < 0 || hist.log ? "≤" : "") + val(hist.lo), 1, h - 3); // signed parts clip both tails
+  const hiText = `≥${val(hist.hi)}`;
   g.fillText(hiText, w - g.measureText(hiText).width - 1, h - 3);
   return cv;
 }
@@ -50,10 +53,13 @@ export function viz(d, m, step, width) {
   box.className = "viz";
   if (step.viz === "histogram" && step.of) { // an intermediate quantity of the score (export: SCORE_PARTS)
     const part = score.parts[step.of];
-    box.append(histCanvas(sumCounts(part), part, null, `${step.of} over all ${d.classes.length} classes`, width, 220));
+    const zeros = part.zeros ? Object.values(part.zeros).reduce((a, z) => a + z, 0) : 0;
+    box.append(histCanvas(sumCounts(part), part, null, `${part.label || step.of} over all ${d.classes.length} classes` +
+      (part.log ? ` · log10 axis${zeros ? ` · ${zeros.toLocaleString("en-US")} zeros not shown` : ""}` : ""), width, 220));
   } else if (step.viz === "histogram") {
     const t = step.threshold === "global" ? m.global_threshold[s] : null;
-    box.append(histCanvas(sumCounts(hist), hist, t, `${score.symbol || "score"} over all ${d.classes.length} classes` +
+    const over = m.units ? `all ${m.units.groups.length} unit groups` : `all ${d.classes.length} classes`;
+    box.append(histCanvas(sumCounts(hist), hist, t, `${score.symbol || "score"} over ${over}` +
       (t !== null ? ` · t_k = ${t.toPrecision(3)}` : ""), width, 220));
   } else if (step.viz === "class-histograms") {
     box.classList.add("multiples");
@@ -87,6 +93,10 @@ export function viz(d, m, step, width) {
       row.append(lab, bar, v);
       box.append(row);
     }
+  } else if (step.viz === "units") {
+    box.append(unitBars(m, s));
+  } else if (step.viz === "shrink") {
+    box.append(shrinkChart(m, s, width));
   } else if (step.viz === "training") {
     box.append(renderTraining(d, trainingOf(d, step), state.f, width));
   } else if (step.viz === "matrix") {

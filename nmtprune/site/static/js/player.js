@@ -1,6 +1,6 @@
 // The walk-through player: plays a method's steps by itself. Each step runs its own animation,
 // then holds, then the next step starts; it stops after the last step's animation:
-//   * steps drawn at a sparsity (thresholds, class bars, masks) sweep s from 0 up to the target
+//   * steps drawn at a sparsity (thresholds, class bars, masks, kept units) sweep s from 0 up to the target
 //     (the slider's value when play was pressed, 80 % if it was 0);
 //   * the retraining step plays its frames (f) from the first to the last;
 //   * the score-only steps just hold.
@@ -28,7 +28,8 @@ export function stopWalk(redraw = true) {
 
 function sweeps(d, step) {
   if (trainingOf(d, step)) return "frames";
-  return step.threshold !== "none" || step.viz === "class-bars" || step.viz === "matrix" ? "sparsity" : "hold";
+  const drawnAtS = ["class-bars", "matrix", "units", "shrink"].includes(step.viz);
+  return step.threshold !== "none" || drawnAtS ? "sparsity" : "hold";
 }
 
 // The sequence of state patches that plays one step (its animation frames, in order).

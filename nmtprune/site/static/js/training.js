@@ -1,20 +1,13 @@
 // The retraining step of a walk-through: frames of a real, short retraining run under the mask
-// (artifact of `nmtprune site-frames`, in the export's `training`). Frame f shows the recorded
+// (artifact of `nmtprune site-frames`, in the export's `training`; for an at-init score, kind
+// "from-init": training the scored initialisation under its mask). Frame f shows the recorded
 // matrix's surviving weights w_t and their change Δ = w_t − w_0 (pruned cells stay dark: the mask
 // zeroes them after every optimizer step), the dev perplexity and training loss up to that step,
 // a few survivors' values over time, and how far each weight class has moved.
 import { set } from "./state.js";
 import { fmtInt, trainingArrays } from "./data.js";
 import { PRUNED, drawPanel, heat, panel } from "./matrix.js";
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svgEl(tag, attrs, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { svgEl } from "./svg.js";
 
 // A small line chart against the step: series [{pts: [[step, y]], cls}], a dashed marker at `x`,
 // an optional horizontal reference line {y, label}.
@@ -81,13 +74,16 @@ export function renderTraining(d, t, f, width) {
   box.className = "training";
   const { w0, keep, delta } = trainingArrays(t);
   const fr = t.frames[f], last = t.frames[t.frames.length - 1].step;
+  // an at-init score's run (kind "from-init") starts from a fresh initialisation, not the pruned trained model
+  const fromInit = t.kind === "from-init";
   const read = document.createElement("p");
   read.id = "training-readout";
   read.className = "readout";
   read.dataset.frame = String(f);
   read.dataset.step = String(fr.step);
-  read.textContent = `Step ${fr.step} of ${last}: dev perplexity ${fr.dev_ppl.toFixed(1)} (right after pruning ` +
-    `${t.frames[0].dev_ppl.toFixed(1)}, dense ${t.dense_dev_ppl.toFixed(1)})` +
+  read.textContent = `Step ${fr.step} of ${last}: dev perplexity ${fr.dev_ppl.toFixed(1)} ` +
+    `(${fromInit ? "at initialisation" : "right after pruning"} ${t.frames[0].dev_ppl.toFixed(1)}, ` +
+    `${fromInit ? "trained dense model" : "dense"} ${t.dense_dev_ppl.toFixed(1)})` +
     (fr.train_loss !== null ? `; training loss ${fr.train_loss.toFixed(3)} over the last ${t.recipe.every} steps.` : ".");
   const ctl = document.createElement("p");
   ctl.className = "frame-controls";
@@ -121,14 +117,15 @@ export function renderTraining(d, t, f, width) {
   charts.className = "panels";
   charts.append(
     lineChart("dev perplexity", [{ pts: t.frames.map((x) => [x.step, x.dev_ppl]), cls: "current" }], fr.step, last,
-      { log: true, ref: { y: t.dense_dev_ppl, label: "dense" } }),
+      { log: true, ref: { y: t.dense_dev_ppl, label: fromInit ? "trained dense" : "dense" } }),
     lineChart("training loss", [{ pts: t.frames.map((x) => [x.step, x.train_loss]), cls: "current" }], fr.step, last),
     lineChart(`${t.traces.length} surviving weights that moved most`, t.traces.map((tr) => ({
       pts: tr.values.map((v, i) => [steps[i], v]), cls: "trace" })), fr.step, last));
   const src = document.createElement("p");
   src.className = "muted small";
   const p = t.provenance;
-  src.textContent = `Recorded with \`${p.command}\` (commit ${p.commit || "unknown"}, seed ${p.seed}) on ${t.model.corpus}` +
+  src.textContent = (fromInit ? "Sparse from scratch: the initialisation the score saw, trained under its mask. " : "") +
+    `Recorded with \`${p.command}\` (commit ${p.commit || "unknown"}, seed ${p.seed}) on ${t.model.corpus}` +
     `${t.matched_model ? "" : " — another checkpoint than the exported one"}; matrix ${t.param}, ${t.rule}.`;
   box.append(read, ctl, title, panels, charts, driftBars(t, f), src);
   return box;

@@ -64,7 +64,9 @@ export function renderMatrix(d, root) {
   read.id = "matrix-readout";
   read.className = "readout";
   read.dataset.pruned = String(pruned);
-  read.textContent = `${m.label} at ${state.s} %: ${fmtInt(pruned)} of ${fmtInt(shown)} shown cells of ${cls.name} pruned ` +
+  // a hidden-unit method's slider is the share of every layer's units removed, not a weight sparsity
+  const at = m.units ? `removing ${state.s} % of every layer's units` : `at ${state.s} %`;
+  read.textContent = `${m.label} ${at}: ${fmtInt(pruned)} of ${fmtInt(shown)} shown cells of ${cls.name} pruned ` +
     `(${fmtPct(pruned / shown)}; whole class: ${fmtPct(m.class_sparsity[cls.name][state.s])}).`;
   const key = legend([["pos", "positive weight"], ["neg", "negative weight"], ["pruned", "pruned"]]);
   const rule = document.createElement("p");

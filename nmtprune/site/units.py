@@ -1,0 +1,126 @@
+"""Hidden-unit methods on the site: ``units-<unit score>/per-layer`` (:mod:`nmtprune.prune.units`).
+
+A unit method removes whole hidden units: unit j of a layer takes its four gate rows of W_ih and
+W_hh (and bias entries) and every column that reads it (the next layer's W_ih, W_hh's recurrent
+column, attention, softmax and input-feeding columns). On the site its slider value S is the
+fraction of every layer's units removed (per-layer selection), not a weight sparsity.
+
+Why the same pruned-at bytes work: per-layer selection removes the round(S/100 · n_g) lowest-scoring
+units of group g with ties broken by position, so the removed sets are nested in S and each unit
+has a first level at which it goes. A weight goes as soon as its row's unit or its column's unit
+goes, so its pruned-at byte is q = min(q_row, q_col) with q = (first level) − 1: pruned at S iff
+q < S, exactly as for weight methods (99: never within 0..98).
+
+The method also carries ``units``: the kept units of every group and the parameter count of the
+physically shrunk model (:func:`nmtprune.prune.units.shrunk_config`) at every level, which the
+walk-through's ``units`` and ``shrink`` steps draw.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+
+__all__ = ["UNIT_PREFIX", "UNIT_SCOPE", "DEFAULT_UNIT_SCORES", "is_unit_score", "unit_scores", "unit_method",
+           "unit_histogram"]
+
+UNIT_PREFIX = "units-"  # "units-l1" is the unit score "l1" (nmtprune.prune.units.UNIT_SCORES)
+UNIT_SCOPE = "per-layer"
+DEFAULT_UNIT_SCORES = ("units-l1",)
+UNIT_BATCHES = 16  # scoring batches for the unit scores that need data (taylor-unit, n2ps, ...)
+
+
+def is_unit_score(name: str) -> bool:
+    from ..prune.units import UNIT_SCORES
+    return name.startswith(UNIT_PREFIX) and name[len(UNIT_PREFIX):] in UNIT_SCORES
+
+
+def unit_scores(name: str, model, seed: int = 0, batches: Optional[Callable[[int], list]] = None) -> dict:
+    """{group: FloatTensor (n_units,)} of the unit score ``units-<name>``; ``batches(n)`` gives
+    scoring batches to the scores that need data."""
+    from ..prune.units import NEEDS_DATA, get_unit_score
+    base = name[len(UNIT_PREFIX):]
+    kw = {"seed": seed}
+    if base in NEEDS_DATA:
+        if batches is None:
+            raise ValueError(f"unit score {base!r} needs scoring batches")
+        kw["batches"] = batches(UNIT_BATCHES)
+    return {g: s.detach().float().cpu() for g, s in get_unit_score(base)(model, **kw).items()}
+
+
+def unit_histogram(scores: dict) -> dict:
+    """The unit scores' histogram, one count list per unit group (shared bins)."""
+    from .export import hist_of
+    return hist_of({g: s.reshape(-1) for g, s in scores.items()})
+
+
+def _n_params(cfg) -> int:
+    """Parameters of a model with config ``cfg``, built on the meta device (no memory, no init cost)."""
+    from ..models.seq2seq import Seq2Seq
+    with torch.device("meta"):
+        return sum(p.numel() for p in Seq2Seq(cfg).parameters())
+
+
+def _pruned(keeps, shape) -> int:
+    """Weights of a (rows, cols) matrix removed by row keeps (rows,) / column keeps (cols,) (None: all kept)."""
+    if keeps is None:
+        return 0
+    rows, cols = keeps
+    r = shape[0] if rows is None else int(rows.sum())
+    c = shape[1] if cols is None else int(cols.sum())
+    return shape[0] * shape[1] - r * c
+
+
+def unit_method(score: str, scheme: str, scores: dict, model, classes, params, grids) -> dict:
+    """A unit method's export entry (same keys as :func:`.export._method`, plus ``units``).
+
+    Args:
+        scores: {group: FloatTensor (n_units,)} from :func:`unit_scores`.
+        params: {name: Parameter}; grids: {name: display grid} of the shown matrices.
+    """
+    from ..prune.units import axis_keeps, select_units, shrunk_config, unit_groups
+    from .export import LEVELS, b64
+    groups = unit_groups(model.cfg)
+    shapes = {p: tuple(params[p].shape) for c in classes for p in c.params}
+    sizes = {c.name: c.numel(model) for c in classes}
+    # q per axis: (rows,) and (cols,) int16, 99 until a level removes that row's / column's unit
+    q_axes = {p: [torch.full((s[0],), 99, dtype=torch.int16), torch.full((s[1],), 99, dtype=torch.int16)]
+              for p, s in shapes.items()}
+    kept = {g.name: [] for g in groups}
+    class_sparsity = {c: [] for c in sizes}
+    n_params, cache = [], {}
+    for lv in LEVELS:
+        mask = select_units(scores, model, lv / 100, scheme)
+        keeps = axis_keeps(model, mask)
+        for g in groups:
+            kept[g.name].append(int(mask.keep[g.name].sum()))
+        for p, (rows, cols) in keeps.items():
+            if p not in q_axes:
+                continue  # a bias or another matrix no weight class shows
+            for axis, k in ((0, rows), (1, cols)):
+                if k is not None:  # first level that removes the unit: pruned at S iff q < S
+                    q_axes[p][axis][(~k) & (q_axes[p][axis] == 99)] = lv - 1
+        for c in classes:
+            class_sparsity[c.name].append(round(sum(_pruned(keeps.get(p), shapes[p]) for p in c.params)
+                                                / sizes[c.name], 5))
+        key = tuple(kept[g.name][-1] for g in groups)
+        if key not in cache:
+            cache[key] = _n_params(shrunk_config(model.cfg, mask))
+        n_params.append(cache[key])
+    pruned_at = {}
+    for p, (qr, qc) in q_axes.items():
+        g = grids[p]
+        q = torch.minimum(qr[:: g["row_stride"]].unsqueeze(1), qc[:: g["col_stride"]].unsqueeze(0))
+        pruned_at[p] = b64(q.reshape(-1).to(torch.uint8).numpy())
+
+    def prune(m, level: int) -> None:  # the sample translations' pruning at ``level`` percent
+        select_units(scores, m, level / 100, scheme).apply(m)
+
+    n = len(LEVELS)
+    return {"id": f"{score}/{scheme}", "score": score, "selection": scheme, "sigma": None,
+            "global_threshold": [None] * n, "class_threshold": {c: [None] * n for c in sizes},
+            "class_sparsity": class_sparsity, "pruned_at": pruned_at, "curve": [], "samples": [],
+            "units": {"groups": [{"name": g.name, "members": list(g.members), "size": g.size, "kept": kept[g.name]}
+                                 for g in groups],
+                      "params": n_params, "dense_params": sum(p.numel() for p in model.parameters())},
+            "_prune": prune}
