@@ -40,6 +40,32 @@ def fake_results(folder: Path, mhash: str, scores=("magnitude", "random")) -> No
         (folder / f"{name}.json").write_text(json.dumps(rec), encoding="utf-8")
 
 
+def unit_metrics(fraction: float, seed: int) -> dict:
+    """The fake unit-eval metrics of one cell: BLEU and perplexity worsen with the fraction, the seed
+    shifts them (so a mean over seeds is visible)."""
+    return {"bleu_tok_lc": 30.0 * (1 - fraction) ** 2 + seed, "ppl": 5.0 + 50 * fraction ** 2 + seed,
+            "params_ratio": 1 - 0.6 * fraction, "params": 1000}
+
+
+def fake_unit_results(folder: Path, mhash: str) -> None:
+    """unit-eval results as ``nmtprune sweep studies/units.yaml`` writes them (the fields the site reads):
+    the dense cell, l1 per-layer (two seeds at 50 %), l1 global, a per-group-ratio cell (fraction null)
+    and a cell of another checkpoint, which the site must both skip."""
+    folder.mkdir(parents=True)
+    cells = [("dense", None, None, 0.0, 0, mhash)]
+    cells += [(f"l1_per-layer_u{round(f * 100)}", "l1", "per-layer", f, 0, mhash) for f in (0.1, 0.25, 0.75)]
+    cells += [(f"l1_per-layer_u50_seed{s}", "l1", "per-layer", 0.5, s, mhash) for s in (1, 2)]
+    cells += [("l1_global_u50", "l1", "global", 0.5, 0, mhash), ("l1_ratios", "l1", "per-layer", None, 0, mhash),
+              ("l1_per-layer_u10_other", "l1", "per-layer", 0.1, 0, "another-model")]
+    for name, sc, scope, f, seed, h in cells:
+        rec = {"format": "nmtprune-result", "version": 1, "id": f"unit-eval_{name}", "kind": "unit-eval",
+               "study": "units", "status": "ok",
+               "params": {"kind": "unit-eval", "model_hash": h, "schedule": "one-shot", "score": sc, "scope": scope,
+                          "fraction": f, "seed": seed, "eval": {"split": "test", "beam": 5, "max_sentences": 0}},
+               "metrics": {**unit_metrics(f or 0.0, seed + (100 if h != mhash else 0)), "units_removed": None}}
+        (folder / f"unit-eval_{name}.json").write_text(json.dumps(rec), encoding="utf-8")
+
+
 class Server:
     """The built site over http:// on a free local port (ES modules do not load from file://)."""
 
@@ -96,6 +122,7 @@ def build_toy_site(tmp: Path) -> dict:
 
     model = toy_model(tmp)
     fake_results(tmp / "results" / "toy", model_hash(model))
+    fake_unit_results(tmp / "results" / "units", model_hash(model))
     frames = record_retraining(model, tmp / "frames" / "toy.json", steps=6, every=2, rows=12, cols=16,
                                dev_sentences=8, progress=lambda *_: None)
     t0 = time.perf_counter()

@@ -265,3 +265,59 @@ def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built)
     _method(bad, "magnitude/class-blind")["steps"][0]["viz"] = "shrink"
     with pytest.raises(ExportError, match="hidden units"):
         validate(bad)
+
+
+def test_unit_method_curve_is_the_unit_eval_results(built):
+    """The hidden-unit study's unit-eval cells give the unit method its BLEU / perplexity curve against
+    the % of units removed: the dense cell at 0, seeds averaged, ratio cells and other checkpoints skipped."""
+    from nmtprune.experiments.grid import model_hash
+    from nmtprune.site.results import read_unit_curves
+    from site_helpers import unit_metrics
+    ex = built["export"]
+
+    def point(f, seeds):
+        ms = [unit_metrics(f, s) for s in seeds]
+        return {"sparsity": f * 100, "bleu": np.mean([m["bleu_tok_lc"] for m in ms]),
+                "ppl": np.mean([m["ppl"] for m in ms]), "n": len(ms), "params_ratio": 1 - 0.6 * f}
+    want = [point(0, [0]), point(0.1, [0]), point(0.25, [0]), point(0.5, [1, 2]), point(0.75, [0])]
+    got = _method(ex, "units-l1/per-layer")["curve"]
+    assert [p["sparsity"] for p in got] == [p["sparsity"] for p in want]
+    for g, w in zip(got, want):
+        assert g == pytest.approx(w), g
+    assert ex["results"]["units"] == {**ex["results"]["units"], "study": "units", "matched_model": True,
+                                      "points": 8, "beam": 5}  # 9 cells, the other checkpoint's not
+    assert all("params_ratio" not in p for m in ex["methods"] if "units" not in m for p in m["curve"])
+    curves, info = read_unit_curves(built["tmp"] / "results", model_hash(built["model"]))
+    assert set(curves) == {("units-l1", "per-layer"), ("units-l1", "global")}
+    assert curves[("units-l1", "global")] == [pytest.approx(point(0, [0])), pytest.approx(point(0.5, [0]))]
+    assert not read_unit_curves(built["tmp"] / "results", "another-hash")[1]["matched_model"]
+    bad = copy.deepcopy(ex)
+    _method(bad, "units-l1/per-layer")["curve"].reverse()
+    with pytest.raises(ExportError, match="increasing"):
+        validate(bad)
+    bad = copy.deepcopy(ex)
+    _method(bad, "units-l1/per-layer")["curve"][1]["params_ratio"] = 1.5
+    with pytest.raises(ExportError, match="params_ratio"):
+        validate(bad)
+    bad = copy.deepcopy(ex)
+    _method(bad, "magnitude/class-blind")["curve"][0]["params_ratio"] = 1.0
+    with pytest.raises(ExportError, match="without hidden units"):
+        validate(bad)
+
+
+def test_video_of_a_unit_method_shows_unit_groups_and_its_bleu(built, tmp_path):
+    pytest.importorskip("imageio_ffmpeg", reason="pip install imageio-ffmpeg (.ci/install-browser.sh)")
+    from nmtprune.site.video import render_video
+    from nmtprune.site.video_units import bleu_series, group_cut
+    m = _method(built["export"], "units-l1/per-layer")
+    res = render_video("units-l1/per-layer", tmp_path / "u.mp4", export=str(built["out"] / "data" / "export.json"),
+                       fps=4, seconds=1, gif=False)
+    assert res["frames"] == 4 and res["panels"] == "units" and res["bleu_points"] == len(m["curve"]) == 5
+    assert bleu_series(m)[0] == [0, 10, 25, 50, 75]
+    # the cut: 3 of [2, 0, 4, 1] units go -> bin 0 whole, a quarter into bin 2
+    assert group_cut([2, 0, 4, 1], 3) == ([True, True, False, False], 2.25)
+    assert group_cut([2, 0, 4, 1], 0) == ([False] * 4, 0.0)
+    assert group_cut([2, 0, 4, 1], 6) == ([True, True, True, False], 3.0)
+    res = render_video("magnitude/class-blind", tmp_path / "w.mp4", export=str(built["out"] / "data" / "export.json"),
+                       fps=4, seconds=1, gif=False, train_seconds=0.5)  # a weight method: per-class panels
+    assert res["panels"] == "classes" and res["bleu_points"] == 5

@@ -260,6 +260,11 @@ def test_unit_method_is_picked_compared_and_shrinks(page, url, built):
     open_site(page, url, "#view=matrix&score=units-l1&sel=per-layer&s=50")
     assert "units" in page.locator("#matrix-readout").inner_text() and int(page.locator("#matrix-readout").get_attribute("data-pruned")) > 0
     shot(page, "matrix-units-50")
+    # its curves are the unit-eval results against the % of units removed, apart from the weight methods'
+    bleu = page.locator(".chart").first
+    assert bleu.get_attribute("data-x") == "units" and bleu.locator(".curve.current").count() == 1
+    assert bleu.locator(".curve.other").count() == 0  # the only unit method: no weight sparsity curves
+    assert bleu.locator(".marker-label").text_content() == f"{30 * 0.25 + 1.5:.1f}"  # seeds 1 and 2 at 50 %
     open_site(page, url, "#view=compare&score=units-l1&sel=per-layer&s=50&cmp=magnitude/class-blind")
     assert page.locator("#cmp").input_value() == "magnitude/class-blind" and page.locator("#compare-readout").count() == 1
     shot(page, "compare-units-50")

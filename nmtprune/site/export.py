@@ -42,7 +42,7 @@ from ..prune import get_score, select
 from ..prune.select import SCHEMES
 from .parts import SCORE_PARTS, parts_for
 from .texts import score_text, selection_text, steps_for
-from .units import DEFAULT_UNIT_SCORES, UNIT_SCOPE, is_unit_score, unit_histogram, unit_method, unit_scores
+from .units import DEFAULT_UNIT_SCORES, UNIT_PREFIX, UNIT_SCOPE, is_unit_score, unit_histogram, unit_method, unit_scores
 
 __all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "SCORE_PARTS", "METHOD_BUILDERS",
            "DEFAULT_SCORES", "export_scores", "hist_of"]
@@ -245,7 +245,10 @@ def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tu
     from ..prune import SCORES
     if requested:
         return list(requested), []
-    names = list(DEFAULT_SCORES) + sorted({s for s, _ in curves if s and s not in DEFAULT_SCORES})
+    # unit-eval curves (``units-<score>``) attach to the unit methods exported, but do not add them:
+    # each unit score costs 99 selections and model sizes, and the study compares ten of them
+    names = list(DEFAULT_SCORES) + sorted({s for s, _ in curves if s and s not in DEFAULT_SCORES
+                                           and not s.startswith(UNIT_PREFIX)})
     names += [s for s in DEFAULT_UNIT_SCORES if s not in names]
     ok = [s for s in names if s in SCORES or is_unit_score(s)]
     return ok, [s for s in names if s not in ok]

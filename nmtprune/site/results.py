@@ -1,10 +1,18 @@
 """BLEU / perplexity curves for the site, read from the study's result JSONs (read-only).
 
-The site needs no study plan, only the prune-eval points, so this reads every result file under
-the folder (one study's folder or a parent of several) through :class:`ResultStore`. Results of the
-exported model (same ``model_hash``) are preferred; when none match (e.g. a preview built on an
-intermediate checkpoint) all results are used and the export says so (``matched_model: false``).
-Of those, the study with the most points is used, so that curves never mix evaluation settings.
+The site needs no study plan, only the evaluated points, so this reads every result file under the
+folder (one study's folder or a parent of several) through :class:`ResultStore`:
+
+* ``prune-eval`` cells (weight pruning): one curve per (score, scheme) against the weight sparsity;
+* ``unit-eval`` cells (hidden-unit pruning, ``studies/units.yaml``): one curve per unit method
+  ``units-<score>`` / ``<scope>`` against the fraction of units removed, which is what a unit
+  method's slider means (:mod:`.units`). Cells with per-group ratios (``fraction: null``) are no
+  point of such a curve and are skipped; seeds (random-unit) are averaged.
+
+Results of the exported model (same ``model_hash``) are preferred; when none match (e.g. a preview
+built on an intermediate checkpoint) all results are used and the export says so
+(``matched_model: false``). Of those, per kind, the study with the most points is used, so that a
+curve never mixes evaluation settings. The dense point (sparsity / fraction 0) joins every curve.
 """
 from __future__ import annotations
 
@@ -13,24 +21,67 @@ from pathlib import Path
 
 from ..experiments.store import ResultStore
 from ..report.collect import mean_std
+from .units import UNIT_PREFIX
 
-__all__ = ["read_curves"]
+__all__ = ["read_curves", "read_unit_curves"]
 
 
-def _results(root: Path) -> list[dict]:
+def _results(root: Path, kind: str) -> list[dict]:
     folders = sorted({p.parent for p in root.rglob("*.json")}) if root.is_dir() else []
-    return [r for f in folders for r in ResultStore(f) if r.get("status") == "ok" and r.get("kind") == "prune-eval"]
+    return [r for f in folders for r in ResultStore(f) if r.get("status") == "ok" and r.get("kind") == kind]
+
+
+def _pick(rows: list[dict], mhash: str) -> tuple[list[dict], bool, object]:
+    """(rows of one study, matched the model?, study): the exported model's rows if any, else all;
+    then the study with the most of them (studies may evaluate differently)."""
+    matched = [r for r in rows if r["params"].get("model_hash") == mhash]
+    use = matched or rows
+    studies = [r.get("study") for r in use]
+    study = max(set(studies), key=studies.count) if use else None
+    return [r for r in use if r.get("study") == study], bool(matched), study
+
+
+def _mean(ms: list[dict], key: str):
+    return mean_std([m.get(key) for m in ms])[0]
+
+
+def _curves(pts: dict, dense: list[dict], extra=()) -> dict:
+    """{key: [{"sparsity", "bleu", "ppl", "n", *extra}]} sorted by sparsity, the dense point included."""
+    curves = {}
+    for key, by_s in pts.items():
+        if dense:
+            by_s.setdefault(0.0, []).extend(dense)
+        curves[key] = [{"sparsity": s, "bleu": _mean(ms, "bleu_tok_lc"), "ppl": _mean(ms, "ppl"), "n": len(ms),
+                        **{k: _mean(ms, k) for k in extra}} for s, ms in sorted(by_s.items())]
+    return curves
+
+
+def _info(use: list[dict], matched: bool, study) -> dict:
+    ev = use[0]["params"].get("eval", {}) if use else {}
+    return {"study": study, "matched_model": matched, "points": len(use), "split": ev.get("split"),
+            "beam": ev.get("beam"), "max_sentences": ev.get("max_sentences")}
+
+
+def read_unit_curves(results_dir, mhash: str) -> tuple[dict, dict]:
+    """``({("units-<score>", scope): [{"sparsity": % units removed, "bleu", "ppl", "n", "params_ratio"}]}, info)``."""
+    use, matched, study = _pick(_results(Path(results_dir), "unit-eval"), mhash)
+    pts: dict = defaultdict(lambda: defaultdict(list))
+    dense = []
+    for r in use:
+        p, m = r["params"], r["metrics"]
+        if p.get("fraction") is None:
+            continue  # per-group ratios (Li et al.): no single fraction to put on the x axis
+        if p["fraction"] == 0:
+            dense.append(m)
+        elif p.get("score") and p.get("scope"):
+            pts[(UNIT_PREFIX + p["score"], p["scope"])][round(p["fraction"] * 100, 3)].append(m)
+    return _curves(pts, dense, extra=("params_ratio",)), _info(use, matched, study)
 
 
 def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
-    """``({(score, scheme): [{"sparsity": pct, "bleu", "ppl", "n"}]}, info)``; the dense point joins every curve."""
-    rows = _results(Path(results_dir))
-    matched = [r for r in rows if r["params"].get("model_hash") == mhash]
-    use = matched or rows
-    # one study only (studies may evaluate differently): the one with the most prune-eval points
-    studies = [r.get("study") for r in use]
-    study = max(set(studies), key=studies.count) if use else None
-    use = [r for r in use if r.get("study") == study]
+    """``({(score, scheme): [{"sparsity": pct, "bleu", "ppl", "n"}]}, info)``: the prune-eval curves and
+    the unit-eval curves (keys ``("units-<score>", scope)``; their study in ``info["units"]``)."""
+    use, matched, study = _pick(_results(Path(results_dir), "prune-eval"), mhash)
     pts: dict = defaultdict(lambda: defaultdict(list))
     dense = []
     for r in use:
@@ -39,15 +90,12 @@ def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
             dense.append(m)
         else:
             pts[(p["score"], p["scheme"])][round(p["sparsity"] * 100, 3)].append(m)
-    curves = {}
-    for key, by_s in pts.items():
-        if dense:
-            by_s.setdefault(0.0, []).extend(dense)
-        curves[key] = [{"sparsity": s, "bleu": mean_std([m.get("bleu_tok_lc") for m in ms])[0],
-                        "ppl": mean_std([m.get("ppl") for m in ms])[0], "n": len(ms)}
-                       for s, ms in sorted(by_s.items())]
-    ev = use[0]["params"].get("eval", {}) if use else {}
-    info = {"source": str(results_dir), "study": study, "matched_model": bool(matched), "points": len(use),
-            "bleu": "BLEU (tokenised, lowercased)", "split": ev.get("split"), "beam": ev.get("beam"),
-            "max_sentences": ev.get("max_sentences")}
+    curves = _curves(pts, dense)
+    units, uinfo = read_unit_curves(results_dir, mhash)
+    curves.update(units)
+    info = {"source": str(results_dir), **_info(use, matched, study), "bleu": "BLEU (tokenised, lowercased)",
+            "units": uinfo}
+    # the site warns when curves are not the exported model's: any kind with points that did not match
+    info["matched_model"] = all(i["matched_model"] for i in (info, uinfo) if i["points"]) and \
+        bool(info["points"] or uinfo["points"])
     return curves, info

@@ -63,6 +63,11 @@ _TRAINING = {"type": "object",
                  "traces": {"type": "array", "items": {
                      "type": "object", "required": ["cell", "row", "col", "values"],
                      "properties": {"cell": _INT0, "values": {"type": "array", "items": _NUM}}}}}}
+# a unit method's curve point also carries the shrunk model's size (nmtprune.site.results)
+_RATIO = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+# the study a kind of curve comes from (the unit-eval curves': results.units)
+_RESULTS_OF = {"type": "object", "required": ["study", "matched_model", "points"],
+               "properties": {"matched_model": {"type": "boolean"}, "points": _INT0}}
 _PARAM = {"type": "object", "required": ["name", "shape", "rows", "cols", "row_stride", "col_stride", "rule",
                                          "scale", "weights", "blocks"],
           "properties": {"name": _STR, "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
@@ -102,13 +107,14 @@ SCHEMA: dict = {
                            "curve": {"type": "array", "items": {
                                "type": "object", "required": ["sparsity", "bleu", "ppl"],
                                "properties": {"sparsity": {"type": "number", "minimum": 0, "maximum": 100},
-                                              "bleu": _NUM_OR_NULL, "ppl": _NUM_OR_NULL}}},
+                                              "bleu": _NUM_OR_NULL, "ppl": _NUM_OR_NULL,
+                                              "n": {"type": "integer", "minimum": 1}, "params_ratio": _RATIO}}},
                            "samples": {"type": "array", "items": {
                                "type": "object", "required": ["level", "hyps"],
                                "properties": {"level": {"type": "integer", "minimum": 0, "maximum": 99},
                                               "hyps": {"type": "array", "items": _STR}}}}}}},
         "training": {"type": "array", "items": _TRAINING},
-        "results": {"type": "object"},
+        "results": {"type": "object", "properties": {"units": _RESULTS_OF}},
         "samples": {"type": "object", "required": ["sources", "references", "levels"],
                     "properties": {"sources": {"type": "array", "items": _STR},
                                    "references": {"type": "array", "items": _STR}}},
@@ -201,6 +207,11 @@ def validate(export: dict) -> dict:
                 raise ExportError(f"{where}: units need one kept count (<= size) and parameter count per level")
             if any(b > a for a, b in zip(u["params"], u["params"][1:])) or u["params"][0] > u["dense_params"]:
                 raise ExportError(f"{where}: the shrunk model cannot grow as more units are removed")
+        xs = [pt["sparsity"] for pt in m["curve"]]
+        if xs != sorted(set(xs)):
+            raise ExportError(f"{where}: curve points need increasing sparsity (fraction of units removed)")
+        if any("params_ratio" in pt for pt in m["curve"]) and "units" not in m:
+            raise ExportError(f"{where}: a curve of unit-eval results on a method without hidden units")
         if any(t not in training for t in m["training"]):
             raise ExportError(f"{where}: names unknown training frames")
         if set(m["pruned_at"]) != set(params):

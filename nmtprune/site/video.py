@@ -4,12 +4,17 @@ The frames are drawn with matplotlib from the same export the site reads (so the
 site cannot disagree): the sparsity sweeps 0 → 98 % while the per-class score histograms show each
 class's threshold, the chosen class's real matrix fills with pruned (dark) cells, the per-class
 pruned fractions grow, and the BLEU curve's marker follows; the caption walks through the
-method's steps. When frames of a real training run under the method's mask exist (``nmtprune
-site-frames``: ``frames=FILE``, else the export's ``training`` of the method, else
+method's steps. A hidden-unit method (its export entry has ``units``) shows instead, per unit
+group, its units' score histogram with the cut, the units kept per group and the shrunk model's
+size, and its BLEU against the share of units removed (:mod:`.video_units`).
+
+When frames of a real training run under the method's mask exist (``nmtprune site-frames``:
+``frames=FILE``, else the export's ``training`` of the method, else
 ``<frames_dir>/<score>-<selection>-s*.json``), a retraining segment follows: the recorded matrix's
-surviving weights w_t and their change Δ at each recorded step, the dev perplexity curve with a marker,
-and a caption with the step and dev perplexity (:func:`_training_segment`). MP4 goes through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF
-(half the frame rate, 640 px wide) through Pillow.
+surviving weights w_t and their change Δ at each recorded step, the dev perplexity curve with a
+marker, and a caption with the step and dev perplexity (:func:`_training_segment`). MP4 goes
+through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF (half the frame rate,
+640 px wide) through Pillow.
 """
 from __future__ import annotations
 
@@ -87,6 +92,7 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     import matplotlib.pyplot as plt
 
     from .schema import validate
+    from .video_units import bleu_series, unit_panels
     d = validate(_load_export(export, model_dir, results_dir, method))
     m = next((x for x in d["methods"] if x["id"] == method), None)
     if m is None:
@@ -115,10 +121,11 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     edges = np.linspace(hist["lo"], hist["hi"], hist["bins"] + 1)
     centers = (edges[:-1] + edges[1:]) / 2
     bars, lines = {}, {}
-    for i, c in enumerate(classes):
+    # a unit score's histogram is per unit group, not per weight class: the unit panels instead
+    update_units = unit_panels(fig, gs, m, hist) if "units" in m else None
+    for i, c in enumerate(classes if update_units is None else []):
         ax = fig.add_subplot(gs[i // 2, i % 2])
-        # sqrt: as on the site; a unit score's histogram is per unit group, not per class: no bars
-        counts = np.sqrt(np.asarray(hist["counts"].get(c["name"], [0] * hist["bins"]), dtype=float))
+        counts = np.sqrt(np.asarray(hist["counts"].get(c["name"], [0] * hist["bins"]), dtype=float))  # as the site
         bars[c["name"]] = ax.bar(centers, counts, width=edges[1] - edges[0], color=LIGHT)
         lines[c["name"]] = ax.axvline(hist["lo"], color=LINE, lw=1.5)
         ax.set_title(c["name"], fontsize=9, loc="left")
@@ -139,10 +146,11 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     ax_b.set_xlim(0, 1), ax_b.set_title("fraction pruned per class", fontsize=9, loc="left")
     ax_b.tick_params(labelsize=7)
     ax_c = fig.add_subplot(gs[2:, 3])
-    curve = [pt for pt in m["curve"] if pt["bleu"] is not None]
-    if curve:
-        ax_c.plot([pt["sparsity"] for pt in curve], [pt["bleu"] for pt in curve], color=ACCENT, lw=2)
-    ax_c.set_xlim(0, 100), ax_c.set_title("BLEU (tokenised, lowercased)" if curve else "BLEU: no results in export",
+    xs, ys = bleu_series(m)  # a unit method's: against the % of units removed (unit-eval results)
+    if xs:
+        ax_c.plot(xs, ys, color=ACCENT, lw=2)
+    ax_c.set_xlim(0, 100), ax_c.set_title(("BLEU vs % of units removed" if update_units else
+                                          "BLEU (tokenised, lowercased)") if xs else "BLEU: no results in export",
                                          fontsize=9, loc="left")
     ax_c.tick_params(labelsize=7)
     marker, = ax_c.plot([], [], "o", color=ACCENT, ms=8)
@@ -159,7 +167,9 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         else:
             s_text.set_text(f"sparsity {s} %  ·  {d['model']['total']:,} weights, "
                             f"{round(s / 100 * d['model']['total']):,} pruned")
-        for c in classes:
+        if update_units is not None:
+            update_units(s)
+        for c in classes if update_units is None else []:
             t = m["class_threshold"][c["name"]][s]
             for rect, x in zip(bars[c["name"]], centers):
                 rect.set_color(DARK if t is not None and x <= t else LIGHT)
@@ -170,8 +180,7 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         for rect, name in zip(cbars, names):
             rect.set_width(m["class_sparsity"][name][s])
         vline.set_xdata([s, s])
-        if curve:
-            xs, ys = [pt["sparsity"] for pt in curve], [pt["bleu"] for pt in curve]
+        if xs:
             marker.set_data([s], [float(np.interp(s, xs, ys))] if xs[0] <= s <= xs[-1] else [np.nan])
         st = steps[min(len(steps) - 1, i * len(steps) // n)]
         caption.set_text("\n".join(textwrap.wrap(f"{st['title']}: {st['text']}", 150)))
@@ -187,7 +196,8 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     out.parent.mkdir(parents=True, exist_ok=True)
     result = {"method": method, "class": cls["name"], "fps": fps, "frames": sum(k for k, _ in segments),
               "training_frames": segments[1][0] if training is not None else 0,
-              "training": training["id"] if training is not None else None}
+              "training": training["id"] if training is not None else None, "bleu_points": len(xs),
+              "panels": "units" if update_units is not None else "classes"}
     gif_frames = []
     writer = None
     if out.suffix.lower() != ".gif":

@@ -14,11 +14,16 @@ export function interp(points, key, x) {
   return pts.length === 1 && pts[0].sparsity === x ? pts[0][key] : null;
 }
 
-// One small chart: all methods' curves faint, the chosen one bold, marker at x.
+// One small chart: all methods' curves faint, the chosen one bold, marker at x. A hidden-unit method's
+// x is the % of units removed (unit-eval results), not a weight sparsity: only curves of the same kind
+// share its axes, since one x would mean two things otherwise.
 export function chart(d, method, key, label, x, { log = false } = {}) {
   const W = 320, H = 170, L = 44, R = 18, T = 18, B = 30;
-  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${label} against sparsity` });
-  const all = d.methods.flatMap((m) => m.curve.map((p) => p[key])).filter((v) => v !== null && v !== undefined && (!log || v > 0));
+  const xname = method.units ? "the fraction of units removed" : "sparsity";
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${label} against ${xname}`,
+    "data-x": method.units ? "units" : "sparsity" });
+  const methods = d.methods.filter((m) => !m.units === !method.units);
+  const all = methods.flatMap((m) => m.curve.map((p) => p[key])).filter((v) => v !== null && v !== undefined && (!log || v > 0));
   if (!all.length) {
     svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted" }, "no study results in this export"));
     return svg;
@@ -32,8 +37,8 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   for (const t of [0, 25, 50, 75, 100]) svg.append(s("text", { x: X(t), y: H - B + 14, "text-anchor": "middle", class: "tick" }, `${t}%`));
   const ticks = [lo, (lo + hi) / 2, hi].map((v) => (log ? Math.exp(v) : v));
   for (const v of ticks) svg.append(s("text", { x: L - 4, y: Y(v) + 4, "text-anchor": "end", class: "tick" }, v >= 100 ? v.toFixed(0) : v.toFixed(1)));
-  svg.append(s("text", { x: L, y: 12, class: "tick" }, label + (log ? " (log scale)" : "")));
-  for (const m of d.methods) {
+  svg.append(s("text", { x: L, y: 12, class: "tick" }, label + (log ? " (log scale)" : "") + (method.units ? " · x: units removed" : "")));
+  for (const m of methods) {
     const pts = m.curve.filter((p) => p[key] !== null && (!log || p[key] > 0));
     if (!pts.length) continue;
     const path = pts.map((p, i) => `${i ? "L" : "M"}${X(p.sparsity).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
