@@ -1,4 +1,4 @@
-"""Runners of the hidden-unit cells (``unit-eval``, ``unit-sensitivity``, ``unit-retrain``).
+"""Runners of the hidden-unit cells (``unit-eval``, ``unit-sensitivity``, ``unit-retrain``, ``unit-greg``).
 
 Every pruned model is evaluated *shrunk* (:func:`nmtprune.prune.units.shrink`): the physically smaller
 dense model whose outputs equal the masked model's to 1e-6 (tested), so its BLEU is the masked
@@ -21,7 +21,7 @@ from .context import Context
 from .grid import Cell
 from .trained import _mask_held, _trainer, read_curve
 
-__all__ = ["run_unit_eval", "run_unit_sensitivity", "run_unit_retrain", "UNIT_RUNNERS"]
+__all__ = ["run_unit_eval", "run_unit_sensitivity", "run_unit_retrain", "run_unit_greg", "UNIT_RUNNERS"]
 
 
 def _n_params(model) -> int:
@@ -38,12 +38,15 @@ def _mask(ctx: Context, p: dict, groups=None):
 
 def _shape(dense, small, mask) -> dict:
     """Sizes and parameter counts before/after, units kept per group, overall fraction of units removed."""
-    kept = mask.kept() if mask is not None else {}
-    return {"units_removed": round(1 - sum(kept.values()) / sum(int(k.numel()) for k in mask.keep.values()), 4)
-            if mask else 0.0,"params": _n_params(small), "params_dense": _n_params(dense),
-            "params_ratio": round(_n_params(small) / _n_params(dense), 4),
-            "sizes": {"enc": list(small.cfg.enc_sizes), "dec": list(small.cfg.dec_sizes), "attn": small.cfg.attn_size},
-            "units": {g: {"kept": kept[g], "size": int(k.numel())} for g, k in mask.keep.items()} if mask else None}
+    out = {"params": _n_params(small), "params_dense": _n_params(dense),
+           "params_ratio": round(_n_params(small) / _n_params(dense), 4),
+           "sizes": {"enc": list(small.cfg.enc_sizes), "dec": list(small.cfg.dec_sizes), "attn": small.cfg.attn_size},
+           "units": None, "units_removed": 0.0}
+    if mask is not None:
+        kept, sizes = mask.kept(), {g: int(k.numel()) for g, k in mask.keep.items()}
+        out["units"] = {g: {"kept": kept[g], "size": sizes[g]} for g in sizes}
+        out["units_removed"] = round(1 - sum(kept.values()) / sum(sizes.values()), 4)
+    return out
 
 
 def _evaluate(ctx: Context, model, split: str) -> dict:
@@ -120,7 +123,7 @@ def run_unit_greg(ctx: Context, cell: Cell) -> dict:
     p = cell.params
     work = ctx.scratch(cell.id)
     pruned_dir, penalty_dir, out = work / "pruned", work / "penalty", work / "retrain"
-    if not (pruned_dir / "units.json").is_file():  # the phase did not finish: start it again
+    if not (pruned_dir / "prune.json").is_file():  # written last: the phase did not finish, start it again
         shutil.rmtree(pruned_dir, ignore_errors=True)
         shutil.rmtree(penalty_dir, ignore_errors=True)
         cfg = GRegConfig(**{**p["greg"], "roles": tuple(p["greg"]["roles"])})
@@ -144,5 +147,5 @@ def run_unit_greg(ctx: Context, cell: Cell) -> dict:
     return result
 
 
-UNIT_RUNNERS = {"unit-greg": run_unit_greg,"unit-eval": run_unit_eval, "unit-sensitivity": run_unit_sensitivity,
-                "unit-retrain": run_unit_retrain}
+UNIT_RUNNERS = {"unit-eval": run_unit_eval, "unit-sensitivity": run_unit_sensitivity,
+                "unit-retrain": run_unit_retrain, "unit-greg": run_unit_greg}

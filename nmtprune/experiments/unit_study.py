@@ -8,6 +8,11 @@
   the curves say which layers tolerate pruning and so pick per-layer ratios.
 * ``unit_retrain``: a unit-pruned model retrained under its fixed (whole-unit) masks with the See et al.
   retraining recipe, ≥ 3 seeds -> test BLEU and speed of the shrunk retrained model.
+* ``unit_greg``: GReg-1/2 (Wang et al. 2021): a growing-penalty training phase, L1 pruning (the
+  pruned-only point), then the same retraining.
+
+``units_eval`` and ``unit_retrain`` also take one set of per-layer ``ratios`` (``GROUP=F``; a member
+name such as ``tgt_layer2`` picks its tied group), Li et al.'s way of using the sensitivity curves.
 
 Example::
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
+from ..config import ConfigError
 from .collect import Collected, collect, mean_std
 from .sections import _head, commands, f, ms, table
 
@@ -202,7 +203,8 @@ def _retrain_section(c: Collected) -> str:
     for score in ur.scores:
         for x in list(ur.fractions) + ([None] if ur.ratios else []):
             r = got.get((score, x), [])
-            only = pruned.get((score, ur.scope), {}).get(x, [])
+            only = pruned.get((score, ur.scope), {}).get(x, []) if x is not None else \
+                [m for p, m in c.ok("unit-eval") if p["fraction"] is None and p["score"] == score]
             sp = [m["sentences_per_s"] / dense["sentences_per_s"] for m in r] if dense else []
             label = f"{100 * x:g} %" if x is not None else "ratios: " + ", ".join(ur.ratios)
             rows.append([score, label, f(_bleu(only)) if only else "–", ms([m["bleu_tok_lc"] for m in r]),
@@ -252,8 +254,9 @@ def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
     return "\n".join([
         f"**Target** (50 % of units removed: ≥ {SPEED_TARGET}× CPU decoding speed, within {BLEU_TOL} BLEU of dense "
         f"after retraining): **{verdict}**. BLEU: best retrained "
-        + (f"`{best[1]}` {best[0]:+.2f}" if best else "– (not run yet)") + "; speed (idle benchmark "
-        + f"`{SHRINK_BENCH}`, beam 5): " + (f"{speed:.2f}×" if speed else "–")
+        + (f"`{best[1]}` {best[0]:+.2f}" if best else "– (not run yet)") + "; speed (benchmark "
+        + f"`{SHRINK_BENCH}`, beam 5, load average at start "
+        + f"{(bench or {}).get('machine', {}).get('loadavg_at_start', ['?'])[0]}): " + (f"{speed:.2f}×" if speed else "–")
         + (f" ({bench.get('settings', {}).get('shrunk', '')}; command `{bench.get('command', '?')}`)" if bench else ""),
         ""])
 
@@ -265,10 +268,11 @@ def _versus_section(c: Collected, figs: Path) -> str:
     for path in c.study.compare_with:
         try:
             others.append(collect(path, c.results_dir.parent))
-        except Exception as exc:  # noqa: BLE001 - the comparison is optional; say why it is missing
+        except (ConfigError, OSError, ValueError) as exc:  # the comparison is optional: say why it is missing
             out += [f"_`{path}` could not be read: {exc}_", ""]
     pts_units = [(m["params"], m["bleu_tok_lc"], p["score"]) for p, m in c.ok("unit-eval")
-                 if p["fraction"] != 0 and p.get("scope") == "per-layer" and p["score"] in ("l1", "taylor-unit")]
+                 if p["fraction"] not in (0, None) and p.get("scope") == "per-layer"
+                 and p["score"] in ("l1", "taylor-unit")]
     pts_units += [(m["params"], m["bleu_tok_lc"], f"{p['score']} retrained") for p, m in c.ok("unit-retrain")]
     pts_sparse = []
     dense = _dense(c)
