@@ -104,9 +104,10 @@ def shot(pg, name):
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-# the toy site's scores: the weight baselines, OBD (its curvature / w² / saliency steps) and the
+# the toy site's scores: the weight baselines, OBD (its curvature / w² / saliency steps), SNIP at
+# initialisation (its last step: training the scored initialisation under the mask) and the
 # hidden-unit method (whole rows and columns, the shrinking model)
-SITE_SCORES = ("magnitude", "random", "obd", "units-l1")
+SITE_SCORES = ("magnitude", "random", "obd", "snip-init", "units-l1")
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
 
@@ -125,6 +126,8 @@ def build_toy_site(tmp: Path) -> dict:
     fake_unit_results(tmp / "results" / "units", model_hash(model))
     frames = record_retraining(model, tmp / "frames" / "toy.json", steps=6, every=2, rows=12, cols=16,
                                dev_sentences=8, progress=lambda *_: None)
+    record_retraining(model, tmp / "frames" / "toy-snip-init.json", score="snip-init", steps=4, every=2, rows=12,
+                      cols=16, dev_sentences=8, progress=lambda *_: None)  # from-init frames
     t0 = time.perf_counter()
     summary = build_site(model, tmp / "out", tmp / "results", samples=2, split="test", max_rows=24, max_cols=16,
                          frames=[tmp / "frames"], scores=SITE_SCORES, progress=lambda *_: None)

@@ -25,7 +25,7 @@ def test_export_is_valid_and_matches_the_engine(built):
     from nmtprune.site.export import score_runner
     ex = built["export"]
     validate(ex)
-    assert {m["id"] for m in ex["methods"]} == {f"{s}/{c}" for s in ("magnitude", "random", "obd")
+    assert {m["id"] for m in ex["methods"]} == {f"{s}/{c}" for s in ("magnitude", "random", "obd", "snip-init")
                                                  for c in ("class-blind", "class-uniform", "class-distribution")} \
         | {"units-l1/per-layer"}
     model, cfg, sv, tv = load_model(built["model"])
@@ -144,11 +144,15 @@ def _cells(b64: str, dtype) -> np.ndarray:
 
 def test_export_carries_real_retraining_frames_and_score_parts(built):
     ex = built["export"]
-    assert [t["id"] for t in ex["training"]] == ["magnitude/class-blind@80"] and ex["training"][0]["matched_model"]
-    t = ex["training"][0]
-    for m in ex["methods"]:  # only the method that was retrained walks through the retraining
-        assert (m["steps"][-1]["viz"] == "training") == (m["id"] == t["method"]), m["id"]
-        assert m["training"] == ([t["id"]] if m["id"] == t["method"] else [])
+    assert sorted(t["id"] for t in ex["training"]) == ["magnitude/class-blind@80", "snip-init/class-blind@80"]
+    assert all(t["matched_model"] for t in ex["training"])
+    by_method = {t["method"]: t for t in ex["training"]}
+    assert by_method["snip-init/class-blind"]["kind"] == "from-init"
+    t = by_method["magnitude/class-blind"]
+    assert t["kind"] == "retrain"
+    for m in ex["methods"]:  # only the methods with frames walk through their (re)training
+        assert (m["steps"][-1]["viz"] == "training") == (m["id"] in by_method), m["id"]
+        assert m["training"] == ([by_method[m["id"]]["id"]] if m["id"] in by_method else [])
     keep = _cells(t["keep"], np.uint8).astype(bool)
     w0 = _cells(t["w0"], np.int8)
     assert 0 < keep.sum() < keep.size and not w0[~keep].any()  # 80 % pruned: those start (and stay) at 0
@@ -162,11 +166,11 @@ def test_export_carries_real_retraining_frames_and_score_parts(built):
     assert mag["parts"]["w"]["lo"] < 0 < mag["parts"]["w"]["hi"]  # the signed weights, before |·|
     assert next(m for m in ex["methods"] if m["score"] == "magnitude")["steps"][0]["of"] == "w"
     bad = copy.deepcopy(ex)
-    bad["training"][0]["frames"][1]["delta"] = "AAAA"
+    bad["training"][ex["training"].index(t)]["frames"][1]["delta"] = "AAAA"
     with pytest.raises(ExportError, match="delta"):
         validate(bad)
     bad = copy.deepcopy(ex)
-    bad["training"][0]["frames"][1]["pruned_nonzero"] = 3  # a pruned weight came back: the artifact is wrong
+    bad["training"][ex["training"].index(t)]["frames"][1]["pruned_nonzero"] = 3  # a pruned weight came back: the artifact is wrong
     with pytest.raises(ExportError, match="pruned_nonzero"):
         validate(bad)
     bad = copy.deepcopy(ex)

@@ -196,7 +196,7 @@ def test_every_walkthrough_plays_by_itself_to_its_last_step(page, url, built):
             "document.getElementById('how-play').getAttribute('aria-pressed') === 'false'", timeout=20_000)
         assert f"step={n - 1}" in page.url
         if m["steps"][-1]["viz"] == "training":  # the retraining frames played to the last one
-            t = built["export"]["training"][0]
+            t = next(t for t in built["export"]["training"] if t["method"] == m["id"])
             assert f"f={len(t['frames']) - 1}" in page.url
             assert page.locator("#training-readout").get_attribute("data-step") == str(t["frames"][-1]["step"])
         else:
@@ -213,7 +213,7 @@ def test_every_walkthrough_plays_by_itself_to_its_last_step(page, url, built):
 
 
 def test_retraining_frames_step_and_round_trip(page, url, built):
-    t = built["export"]["training"][0]
+    t = next(t for t in built["export"]["training"] if t["method"] == "magnitude/class-blind")
     m = next(x for x in built["export"]["methods"] if x["id"] == t["method"])
     step = len(m["steps"]) - 1
     open_site(page, url, f"#view=how&score={m['score']}&sel={m['selection']}&step={step}&f=0")
@@ -232,6 +232,13 @@ def test_retraining_frames_step_and_round_trip(page, url, built):
     other.close()
     open_site(page, url, f"#view=how&score={m['score']}&sel={m['selection']}&step={step}&f=999")
     assert page.locator("#training-readout").get_attribute("data-frame") == str(len(t["frames"]) - 1)
+    assert page.errors == []
+    # an at-init score's last step trains the scored initialisation: its readout says so
+    init = next(x for x in built["export"]["methods"] if x["id"] == "snip-init/class-blind")
+    open_site(page, url, f"#view=how&score=snip-init&sel=class-blind&step={len(init['steps']) - 1}&f=0")
+    text = page.locator("#training-readout").inner_text()
+    assert "at initialisation" in text and "right after pruning" not in text
+    shot(page, "how-from-init")
     assert page.errors == []
 
 
