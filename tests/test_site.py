@@ -76,6 +76,16 @@ def test_video_has_the_expected_frames(built, tmp_path):
     assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "d.mp4"))[0] == 4
     with pytest.raises(ValueError, match="unknown method"):
         render_video("nope/class-blind", tmp_path / "x.mp4", export=str(built["out"] / "data" / "export.json"))
+    # OBD's steps about its ingredients (curvature, w², saliency) show those histograms, as the site does
+    ex = built["export"]
+    obd = next(m for m in ex["methods"] if m["id"] == "obd/class-blind")
+    parts = {st["of"] for st in obd["steps"] if st.get("of")} & set(next(x for x in ex["scores"]
+                                                                         if x["name"] == "obd")["parts"])
+    res = render_video("obd/class-blind", tmp_path / "o.mp4", export=str(built["out"] / "data" / "export.json"),
+                       fps=4, seconds=len(obd["steps"]), gif=False)
+    assert len(parts) >= 3 and res["parts_shown"] == sorted(parts)
+    assert render_video("magnitude/class-blind", tmp_path / "m.mp4", export=str(built["out"] / "data" / "export.json"),
+                        fps=2, seconds=1, gif=False, frames_dir="")["parts_shown"] in ([], ["w"])
 
 
 def test_video_appends_the_retraining_segment(built, tmp_path):

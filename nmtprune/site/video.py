@@ -158,6 +158,7 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     s_text = fig.text(0.5, 0.915, "", ha="center", fontsize=14)
     caption = fig.text(0.04, 0.03, "", ha="left", va="bottom", fontsize=11.5, wrap=True)
     steps = m["steps"]
+    parts_shown: set[str] = set()  # the score's ingredients drawn during the sweep (reported, tested)
 
     def draw(i: int) -> np.ndarray:
         s = levels[i]
@@ -169,11 +170,27 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
                             f"{round(s / 100 * d['model']['total']):,} pruned")
         if update_units is not None:
             update_units(s)
+        st = steps[min(len(steps) - 1, i * len(steps) // n)]
+        part = score.get("parts", {}).get(st.get("of")) if update_units is None else None
+        if part is not None and part["bins"] != hist["bins"]:
+            part = None
+        if part is not None:
+            parts_shown.add(st["of"])
         for c in classes if update_units is None else []:
-            t = m["class_threshold"][c["name"]][s]
-            for rect, x in zip(bars[c["name"]], centers):
-                rect.set_color(DARK if t is not None and x <= t else LIGHT)
-            lines[c["name"]].set_xdata([t if t is not None else hist["lo"]] * 2)
+            # a step about one ingredient of the score (OBD's curvature, w², ...) shows that ingredient's
+            # histogram, as the site does; the other steps show the score and the moving cut
+            h = part or hist
+            e = np.linspace(h["lo"], h["hi"], h["bins"] + 1)
+            heights = np.sqrt(np.asarray(h["counts"].get(c["name"], [0] * h["bins"]), dtype=float))
+            t = None if part else m["class_threshold"][c["name"]][s]
+            for rect, x0, y in zip(bars[c["name"]], e[:-1], heights):
+                rect.set_x(x0), rect.set_width(e[1] - e[0]), rect.set_height(y)
+                rect.set_color(DARK if t is not None and x0 + (e[1] - e[0]) / 2 <= t else LIGHT)
+            ax = bars[c["name"]][0].axes
+            ax.set_xlim(e[0], e[-1]), ax.set_ylim(0, max(1.0, float(heights.max())) * 1.05)
+            ax.set_title(c["name"] + (f" — {part.get('label', st['of'])}" if part else ""), fontsize=9, loc="left")
+            lines[c["name"]].set_visible(t is not None)
+            lines[c["name"]].set_xdata([t if t is not None else h["lo"]] * 2)
         rgb = base_rgb.copy()
         rgb[q < s] = (0.094, 0.094, 0.094)
         img.set_data(rgb)
@@ -182,7 +199,6 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         vline.set_xdata([s, s])
         if xs:
             marker.set_data([s], [float(np.interp(s, xs, ys))] if xs[0] <= s <= xs[-1] else [np.nan])
-        st = steps[min(len(steps) - 1, i * len(steps) // n)]
         caption.set_text("\n".join(textwrap.wrap(f"{st['title']}: {st['text']}", 150)))
         fig.canvas.draw()
         return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
@@ -228,4 +244,5 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         ims[0].save(gpath, save_all=True, append_images=ims[1:], duration=round(2000 / fps), loop=0, optimize=True)
         with Image.open(gpath) as g:  # Pillow merges identical consecutive frames (the held end): count them
             result.update(gif=str(gpath), gif_frames=g.n_frames)
+    result["parts_shown"] = sorted(parts_shown)
     return result
