@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from conftest import TOY_CONFIG
+from test_experiments import make_model
 from nmtprune.cli import main
 from nmtprune.config import (ConfigError, ExperimentConfig, ModelConfig, config_from_dict, config_to_dict,
-                             load_config, with_overrides)
+                             with_overrides)
 from nmtprune.data.vocab import BOS, EOS, PAD, Vocab
 from nmtprune.decode.search import beam_search, greedy_search
 from nmtprune.models import Seq2Seq
@@ -17,7 +17,6 @@ from nmtprune.models.lstm_stack import LSTMStack
 from nmtprune.prune.units import (UnitError, UnitMask, dead_units, get_unit_score, select_units, shrink,
                                   unit_activations, unit_groups)
 from nmtprune.train.checkpoint import load_model, save_checkpoint
-from nmtprune.train.loop import build_vocabs
 
 CONFIGS = [  # (enc_layers, dec_layers, attention, input_feed)
     (1, 1, "general", True), (1, 1, "dot", False), (2, 2, "general", True), (2, 2, "dot", True),
@@ -381,12 +380,7 @@ def test_activations_match_the_model():
 
 # ---------------------------------------------------------------------- command line
 def test_cli_prune_units_shrink_retrain(tmp_path, capsys):
-    cfg = load_config(TOY_CONFIG, ["model.hidden=8", "model.emb_dim=8"])
-    sv, tv = build_vocabs(cfg)
-    cfg = load_config(TOY_CONFIG, ["model.hidden=8", "model.emb_dim=8", f"model.src_vocab_size={len(sv)}",
-                                   f"model.tgt_vocab_size={len(tv)}"])
-    torch.manual_seed(0)
-    save_checkpoint(tmp_path / "dense", Seq2Seq(cfg.model), cfg, sv, tv)
+    make_model(tmp_path / "dense")
     assert main(["prune-units", str(tmp_path / "dense"), "--score", "taylor-unit", "--fraction", "0.5",
                  "--batches", "2", "--out", str(tmp_path / "p")]) == 0
     assert main(["prune-units", str(tmp_path / "dense"), "--score", "l1", "--ratios", "tgt_layer2=0.5",

@@ -6,17 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TOY_CONFIG
+from test_experiments import make_model
 from nmtprune.cli import main
-from nmtprune.config import ModelConfig, load_config
+from nmtprune.config import ModelConfig
 from nmtprune.data.vocab import BOS, EOS, PAD
 from nmtprune.models import Seq2Seq
 from nmtprune.prune.units import NEEDS_DATA, UnitError, UnitMask, get_unit_score, unit_activations
 from nmtprune.prune.units.greg import GRegConfig, GrowingRegularizer
 from nmtprune.prune.units.scores.l1 import l1_unit
 from nmtprune.prune.units.scores.xinghu import mutual_information
-from nmtprune.train.checkpoint import load_model, save_checkpoint
-from nmtprune.train.loop import build_vocabs
+from nmtprune.train.checkpoint import load_model
 
 N, E, V = 3, 2, 6  # hidden units, embedding size, vocabulary (4 specials + 2 words)
 TIED, ATT = "src_layer1+tgt_layer1", "attention"
@@ -279,13 +278,7 @@ def test_greg_config_and_step_errors():
 
 
 def test_greg_prune_cli_trains_penalises_and_writes_a_unit_pruned_model(tmp_path, capsys):
-    cfg = load_config(TOY_CONFIG, ["model.hidden=8", "model.emb_dim=8"])
-    sv, tv = build_vocabs(cfg)
-    cfg = load_config(TOY_CONFIG, ["model.hidden=8", "model.emb_dim=8", f"model.src_vocab_size={len(sv)}",
-                                   f"model.tgt_vocab_size={len(tv)}"])
-    torch.manual_seed(0)
-    dense = Seq2Seq(cfg.model)
-    save_checkpoint(tmp_path / "dense", dense, cfg, sv, tv)
+    dense, *_ = load_model(make_model(tmp_path / "dense"))
     args = ["greg", str(tmp_path / "dense"), "--fraction", "0.5", "--delta", "20", "--every", "1", "--ceiling",
             "100", "--stabilize", "2", "--mag-ratio", "0", "--no-progress", "--out", str(tmp_path / "g")]
     assert main(args) == 0

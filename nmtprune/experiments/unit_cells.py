@@ -82,6 +82,19 @@ def run_unit_sensitivity(ctx: Context, cell: Cell) -> dict:
     return {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(dense, small, mask), "group": p["group"]}
 
 
+def _retrain_shrunk(ctx: Context, p: dict, model_dir: str, mask, masks, out) -> dict:
+    """Retrain ``model_dir`` under ``masks`` into ``out`` (resuming), then evaluate its best checkpoint shrunk."""
+    resume = (out / "last" / "trainer.json").is_file()
+    summary = _trainer("retrain")(model_dir, masks, out, seed=p["train_seed"], overrides=list(p["overrides"]),
+                                  resume=resume, progress=ctx.progress)
+    trained, *_ = load_model(out / "best")
+    small = shrink(trained, mask).eval()
+    return {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(trained, small, mask),
+            "dev_ppl": round(ctx.perplexity(small, ctx.study.dev_split), 4), "mask_held": _mask_held(trained, masks),
+            "curve": read_curve(out / "metrics.jsonl"), "resumed": resume,
+            "train_summary": summary if isinstance(summary, dict) else None}
+
+
 def run_unit_retrain(ctx: Context, cell: Cell) -> dict:
     """Prune units, retrain under the fixed whole-unit masks (See et al.'s recipe), evaluate shrunk."""
     p = cell.params
@@ -89,21 +102,11 @@ def run_unit_retrain(ctx: Context, cell: Cell) -> dict:
     dense = ctx.dense()
     masks = mask.maskset(dense)
     dev_split = ctx.study.dev_split
-    start = {"dense_dev_loss": round(math.log(ctx.dense_perplexity(dev_split)), 5)}
-    pruned = shrink(dense, mask).eval()
-    start["pruned_dev_loss"] = round(math.log(ctx.perplexity(pruned, dev_split)), 5)
+    start = {"dense_dev_loss": round(math.log(ctx.dense_perplexity(dev_split)), 5),
+             "pruned_dev_loss": round(math.log(ctx.perplexity(shrink(dense, mask).eval(), dev_split)), 5)}
     out = ctx.scratch(cell.id)
-    resume = (out / "last" / "trainer.json").is_file()
-    summary = _trainer("retrain")(ctx.study.model, masks, out, seed=p["train_seed"], overrides=list(p["overrides"]),
-                                  resume=resume, progress=ctx.progress)
-    trained, *_ = load_model(out / "best")
-    held = _mask_held(trained, masks)
-    small = shrink(trained, mask).eval()
-    result = {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(trained, small, mask),
-              "dev_ppl": round(ctx.perplexity(small, dev_split), 4), "mask_held": held, "selection": mask.info}
-    result.update(start=start, curve=read_curve(out / "metrics.jsonl"), resumed=resume,
-                  train_summary=summary if isinstance(summary, dict) else None, scratch_dir=str(out))
-    return result
+    return {**_retrain_shrunk(ctx, p, ctx.study.model, mask, masks, out), "selection": mask.info, "start": start,
+            "scratch_dir": str(out)}
 
 
 def _greg() -> Callable:
@@ -131,20 +134,9 @@ def run_unit_greg(ctx: Context, cell: Cell) -> dict:
                 penalty_dir=penalty_dir, progress=ctx.progress)
     pruned, *_ = load_model(pruned_dir)
     mask = UnitMask.load(pruned_dir / "units.json")
-    masks = load_masks(pruned_dir)
-    small = shrink(pruned, mask).eval()
-    only = _evaluate(ctx, small, p["eval"]["split"])
-    resume = (out / "last" / "trainer.json").is_file()
-    summary = _trainer("retrain")(str(pruned_dir), masks, out, seed=p["train_seed"], overrides=list(p["overrides"]),
-                                  resume=resume, progress=ctx.progress)
-    trained, *_ = load_model(out / "best")
-    small = shrink(trained, mask).eval()
-    result = {**_evaluate(ctx, small, p["eval"]["split"]), **_shape(trained, small, mask),
-              "dev_ppl": round(ctx.perplexity(small, ctx.study.dev_split), 4), "mask_held": _mask_held(trained, masks),
-              "pruned_only": {k: only[k] for k in ("bleu_tok_lc", "sacrebleu", "ppl")}}
-    result.update(curve=read_curve(out / "metrics.jsonl"), resumed=resume,
-                  train_summary=summary if isinstance(summary, dict) else None, scratch_dir=str(work))
-    return result
+    only = _evaluate(ctx, shrink(pruned, mask).eval(), p["eval"]["split"])
+    return {**_retrain_shrunk(ctx, p, str(pruned_dir), mask, load_masks(pruned_dir), out),
+            "pruned_only": {k: only[k] for k in ("bleu_tok_lc", "sacrebleu", "ppl")}, "scratch_dir": str(work)}
 
 
 UNIT_RUNNERS = {"unit-eval": run_unit_eval, "unit-sensitivity": run_unit_sensitivity,
