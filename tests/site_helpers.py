@@ -108,6 +108,17 @@ def shot(pg, name):
 # initialisation (its last step: training the scored initialisation under the mask) and the
 # hidden-unit method (whole rows and columns, the shrinking model)
 SITE_SCORES = ("magnitude", "random", "obd", "snip-init", "units-l1")
+# a toy units study whose unit_greg schedule is 4 steps (lambda 50, 100, 100, 100): lr x lambda = 0.5 with the
+# toy's Adam lr 0.01 halved, so the chosen units visibly fade within the run
+GREG_STUDY = """\
+model: {model}
+split: test
+dev_split: dev
+beam: 1
+max_sentences: 6
+report: units
+unit_greg: {{modes: [greg-1], fractions: [0.5], seeds: [1], delta: 50.0, every: 1, ceiling: 100.0, stabilize: 2}}
+"""
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
 
@@ -120,6 +131,7 @@ def build_toy_site(tmp: Path) -> dict:
     from nmtprune.experiments.grid import model_hash
     from nmtprune.site.build import build_site, write_export
     from nmtprune.site.frames import record_retraining
+    from nmtprune.site.greg_frames import record_greg
 
     model = toy_model(tmp)
     fake_results(tmp / "results" / "toy", model_hash(model))
@@ -128,6 +140,9 @@ def build_toy_site(tmp: Path) -> dict:
                                dev_sentences=8, progress=lambda *_: None)
     record_retraining(model, tmp / "frames" / "toy-snip-init.json", score="snip-init", steps=4, every=2, rows=12,
                       cols=16, dev_sentences=8, progress=lambda *_: None)  # from-init frames
+    (tmp / "units.yaml").write_text(GREG_STUDY.format(model=model), encoding="utf-8")
+    record_greg(model, tmp / "frames" / "toy-greg.json", study=tmp / "units.yaml", every=1, rows=12, cols=16,
+                dev_sentences=8, progress=lambda *_: None)  # GReg's penalty phase: units-l1/per-layer's last step
     t0 = time.perf_counter()
     summary = build_site(model, tmp / "out", tmp / "results", samples=2, split="test", max_rows=24, max_cols=16,
                          frames=[tmp / "frames"], scores=SITE_SCORES, progress=lambda *_: None)

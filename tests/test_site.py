@@ -27,7 +27,7 @@ def test_export_is_valid_and_matches_the_engine(built):
     validate(ex)
     assert {m["id"] for m in ex["methods"]} == {f"{s}/{c}" for s in ("magnitude", "random", "obd", "snip-init")
                                                  for c in ("class-blind", "class-uniform", "class-distribution")} \
-        | {"units-l1/per-layer"}
+        | {"units-l1/per-layer", "units-l1/global"}
     model, cfg, sv, tv = load_model(built["model"])
     named = dict(model.named_parameters())
     run = score_runner(cfg, sv, tv, seed=0)  # OBD gets its scoring batches as the export gave them
@@ -154,10 +154,12 @@ def _cells(b64: str, dtype) -> np.ndarray:
 
 def test_export_carries_real_retraining_frames_and_score_parts(built):
     ex = built["export"]
-    assert sorted(t["id"] for t in ex["training"]) == ["magnitude/class-blind@80", "snip-init/class-blind@80"]
+    assert sorted(t["id"] for t in ex["training"]) == ["greg-1/per-layer@50", "magnitude/class-blind@80",
+                                                       "snip-init/class-blind@80"]
     assert all(t["matched_model"] for t in ex["training"])
     by_method = {t["method"]: t for t in ex["training"]}
     assert by_method["snip-init/class-blind"]["kind"] == "from-init"
+    assert by_method["units-l1/per-layer"]["kind"] == "greg"  # its penalty phase (test_site_greg.py)
     t = by_method["magnitude/class-blind"]
     assert t["kind"] == "retrain"
     for m in ex["methods"]:  # only the methods with frames walk through their (re)training
@@ -191,6 +193,14 @@ def test_export_carries_real_retraining_frames_and_score_parts(built):
 
 def _method(ex, mid):
     return next(m for m in ex["methods"] if m["id"] == mid)
+
+
+def _refused(ex, mid: str, edit, match: str) -> None:
+    """A copy of the export with ``edit(method mid)`` applied fails validation with ``match``."""
+    bad = copy.deepcopy(ex)
+    edit(_method(bad, mid))
+    with pytest.raises(ExportError, match=match):
+        validate(bad)
 
 
 def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
@@ -243,15 +253,25 @@ def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built)
     ex = built["export"]
     m = _method(ex, "units-l1/per-layer")
     assert m["selection"] in {s["name"] for s in ex["selections"]}
-    assert [st["viz"] for st in m["steps"]] == ["histogram", "units", "class-bars", "matrix", "shrink"]
+    assert [st["viz"] for st in m["steps"]] == ["unit-histograms", "unit-histograms", "units", "class-bars", "matrix",
+                                                "shrink", "training"]  # the last: GReg's penalty phase
+    assert m["units"]["scope"] == "per-layer" and m["units"]["limit"] == 98
     assert len(m["samples"]) > 1 and all(len(s["hyps"]) == len(ex["samples"]["sources"]) for s in m["samples"])
     model, *_ = load_model(built["model"])
     scores = get_unit_score("l1")(model)
     u = m["units"]
     assert u["dense_params"] == u["params"][0] == sum(p.numel() for p in model.parameters())
     assert all(b <= a for a, b in zip(u["params"], u["params"][1:])) and u["params"][90] < u["params"][50] < u["params"][0]
+    score_hist = next(s for s in ex["scores"] if s["name"] == "units-l1")["histogram"]
     for g, eg in zip(unit_groups(model.cfg), u["groups"]):
         assert eg["name"] == g.name and eg["kept"][50] == g.size - round(0.5 * g.size)
+        # each group on its own bins, all its units counted; per layer the compared scores are the raw ones
+        assert sum(eg["hist"]["counts"]) == sum(score_hist["counts"][g.name]) == g.size
+        assert [eg["hist"]["lo"], eg["hist"]["hi"]] == score_hist["ranges"][g.name]
+        assert eg["hist"]["lo"] == pytest.approx(float(scores[g.name].min()))
+        for level in (0, 30, 70):  # the cut: the highest score among the removed units
+            gone = ~select_units(scores, model, level / 100, "per-layer").keep[g.name]
+            assert eg["cut"][level] == (pytest.approx(float(scores[g.name][gone].max())) if gone.any() else None)
     full_rows = 0
     for level in (30, 70):
         mask = select_units(scores, model, level / 100, "per-layer")
@@ -271,14 +291,48 @@ def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built)
     assert full_rows > 0  # removed units' gate rows of the LSTM matrices, all pruned
     emb = next(c for c in ex["classes"] if not c["params"][0]["blocks"] and "emb" in c["name"])
     assert emb and m["class_sparsity"][emb["name"]][90] == 0  # units never touch the embeddings
-    bad = copy.deepcopy(ex)
-    _method(bad, "units-l1/per-layer")["units"]["params"][5] += 10 ** 6
-    with pytest.raises(ExportError, match="cannot grow"):
-        validate(bad)
-    bad = copy.deepcopy(ex)
-    _method(bad, "magnitude/class-blind")["steps"][0]["viz"] = "shrink"
-    with pytest.raises(ExportError, match="hidden units"):
-        validate(bad)
+    _refused(ex, "units-l1/per-layer", lambda x: x["units"]["params"].__setitem__(5, 10 ** 9), "cannot grow")
+    _refused(ex, "magnitude/class-blind", lambda x: x["steps"][0].update(viz="shrink"), "hidden units")
+
+
+def test_global_unit_method_ranks_normalised_scores_of_all_layers(built):
+    """``units-l1/global``: the kept units per group, the one threshold and the pooled histogram are
+    the engine's global selection of l2-normalised scores; a level the engine refuses is held."""
+    import torch
+
+    from nmtprune.prune.units import get_unit_score, select_units, unit_groups
+    from nmtprune.prune.units.groups import UnitError
+    from nmtprune.site.units import UNIT_NORMALIZE
+    from nmtprune.train.checkpoint import load_model
+    ex = built["export"]
+    m = _method(ex, "units-l1/global")
+    assert [st["viz"] for st in m["steps"]][:5] == ["unit-histograms", "unit-histograms", "histogram",
+                                                    "unit-histograms", "units"]
+    assert m["steps"][2]["of"] == "pooled" and m["steps"][2]["threshold"] == "global"
+    model, *_ = load_model(built["model"])
+    scores = get_unit_score("l1")(model)
+    u = m["units"]
+    assert u["scope"] == "global" and u["normalize"] == UNIT_NORMALIZE == "l2"
+    normed = {g: s.double() / s.double().norm() for g, s in scores.items()}
+    assert sum(sum(c) for c in u["pooled"]["counts"].values()) == sum(g["size"] for g in u["groups"])
+    allowed = []
+    for level in range(99):
+        try:
+            allowed.append(select_units(scores, model, level / 100, "global", normalize="l2"))
+        except UnitError:
+            break
+    assert u["limit"] == len(allowed) - 1
+    for level in (0, 20, 60, 98):
+        mask = allowed[min(level, u["limit"])]
+        removed = [normed[g.name][~mask.keep[g.name]] for g in unit_groups(model.cfg)]
+        gone = torch.cat(removed)
+        assert m["global_threshold"][level] == (pytest.approx(float(gone.max())) if gone.numel() else None)
+        for g, eg in zip(unit_groups(model.cfg), u["groups"]):
+            assert eg["kept"][level] == int(mask.keep[g.name].sum())
+    # global ranking removes different shares of different layers (per layer it would be equal)
+    assert len({eg["kept"][60] / eg["size"] for eg in u["groups"]}) > 1
+    _refused(ex, "units-l1/global", lambda x: x["units"]["groups"][0]["cut"].pop(), "one cut per level")
+    _refused(ex, "units-l1/global", lambda x: x["steps"][2].update(of="nothing"), "unknown part")
 
 
 def test_unit_method_curve_is_the_unit_eval_results(built):
@@ -322,16 +376,21 @@ def test_unit_method_curve_is_the_unit_eval_results(built):
 def test_video_of_a_unit_method_shows_unit_groups_and_its_bleu(built, tmp_path):
     pytest.importorskip("imageio_ffmpeg", reason="pip install imageio-ffmpeg (.ci/install-browser.sh)")
     from nmtprune.site.video import render_video
-    from nmtprune.site.video_units import bleu_series, group_cut
+    from nmtprune.site.video_units import bleu_series, cut_of
     m = _method(built["export"], "units-l1/per-layer")
     res = render_video("units-l1/per-layer", tmp_path / "u.mp4", export=str(built["out"] / "data" / "export.json"),
-                       fps=4, seconds=1, gif=False)
-    assert res["frames"] == 4 and res["panels"] == "units" and res["bleu_points"] == len(m["curve"]) == 5
+                       fps=4, seconds=1, gif=False, train_seconds=0.5)
+    assert res["frames"] == 4 + 2 and res["panels"] == "units" and res["bleu_points"] == len(m["curve"]) == 5
+    assert res["training"] == "greg-1/per-layer@50"  # the segment: GReg's penalty phase
     assert bleu_series(m)[0] == [0, 10, 25, 50, 75]
-    # the cut: 3 of [2, 0, 4, 1] units go -> bin 0 whole, a quarter into bin 2
-    assert group_cut([2, 0, 4, 1], 3) == ([True, True, False, False], 2.25)
-    assert group_cut([2, 0, 4, 1], 0) == ([False] * 4, 0.0)
-    assert group_cut([2, 0, 4, 1], 6) == ([True, True, True, False], 3.0)
+    # the line on a group's histogram: its own cut per layer, the one global threshold globally
+    g = m["units"]["groups"][0]
+    assert cut_of(m, g, 0) is None and cut_of(m, g, 50) == g["cut"][50]
+    mg = _method(built["export"], "units-l1/global")
+    assert all(cut_of(mg, x, 50) == mg["global_threshold"][50] for x in mg["units"]["groups"])
+    res = render_video("units-l1/global", tmp_path / "g.mp4", export=str(built["out"] / "data" / "export.json"),
+                       fps=4, seconds=1, gif=False)
+    assert res["frames"] == 4 and res["panels"] == "units" and res["bleu_points"] == len(mg["curve"]) == 2
     res = render_video("magnitude/class-blind", tmp_path / "w.mp4", export=str(built["out"] / "data" / "export.json"),
                        fps=4, seconds=1, gif=False, train_seconds=0.5)  # a weight method: per-class panels
     assert res["panels"] == "classes" and res["bleu_points"] == 5

@@ -246,13 +246,13 @@ def test_unit_method_is_picked_compared_and_shrinks(page, url, built):
     """The hidden-unit method: reachable from the score picker (its only selection is per-layer, the
     others are disabled), its model shrinks with the slider, the URL restores it, compare takes it."""
     m = next(x for x in built["export"]["methods"] if x["id"] == "units-l1/per-layer")
-    n = len(m["steps"])
     open_site(page, url, "#view=how&score=magnitude&sel=class-blind&step=0&s=20")
     page.select_option("#score", "units-l1")
     assert page.locator("#sel").input_value() == "per-layer" and "sel=per-layer" in page.url
     assert page.locator("#sel option[value='class-blind']").is_disabled()
     assert not page.locator("#sel option[value='per-layer']").is_disabled()
-    open_site(page, url, f"#view=how&score=units-l1&sel=per-layer&step={n - 1}&s=20")
+    shrink = next(i for i, st in enumerate(m["steps"]) if st["viz"] == "shrink")
+    open_site(page, url, f"#view=how&score=units-l1&sel=per-layer&step={shrink}&s=20")
     r = page.locator("#shrink-readout")
     assert int(r.get_attribute("data-params")) == m["units"]["params"][20]
     page.fill("#slider", "70")
@@ -270,9 +270,49 @@ def test_unit_method_is_picked_compared_and_shrinks(page, url, built):
     # its curves are the unit-eval results against the % of units removed, apart from the weight methods'
     bleu = page.locator(".chart").first
     assert bleu.get_attribute("data-x") == "units" and bleu.locator(".curve.current").count() == 1
-    assert bleu.locator(".curve.other").count() == 0  # the only unit method: no weight sparsity curves
+    others = [x for x in built["export"]["methods"] if "units" in x and x["id"] != m["id"] and x["curve"]]
+    assert [x["id"] for x in others] == ["units-l1/global"]
+    assert bleu.locator(".curve.other").count() == len(others)  # the other unit method's, no weight sparsity curves
     assert bleu.locator(".marker-label").text_content() == f"{30 * 0.25 + 1.5:.1f}"  # seeds 1 and 2 at 50 %
     open_site(page, url, "#view=compare&score=units-l1&sel=per-layer&s=50&cmp=magnitude/class-blind")
     assert page.locator("#cmp").input_value() == "magnitude/class-blind" and page.locator("#compare-readout").count() == 1
     shot(page, "compare-units-50")
+    assert page.errors == []
+
+
+def test_unit_histograms_and_global_unit_selection(page, url, built):
+    """Every unit group gets its own histogram; the global method pools normalised scores under one
+    threshold and lets layers lose different shares, which the kept-units bars show."""
+    ex = built["export"]
+    per = next(x for x in ex["methods"] if x["id"] == "units-l1/per-layer")
+    glo = next(x for x in ex["methods"] if x["id"] == "units-l1/global")
+    groups = len(per["units"]["groups"])
+    open_site(page, url, "#view=how&score=units-l1&sel=per-layer&step=1&s=50")
+    assert page.locator(".viz canvas").count() == groups  # one histogram per group, with its cut
+    open_site(page, url, "#view=how&score=units-l1&sel=per-layer&step=0&s=50")
+    page.select_option("#sel", "global")
+    assert "sel=global" in page.url
+    pooled = next(i for i, st in enumerate(glo["steps"]) if st.get("of") == "pooled")
+    open_site(page, url, f"#view=how&score=units-l1&sel=global&step={pooled}&s=60")
+    assert page.locator(".viz canvas").count() == 1
+    shot(page, "how-units-global-threshold")
+    bars = next(i for i, st in enumerate(glo["steps"]) if st["viz"] == "units")
+    open_site(page, url, f"#view=how&score=units-l1&sel=global&step={bars}&s=60")
+    kept = sum(g["kept"][60] for g in glo["units"]["groups"])
+    assert int(page.locator("#units-readout").get_attribute("data-kept")) == kept
+    widths = page.locator(".unit-row .kept-fill").evaluate_all("els => els.map(e => e.style.width)")
+    assert widths == [f"{100 * g['kept'][60] / g['size']:g}%" for g in glo["units"]["groups"]]
+    shot(page, "how-units-global-kept")
+    open_site(page, url, "#view=matrix&score=units-l1&sel=global&s=50")
+    assert "all hidden units" in page.locator("#matrix-readout").inner_text()
+    # per layer, the walk-through ends with GReg's penalty phase: lambda grows, the frames play, what it buys
+    art = next(t for t in ex["training"] if t["kind"] == "greg")
+    open_site(page, url, f"#view=how&score=units-l1&sel=per-layer&step={len(per['steps']) - 1}&f=0")
+    assert "GREG-1" in page.locator("h2").first.inner_text() or "GREG-1" in page.content()
+    page.fill("#frame-slider", str(len(art["frames"]) - 1))
+    read = page.locator("#training-readout")
+    assert f"λ = {art['frames'][-1]['lam']:g}" in read.inner_text()
+    assert f"{art['greg']['ppl_after_penalty_pruned']:.1f}" in page.locator("#greg-readout").inner_text()
+    assert page.locator(".chart[aria-label^='λ on the units']").count() == 1
+    shot(page, "how-units-greg")
     assert page.errors == []

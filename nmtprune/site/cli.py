@@ -1,4 +1,4 @@
-"""``nmtprune site``, ``nmtprune site-frames`` and ``nmtprune video``: argparse registration; the work
+"""``nmtprune site``, ``nmtprune site-frames``, ``nmtprune site-greg`` and ``nmtprune video``: argparse registration; the work
 is imported only when a command runs, so registering costs the CLI's start-up nothing."""
 from __future__ import annotations
 
@@ -42,6 +42,22 @@ def _cmd_frames(args) -> int:
                             progress=(lambda *_: None) if args.quiet else print)
     print(json.dumps({"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]),
                       "param": art["param"], "kind": art["kind"], "dev_ppl": [art["frames"][0]["dev_ppl"], art["frames"][-1]["dev_ppl"]],
+                      "seconds": art["provenance"]["seconds"]}))
+    return 0
+
+
+def _cmd_greg(args) -> int:
+    from .greg_frames import record_greg
+    out = args.out or f"{DEFAULT_FRAMES}/units-{args.mode}-per-layer.json"
+    art = record_greg(args.model, out, study=args.study, mode=args.mode, fraction=args.fraction, steps=args.steps,
+                      every=args.every, param=args.param, rows=args.rows, cols=args.cols, seed=args.seed,
+                      dev_sentences=args.dev_sentences, threads=args.threads, argv=sys.argv[1:],
+                      progress=(lambda *_: None) if args.quiet else print)
+    g = art["greg"]
+    print(json.dumps({"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]), "removed": g["removed"],
+                      "dev_ppl": {"dense": art["dense_dev_ppl"], "pruned_without_penalty": g["ppl_pruned_without_penalty"],
+                                  "after_penalty": g["ppl_after_penalty"],
+                                  "after_penalty_pruned": g["ppl_after_penalty_pruned"]},
                       "seconds": art["provenance"]["seconds"]}))
     return 0
 
@@ -97,6 +113,24 @@ def add_cli(subparsers) -> None:
     f.add_argument("--threads", type=int, default=1)
     f.add_argument("--quiet", action="store_true")
     f.set_defaults(func=_cmd_frames)
+
+    g = subparsers.add_parser("site-greg", help="record frames of a real GReg penalty phase (the units to remove "
+                              "fading out) for the site's walk-through of units-l1/per-layer")
+    g.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
+    g.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/units-MODE-per-layer.json)")
+    g.add_argument("--study", default="studies/units.yaml", help="study whose unit_greg section gives the schedule")
+    g.add_argument("--mode", default="greg-1", choices=["greg-1", "greg-2"])
+    g.add_argument("--fraction", type=float, help="fraction of units removed (default: the section's first)")
+    g.add_argument("--steps", type=int, help="penalty steps to run (default: the whole phase)")
+    g.add_argument("--every", type=int, default=25, help="record a frame every this many steps")
+    g.add_argument("--param", help="matrix whose weights are recorded (default: the last decoder recurrent one)")
+    g.add_argument("--rows", type=int, default=48)
+    g.add_argument("--cols", type=int, default=64)
+    g.add_argument("--dev-sentences", type=int, default=64)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--threads", type=int, default=1)
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=_cmd_greg)
 
     v = subparsers.add_parser("video", help="render a method's animation as MP4 (H.264) and GIF")
     v.add_argument("--method", required=True, help="score/selection, e.g. magnitude/class-blind")

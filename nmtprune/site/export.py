@@ -23,9 +23,10 @@ Extension points for methods to come:
   and its batches, so no part costs a second scoring pass;
 * a selection whose masks are not one nested order per pool registers its builder in
   :data:`METHOD_BUILDERS` (same signature and result as :func:`_method`) and its walk-through in
-  :data:`.texts.SELECTION_TEXT`. Hidden-unit pruning is one (:mod:`.units`): the score ``units-l1``
-  with the selection ``per-layer``; its entry also carries ``units`` (kept units and parameter counts
-  per level) for the walk-through's ``units`` / ``shrink`` steps.
+  :data:`.texts.SELECTION_TEXT`. Hidden-unit pruning is one (:mod:`.units`): the scores ``units-<unit
+  score>`` with the selections ``per-layer`` and ``global``; their entries also carry ``units`` (kept
+  units, cuts, per-group histograms and parameter counts per level) for the walk-through's
+  ``unit-histograms`` / ``units`` / ``shrink`` steps.
 """
 from __future__ import annotations
 
@@ -42,13 +43,13 @@ from ..prune import get_score, select
 from ..prune.select import SCHEMES
 from .parts import SCORE_PARTS, parts_for
 from .texts import score_text, selection_text, steps_for
-from .units import DEFAULT_UNIT_SCORES, UNIT_PREFIX, UNIT_SCOPE, is_unit_score, unit_histogram, unit_method, unit_scores
+from .units import DEFAULT_UNIT_SCORES, UNIT_PREFIX, UNIT_SCOPES, is_unit_score, unit_histogram, unit_method, unit_scores
 
 __all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "SCORE_PARTS", "METHOD_BUILDERS",
            "DEFAULT_SCORES", "export_scores", "hist_of"]
 
 FORMAT = "nmtprune-site"
-VERSION = 2  # 2: training frames, score parts, walk-through steps of any length (, unit methods)
+VERSION = 3  # 2: training frames, score parts, walk-through steps; 3: unit scopes, per-group histograms and cuts
 LEVELS = list(range(0, 99))  # slider positions, in percent: 0..98
 SAMPLE_LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]
 HIST_BINS = 60
@@ -153,7 +154,8 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
             "pruned_at": pruned_at, "curve": [], "samples": []}
 
 
-def hist_of(flat: dict[str, torch.Tensor], log: bool = False, label: Optional[str] = None) -> dict:
+def hist_of(flat: dict[str, torch.Tensor], log: bool = False, label: Optional[str] = None,
+            bins: int = HIST_BINS) -> dict:
     """Histograms of 1-D value sets {key: (n_key,)} on shared bins (the end bins also hold the tails
     beyond them: the 0.1 % quantiles bound the bins, so one outlier cannot squash the picture).
 
@@ -177,9 +179,9 @@ def hist_of(flat: dict[str, torch.Tensor], log: bool = False, label: Optional[st
     hi = hi if hi > lo else lo + 1.0
     counts = {}
     for k, v in flat.items():
-        h = torch.histc(v.clamp(min=lo, max=hi), bins=HIST_BINS, min=lo, max=hi)
+        h = torch.histc(v.clamp(min=lo, max=hi), bins=bins, min=lo, max=hi)
         counts[k] = [int(x) for x in h]
-    out = {"lo": lo, "hi": hi, "bins": HIST_BINS, "counts": counts}
+    out = {"lo": lo, "hi": hi, "bins": bins, "counts": counts}
     if log:
         out.update(log=True, zeros=zeros)
     if label:
@@ -202,7 +204,7 @@ def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
 
 
 # scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
-METHOD_BUILDERS: dict[str, Callable] = {**{scheme: _method for scheme in SCHEMES}, UNIT_SCOPE: unit_method}
+METHOD_BUILDERS: dict[str, Callable] = {**{scheme: _method for scheme in SCHEMES}, **{u: unit_method for u in UNIT_SCOPES}}
 
 
 def score_runner(cfg, src_vocab, tgt_vocab, seed: int = 0, extra: Optional[dict] = None) -> Callable:
@@ -239,17 +241,17 @@ def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tu
 
     ``requested`` wins; otherwise magnitude and random plus every score in the study results, in
     the order the results name them, so a new score shows up on the site as soon as it is studied,
-    then the hidden-unit scores (:data:`.units.DEFAULT_UNIT_SCORES`, ``units-<unit score>``).
+    then the hidden-unit scores: :data:`.units.DEFAULT_UNIT_SCORES` and every ``units-<unit score>``
+    of the unit-eval results, each with both unit scopes.
     (:func:`build_export` also adds the scores whose retraining frames it was given.)
     """
     from ..prune import SCORES
     if requested:
         return list(requested), []
-    # unit-eval curves (``units-<score>``) attach to the unit methods exported, but do not add them:
-    # each unit score costs 99 selections and model sizes, and the study compares ten of them
     names = list(DEFAULT_SCORES) + sorted({s for s, _ in curves if s and s not in DEFAULT_SCORES
                                            and not s.startswith(UNIT_PREFIX)})
     names += [s for s in DEFAULT_UNIT_SCORES if s not in names]
+    names += sorted({s for s, _ in curves if s.startswith(UNIT_PREFIX) and s not in names})
     ok = [s for s in names if s in SCORES or is_unit_score(s)]
     return ok, [s for s in names if s not in ok]
 
@@ -306,8 +308,8 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     score_entries, methods, used_schemes = [], [], []
     for s in names:
         progress(f"site export: score {s}")
-        if is_unit_score(s):  # one number per hidden unit; its selection is per-layer
-            sc, s_schemes = unit_scores(s, model, seed, run_score.batches), [UNIT_SCOPE]
+        if is_unit_score(s):  # one number per hidden unit; selected per layer or globally
+            sc, s_schemes = unit_scores(s, model, seed, run_score.batches), list(UNIT_SCOPES)
             hist, parts = unit_histogram(sc), {}
         else:
             ctx: dict = {}

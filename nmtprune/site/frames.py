@@ -63,31 +63,14 @@ def _dev_subset(cfg, sv, tv, n: int):
                           ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")])
 
 
-def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *, score: str = "magnitude",
-                      selection: str = "class-blind", sparsity: float = 0.8, steps: int = 200, every: int = 10,
-                      param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0,
-                      dev_sentences: int = 64, traces: int = 6, threads: int = 1, overrides: Sequence[str] = (),
-                      argv: Optional[list[str]] = None, progress=print) -> dict:
-    """Run the short retraining (an at-init score: training from the scored initialisation) and return
-    (and write to ``out``, if given) the frames artifact."""
-    from ..config import with_overrides
-    from ..experiments.grid import model_hash
+def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: int):
+    """``(model, cfg, src_vocab, tgt_vocab, param, dev_ppl)``: the checkpoint, the recorded matrix
+    (default :func:`default_param`; a name that is no prunable matrix is refused) and ``dev_ppl(m)``,
+    the perplexity of ``m`` on the first ``dev_sentences`` dev sentences in eval mode (``m``'s mode is
+    restored), rounded to 4 decimals."""
     from ..metrics.evaluate import perplexity
     from ..models.weight_classes import weight_classes
-    from ..prune import get_score, select
-    from ..prune.retrain import retrain_config
-    from ..prune.scores._data import variance_scaling_copy
-    from ..prune.targets import class_groups
-    from ..provenance import provenance
     from ..train.checkpoint import load_model
-    from ..train.loop import train
-    from .export import _blocks, display_grid, score_runner
-
-    if steps < every or every < 1:
-        raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
-    torch.set_num_threads(threads)
-    t0 = time.perf_counter()
-    from_init = bool(get_score(score).options.get("init"))  # an unknown score fails here, before any work
     model, cfg, sv, tv = load_model(model_dir)
     names = [p for c in weight_classes(model) for p in c.params]
     param = param or default_param(names)
@@ -98,9 +81,36 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     def dev_ppl(m) -> float:
         was = m.training
         with torch.no_grad():
-            v = perplexity(m, dev)
+            v = perplexity(m.eval(), dev)
         m.train(was)
         return round(v, 4)
+    dev_ppl.sentences = len(dev)
+    return model, cfg, sv, tv, param, dev_ppl
+
+
+def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *, score: str = "magnitude",
+                      selection: str = "class-blind", sparsity: float = 0.8, steps: int = 200, every: int = 10,
+                      param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0,
+                      dev_sentences: int = 64, traces: int = 6, threads: int = 1, overrides: Sequence[str] = (),
+                      argv: Optional[list[str]] = None, progress=print) -> dict:
+    """Run the short retraining (an at-init score: training from the scored initialisation) and return
+    (and write to ``out``, if given) the frames artifact."""
+    from ..config import with_overrides
+    from ..experiments.grid import model_hash
+    from ..prune import get_score, select
+    from ..prune.retrain import retrain_config
+    from ..prune.scores._data import variance_scaling_copy
+    from ..prune.targets import class_groups
+    from ..provenance import provenance
+    from ..train.loop import train
+    from .export import _blocks, display_grid, score_runner
+
+    if steps < every or every < 1:
+        raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    from_init = bool(get_score(score).options.get("init"))  # an unknown score fails here, before any work
+    model, cfg, sv, tv, param, dev_ppl = load_for_frames(model_dir, param, dev_sentences)
 
     dense_ppl = dev_ppl(model)  # the trained dense model: the reference line in both kinds of run
     # scored as the study scores (seed; scoring batches for a data-driven score)
@@ -175,7 +185,7 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
         "model": {"dir": str(model_dir), "hash": model_hash(model_dir), "corpus": cfg.data.corpus},
         "method": f"{score}/{selection}", "score": score, "selection": selection, "sparsity": sparsity,
         "recipe": {"steps": steps, "every": every, "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size,
-                   "bf16": t.bf16, "threads": threads, "dev_sentences": len(dev), "dev_split": cfg.data.dev_split,
+                   "bf16": t.bf16, "threads": threads, "dev_sentences": dev_ppl.sentences, "dev_split": cfg.data.dev_split,
                    "recipe": "training config (the reference recipe) from the scored variance-scaling "
                              "initialisation, first `steps` steps" if from_init else
                              "retrain_config (See et al.: half the learning rate), first `steps` steps"},

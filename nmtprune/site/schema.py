@@ -27,28 +27,42 @@ _INT0 = {"type": "integer", "minimum": 0}
 _STEP = {"type": "object", "required": ["title", "text", "formula", "viz", "threshold"],
          "properties": {"title": _STR, "text": _STR, "formula": _STR, "readout": _STR, "of": _STR, "training": _STR,
                         "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix", "training", "units",
-                                         "shrink"]},
-                        "threshold": {"enum": ["none", "global", "class"]}}}
+                                         "shrink", "unit-histograms"]},
+                        "hist": {"enum": ["score", "compared"]},
+                        "threshold": {"enum": ["none", "global", "class", "group"]}}}
 # log: bins over log10 of the positive values, values <= 0 counted in zeros (nmtprune.site.parts)
 _HIST = {"type": "object", "required": ["lo", "hi", "bins", "counts"],
          "properties": {"lo": _NUM, "hi": _NUM, "bins": {"type": "integer", "minimum": 1}, "counts": {"type": "object"},
-                        "log": {"type": "boolean"}, "zeros": {"type": "object"}, "label": _STR}}
+                        "log": {"type": "boolean"}, "zeros": {"type": "object"}, "label": _STR,
+                        "ranges": {"type": "object"}}}  # per-key [lo, hi]: each key on its own bins (unit scores)
+_GROUP_HIST = {"type": "object", "required": ["lo", "hi", "counts"],
+               "properties": {"lo": _NUM, "hi": _NUM, "counts": {"type": "array", "items": _INT0}}}
 # a hidden-unit method's layers and model size per level (nmtprune.site.units)
-_UNITS = {"type": "object", "required": ["groups", "params", "dense_params"],
-          "properties": {"dense_params": {"type": "integer", "minimum": 1},
+# (scope, normalize, limit: last level the selection allows; cut: the highest compared score removed)
+_UNITS = {"type": "object", "required": ["scope", "normalize", "limit", "bins", "groups", "params", "dense_params"],
+          "properties": {"scope": {"enum": ["per-layer", "global"]}, "normalize": {"enum": ["none", "l2", "mean"]},
+                         "limit": {"type": "integer", "minimum": 0, "maximum": 98},
+                         "bins": {"type": "integer", "minimum": 1}, "pooled": _HIST,
+                         "dense_params": {"type": "integer", "minimum": 1},
                          "params": {"type": "array", "items": {"type": "integer", "minimum": 1}},
                          "groups": {"type": "array", "items": {
-                             "type": "object", "required": ["name", "members", "size", "kept"],
+                             "type": "object", "required": ["name", "members", "size", "kept", "cut", "hist"],
                              "properties": {"name": _STR, "members": {"type": "array", "items": _STR},
                                             "size": {"type": "integer", "minimum": 1},
-                                            "kept": {"type": "array", "items": {"type": "integer", "minimum": 1}}}}}}}
+                                            "kept": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                                            "cut": {"type": "array", "items": _NUM_OR_NULL},
+                                            "hist": _GROUP_HIST}}}}}
 # a retraining-frames artifact (nmtprune.site.frames), as the export embeds it
 _TRAINING = {"type": "object",
              "required": ["id", "kind", "method", "sparsity", "provenance", "model", "recipe", "param", "shape", "rule", "rows",
                           "cols", "row_stride", "col_stride", "blocks", "w0_scale", "w0", "keep", "delta_scale",
                           "frames", "traces", "dense_dev_ppl", "matched_model"],
              "properties": {
-                 "id": _STR, "kind": {"enum": ["retrain", "from-init"]}, "method": _STR,
+                 "id": _STR, "kind": {"enum": ["retrain", "from-init", "greg"]}, "method": _STR,
+                 # kind greg (nmtprune.site.greg_frames): the penalty phase's schedule and what it buys
+                 "greg": {"type": "object", "required": ["mode", "fraction", "delta", "every", "ceiling", "stabilize",
+                                                         "removed", "removed_rows", "ppl_after_penalty",
+                                                         "ppl_after_penalty_pruned"]},
                  "sparsity": {"type": "number", "minimum": 0, "maximum": 1},
                  "provenance": {"type": "object", "required": ["command", "commit", "seed"]},
                  "model": {"type": "object", "required": ["hash"]},
@@ -188,6 +202,12 @@ def validate(export: dict) -> dict:
         steps = [f["step"] for f in t["frames"]]
         if steps != sorted(set(steps)) or any(len(tr["values"]) != len(steps) for tr in t["traces"]):
             raise ExportError(f"{where}: frames must have increasing steps and traces one value per frame")
+        if t["kind"] == "greg":
+            if "greg" not in t or _nbytes(t["greg"]["removed_rows"], where) != t["rows"]:
+                raise ExportError(f"{where}: a GReg artifact needs its greg block with one removed-row flag per "
+                                  "shown row")
+            if any(f.get("lam") is None or "norms" not in f for f in t["frames"]):
+                raise ExportError(f"{where}: every GReg frame needs its lambda and unit norms")
     n_src = len(export["samples"]["sources"])
     for m in export["methods"]:
         where = f"method {m['id']}"
@@ -196,15 +216,21 @@ def validate(export: dict) -> dict:
         for st in m["steps"]:
             if st["viz"] == "training" and st.get("training") not in training:
                 raise ExportError(f"{where}: step {st['title']!r} shows unknown training frames {st.get('training')!r}")
-            if "of" in st and st["of"] not in scores[m["score"]]["parts"]:
+            pooled = st.get("of") == "pooled" and "pooled" in m.get("units", {})  # a global unit method's pool
+            if "of" in st and st["of"] not in scores[m["score"]]["parts"] and not pooled:
                 raise ExportError(f"{where}: step {st['title']!r} shows unknown part {st['of']!r}")
-            if st["viz"] in ("units", "shrink") and "units" not in m:
+            if st["viz"] in ("units", "shrink", "unit-histograms") and "units" not in m:
                 raise ExportError(f"{where}: step {st['title']!r} draws hidden units, the method has none")
+            if st.get("hist") == "score" and set(scores[m["score"]]["histogram"].get("ranges", {})) != \
+                    {g["name"] for g in m.get("units", {}).get("groups", [])}:
+                raise ExportError(f"{where}: step {st['title']!r} needs the score's histogram per unit group")
         if "units" in m:
             u = m["units"]
             if len(u["params"]) != n_levels or any(len(g["kept"]) != n_levels or max(g["kept"]) > g["size"]
                                                    for g in u["groups"]):
                 raise ExportError(f"{where}: units need one kept count (<= size) and parameter count per level")
+            if any(len(g["cut"]) != n_levels or len(g["hist"]["counts"]) != u["bins"] for g in u["groups"]):
+                raise ExportError(f"{where}: every unit group needs one cut per level and one count per bin")
             if any(b > a for a, b in zip(u["params"], u["params"][1:])) or u["params"][0] > u["dense_params"]:
                 raise ExportError(f"{where}: the shrunk model cannot grow as more units are removed")
         xs = [pt["sparsity"] for pt in m["curve"]]

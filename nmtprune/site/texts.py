@@ -22,6 +22,10 @@ Each step names one visualisation from a small fixed vocabulary the site knows h
 * ``class-bars``: the fraction of each class pruned at the current sparsity;
 * ``matrix``: the chosen class's weights with the pruned ones drawn in the pruned colour;
 * ``training``: frames of a real retraining run under the mask (``training``: the artifact's id);
+* ``unit-histograms``: one histogram per hidden-unit group, each on its own bins (hidden-unit methods);
+  ``hist``: ``score`` (the raw unit scores) or ``compared`` (what the selection compares: raw per layer,
+  ℓ2-normalised globally); ``threshold``: ``none``, ``group`` (each group's own cut) or ``global``;
+  ``histogram`` ``of: pooled`` is a global unit method's normalised scores pooled on shared bins;
 * ``units``: kept hidden units of every layer at the current fraction (hidden-unit methods);
 * ``shrink``: the parameter count of the physically smaller model against the fraction removed.
 
@@ -111,24 +115,106 @@ SCORE_TEXT: dict[str, dict] = {
 }
 
 # hidden-unit scores (nmtprune.site.units): "units-<unit score>", one number per hidden unit
-_UNITS_GENERIC = {
-    "label": "Units", "symbol": "s_j",
-    "text": "A score for every hidden unit (nmtprune.prune.units): lower-scoring units are removed first, each "
-            "with all its weights.",
-    "formula": r"\mathrm{score}(j) \text{ for every hidden unit } j"}
-SCORE_TEXT["units"] = _UNITS_GENERIC
-SCORE_TEXT["units-l1"] = {
-    "label": "Units · L1", "symbol": "‖W_j‖₁",
-    "text": "Structured pruning of whole hidden units (Li et al. 2017, for LSTM units): each unit's score is the L1 "
-            "norm of its incoming weights, its four gate rows (i, f, g, o) of W_ih and W_hh (row j of W_c for the "
-            "attentional layer); tied layers add their scores. Units with the smallest norm are removed first.",
-    "formula": r"\mathrm{score}(j) = \sum_{g} \left( |W^{ih}_{g,j}|_1 + |W^{hh}_{g,j}|_1 \right)",
-    "steps": [
-        _step("Score every hidden unit: the L1 norm of its incoming rows", "histogram", "One number per hidden unit, "
-              "not per weight: the summed |w| of the unit's four gate rows of W_ih and W_hh (the attentional layer: "
-              "its row of W_c). Tied units (encoder and decoder layer k, which hand their states over) are scored "
-              "together. The histogram pools the units of all layers.",
-              r"\mathrm{score}(j) = \sum_{g \in i,f,g,o} \left( |W^{ih}_{g,j}|_1 + |W^{hh}_{g,j}|_1 \right)")]}
+
+def _unit_score(label: str, symbol: str, text: str, formula: str, how: str) -> dict:
+    """A unit score's entry: its one step shows each layer's unit-score histogram (``how``: what one
+    number per unit is, in words)."""
+    return {"label": label, "symbol": symbol, "text": text, "formula": formula, "steps": [
+        _step(f"Score every hidden unit: {symbol}", "unit-histograms", how + " One number per hidden unit, not per "
+              "weight; tied units (encoder and decoder layer k, which hand their states over) are scored together. "
+              "Each layer's histogram has its own axis: raw scores of different layers can differ by a large factor.",
+              formula, hist="score")]}
+
+
+_RECONSTRUCTED = " Only the paper's abstract was readable: the formula is our reading of it (see the score's module)."
+SCORE_TEXT.update({
+    # the family entry: a unit score without its own entry ("units-<new score>") gets this walk-through
+    "units": _unit_score(
+        "Units", "sⱼ", "A score for every hidden unit (nmtprune.prune.units): lower-scoring units are removed "
+        "first, each with all its weights.", r"\mathrm{score}(j) \text{ for every hidden unit } j",
+        "The unit score of every hidden unit."),
+    "units-l1": _unit_score(
+        "Units · L1", "‖Wⱼ‖₁",
+        "Structured pruning of whole hidden units (Li et al. 2017, for LSTM units): each unit's score is the L1 norm "
+        "of its incoming weights, its four gate rows (i, f, g, o) of W_ih and W_hh (row j of W_c for the attentional "
+        "layer); tied layers add their scores. Units with the smallest norm are removed first.",
+        r"\mathrm{score}(j) = \sum_{g \in i,f,g,o} \left( |W^{ih}_{g,j}|_1 + |W^{hh}_{g,j}|_1 \right)",
+        "The summed |w| of the unit's four gate rows of W_ih and W_hh (the attentional layer: its row of W_c)."),
+    "units-l1-out": _unit_score(
+        "Units · L1 (outgoing)", "‖W·ⱼ‖₁",
+        "The L1 norm of the weights a unit sends (ablation of Li et al.): its recurrent column of W_hh, the next "
+        "layer's W_ih column, the attention's W_a row and W_c column at the top; for the attentional layer the "
+        "softmax and input-feeding columns.",
+        r"\mathrm{score}(j) = \sum_{k} |W_{k,j}| \text{ over every weight that reads unit } j",
+        "The summed |w| of every column that reads the unit."),
+    "units-taylor-unit": _unit_score(
+        "Units · Taylor", "(∂E/∂zⱼ)²",
+        "Taylor importance of a unit (Molchanov et al. 2019): a gate z_j = 1 multiplies the unit's output "
+        "wherever it is read; the squared first-order estimate of the loss change when z_j goes to 0, squared per "
+        "training minibatch and averaged.",
+        r"\mathrm{score}(j) = \frac{1}{B} \sum_b \left( \sum_t h_{t,j} \frac{\partial E_b}{\partial h_{t,j}} \right)^2",
+        "The gradient of the minibatch loss with respect to the unit's gate, squared per minibatch and averaged "
+        "over 16 training minibatches."),
+    "units-taylor-unit-2": _unit_score(
+        "Units · Taylor (2nd order)", "(gⱼ − ½(Hz)ⱼ)²",
+        "Second-order Taylor importance (Molchanov et al. 2019): the first-order term corrected by the Hessian of "
+        "the loss over all unit gates, times the gate vector.",
+        r"\mathrm{score}(j) = \frac{1}{B} \sum_b \left( \frac{\partial E_b}{\partial z_j} - \frac{1}{2} (H_b z)_j \right)^2",
+        "The gate gradient minus half the Hessian-gate product, squared per minibatch and averaged."),
+    "units-n2ps": _unit_score(
+        "Units · N2PS", "Aⱼ·Σₖ|wₖⱼ|",
+        "Significance of a hidden neuron (Augasta & Kathirvalavakumar 2011): its mean absolute activation over the "
+        "training tokens times the summed |w| of its outgoing connections." + _RECONSTRUCTED,
+        r"\mathrm{score}(j) = \frac{1}{N} \sum_t |h_{t,j}| \cdot \sum_k |W_{k,j}|",
+        "Mean |activation| over the tokens of 16 training minibatches, times the unit's outgoing L1 norm."),
+    "units-hagiwara-goodness": _unit_score(
+        "Units · Hagiwara goodness", "Gⱼ",
+        "Hagiwara's goodness factor (1994): the squared signal a unit sends forward, its mean squared activation "
+        "times the squared weights of its outgoing connections." + _RECONSTRUCTED,
+        r"\mathrm{score}(j) = \frac{1}{N} \sum_t h_{t,j}^2 \cdot \sum_k W_{k,j}^2",
+        "Mean squared activation over the tokens of 16 training minibatches, times the unit's outgoing squared norm."),
+    "units-hagiwara-energy": _unit_score(
+        "Units · Hagiwara energy", "|Eⱼ|",
+        "Hagiwara's consuming energy (1994): the unit's share of the forward signal energy its layer sends, cross "
+        "terms with the other units included." + _RECONSTRUCTED,
+        r"\mathrm{score}(j) = \left| \frac{1}{N} \sum_t h_{t,j} (V V^{\top} h_t)_j \right|",
+        "The unit's activation times the signal its layer's outgoing weights V send back onto it, averaged over "
+        "tokens."),
+    "units-hagiwara-power": _unit_score(
+        "Units · Hagiwara power", "Σₖ wₖⱼ²",
+        "Hagiwara's weights power (1994), the paper's best criterion: the squared norm of a unit's outgoing "
+        "weights; no data needed." + _RECONSTRUCTED,
+        r"\mathrm{score}(j) = \sum_k W_{k,j}^2",
+        "The summed squares of every weight that reads the unit."),
+    "units-xinghu-mi": _unit_score(
+        "Units · Xing & Hu MI", "Î(hⱼ; y)",
+        "Relevance by mutual information (Xing & Hu 2009): how much a unit's binned activation tells about the "
+        "next target word (the 100 most frequent words plus 'other'), estimated with the Miller-Madow correction; "
+        "the least informative units go first." + _RECONSTRUCTED,
+        r"\mathrm{score}(j) = \hat{I}(h_j; y) = \sum_{b,c} \hat{p}(b,c) \log \frac{\hat{p}(b,c)}{\hat{p}(b) \hat{p}(c)}",
+        "Mutual information between the unit's activation (16 equal-count bins) and the reference next token, "
+        "over the decoder positions of 16 training minibatches; a tied layer is scored by its decoder side."),
+    "units-random-unit": _unit_score(
+        "Units · random", "uⱼ",
+        "An independent uniform random score per hidden unit: the baseline every unit criterion must beat.",
+        r"\mathrm{score}(j) \sim U[0, 1)",
+        "A uniform random number per unit."),
+})
+
+# the steps every hidden-unit selection shares after its own: where the pruning lands, the model shrinks
+_UNIT_TAIL = [
+    _step("Where the pruning lands", "class-bars", "The fraction of each weight class that goes with the removed "
+          "units. A unit takes its rows and every column that reads it, so an LSTM matrix whose rows and columns "
+          "both lose f loses 1 − (1 − f)² of its weights; the embeddings lose none.",
+          r"s_c = 1 - \frac{\text{kept rows} \cdot \text{kept columns}}{N_c}", "class"),
+    _step("Whole rows and columns leave", "matrix", "The chosen class's weights: a removed unit's gate rows and the "
+          "columns that read it turn dark as whole lines, never single weights.",
+          r"W \odot (m_{\text{rows}} m_{\text{cols}}^{\top})", "class")]
+_UNIT_AFTER = [
+    _step("The model shrinks", "shrink", "Removed units are not just zeros: deleting their rows and columns gives a "
+          "smaller dense model with the same outputs as the masked one (nmtprune shrink). Its parameter count "
+          "against the fraction of units removed; the marker is the slider.",
+          r"N(f) = \text{parameters of the LSTM with } n_g - k_g \text{ units per layer}")]
 
 SELECTION_TEXT: dict[str, dict] = {
     "class-blind": {
@@ -171,22 +257,40 @@ SELECTION_TEXT: dict[str, dict] = {
                 "the slider is f, the share of units removed.",
         "formula": r"k_g = \mathrm{round}(f \cdot n_g), \quad j \text{ removed} \iff \mathrm{rank}_g(j) < k_g",
         "steps": [
-            _step("Remove the same fraction of every layer", "units", "Each layer (unit group g, n_g units) loses "
-                  "its k_g lowest-scoring units; the slider is the fraction f removed. Bars: units kept per layer.",
-                  r"k_g = \mathrm{round}(f \cdot n_g), \quad j \text{ removed} \iff \mathrm{rank}_g(j) < k_g")],
-        "tail": [
-            _step("Where the pruning lands", "class-bars", "The fraction of each weight class that goes with the "
-                  "removed units. A unit takes its rows and every column that reads it, so an LSTM matrix whose "
-                  "rows and columns both lose f loses 1 − (1 − f)² of its weights; the embeddings lose none.",
-                  r"s_c = 1 - \frac{\text{kept rows} \cdot \text{kept columns}}{N_c}", "class"),
-            _step("Whole rows and columns leave", "matrix", "The chosen class's weights: a removed unit's gate rows "
-                  "and the columns that read it turn dark as whole lines, never single weights.",
-                  r"W \odot (m_{\text{rows}} m_{\text{cols}}^{\top})", "class")],
-        "after": [
-            _step("The model shrinks", "shrink", "Removed units are not just zeros: deleting their rows and columns "
-                  "gives a smaller dense model with the same outputs as the masked one (nmtprune shrink). Its "
-                  "parameter count against the fraction of units removed; the marker is the slider.",
-                  r"N(f) = \text{parameters of the LSTM with } n_g - k_g \text{ units per layer}")]},
+            _step("Cut every layer at its own k_g-th score", "unit-histograms", "Each layer (unit group g, n_g units) "
+                  "is sorted on its own and loses its k_g lowest-scoring units: each red line is that layer's cut, "
+                  "moving as f grows. Scores are never compared across layers.",
+                  r"k_g = \mathrm{round}(f \cdot n_g), \quad j \text{ removed} \iff \mathrm{rank}_g(j) < k_g",
+                  "group", hist="compared"),
+            _step("The same fraction of every layer", "units", "Every layer keeps the same share of its units. "
+                  "Bars: units kept per layer.", r"n_g - k_g = n_g - \mathrm{round}(f \cdot n_g)")],
+        "tail": _UNIT_TAIL,
+        "after": _UNIT_AFTER},
+    "global": {
+        "label": "global units",
+        "text": "Rank the hidden units of all layers together, after dividing each layer's scores by their ℓ2 norm "
+                "(Molchanov et al. 2017), and remove the lowest fraction f of all units: layers lose different "
+                "shares.",
+        "formula": r"\hat{s}_j = \frac{s_j}{\|s_g\|_2}, \quad k = \mathrm{round}(f \cdot N), \quad j \text{ removed} "
+                   r"\iff \hat{s}_j \le t_k",
+        "steps": [
+            _step("Normalise each layer's scores", "unit-histograms", "Raw unit scores of different layers are not "
+                  "comparable (an attention unit's L1 sums 1,024 weights, a tied LSTM unit's eight gate rows of two "
+                  "layers). Dividing each layer's scores by their ℓ2 norm puts them on one scale; it never changes "
+                  "the order within a layer.", r"\hat{s}_j = \frac{s_j}{\|s_g\|_2} \text{ for } j \in g",
+                  hist="compared"),
+            _step("One global threshold", "histogram", "Pool the normalised scores of all layers; the k lowest go. "
+                  "The red line is the k-th score, t_k, moving as f grows.",
+                  r"k = \mathrm{round}(f \cdot N), \quad j \text{ removed} \iff \hat{s}_j \le t_k", "global",
+                  of="pooled"),
+            _step("The same line cuts every layer", "unit-histograms", "Seen per layer, the threshold is the same "
+                  "everywhere, so the layers whose normalised scores sit lower lose more units.",
+                  r"t_g = t_k \text{ for every layer } g", "global", hist="compared"),
+            _step("Layers lose different shares", "units", "Units kept per layer: global ranking decides how much "
+                  "each layer gives up. A selection that would empty a layer is refused; the site then holds the "
+                  "last fraction it allows.", r"k_g = |\{ j \in g : \hat{s}_j \le t_k \}|")],
+        "tail": _UNIT_TAIL,
+        "after": _UNIT_AFTER},
 }
 
 _TAIL = [
@@ -220,6 +324,28 @@ def _training_step(art: dict) -> dict:
     f0, f1 = art["frames"][0], art["frames"][-1]
     rec = art["recipe"]
     opt = r"\mathrm{" + rec["optimizer"].capitalize() + r"}\left(w_t, \nabla L(w_t)\right)"
+    if art.get("kind") == "greg":  # GReg's penalty phase (nmtprune.site.greg_frames): no mask yet, a penalty
+        g = art["greg"]
+        n0, n1 = f0["norms"], f1["norms"]
+
+        def mean(fr_norms: dict, key: str) -> float:  # the groups' mean norms, averaged over the groups
+            vals = [v[key] for v in fr_norms.values() if v[key] is not None]
+            return sum(vals) / max(1, len(vals))
+        without = g.get("ppl_pruned_without_penalty")
+        return _step(
+            f"Or fade them out first: {g['mode'].upper()} (growing regularization)", "training",
+            f"Instead of cutting at once, {g['mode'].upper()} (Wang et al. 2021) puts a penalty λ‖w_j‖² on the "
+            f"{round(100 * g['fraction'])} % of each layer's units it will remove (chosen by L1, as above) and keeps "
+            f"training: λ grows by {g['delta']:g} every {g['every']} steps up to {g['ceiling']:g}, then "
+            f"{g['stabilize']} more steps ({rec['steps']} real optimizer steps, {rec['optimizer']}, learning rate "
+            f"{rec['lr']:g}). The chosen units' incoming rows fade towards 0 while the rest of the network adapts: "
+            f"their mean L1 norm goes from {mean(n0, 'removed'):.3g} to {mean(n1, 'removed'):.3g} (the kept units': "
+            f"{mean(n0, 'kept'):.3g} to {mean(n1, 'kept'):.3g}). Removing them then gives dev perplexity "
+            f"{g['ppl_after_penalty_pruned']:.1f} on {rec['dev_sentences']} sentences (dense {art['dense_dev_ppl']:.1f})"
+            + (f", against {without:.1f} when the same units are removed without the penalty phase." if without
+               else "."),
+            r"w_j \leftarrow (1 - \eta \lambda_j) w_j, \quad \lambda_j = \min\left(\tau, \delta \cdot "
+            r"\mathrm{floor}(s / K)\right)", training=art["id"])
     if art.get("kind") == "from-init":  # an at-init score: the mask was chosen before any training
         return _step(
             "Train from the initialisation under the mask", "training",

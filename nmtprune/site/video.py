@@ -64,7 +64,7 @@ def find_training(method: str, export: dict, frames: Optional[str | Path] = None
 
     ``frames`` (a file) wins and must be of ``method``; else the export's own artifact of the method
     (what the site shows); else the first ``<score>-<selection>-s*.json`` in ``frames_dir`` (the
-    name ``nmtprune site-frames`` gives it)."""
+    name ``nmtprune site-frames`` gives it), else any artifact of ``method`` there."""
     from .frames import load_frames
     if frames:
         (art,) = load_frames([frames])
@@ -76,7 +76,8 @@ def find_training(method: str, export: dict, frames: Optional[str | Path] = None
         return own
     score, selection = method.split("/", 1)
     named = sorted(Path(frames_dir).glob(f"{score}-{selection}-s*.json"))
-    return next((a for a in load_frames(named) if a["method"] == method), None)
+    # then any artifact of the method there (GReg's penalty phase: units-greg-1-per-layer.json)
+    return next((a for a in [*load_frames(named), *load_frames([frames_dir])] if a["method"] == method), None)
 
 
 def render_video(method: str, out: str | Path, *, export: Optional[str] = None, model_dir: Optional[str] = None,
@@ -122,7 +123,7 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     centers = (edges[:-1] + edges[1:]) / 2
     bars, lines = {}, {}
     # a unit score's histogram is per unit group, not per weight class: the unit panels instead
-    update_units = unit_panels(fig, gs, m, hist) if "units" in m else None
+    update_units = unit_panels(fig, gs, m) if "units" in m else None
     for i, c in enumerate(classes if update_units is None else []):
         ax = fig.add_subplot(gs[i // 2, i % 2])
         counts = np.sqrt(np.asarray(hist["counts"].get(c["name"], [0] * hist["bins"]), dtype=float))  # as the site
@@ -162,8 +163,9 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
 
     def draw(i: int) -> np.ndarray:
         s = levels[i]
-        if "units" in m:  # a hidden-unit method's level is the share of every layer's units removed
-            s_text.set_text(f"{s} % of every layer's units removed  ·  {m['units']['params'][s]:,} of "
+        if "units" in m:  # a hidden-unit method's level is the share of the units removed
+            where = "all hidden units" if m["units"]["scope"] == "global" else "every layer's units"
+            s_text.set_text(f"{s} % of {where} removed  ·  {m['units']['params'][s]:,} of "
                             f"{m['units']['dense_params']:,} parameters left")
         else:
             s_text.set_text(f"sparsity {s} %  ·  {d['model']['total']:,} weights, "

@@ -1,4 +1,6 @@
-"""The video's retraining segment: frames of a real training run under the mask (``nmtprune site-frames``).
+"""The video's retraining segment: frames of a real training run under the mask (``nmtprune site-frames``),
+or of GReg's penalty phase (``nmtprune site-greg``: the units to remove fading out, their kept / removed
+norm ratio instead of the perplexity curve).
 
 After the pruning sweep, :func:`.video.render_video` appends this segment when it finds a frames
 artifact of the method: the recorded matrix's surviving weights w_t (pruned cells dark) and their
@@ -38,14 +40,15 @@ def training_segment(art: dict, label: str, n: int, hold: float):
     keep = _decode(art["keep"], np.uint8).reshape(rows, cols).astype(bool)
     deltas = [_decode(f["delta"], np.int8).astype(np.float32).reshape(rows, cols) / 127 for f in fr]  # units of delta_scale
     ratio = art["delta_scale"] / art["w0_scale"]
-    from_init = art.get("kind") == "from-init"
+    from_init, greg = art.get("kind") == "from-init", art.get("kind") == "greg"
     start, dense = ("at initialisation", "trained dense model") if from_init else ("right after pruning", "dense")
     rec, last = art["recipe"], fr[-1]["step"]
 
     fig = plt.figure(figsize=(12.8, 7.2), dpi=100)
     what = "Training from the initialisation under the mask" if from_init else "Retraining under the mask"
-    fig.suptitle(f"{what} — {label}, {round(100 * art['sparsity'])} % pruned", fontsize=17, fontweight="bold",
-                 y=0.975)
+    head = (f"{art['greg']['mode'].upper()}: a growing penalty fades out {round(100 * art['sparsity'])} % of the "
+            f"units first" if greg else f"{what} — {label}, {round(100 * art['sparsity'])} % pruned")
+    fig.suptitle(head, fontsize=17, fontweight="bold", y=0.975)
     gs = fig.add_gridspec(1, 3, left=0.04, right=0.985, top=0.8, bottom=0.22, wspace=0.3)
     from .export import grid_rule  # the site's words for the shown cells (a file has no "rule")
     where = f"{art['param']}: {art.get('rule') or grid_rule(art['shape'], art['row_stride'], art['col_stride'])}"
@@ -63,13 +66,17 @@ def training_segment(art: dict, label: str, n: int, hold: float):
             ax.text(b["c0"] + 1, b["r0"] + 1, b["name"], fontsize=7, va="top",
                     bbox={"fc": "white", "alpha": 0.75, "pad": 1})
     steps, ppl = [f["step"] for f in fr], [f["dev_ppl"] for f in fr]
-    ax_p.plot(steps, ppl, color=ACCENT, lw=2)
-    ax_p.axhline(art["dense_dev_ppl"], color="#444", ls=":", lw=1)
-    ax_p.text(last, art["dense_dev_ppl"], dense, ha="right", va="bottom", fontsize=8)
+    # GReg: what the penalty does (kept / removed units' mean L1 grows); else the dev perplexity
+    shown = [f["mag_ratio"] if f["mag_ratio"] is not None else np.nan for f in fr] if greg else ppl
+    ax_p.plot(steps, shown, color=ACCENT, lw=2)
+    if not greg:
+        ax_p.axhline(art["dense_dev_ppl"], color="#444", ls=":", lw=1)
+        ax_p.text(last, art["dense_dev_ppl"], dense, ha="right", va="bottom", fontsize=8)
     ax_p.set_yscale("log"), ax_p.set_xlim(0, max(1, last))
     for axis in (ax_p.yaxis.set_major_formatter, ax_p.yaxis.set_minor_formatter):  # 20.5, not 2.05×10¹
         axis(FormatStrFormatter("%.3g"))
-    ax_p.set_title(f"dev perplexity ({rec['dev_sentences']} sentences, log scale)", fontsize=9, loc="left")
+    ax_p.set_title("kept / removed units' mean L1 norm (log scale)" if greg else
+                   f"dev perplexity ({rec['dev_sentences']} sentences, log scale)", fontsize=9, loc="left")
     ax_p.set_xlabel("optimizer step", fontsize=8), ax_p.tick_params(labelsize=7)
     marker, = ax_p.plot([], [], "o", color=ACCENT, ms=8)
     s_text = fig.text(0.5, 0.9, "", ha="center", fontsize=14)
@@ -79,6 +86,14 @@ def training_segment(art: dict, label: str, n: int, hold: float):
     if from_init:
         recipe = "The at-initialisation score chose the mask on a fresh initialisation; that initialisation trains: " \
                  + recipe
+    if greg:
+        g = art["greg"]
+        recipe = (f"{rec['steps']} real optimizer steps ({rec['optimizer']}, learning rate {rec['lr']:g}) with a penalty "
+                  f"λ·‖w_j‖² on the units L1 picked; λ grows by {g['delta']:g} every {g['every']} steps to "
+                  f"{g['ceiling']:g}. Nothing is masked yet: their rows fade. Removing them afterwards: dev perplexity "
+                  f"{g['ppl_after_penalty_pruned']:.1f}" + (f" (without the penalty phase: "
+                                                            f"{g['ppl_pruned_without_penalty']:.1f})."
+                                                            if g.get("ppl_pruned_without_penalty") else "."))
     fig.text(0.04, 0.03, "\n".join(textwrap.wrap(recipe, 150)), ha="left", va="bottom", fontsize=11.5)
 
     def draw(j: int) -> np.ndarray:
@@ -89,10 +104,14 @@ def training_segment(art: dict, label: str, n: int, hold: float):
         rgb_d[~keep] = PRUNED_RGB
         img_w.set_data(rgb_w)
         img_d.set_data(rgb_d)
-        marker.set_data([steps[f]], [ppl[f]])
+        marker.set_data([steps[f]], [shown[f]])
         loss = fr[f].get("train_loss")
-        s_text.set_text(f"step {steps[f]} of {last}  ·  dev perplexity {ppl[f]:.1f} ({start} {ppl[0]:.1f}, "
-                        f"{dense} {art['dense_dev_ppl']:.1f})" + (f"  ·  training loss {loss:.3f}" if loss else ""))
+        if greg:
+            s_text.set_text(f"step {steps[f]} of {last}  ·  λ = {fr[f]['lam']:g}  ·  dev perplexity {ppl[f]:.1f} "
+                            f"(dense {art['dense_dev_ppl']:.1f}, nothing removed yet)")
+        else:
+            s_text.set_text(f"step {steps[f]} of {last}  ·  dev perplexity {ppl[f]:.1f} ({start} {ppl[0]:.1f}, "
+                            f"{dense} {art['dense_dev_ppl']:.1f})" + (f"  ·  training loss {loss:.3f}" if loss else ""))
         fig.canvas.draw()
         return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     return draw

@@ -26,10 +26,21 @@ from torch import nn
 from .groups import UnitError, find_group, unit_groups
 from .mask import UnitMask
 
-__all__ = ["select_units", "SCOPES", "NORMALIZATIONS"]
+__all__ = ["select_units", "group_scale", "SCOPES", "NORMALIZATIONS"]
 
 SCOPES = ("per-layer", "global")
 NORMALIZATIONS = ("none", "l2", "mean")
+
+
+def group_scale(scores: torch.Tensor, normalize: str) -> float:
+    """The positive constant a group's scores (n,) are divided by under global ``normalize``
+    (1.0 for ``none`` or when the norm is 0: nothing to rescale)."""
+    if normalize not in NORMALIZATIONS:
+        raise UnitError(f"unknown score normalisation {normalize!r}; known: {list(NORMALIZATIONS)}")
+    s = scores.detach().to(torch.float64).reshape(-1)
+    scale = 0.0 if normalize == "none" or not s.numel() else \
+        float(s.norm()) if normalize == "l2" else float(s.abs().mean())
+    return scale if scale > 0 else 1.0
 
 
 def _check_fraction(f, where: str) -> float:
@@ -88,9 +99,7 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
         if bool(torch.isnan(s).any()):
             raise UnitError(f"scores for {g.name} contain NaN")
         if scope == "global" and normalize != "none":
-            live = s if prev is None else s[prev.keep[g.name]]
-            scale = float(live.norm()) if normalize == "l2" else float(live.abs().mean()) if live.numel() else 0.0
-            s = s / scale if scale > 0 else s
+            s = s / group_scale(s if prev is None else s[prev.keep[g.name]], normalize)
         if prev is not None:  # already removed: -inf sorts first
             s = s.masked_fill(~prev.keep[g.name], -math.inf)
         flat.append(s)

@@ -6,7 +6,7 @@ export async function loadData(url = "data/export.json") {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   const d = await r.json();
-  if (d.format !== "nmtprune-site" || d.version !== 2) throw new Error(`${url}: unsupported export ${d.format} v${d.version}`);
+  if (d.format !== "nmtprune-site" || d.version !== 3) throw new Error(`${url}: unsupported export ${d.format} v${d.version}`);
   d.paramByName = {};
   for (const c of d.classes) for (const p of c.params) { p.cls = c.name; d.paramByName[p.name] = p; }
   d.methodById = Object.fromEntries(d.methods.map((m) => [m.id, m]));

@@ -7,10 +7,12 @@ const SYMBOLS = {
   sum: "∑", infty: "∞", to: "→", lvert: "|", rvert: "|",
   // for the training and second-order steps (OBD, SNIP, GraSP, Taylor walk-throughs)
   eta: "η", gamma: "γ", nabla: "∇", partial: "∂", ell: "ℓ", leftarrow: "←", prod: "∏", neq: "≠", pm: "±",
+  // for the hidden-unit scores and the global unit selection (norms, sets, transposes)
+  "|": "‖", "{": "{", "}": "}", top: "⊤", log: "log", tau: "τ", delta: "δ", min: "min", max: "max",
 };
 
 const OPERATORS = new Set(["le", "ge", "iff", "cdot", "in", "sim", "odot", "times", "approx", "to", "lvert", "rvert", "sum",
-  "nabla", "partial", "leftarrow", "prod", "neq", "pm"]);
+  "nabla", "partial", "leftarrow", "prod", "neq", "pm", "|", "{", "}", "log", "min", "max"]);
 
 function el(tag, text) {
   const e = document.createElementNS(NS, tag);
@@ -96,10 +98,17 @@ function parseAtom(toks, pos) {
     if (name === "mathrm" || name === "operatorname") {
       const mi = el("mi", rawText(toks, pos)); mi.setAttribute("mathvariant", "normal"); return mi;
     }
+    if (name === "hat") { // an accent over its argument: \hat{s}_j
+      const o = el("mover"); o.setAttribute("accent", "true"); o.append(group(toks, pos), el("mo", "^")); return o;
+    }
     if (name === "quad") { const sp = el("mspace"); sp.setAttribute("width", "1em"); return sp; }
     if (name === "left" || name === "right") return el("mo", toks[pos.i++]);
     if (name === ",") { const sp = el("mspace"); sp.setAttribute("width", "0.2em"); return sp; }
-    if (name in SYMBOLS) return el(OPERATORS.has(name) ? "mo" : "mi", SYMBOLS[name]);
+    if (name in SYMBOLS) {
+      const node = el(OPERATORS.has(name) ? "mo" : "mi", SYMBOLS[name]);
+      if (name === "{" || name === "}") node.setAttribute("stretchy", "false"); // set braces, as ( and )
+      return node;
+    }
     return el("mtext", name);
   }
   if (/^[A-Za-z]$/.test(t)) return el("mi", t);

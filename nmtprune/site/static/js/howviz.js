@@ -51,7 +51,21 @@ export function viz(d, m, step, width) {
   const score = d.scoreByName[m.score], hist = score.histogram, s = state.s;
   const box = document.createElement("div");
   box.className = "viz";
-  if (step.viz === "histogram" && step.of) { // an intermediate quantity of the score (export: SCORE_PARTS)
+  if (step.viz === "histogram" && step.of === "pooled") { // a global unit method: normalised scores, one pool
+    const pool = m.units.pooled, t = m.global_threshold[Math.min(s, m.units.limit)];
+    box.append(histCanvas(sumCounts(pool), pool, t, `normalised unit scores of all ${m.units.groups.length} groups` +
+      (t !== null ? ` · t_k = ${t.toPrecision(3)}` : ""), width, 220));
+  } else if (step.viz === "unit-histograms") { // one histogram per unit group, each on its own bins
+    box.classList.add("multiples");
+    const w = width >= 560 ? Math.floor(width / 2) - 8 : width, lv = Math.min(s, m.units.limit);
+    for (const g of m.units.groups) {
+      const own = step.hist === "score"
+        ? { lo: hist.ranges[g.name][0], hi: hist.ranges[g.name][1], counts: hist.counts[g.name] } : g.hist;
+      const t = step.threshold === "group" ? g.cut[lv] : step.threshold === "global" ? m.global_threshold[lv] : null;
+      const gone = g.size - g.kept[lv];
+      box.append(histCanvas(own.counts, own, t, `${g.name} · ${gone} of ${g.size} units removed`, w, 110));
+    }
+  } else if (step.viz === "histogram" && step.of) { // an intermediate quantity of the score (export: SCORE_PARTS)
     const part = score.parts[step.of];
     const zeros = part.zeros ? Object.values(part.zeros).reduce((a, z) => a + z, 0) : 0;
     box.append(histCanvas(sumCounts(part), part, null, `${part.label || step.of} over all ${d.classes.length} classes` +

@@ -81,7 +81,12 @@ export function renderTraining(d, t, f, width) {
   read.className = "readout";
   read.dataset.frame = String(f);
   read.dataset.step = String(fr.step);
-  read.textContent = `Step ${fr.step} of ${last}: dev perplexity ${fr.dev_ppl.toFixed(1)} ` +
+  const greg = t.kind === "greg"; // GReg's penalty phase: nothing pruned yet, the chosen units fade out
+  read.textContent = greg
+    ? `Step ${fr.step} of ${last}: λ = ${fr.lam} on the units to remove; kept / removed mean L1 norm ` +
+      `${fr.mag_ratio === null ? "—" : fr.mag_ratio.toPrecision(3)}; dev perplexity of the unpruned model ` +
+      `${fr.dev_ppl.toFixed(1)} (dense ${t.dense_dev_ppl.toFixed(1)}).`
+    : `Step ${fr.step} of ${last}: dev perplexity ${fr.dev_ppl.toFixed(1)} ` +
     `(${fromInit ? "at initialisation" : "right after pruning"} ${t.frames[0].dev_ppl.toFixed(1)}, ` +
     `${fromInit ? "trained dense model" : "dense"} ${t.dense_dev_ppl.toFixed(1)})` +
     (fr.train_loss !== null ? `; training loss ${fr.train_loss.toFixed(3)} over the last ${t.recipe.every} steps.` : ".");
@@ -111,20 +116,39 @@ export function renderTraining(d, t, f, width) {
   panels.className = "panels";
   panels.append(panel(grid, wNow, `w_t: ${fmtInt(kept)} of ${fmtInt(t.rows * t.cols)} shown cells survive`, true),
     panel(grid, dNow, `Δ = w_t − w_0: colour scale ±${t.delta_scale.toPrecision(2)}, the largest change in the run`, true));
+  if (greg) title.append(" · the rows of the units to remove fade to 0; nothing is masked yet");
 
   const steps = t.frames.map((x) => x.step);
   const charts = document.createElement("div");
   charts.className = "panels";
   charts.append(
     lineChart("dev perplexity", [{ pts: t.frames.map((x) => [x.step, x.dev_ppl]), cls: "current" }], fr.step, last,
-      { log: true, ref: { y: t.dense_dev_ppl, label: fromInit ? "trained dense" : "dense" } }),
-    lineChart("training loss", [{ pts: t.frames.map((x) => [x.step, x.train_loss]), cls: "current" }], fr.step, last),
-    lineChart(`${t.traces.length} surviving weights that moved most`, t.traces.map((tr) => ({
-      pts: tr.values.map((v, i) => [steps[i], v]), cls: "trace" })), fr.step, last));
+      { log: true, ref: { y: t.dense_dev_ppl, label: fromInit ? "trained dense" : "dense" } }));
+  if (greg) {
+    charts.append(
+      lineChart("λ on the units to remove", [{ pts: t.frames.map((x) => [x.step, x.lam]), cls: "current" }], fr.step, last),
+      lineChart("kept / removed mean unit L1 norm", [{ pts: t.frames.map((x) => [x.step, x.mag_ratio]), cls: "current" }],
+        fr.step, last, { log: true }));
+  } else {
+    charts.append(
+      lineChart("training loss", [{ pts: t.frames.map((x) => [x.step, x.train_loss]), cls: "current" }], fr.step, last),
+      lineChart(`${t.traces.length} surviving weights that moved most`, t.traces.map((tr) => ({
+        pts: tr.values.map((v, i) => [steps[i], v]), cls: "trace" })), fr.step, last));
+  }
   const src = document.createElement("p");
   src.className = "muted small";
   const p = t.provenance;
+  if (greg) { // what the phase buys: removing the units now against removing them with no penalty phase
+    const g = t.greg, out = document.createElement("p");
+    out.className = "readout";
+    out.id = "greg-readout";
+    out.textContent = `After the phase, removing the ${Object.values(g.removed).reduce((a, v) => a + v, 0)} chosen ` +
+      `units gives dev perplexity ${g.ppl_after_penalty_pruned.toFixed(1)}` + (g.ppl_pruned_without_penalty === null
+        ? "." : `; removing the same units without the penalty phase gave ${g.ppl_pruned_without_penalty.toFixed(1)}.`);
+    charts.append(out);
+  }
   src.textContent = (fromInit ? "Sparse from scratch: the initialisation the score saw, trained under its mask. " : "") +
+    (greg ? `GReg's penalty phase (${t.greg.mode}), the schedule of the units study. ` : "") +
     `Recorded with \`${p.command}\` (commit ${p.commit || "unknown"}, seed ${p.seed}) on ${t.model.corpus}` +
     `${t.matched_model ? "" : " — another checkpoint than the exported one"}; matrix ${t.param}, ${t.rule}.`;
   box.append(read, ctl, title, panels, charts, driftBars(t, f), src);

@@ -1,6 +1,7 @@
 // The hidden-unit method's pictures (export: method.units, nmtprune/site/units.py): the units each
 // layer keeps at the slider's fraction f, and the parameter count of the physically shrunk model
-// against f. The slider of a unit method is f, the share of every layer's units removed.
+// against f. The slider of a unit method is f, the share of the hidden units removed (of every
+// layer per-layer, of all layers together globally).
 import { fmtInt, fmtPct } from "./data.js";
 import { svgEl as s } from "./svg.js";
 
@@ -13,7 +14,8 @@ export function unitBars(m, f) {
   read.id = "units-readout";
   const kept = m.units.groups.reduce((a, g) => a + g.kept[f], 0), all = m.units.groups.reduce((a, g) => a + g.size, 0);
   read.dataset.kept = String(kept);
-  read.textContent = `At f = ${f} %: ${fmtInt(kept)} of ${fmtInt(all)} hidden units kept.`;
+  read.textContent = `At f = ${f} %: ${fmtInt(kept)} of ${fmtInt(all)} hidden units kept.` + (f > m.units.limit
+    ? ` ${m.selection} selection cannot go past ${m.units.limit} % (it would empty a layer): held there.` : "");
   box.append(read);
   for (const g of m.units.groups) {
     const row = document.createElement("div");

@@ -64,8 +64,9 @@ export function renderMatrix(d, root) {
   read.id = "matrix-readout";
   read.className = "readout";
   read.dataset.pruned = String(pruned);
-  // a hidden-unit method's slider is the share of every layer's units removed, not a weight sparsity
-  const at = m.units ? `removing ${state.s} % of every layer's units` : `at ${state.s} %`;
+  // a hidden-unit method's slider is the share of units removed, not a weight sparsity
+  const at = !m.units ? `at ${state.s} %` : m.units.scope === "global"
+    ? `removing ${state.s} % of all hidden units` : `removing ${state.s} % of every layer's units`;
   read.textContent = `${m.label} ${at}: ${fmtInt(pruned)} of ${fmtInt(shown)} shown cells of ${cls.name} pruned ` +
     `(${fmtPct(pruned / shown)}; whole class: ${fmtPct(m.class_sparsity[cls.name][state.s])}).`;
   const key = legend([["pos", "positive weight"], ["neg", "negative weight"], ["pruned", "pruned"]]);
