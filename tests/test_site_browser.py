@@ -1,13 +1,12 @@
 """The built site in a real headless Chromium (toy model, see ``site_helpers.build_toy_site``): it
-loads cleanly and fast on a laptop and a phone, the slider animates the masks and the curve marker,
-the URL round-trips the state, every method's walk-through steps and plays to its last step, the
+loads cleanly on a laptop and a phone (its speed: ``benchmarks/bench_site.py``), the slider animates
+the masks and the curve marker, the URL round-trips the state, every method's walk-through steps and plays to its last step, the
 compare view counts where two masks differ, the retraining frames play, and model output is text.
 
 The browser is Debian's chromium (``.ci/install-browser.sh``); Playwright cannot download one
 here. Screenshots go to ``$NMTPRUNE_ARTIFACTS/site`` (default ``runs/test-artifacts/site``).
 """
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -48,9 +47,7 @@ def page(browser):
 def test_pages_load_without_errors_on_laptop_and_phone(built, browser, url):
     for name, vp in (("laptop", {"width": 1366, "height": 800}), ("phone", {"width": 390, "height": 844})):
         pg = new_page(browser, vp)
-        t0 = time.perf_counter()
-        open_site(pg, url)
-        assert time.perf_counter() - t0 < 2.0, "the first view must render within 2 seconds"
+        open_site(pg, url)  # how fast: benchmarks/bench_site.py (BENCHMARKS.md), not a timed test
         assert pg.locator(".tile").count() == len(built["export"]["classes"])
         for view in ("model", "matrix", "how", "compare"):
             pg.click(f"#nav-{view}")
