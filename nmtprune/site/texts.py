@@ -276,8 +276,8 @@ SELECTION_TEXT: dict[str, dict] = {
         "steps": [
             _step("Normalise each layer's scores", "unit-histograms", "Raw unit scores of different layers are not "
                   "comparable (an attention unit's L1 sums 1,024 weights, a tied LSTM unit's eight gate rows of two "
-                  "layers). Dividing each layer's scores by their ℓ2 norm puts them on one scale; it never changes "
-                  "the order within a layer.", r"\hat{s}_j = \frac{s_j}{\|s_g\|_2} \text{ for } j \in g",
+                  "layers). Dividing each layer's scores by their ℓ2 norm puts them on one scale (drawn here on one "
+                  "shared axis); it never changes the order within a layer.", r"\hat{s}_j = \frac{s_j}{\|s_g\|_2} \text{ for } j \in g",
                   hist="compared"),
             _step("One global threshold", "histogram", "Pool the normalised scores of all layers; the k lowest go. "
                   "The red line is the k-th score, t_k, moving as f grows.",

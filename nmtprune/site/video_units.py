@@ -5,9 +5,10 @@ A unit score is one number per hidden unit of a unit *group* (``src_layer1+tgt_l
 empty. Instead the video draws what the site's walk-through draws (static/js/unitviz.js), from the
 method's exported ``units`` block:
 
-* per group, the histogram of the scores the selection compares, on the group's own bins (raw for
-  per-layer selection, ℓ2-normalised for global), with the cut at the current level: the group's own
-  cut per layer, the one global threshold globally; bins wholly below it drawn dark;
+* per group, the histogram of the scores the selection compares (raw on the group's own bins for
+  per-layer selection; ℓ2-normalised on the pool's shared bins for global), with the cut at the
+  current level: the group's own cut per layer, the one global threshold globally; bins wholly below
+  it drawn dark;
 * the units each group keeps at f, and the parameter count of the physically shrunk model against f.
 """
 from __future__ import annotations
@@ -44,7 +45,10 @@ def unit_panels(fig, gs, m: dict) -> Callable[[int], None]:
     panels = []
     for i, g in enumerate(groups):
         ax = fig.add_subplot(sub[i // ncol, i % ncol])
-        h = g["hist"]  # the group's own bins: the attention group's scores get the full width too
+        # the group's own bins (the attention group's scores get the full width too); a global method's
+        # normalised scores share the pool's bins, so its one threshold sits at the same place everywhere
+        pool = u.get("pooled")
+        h = {"lo": pool["lo"], "hi": pool["hi"], "counts": pool["counts"][g["name"]]} if pool else g["hist"]
         edges = np.linspace(h["lo"], h["hi"], len(h["counts"]) + 1)
         bars = ax.bar((edges[:-1] + edges[1:]) / 2, np.sqrt(np.asarray(h["counts"], dtype=float)),  # sqrt: as the site
                       width=edges[1] - edges[0], color=LIGHT)

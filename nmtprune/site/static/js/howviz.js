@@ -59,8 +59,12 @@ export function viz(d, m, step, width) {
     box.classList.add("multiples");
     const w = width >= 560 ? Math.floor(width / 2) - 8 : width, lv = Math.min(s, m.units.limit);
     for (const g of m.units.groups) {
+      // raw scores: each group on its own axis; compared scores of a global method: the pool's shared
+      // axis (normalised scores are on one scale, so one threshold sits at the same place in every group)
+      const pool = m.units.pooled;
       const own = step.hist === "score"
-        ? { lo: hist.ranges[g.name][0], hi: hist.ranges[g.name][1], counts: hist.counts[g.name] } : g.hist;
+        ? { lo: hist.ranges[g.name][0], hi: hist.ranges[g.name][1], counts: hist.counts[g.name] }
+        : pool ? { lo: pool.lo, hi: pool.hi, counts: pool.counts[g.name] } : g.hist;
       const t = step.threshold === "group" ? g.cut[lv] : step.threshold === "global" ? m.global_threshold[lv] : null;
       const gone = g.size - g.kept[lv];
       box.append(histCanvas(own.counts, own, t, `${g.name} · ${gone} of ${g.size} units removed`, w, 110));
