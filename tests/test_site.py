@@ -109,7 +109,7 @@ def test_video_appends_the_retraining_segment(built, tmp_path):
     (tmp_path / "fr").mkdir()
     shutil.copy(built["frames_file"], tmp_path / "fr" / "magnitude-class-blind-s80.json")
     assert find_training("magnitude/class-blind", {"training": []}, frames_dir=tmp_path / "fr")["id"] == \
-        "magnitude/class-blind@80"  # found by name
+        "magnitude/class-blind@80"  # found in the folder
     assert find_training("magnitude/class-uniform", {"training": []}, frames_dir=tmp_path / "fr") is None
     with pytest.raises(ValueError, match="not of 'random/class-blind'"):
         find_training("random/class-blind", {"training": []}, frames=built["frames_file"])

@@ -38,7 +38,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-__all__ = ["FORMAT", "VERSION", "record_retraining", "load_frames", "default_param"]
+__all__ = ["FORMAT", "VERSION", "record_retraining", "load_frames", "default_param", "load_for_frames",
+           "train_logged", "encode_frames"]
 
 FORMAT = "nmtprune-site-frames"
 VERSION = 1
@@ -88,6 +89,38 @@ def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: 
     return model, cfg, sv, tv, param, dev_ppl
 
 
+def train_logged(rcfg, model, vocabs, frames: list[dict], after_step, masks=None) -> None:
+    """Run ``train`` on ``model`` in a throw-away folder and give each frame the loss and learning rate
+    the loop logged over the steps that end at it (``train_loss``, ``lr``; None where nothing was logged)."""
+    from ..train.loop import train
+    with tempfile.TemporaryDirectory(prefix="nmtprune-frames-") as tmp:
+        train(rcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=vocabs, masks=masks,
+              after_step=after_step)
+        logged = [json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines() if x]
+    by_step = {r["step"]: r for r in logged if r.get("type") == "train"}
+    for f in frames:
+        r = by_step.get(f["step"])
+        f["train_loss"] = r["loss"] if r else None
+        f["lr"] = r["lr"] if r else None
+
+
+def encode_frames(frames: list[dict], deltas: list[np.ndarray], w0: np.ndarray, keep: np.ndarray, grid: dict,
+                  traces: int) -> dict:
+    """Quantise each frame's Δ (int8, one scale for all frames) into ``frame["delta"]``; returns the
+    artifact's ``w0_scale``, ``w0``, ``keep``, ``delta_scale`` and ``traces`` (the ``traces`` kept cells
+    (keep (cells,) uint8) that moved most, with their values per frame)."""
+    dscale = float(max(np.abs(d).max() for d in deltas)) or 1.0
+    wscale = float(np.abs(w0).max()) or 1.0
+    for f, d in zip(frames, deltas):
+        f["delta"] = _b64(_q8(d, dscale))
+    moved = np.abs(deltas[-1]) * keep
+    pick = [int(i) for i in np.argsort(-moved)[:traces] if moved[i] > 0]
+    tr = [{"cell": i, "row": (i // grid["cols"]) * grid["row_stride"], "col": (i % grid["cols"]) * grid["col_stride"],
+           "values": [round(float(w0[i] + d[i]), 6) for d in deltas]} for i in pick]
+    return {"w0_scale": wscale, "w0": _b64(_q8(w0, wscale)), "keep": _b64(keep.astype(np.uint8)),
+            "delta_scale": dscale, "traces": tr}
+
+
 def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *, score: str = "magnitude",
                       selection: str = "class-blind", sparsity: float = 0.8, steps: int = 200, every: int = 10,
                       param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0,
@@ -102,7 +135,6 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     from ..prune.scores._data import variance_scaling_copy
     from ..prune.targets import class_groups
     from ..provenance import provenance
-    from ..train.loop import train
     from .export import _blocks, display_grid, score_runner
 
     if steps < every or every < 1:
@@ -154,23 +186,7 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     # from init: the reference recipe (full learning rate), as sparse_from_scratch; else See et al.'s retraining
     rcfg = with_overrides(cfg, short, "training config", seed=seed) if from_init else retrain_config(cfg, seed, short)
     model.train()
-    with tempfile.TemporaryDirectory(prefix="nmtprune-frames-") as tmp:
-        train(rcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=(sv, tv), masks=masks,
-              after_step=after_step)
-        logged = [json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines() if x]
-    by_step = {r["step"]: r for r in logged if r.get("type") == "train"}
-    for f in frames:  # the loss the loop logged over the `every` steps that end at this frame
-        r = by_step.get(f["step"])
-        f["train_loss"] = r["loss"] if r else None
-        f["lr"] = r["lr"] if r else None
-    dscale = float(max(np.abs(d).max() for d in deltas)) or 1.0
-    wscale = float(np.abs(w0).max()) or 1.0
-    for f, d in zip(frames, deltas):
-        f["delta"] = _b64(_q8(d, dscale))
-    moved = np.abs(deltas[-1]) * keep
-    pick = [int(i) for i in np.argsort(-moved)[:traces] if moved[i] > 0]
-    tr = [{"cell": i, "row": (i // grid["cols"]) * rs, "col": (i % grid["cols"]) * cs,
-           "values": [round(float(w0[i] + d[i]), 6) for d in deltas]} for i in pick]
+    train_logged(rcfg, model, (sv, tv), frames, after_step, masks=masks)
     t = rcfg.train
     prov = provenance(argv if argv is not None else [])
     if argv is None:  # called from Python (a test, a notebook): say so rather than quote the host's argv
@@ -192,8 +208,7 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
         "dense_dev_ppl": dense_ppl,
         "param": param, "shape": list(named[param].shape), **grid,
         "blocks": _blocks(param, named[param].shape, grid, cfg),
-        "w0_scale": wscale, "w0": _b64(_q8(w0, wscale)), "keep": _b64(keep.astype(np.uint8)),
-        "delta_scale": dscale, "frames": frames, "traces": tr,
+        **encode_frames(frames, deltas, w0, keep, grid, traces), "frames": frames,
     }
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,6 @@ is masked during the phase (``keep`` is all ones).
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -55,9 +54,8 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     from ..prune.units import unit_groups
     from ..prune.units.greg import GrowingRegularizer, _l1
     from ..provenance import provenance
-    from ..train.loop import train
     from .export import _blocks, display_grid
-    from .frames import FORMAT, VERSION, _b64, _q8, load_for_frames
+    from .frames import FORMAT, VERSION, _b64, encode_frames, load_for_frames, train_logged
 
     st = load_study(study, check_model=False)
     spec = st.unit_greg
@@ -125,25 +123,9 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     pcfg = with_overrides(cfg, short, "GReg penalty-phase config", seed=seed, lr=cfg.train.lr * 0.5, epochs=total,
                           decay_start=0, decay_on_plateau=False, early_stop_patience=0)
     model.train()
-    with tempfile.TemporaryDirectory(prefix="nmtprune-greg-") as tmp:
-        train(pcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=(sv, tv), after_step=after_step)
-        logged = [json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines() if x]
-    by_step = {r["step"]: r for r in logged if r.get("type") == "train"}
-    for f in frames:
-        r = by_step.get(f["step"])
-        f["train_loss"] = r["loss"] if r else None
-        f["lr"] = r["lr"] if r else None
+    train_logged(pcfg, model, (sv, tv), frames, after_step)
     model.eval()
-    dscale = float(max(np.abs(d).max() for d in deltas)) or 1.0
-    wscale = float(np.abs(w0).max()) or 1.0
-    for f, d in zip(frames, deltas):
-        f["delta"] = _b64(_q8(d, dscale))
-    keep_cells = np.ones(w0.size, dtype=np.uint8)  # nothing is masked during the phase
     rows_of = np.arange(0, named[param].shape[0], rs)[: grid["rows"]]
-    moved = np.abs(deltas[-1])
-    pick = [int(i) for i in np.argsort(-moved)[:6] if moved[i] > 0]
-    tr = [{"cell": i, "row": int(rows_of[i // grid["cols"]]), "col": (i % grid["cols"]) * cs,
-           "values": [round(float(w0[i] + d[i]), 6) for d in deltas]} for i in pick]
     t = pcfg.train
     prov = provenance(argv if argv is not None else [])
     if argv is None:
@@ -163,8 +145,8 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
         "dense_dev_ppl": dense_ppl,
         "param": param, "shape": list(named[param].shape), **grid,
         "blocks": _blocks(param, named[param].shape, grid, cfg),
-        "w0_scale": wscale, "w0": _b64(_q8(w0, wscale)), "keep": _b64(keep_cells),
-        "delta_scale": dscale, "frames": frames, "traces": tr,
+        # nothing is masked during the phase: every shown cell is kept
+        **encode_frames(frames, deltas, w0, np.ones(w0.size, dtype=np.uint8), grid, traces=6), "frames": frames,
         "greg": {"mode": mode, "fraction": fraction, "scope": spec.scope, "delta": gcfg.delta, "every": gcfg.every,
                  "ceiling": gcfg.ceiling, "stabilize": gcfg.stabilize, "phase_steps": total,
                  "frozen_at": reg.frozen_at, "removed": removed,

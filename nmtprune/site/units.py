@@ -55,9 +55,9 @@ def unit_scores(name: str, model, seed: int = 0, batches: Optional[Callable[[int
     return {g: s.detach().float().cpu() for g, s in get_unit_score(base)(model, **kw).items()}
 
 
-def _own_bins(scores: dict) -> dict:
-    """Histograms of {group: (n,)} each on its own bins: ``ranges`` {group: [lo, hi]}, ``counts``
-    {group: [UNIT_BINS ints]}; ``lo``/``hi`` span all ranges."""
+def unit_histogram(scores: dict) -> dict:
+    """Histograms of unit scores {group: (n,)}, each group on its own bins: ``ranges`` {group: [lo, hi]},
+    ``counts`` {group: [UNIT_BINS ints]}; ``lo``/``hi`` span all ranges."""
     from .export import hist_of
     ranges, counts = {}, {}
     for g, s in scores.items():
@@ -65,11 +65,6 @@ def _own_bins(scores: dict) -> dict:
         ranges[g], counts[g] = [h["lo"], h["hi"]], h["counts"][g]
     return {"lo": min(r[0] for r in ranges.values()), "hi": max(r[1] for r in ranges.values()), "bins": UNIT_BINS,
             "counts": counts, "ranges": ranges}
-
-
-def unit_histogram(scores: dict) -> dict:
-    """The unit scores' histograms, one per unit group on the group's own bins (``ranges``)."""
-    return _own_bins(scores)
 
 
 def _n_params(cfg) -> int:
@@ -149,7 +144,7 @@ def unit_method(score: str, scheme: str, scores: dict, model, classes, params, g
         select_units(scores, m, min(level, limit) / 100, scheme, normalize=norm).apply(m)
 
     n = len(LEVELS)
-    hist = _own_bins(compared)
+    hist = unit_histogram(compared)
     units = {"scope": scheme, "normalize": norm, "limit": limit,
              "groups": [{"name": g.name, "members": list(g.members), "size": g.size, "kept": kept[g.name],
                          "cut": cut[g.name], "hist": {"lo": hist["ranges"][g.name][0], "hi": hist["ranges"][g.name][1],

@@ -63,8 +63,8 @@ def find_training(method: str, export: dict, frames: Optional[str | Path] = None
     """The training-frames artifact the video shows for ``method``, or None.
 
     ``frames`` (a file) wins and must be of ``method``; else the export's own artifact of the method
-    (what the site shows); else the first ``<score>-<selection>-s*.json`` in ``frames_dir`` (the
-    name ``nmtprune site-frames`` gives it), else any artifact of ``method`` there."""
+    (what the site shows); else the first artifact of ``method`` in ``frames_dir`` (by file name, as
+    the export reads such a folder)."""
     from .frames import load_frames
     if frames:
         (art,) = load_frames([frames])
@@ -74,10 +74,8 @@ def find_training(method: str, export: dict, frames: Optional[str | Path] = None
     own = next((t for t in export.get("training", []) if t["method"] == method), None)
     if own is not None or not frames_dir or not Path(frames_dir).is_dir():
         return own
-    score, selection = method.split("/", 1)
-    named = sorted(Path(frames_dir).glob(f"{score}-{selection}-s*.json"))
-    # then any artifact of the method there (GReg's penalty phase: units-greg-1-per-layer.json)
-    return next((a for a in [*load_frames(named), *load_frames([frames_dir])] if a["method"] == method), None)
+    # the folder's first artifact of the method, by file name: the one the site's export would take
+    return next((a for a in load_frames([frames_dir]) if a["method"] == method), None)
 
 
 def render_video(method: str, out: str | Path, *, export: Optional[str] = None, model_dir: Optional[str] = None,
