@@ -163,10 +163,22 @@ def test_methods_cost_section_reads_the_benchmark_files_format(tmp_path):
     # a cost part in the format cost() writes is tabulated too; a missing one is said to be missing
     assert ("cost part has not been run" in text) == ("cost" not in data)
     data["cost"] = {"model": "m", "batches": 4, "train_step": "bf16 autocast", "train_step_seconds": 0.5,
-                    "epoch_seconds_estimate": 227.0,
+                    "epoch_seconds_estimate": 227.0, "train_step_peak_extra_mb": 450.0, "repeats": 3,
+                    "run": {"command": "python benchmarks/bench_scores.py --only cost", "commit": "c0ffee"},
                     "scores": {"obd": {"seconds": 8.0, "seconds_per_batch": 2.0, "default_batches": 16,
-                                       "projected_default_seconds": 32.0, "projected_default_epochs": 0.141}}}
+                                       "peak_extra_mb": 120.4, "projected_default_seconds": 32.0,
+                                       "projected_default_epochs": 0.141}}}
     (tmp_path / "b.json").write_text(json.dumps(data))
     text = _cost_section(tmp_path / "b.json")
-    assert "| obd | 4 | 8.00 | 2.000 | 16 | 32.0 | 0.141 |" in text and "one epoch ≈ 227 s" in text
+    assert "| obd | 4 | 2.000 | 120 | 16 | 32.0 | 0.141 |" in text and "one epoch ≈ 227 s" in text
+    assert "median of 3 fresh processes" in text and "450 MB of peak memory" in text
+    # each part names its own run: the cost part's commit, the correlation part's (or the file's) own
+    assert "commit `c0ffee`" in text and f"commit `{(data['correlation'].get('run') or data)['commit']}`" in text
     assert "No benchmark yet" in _cost_section(tmp_path / "none.json")
+    # the targets table's cost row: met at <= 1 epoch, not met above, not measured without a cost part
+    from nmtprune.report.methods import _obd_cost_row
+    assert _obd_cost_row(tmp_path / "b.json")[1] == "✅ met" and "0.14 epoch" in _obd_cost_row(tmp_path / "b.json")[2]
+    data["cost"]["scores"]["obd"]["projected_default_epochs"] = 1.3
+    (tmp_path / "b.json").write_text(json.dumps(data))
+    assert _obd_cost_row(tmp_path / "b.json")[1] == "❌ not met"
+    assert _obd_cost_row(tmp_path / "none.json")[1] == "⏳ not measured"

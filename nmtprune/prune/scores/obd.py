@@ -29,10 +29,11 @@ Curvature h_kk, by ``estimator``:
 The Hessian diagonal can be negative away from a minimum (obd.md §6); with ``clamp`` (default) it is
 clamped at 0 so saliencies stay predicted *increases*. Fisher-type diagonals are ≥ 0 anyway.
 
-Cost on the reference model (2x512 LSTM, 21.3M weights, CPU, 2 threads; benchmarks/bench_scores.py):
-the default ``obd`` (100 batches of 64 sentences, one sample) is one fp32 forward+backward per batch,
-about 2x a bf16 training step, so ~0.4-0.5 of a training epoch (454 steps). ``obd-hutchinson``
-(16 batches, 2 probes) ~5.5x a pass per batch; ``obd-empirical`` (8 batches, per sentence) ~25-30x.
+Cost on the reference model (2x512 LSTM, 21.3M weights, 2 CPU threads, idle machine;
+``benchmarks/bench_scores.py --only cost``, BENCHMARKS.md): per batch of 64 sentences the default ``obd``
+(Fisher, one sample) takes 0.43 s, 2.3x a bf16 training step, so its 100 batches cost 0.51 of a training
+epoch (454 steps); ``obd-hutchinson`` (2 probes) 2.5 s per batch and 1.7 GB peak extra memory (0.47 epoch for
+its 16); ``obd-empirical`` (per sentence) 4.1 s per batch (0.39 epoch for its 8).
 """
 from __future__ import annotations
 
