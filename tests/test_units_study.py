@@ -158,3 +158,18 @@ def test_global_normalisation_lets_groups_compete_on_relative_scores(tiny_cfg):
     assert select_units(scores, model, 0.5).kept() == m.kept()
     with pytest.raises(UnitError, match="normalisation"):
         select_units(scores, model, 0.5, "global", normalize="max")
+
+
+def test_ratio_scores_pick_which_scores_also_run_with_ratios(ustudy):
+    text = ustudy.read_text()
+    old = "unit_retrain: {fractions: [0.5], scores: [l1], seeds: [1],"
+    assert old in text
+    ustudy.write_text(text.replace(old, "unit_retrain: {fractions: [0.5], scores: [l1, n2ps], seeds: [1, 2], "
+                                        "ratios: [attention=0.25], ratio_scores: [l1],"))
+    ids = sorted(c.id.rsplit("-", 1)[0] for c in plan(load_study(ustudy)) if c.kind == "unit-retrain")
+    assert ids == sorted(f"unit-retrain_{s}_seed{k}" for s in ("l1_per-layer_u50", "n2ps_per-layer_u50", "l1_ratios")
+                         for k in (1, 2))
+    ustudy.write_text(text.replace(old, "unit_retrain: {fractions: [0.5], scores: [l1], seeds: [1], "
+                                        "ratios: [attention=0.25], ratio_scores: [n2ps],"))
+    with pytest.raises(ConfigError, match=r"unit_retrain.ratio_scores\[0\].*not in unit_retrain.scores"):
+        load_study(ustudy)

@@ -60,6 +60,7 @@ class UnitRetrain:
     batches: int = 30
     overrides: tuple[str, ...] = ()  # section.key=value changes to the retraining recipe
     ratios: tuple[str, ...] = ()  # also retrain with these per-layer ratios "GROUP=F" (Li et al.'s choice)
+    ratio_scores: tuple[str, ...] = ()  # the scores that run with ``ratios`` too (empty: every score)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
                 ok = False
             if not ok:
                 fail(f"{sec}.ratios[{i}]", f"must be GROUP=F with F in [0, 1), e.g. attention=0.3, got {item!r}")
+        for j, name in enumerate(getattr(spec, "ratio_scores", ())):
+            if name not in spec.scores:
+                fail(f"{sec}.ratio_scores[{j}]", f"names {name!r}, which is not in {sec}.scores {list(spec.scores)}")
         for i, o in enumerate(getattr(spec, "overrides", ())):
             if "=" not in o or o.startswith("-"):
                 fail(f"{sec}.overrides[{i}]", f"must be section.key=value, got {o!r}")
@@ -216,7 +220,7 @@ def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, de
                     add(f"{score}_{ur.scope}_{_pct(x)}_seed{seed}", "unit-retrain", score=score, scope=ur.scope,
                         fraction=x, seed=0, train_seed=seed, overrides=list(ur.overrides), retraining="retrain",
                         eval=test, **data(ur, score))
-                if ur.ratios:
+                if ur.ratios and (not ur.ratio_scores or score in ur.ratio_scores):
                     add(f"{score}_ratios_seed{seed}", "unit-retrain", score=score, scope="per-layer", fraction=None,
                         ratios=parse_ratios(ur.ratios, groups, fail, "unit_retrain.ratios"), seed=0,
                         train_seed=seed, overrides=list(ur.overrides), retraining="retrain", eval=test,
