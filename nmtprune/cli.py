@@ -29,6 +29,9 @@ def _cmd_train(args) -> int:
                                                             "overrides": args.overrides})
     if os.environ.get("WORLD_SIZE", "1") != "1":
         import torch.distributed as dist
+        if _cuda():  # NCCL collectives run on the current device: one GPU per rank, set before init
+            import torch
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group("nccl" if _cuda() else "gloo")
     try:
         summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress, masks=masks)

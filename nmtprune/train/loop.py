@@ -172,7 +172,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             metrics_file.write_text("", encoding="utf-8")
         if pruner is not None:
             pruner.update(model, optimizer, 0)  # one-shot and iterative's first round prune before step 0
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    ddp_devices = [device.index] if device.type == "cuda" else None  # CPU (gloo): no device_ids
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ddp_devices) if world > 1 else model
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
 
     def log(record: dict) -> None:
