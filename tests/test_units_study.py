@@ -173,3 +173,15 @@ def test_ratio_scores_pick_which_scores_also_run_with_ratios(ustudy):
                                         "ratios: [attention=0.25], ratio_scores: [n2ps],"))
     with pytest.raises(ConfigError, match=r"unit_retrain.ratio_scores\[0\].*not in unit_retrain.scores"):
         load_study(ustudy)
+
+
+def test_units_target_prefers_methods_with_three_seeds():
+    from nmtprune.report.units import TARGET_FRACTION, _target
+    dense = {"bleu_tok_lc": 30.0}
+    got = {("l1", TARGET_FRACTION): [{"bleu_tok_lc": b} for b in (29.0, 29.2, 29.4)],  # n=3, -0.8
+           ("greg-1", TARGET_FRACTION): [{"bleu_tok_lc": 30.5}]}                       # n=1, +0.5
+    text = _target(None, got, dense)
+    assert "with ≥ 3 seeds `l1` -0.80 (n=3)" in text and "the issue asks" not in text
+    del got[("l1", TARGET_FRACTION)]  # no method has 3 seeds yet: the best one, flagged
+    text = _target(None, got, dense)
+    assert "best retrained `greg-1` +0.50 (n=1)" in text and "BLEU from 1 seed; the issue asks for ≥ 3" in text
