@@ -182,3 +182,16 @@ def test_methods_cost_section_reads_the_benchmark_files_format(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(data))
     assert _obd_cost_row(tmp_path / "b.json")[1] == "❌ not met"
     assert _obd_cost_row(tmp_path / "none.json")[1] == "⏳ not measured"
+
+
+def test_last_epoch_change_of_the_retraining_curves():
+    from nmtprune.report.render import _last_epoch_change
+
+    class Stub:
+        def trained(self, kind):
+            run = lambda a, b: {"curve": {"dev": [[1, 2.0, 10.0], [2, a, 20.0], [3, b, 21.0]]}}  # noqa: E731
+            return {0.8: [run(1.5, 1.5), run(1.5, 1.52)], 0.9: [run(2.1, 2.0)], 0.5: [{"curve": None}]}
+
+    got = _last_epoch_change(Stub())
+    assert set(got) == {0.8, 0.9}  # a run without a curve gives no point
+    assert got[0.8][1] == 2 and abs(got[0.8][0] - 0.01) < 1e-12 and abs(got[0.9][0] + 0.1) < 1e-12
