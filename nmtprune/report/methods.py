@@ -271,6 +271,40 @@ def _cost_section(bench: Path) -> str:
     return "\n".join(out)
 
 
+def _snip_batches_section(path: Path) -> str:
+    """SNIP's batch-count ablation, mask side (``scripts/snip_batch_ablation.py``'s JSON)."""
+    out = ["## SNIP at initialisation: how much does the mask depend on the number of scoring batches?", ""]
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        return "\n".join(out + [f"_Not measured yet_ (`python scripts/snip_batch_ablation.py` writes `{path}`).", ""])
+    except ValueError as exc:
+        return "\n".join(out + [f"_Unreadable {path}: {exc}_", ""])
+    full = f"b{d['counts'][-1]}"
+    rows = []
+    for sp, r in d["sparsities"].items():
+        ov, pairs = r["overlap_with_full_no_emb"], r["draw_pairs_overlap_no_emb"]
+        draws = [v for k, v in ov.items() if k.startswith("b1_draw")]
+        rows.append([f"{100 * float(sp):g} %", f(r["chance_overlap_no_emb"][full], 3)]
+                    + [f(ov.get(f"b{n}"), 3) for n in d["counts"][:-1]]
+                    + [f(sum(draws) / len(draws), 3) if draws else "–",
+                       f(sum(pairs.values()) / len(pairs), 3) if pairs else "–"])
+    absent, rows_ = d["absent_rows"], d.get("embedding_rows", {})
+    out += [f"From `{path}` (command `{d['command']}`, commit `{d['commit']}`): `snip-init` on one variance-scaling "
+            f"initialisation (seed {d['init_seed']}) scored with the first n of {d['counts'][-1]} training batches "
+            f"of {d['batch_size']} sentences, class-blind masks. Overlap = share of the {full} mask's kept weights "
+            "that the other mask keeps too, over the LSTM, attention and softmax weights (the embeddings are left "
+            "out: rows of tokens absent from the batches are ranked by |w|, the same in every variant; with one "
+            f"batch, {absent.get('b1', {}).get('src_emb.weight', '?')} of {rows_.get('src_emb.weight', '?')} source "
+            f"and {absent.get('b1', {}).get('tgt_emb.weight', '?')} of {rows_.get('tgt_emb.weight', '?')} target "
+            "rows are absent). Chance = the kept share, what an unrelated mask would overlap.", "",
+            table(["sparsity", "chance"] + [f"b{n} vs {full}" for n in d["counts"][:-1]]
+                  + [f"other single batches vs {full} (mean)", "single batches with each other (mean)"], rows), "",
+            "The training half of the ablation (BLEU after sparse-from-scratch training of `snip-init-b1` and "
+            "`-b10` masks) is in the retraining section's scratch rows.", ""]
+    return "\n".join(out)
+
+
 def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/results/bench_scores.json")) -> str:
     """The whole method-comparison report as markdown (figures written to ``figs``)."""
     st = c.study
@@ -291,5 +325,6 @@ def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/resu
     papers = ["## The papers' own headline numbers (other models and data: context, not targets)", "",
               table(["method", "criterion", "headline"], [list(p) for p in PAPERS]), ""]
     parts = head + [_target(c, bench), _curves_section(c, figs), _retrain_section(c), _breakdown_section(c),
-                    _where_section(c), _cost_section(bench), "\n".join(papers)]
+                    _where_section(c), _snip_batches_section(c.results_dir.parent / "ablations" / "snip_batches.json"),
+                    _cost_section(bench), "\n".join(papers)]
     return "\n".join(parts).rstrip() + "\n"
