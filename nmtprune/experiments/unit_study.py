@@ -12,7 +12,8 @@
   pruned-only point), then the same retraining.
 
 ``units_eval`` and ``unit_retrain`` also take one set of per-layer ``ratios`` (``GROUP=F``; a member
-name such as ``tgt_layer2`` picks its tied group), Li et al.'s way of using the sensitivity curves.
+name such as ``tgt_layer2`` picks its tied group), Li et al.'s way of using the sensitivity curves;
+``unit_retrain.ratio_scores`` limits the ratio runs to some of its scores (retraining is the expensive part).
 
 Example::
 
