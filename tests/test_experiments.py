@@ -150,6 +150,32 @@ def test_failed_cell_is_recorded_and_retried(study, tmp_path, monkeypatch):
     assert list(calls) == [target] and summary["ok"] == 1 and summary["failed"] == 0
 
 
+def test_a_cell_another_study_measured_is_reused_not_rerun(study, tmp_path, monkeypatch):
+    # A second study over the same model shares the storage cell (same id) and adds one of its own.
+    other = tmp_path / "other.yaml"
+    other.write_text(study.read_text().split("prune_eval:")[0] + "storage: {sparsities: [0.8, 0.5]}\n")
+    calls = {}
+    counting(monkeypatch, calls)
+    sweep(study, tmp_path, only=["storage"])
+    failed_twin = next(c for c in plan(load_study(other)) if "_s50" in c.id)
+    ResultStore(tmp_path / "results" / "toy_study").write(failed_twin, {"status": "failed", "metrics": None})
+    calls.clear()
+    summary = sweep(other, tmp_path)
+    assert summary["reused"] == 1 and summary["ran"] == 1  # a failed twin is no result: that cell runs
+    assert list(calls) == [failed_twin.id]
+    shared = next(c for c in plan(load_study(other)) if "_s80" in c.id)
+    own = ResultStore(tmp_path / "results" / "other").read(shared)
+    src = ResultStore(tmp_path / "results" / "toy_study").read(shared)
+    assert own["metrics"] == src["metrics"] and own["provenance"] == src["provenance"]
+    assert own["study"] == "other" and own["reused_from"]["study"] == "toy_study"
+    assert own["reused_from"]["file"].endswith(f"toy_study/{shared.id}.json")
+    calls.clear()
+    summary = sweep(study, tmp_path, only=["storage"])
+    assert summary["skipped"] == 1 and not calls  # its own result counts as done, not as reused
+    (tmp_path / "results" / "other" / f"{shared.id}.json").unlink()
+    assert sweep(other, tmp_path, reuse=False)["ran"] == 1 and list(calls) == [shared.id]
+
+
 def test_max_cells_only_and_cell_ids(study, tmp_path):
     s = load_study(study)
     assert [c.id for c in expand(s, "abc")] == [c.id for c in expand(s, "abc")]  # deterministic

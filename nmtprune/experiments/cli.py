@@ -17,7 +17,7 @@ def _cmd_sweep(args) -> int:
         torch.set_num_threads(args.threads)
     summary = run_sweep(args.study, only=args.only, max_cells=args.max_cells, match=args.match,
                         results_dir=args.results,
-                        work_dir=args.work, progress=not args.no_progress)
+                        work_dir=args.work, progress=not args.no_progress, reuse=not args.no_reuse)
     print(json.dumps(summary))
     return 1 if summary["failed"] else 0
 
@@ -35,4 +35,6 @@ def add_cli(subparsers) -> None:
     s.add_argument("--work", default=str(DEFAULT_WORK), help="scratch folder (default: runs/sweeps)")
     s.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--no-reuse", action="store_true",
+                   help="recompute cells another study under --results has already measured (default: copy them)")
     s.set_defaults(func=_cmd_sweep)

@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 from ..train.checkpoint import write_json_atomic
 from .grid import Cell
 
-__all__ = ["ResultStore", "RESULT_FORMAT", "RESULT_VERSION", "read_result"]
+__all__ = ["ResultStore", "RESULT_FORMAT", "RESULT_VERSION", "read_result", "find_twin"]
 
 RESULT_FORMAT, RESULT_VERSION = "nmtprune-result", 1
 
@@ -27,6 +27,25 @@ def read_result(path: Path) -> Optional[dict]:
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) and obj.get("format") == RESULT_FORMAT else None
+
+
+def find_twin(results_dir: str | Path, cell: Cell, exclude: str | Path) -> Optional[tuple[Path, dict]]:
+    """A successful result of the same measurement stored by another study, or None.
+
+    A cell id hashes every parameter that determines the result (the model's content hash
+    included), so a file ``<results_dir>/<other study>/<cell id>.json`` holding exactly
+    ``cell.params`` with ``"status": "ok"`` is this cell's result; ``exclude`` is the asking
+    study's own folder. Studies share such cells (e.g. magnitude retraining is both a See et al.
+    point and the methods study's baseline), and a CPU retraining cell costs about half an hour.
+    """
+    own = Path(exclude).resolve()
+    for path in sorted(Path(results_dir).glob(f"*/{cell.id}.json")):
+        if path.parent.resolve() == own:
+            continue
+        res = read_result(path)
+        if res is not None and res.get("params") == cell.params and res.get("status") == "ok":
+            return path, res
+    return None
 
 
 class ResultStore:

@@ -5,6 +5,10 @@ id, and the next run skips every cell with a successful result, so killing a swe
 again computes each cell exactly once. A cell that raises is stored as failed (with the error) and
 the sweep goes on; the next run retries it. One sweep per study at a time (a lock file with the
 owner's pid in the study's scratch folder); a lock whose process is gone is taken over.
+
+A cell that another study has already measured (same id: same model, settings and seed) is not run
+again: its result is copied with ``reused_from`` naming the file, and keeps the provenance (command,
+commit, machine) of the run that produced it. ``reuse=False`` (``--no-reuse``) recomputes.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from .cells import RUNNERS
 from .context import Context
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
 from .grid import Cell, expand, model_hash
-from .store import ResultStore
+from .store import ResultStore, find_twin
 from .study import Study, load_study
 
 __all__ = ["run_sweep", "plan", "SweepLockedError", "DEFAULT_RESULTS", "DEFAULT_WORK"]
@@ -103,10 +107,24 @@ def _eta(times: dict[str, list[float]], remaining: Sequence[Cell]) -> Optional[f
     return sum(sum(times[c.kind]) / len(times[c.kind]) if times.get(c.kind) else overall for c in remaining)
 
 
+def _reuse(cell: Cell, store: ResultStore, results_dir: str | Path, study: str, log) -> bool:
+    """Store another study's successful result of ``cell`` as this study's; True when there was one."""
+    twin = find_twin(results_dir, cell, store.root)
+    if twin is None:
+        return False
+    path, res = twin
+    keep = {k: v for k, v in res.items() if k not in ("format", "version", "id", "kind", "params")}
+    store.write(cell, {**keep, "study": study, "reused_from": {"study": res.get("study"), "file": path.as_posix()}})
+    if log is not None:
+        print(f"reused {cell.id} from {path}", file=log, flush=True)
+    return True
+
+
 def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_cells: Optional[int] = None,
               match: Optional[Iterable[str]] = None,
               results_dir: str | Path = DEFAULT_RESULTS, work_dir: str | Path = DEFAULT_WORK,
-              progress: bool = True, argv: Optional[list[str]] = None, log=sys.stderr) -> dict:
+              progress: bool = True, argv: Optional[list[str]] = None, log=sys.stderr,
+              reuse: bool = True) -> dict:
     """Run the study's unfinished cells.
 
     Args:
@@ -118,8 +136,9 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
         work_dir: scratch (training runs) under ``work_dir/<study>/``.
         progress: print one line per cell (and let training draw progress bars).
         argv: the command line to record in each result (default: ``sys.argv``).
+        reuse: copy the results of cells another study under ``results_dir`` has measured.
     Returns:
-        ``{"study", "cells", "skipped", "ran", "ok", "failed", "remaining", "results"}``.
+        ``{"study", "cells", "skipped", "reused", "ran", "ok", "failed", "remaining", "results"}``.
     Raises:
         ConfigError: bad study file; SweepLockedError: the study is being swept already.
     """
@@ -127,12 +146,15 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     cells = plan(study, only, match)
     store = ResultStore(Path(results_dir) / study.name)
     work = Path(work_dir) / study.name
-    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "ran": 0, "ok": 0, "failed": 0,
-               "remaining": 0, "results": str(store.root)}
+    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "reused": 0, "ran": 0, "ok": 0,
+               "failed": 0, "remaining": 0, "results": str(store.root)}
     with _Lock(work / ".sweep.lock"):
         store.remove_stale_temporaries()
         todo = [c for c in cells if not store.done(c)]
         summary["skipped"] = len(cells) - len(todo)
+        if reuse:
+            todo = [c for c in todo if not _reuse(c, store, results_dir, study.name, log if progress else None)]
+            summary["reused"] = len(cells) - summary["skipped"] - len(todo)
         if max_cells is not None:
             todo, later = todo[:max_cells], todo[max_cells:]
         else:
@@ -142,7 +164,8 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
         ctx = Context(study, work, progress=progress)
         times: dict[str, list[float]] = {}
         if progress:
-            print(f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, {len(todo)} to run"
+            print(f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, "
+                  f"{summary['reused']} reused from other studies, {len(todo)} to run"
                   + (f" now, {len(later)} later" if later else ""), file=log, flush=True)
         for i, cell in enumerate(todo, 1):
             t0 = time.perf_counter()
