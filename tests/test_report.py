@@ -195,3 +195,16 @@ def test_last_epoch_change_of_the_retraining_curves():
     got = _last_epoch_change(Stub())
     assert set(got) == {0.8, 0.9}  # a run without a curve gives no point
     assert got[0.8][1] == 2 and abs(got[0.8][0] - 0.01) < 1e-12 and abs(got[0.9][0] + 0.1) < 1e-12
+
+
+def test_reused_cells_are_named_in_the_setup(toy, tmp_path):
+    path, results = toy
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
+    assert "**Reused**" not in text
+    store = ResultStore(results / "toy")
+    cell = next(c for c in plan(load_study(path)) if c.kind == "retrain")
+    rec = store.read(cell)
+    keep = {k: v for k, v in rec.items() if k not in ("format", "version", "id", "kind", "params")}
+    store.write(cell, {**keep, "reused_from": {"study": "see2016", "file": "results/see2016/x.json"}})
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
+    assert "* **Reused**: 1 from `see2016`" in text

@@ -61,8 +61,9 @@ class Collected:
                 if c.kind == kind and self.results.get(c.id, {}).get("status") == "ok"]
 
     def provenance(self) -> dict[str, list]:
-        """Distinct commands, commits and machines (cpu, cores, threads) behind the results."""
-        cmds, commits, machines = set(), set(), set()
+        """Distinct commands, commits and machines (cpu, cores, threads) behind the results, and
+        ``reused``: how many results a sweep copied from each other study (same cell id)."""
+        cmds, commits, machines, reused = set(), set(), set(), defaultdict(int)
         for r in self.results.values():
             p = r.get("provenance") or {}
             cmds.add(p.get("command") or "?")
@@ -70,7 +71,21 @@ class Collected:
             m = p.get("machine") or {}
             machines.add(f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores, torch {m.get('torch', '?')}, "
                          f"{r.get('threads', m.get('threads', '?'))} threads)" + (f", {m['gpu']}" if m.get("gpu") else ""))
-        return {"commands": sorted(cmds), "commits": sorted(commits), "machines": sorted(machines)}
+            if r.get("reused_from"):
+                reused[r["reused_from"].get("study") or "?"] += 1
+        return {"commands": sorted(cmds), "commits": sorted(commits), "machines": sorted(machines),
+                "reused": [f"{n} from `{s}`" for s, n in sorted(reused.items())]}
+
+    def provenance_lines(self) -> list[str]:
+        """The report's Commands / Commits / Machines bullets (and Reused, when a sweep copied cells)."""
+        prov = self.provenance()
+        lines = ["* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
+                 "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
+                 "* **Machines**: " + ("; ".join(prov["machines"]) or "–")]
+        if prov["reused"]:
+            lines.append("* **Reused**: " + ", ".join(prov["reused"]) + " (the same cells, measured there; "
+                         "each file's `reused_from` names its source and its provenance is the original run's)")
+        return lines
 
     # ------------------------------------------------------------------ tidy views
     def dense(self) -> Optional[dict]:

@@ -32,7 +32,6 @@ def _setup(c: Collected, cfg: dict) -> str:
     st, m, d = c.study, cfg.get("model", {}), cfg.get("data", {})
     dense = c.dense()
     n_sent = dense.get("sentences") if dense else None
-    prov = c.provenance()
     status = [[k] + [str(c.status(k)[x]) for x in ("planned", "ok", "failed", "missing")] for k in KINDS
               if c.status(k)["planned"]]
     total = next((mm["masks"]["stats"]["overall"]["total"] for _, mm in c.ok("prune-eval") if mm.get("masks")), None)
@@ -58,9 +57,7 @@ def _setup(c: Collected, cfg: dict) -> str:
         f"`nmtprune report {st.path}`.",
         "* **Results** in `" + str(c.results_dir) + f"` ({len(c.results)} of {len(c.cells)} cells"
         + (f"; {c.stale} stale files of other settings ignored" if c.stale else "") + ").",
-        "* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
-        "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
-        "* **Machines**: " + ("; ".join(prov["machines"]) or "–"), "",
+        *c.provenance_lines(), "",
         table(["cell kind", "planned", "ok", "failed", "not run"], status), ""]
     return "\n".join(lines)
 

@@ -70,7 +70,6 @@ def _fig(curves: dict, figs: Path, stem: str, title: str, ylabel: str) -> Option
 
 def _setup(c: Collected) -> str:
     st, dense = c.study, _dense(c)
-    prov = c.provenance()
     rows = [[k] + [str(c.status(k)[x]) for x in ("planned", "ok", "failed", "missing")]
             for k in ("unit-eval", "unit-sensitivity", "unit-retrain", "unit-greg") if c.status(k)["planned"]]
     return "\n".join([
@@ -89,9 +88,7 @@ def _setup(c: Collected) -> str:
         "* **Older methods**: `n2ps`, `hagiwara-*` and `xinghu-mi` implement reconstructed readings of the papers "
         "(each score file says which parts are reconstructed); dashed lines in the figures.",
         f"* **Reproduce**: `nmtprune sweep {st.path}` then `nmtprune report {st.path}`.",
-        "* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
-        "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
-        "* **Machines**: " + ("; ".join(prov["machines"]) or "–"), "",
+        *c.provenance_lines(), "",
         table(["cell kind", "planned", "ok", "failed", "not run"], rows), ""])
 
 
@@ -258,7 +255,8 @@ def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
         else "open"
     n = best[2] if best else 0
     where = (f"`{path}`: `{bench.get('settings', {}).get('shrunk')}`"
-             + (" (a retrained shrunk model)" if retrained else " (not retrained: its outputs differ from the dense "
+             + (" (a retrained shrunk model; every per-layer 50 % model shrinks to the same shapes, so its speed "
+                "stands for each method's)" if retrained else " (not retrained: its outputs differ from the dense "
                 "model's, so this is not the target's speed)")
              + f", beam 5, {bench.get('settings', {}).get('threads')} thread(s), load average at start "
              f"{bench.get('machine', {}).get('loadavg_at_start', ['?'])[0]}; command `{bench.get('command', '?')}`"
