@@ -208,3 +208,23 @@ def test_reused_cells_are_named_in_the_setup(toy, tmp_path):
     store.write(cell, {**keep, "reused_from": {"study": "see2016", "file": "results/see2016/x.json"}})
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
     assert "* **Reused**: 1 from `see2016`" in text
+
+
+def test_discussion_compares_one_shot_with_gradual_from_a_compare_with_study(toy, tmp_path):
+    path, results = toy  # its one-shot retraining at 80 %: 30.30 ± 0.20 (n=3)
+    model = load_study(path).model
+    other = tmp_path / "grad.yaml"
+    other.write_text(f"model: {model}\nsplit: test\ndev_split: dev\nbeam: 1\n"
+                     "retrain: {sparsities: [0.8], seeds: [1], scheduled: ['gradual:magnitude'], scratch: false, "
+                     "dense_continued: false}\n", encoding="utf-8")
+    store = ResultStore(results / "grad")
+    cell = next(c for c in plan(load_study(other)) if c.params.get("schedule") == "gradual")
+    store.write(cell, ok(eval_metrics(31.9)))
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r0").read_text()
+    assert "gradually" not in text  # no compare_with: no comparison
+    path.write_text(path.read_text() + f"compare_with: [{other}]\n", encoding="utf-8")
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
+    assert "`grad` study) gives 80 %: 31.90 (n=1) vs one-shot 30.30 ± 0.20 (n=3) BLEU. At 80 %" in text
+    store.write(cell, ok(eval_metrics(30.5)))  # within GRADUAL_GAP of one-shot: no conclusion drawn
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
+    assert "80 %: 30.50 (n=1) vs one-shot 30.30 ± 0.20 (n=3) BLEU." in text and "one-shot cut" not in text

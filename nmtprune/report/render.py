@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..config import ConfigError
 from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
 from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
 from .cli import DEFAULT_REPORTS
 from .collect import Collected, collect
-from .sections import (fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, storage_section,
-                       table)
+from .sections import (fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, ms,
+                       storage_section, table)
 
 __all__ = ["write_report", "render"]
 BADGE = {MET: "✅ met", NOT_MET: "❌ not met", NOT_RUN: "⏳ not run"}
+GRADUAL_GAP = 1.0  # BLEU by which gradual must beat one-shot before the discussion draws a conclusion
 
 
 def _model_cfg(c: Collected) -> dict:
@@ -105,8 +107,44 @@ def _discussion(c: Collected, targets: list[Check], more: list[Check]) -> str:
                      "whether a longer budget closes a gap is not measured here."
                      + (f" At 90 % our model keeps {0.1 * total / 1e6:.1f}M weights, the paper's "
                         f"{0.1 * paper.PAPER_WEIGHTS / 1e6:.1f}M." if total and 0.9 in tail else ""))
+    grad = _gradual_note(c)
+    if grad:
+        notes.append(grad)
     out += ["**Discussion.** " + " ".join(notes), ""] if notes else []
     return "\n".join(out)
+
+
+def _gradual_note(c: Collected) -> str:
+    """One-shot pruning + retraining vs magnitude pruning on Zhu & Gupta's gradual schedule within the same
+    retraining budget, read from the ``compare_with`` studies (same model, scheme and recipe); "" if none."""
+    rt = c.study.retrain
+    mine = c.trained("retrain", score="magnitude") if rt else {}
+    for path in c.study.compare_with if rt else ():
+        try:
+            other = collect(path, c.results_dir.parent)
+        except (ConfigError, OSError, ValueError):
+            continue  # the comparison is optional
+        ort = other.study.retrain
+        if not ort or other.study.model != c.study.model or ort.scheme != rt.scheme or ort.overrides != rt.overrides:
+            continue
+        grad = other.trained("retrain", score="magnitude", schedule="gradual")
+        pairs = [(x, g, mine[x]) for x, g in grad.items() if x in mine]
+        if pairs:
+            def bleu(runs: list[dict]) -> str:
+                return ms([r["bleu_tok_lc"] for r in runs]) + (" (n=1)" if len(runs) == 1 else "")
+
+            def mean(runs: list[dict]) -> float:
+                return sum(r["bleu_tok_lc"] for r in runs) / len(runs)
+            text = ("Pruning the same model to the same sparsity gradually instead (Zhu & Gupta's cubic schedule "
+                    f"within the same retraining budget; `{other.study.name}` study) gives "
+                    + "; ".join(f"{100 * x:g} %: {bleu(g)} vs one-shot {bleu(o)}" for x, g, o in pairs) + " BLEU.")
+            far = [f"{100 * x:g} %" for x, g, o in pairs if mean(g) - mean(o) >= GRADUAL_GAP]
+            if far:
+                text += (f" At {', '.join(far)} the same number of weights retrains to at least {GRADUAL_GAP:g} BLEU "
+                         "more when removed gradually, so there the one-shot cut, more than the number of weights kept, limits the "
+                         "retrained model.")
+            return text
+    return ""
 
 
 def _last_epoch_change(c: Collected) -> dict[float, tuple[float, int]]:
