@@ -31,6 +31,12 @@ def test_make_schedule_kinds():
     assert values[0] == 0.0 and values[50] == pytest.approx(0.9) and values[100] == pytest.approx(0.9)
     assert all(b >= a for a, b in zip(values, values[1:]))
     assert values[10] - values[0] > values[50] - values[40]  # cubic: fast early, slow late
+    # events: about that many distinct sparsity levels over the stretch (default ~100, one per ~1 %)
+    few = make_schedule("gradual", 0.9, 2000, prune_until=0.5, events=10)
+    assert len({few(t) for t in range(2001)}) == 11 and few(1000) == pytest.approx(0.9)  # 0 and 10 events
+    assert len({make_schedule("gradual", 0.9, 2000, prune_until=0.5)(t) for t in range(2001)}) == 101
+    with pytest.raises(ValueError, match="events"):
+        make_schedule("gradual", 0.5, 10, events=-1)
     with pytest.raises(ValueError, match="unknown schedule"):
         make_schedule("linear", 0.5, 10)
     with pytest.raises(ValueError, match="prune_until"):
@@ -73,6 +79,13 @@ def test_prune_while_training_hits_target_and_keeps_zeros(dense, tmp_path, sched
     assert all(torch.all(named[n][~m] == 0) for n, m in masks.items())
     events = masks.info["events"]
     assert len(events) > (1 if schedule == "iterative" else 3) and events[-1][1] == pytest.approx(0.7)
+
+
+def test_gradual_events_sets_how_often_a_run_prunes(dense, tmp_path):
+    prune_while_training(dense, tmp_path / "few", seed=2, target=0.7, events=3, overrides=OVER)
+    prune_while_training(dense, tmp_path / "many", seed=2, target=0.7, overrides=OVER)
+    few, many = (load_masks(tmp_path / d / "last").info["events"] for d in ("few", "many"))
+    assert 3 <= len(few) <= 4 and few[-1][1] == pytest.approx(0.7) and len(many) > len(few)  # +1: the target at the end of the stretch
 
 
 def test_scheduled_pruning_resumes_exactly(dense, tmp_path):

@@ -123,11 +123,12 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                     add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
                         **mask(score, rt_scheme, s, 0), train_seed=seed, overrides=overrides,
                         retraining="retrain", eval=test)
-                else:
+                else:  # a data-driven gradual run prunes rt.gradual_events times (magnitude: every ~1 %)
+                    events = {"events": rt.gradual_events} if sched == "gradual" and score != "magnitude" else {}
                     add(f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
                         **mask(score, rt_scheme, s, 0), schedule=sched, rounds=rt.rounds,
                         prune_until=rt.prune_until, train_seed=seed, overrides=overrides,
-                        retraining="retrain", eval=test)
+                        retraining="retrain", eval=test, **events)
         if rt and rt.scratch:
             for seed in rt.scratch_seeds:
                 for s in rt.sparsities:

@@ -82,6 +82,9 @@ class Retrain:
     scheduled: tuple[str, ...] = ()  # extra "SCHEDULE:SCORE" runs, e.g. gradual:magnitude, iterative:obd
     rounds: int = 3  # iterative: number of equal pruning rounds
     prune_until: float = 0.5  # iterative/gradual: fraction of the retraining steps by which the target is reached
+    # gradual with a data-driven score (not magnitude): pruning events, each re-scoring on the scoring batches
+    # (~100 batches: Zhu & Gupta's ~100 events would cost several retraining budgets); magnitude: every ~1 %
+    gradual_events: int = 10
     overrides: tuple[str, ...] = ()  # section.key=value for the retraining recipe
     scratch: bool = True  # sparse from the beginning, with the pruned masks
     scratch_seeds: tuple[int, ...] = (1,)
@@ -244,6 +247,8 @@ def _validate(st: Study, where: str) -> None:
         scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
         if rt.rounds < 1:
             _fail(where, "retrain.rounds", f"must be >= 1, got {rt.rounds}")
+        if rt.gradual_events < 1:
+            _fail(where, "retrain.gradual_events", f"must be >= 1, got {rt.gradual_events}")
         if not 0.0 < rt.prune_until <= 1.0:
             _fail(where, "retrain.prune_until", f"must be in (0, 1], got {rt.prune_until}")
         for key in ("overrides", "scratch_overrides"):

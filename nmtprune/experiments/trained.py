@@ -71,7 +71,8 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     elif p.get("schedule", "one-shot") != "one-shot":  # masks grow during retraining (iterative, gradual)
         summary = _scheduled()(ctx.study.model, out, target=p["sparsity"], schedule=p["schedule"],
                                scheme=p["scheme"], rescore=ctx.rescorer(p["score"], p["seed"]),
-                               rounds=p["rounds"], prune_until=p["prune_until"], **kwargs)
+                               rounds=p["rounds"], prune_until=p["prune_until"], events=p.get("events", 0),
+                               **kwargs)
         masks = load_masks(out / "last")  # the final masks (the pruned-only start loss has no meaning here)
     else:
         model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])

@@ -37,7 +37,7 @@ Rescore = Callable[[nn.Module, int], Mapping[str, torch.Tensor]]  # (model, step
 
 
 def make_schedule(kind: str, target: float, total_steps: int, rounds: int = 3, prune_until: float = 0.5,
-                  every: int = 0) -> Schedule:
+                  every: int = 0, events: int = 0) -> Schedule:
     """The step -> sparsity function of a named schedule over a run of ``total_steps`` steps.
 
     Args:
@@ -47,6 +47,8 @@ def make_schedule(kind: str, target: float, total_steps: int, rounds: int = 3, p
         rounds: iterative: number of equal increments.
         prune_until: iterative/gradual: fraction of ``total_steps`` by which the target is reached.
         every: gradual: steps between pruning events (0: about 1 % of the pruning stretch, >= 1).
+        events: gradual, when ``every`` is 0: about this many pruning events over the stretch (0: ~100).
+            A data-driven score re-scores at every event, so it needs fewer than magnitude.
     Raises:
         ValueError: unknown kind or out-of-range arguments, naming the argument.
     """
@@ -64,7 +66,9 @@ def make_schedule(kind: str, target: float, total_steps: int, rounds: int = 3, p
             raise ValueError(f"rounds must be >= 1, got {rounds}")
         # round r at step r * span / rounds; the last round lands before the end of the pruning stretch
         return iterative(target, rounds, max(1, span // rounds))
-    every = every or max(1, span // 100)
+    if events < 0:
+        raise ValueError(f"events must be >= 0, got {events}")
+    every = every or max(1, span // (events or 100))
     return cubic(target, 0, span, every=every)
 
 

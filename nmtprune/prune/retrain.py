@@ -63,13 +63,14 @@ def prune_while_training(model_dir: str | Path, out: str | Path, seed: int, targ
                          schedule: str = "gradual", scheme: str = "class-blind",
                          rescore: Optional[Callable[[torch.nn.Module, int], dict]] = None, rounds: int = 3,
                          prune_until: float = 0.5, overrides: Sequence[str] = (), resume: bool = False,
-                         progress: bool = False) -> dict:
+                         progress: bool = False, events: int = 0) -> dict:
     """Start from the dense model in ``model_dir`` and prune on ``schedule`` within the retraining budget.
 
     ``gradual`` is Zhu & Gupta's cubic schedule (the strong baseline), ``iterative`` prunes in
     ``rounds`` equal steps with retraining between them (OBD as LeCun et al. ran it), ``one-shot``
     prunes at step 0 (equal to :func:`retrain` with the masks selected up front). Both reach
-    ``target`` after ``prune_until`` of the run's steps. ``rescore(model, step)`` gives the scores
+    ``target`` after ``prune_until`` of the run's steps; ``events`` > 0 makes gradual prune about that
+    many times instead of every ~1 % of the stretch (a data-driven ``rescore`` costs scoring batches each time). ``rescore(model, step)`` gives the scores
     at each event (default: weight magnitude of the current weights). Class-distribution uses the
     dense model's σ_c throughout.
     """
@@ -78,7 +79,7 @@ def prune_while_training(model_dir: str | Path, out: str | Path, seed: int, targ
     rescore = rescore or (lambda m, _step: weight_magnitude(m))
     scale = class_std(model) if scheme == "class-distribution" else None
     pruner = ScheduledPruner.over_run(
-        full_masks(model), lambda total: make_schedule(schedule, target, total, rounds, prune_until), rescore,
+        full_masks(model), lambda total: make_schedule(schedule, target, total, rounds, prune_until, events=events), rescore,
         scheme, class_scale=scale)
     return train(retrain_config(cfg, seed, overrides), out, resume=resume, progress=progress,
                  init_model=model, vocabs=(sv, tv), pruner=pruner)

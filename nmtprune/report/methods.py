@@ -113,7 +113,8 @@ def _retrain_section(c: Collected) -> str:
         got = c.trained("retrain", score, sched)
         for s in rt.sparsities:
             only = pruned.get((score, rt.scheme), {}).get(s, [])
-            rows.append([score, sched, f"{100 * s:g} %", f(_bleu(only)) if only and sched == "one-shot" else "–",
+            label = f"{sched} ({rt.gradual_events} events)" if sched == "gradual" and score != "magnitude" else sched
+            rows.append([score, label, f"{100 * s:g} %", f(_bleu(only)) if only and sched == "one-shot" else "–",
                          ms([m["bleu_tok_lc"] for m in got.get(s, [])]),
                          f(_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–"])
     cont = [m for v in c.trained("dense-continued").values() for m in v]
