@@ -9,7 +9,6 @@ Two test problems:
   ``torch.autograd.functional.hessian`` over a flat parameter vector (torch.func.functional_call).
 """
 import json
-import math
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from nmtprune.data.batching import Batch, load_split
 from nmtprune.models import Seq2Seq
 from nmtprune.models.seq2seq import nll_loss
 from nmtprune.prune import SCHEMES, get_score, n_to_prune, prunable, select
-from nmtprune.prune.scores import (SCORES, DoubleBackwardError, Score, absent_row_counts, absent_rows,
+from nmtprune.prune.scores import (SCORES, DoubleBackwardError, absent_row_counts, absent_rows,
                                    scoring_batches)
 from nmtprune.prune.scores import _autograd
 from nmtprune.prune.scores._autograd import (Objective, exact_gn_diagonal, exact_hessian_diagonal, fisher_diagonal,

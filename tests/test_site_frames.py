@@ -9,7 +9,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 
 from nmtprune.prune import get_score, select
 from nmtprune.site.frames import FORMAT, load_frames, record_retraining

@@ -8,8 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-import torch
-
 from ..data.batching import ParallelData, load_split
 from ..data.tokenize import Tokenizer
 from ..metrics.evaluate import translate_data

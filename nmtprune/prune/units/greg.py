@@ -43,7 +43,6 @@ import torch
 from torch import nn
 
 from .groups import Slot, UnitError, find_group, member_slots, unit_groups
-from .mask import UnitMask
 from .scores.l1 import l1_unit
 from .select import select_units
 

@@ -112,7 +112,7 @@ def _split(cfg: ModelConfig, member: str) -> tuple[str, int]:
 
 def member_slots(cfg: ModelConfig, member: str) -> list[Slot]:
     """Every slot of ``member`` (see the module table), in a fixed order."""
-    enc, dec, E = cfg.enc_sizes, cfg.dec_sizes, cfg.emb_dim
+    enc, E = cfg.enc_sizes, cfg.emb_dim
     general = cfg.attention == "general"
     if member == "attention":
         out = [Slot("attention.W_c", 0, "in"), Slot("generator.weight", 1, "out")]

@@ -33,7 +33,6 @@ import warnings
 from typing import Iterable
 
 import torch
-from torch import nn
 from torch.func import functional_call
 
 from ....data.vocab import PAD
