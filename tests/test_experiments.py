@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from nmtprune.config import ConfigError, load_config
-from nmtprune.experiments import ResultStore, SweepLockedError, add_cli, expand, load_study, model_hash, plan, run_sweep
+from nmtprune.experiments import ResultStore, add_cli, expand, load_study, model_hash, plan, run_sweep
 from nmtprune.experiments import cells as cells_mod
 from nmtprune.experiments import trained as trained_mod
 from nmtprune.models import Seq2Seq
@@ -91,9 +91,9 @@ def test_killed_sweep_resumes_and_runs_each_cell_exactly_once(study, tmp_path, m
     store = ResultStore(tmp_path / "results" / "toy_study")
     first = {p.name: p.read_bytes() for p in store.root.glob("*.json")}
     assert len(first) == 5 and not list(store.root.glob(".*"))  # complete files only
-    assert not (tmp_path / "work" / "toy_study" / ".sweep.lock").exists()  # released on interrupt
     counting(monkeypatch, calls)  # resume, uninterrupted
     summary = sweep(study, tmp_path)
+    assert summary["busy"] == 0  # the interrupted cell's lock was released
     assert summary["skipped"] == 5 and summary["ran"] == len(cells) - 5 and summary["failed"] == 0
     assert sorted(calls) == sorted(c.id for c in cells) and set(calls.values()) == {1}
     assert all(store.done(c) for c in cells)
@@ -193,24 +193,36 @@ def test_max_cells_only_and_cell_ids(study, tmp_path):
         plan(s, match=["no-such-cell"])
 
 
-def test_lock_refuses_a_second_live_sweep_and_takes_over_a_dead_one(study, tmp_path):
-    lock = tmp_path / "work" / "toy_study" / ".sweep.lock"
+def test_sweeps_side_by_side_leave_a_busy_cell_to_its_holder(study, tmp_path):
+    cells = plan(load_study(study), only=["storage", "where"])
+    lock = tmp_path / "work" / "toy_study" / ".locks" / cells[0].id
     lock.parent.mkdir(parents=True)
-    lock.write_text(str(os.getppid()))  # a live process that is not us
-    with pytest.raises(SweepLockedError, match="another sweep"):
-        sweep(study, tmp_path, only=["where"])
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    lock.write_text(str(dead.pid))
-    assert sweep(study, tmp_path, only=["where"])["ok"] == 1 and not lock.exists()
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import fcntl, sys, time
+fh = open({str(lock)!r}, "a+"); fcntl.flock(fh.fileno(), fcntl.LOCK_EX); print("held", flush=True)
+sys.stdin.readline()
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"  # another live sweep is running cells[0]
+    summary = sweep(study, tmp_path, only=["storage", "where"])
+    assert summary["busy"] == 1 and summary["ran"] == 1 and summary["remaining"] == 0
+    store = ResultStore(tmp_path / "results" / "toy_study")
+    assert not store.done(cells[0]) and store.done(cells[1])
+    holder.communicate("\n")  # the holder exits: the OS drops its lock, the lock file stays
+    assert lock.exists()
+    summary = sweep(study, tmp_path, only=["storage", "where"])
+    assert summary["busy"] == 0 and summary["ran"] == 1 and summary["skipped"] == 1 and store.done(cells[0])
 
 
 def test_stale_temporary_files_are_cleaned(study, tmp_path):
     root = tmp_path / "results" / "toy_study"
     root.mkdir(parents=True)
-    (root / ".where_x.json.tmp999").write_text("{half")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (root / f".where_x.json.tmp{dead.pid}").write_text("{half")  # a killed writer's
+    live = root / f".storage_y.json.tmp{os.getppid()}"  # a live writer's (another sweep, mid-write)
+    live.write_text("{half")
     sweep(study, tmp_path, only=["where"])
-    assert not list(root.glob(".*")) and len(list(root.glob("*.json"))) == 1
+    assert [p.name for p in root.glob(".*")] == [live.name] and len(list(root.glob("*.json"))) == 1
 
 
 @pytest.mark.parametrize("edit, key", [

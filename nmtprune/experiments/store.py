@@ -9,6 +9,7 @@ sweep. Only :mod:`nmtprune.experiments` writes here; the report only reads.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -92,12 +93,28 @@ class ResultStore:
                     yield res
 
     def remove_stale_temporaries(self) -> int:
-        """Delete ``.<id>.json.tmp<pid>`` files left by killed writers; call only while holding the
-        sweep lock (no other writer exists then)."""
+        """Delete ``.<id>.json.tmp<pid>`` files left by killed writers (a live writer's are kept: sweeps
+        of one study may run side by side)."""
         n = 0
         if self.root.is_dir():
             for tmp in self.root.glob(".*.json.tmp*"):
+                pid = tmp.name.rpartition(".tmp")[2]
+                if pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)):
+                    continue
                 tmp.unlink(missing_ok=True)
                 n += 1
         return n
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    except OSError:  # e.g. Windows: no signal 0; assume alive, keep the file
+        return True
+    return True
 

@@ -3,8 +3,10 @@
 The sweep is resumable by construction: each finished cell is stored at once (atomically) under its
 id, and the next run skips every cell with a successful result, so killing a sweep and starting it
 again computes each cell exactly once. A cell that raises is stored as failed (with the error) and
-the sweep goes on; the next run retries it. One sweep per study at a time (a lock file with the
-owner's pid in the study's scratch folder); a lock whose process is gone is taken over.
+the sweep goes on; the next run retries it. Several sweeps of one study may run at once (one per
+core, say): a sweep holds an OS lock (``flock``) on ``.locks/<cell id>`` in the study's scratch
+folder while it runs that cell, and leaves a cell another sweep holds to it ("busy"). The OS drops
+the lock when its process dies, so a killed sweep's cells are free at once.
 
 A cell that another study has already measured (same id: same model, settings and seed) is not run
 again: its result is copied with ``reused_from`` naming the file, and keeps the provenance (command,
@@ -14,10 +16,11 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 import time
 import traceback
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import torch
 
@@ -28,13 +31,18 @@ from .context import Context
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
 from .grid import Cell, expand, model_hash
 from .store import ResultStore, find_twin
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; sweeps of one study must then not overlap
+    fcntl = None
 from .study import Study, load_study
 
 __all__ = ["run_sweep", "plan", "SweepLockedError", "DEFAULT_RESULTS", "DEFAULT_WORK"]
 
 
 class SweepLockedError(ConfigError):
-    """Another live sweep of the same study holds the lock."""
+    """Another live sweep holds a cell's lock."""
 
 
 def plan(study: Study, only: Optional[Iterable[str]] = None, match: Optional[Iterable[str]] = None) -> list[Cell]:
@@ -54,43 +62,32 @@ def plan(study: Study, only: Optional[Iterable[str]] = None, match: Optional[Ite
     return cells
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
+@contextmanager
+def cell_lock(work: Path, cell_id: str) -> Iterator[None]:
+    """Hold the lock of one cell while the block runs.
 
-
-class _Lock:
-    """An exclusive lock file holding the owner's pid."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self) -> "_Lock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and pid != os.getpid() and _pid_alive(pid):
-                    raise SweepLockedError(f"{self.path}: another sweep of this study is running (pid {pid})")
-                self.path.unlink(missing_ok=True)  # stale: its owner died
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            return self
-        raise SweepLockedError(f"{self.path}: could not take the sweep lock")
-
-    def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
+    Raises:
+        SweepLockedError: another process holds it.
+    """
+    if fcntl is None:
+        yield
+        return
+    path = work / ".locks" / cell_id
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # never unlinked: removing a lock file another process has open would let a third lock a new file
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepLockedError(f"{path}: another sweep is running this cell") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")  # for people: who runs it
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _fmt(seconds: float) -> str:
@@ -138,57 +135,74 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
         argv: the command line to record in each result (default: ``sys.argv``).
         reuse: copy the results of cells another study under ``results_dir`` has measured.
     Returns:
-        ``{"study", "cells", "skipped", "reused", "ran", "ok", "failed", "remaining", "results"}``.
+        ``{"study", "cells", "skipped", "reused", "busy", "ran", "ok", "failed", "remaining", "results"}``;
+        ``busy``: cells another sweep was running (left to it).
     Raises:
-        ConfigError: bad study file; SweepLockedError: the study is being swept already.
+        ConfigError: bad study file.
     """
     study = load_study(study_path)
     cells = plan(study, only, match)
     store = ResultStore(Path(results_dir) / study.name)
     work = Path(work_dir) / study.name
-    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "reused": 0, "ran": 0, "ok": 0,
+    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "reused": 0, "busy": 0, "ran": 0, "ok": 0,
                "failed": 0, "remaining": 0, "results": str(store.root)}
-    with _Lock(work / ".sweep.lock"):
-        store.remove_stale_temporaries()
-        todo = [c for c in cells if not store.done(c)]
-        summary["skipped"] = len(cells) - len(todo)
-        if reuse:
-            todo = [c for c in todo if not _reuse(c, store, results_dir, study.name, log if progress else None)]
-            summary["reused"] = len(cells) - summary["skipped"] - len(todo)
-        if max_cells is not None:
-            todo, later = todo[:max_cells], todo[max_cells:]
-        else:
-            later = []
-        summary["remaining"] = len(later)
-        prov = provenance(argv)
-        ctx = Context(study, work, progress=progress)
-        times: dict[str, list[float]] = {}
-        if progress:
-            print(f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, "
-                  f"{summary['reused']} reused from other studies, {len(todo)} to run"
-                  + (f" now, {len(later)} later" if later else ""), file=log, flush=True)
-        for i, cell in enumerate(todo, 1):
-            t0 = time.perf_counter()
-            try:
-                metrics, status, error = RUNNERS[cell.kind](ctx, cell), "ok", None
-            except (KeyboardInterrupt, SystemExit):
-                raise  # stop the sweep; finished cells are already stored
-            except Exception as exc:  # a failed cell is recorded; the sweep goes on
-                metrics, status = None, "failed"
-                error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-4))
-            wall = time.perf_counter() - t0
-            times.setdefault(cell.kind, []).append(wall)
-            store.write(cell, {"study": study.name, "status": status, "seed": cell.params.get("seed"),
-                               "metrics": metrics, "error": error, "wall_s": round(wall, 3),
-                               "threads": torch.get_num_threads(),
-                               "provenance": {**prov, "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
-            summary["ran"] += 1
-            summary[status] += 1
+    store.remove_stale_temporaries()
+    todo = [c for c in cells if not store.done(c)]
+    summary["skipped"] = len(cells) - len(todo)
+    if reuse:
+        todo = [c for c in todo if not _reuse(c, store, results_dir, study.name, log if progress else None)]
+        summary["reused"] = len(cells) - summary["skipped"] - len(todo)
+    limit = len(todo) if max_cells is None else max_cells
+    prov = provenance(argv)
+    ctx = Context(study, work, progress=progress)
+    times: dict[str, list[float]] = {}
+    late = 0  # cells another sweep finished after we listed them
+    if progress:
+        print(f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, "
+              f"{summary['reused']} reused from other studies, {len(todo)} to run"
+              + (f" ({limit} now)" if limit < len(todo) else ""), file=log, flush=True)
+    for i, cell in enumerate(todo, 1):
+        if summary["ran"] >= limit:
+            break
+        try:
+            with cell_lock(work, cell.id):
+                if store.done(cell):  # another sweep finished it since we listed the cells
+                    late += 1
+                    continue
+                status, wall, error = _run_cell(ctx, cell, store, study.name, prov, times)
+        except SweepLockedError:
+            summary["busy"] += 1
             if progress:
-                eta = _eta(times, todo[i:])
-                msg = f"[{i}/{len(todo)}] {cell.id} {status} {wall:.1f}s" + (f"  ETA {_fmt(eta)}" if eta else "")
-                if error:
-                    msg += f"\n    {error.splitlines()[0]}"
-                print(msg, file=log, flush=True)
+                print(f"[{i}/{len(todo)}] {cell.id} busy (another sweep is running it)", file=log, flush=True)
+            continue
+        summary["ran"] += 1
+        summary[status] += 1
+        if progress:
+            eta = _eta(times, todo[i:])
+            msg = f"[{i}/{len(todo)}] {cell.id} {status} {wall:.1f}s" + (f"  ETA {_fmt(eta)}" if eta else "")
+            if error:
+                msg += f"\n    {error.splitlines()[0]}"
+            print(msg, file=log, flush=True)
+    summary["skipped"] += late
+    summary["remaining"] = len(todo) - summary["ran"] - summary["busy"] - late
     return summary
 
+
+def _run_cell(ctx: Context, cell: Cell, store: ResultStore, study: str, prov: dict,
+              times: dict[str, list[float]]) -> tuple[str, float, Optional[str]]:
+    """Run one cell and store its result (ok or failed); returns (status, seconds, error)."""
+    t0 = time.perf_counter()
+    try:
+        metrics, status, error = RUNNERS[cell.kind](ctx, cell), "ok", None
+    except (KeyboardInterrupt, SystemExit):
+        raise  # stop the sweep; finished cells are already stored
+    except Exception as exc:  # a failed cell is recorded; the sweep goes on
+        metrics, status = None, "failed"
+        error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-4))
+    wall = time.perf_counter() - t0
+    times.setdefault(cell.kind, []).append(wall)
+    store.write(cell, {"study": study, "status": status, "seed": cell.params.get("seed"),
+                       "metrics": metrics, "error": error, "wall_s": round(wall, 3),
+                       "threads": torch.get_num_threads(),
+                       "provenance": {**prov, "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+    return status, wall, error
