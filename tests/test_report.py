@@ -228,3 +228,21 @@ def test_discussion_compares_one_shot_with_gradual_from_a_compare_with_study(toy
     store.write(cell, ok(eval_metrics(30.5)))  # within GRADUAL_GAP of one-shot: no conclusion drawn
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
     assert "80 %: 30.50 (n=1) vs one-shot 30.30 ± 0.20 (n=3) BLEU." in text and "one-shot cut" not in text
+
+
+def test_methods_where_section_contrasts_at_init_with_trained_scores(toy, tmp_path):
+    path, results = toy
+    text = path.read_text().replace("where: {}", "where: {scores: [magnitude, snip, snip-init]}")
+    path.write_text("report: methods\n" + text, encoding="utf-8")
+    store = ResultStore(results / "toy")
+
+    def where(i, f, g, o):
+        gates = {"i": i, "f": f, "g": g, "o": o}
+        return {"classes": {"src_layer1": {"sparsity": 0.9}, "overall": {"sparsity": 0.9}},
+                "lstm": {"src_layer1": {"gates": gates}, "tgt_layer1": {"gates": gates}}}
+    survival = {"magnitude": (0.1, 0.1, 0.1, 0.1), "snip": (0.2, 0.1, 0.3, 0.0), "snip-init": (0.0, 0.0, 0.6, 0.0)}
+    for cell in plan(load_study(path), only=["where"]):
+        store.write(cell, ok(where(*survival[cell.params["score"]])))
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert ("`snip` i/f/o 10.0 %, g 30.0 % vs `snip-init` i/f/o 0.0 %, g 60.0 %" in report)
+    assert "`magnitude` i/f/o" not in report  # no at-init twin: no contrast

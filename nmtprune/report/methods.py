@@ -220,7 +220,19 @@ def _where_section(c: Collected) -> str:
             rows.append([f"`{cls}`", g] + [f(100 * v["lstm"][cls]["gates"][g], 1) if cls in v["lstm"] else "–"
                                            for v in got.values()])
     out += ["% of each LSTM gate's weights surviving (g = cell input ĥ):", "",
-            table(["class", "gate"] + list(got), rows), "", commands(c, ("where",)), ""]
+            table(["class", "gate"] + list(got), rows), ""]
+    pairs = [(s, s + "-init") for s in got if s + "-init" in got]
+    if pairs:
+        def gates_kept(v: dict) -> str:
+            def mean(gs: str) -> float:  # unweighted over the LSTM classes and the named gates
+                vals = [cls["gates"][g] for cls in v["lstm"].values() for g in gs]
+                return 100 * sum(vals) / len(vals)
+            return f"i/f/o {f(mean('ifo'), 1)} %, g {f(mean('g'), 1)} %"
+        out += ["At initialisation vs after training (mean survival over the LSTM classes): "
+                + "; ".join(f"`{a}` {gates_kept(got[a])} vs `{b}` {gates_kept(got[b])}" for a, b in pairs)
+                + ". A gate whose weights are all pruned outputs a constant σ(bias): a mask that does this "
+                "trains an LSTM with fixed gates.", ""]
+    out += [commands(c, ("where",)), ""]
     return "\n".join(out)
 
 
