@@ -10,6 +10,11 @@ __all__ = ["add_cli"]
 
 
 def _cmd_sweep(args) -> int:
+    if args.status:
+        from .status import format_status, sweep_status
+        print(format_status(sweep_status(args.study, only=args.only, match=args.match, results_dir=args.results,
+                                         work_dir=args.work)))
+        return 0
     import torch
 
     from .sweep import run_sweep
@@ -35,6 +40,8 @@ def add_cli(subparsers) -> None:
     s.add_argument("--work", default=str(DEFAULT_WORK), help="scratch folder (default: runs/sweeps)")
     s.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--status", action="store_true",
+                   help="run nothing: print what is done and left (per kind, with a time estimate) and the ids to run")
     s.add_argument("--no-reuse", action="store_true",
                    help="recompute cells another study under --results has already measured (default: copy them)")
     s.set_defaults(func=_cmd_sweep)
