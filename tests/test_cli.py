@@ -47,3 +47,15 @@ def test_train_translate_evaluate_info(tmp_path):
     info = json.loads(r.stdout)
     assert [c["class"] for c in info["classes"]][-2:] == ["src_emb", "tgt_emb"]
     assert info["pruned_classes_total"] == sum(c["size"] for c in info["classes"]) < info["all_parameters"]
+
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    r, w = os.pipe()
+    os.close(r)  # the reader has gone before the command writes (as `nmtprune data list | head -0`)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "nmtprune", "data", "list"], cwd=ROOT, stdout=w,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert proc.returncode == 141 and "Traceback" not in proc.stderr and "Exception" not in proc.stderr
