@@ -25,6 +25,8 @@ STEPS=(
   "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1 h each)
   "studies/saliency.yaml|scratch|"                      # at-initialisation masks trained from scratch
   "studies/saliency.yaml|retrain|"                      # the rest (80 %)
+  "studies/see2016_tatoeba.yaml|retrain dense-continued|"   # See et al.'s second-corpus check
+  "studies/see2016_bpe.yaml|retrain dense-continued|"       # the subword reference
 )
 
 lane() {
