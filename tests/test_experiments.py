@@ -3,6 +3,7 @@
 Everything runs on a tiny untrained model over the toy corpus (tests/data/toy), built in a tmp dir.
 """
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -193,22 +194,31 @@ def test_max_cells_only_and_cell_ids(study, tmp_path):
         plan(s, match=["no-such-cell"])
 
 
-def test_sweeps_side_by_side_leave_a_busy_cell_to_its_holder(study, tmp_path):
-    cells = plan(load_study(study), only=["storage", "where"])
-    lock = tmp_path / "work" / "toy_study" / ".locks" / cells[0].id
-    lock.parent.mkdir(parents=True)
+@contextlib.contextmanager
+def held(lock):
+    """Another process (as a live sweep would) holds ``lock`` until the block ends; then it exits."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen([sys.executable, "-c", f"""
-import fcntl, sys, time
+import fcntl, sys
 fh = open({str(lock)!r}, "a+"); fcntl.flock(fh.fileno(), fcntl.LOCK_EX); print("held", flush=True)
 sys.stdin.readline()
 """], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"  # another live sweep is running cells[0]
-    summary = sweep(study, tmp_path, only=["storage", "where"])
-    assert summary["busy"] == 1 and summary["ran"] == 1 and summary["remaining"] == 0
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.communicate("\n")
+
+
+def test_sweeps_side_by_side_leave_a_busy_cell_to_its_holder(study, tmp_path):
+    cells = plan(load_study(study), only=["storage", "where"])
+    lock = tmp_path / "work" / "toy_study" / ".locks" / cells[0].id
     store = ResultStore(tmp_path / "results" / "toy_study")
-    assert not store.done(cells[0]) and store.done(cells[1])
-    holder.communicate("\n")  # the holder exits: the OS drops its lock, the lock file stays
-    assert lock.exists()
+    with held(lock):  # another live sweep is running cells[0]
+        summary = sweep(study, tmp_path, only=["storage", "where"])
+        assert summary["busy"] == 1 and summary["ran"] == 1 and summary["remaining"] == 0
+        assert not store.done(cells[0]) and store.done(cells[1])
+    assert lock.exists()  # the holder exited: the OS dropped its lock; the file stays
     summary = sweep(study, tmp_path, only=["storage", "where"])
     assert summary["busy"] == 0 and summary["ran"] == 1 and summary["skipped"] == 1 and store.done(cells[0])
 

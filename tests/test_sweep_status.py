@@ -4,7 +4,7 @@ import argparse
 from nmtprune.experiments import ResultStore, add_cli, load_study, plan
 from nmtprune.experiments.status import format_status, sweep_status
 
-from test_experiments import STUDY, write_study
+from test_experiments import STUDY, held, write_study
 
 RETRAIN = "retrain: {{sparsities: [0.5, 0.8], seeds: [1], scratch: false, dense_continued: false}}\n"
 
@@ -44,3 +44,16 @@ def test_status_counts_each_kind_and_estimates_the_rest(tmp_path, capsys):
     assert args.func(args) == 0
     assert capsys.readouterr().out.strip() == text
     assert not (results / "toy" / f"{pe[5].id}.json").exists()  # --status runs nothing
+    assert st["running"] == [] and "(running)" not in text
+
+
+def test_status_names_the_cells_a_live_sweep_is_running(tmp_path):
+    path = write_study(tmp_path, STUDY, "toy")
+    work = tmp_path / "work"
+    cell = plan(load_study(path), only=["where"])[0]
+    with held(work / "toy" / ".locks" / cell.id):
+        st = sweep_status(path, results_dir=tmp_path / "results", work_dir=work)
+        assert st["running"] == [cell.id] and st["kinds"]["where"]["running"] == 1
+        assert f"{cell.id}  (running)" in format_status(st)
+    st = sweep_status(path, results_dir=tmp_path / "results", work_dir=work)
+    assert st["running"] == [] and cell.id in st["todo"]  # the holder is gone: to run, not running

@@ -15,7 +15,7 @@ from typing import Iterable, Optional
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
 from .store import ResultStore, find_twin
 from .study import load_study
-from .sweep import plan
+from .sweep import SweepLockedError, cell_lock, plan
 
 __all__ = ["sweep_status", "format_status"]
 
@@ -23,11 +23,12 @@ __all__ = ["sweep_status", "format_status"]
 def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
                  match: Optional[Iterable[str]] = None, results_dir: str | Path = DEFAULT_RESULTS,
                  work_dir: str | Path = DEFAULT_WORK) -> dict:
-    """Per kind: planned, done, failed, reusable, partly trained, to run, median seconds per cell, and
-    the estimate for the rest; ``todo``: the ids still to run, in run order.
+    """Per kind: planned, done, failed, reusable, partly trained, running, to run, median seconds per
+    cell, and the estimate for the rest; ``todo``: the ids still to run, in run order; ``running``:
+    those a live sweep holds now.
 
     Returns:
-        ``{"study", "kinds": {kind: {...}}, "todo": [id, ...], "estimate_s": float | None}``
+        ``{"study", "kinds": {kind: {...}}, "todo": [id, ...], "running": [id, ...], "estimate_s": float | None}``
         (``estimate_s`` is None when some kind to run has no timed cell yet).
     """
     study = load_study(study_path)
@@ -36,9 +37,10 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
     work = Path(work_dir) / study.name
     kinds: dict[str, dict] = {}
     todo: list[str] = []
+    running: list[str] = []
     for cell in cells:
         k = kinds.setdefault(cell.kind, {"planned": 0, "done": 0, "failed": 0, "reusable": 0, "partial": 0,
-                                         "to_run": 0, "times": []})
+                                         "running": 0, "to_run": 0, "times": []})
         k["planned"] += 1
         res = store.read(cell)
         if res is not None and res.get("status") == "ok":
@@ -51,6 +53,9 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
             continue
         k["failed"] += res is not None  # a failed result is retried
         k["partial"] += (work / cell.id / "last").is_dir()
+        if _held(work, cell.id):
+            k["running"] += 1
+            running.append(cell.id)
         k["to_run"] += 1
         todo.append(cell.id)
     total: Optional[float] = 0.0
@@ -60,7 +65,18 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
         k["estimate_s"] = k["median_s"] * k["to_run"] if k["median_s"] is not None else (0.0 if not k["to_run"] else None)
         total = None if total is None or k["estimate_s"] is None else total + k["estimate_s"]
     ordered = {kind: kinds[kind] for kind in KINDS if kind in kinds}
-    return {"study": study.name, "kinds": ordered, "todo": todo, "estimate_s": total}
+    return {"study": study.name, "kinds": ordered, "todo": todo, "running": running, "estimate_s": total}
+
+
+def _held(work: Path, cell_id: str) -> bool:
+    """Whether a live sweep holds the cell's lock (tried only where a lock file exists)."""
+    if not (work / ".locks" / cell_id).is_file():
+        return False
+    try:
+        with cell_lock(work, cell_id):
+            return False
+    except SweepLockedError:
+        return True
 
 
 def _hours(seconds: Optional[float]) -> str:
@@ -69,8 +85,9 @@ def _hours(seconds: Optional[float]) -> str:
 
 def format_status(st: dict, ids: bool = True) -> str:
     """A plain-text table of :func:`sweep_status`, then (``ids``) the cells to run."""
-    head = ["kind", "planned", "done", "reusable", "failed", "partly trained", "to run", "per cell", "estimate"]
-    rows = [[kind, k["planned"], k["done"], k["reusable"], k["failed"], k["partial"], k["to_run"],
+    head = ["kind", "planned", "done", "reusable", "failed", "partly trained", "running", "to run", "per cell",
+            "estimate"]
+    rows = [[kind, k["planned"], k["done"], k["reusable"], k["failed"], k["partial"], k["running"], k["to_run"],
              "?" if k["median_s"] is None else f"{k['median_s'] / 60:.0f} min", _hours(k["estimate_s"])]
             for kind, k in st["kinds"].items()]
     width = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
@@ -78,5 +95,5 @@ def format_status(st: dict, ids: bool = True) -> str:
              "'?' = no timed cell of that kind yet; reusable cells are copied from other studies for free)"]
     lines += ["  ".join(str(x).ljust(w) for x, w in zip(r, width)) for r in [head] + rows]
     if ids and st["todo"]:
-        lines += ["", "to run:"] + [f"  {i}" for i in st["todo"]]
+        lines += ["", "to run:"] + [f"  {i}" + ("  (running)" if i in st["running"] else "") for i in st["todo"]]
     return "\n".join(lines)
