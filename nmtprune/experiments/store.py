@@ -117,4 +117,3 @@ def pid_alive(pid: int) -> bool:
     except OSError:  # e.g. Windows: no signal 0; assume alive, keep the file
         return True
     return True
-
