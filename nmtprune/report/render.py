@@ -202,4 +202,3 @@ def write_report(study_path: str | Path, results_dir: str | Path = DEFAULT_RESUL
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
-
