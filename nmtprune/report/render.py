@@ -14,7 +14,7 @@ from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
 from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
 from .cli import DEFAULT_REPORTS
-from .collect import Collected, collect
+from .collect import Collected, collect, mean_std
 from .sections import (fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, ms,
                        storage_section, table)
 
@@ -134,15 +134,15 @@ def _gradual_note(c: Collected) -> str:
                 return ms([r["bleu_tok_lc"] for r in runs]) + (" (n=1)" if len(runs) == 1 else "")
 
             def mean(runs: list[dict]) -> float:
-                return sum(r["bleu_tok_lc"] for r in runs) / len(runs)
+                return mean_std([r["bleu_tok_lc"] for r in runs])[0]
             text = ("Pruning the same model to the same sparsity gradually instead (Zhu & Gupta's cubic schedule "
                     f"within the same retraining budget; `{other.study.name}` study) gives "
                     + "; ".join(f"{100 * x:g} %: {bleu(g)} vs one-shot {bleu(o)}" for x, g, o in pairs) + " BLEU.")
             far = [f"{100 * x:g} %" for x, g, o in pairs if mean(g) - mean(o) >= GRADUAL_GAP]
             if far:
                 text += (f" At {', '.join(far)} the same number of weights retrains to at least {GRADUAL_GAP:g} BLEU "
-                         "more when removed gradually, so there the one-shot cut, more than the number of weights kept, limits the "
-                         "retrained model.")
+                         "more when removed gradually, so there the one-shot cut, more than the number of weights "
+                         "kept, limits the retrained model.")
             return text
     return ""
 
