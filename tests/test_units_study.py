@@ -160,7 +160,7 @@ def test_global_normalisation_lets_groups_compete_on_relative_scores(tiny_cfg):
         select_units(scores, model, 0.5, "global", normalize="max")
 
 
-def test_ratio_scores_pick_which_scores_also_run_with_ratios(ustudy):
+def test_ratio_scores_pick_which_scores_also_run_with_ratios(ustudy, tmp_path):
     text = ustudy.read_text()
     old = "unit_retrain: {fractions: [0.5], scores: [l1], seeds: [1],"
     assert old in text
@@ -169,6 +169,11 @@ def test_ratio_scores_pick_which_scores_also_run_with_ratios(ustudy):
     ids = sorted(c.id.rsplit("-", 1)[0] for c in plan(load_study(ustudy)) if c.kind == "unit-retrain")
     assert ids == sorted(f"unit-retrain_{s}_seed{k}" for s in ("l1_per-layer_u50", "n2ps_per-layer_u50", "l1_ratios")
                          for k in (1, 2))
+    # the report's retraining table lists a ratios row only where the study plans one (none run yet here)
+    report = write_report(ustudy, results_dir=tmp_path / "results", reports_dir=tmp_path / "reports").read_text()
+    section = report.split("## Pruned vs retrained")[1]
+    assert "| l1 | ratios: attention=0.25 |" in section and "| n2ps | 50 % |" in section
+    assert "| n2ps | ratios:" not in section
     ustudy.write_text(text.replace(old, "unit_retrain: {fractions: [0.5], scores: [l1], seeds: [1], "
                                         "ratios: [attention=0.25], ratio_scores: [n2ps],"))
     with pytest.raises(ConfigError, match=r"unit_retrain.ratio_scores\[0\].*not in unit_retrain.scores"):
