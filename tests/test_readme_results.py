@@ -1,0 +1,50 @@
+"""The README's generated results tables: they match the committed results, and the updater is safe."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nmtprune.cli import main
+from nmtprune.report.summary import BEGIN, END, _cell, summary, update_readme
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cells_show_mean_std_and_the_number_of_seeds():
+    assert _cell([34.0, 35.0, 36.0]) == "35.00 ± 1.00 (3)"
+    assert _cell([24.04]) == "24.04 (1)"
+    assert _cell([]) == "–"
+
+
+def test_the_committed_readme_shows_the_committed_results(monkeypatch):
+    """Fails when results were added without `nmtprune report --readme README.md` (or the README was edited)."""
+    monkeypatch.chdir(ROOT)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index(BEGIN):text.index(END) + len(END)]
+    assert block == summary(ROOT / "results", ROOT / "studies/saliency.yaml", ROOT / "studies/units.yaml"), \
+        "README.md's results tables are stale: run `nmtprune report --readme README.md` and commit it"
+
+
+def test_update_replaces_only_the_block_and_is_idempotent(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the study files name the model by a path relative to the repository
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n\n{BEGIN}\nold | stale\n{END}\n\nafter\n", encoding="utf-8")
+    assert update_readme(readme, ROOT / "results") is True
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# title\n\nbefore\n\n") and text.endswith("\n\nafter\n") and "old | stale" not in text
+    assert "| score | schedule |" in text and "| score | pruned only | retrained |" in text
+    assert update_readme(readme, ROOT / "results") is False and readme.read_text(encoding="utf-8") == text
+
+
+def test_a_readme_without_the_markers_is_an_error_naming_the_file(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n{END}\n{BEGIN}\n", encoding="utf-8")  # out of order
+    with pytest.raises(ValueError, match=r"README.md: expected a block"):
+        update_readme(readme)
+    with pytest.raises(SystemExit):
+        main(["report", "--readme", str(readme)])
+    assert "README.md: expected a block" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # neither a study nor --readme
+        main(["report"])
+    assert "give a STUDY file" in capsys.readouterr().err
