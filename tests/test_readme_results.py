@@ -15,6 +15,7 @@ def test_cells_show_mean_std_and_the_number_of_seeds():
     assert _cell([34.0, 35.0, 36.0]) == "35.00 ± 1.00 (3)"
     assert _cell([24.04]) == "24.04 (1)"
     assert _cell([]) == "–"
+    assert _cell([8.74], seeded=False) == "8.74"  # pruning without training: no seeds to count
 
 
 def test_the_committed_readme_shows_the_committed_results(monkeypatch):
@@ -22,7 +23,8 @@ def test_the_committed_readme_shows_the_committed_results(monkeypatch):
     monkeypatch.chdir(ROOT)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text[text.index(BEGIN):text.index(END) + len(END)]
-    assert block == summary(ROOT / "results", ROOT / "studies/saliency.yaml", ROOT / "studies/units.yaml"), \
+    assert block == summary(ROOT / "results", ROOT / "studies/see2016.yaml", ROOT / "studies/saliency.yaml",
+                            ROOT / "studies/units.yaml"), \
         "README.md's results tables are stale: run `nmtprune report --readme README.md` and commit it"
 
 
@@ -33,7 +35,7 @@ def test_update_replaces_only_the_block_and_is_idempotent(tmp_path, monkeypatch)
     assert update_readme(readme, ROOT / "results") is True
     text = readme.read_text(encoding="utf-8")
     assert text.startswith("# title\n\nbefore\n\n") and text.endswith("\n\nafter\n") and "old | stale" not in text
-    assert "| score | schedule |" in text and "| score | pruned only | retrained |" in text
+    assert "| pruned + retrained |" in text and "| score | schedule |" in text and "| score | pruned only | retrained |" in text
     assert update_readme(readme, ROOT / "results") is False and readme.read_text(encoding="utf-8") == text
 
 
