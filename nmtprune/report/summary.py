@@ -111,8 +111,22 @@ def units_table(c: Collected) -> Optional[str]:
     greg = list(c.study.unit_greg.modes) if c.study.unit_greg else []
     rows = [[SCORE_NAMES.get(s, s), _cell(only.get(s, []), seeded=s in greg), _cell(after.get(s, [])),
              f"{100 * params[s]:.0f} %" if s in params else "–"] for s in list(ur.scores) + greg]
-    head = (f"Hidden units, {100 * x:g} % of every layer's units removed and the model physically shrunk "
-            f"({_report_link(c)}; test2016 BLEU, beam 5, mean ± std (seeds); dense "
+    if ur.ratios:  # Li et al.'s recipe: per-layer fractions read off the sensitivity curves
+        only_r, after_r, params_r = defaultdict(list), defaultdict(list), {}
+        for p, m in c.ok("unit-eval"):
+            if p["fraction"] is None:
+                only_r[p["score"]].append(m["bleu_tok_lc"])
+        for p, m in c.ok("unit-retrain"):
+            if p["fraction"] is None:
+                after_r[p["score"]].append(m["bleu_tok_lc"])
+                params_r[p["score"]] = m["params_ratio"]
+        rows += [[f"{SCORE_NAMES.get(s, s)}, per-layer ratios", _cell(only_r.get(s, []), seeded=False),
+                  _cell(after_r.get(s, [])), f"{100 * params_r[s]:.0f} %" if s in params_r else "–"]
+                 for s in (ur.ratio_scores or ur.scores)]
+    ratios = (f" (in the \"per-layer ratios\" rows, Li et al.'s fractions read off the sensitivity curves: "
+              f"{', '.join(ur.ratios)})") if ur.ratios else ""
+    head = (f"Hidden units: {100 * x:g} % of every layer's units removed{ratios}, the model physically shrunk, "
+            f"then retrained ({_report_link(c)}; test2016 BLEU, beam 5, mean ± std (seeds); dense "
             f"{f(dense['bleu_tok_lc']) if dense else '–'}; decoding speed in [BENCHMARKS.md](BENCHMARKS.md)):")
     return head + "\n\n" + table(["score", "pruned only", "retrained", "parameters left"], rows)
 
