@@ -63,6 +63,10 @@ class UnitRetrain:
     ratios: tuple[str, ...] = ()  # also retrain with these per-layer ratios "GROUP=F" (Li et al.'s choice)
     ratio_scores: tuple[str, ...] = ()  # the scores that run with ``ratios`` too (empty: every score)
 
+    def runs_ratios(self, score: str) -> bool:
+        """Whether ``score`` is also retrained with the per-layer ``ratios`` (the planner and reports agree)."""
+        return bool(self.ratios) and (not self.ratio_scores or score in self.ratio_scores)
+
 
 @dataclass(frozen=True)
 class UnitGReg:
@@ -221,7 +225,7 @@ def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, de
                     add(f"{score}_{ur.scope}_{_pct(x)}_seed{seed}", "unit-retrain", score=score, scope=ur.scope,
                         fraction=x, seed=0, train_seed=seed, overrides=list(ur.overrides), retraining="retrain",
                         eval=test, **data(ur, score))
-                if ur.ratios and (not ur.ratio_scores or score in ur.ratio_scores):
+                if ur.runs_ratios(score):
                     add(f"{score}_ratios_seed{seed}", "unit-retrain", score=score, scope="per-layer", fraction=None,
                         ratios=parse_ratios(ur.ratios, groups, fail, "unit_retrain.ratios"), seed=0,
                         train_seed=seed, overrides=list(ur.overrides), retraining="retrain", eval=test,

@@ -23,6 +23,7 @@ from typing import Optional
 
 from .collect import Collected, collect, mean_std
 from .sections import f, table
+from .units import _curves, _dense
 
 __all__ = ["BEGIN", "END", "summary", "update_readme"]
 
@@ -103,34 +104,22 @@ def units_table(c: Collected) -> Optional[str]:
     ur = c.study.unit_retrain
     if ur is None or not ur.fractions:
         return None
-    x = ur.fractions[0]
-    dense = next((m for p, m in c.ok("unit-eval") if p["fraction"] == 0), None)
-    only, after, params = defaultdict(list), defaultdict(list), {}
-    for p, m in c.ok("unit-eval"):
-        if p["fraction"] == x and p.get("scope") == ur.scope:
-            only[p["score"]].append(m["bleu_tok_lc"])
+    x, dense, curves = ur.fractions[0], _dense(c), _curves(c)
+    # (score, fraction) -> BLEU values; fraction None = Li et al.'s per-layer ratios
+    only = {(s, x): [m["bleu_tok_lc"] for m in curves.get((s, ur.scope), {}).get(x, [])] for s in ur.scores}
+    only.update({(p["score"], None): [m["bleu_tok_lc"]] for p, m in c.ok("unit-eval") if p["fraction"] is None})
+    after, params = defaultdict(list), {}
     for kind in ("unit-retrain", "unit-greg"):
         for p, m in c.ok(kind):
-            if p["fraction"] == x:
-                after[p["score"]].append(m["bleu_tok_lc"])
-                params[p["score"]] = m["params_ratio"]
-                if kind == "unit-greg":
-                    only[p["score"]].append(m["pruned_only"]["bleu_tok_lc"])
+            after[(p["score"], p["fraction"])].append(m["bleu_tok_lc"])
+            params[(p["score"], p["fraction"])] = m["params_ratio"]
+            if kind == "unit-greg":  # its pruned-only point follows the (seeded) penalty phase
+                only.setdefault((p["score"], p["fraction"]), []).append(m["pruned_only"]["bleu_tok_lc"])
     greg = list(c.study.unit_greg.modes) if c.study.unit_greg else []
-    rows = [[SCORE_NAMES.get(s, s), _cell(only.get(s, []), seeded=s in greg), _cell(after.get(s, [])),
-             f"{100 * params[s]:.0f} %" if s in params else "–"] for s in list(ur.scores) + greg]
-    if ur.ratios:  # Li et al.'s recipe: per-layer fractions read off the sensitivity curves
-        only_r, after_r, params_r = defaultdict(list), defaultdict(list), {}
-        for p, m in c.ok("unit-eval"):
-            if p["fraction"] is None:
-                only_r[p["score"]].append(m["bleu_tok_lc"])
-        for p, m in c.ok("unit-retrain"):
-            if p["fraction"] is None:
-                after_r[p["score"]].append(m["bleu_tok_lc"])
-                params_r[p["score"]] = m["params_ratio"]
-        rows += [[f"{SCORE_NAMES.get(s, s)}, per-layer ratios", _cell(only_r.get(s, []), seeded=False),
-                  _cell(after_r.get(s, [])), f"{100 * params_r[s]:.0f} %" if s in params_r else "–"]
-                 for s in (ur.ratio_scores or ur.scores)]
+    keys = [(s, x, SCORE_NAMES.get(s, s)) for s in list(ur.scores) + greg]
+    keys += [(s, None, f"{SCORE_NAMES.get(s, s)}, per-layer ratios") for s in ur.scores if ur.runs_ratios(s)]
+    rows = [[name, _cell(only.get((s, fx), []), seeded=s in greg), _cell(after.get((s, fx), [])),
+             f"{100 * params[(s, fx)]:.0f} %" if (s, fx) in params else "–"] for s, fx, name in keys]
     ratios = (f" (in the \"per-layer ratios\" rows, Li et al.'s fractions read off the sensitivity curves: "
               f"{', '.join(ur.ratios)})") if ur.ratios else ""
     head = (f"Hidden units: {100 * x:g} % of every layer's units removed{ratios}, the model physically shrunk, "

@@ -202,8 +202,7 @@ def _retrain_section(c: Collected) -> str:
         got[(p["score"], p["fraction"])].append(m)
     rows = []
     for score in ur.scores:
-        ratio_runs = ur.ratios and (not ur.ratio_scores or score in ur.ratio_scores)  # as the study plans them
-        for x in list(ur.fractions) + ([None] if ratio_runs else []):
+        for x in list(ur.fractions) + ([None] if ur.runs_ratios(score) else []):
             r = got.get((score, x), [])
             only = pruned.get((score, ur.scope), {}).get(x, []) if x is not None else \
                 [m for p, m in c.ok("unit-eval") if p["fraction"] is None and p["score"] == score]
