@@ -23,10 +23,9 @@ STEPS=(
   "studies/see2016.yaml|retrain dense-continued|"       # See et al. Fig 6, 3 seeds, and the dense control
   "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1 h each)
   "studies/see2016_tatoeba.yaml|retrain dense-continued scratch|"   # See et al.'s second-corpus check
-  "studies/saliency.yaml|retrain dense-continued|_s90_ _s95_ dense"   # the high-sparsity points, 3 seeds
+  "studies/saliency.yaml|retrain dense-continued|"    # the 90/95 % points, 3 seeds, and the dense control
   "studies/saliency.yaml|scratch|snip-init_ grasp-init_ magnitude_"   # at-initialisation masks from scratch
   "studies/saliency.yaml|scratch|"                      # SNIP's batch-count ablation (-b10, -b1)
-  "studies/saliency.yaml|retrain|"                      # the rest (80 %)
   "studies/see2016_bpe.yaml|retrain dense-continued|"       # the subword reference
 )
 
