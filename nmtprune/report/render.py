@@ -52,7 +52,10 @@ def _setup(c: Collected, cfg: dict) -> str:
         + (f" ({n_sent} test sentences)" if n_sent else "") + ".",
         "* **BLEU**: `BLEU` columns are tokenised lowercased BLEU (Moses tokeniser with hyphen splitting, "
         "lowercased, sacreBLEU `tokenize=none`: the Multi30k protocol). Cased detokenised sacreBLEU is in "
-        "the result files; signature: " + (", ".join(f"`{s}`" for s in c.signatures()) or "–") + ".",
+        "the result files; signature: " + (", ".join(f"`{s}`" for s in c.signatures()) or "–") + "."
+        + (" This model reads and writes lowercased text, so its cased sacreBLEU is low by construction "
+           "(every capital in the reference, e.g. each German noun, is a miss); compare it only between cells."
+           if d.get("lowercase") else ""),
         "* **Compare deltas**: ours against our dense model, the paper's against 20.48; absolute values are "
         "not comparable (model size, data, BLEU protocol).",
         f"* **Reproduce**: `nmtprune sweep {st.path}` (resumes; `--only KIND`, `--max-cells N`) then "
