@@ -246,3 +246,23 @@ def test_methods_where_section_contrasts_at_init_with_trained_scores(toy, tmp_pa
     report = write_report(path, results, tmp_path / "reports").read_text()
     assert ("`snip` i/f/o 10.0 %, g 30.0 % vs `snip-init` i/f/o 0.0 %, g 60.0 %" in report)
     assert "`magnitude` i/f/o" not in report  # no at-init twin: no contrast
+
+
+def test_scheme_check_reads_the_bootstrap_file_only_for_this_model_and_protocol(toy):
+    path, results = toy
+    c = collect(path, results)
+    row = {"delta": -0.2, "low": -0.5, "high": 0.1, "p_two_sided": 0.3, "level": 0.95, "samples": 100}
+    ahead = {**row, "delta": 1.6, "low": 1.1, "high": 2.0, "p_two_sided": 0.0}
+    boot = {"study": "toy", "model_hash": c.cells[0].params["model_hash"], "split": "test", "beam": 1,
+            "max_sentences": c.study.max_sentences,
+            "sparsities": {"0.2": {"class-blind-vs-uniform": row}, "0.4": {"class-blind-vs-uniform": ahead}}}
+    f = results / "ablations" / "toy_schemes.json"
+    f.parent.mkdir()
+    f.write_text(json.dumps(boot), encoding="utf-8")
+    t1 = {k.key: k for k in run_checks(collect(path, results))[0]}["T1"]
+    assert t1.status == "not met"  # the claim is literal; the interval only says how much it means
+    assert "20 %: 29.90 < 30.10 (Δ -0.20, 95 % bootstrap interval [-0.50, +0.10], within noise)" in t1.evidence
+    assert "significantly ahead at 40 %, significantly behind at no sparsity" in t1.evidence
+    f.write_text(json.dumps({**boot, "beam": 5}), encoding="utf-8")  # decoded with another beam: not ours
+    t1 = {k.key: k for k in run_checks(collect(path, results))[0]}["T1"]
+    assert "bootstrap" not in t1.evidence and t1.evidence.endswith("20 %: 29.90 < 30.10")

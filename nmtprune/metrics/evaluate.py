@@ -19,7 +19,7 @@ from ..data.tokenize import Tokenizer
 from ..decode.search import beam_search, greedy_search
 from ..models.seq2seq import nll_loss
 
-__all__ = ["translate_data", "perplexity", "bleu_scores", "evaluate_data"]
+__all__ = ["translate_data", "perplexity", "bleu_scores", "tok_lc_texts", "evaluate_data"]
 
 
 @torch.no_grad()
@@ -51,11 +51,17 @@ def perplexity(model, data: ParallelData, batch_size: int = 64, device="cpu") ->
     return math.exp(total / max(1, tokens))
 
 
+def tok_lc_texts(hyp_tokens: list[list[str]], raw_refs: list[str], tgt_lang: str) -> tuple[list[str], list[str]]:
+    """Hypotheses and references as the ``bleu_tok_lc`` protocol scores them (one string per sentence)."""
+    tok = Tokenizer(tgt_lang, lowercase=True)
+    hyps = [" ".join(t.lower() for t in tok.tokenize(tok.detokenize(h))) for h in hyp_tokens]
+    return hyps, [" ".join(tok.tokenize(r)) for r in raw_refs]
+
+
 def bleu_scores(hyp_tokens: list[list[str]], raw_refs: list[str], tgt_lang: str) -> dict:
     """Both BLEU protocols for tokenised hypotheses against raw references."""
     tok = Tokenizer(tgt_lang, lowercase=True)
-    hyp_tok_lc = [" ".join(t.lower() for t in tok.tokenize(tok.detokenize(h))) for h in hyp_tokens]
-    ref_tok_lc = [" ".join(tok.tokenize(r)) for r in raw_refs]
+    hyp_tok_lc, ref_tok_lc = tok_lc_texts(hyp_tokens, raw_refs, tgt_lang)
     tok_lc = sacrebleu.corpus_bleu(hyp_tok_lc, [ref_tok_lc], tokenize="none", force=True)
     detok = [tok.detokenize(h) for h in hyp_tokens]
     metric = sacrebleu.metrics.BLEU()

@@ -6,6 +6,7 @@ beyond the one the claim names); the report states the sample sizes next to them
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Optional
 
@@ -41,9 +42,41 @@ def _dominates(c: Collected, other: str, key: str) -> Check:
     common = [s for s in blind if s in oth and s >= 0.2 - 1e-9]
     if not common:
         return Check(key, claim, NOT_RUN, "no sparsity ≥ 20 % has both schemes")
-    bad = [f"{_pct(s)}: {_bleu(blind[s]):.2f} < {_bleu(oth[s]):.2f}" for s in common if _bleu(blind[s]) < _bleu(oth[s])]
+    boot, command = _scheme_bootstrap(c, other)
+    bad = [f"{_pct(s)}: {_bleu(blind[s]):.2f} < {_bleu(oth[s]):.2f}" + _interval(boot.get(s))
+           for s in common if _bleu(blind[s]) < _bleu(oth[s])]
     ev = f"{len(common) - len(bad)} of {len(common)} sparsities ({', '.join(_pct(s) for s in common)})"
-    return Check(key, claim, NOT_MET if bad else MET, ev + (f"; exceptions: {'; '.join(bad)}" if bad else ""))
+    ev += f"; exceptions: {'; '.join(bad)}" if bad else ""
+    tested = [s for s in common if s in boot]
+    if tested:  # test-set noise: which gaps does a paired bootstrap of the test sentences resolve?
+        ahead = [_pct(s) for s in tested if boot[s]["low"] > 0]
+        behind = [_pct(s) for s in tested if boot[s]["high"] < 0]
+        ev += (f". Paired bootstrap of the test sentences ({boot[tested[0]]['samples']} resamples; "
+               f"`{command}`): class-blind "
+               f"significantly ahead at {', '.join(ahead) or 'no sparsity'}, significantly behind at "
+               f"{', '.join(behind) or 'no sparsity'}, within noise elsewhere ({len(tested)} tested)")
+    return Check(key, claim, NOT_MET if bad else MET, ev)
+
+
+def _scheme_bootstrap(c: Collected, other: str) -> tuple[dict[float, dict], str]:
+    """``({sparsity: bootstrap row}, command)`` of class-blind − ``other`` from ``scripts/scheme_bootstrap.py``."""
+    path = c.results_dir.parent / "ablations" / f"{c.study.name}_schemes.json"
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}, ""
+    if not c.cells or d.get("model_hash") != c.cells[0].params.get("model_hash") or d.get("beam") != c.study.beam \
+            or d.get("split") != c.study.split or d.get("max_sentences") != c.study.max_sentences:
+        return {}, ""  # another model or protocol: not about these numbers
+    key = f"class-blind-vs-{other.removeprefix('class-')}"
+    return {float(s): r[key] for s, r in d.get("sparsities", {}).items() if key in r}, str(d.get("command", path))
+
+
+def _interval(r: Optional[dict]) -> str:
+    if not r:
+        return ""
+    return (f" (Δ {r['delta']:+.2f}, {100 * r['level']:g} % bootstrap interval [{r['low']:+.2f}, {r['high']:+.2f}]"
+            + (", within noise" if r["low"] <= 0 <= r["high"] else "") + ")")
 
 
 def _retrained_vs_dense(c: Collected, key: str, s: float, tol: float) -> Check:
