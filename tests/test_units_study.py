@@ -190,3 +190,28 @@ def test_units_target_prefers_methods_with_three_seeds():
     del got[("l1", TARGET_FRACTION)]  # no method has 3 seeds yet: the best one, flagged
     text = _target(None, got, dense)
     assert "best retrained `greg-1` +0.50 (n=1)" in text and "BLEU from 1 seed; the issue asks for ≥ 3" in text
+
+
+def test_equal_size_table_brackets_the_unit_models_size_with_weight_pruned_points():
+    from nmtprune.report.units import _equal_size_table
+
+    class Fake:  # the two kinds of result the table reads, as Collected.ok gives them
+        def ok(self, kind):
+            if kind == "unit-eval":
+                return [({"fraction": 0, "score": None}, {"bleu_tok_lc": 30.0, "params": 1000}),
+                        ({"fraction": 0.5, "score": "l1", "scope": "per-layer"}, {"bleu_tok_lc": 9.0}),
+                        ({"fraction": 0.5, "score": "n2ps", "scope": "per-layer"}, {"bleu_tok_lc": 12.0})]
+            if kind == "unit-retrain":
+                return [({"fraction": 0.5, "score": "l1"}, {"bleu_tok_lc": b, "params": 600}) for b in (29.0, 29.4)] \
+                    + [({"fraction": 0.5, "score": "n2ps"}, {"bleu_tok_lc": 29.8, "params": 600}),
+                       ({"fraction": None, "score": "l1"}, {"bleu_tok_lc": 1.0, "params": 590})]  # ratios: not 50 %
+            return []
+
+    sparse = [(700, 29.9, "magnitude (s)"), (500, 28.0, "magnitude (s)"), (300, 5.0, "magnitude (s)"),
+              (500, 29.5, "magnitude retrained (s)"), (500, 29.7, "magnitude retrained (s)")]
+    text = "\n".join(_equal_size_table(Fake(), sparse))
+    assert "just below and above 0.00M" in text and "(2 methods)" in text
+    assert "| 9.00 to 12.00 | 29.20 (`l1`) to 29.80 (`n2ps`), method means |" in text
+    assert "| magnitude class-blind, 50 % of all parameters zero | 0.00M | 28.00 | 29.60 ± 0.14 (n=2) |" in text
+    assert "| magnitude class-blind, 30 % of all parameters zero | 0.00M | 29.90 | – |" in text
+    assert "70 % of all" not in text  # only the two neighbours of the unit models' size

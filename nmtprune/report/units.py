@@ -304,6 +304,7 @@ def _versus_section(c: Collected, figs: Path) -> str:
     if not pts_units or not pts_sparse:
         return "\n".join(out + ["_Not run yet_ (needs unit-eval results and a `compare_with` study with "
                                 "magnitude class-blind results).", ""])
+    out += _equal_size_table(c, pts_sparse)
     from .plots import _save, plt
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for i, label in enumerate(sorted({x[2] for x in pts_units + pts_sparse})):
@@ -319,6 +320,50 @@ def _versus_section(c: Collected, figs: Path) -> str:
             "also needs indices or a bitmask, see the See et al. report's storage table); unit-pruned counts are "
             "all parameters of the shrunk dense model, which needs nothing else and runs dense kernels.", ""]
     return "\n".join(out)
+
+
+def _equal_size_table(c: Collected, pts_sparse: list[tuple[int, float, str]]) -> list[str]:
+    """The question in numbers: the retrained 50 % unit-pruned models against the magnitude weight-pruned
+    points whose non-zero counts bracket theirs (pruned only, and retrained where that cell has run)."""
+    units = [m for p, m in c.ok("unit-retrain") if p["fraction"] == TARGET_FRACTION]
+    if not units:
+        return []
+    size = units[0]["params"]  # every per-layer 50 % model shrinks to the same shapes
+    by_score: dict = defaultdict(list)
+    for p, m in c.ok("unit-retrain"):
+        if p["fraction"] == TARGET_FRACTION:
+            by_score[p["score"]].append(m["bleu_tok_lc"])
+    means = {k: mean_std(v)[0] for k, v in by_score.items()}
+    lo, hi = min(means, key=means.get), max(means, key=means.get)
+    bench, _ = _bench()
+    speed = None
+    if bench:
+        res = bench.get("results", {})
+        d, sh = res.get("dense", {}).get("beam5", {}), res.get("shrunk", {}).get("beam5", {})
+        if d.get("median_sentences_per_s") and sh.get("median_sentences_per_s"):
+            speed = sh["median_sentences_per_s"] / d["median_sentences_per_s"]
+    curves = _curves(c)
+    only = [b for k in means for b in [_bleu(curves.get((k, "per-layer"), {}).get(TARGET_FRACTION, []))]
+            if b is not None]
+    rows = [[f"{100 * TARGET_FRACTION:g} % of hidden units, shrunk, retrained ({len(means)} methods)",
+             f"{size / 1e6:.2f}M", f"{min(only):.2f} to {max(only):.2f}" if only else "–",
+             f"{means[lo]:.2f} (`{lo}`) to {means[hi]:.2f} (`{hi}`), method means",
+             f"{speed:.2f}× (benchmark)" if speed else "–"]]
+    pruned_only = sorted({(n, b) for n, b, label in pts_sparse if "retrained" not in label})
+    below = [x for x in pruned_only if x[0] <= size]
+    above = [x for x in pruned_only if x[0] > size]
+    retrained: dict = defaultdict(list)
+    for n, b, label in pts_sparse:
+        if "retrained" in label:
+            retrained[n].append(b)
+    for n, b in [x for x in (max(below, default=None), min(above, default=None)) if x is not None]:
+        rows.append([f"magnitude class-blind, {100 * (1 - n / _dense(c)['params']):.0f} % of all parameters zero",
+                     f"{n / 1e6:.2f}M", f"{b:.2f}", ms(retrained[n]) if retrained.get(n)
+                     else "–", "1× by construction (dense kernels: the zeros are stored and multiplied)"])
+    return [f"At the unit-pruned models' size: the weight-pruned points just below and above {size / 1e6:.2f}M "
+            "non-zero parameters (test BLEU, tok-lc; retrained weight-pruned points exist only where the compared "
+            "study retrains, See et al.'s 50-90 %):", "",
+            table(["model", "parameters", "pruned only", "retrained", "decoding speed vs dense"], rows), ""]
 
 
 def render_units(c: Collected, figs: Path) -> str:
