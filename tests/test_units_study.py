@@ -215,3 +215,36 @@ def test_equal_size_table_brackets_the_unit_models_size_with_weight_pruned_point
     assert "| magnitude class-blind, 50 % of all parameters zero | 0.00M | 28.00 | 29.60 ± 0.14 (n=2) |" in text
     assert "| magnitude class-blind, 30 % of all parameters zero | 0.00M | 29.90 | – |" in text
     assert "70 % of all" not in text  # only the two neighbours of the unit models' size
+
+
+def test_gate_ratios_by_hand_and_the_gates_table_from_the_script(ustudy, tmp_path):
+    import importlib.util
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    spec = importlib.util.spec_from_file_location("unit_gates", ROOT / "scripts" / "unit_gates.py")
+    ug = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ug)
+    # n = 2 units; gate blocks i, f, g, o of one row each per unit; unit 1 removed
+    w_ih = torch.tensor([[3.0], [1.0], [1.0], [1.0], [2.0], [2.0], [0.0], [5.0]])   # (4n, in=1)
+    w_hh = torch.tensor([[4.0, 0], [0, 0], [0, 0], [0, 2.0], [0, 0], [0, 0], [1.0, 0], [0, 0]])  # (4n, n=2)
+    r = ug.gate_ratios(w_ih, w_hh, torch.tensor([True, False]))
+    # kept unit 0 / removed unit 1 row norms: i 5 / 1, f 1 / sqrt(5), g 2 / 2, o 1 / 5
+    assert r == pytest.approx({"i": 1 / 5, "f": math.sqrt(5), "g": 1.0, "o": 5.0})
+
+    out = tmp_path / "results" / "ablations" / "units_toy_gates.json"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "unit_gates.py"), str(ustudy), "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(out.read_text())
+    assert set(d["scores"]) == {"l1", "random-unit"} and d["command"].startswith("python scripts/unit_gates.py")
+    for row in d["scores"].values():
+        assert row["ratios"] and all(set(v) == {"i", "f", "g", "o"} for v in row["ratios"].values())
+    from nmtprune.report.collect import collect
+    from nmtprune.report.units import _gates_table
+    text = _gates_table(collect(ustudy, tmp_path / "results"))
+    assert text.startswith("Which gates:") and "| l1 |" in text and "| random-unit |" in text
+    d["model_hash"] = "another model"
+    out.write_text(json.dumps(d))
+    assert _gates_table(collect(ustudy, tmp_path / "results")) == ""  # not about this model: not shown

@@ -109,7 +109,7 @@ def _eval_section(c: Collected, figs: Path) -> str:
         out += [f"**{scope}**" + (f" (scores rescaled per group: `{norm}`)" if norm else "")
                 + " — test BLEU (parameters left, % of dense):", "",
                 table(["score"] + [f"{100 * x:g} % units" for x in fractions], rows), ""]
-    out += [_speed_table(c, curves, fractions), _layers_table(c), commands(c, ("unit-eval",)), ""]
+    out += [_speed_table(c, curves, fractions), _layers_table(c), _gates_table(c), commands(c, ("unit-eval",)), ""]
     return "\n".join(out)
 
 
@@ -159,6 +159,32 @@ def _layers_table(c: Collected) -> str:
     groups = list(next(m for p, m in c.ok("unit-eval") if m.get("units"))["units"])
     return "\n".join(["Which layers lose units under global selection (% of each group's units removed):", "",
                       table(["score", "overall"] + groups, rows), ""])
+
+
+def _gates_table(c: Collected) -> str:
+    """Which gates' weights the removed units had small (``scripts/unit_gates.py``'s JSON, if run for this model)."""
+    path = c.results_dir.parent / "ablations" / f"{c.study.name}_gates.json"
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not c.cells or d.get("model_hash") != c.cells[0].params.get("model_hash"):
+        return ""
+    gates, rows, means = d["gates"], [], {}
+    for score, r in d["scores"].items():
+        members = r["ratios"]
+        means.update({(score, g): sum(m[g] for m in members.values()) / len(members) for g in gates})
+        rows.append([score] + [f"{means[(score, g)]:.2f}" for g in gates]
+                    + [", ".join(f"{k} {min(v, key=v.get)}" for k, v in members.items())])
+    far = max(means, key=lambda k: abs(1 - means[k]))
+    return "\n".join([
+        f"Which gates: a hidden unit takes its row in each of the four gate blocks with it, so every gate of a layer "
+        f"loses the same units; criteria differ in which units they pick. Per gate, the removed units' mean incoming "
+        f"row norm (‖[W_ih; W_hh] row‖₂) over the kept units', mean over the LSTM layers, at "
+        f"{100 * d['fraction']:g} % per layer (below 1: the removed units had smaller weights in that gate than the kept ones; about 1: no difference; "
+        f"`{d.get('command', path)}`):", "",
+        table(["score"] + [f"{g}" for g in gates] + ["lowest gate per layer"], rows), "",
+        f"The largest difference from 1 is {means[far]:.2f} (`{far[0]}`, gate {far[1]}).", ""])
 
 
 def _sensitivity_section(c: Collected, figs: Path) -> str:
