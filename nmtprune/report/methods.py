@@ -318,6 +318,27 @@ def _snip_batches_section(path: Path) -> str:
     return "\n".join(out)
 
 
+def _scoring_data_line(c: Collected) -> str:
+    """What the data-driven scores see, and the embedding-row choice (issue 4 asks for it to be reported)."""
+    from ..prune.scores import SCORES, SCORING_BATCH_SIZE
+    used = [(s, SCORES[s].n_batches) for s in _scores(c) if s in SCORES and SCORES[s].n_batches > 0]
+    counts = ""
+    try:  # how many rows are absent from 100 batches: measured by scripts/snip_batch_ablation.py
+        d = json.loads((c.results_dir.parent / "ablations" / "snip_batches.json").read_text(encoding="utf-8"))
+        absent, rows_ = d["absent_rows"]["b100"], d["embedding_rows"]
+        counts = (f" With 100 batches, {absent['src_emb.weight']:,} of {rows_['src_emb.weight']:,} source and "
+                  f"{absent['tgt_emb.weight']:,} of {rows_['tgt_emb.weight']:,} target rows are absent "
+                  "(`results/ablations/snip_batches.json`).")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return ("* **Scoring data**: data-driven scores see the first n training batches of "
+            f"{SCORING_BATCH_SIZE} sentences (" + ", ".join(f"`{s}` {n}" for s, n in used) + "). "
+            "**Embedding rows** of tokens absent from those batches get zero gradient, so they would score 0 and "
+            "be pruned first whatever their importance; we rank them by magnitude instead (absent-row policy "
+            "`magnitude`: |w| × the median score/|w| of the present rows; `keep` and `zero` are options of every "
+            "data-driven score)." + counts)
+
+
 def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/results/bench_scores.json")) -> str:
     """The whole method-comparison report as markdown (figures written to ``figs``)."""
     st = c.study
@@ -329,6 +350,7 @@ def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/resu
             f"* **Evaluation**: BLEU (tokenised, lowercased) on `{st.split}`, beam {st.beam}, "
             + (f"first {st.max_sentences} sentences" if st.max_sentences else "whole split")
             + f"; dense BLEU {f(dense.get('bleu_tok_lc')) if dense else '–'}.",
+            _scoring_data_line(c),
             f"* **Reproduce**: `nmtprune sweep {st.path}` then `nmtprune report {st.path}`; "
             f"{len(c.results)} of {len(c.cells)} cells done.",
             *c.provenance_lines(), ""]
