@@ -150,6 +150,10 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
     blind = report.split("**class-blind**")[1].split("\n\n")[1]
     assert "| magnitude | 29.90 / 20.10 | 29.60 / 20.40 |" in blind and "| random | 29.00 / 21.00 | – |" in blind
     assert "✅ met" in report and "Δ -0.80" in report  # 29.2 vs dense 30.0 at 95 %: within 1.0
+    assert "* **Scoring data**: none; every score of this study is data-free." in report  # magnitude, random
+    path.write_text(path.read_text().replace("{score: random,", "{score: taylor,"), encoding="utf-8")
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert "first n training batches of 64 sentences (`taylor` 100)" in report and "absent-row policy" in report
     assert (tmp_path / "reports" / "toy" / "fig_methods_bleu.png").is_file()
 
 

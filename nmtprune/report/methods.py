@@ -322,6 +322,8 @@ def _scoring_data_line(c: Collected) -> str:
     """What the data-driven scores see, and the embedding-row choice (issue 4 asks for it to be reported)."""
     from ..prune.scores import SCORES, SCORING_BATCH_SIZE
     used = [(s, SCORES[s].n_batches) for s in _scores(c) if s in SCORES and SCORES[s].n_batches > 0]
+    if not used:
+        return "* **Scoring data**: none; every score of this study is data-free."
     counts = ""
     try:  # how many rows are absent from 100 batches: measured by scripts/snip_batch_ablation.py
         d = json.loads((c.results_dir.parent / "ablations" / "snip_batches.json").read_text(encoding="utf-8"))
