@@ -59,6 +59,29 @@ def test_apply_zeroes_exactly_the_pruned_weights_and_no_bias():
     assert any("bias" in n for n, _ in m.named_parameters()) and not any("bias" in n for n in ms)
 
 
+def test_apply_follows_a_mask_changed_in_place_or_replaced():
+    # apply() caches each mask as 0/1 floats; a changed or replaced mask must not be served stale
+    m = tiny()
+    name = "generator.weight"
+    w = m.generator.weight
+    ms = MaskSet({name: torch.ones_like(w, dtype=torch.bool)})
+    w.data.fill_(1.0)
+    ms.apply(m)
+    assert (w == 1).all()
+    ms.masks[name][0, 0] = False  # in place: the same tensor object
+    w.data.fill_(1.0)
+    ms.apply(m)
+    assert w[0, 0] == 0 and w.sum() == w.numel() - 1
+    m.to(torch.float64)  # another dtype: its own 0/1 copy, of the current mask
+    w = m.generator.weight
+    w.data.fill_(1.0)
+    ms.apply(m)
+    assert w.dtype == torch.float64 and w[0, 0] == 0 and w.sum() == w.numel() - 1
+    ms.masks[name] = torch.zeros_like(ms.masks[name])  # replaced, as the gradual pruner does
+    ms.apply(m)
+    assert (w == 0).all()
+
+
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
 def test_pruned_weights_stay_zero_while_training(opt):
     m = tiny(seed=1)

@@ -60,6 +60,8 @@ class MaskSet:
                                 f"{getattr(m, 'dtype', type(m))}")
         self.masks: dict[str, torch.Tensor] = dict(masks)
         self.info: dict = dict(info or {})
+        # (name, device, dtype) -> (bool mask, its 0/1 copy, the mask's version when copied)
+        self._multipliers: dict[tuple, tuple[torch.Tensor, torch.Tensor, int]] = {}
 
     # ------------------------------------------------------------------ container protocol
     def __getitem__(self, name: str) -> torch.Tensor:
@@ -96,13 +98,29 @@ class MaskSet:
                                  f"{tuple(named[name].shape)}")
         return named
 
+    def _multiplier(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """Mask ``name`` as 0/1 in ``like``'s dtype and device, cached until the mask is replaced or changed.
+
+        Why: on CPU, multiplying a float tensor by a bool mask is ~5x slower than by a float one (the
+        bool is converted on every call), and this runs after every optimizer step on every pruned
+        weight and its optimizer state. The product is the same: w x 1.0 = w, w x 0.0 = ±0.
+        """
+        m = self.masks[name]
+        key = (name, like.device, like.dtype)
+        hit = self._multipliers.get(key)
+        if hit is not None and hit[0] is m and hit[2] == m._version:
+            return hit[1]
+        f = m.to(device=like.device, dtype=like.dtype)
+        self._multipliers[key] = (m, f, m._version)
+        return f
+
     @torch.no_grad()
     def apply(self, model: nn.Module) -> None:
         """Zero the pruned weights in place (``w *= mask``; a negative weight becomes -0.0 == 0)."""
         named = self._params(model)
-        for name, m in self.masks.items():
+        for name in self.masks:
             p = named[name]
-            p.data.mul_(m.to(p.device))
+            p.data.mul_(self._multiplier(name, p.data))
 
     @torch.no_grad()
     def apply_to_optimizer(self, optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
@@ -119,10 +137,9 @@ class MaskSet:
                 name = by_id.get(id(p))
                 if name is None:
                     continue
-                m = self.masks[name].to(p.device)
                 for value in optimizer.state.get(p, {}).values():
                     if torch.is_tensor(value) and value.shape == p.shape:
-                        value.mul_(m)
+                        value.mul_(self._multiplier(name, value))
 
     def after_step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         """Re-apply the masks to weights and optimizer state; pass as ``train(after_step=...)``.
