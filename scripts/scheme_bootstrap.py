@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from nmtprune.experiments.context import Context
+from nmtprune.experiments.defaults import DEFAULT_RESULTS
 from nmtprune.metrics import paired_bootstrap, sentence_stats, tok_lc_texts, translate_data
 from nmtprune.metrics.bootstrap import corpus_bleu_from_stats
 from nmtprune.provenance import provenance
@@ -41,12 +42,13 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=1000, help="bootstrap resamples")
     ap.add_argument("--seed", type=int, default=1, help="seed of the resampling")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=None, help="default: results/ablations/<study>_schemes.json")
+    ap.add_argument("--results", type=Path, default=Path(DEFAULT_RESULTS), help="the studies' results folder")
+    ap.add_argument("--out", type=Path, default=None, help="default: RESULTS/ablations/<study>_schemes.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    c = collect(args.study)
+    c = collect(args.study, args.results)
     st = c.study
-    out = args.out or Path("results/ablations") / f"{st.name}_schemes.json"
+    out = args.out or args.results / "ablations" / f"{st.name}_schemes.json"
     curves = c.prune_curves()
     sparsities = sorted(s for s in curves.get(("magnitude", "class-blind"), {})
                         if s >= args.min_sparsity - 1e-9
@@ -61,7 +63,7 @@ def main() -> int:
         old = json.loads(out.read_text(encoding="utf-8"))
         if all(old.get(k) == v for k, v in settings.items()):
             rows = old.get("sparsities", {})
-    ctx = Context(st, work_dir=Path("runs/sweeps") / st.name)
+    ctx = Context(st, work_dir=Path("runs/sweeps") / st.name)  # only decodes: nothing is written there
     data = ctx.data(st.split)
     t0 = time.perf_counter()
     for s in sparsities:

@@ -50,3 +50,55 @@ def test_deterministic_given_seed_and_mismatched_inputs_fail():
     with pytest.raises(ValueError, match="hypotheses"):
         sentence_stats(GOOD[:3], REFS)
     assert isinstance(good, np.ndarray) and good.shape == (len(REFS), 10)
+
+
+SCHEME_STUDY = """\
+model: {model}
+split: test
+dev_split: dev
+beam: 1
+max_sentences: 6
+prune_eval:
+  sparsities: [0.0, 0.1, 0.3, 0.5]
+  methods:
+    - {{score: magnitude, schemes: [class-blind, class-uniform, class-distribution]}}
+"""
+
+
+def test_scheme_bootstrap_script_checks_the_stored_cells_and_resumes(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from test_experiments import sweep, write_study
+
+    from nmtprune.experiments import ResultStore, load_study, plan
+
+    study = write_study(tmp_path, SCHEME_STUDY, "schemes_toy")
+    sweep(study, tmp_path)
+    out = tmp_path / "results" / "ablations" / "schemes_toy_schemes.json"
+    cmd = [sys.executable, str(ROOT / "scripts" / "scheme_bootstrap.py"), str(study), "--samples", "20",
+           "--results", str(tmp_path / "results")]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())
+    assert list(d["sparsities"]) == ["0.3", "0.5"]  # >= 20 % only
+    row = d["sparsities"]["0.5"]
+    assert set(row) == {"bleu", "class-blind-vs-uniform", "class-blind-vs-distribution"}
+    assert row["class-blind-vs-uniform"]["delta"] == pytest.approx(
+        row["bleu"]["class-blind"] - row["bleu"]["class-uniform"], abs=0.02)
+    assert d["command"].startswith("python scripts/scheme_bootstrap.py") and d["samples"] == 20
+    # a rerun with the same settings has nothing left to do and keeps the rows
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and json.loads(out.read_text())["sparsities"] == d["sparsities"]
+    # a stored cell the decode does not reproduce is an error naming it, not a silent test of other numbers
+    out.unlink()
+    store = ResultStore(tmp_path / "results" / "schemes_toy")
+    cell = next(c for c in plan(load_study(study)) if c.kind == "prune-eval" and c.params["sparsity"] == 0.3
+                and c.params["scheme"] == "class-uniform")
+    res = store.read(cell)
+    res["metrics"]["bleu_tok_lc"] += 5.0
+    store.write(cell, res)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode != 0 and "class-uniform at 30 %" in r.stderr and "stored prune-eval cell" in r.stderr
