@@ -217,6 +217,15 @@ def _bench() -> tuple[Optional[dict], Optional[Path]]:
     return None, None
 
 
+def _bench_speed(bench: Optional[dict]) -> Optional[float]:
+    """Beam-5 sentences/s of the shrunk model over the dense model's in a ``bench_shrink.py`` file."""
+    res = (bench or {}).get("results", {})
+    d, s = res.get("dense", {}).get("beam5", {}), res.get("shrunk", {}).get("beam5", {})
+    if d.get("median_sentences_per_s") and s.get("median_sentences_per_s"):
+        return s["median_sentences_per_s"] / d["median_sentences_per_s"]
+    return None
+
+
 def _retrain_section(c: Collected) -> str:
     out, empty = _head(c, "Pruned vs retrained, speed and size", "unit_retrain", ("unit-retrain",))
     ur, dense = c.study.unit_retrain, _dense(c)
@@ -264,13 +273,8 @@ def _retrain_section(c: Collected) -> str:
 
 def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
     bench, path = _bench()
-    speed, retrained = None, False
-    if bench:
-        res = bench.get("results", {})
-        d, s = res.get("dense", {}).get("beam5", {}), res.get("shrunk", {}).get("beam5", {})
-        if d.get("median_sentences_per_s") and s.get("median_sentences_per_s"):
-            speed = s["median_sentences_per_s"] / d["median_sentences_per_s"]
-        retrained = not str(bench.get("settings", {}).get("shrunk", "")).startswith("shrunk here")
+    speed = _bench_speed(bench)
+    retrained = bool(bench) and not str(bench.get("settings", {}).get("shrunk", "")).startswith("shrunk here")
     cands = [(_bleu(r) - dense["bleu_tok_lc"], score, len(r)) for (score, x), r in got.items()
              if x == TARGET_FRACTION and dense and r]
     full = [t for t in cands if t[2] >= 3]  # the issue asks for >= 3 seeds: prefer methods that have them
@@ -351,23 +355,16 @@ def _versus_section(c: Collected, figs: Path) -> str:
 def _equal_size_table(c: Collected, pts_sparse: list[tuple[int, float, str]]) -> list[str]:
     """The question in numbers: the retrained 50 % unit-pruned models against the magnitude weight-pruned
     points whose non-zero counts bracket theirs (pruned only, and retrained where that cell has run)."""
-    units = [m for p, m in c.ok("unit-retrain") if p["fraction"] == TARGET_FRACTION]
-    if not units:
-        return []
-    size = units[0]["params"]  # every per-layer 50 % model shrinks to the same shapes
     by_score: dict = defaultdict(list)
     for p, m in c.ok("unit-retrain"):
         if p["fraction"] == TARGET_FRACTION:
-            by_score[p["score"]].append(m["bleu_tok_lc"])
-    means = {k: mean_std(v)[0] for k, v in by_score.items()}
+            by_score[p["score"]].append(m)
+    if not by_score:
+        return []
+    size = next(iter(by_score.values()))[0]["params"]  # every per-layer 50 % model shrinks to the same shapes
+    means = {k: _bleu(v) for k, v in by_score.items()}
     lo, hi = min(means, key=means.get), max(means, key=means.get)
-    bench, _ = _bench()
-    speed = None
-    if bench:
-        res = bench.get("results", {})
-        d, sh = res.get("dense", {}).get("beam5", {}), res.get("shrunk", {}).get("beam5", {})
-        if d.get("median_sentences_per_s") and sh.get("median_sentences_per_s"):
-            speed = sh["median_sentences_per_s"] / d["median_sentences_per_s"]
+    speed = _bench_speed(_bench()[0])
     curves = _curves(c)
     only = [b for k in means for b in [_bleu(curves.get((k, "per-layer"), {}).get(TARGET_FRACTION, []))]
             if b is not None]
