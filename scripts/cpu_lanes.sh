@@ -22,11 +22,14 @@ STEPS=(
   "studies/units.yaml|unit-retrain unit-greg|"          # every unit method retrained, 3 seeds
   "studies/see2016.yaml|retrain dense-continued|"       # See et al. Fig 6, 3 seeds, and the dense control
   "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1 h each)
+  "studies/budget.yaml|retrain|retrain_magnitude_class-blind_s90 gradual_class-blind_s95"   # T5's and issue 4's
+                                                        # gaps with the reference's full epochs (~70 min each)
   "studies/see2016_tatoeba.yaml|retrain dense-continued scratch|"   # See et al.'s second-corpus check
   "studies/saliency.yaml|retrain dense-continued|"    # the 90/95 % points, 3 seeds, and the dense control
   "studies/saliency.yaml|scratch|snip-init_ grasp-init_ magnitude_"   # at-initialisation masks from scratch
   "studies/saliency.yaml|scratch|"                      # SNIP's batch-count ablation (-b10, -b1)
   "studies/see2016_bpe.yaml|retrain dense-continued|"       # the subword reference
+  "studies/budget.yaml|retrain|"                        # the rest of the longer-budget grid
 )
 
 lane() {

@@ -20,7 +20,7 @@ from nmtprune.models import Seq2Seq
 from nmtprune.train.checkpoint import save_checkpoint
 from nmtprune.train.loop import build_vocabs
 
-from conftest import TOY_CONFIG
+from conftest import ROOT, TOY_CONFIG
 
 STUDY = """\
 model: {model}
@@ -262,9 +262,19 @@ def test_missing_model_and_missing_file(study, tmp_path):
 
 
 def test_shipped_study_files_parse():
-    for name in ("see2016", "see2016_quick", "see2016_tatoeba", "saliency"):
+    for name in ("see2016", "see2016_quick", "see2016_tatoeba", "saliency", "budget"):
         s = load_study(f"studies/{name}.yaml", check_model=False)
         assert s.name == name and s.prune_eval is not None
+    for path in sorted((ROOT / "studies").glob("*.yaml")):  # every shipped study, the unit one included
+        load_study(path, check_model=False)
+    # the longer budget keeps See et al.'s shape (constant, then halving twice per epoch) over 15 epochs
+    from nmtprune.prune.retrain import retrain_config
+    from nmtprune.train.checkpoint import load_model
+    budget = load_study("studies/budget.yaml", check_model=False).retrain
+    cfg = load_model("models/multi30k-en-de")[1]
+    short, longer = retrain_config(cfg, 1).train, retrain_config(cfg, 1, budget.overrides).train
+    assert (short.epochs, short.decay_start) == (5, 3) and (longer.epochs, longer.decay_start) == (15, 8)
+    assert longer.decays_per_epoch == 2 and longer.lr == short.lr and not longer.decay_on_plateau
     assert load_study("studies/see2016_quick.yaml", check_model=False).retrain is None
     full = load_study("studies/see2016.yaml", check_model=False)
     assert len(full.retrain.seeds) >= 3 and full.retrain.dense_continued and full.retrain.scratch

@@ -151,9 +151,11 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
     assert "| magnitude | 29.90 / 20.10 | 29.60 / 20.40 |" in blind and "| random | 29.00 / 21.00 | – |" in blind
     assert "✅ met" in report and "Δ -0.80" in report  # 29.2 vs dense 30.0 at 95 %: within 1.0
     assert "* **Scoring data**: none; every score of this study is data-free." in report  # magnitude, random
+    assert "## Cost of each score" not in report and "OBD score costs" not in report  # no data-driven score
     path.write_text(path.read_text().replace("{score: random,", "{score: taylor,"), encoding="utf-8")
     report = write_report(path, results, tmp_path / "reports").read_text()
     assert "first n training batches of 64 sentences (`taylor` 100)" in report and "absent-row policy" in report
+    assert "## Cost of each score" in report and "## SNIP at initialisation" not in report
     assert (tmp_path / "reports" / "toy" / "fig_methods_bleu.png").is_file()
 
 
@@ -270,3 +272,41 @@ def test_scheme_check_reads_the_bootstrap_file_only_for_this_model_and_protocol(
     f.write_text(json.dumps({**boot, "beam": 5}), encoding="utf-8")  # decoded with another beam: not ours
     t1 = {k.key: k for k in run_checks(collect(path, results))[0]}["T1"]
     assert "bootstrap" not in t1.evidence and t1.evidence.endswith("20 %: 29.90 < 30.10")
+
+
+def test_longer_budget_study_is_paired_with_the_same_retrain_cells(toy, tmp_path):
+    from nmtprune.report.budget import budget_note, budget_pairs
+    path, results = toy
+    study = load_study(path)
+    store = ResultStore(results / "toy")
+    short = iter([25.0, 25.2, 25.4])  # ours at 80 %: 25.20 ± 0.20, gap to dense (30.0) -4.80, 3 epochs
+    for cell in plan(study):
+        if cell.kind == "retrain":
+            store.write(cell, ok({**eval_metrics(next(short)), "train_summary": {"epochs": 3}, "start": {},
+                                  "curve": {"train": [], "dev": []}}))
+    other = tmp_path / "longer.yaml"
+    other.write_text(f"model: {study.model}\nsplit: test\ndev_split: dev\nbeam: 1\n"
+                     "retrain: {sparsities: [0.8], seeds: [1], overrides: [train.epochs=9], scratch: false, "
+                     "dense_continued: false}\n", encoding="utf-8")
+    same = tmp_path / "same.yaml"  # the same recipe: a rerun, not a budget comparison
+    same.write_text(other.read_text().replace(" overrides: [train.epochs=9],", ""), encoding="utf-8")
+    for p, bleu in ((other, 29.0), (same, 31.0)):
+        cell = next(c for c in plan(load_study(p)) if c.kind == "retrain")
+        ResultStore(results / p.stem).write(cell, ok({**eval_metrics(bleu), "train_summary": {"epochs": 9}}))
+    path.write_text(path.read_text() + f"compare_with: [{same}]\n", encoding="utf-8")
+    assert budget_pairs(collect(path, results)) == []
+    path.write_text(path.read_text().replace(str(same), f"{same}, {other}"), encoding="utf-8")
+    c = collect(path, results)
+    [pair] = budget_pairs(c)
+    assert (pair.study, pair.overrides, pair.sparsity, len(pair.ours), len(pair.longer)) == \
+        ("longer", ("train.epochs=9",), 0.8, 3, 1)
+    assert budget_note(c, [0.95]) == ""  # only the sparsities asked for
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
+    assert ("one-shot magnitude at 80 % (3 vs 9 epochs): 25.20 ± 0.20 (n=3) → 29.00 (n=1), gap to dense "
+            "-4.80 → -1.00") in text
+    assert "closes at least half of the gap (one-shot 80 %)" in text
+    assert "the longer budget below measures what more epochs give" not in text  # no dev curve in these cells
+    cell = next(c for c in plan(load_study(other)) if c.kind == "retrain")
+    ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "train_summary": {"epochs": 9}}))
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
+    assert "gap to dense -4.80 → -4.00" in text and "closes at least half" not in text

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..config import ConfigError
 from ..experiments.grid import Cell
 from ..experiments.store import ResultStore
 from ..experiments.study import Study, load_study
 from ..experiments.defaults import DEFAULT_RESULTS
 from ..experiments.sweep import plan
 
-__all__ = ["Collected", "collect", "mean_std"]
+__all__ = ["Collected", "collect", "compared_retraining", "mean_std", "retrain_runs"]
 
 
 def mean_std(values: list[float]) -> tuple[Optional[float], Optional[float], int]:
@@ -28,6 +29,13 @@ def mean_std(values: list[float]) -> tuple[Optional[float], Optional[float], int
     if not vals:
         return None, None, 0
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None), len(vals)
+
+
+def retrain_runs(rt) -> list[tuple[str, str]]:
+    """(score, schedule) of a study's ``retrain`` cells, in the order the grid makes them."""
+    runs = [(score, sched) for score in rt.scores for sched in rt.schedules]
+    runs += [(x.partition(":")[2], x.partition(":")[0]) for x in rt.scheduled]
+    return list(dict.fromkeys(runs))
 
 
 @dataclass
@@ -161,3 +169,19 @@ def collect(study_path: str | Path, results_dir: str | Path = DEFAULT_RESULTS,
         else:
             stale += 1
     return Collected(study, cells, results, stale, store.root)
+
+
+def compared_retraining(c: Collected) -> list[Collected]:
+    """The ``compare_with`` studies whose retraining is comparable with ``c``'s: same model and selection
+    scheme (their recipe overrides may differ; callers pick). Unreadable ones are skipped: optional."""
+    rt = c.study.retrain
+    out = []
+    for path in c.study.compare_with if rt else ():
+        try:
+            other = collect(path, c.results_dir.parent)
+        except (ConfigError, OSError, ValueError):
+            continue
+        ort = other.study.retrain
+        if ort and other.study.model == c.study.model and ort.scheme == rt.scheme:
+            out.append(other)
+    return out

@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from .collect import Collected, mean_std
+from .budget import budget_note
+from .collect import Collected, mean_std, retrain_runs
 from .sections import _head, commands, f, ms, not_run, table
 
 __all__ = ["render_methods", "PAPERS"]
@@ -109,7 +110,7 @@ def _retrain_section(c: Collected) -> str:
     dense_bleu = dense.get("bleu_tok_lc") if dense else None
     pruned = c.prune_curves()
     rows = []
-    for score, sched in _runs(rt):
+    for score, sched in retrain_runs(rt):
         got = c.trained("retrain", score, sched)
         for s in rt.sparsities:
             only = pruned.get((score, rt.scheme), {}).get(s, [])
@@ -132,23 +133,18 @@ def _retrain_section(c: Collected) -> str:
     return "\n".join(out)
 
 
-def _runs(rt) -> list[tuple[str, str]]:
-    """(score, schedule) of the retrain cells, as the grid makes them."""
-    runs = [(score, sched) for score in rt.scores for sched in rt.schedules]
-    runs += [(x.partition(":")[2], x.partition(":")[0]) for x in rt.scheduled]
-    return list(dict.fromkeys(runs))
-
-
 def _target(c: Collected, bench: Path) -> str:
     dense = c.dense()
     rt = c.study.retrain
     best = None
     if dense and rt and TARGET_SPARSITY in rt.sparsities:
-        for score, sched in _runs(rt):
+        for score, sched in retrain_runs(rt):
             got = c.trained("retrain", score, sched).get(TARGET_SPARSITY, [])
             if got and (best is None or _bleu(got) > best[0]):
                 best = (_bleu(got), score, sched, len(got))
     claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
+    if rt and rt.overrides:  # the issue's target is for the See recipe; say when this study changes it
+        claim += " (here with the recipe changed: " + ", ".join(f"`{o}`" for o in rt.overrides) + ")"
     if best is None or dense is None:
         status = "⏳ not run"
         planned = bool(rt) and TARGET_SPARSITY in rt.sparsities
@@ -161,8 +157,9 @@ def _target(c: Collected, bench: Path) -> str:
         if best[3] < len(rt.seeds):  # the retrained points need every planned seed
             status += f" (so far: {best[3]} of {len(rt.seeds)} seeds)"
         evidence = f"{best[1]} ({best[2]}, n={best[3]}): {best[0]:.2f} vs dense {dense['bleu_tok_lc']:.2f} (Δ {delta:+.2f})"
-    rows = [[claim, status, evidence], _obd_cost_row(bench)]
-    return "\n".join(["## Targets", "", table(["claim", "ours", "evidence"], rows), ""])
+    rows = [[claim, status, evidence]] + ([_obd_cost_row(bench)] if "obd" in _scores(c) else [])
+    longer = budget_note(c, [TARGET_SPARSITY])
+    return "\n".join(["## Targets", "", table(["claim", "ours", "evidence"], rows), ""] + ([longer, ""] if longer else []))
 
 
 def _obd_cost_row(bench: Path) -> list[str]:
@@ -318,10 +315,16 @@ def _snip_batches_section(path: Path) -> str:
     return "\n".join(out)
 
 
+def _data_driven(scores: list[str]) -> list[tuple[str, int]]:
+    """(score, default scoring batches) of the scores that read training data."""
+    from ..prune.scores import SCORES
+    return [(s, SCORES[s].n_batches) for s in scores if s in SCORES and SCORES[s].n_batches > 0]
+
+
 def _scoring_data_line(c: Collected) -> str:
     """What the data-driven scores see, and the embedding-row choice (issue 4 asks for it to be reported)."""
-    from ..prune.scores import SCORES, SCORING_BATCH_SIZE
-    used = [(s, SCORES[s].n_batches) for s in _scores(c) if s in SCORES and SCORES[s].n_batches > 0]
+    from ..prune.scores import SCORING_BATCH_SIZE
+    used = _data_driven(_scores(c))
     if not used:
         return "* **Scoring data**: none; every score of this study is data-free."
     counts = ""
@@ -358,7 +361,14 @@ def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/resu
             *c.provenance_lines(), ""]
     papers = ["## The papers' own headline numbers (other models and data: context, not targets)", "",
               table(["method", "criterion", "headline"], [list(p) for p in PAPERS]), ""]
-    parts = head + [_target(c, bench), _curves_section(c, figs), _retrain_section(c), _breakdown_section(c),
-                    _where_section(c), _snip_batches_section(c.results_dir.parent / "ablations" / "snip_batches.json"),
-                    _cost_section(bench), "\n".join(papers)]
+    scores = _scores(c)
+    # the repo-wide ablations and benchmarks belong to a study that has the scores they are about
+    # (studies/budget.yaml, magnitude only, would otherwise repeat them)
+    parts = head + [_target(c, bench), _curves_section(c, figs), _retrain_section(c)]
+    parts += [_breakdown_section(c)] if st.class_breakdown else []
+    parts += [_where_section(c)] if st.where else []
+    if any(s.startswith("snip-init") for s in scores):
+        parts.append(_snip_batches_section(c.results_dir.parent / "ablations" / "snip_batches.json"))
+    parts += [_cost_section(bench)] if _data_driven(scores) else []
+    parts.append("\n".join(papers))
     return "\n".join(parts).rstrip() + "\n"

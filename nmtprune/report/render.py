@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..config import ConfigError
 from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
+from .budget import budget_note
 from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
 from .cli import DEFAULT_REPORTS
-from .collect import Collected, collect, mean_std
+from .collect import Collected, collect, compared_retraining, mean_std
 from .sections import (fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, ms,
                        storage_section, table)
 
@@ -102,17 +102,21 @@ def _discussion(c: Collected, targets: list[Check], more: list[Check]) -> str:
     if not st.retrain:
         notes.append("Retraining (Fig 6, 7: T4, T5) is not part of this study; see the full study file.")
     tail = _last_epoch_change(c)
+    longer = budget_note(c)
     if tail:
         parts = [f"{100 * x:g} %: {d:+.3f} (n={n})" for x, (d, n) in tail.items()]
         notes.append("Change of the retraining runs' dev loss (nats per target token) over their last epoch, mean "
                      "over seeds — " + "; ".join(parts) + ". A clearly negative value means that run was still "
                      "improving when its budget (a third of the reference's epochs, as in the paper) ran out; "
-                     "whether a longer budget closes a gap is not measured here."
+                     + ("the longer budget below measures what more epochs give." if longer else
+                        "whether a longer budget closes a gap is not measured here.")
                      + (f" At 90 % our model keeps {0.1 * total / 1e6:.1f}M weights, the paper's "
                         f"{0.1 * paper.PAPER_WEIGHTS / 1e6:.1f}M." if total and 0.9 in tail else ""))
     grad = _gradual_note(c)
     if grad:
         notes.append(grad)
+    if longer:
+        notes.append(longer)
     out += ["**Discussion.** " + " ".join(notes), ""] if notes else []
     return "\n".join(out)
 
@@ -122,14 +126,9 @@ def _gradual_note(c: Collected) -> str:
     retraining budget, read from the ``compare_with`` studies (same model, scheme and recipe); "" if none."""
     rt = c.study.retrain
     mine = c.trained("retrain", score="magnitude") if rt else {}
-    for path in c.study.compare_with if rt else ():
-        try:
-            other = collect(path, c.results_dir.parent)
-        except (ConfigError, OSError, ValueError):
-            continue  # the comparison is optional
-        ort = other.study.retrain
-        if not ort or other.study.model != c.study.model or ort.scheme != rt.scheme or ort.overrides != rt.overrides:
-            continue
+    for other in compared_retraining(c):
+        if other.study.retrain.overrides != rt.overrides:
+            continue  # another recipe: the budget note's comparison
         grad = other.trained("retrain", score="magnitude", schedule="gradual")
         pairs = [(x, g, mine[x]) for x, g in grad.items() if x in mine]
         if pairs:
