@@ -310,3 +310,26 @@ def test_longer_budget_study_is_paired_with_the_same_retrain_cells(toy, tmp_path
     ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "train_summary": {"epochs": 9}}))
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
     assert "gap to dense -4.80 → -4.00" in text and "closes at least half" not in text
+
+
+def test_class_shares_of_the_retrained_masks_separate_allocation_from_schedule(toy, tmp_path):
+    from nmtprune.report.shares import class_shares, shares_section
+    def stats(a, b):  # a of 100 attention weights and b of 200 softmax weights pruned
+        return {"stats": {"attention": {"pruned": a, "total": 100}, "softmax": {"pruned": b, "total": 200},
+                          "overall": {"pruned": a + b, "total": 300}}}
+    assert class_shares([{"masks": stats(90, 180)}, {"masks": stats(80, 170)}]) == {"attention": 85.0, "softmax": 87.5}
+    assert class_shares([{"bleu_tok_lc": 1.0}]) == {}  # no masks recorded: no shares
+    path, results = toy
+    path.write_text(path.read_text().replace("seeds: [1, 2, 3],", "seeds: [1], scheduled: ['gradual:magnitude'],"),
+                    encoding="utf-8")
+    study = load_study(path)
+    store = ResultStore(results / "toy")
+    cells = {c.params.get("schedule"): c for c in plan(study) if c.kind == "retrain"}
+    store.write(cells["one-shot"], ok({**eval_metrics(10.0), "masks": stats(90, 180)}))
+    store.write(cells["gradual"], ok({**eval_metrics(25.0), "masks": stats(88, 181)}))
+    text = shares_section(collect(path, results))
+    assert "| magnitude | one-shot | 10.00 | 90.0 | 90.0 |" in text and "| magnitude | gradual | 25.00 | 88.0 | 90.5 |" in text
+    assert "prune every class within 2.0 points of each other, yet retrain to 10.00 vs 25.00 BLEU" in text
+    store.write(cells["gradual"], ok({**eval_metrics(25.0), "masks": stats(70, 181)}))  # allocates differently
+    text = shares_section(collect(path, results))
+    assert "| magnitude | gradual | 25.00 | 70.0 | 90.5 |" in text and "within" not in text

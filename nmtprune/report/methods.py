@@ -15,6 +15,7 @@ from typing import Optional
 
 from .budget import budget_note
 from .collect import Collected, mean_std, retrain_runs
+from .shares import shares_section
 from .sections import _head, commands, f, ms, not_run, table
 
 __all__ = ["render_methods", "PAPERS"]
@@ -123,6 +124,8 @@ def _retrain_section(c: Collected) -> str:
             f"{ms([m['bleu_tok_lc'] for m in cont])}. Selection: {rt.scheme}. Schedules other than one-shot "
             "prune during the retraining budget (no pruned-only point).", "",
             table(["score", "schedule", "sparsity", "pruned only", "retrained", "Δ vs dense"], rows), ""]
+    shares = shares_section(c)
+    out += [shares] if shares else []
     if rt.scratch:
         rows = [[score, f"{100 * s:g} %", ms([m["bleu_tok_lc"] for m in c.trained("scratch", score).get(s, [])])]
                 for score in (rt.scratch_scores or rt.scores) for s in rt.sparsities]
