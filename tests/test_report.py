@@ -333,3 +333,29 @@ def test_class_shares_of_the_retrained_masks_separate_allocation_from_schedule(t
     store.write(cells["gradual"], ok({**eval_metrics(25.0), "masks": stats(70, 181)}))  # allocates differently
     text = shares_section(collect(path, results))
     assert "| magnitude | gradual | 25.00 | 70.0 | 90.5 |" in text and "within" not in text
+
+
+def test_replications_table_runs_the_same_checks_on_each_study(toy, tmp_path):
+    from nmtprune.config import ConfigError
+    path, results = toy  # toy: class-blind < class-uniform at 20 % (29.9 < 30.1), so T1 is not met
+    rep = tmp_path / "rep.yaml"
+    rep.write_text(path.read_text(), encoding="utf-8")
+    store = ResultStore(results / "rep")
+    for cell in plan(load_study(rep)):
+        p = cell.params
+        if cell.kind == "prune-eval" and p["score"] == "magnitude":  # here class-blind leads everywhere
+            store.write(cell, ok(eval_metrics({None: 30.0, "class-blind": 29.9}.get(p["scheme"], 20.0))))
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r0").read_text()
+    assert "## Are the findings the same" not in text  # no replications named
+    path.write_text(path.read_text() + f"replications: [{rep}]\n", encoding="utf-8")
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
+    section = text.split("## Are the findings the same on the other models?")[1].split("\n## ")[0]
+    assert "| `toy` (model) | `rep` (model) |" in section
+    assert "| T1 | class-blind ≥ class-uniform in BLEU at every sparsity ≥ 20 % (no retraining) | ❌ | ✅ |" in section
+    assert "| T4 | pruned + retrained at 80 % ≥ dense (mean over seeds) | ✅ | ⏳ |" in section  # rep: no retraining
+    assert "Checks run on every model: 1. The same verdict on every model: none. Verdicts that differ between " \
+        "models: T1. Not yet run on every model: T2, T3, T4," in section
+    path.write_text(path.read_text().replace(f"replications: [{rep}]", "replications: [no/such.yaml]"),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"key 'replications\[0\]'"):
+        load_study(path)

@@ -129,6 +129,7 @@ class Study:
     batch_size: int = 64  # decoding / perplexity batch size
     report: str = "see2016"  # which report renders it: see2016 (the paper's figures), methods, units
     compare_with: tuple[str, ...] = ()  # other study files whose results the report shows beside these (read-only)
+    replications: tuple[str, ...] = ()  # the same study on other models: the report runs its checks on each
     prune_eval: Optional[PruneEval] = None
     class_breakdown: Optional[ClassBreakdown] = None
     retrain: Optional[Retrain] = None
@@ -198,9 +199,10 @@ def _validate(st: Study, where: str) -> None:
     for key in ("beam", "batch_size"):
         if getattr(st, key) < 1:
             _fail(where, key, f"must be >= 1, got {getattr(st, key)}")
-    for i, other in enumerate(st.compare_with):
-        if not Path(other).is_file():
-            _fail(where, f"compare_with[{i}]", f"names {other!r}, which is not a study file")
+    for key in ("compare_with", "replications"):
+        for i, other in enumerate(getattr(st, key)):
+            if not Path(other).is_file():
+                _fail(where, f"{key}[{i}]", f"names {other!r}, which is not a study file")
     if st.max_sentences < 0:
         _fail(where, "max_sentences", f"must be >= 0 (0 = all), got {st.max_sentences}")
     scores, schemes, sparsities = [], [], []  # (key, value) to check by name / range

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
 from .budget import budget_note
+from .replications import replication_section
 from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
 from .cli import DEFAULT_REPORTS
 from .collect import Collected, collect, compared_retraining, mean_std
@@ -175,7 +176,7 @@ def render(c: Collected, figs: Path) -> str:
              fig3_section(c, figs), fig45_section(c, figs, layers), fig6_section(c, figs), fig7_section(c, figs),
              fig8_section(c, figs), storage_section(c, figs),
              "## Further checks against the paper's findings", "", _check_table(more), "",
-             _discussion(c, targets, more)]
+             replication_section(c, targets + more), _discussion(c, targets, more)]
     return "\n".join(parts).rstrip() + "\n"
 
 
