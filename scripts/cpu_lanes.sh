@@ -2,6 +2,8 @@
 # Run the studies' training cells on a CPU in N parallel one-thread lanes, most useful cells first.
 #
 #   scripts/cpu_lanes.sh [N] [LOG_DIR]       # default: N = number of cores, logs in runs/lanes/
+#   DEADLINE=19:10 scripts/cpu_lanes.sh 2    # start only cells expected to finish by 19:10 (a session
+#                                            # that ends then loses any cell still training)
 #   nmtprune sweep STUDY --status            # what is left, with a time estimate
 #
 # Every lane walks the same priority list below. Sweeps of one study may run side by side: each cell is
@@ -36,7 +38,8 @@ lane() {
   for step in "${STEPS[@]}"; do
     IFS='|' read -r study kinds match <<<"$step"
     # shellcheck disable=SC2086  # kinds and match are word lists
-    "$NMT" sweep "$study" --only $kinds ${match:+--match $match} --threads 1 --no-progress
+    "$NMT" sweep "$study" --only $kinds ${match:+--match $match} ${DEADLINE:+--deadline "$DEADLINE"} \
+      --threads 1 --no-progress
   done
 }
 

@@ -1,7 +1,15 @@
-"""``nmtprune sweep STUDY --status``: counts per kind, reusable and half-trained cells, the time estimate."""
+"""``nmtprune sweep STUDY --status``: counts per kind, reusable and half-trained cells, the time estimate;
+``--deadline``: only cells that fit."""
 import argparse
+import datetime as dt
+import time
 
-from nmtprune.experiments import ResultStore, add_cli, load_study, plan
+import pytest
+
+from nmtprune.config import ConfigError
+from nmtprune.experiments import ResultStore, add_cli, load_study, plan, run_sweep
+from nmtprune.experiments import cells as cells_mod
+from nmtprune.experiments.estimate import cell_seconds, kind_medians, parse_deadline, spent_seconds
 from nmtprune.experiments.status import format_status, sweep_status
 
 from test_experiments import STUDY, held, write_study
@@ -57,3 +65,73 @@ def test_status_names_the_cells_a_live_sweep_is_running(tmp_path):
         assert f"{cell.id}  (running)" in format_status(st)
     st = sweep_status(path, results_dir=tmp_path / "results", work_dir=work)
     assert st["running"] == [] and cell.id in st["todo"]  # the holder is gone: to run, not running
+
+
+def test_cell_seconds_counts_a_resumed_run_by_its_cumulative_training_time(tmp_path):
+    assert cell_seconds({"wall_s": 70.0, "metrics": {}}) == 70.0
+    resumed = {"wall_s": 300.0, "metrics": {"resumed": True, "train_summary": {"wall_s": 3400.0}}}
+    assert cell_seconds(resumed) == 3400.0  # not the last segment's 300 s
+    assert cell_seconds({"wall_s": 10.0, "metrics": {"resumed": True}}) is None
+    assert kind_medians([{"status": "ok", "kind": "retrain", **resumed},
+                         {"status": "failed", "kind": "retrain", "wall_s": 1.0, "metrics": None},
+                         {"status": "ok", "kind": "retrain", "wall_s": 1000.0, "metrics": {}}]) == {"retrain": 2200.0}
+    assert spent_seconds(tmp_path, "cell") == 0.0
+    (tmp_path / "cell" / "last").mkdir(parents=True)
+    (tmp_path / "cell" / "last" / "trainer.json").write_text('{"step": 200, "wall_s": 306.5}', encoding="utf-8")
+    assert spent_seconds(tmp_path, "cell") == 306.5
+
+
+def test_status_estimate_subtracts_what_a_half_trained_cell_has_spent(tmp_path):
+    path = write_study(tmp_path, STUDY + RETRAIN, "toy")
+    results, work = tmp_path / "results", tmp_path / "work"
+    rt = plan(load_study(path), only=["retrain"])
+    ResultStore(results / "toy").write(rt[0], {"status": "ok", "wall_s": 100.0, "metrics": {
+        "resumed": True, "train_summary": {"wall_s": 1000.0}}})
+    (work / "toy" / rt[1].id / "last").mkdir(parents=True)
+    (work / "toy" / rt[1].id / "last" / "trainer.json").write_text('{"wall_s": 400}', encoding="utf-8")
+    k = sweep_status(path, only=["retrain"], results_dir=results, work_dir=work)["kinds"]["retrain"]
+    assert (k["median_s"], k["partial"], k["to_run"], k["estimate_s"]) == (1000.0, 1, 1, 600.0)
+
+
+def test_parse_deadline():
+    now = dt.datetime(2026, 12, 4, 16, 40)
+    assert parse_deadline("19:10", now) == dt.datetime(2026, 12, 4, 19, 10).timestamp()
+    assert parse_deadline("01:00", now) == dt.datetime(2026, 12, 5, 1, 0).timestamp()  # the next 01:00
+    assert parse_deadline("2026-12-05T08:30", now) == dt.datetime(2026, 12, 5, 8, 30).timestamp()
+    with pytest.raises(ConfigError, match="--deadline 2026-12-04T16:00: that time has passed"):
+        parse_deadline("2026-12-04T16:00", now)
+    for bad in ("soon", "25:00", "7pm"):
+        with pytest.raises(ConfigError, match=r"--deadline .*expected HH:MM or an ISO date-time"):
+            parse_deadline(bad, now)
+
+
+def test_deadline_starts_only_cells_that_fit(tmp_path, monkeypatch):
+    path = write_study(tmp_path, STUDY, "toy")
+    results, work = tmp_path / "results", tmp_path / "work"
+    pe = plan(load_study(path), only=["prune-eval"])
+    for c in pe[:2]:  # prune-eval cells take 1,000 s here; no other kind of any study was timed
+        ResultStore(results / "toy").write(c, {"status": "ok", "metrics": {}, "wall_s": 1000.0})
+    (work / "toy" / pe[2].id / "last").mkdir(parents=True)  # a killed run that needs only 50 s more
+    (work / "toy" / pe[2].id / "last" / "trainer.json").write_text('{"wall_s": 950}', encoding="utf-8")
+    ran = []
+    real = dict(cells_mod.RUNNERS)
+    for kind, fn in real.items():
+        monkeypatch.setitem(cells_mod.RUNNERS, kind, lambda ctx, cell, fn=fn: ran.append(cell.id) or fn(ctx, cell))
+    kw = dict(results_dir=results, work_dir=work, progress=False)
+    s = run_sweep(path, deadline=time.time() + 300, **kw)
+    # the half-trained cell fits; every other prune-eval cell (1,000 s) and every untimed kind (the
+    # longest median stands in: 1,000 s) is left for later
+    assert ran == [pe[2].id] and s["ran"] == 1 and s["deferred"] == len(plan(load_study(path))) - 3
+    assert s["remaining"] == s["deferred"]
+    s = run_sweep(path, only=["where"], deadline=time.time() + 2000, **kw)  # now it fits
+    assert s["ran"] == 1 and s["deferred"] == 0
+    assert run_sweep(path, only=["storage"], deadline=time.time() + 1e-3, **kw)["ran"] == 0  # nothing fits
+
+
+def test_deadline_on_the_command_line(tmp_path, capsys):
+    path = write_study(tmp_path, STUDY, "toy")
+    parser = argparse.ArgumentParser()
+    add_cli(parser.add_subparsers())
+    args = parser.parse_args(["sweep", str(path), "--deadline", "half past", "--results", str(tmp_path / "r")])
+    with pytest.raises(ConfigError, match="--deadline 'half past'"):
+        args.func(args)

@@ -18,11 +18,14 @@ def _cmd_sweep(args) -> int:
     import torch
 
     from .sweep import run_sweep
+    from .estimate import parse_deadline
+    deadline = parse_deadline(args.deadline) if args.deadline else None
     if args.threads:
         torch.set_num_threads(args.threads)
     summary = run_sweep(args.study, only=args.only, max_cells=args.max_cells, match=args.match,
                         results_dir=args.results,
-                        work_dir=args.work, progress=not args.no_progress, reuse=not args.no_reuse)
+                        work_dir=args.work, progress=not args.no_progress, reuse=not args.no_reuse,
+                        deadline=deadline)
     print(json.dumps(summary))
     return 1 if summary["failed"] else 0
 
@@ -39,6 +42,10 @@ def add_cli(subparsers) -> None:
     s.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (default: results)")
     s.add_argument("--work", default=str(DEFAULT_WORK), help="scratch folder (default: runs/sweeps)")
     s.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    s.add_argument("--deadline", metavar="WHEN",
+                   help="start only cells expected to finish by WHEN (HH:MM, local time, or 2026-12-04T19:10); "
+                        "the rest wait for the next sweep (a session that ends at a fixed time loses a cell "
+                        "still training)")
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--status", action="store_true",
                    help="run nothing: print what is done and left (per kind, with a time estimate) and the ids to run")

@@ -3,8 +3,9 @@
 Reads only: the study, its result files, the other studies' results (cells a sweep would reuse) and
 the scratch folder (trained cells that a killed sweep left half-way resume from ``last/``). The time
 estimate per kind is the median wall time of this study's finished cells of that kind that ran in
-one go (resumed runs record only their last part; a reused cell keeps its original time), so it
-holds for the machine and thread count those cells ran with.
+one go, or of a resumed cell its training's cumulative time (:func:`nmtprune.experiments.estimate.cell_seconds`;
+a reused cell keeps its original time), so it holds for the machine and thread count those cells ran
+with; a half-trained cell counts only what its checkpoint has not yet spent.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
+from .estimate import cell_seconds, spent_seconds
 from .store import ResultStore, find_twin
 from .study import load_study
 from .sweep import SweepLockedError, cell_lock, plan
@@ -40,19 +42,21 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
     running: list[str] = []
     for cell in cells:
         k = kinds.setdefault(cell.kind, {"planned": 0, "done": 0, "failed": 0, "reusable": 0, "partial": 0,
-                                         "running": 0, "to_run": 0, "times": []})
+                                         "running": 0, "to_run": 0, "times": [], "spent": []})
         k["planned"] += 1
         res = store.read(cell)
         if res is not None and res.get("status") == "ok":
             k["done"] += 1
-            if not (res.get("metrics") or {}).get("resumed"):
-                k["times"].append(float(res.get("wall_s") or 0.0))
+            sec = cell_seconds(res)
+            if sec is not None:
+                k["times"].append(sec)
             continue
         if find_twin(results_dir, cell, store.root) is not None:
             k["reusable"] += 1
             continue
         k["failed"] += res is not None  # a failed result is retried
         k["partial"] += (work / cell.id / "last").is_dir()
+        k["spent"].append(spent_seconds(work, cell.id))
         if _held(work, cell.id):
             k["running"] += 1
             running.append(cell.id)
@@ -60,9 +64,10 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
         todo.append(cell.id)
     total: Optional[float] = 0.0
     for k in kinds.values():
-        times = k.pop("times")
+        times, spent = k.pop("times"), k.pop("spent")
         k["median_s"] = statistics.median(times) if times else None
-        k["estimate_s"] = k["median_s"] * k["to_run"] if k["median_s"] is not None else (0.0 if not k["to_run"] else None)
+        k["estimate_s"] = (sum(max(0.0, k["median_s"] - s) for s in spent) if k["median_s"] is not None
+                           else (0.0 if not k["to_run"] else None))
         total = None if total is None or k["estimate_s"] is None else total + k["estimate_s"]
     ordered = {kind: kinds[kind] for kind in KINDS if kind in kinds}
     return {"study": study.name, "kinds": ordered, "todo": todo, "running": running, "estimate_s": total}

@@ -11,6 +11,9 @@ the lock when its process dies, so a killed sweep's cells are free at once.
 A cell that another study has already measured (same id: same model, settings and seed) is not run
 again: its result is copied with ``reused_from`` naming the file, and keeps the provenance (command,
 commit, machine) of the run that produced it. ``reuse=False`` (``--no-reuse``) recomputes.
+
+With a ``deadline`` (``--deadline 19:10``) the sweep starts only cells it expects to finish by then
+(:mod:`nmtprune.experiments.estimate`) and leaves the rest ("deferred") for the next run.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from ..provenance import provenance
 from .cells import RUNNERS
 from .context import Context
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
+from .estimate import Estimator
 from .grid import Cell, expand, model_hash
 from .store import ResultStore, find_twin
 
@@ -121,7 +125,7 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
               match: Optional[Iterable[str]] = None,
               results_dir: str | Path = DEFAULT_RESULTS, work_dir: str | Path = DEFAULT_WORK,
               progress: bool = True, argv: Optional[list[str]] = None, log=sys.stderr,
-              reuse: bool = True) -> dict:
+              reuse: bool = True, deadline: Optional[float] = None) -> dict:
     """Run the study's unfinished cells.
 
     Args:
@@ -134,9 +138,14 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
         progress: print one line per cell (and let training draw progress bars).
         argv: the command line to record in each result (default: ``sys.argv``).
         reuse: copy the results of cells another study under ``results_dir`` has measured.
+        deadline: a Unix time; start only cells whose estimated remaining time ends before it (a cell
+            is estimated by the median of its kind's finished cells, less what a half-trained run of
+            it has spent; a kind never timed here by the longest median of any study's kinds; with
+            nothing timed anywhere, any cell while the deadline has not passed).
     Returns:
-        ``{"study", "cells", "skipped", "reused", "busy", "ran", "ok", "failed", "remaining", "results"}``;
-        ``busy``: cells another sweep was running (left to it).
+        ``{"study", "cells", "skipped", "reused", "busy", "deferred", "ran", "ok", "failed", "remaining",
+        "results"}``; ``busy``: cells another sweep was running (left to it); ``deferred``: cells not
+        started because they would not finish by the deadline (counted in ``remaining`` too).
     Raises:
         ConfigError: bad study file.
     """
@@ -144,8 +153,8 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     cells = plan(study, only, match)
     store = ResultStore(Path(results_dir) / study.name)
     work = Path(work_dir) / study.name
-    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "reused": 0, "busy": 0, "ran": 0, "ok": 0,
-               "failed": 0, "remaining": 0, "results": str(store.root)}
+    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "reused": 0, "busy": 0, "deferred": 0,
+               "ran": 0, "ok": 0, "failed": 0, "remaining": 0, "results": str(store.root)}
     store.remove_stale_temporaries()
     todo = [c for c in cells if not store.done(c)]
     summary["skipped"] = len(cells) - len(todo)
@@ -156,6 +165,7 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     prov = provenance(argv)
     ctx = Context(study, work, progress=progress)
     times: dict[str, list[float]] = {}
+    estimator = Estimator(store, work, results_dir) if deadline is not None else None
     late = 0  # cells another sweep finished after we listed them
     if progress:
         print(f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, "
@@ -164,6 +174,14 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     for i, cell in enumerate(todo, 1):
         if summary["ran"] >= limit:
             break
+        if estimator is not None:
+            need, left = estimator.remaining(cell), deadline - time.time()
+            if left <= 0 or (need is not None and need > left):
+                summary["deferred"] += 1
+                if progress:
+                    print(f"[{i}/{len(todo)}] {cell.id} deferred: needs about {_fmt(need or 0)}, "
+                          f"{_fmt(max(left, 0))} left before the deadline", file=log, flush=True)
+                continue
         try:
             with cell_lock(work, cell.id):
                 if store.done(cell):  # another sweep finished it since we listed the cells
@@ -177,6 +195,8 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
             continue
         summary["ran"] += 1
         summary[status] += 1
+        if estimator is not None:
+            estimator.refresh()
         if progress:
             eta = _eta(times, todo[i:])
             msg = f"[{i}/{len(todo)}] {cell.id} {status} {wall:.1f}s" + (f"  ETA {_fmt(eta)}" if eta else "")

@@ -1,0 +1,121 @@
+"""How long a cell takes: the estimates behind ``sweep --status`` and ``sweep --deadline``.
+
+A finished cell's time is its ``wall_s``. A cell whose training was resumed records there only its last
+part; its training's cumulative wall clock (``metrics.train_summary.wall_s``, which the checkpoint
+carries across resumes) is then the better figure, and a resumed cell without one has no usable time.
+The estimate for a kind is the median over the study's finished cells of that kind, so it holds for the
+machine and thread count those cells ran with. A half-trained cell (``<work>/<cell>/last/trainer.json``)
+needs that estimate less the training time its checkpoint has already spent.
+
+Why a deadline: a CPU session ends at a fixed time and takes its scratch folders with it, so a cell still
+training then is lost entirely. With ``--deadline`` a sweep starts only cells expected to finish before
+it, and leaves the others ("deferred") for the next session; a shorter kind further down may still fit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ..config import ConfigError
+from .grid import Cell
+from .store import ResultStore, read_result
+
+__all__ = ["cell_seconds", "kind_medians", "longest_median", "spent_seconds", "parse_deadline", "Estimator"]
+
+
+def cell_seconds(res: dict) -> Optional[float]:
+    """Seconds a finished cell took in all, or None when its result cannot tell (resumed, no training time)."""
+    wall = float(res.get("wall_s") or 0.0)
+    metrics = res.get("metrics") or {}
+    if not metrics.get("resumed"):
+        return wall
+    trained = (metrics.get("train_summary") or {}).get("wall_s")
+    return max(wall, float(trained)) if trained else None
+
+
+def kind_medians(results: Iterable[dict]) -> dict[str, float]:
+    """{kind: median seconds} over the successful results given (those whose time is known)."""
+    times: dict[str, list[float]] = {}
+    for res in results:
+        if res.get("status") == "ok":
+            sec = cell_seconds(res)
+            if sec is not None:
+                times.setdefault(res.get("kind", ""), []).append(sec)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def longest_median(results_dir: str | Path) -> Optional[float]:
+    """The longest per-(study, kind) median under ``results_dir``: the stand-in for a kind never timed.
+
+    Conservative on purpose: a lane left idle at a session's end costs less than a cell started and lost.
+    """
+    best = None
+    for study_dir in sorted(p for p in Path(results_dir).glob("*") if p.is_dir()):
+        res = (read_result(p) for p in study_dir.glob("*.json") if not p.name.startswith("."))
+        for sec in kind_medians(r for r in res if r is not None).values():
+            best = sec if best is None else max(best, sec)
+    return best
+
+
+def spent_seconds(work: Path, cell_id: str) -> float:
+    """Training seconds a killed run of this cell has already banked in its resumable checkpoint (0: none)."""
+    try:
+        state = json.loads((Path(work) / cell_id / "last" / "trainer.json").read_text(encoding="utf-8"))
+        return max(0.0, float(state.get("wall_s") or 0.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
+class Estimator:
+    """Expected remaining seconds of a study's cells.
+
+    Args:
+        store: the study's results (its finished cells give the per-kind medians).
+        work: the study's scratch folder (half-trained cells).
+        results_dir: every study's results; their longest per-kind median stands in for a kind this
+            study has never timed.
+    """
+
+    def __init__(self, store: ResultStore, work: Path, results_dir: str | Path):
+        self.store, self.work = store, Path(work)
+        self.medians = kind_medians(store)
+        self.fallback = longest_median(results_dir)
+
+    def refresh(self) -> None:
+        """Re-read the study's medians (after a cell finishes: the first cell of a kind replaces the stand-in)."""
+        self.medians = kind_medians(self.store)
+
+    def remaining(self, cell: Cell) -> Optional[float]:
+        """Seconds ``cell`` still needs; None when nothing anywhere has been timed."""
+        full = self.medians.get(cell.kind, self.fallback)
+        if full is None:
+            return None
+        return max(0.0, full - spent_seconds(self.work, cell.id))
+
+
+def parse_deadline(text: str, now: Optional[dt.datetime] = None) -> float:
+    """``HH:MM`` (its next occurrence, local time) or an ISO date-time (``2026-12-04T19:10``) as a Unix time.
+
+    Raises:
+        ConfigError: anything else, or an ISO time already past.
+    """
+    now = now or dt.datetime.now()
+    text = text.strip()
+    try:
+        if len(text) <= 5 and ":" in text:
+            hh, mm = (int(x) for x in text.split(":"))
+            when = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+            if when <= now:  # 01:00 said at 23:00 means tomorrow
+                when += dt.timedelta(days=1)
+            return when.timestamp()
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--deadline {text!r}: expected HH:MM or an ISO date-time such as 2026-12-04T19:10") from None
+    if when.tzinfo is None and now.tzinfo is not None:
+        when = when.replace(tzinfo=now.tzinfo)
+    if when <= now:
+        raise ConfigError(f"--deadline {text}: that time has passed (now {now.isoformat(timespec='minutes')})")
+    return when.timestamp()
