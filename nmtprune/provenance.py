@@ -25,9 +25,12 @@ def git_state(cwd: str | Path | None = None) -> tuple[str | None, bool]:
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:
-    """HEAD with '+dirty' if tracked files changed."""
+    """HEAD with '+dirty' if tracked files changed; where there is no git repository (a copy of the working
+    tree on a lent GPU machine travels without ``.git``), ``$NMTPRUNE_COMMIT`` as the copy's sender set it."""
     head, dirty = git_state(cwd)
-    return head and head + ("+dirty" if dirty else "")
+    if head is None:
+        return os.environ.get("NMTPRUNE_COMMIT") or None
+    return head + ("+dirty" if dirty else "")
 
 
 def machine() -> dict:

@@ -391,6 +391,20 @@ def test_bad_arguments_give_clear_errors(monkeypatch):
     get_score("obd")(m, batches=bs, nonfused=False)  # first order never needs it
 
 
+def test_scoring_a_cuda_model_runs_cudnn_off_for_first_order_scores_too(monkeypatch):
+    # scores run in eval mode, and cuDNN's RNN refuses a backward outside training mode (pytorch #5878):
+    # on CUDA every score, not only the double-backward ones, must take the non-fused path
+    from nmtprune.prune.scores._autograd import prunable_params, scoring_mode
+    m = tiny_model().train()
+    seen = {}
+    for on_cuda in (True, False):
+        monkeypatch.setattr(_autograd, "_on_cudnn", lambda params, on_cuda=on_cuda: on_cuda)
+        with scoring_mode(m, prunable_params(m)):
+            seen[on_cuda] = (torch.backends.cudnn.enabled, m.training)
+    assert seen == {True: (False, False), False: (True, False)}
+    assert torch.backends.cudnn.enabled and m.training  # both restored
+
+
 # ---------------------------------------------------------------- plumbing: batches, sweep context, CLI, rounds
 def toy_checkpoint(path):
     cfg = load_config(TOY_CONFIG, ["model.hidden=8", "model.emb_dim=8"])

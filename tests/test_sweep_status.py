@@ -9,12 +9,15 @@ import pytest
 from nmtprune.config import ConfigError
 from nmtprune.experiments import ResultStore, add_cli, load_study, plan, run_sweep
 from nmtprune.experiments import cells as cells_mod
-from nmtprune.experiments.estimate import cell_seconds, kind_medians, parse_deadline, spent_seconds
+from nmtprune.experiments.estimate import cell_seconds, kind_medians, machine_key, parse_deadline, spent_seconds
 from nmtprune.experiments.status import format_status, sweep_status
+from nmtprune.provenance import machine
 
 from test_experiments import STUDY, held, write_study
 
 RETRAIN = "retrain: {{sparsities: [0.5, 0.8], seeds: [1], scratch: false, dense_continued: false}}\n"
+HERE = {"provenance": {"machine": machine()}}  # a result timed on this machine
+GPU = {"provenance": {"machine": {**machine(), "gpu": "NVIDIA H200"}}}  # ... and on another kind of machine
 
 
 def test_status_counts_each_kind_and_estimates_the_rest(tmp_path, capsys):
@@ -25,9 +28,9 @@ def test_status_counts_each_kind_and_estimates_the_rest(tmp_path, capsys):
     rt = [c for c in cells if c.kind == "retrain"]
     store = ResultStore(results / "toy")
     for c, wall in zip(pe[:3], (60.0, 120.0, 90.0)):
-        store.write(c, {"status": "ok", "metrics": {}, "wall_s": wall})
-    store.write(pe[3], {"status": "failed", "metrics": None, "wall_s": 5.0})
-    store.write(rt[0], {"status": "ok", "metrics": {"resumed": True}, "wall_s": 10.0})  # not a whole run's time
+        store.write(c, {"status": "ok", "metrics": {}, "wall_s": wall, **HERE})
+    store.write(pe[3], {"status": "failed", "metrics": None, "wall_s": 5.0, **HERE})
+    store.write(rt[0], {"status": "ok", "metrics": {"resumed": True}, "wall_s": 10.0, **HERE})  # not a whole run's time
     ResultStore(results / "other").write(pe[4], {"status": "ok", "metrics": {}, "wall_s": 1.0})  # reusable
     (work / "toy" / rt[1].id / "last").mkdir(parents=True)  # a killed sweep's half-trained cell
 
@@ -85,7 +88,7 @@ def test_status_estimate_subtracts_what_a_half_trained_cell_has_spent(tmp_path):
     path = write_study(tmp_path, STUDY + RETRAIN, "toy")
     results, work = tmp_path / "results", tmp_path / "work"
     rt = plan(load_study(path), only=["retrain"])
-    ResultStore(results / "toy").write(rt[0], {"status": "ok", "wall_s": 100.0, "metrics": {
+    ResultStore(results / "toy").write(rt[0], {"status": "ok", "wall_s": 100.0, **HERE, "metrics": {
         "resumed": True, "train_summary": {"wall_s": 1000.0}}})
     (work / "toy" / rt[1].id / "last").mkdir(parents=True)
     (work / "toy" / rt[1].id / "last" / "trainer.json").write_text('{"wall_s": 400}', encoding="utf-8")
@@ -109,8 +112,9 @@ def test_deadline_starts_only_cells_that_fit(tmp_path, monkeypatch):
     path = write_study(tmp_path, STUDY, "toy")
     results, work = tmp_path / "results", tmp_path / "work"
     pe = plan(load_study(path), only=["prune-eval"])
-    for c in pe[:2]:  # prune-eval cells take 1,000 s here; no other kind of any study was timed
-        ResultStore(results / "toy").write(c, {"status": "ok", "metrics": {}, "wall_s": 1000.0})
+    for c in pe[:2]:  # prune-eval cells take 1,000 s here; no other kind of any study was timed here
+        ResultStore(results / "toy").write(c, {"status": "ok", "metrics": {}, "wall_s": 1000.0, **HERE})
+    ResultStore(results / "toy").write(pe[3], {"status": "ok", "metrics": {}, "wall_s": 1.0, **GPU})  # elsewhere
     (work / "toy" / pe[2].id / "last").mkdir(parents=True)  # a killed run that needs only 50 s more
     (work / "toy" / pe[2].id / "last" / "trainer.json").write_text('{"wall_s": 950}', encoding="utf-8")
     ran = []
@@ -121,7 +125,7 @@ def test_deadline_starts_only_cells_that_fit(tmp_path, monkeypatch):
     s = run_sweep(path, deadline=time.time() + 300, **kw)
     # the half-trained cell fits; every other prune-eval cell (1,000 s) and every untimed kind (the
     # longest median stands in: 1,000 s) is left for later
-    assert ran == [pe[2].id] and s["ran"] == 1 and s["deferred"] == len(plan(load_study(path))) - 3
+    assert ran == [pe[2].id] and s["ran"] == 1 and s["deferred"] == len(plan(load_study(path))) - 4
     assert s["remaining"] == s["deferred"]
     s = run_sweep(path, only=["where"], deadline=time.time() + 2000, **kw)  # now it fits
     assert s["ran"] == 1 and s["deferred"] == 0
@@ -135,3 +139,27 @@ def test_deadline_on_the_command_line(tmp_path, capsys):
     args = parser.parse_args(["sweep", str(path), "--deadline", "half past", "--results", str(tmp_path / "r")])
     with pytest.raises(ConfigError, match="--deadline 'half past'"):
         args.func(args)
+
+
+def test_estimates_count_only_cells_timed_on_this_kind_of_machine(tmp_path):
+    path = write_study(tmp_path, STUDY + RETRAIN, "toy")
+    results, work = tmp_path / "results", tmp_path / "work"
+    rt = plan(load_study(path), only=["retrain"])
+    store = ResultStore(results / "toy")
+    store.write(rt[0], {"status": "ok", "metrics": {}, "wall_s": 120.0, **GPU})
+    k = sweep_status(path, only=["retrain"], results_dir=results, work_dir=work)["kinds"]["retrain"]
+    assert k["median_s"] is None  # a GPU's 2 minutes say nothing about this CPU
+    on_gpu = machine_key(GPU["provenance"]["machine"])
+    assert sweep_status(path, only=["retrain"], results_dir=results, work_dir=work, on=on_gpu)[
+        "kinds"]["retrain"]["median_s"] == 120.0
+    assert kind_medians(store) == {"retrain": 120.0} and kind_medians(store, machine_key(machine())) == {}
+    assert machine_key(None) is None and machine_key({"cpu": "x", "cores": 2}) == (None, "x", 2)
+
+
+def test_commit_of_a_tree_copied_without_git(tmp_path, monkeypatch):
+    from nmtprune.provenance import git_commit
+    monkeypatch.delenv("NMTPRUNE_COMMIT", raising=False)
+    assert git_commit(tmp_path) is None  # no repository, nothing said: unknown, never a guess
+    monkeypatch.setenv("NMTPRUNE_COMMIT", "770878a")
+    assert git_commit(tmp_path) == "770878a"
+    assert git_commit() != "770878a"  # inside the repository git itself answers

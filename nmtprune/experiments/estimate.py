@@ -3,8 +3,10 @@
 A finished cell's time is its ``wall_s``. A cell whose training was resumed records there only its last
 part; its training's cumulative wall clock (``metrics.train_summary.wall_s``, which the checkpoint
 carries across resumes) is then the better figure, and a resumed cell without one has no usable time.
-The estimate for a kind is the median over the study's finished cells of that kind, so it holds for the
-machine and thread count those cells ran with. A half-trained cell (``<work>/<cell>/last/trainer.json``)
+The estimate for a kind is the median over the study's finished cells of that kind that ran on this kind of
+machine (the same GPU, or none, and the same CPU model and core count, by each result's provenance): a
+cell that takes 25 minutes on a 2-core CPU takes a few on a GPU, and a GPU session must not defer every
+cell by the CPU's times. A half-trained cell (``<work>/<cell>/last/trainer.json``)
 needs that estimate less the training time its checkpoint has already spent.
 
 Why a deadline: a CPU session ends at a fixed time and takes its scratch folders with it, so a cell still
@@ -20,10 +22,24 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..config import ConfigError
+from ..provenance import machine
 from .grid import Cell
 from .store import ResultStore, read_result
 
-__all__ = ["cell_seconds", "kind_medians", "longest_median", "spent_seconds", "parse_deadline", "Estimator"]
+__all__ = ["cell_seconds", "kind_medians", "longest_median", "spent_seconds", "parse_deadline", "machine_key",
+           "Estimator"]
+
+
+def machine_key(info: Optional[dict]) -> Optional[tuple]:
+    """What makes two machines time a cell alike: (GPU name or None, CPU model, cores); None if unknown."""
+    if not info:
+        return None
+    return info.get("gpu"), info.get("cpu"), info.get("cores")
+
+
+def here() -> Optional[tuple]:
+    """:func:`machine_key` of this machine."""
+    return machine_key(machine())
 
 
 def cell_seconds(res: dict) -> Optional[float]:
@@ -36,10 +52,13 @@ def cell_seconds(res: dict) -> Optional[float]:
     return max(wall, float(trained)) if trained else None
 
 
-def kind_medians(results: Iterable[dict]) -> dict[str, float]:
-    """{kind: median seconds} over the successful results given (those whose time is known)."""
+def kind_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[str, float]:
+    """{kind: median seconds} over the successful results given (those whose time is known); ``on``: only
+    those that ran on machines with this :func:`machine_key`."""
     times: dict[str, list[float]] = {}
     for res in results:
+        if on is not None and machine_key((res.get("provenance") or {}).get("machine")) != on:
+            continue
         if res.get("status") == "ok":
             sec = cell_seconds(res)
             if sec is not None:
@@ -47,15 +66,16 @@ def kind_medians(results: Iterable[dict]) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def longest_median(results_dir: str | Path) -> Optional[float]:
-    """The longest per-(study, kind) median under ``results_dir``: the stand-in for a kind never timed.
+def longest_median(results_dir: str | Path, on: Optional[tuple] = None) -> Optional[float]:
+    """The longest per-(study, kind) median under ``results_dir`` (``on``: that machine's cells only): the
+    stand-in for a kind never timed.
 
     Conservative on purpose: a lane left idle at a session's end costs less than a cell started and lost.
     """
     best = None
     for study_dir in sorted(p for p in Path(results_dir).glob("*") if p.is_dir()):
         res = (read_result(p) for p in study_dir.glob("*.json") if not p.name.startswith("."))
-        for sec in kind_medians(r for r in res if r is not None).values():
+        for sec in kind_medians((r for r in res if r is not None), on).values():
             best = sec if best is None else max(best, sec)
     return best
 
@@ -77,16 +97,17 @@ class Estimator:
         work: the study's scratch folder (half-trained cells).
         results_dir: every study's results; their longest per-kind median stands in for a kind this
             study has never timed.
+        on: the machine whose cells count (:func:`machine_key`; default: this one).
     """
 
-    def __init__(self, store: ResultStore, work: Path, results_dir: str | Path):
-        self.store, self.work = store, Path(work)
-        self.medians = kind_medians(store)
-        self.fallback = longest_median(results_dir)
+    def __init__(self, store: ResultStore, work: Path, results_dir: str | Path, on: Optional[tuple] = None):
+        self.store, self.work, self.on = store, Path(work), on or here()
+        self.medians = kind_medians(store, self.on)
+        self.fallback = longest_median(results_dir, self.on)
 
     def refresh(self) -> None:
         """Re-read the study's medians (after a cell finishes: the first cell of a kind replaces the stand-in)."""
-        self.medians = kind_medians(self.store)
+        self.medians = kind_medians(self.store, self.on)
 
     def remaining(self, cell: Cell) -> Optional[float]:
         """Seconds ``cell`` still needs; None when nothing anywhere has been timed."""

@@ -4,8 +4,9 @@ Reads only: the study, its result files, the other studies' results (cells a swe
 the scratch folder (trained cells that a killed sweep left half-way resume from ``last/``). The time
 estimate per kind is the median wall time of this study's finished cells of that kind that ran in
 one go, or of a resumed cell its training's cumulative time (:func:`nmtprune.experiments.estimate.cell_seconds`;
-a reused cell keeps its original time), so it holds for the machine and thread count those cells ran
-with; a half-trained cell counts only what its checkpoint has not yet spent.
+a reused cell keeps its original time), counting only cells that ran on this kind of machine
+(:func:`nmtprune.experiments.estimate.machine_key`); a half-trained cell counts only what its checkpoint
+has not yet spent.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
-from .estimate import cell_seconds, spent_seconds
+from .estimate import cell_seconds, here, machine_key, spent_seconds
 from .store import ResultStore, find_twin
 from .study import load_study
 from .sweep import SweepLockedError, cell_lock, plan
@@ -24,10 +25,13 @@ __all__ = ["sweep_status", "format_status"]
 
 def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
                  match: Optional[Iterable[str]] = None, results_dir: str | Path = DEFAULT_RESULTS,
-                 work_dir: str | Path = DEFAULT_WORK) -> dict:
+                 work_dir: str | Path = DEFAULT_WORK, on: Optional[tuple] = None) -> dict:
     """Per kind: planned, done, failed, reusable, partly trained, running, to run, median seconds per
     cell, and the estimate for the rest; ``todo``: the ids still to run, in run order; ``running``:
     those a live sweep holds now.
+
+    ``on``: the machine whose cells give the times (:func:`nmtprune.experiments.estimate.machine_key`;
+    default: this one).
 
     Returns:
         ``{"study", "kinds": {kind: {...}}, "todo": [id, ...], "running": [id, ...], "estimate_s": float | None}``
@@ -35,6 +39,7 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
     """
     study = load_study(study_path)
     cells = plan(study, only, match)
+    on = on or here()  # time estimates from cells that ran on this kind of machine
     store = ResultStore(Path(results_dir) / study.name)
     work = Path(work_dir) / study.name
     kinds: dict[str, dict] = {}
@@ -48,7 +53,7 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
         if res is not None and res.get("status") == "ok":
             k["done"] += 1
             sec = cell_seconds(res)
-            if sec is not None:
+            if sec is not None and machine_key((res.get("provenance") or {}).get("machine")) == on:
                 k["times"].append(sec)
             continue
         if find_twin(results_dir, cell, store.root) is not None:

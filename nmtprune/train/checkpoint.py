@@ -90,6 +90,8 @@ def save_checkpoint(path: str | Path, model: Seq2Seq, cfg: ExperimentConfig, src
     if optimizer is not None and trainer is not None:
         tensors, optim_json = _optimizer_tensors(optimizer)
         tensors["rng.torch"] = torch.get_rng_state()
+        if torch.cuda.is_available():  # dropout on a GPU draws from the CUDA generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state()
         save_file(tensors, str(tmp / "trainer.safetensors"), metadata={"format": FORMAT})
         trainer = dict(trainer, optimizer=optim_json)
         (tmp / "trainer.json").write_text(json.dumps(trainer, indent=2) + "\n", encoding="utf-8")
@@ -172,6 +174,8 @@ def load_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer) -> di
         state.setdefault(int(idx), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": optim_json["param_groups"]})
     torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
     return trainer
 
 

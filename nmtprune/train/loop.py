@@ -174,7 +174,9 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             pruner.update(model, optimizer, 0)  # one-shot and iterative's first round prune before step 0
     ddp_devices = [device.index] if device.type == "cuda" else None  # CPU (gloo): no device_ids
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ddp_devices) if world > 1 else model
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
+    # bf16 autocast is a CPU speed setting (AVX-512 bf16). On CUDA the run stays fp32: autocast's wrapper
+    # for cuDNN's LSTM casts to fp16 whatever dtype is asked (pytorch #42385), and nothing here scales the loss
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if t.bf16 and device.type == "cpu" else nullcontext
 
     def log(record: dict) -> None:
         if rank == 0:

@@ -25,6 +25,9 @@ path, whose cell backward on CUDA is ``_thnn_differentiable_lstm_cell_backward``
 being built (not run here: no GPU in this task). On the CPU the encoder runs on packed sequences,
 which PyTorch never hands to oneDNN, and the decoder's ``torch._VF.lstm_cell`` is plain
 differentiable ops; the tests check both twice-differentiable (gradgradcheck, HVPs).
+First-order scores need the switch on CUDA as well: they score in eval mode (no dropout), and
+cuDNN's RNN refuses a backward outside training mode (pytorch #5878), so :func:`scoring_mode` turns
+cuDNN off for every score of a CUDA model; scoring costs a little more there, and nothing on the CPU.
 A caller that forbids that switch (``nonfused=False``) on a cuDNN model gets a
 :class:`DoubleBackwardError` before any work, and any other "no double backward" failure from
 autograd is re-raised as one, with the fix in the message.
@@ -118,7 +121,9 @@ def _on_cudnn(params: Params) -> bool:
 @contextlib.contextmanager
 def scoring_mode(model: nn.Module, params: Params, double_backward: bool = False,
                  nonfused: bool = True) -> Iterator[None]:
-    """Eval mode (no dropout, obd.md §5) and, for double backward, the non-fused RNN path (cuDNN off).
+    """Eval mode (no dropout, obd.md §5) and, for double backward or on a CUDA model, the non-fused RNN path
+    (cuDNN off): cuDNN's LSTM supports no double backward (pytorch #5261), and it refuses any backward in
+    eval mode ("cudnn RNN backward can only be called in training mode", pytorch #5878).
 
     Args:
         double_backward: the caller will differentiate gradients (HVPs).
@@ -134,7 +139,7 @@ def scoring_mode(model: nn.Module, params: Params, double_backward: bool = False
     was_training = model.training
     model.eval()
     ctx = contextlib.ExitStack()
-    if double_backward:
+    if double_backward or _on_cudnn(params):
         ctx.enter_context(torch.backends.cudnn.flags(enabled=False))
     try:
         with ctx:

@@ -13,7 +13,8 @@ Curvature h_kk, by ``estimator``:
   cross-entropy, with target tokens sampled from the model. Because the decoder is teacher-forced,
   the square of a minibatch's summed sampled-target gradient is an unbiased estimate of the sum of
   per-token Fisher diagonals (cross terms vanish in expectation), so it costs one forward+backward
-  per batch (and per extra sample): first derivatives only, fine with cuDNN/oneDNN. Non-negative.
+  per batch (and per extra sample): first derivatives only (on CUDA cuDNN is off while scoring: see
+  :mod:`._autograd`). Non-negative.
 * ``"empirical"`` (score ``obd-empirical``): the empirical Fisher, squared per-example gradients with
   the reference targets; an example is a micro-batch of ``micro_batch`` sentences (1 = exact, one
   backward per sentence).

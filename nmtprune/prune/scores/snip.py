@@ -16,7 +16,7 @@ scaling (:func:`._data.variance_scaling_copy`, seeded by ``seed``), as the paper
 (its Table 3: GRUs fail without it); the mask then goes to sparse-from-scratch training
 (:func:`nmtprune.prune.retrain.sparse_from_scratch`). The model passed in is never modified.
 
-Cost: one forward+backward per scoring batch; first derivatives only, fine with cuDNN.
+Cost: one forward+backward per scoring batch; first derivatives only (on CUDA cuDNN is off while scoring: see :mod:`._autograd`).
 Embedding rows of tokens absent from the batches: see :mod:`._data` (``absent_rows``).
 """
 from __future__ import annotations

@@ -14,8 +14,9 @@ to pruning during fine-tuning; here a score is computed once per call (one pruni
 the plain mean over the scoring batches. The hidden-unit (gate) version belongs to the unit pruning
 code, not here. Lower = pruned first; all values are >= 0.
 
-Cost: first order, one forward+backward per batch (cuDNN fine). Second order, one create_graph
-backward and one double backward per batch (non-fused LSTM path, see :mod:`._autograd`).
+Cost: first order, one forward+backward per batch (on CUDA with cuDNN off, as for every score:
+:mod:`._autograd`). Second order, one create_graph backward and one double backward per batch
+(non-fused LSTM path, see :mod:`._autograd`).
 Absent embedding rows: :mod:`._data`.
 """
 from __future__ import annotations
