@@ -13,14 +13,17 @@
 # On this machine, before the call (the GPU image has PyTorch, sacrebleu, safetensors, sentencepiece, but
 # no sacremoses, and the tree must fit the tool's 64 MiB):
 #   git commit ...; scripts/gpu_slim.sh on multi30k-en-de    # slims the tree, fetches .whl/sacremoses
-#   device run, carry [".whl"], timeout_s STOP_MIN*60+60:
-#     NMTPRUNE_COMMIT=$(git rev-parse HEAD) scripts/gpu_lanes.sh 6 9 12 studies/saliency.yaml:retrain ...
-#   (write the commit hash into the command: the copy travels without .git)
+#   device run, carry [".whl"], timeout_s 600 (smoke check ~1 min + STOP_MIN + packing), e.g.
+#     NMTPRUNE_COMMIT=<sha> scripts/gpu_lanes.sh 5 8 12 studies/budget.yaml:retrain \
+#       studies/saliency.yaml:retrain,dense-continued studies/saliency.yaml:scratch studies/see2016.yaml:scratch
+#   (write HEAD's hash into the command: the copy travels without .git). The first GPU run has no GPU
+#   timings, so until its first cells finish any cell starts before START_MIN; later, the GPU medians.
 #   scripts/gpu_slim.sh off
 #   tar xzf FILES_AT/results.tar.gz        # the new results/ files; then report, README, commit
 #
+# First scripts/gpu_smoke.py (about a minute; GPU_LANES_NO_SMOKE=1 skips it): on failure no lane starts.
 # $OUT gets results.tar.gz (re-packed every 20 s, so a command cut off still returns what finished),
-# lanes.log (every lane's output) and gpu.txt (nvidia-smi at the start and the end).
+# lanes.log (every lane's output) and gpu.txt (nvidia-smi, the smoke check's lines, at start and end).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 4 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
@@ -45,6 +48,12 @@ python3 -c "import sys, nmtprune.provenance as p; sys.exit(0 if p.git_commit() e
 # on a machine without CUDA, 1-thread lanes would only start cells that cannot finish in minutes
 [ -n "${GPU_LANES_ALLOW_CPU:-}" ] || python3 -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)" \
   || { echo "gpu_lanes: no CUDA device (set GPU_LANES_ALLOW_CPU=1 to run anyway)" | tee -a "$OUT/gpu.txt" >&2; exit 3; }
+
+# a minute's check of the CUDA training paths first: if it fails, the lanes would fail cell by cell
+if [ -z "${GPU_LANES_NO_SMOKE:-}" ]; then
+  timeout 300 python3 scripts/gpu_smoke.py >> "$OUT/gpu.txt" 2>&1 \
+    || { echo "gpu_lanes: scripts/gpu_smoke.py failed (its output: $OUT/gpu.txt); no lanes started" >&2; exit 5; }
+fi
 
 STAMP=runs/gpu-lanes.stamp
 touch "$STAMP"
