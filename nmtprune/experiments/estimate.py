@@ -3,11 +3,11 @@
 A finished cell's time is its ``wall_s``. A cell whose training was resumed records there only its last
 part; its training's cumulative wall clock (``metrics.train_summary.wall_s``, which the checkpoint
 carries across resumes) is then the better figure, and a resumed cell without one has no usable time.
-The estimate for a kind is the median over the study's finished cells of that kind that ran on this kind of
-machine (the same GPU, or none, and the same CPU model and core count, by each result's provenance): a
-cell that takes 25 minutes on a 2-core CPU takes a few on a GPU, and a GPU session must not defer every
-cell by the CPU's times. A half-trained cell (``<work>/<cell>/last/trainer.json``)
-needs that estimate less the training time its checkpoint has already spent.
+The estimate for a kind is the median over the study's finished cells of that kind that ran on this
+kind of machine (the same GPU, or none, and the same CPU model and core count, by each result's
+provenance): a GPU session must not defer every cell by a 2-core CPU's times. A half-trained cell
+(``<work>/<cell>/last/trainer.json``) needs that estimate less the training time its checkpoint has
+already spent.
 
 Why a deadline: a CPU session ends at a fixed time and takes its scratch folders with it, so a cell still
 training then is lost entirely. With ``--deadline`` a sweep starts only cells expected to finish before
@@ -27,7 +27,7 @@ from .grid import Cell
 from .store import ResultStore, read_result
 
 __all__ = ["cell_seconds", "kind_medians", "longest_median", "spent_seconds", "parse_deadline", "machine_key",
-           "Estimator"]
+           "here", "Estimator"]
 
 
 def machine_key(info: Optional[dict]) -> Optional[tuple]:
