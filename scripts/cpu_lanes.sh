@@ -23,10 +23,12 @@ STEPS=(
   "studies/saliency.yaml|retrain|_s95_seed1"           # which method comes closest at 95 % (issue target)
   "studies/units.yaml|unit-retrain unit-greg|"          # every unit method retrained, 3 seeds
   "studies/see2016.yaml|retrain dense-continued|"       # See et al. Fig 6, 3 seeds, and the dense control
-  "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1 h each)
+  "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1-2 h each)
+  # See et al.'s second-corpus check: with the cells above, all the See et al. study still needs
+  "studies/see2016_tatoeba.yaml|retrain dense-continued|"
+  "studies/see2016_tatoeba.yaml|scratch|"
   "studies/budget.yaml|retrain|retrain_magnitude_class-blind_s90 gradual_class-blind_s95"   # T5's and issue 4's
-                                                        # gaps with the reference's full epochs (~70 min each)
-  "studies/see2016_tatoeba.yaml|retrain dense-continued scratch|"   # See et al.'s second-corpus check
+                                                        # gaps with the reference's full epochs (~70-140 min each)
   "studies/saliency.yaml|retrain dense-continued|"    # the 90/95 % points, 3 seeds, and the dense control
   "studies/saliency.yaml|scratch|snip-init_ grasp-init_ magnitude_"   # at-initialisation masks from scratch
   "studies/saliency.yaml|scratch|"                      # SNIP's batch-count ablation (-b10, -b1)
