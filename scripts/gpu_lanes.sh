@@ -72,6 +72,7 @@ lane() {
       --threads 1 --no-progress
   done
 }
+set -m  # each lane in its own process group: the stop below ends these lanes and nothing else
 pids=()
 for i in $(seq 1 "$LANES"); do
   lane "$@" > "runs/gpu-lane$i.log" 2>&1 &
@@ -86,7 +87,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
   pack
   sleep 20
 done
-pkill -f "nmtprune sweep" 2>/dev/null  # past STOP_MIN: cells still training are lost (runs/ stays there)
+for p in "${pids[@]}"; do  # past STOP_MIN: cells still training are lost (runs/ stays there)
+  kill -TERM -- "-$p" 2>/dev/null
+done
 wait
 pack
 nvidia-smi >> "$OUT/gpu.txt" 2>&1
