@@ -27,7 +27,7 @@ from .grid import Cell
 from .store import ResultStore, read_result
 
 __all__ = ["cell_seconds", "kind_medians", "longest_median", "spent_seconds", "parse_deadline", "machine_key",
-           "here", "Estimator"]
+           "here", "timed_on", "Estimator"]
 
 
 def machine_key(info: Optional[dict]) -> Optional[tuple]:
@@ -52,17 +52,23 @@ def cell_seconds(res: dict) -> Optional[float]:
     return max(wall, float(trained)) if trained else None
 
 
+def timed_on(res: dict, on: Optional[tuple]) -> Optional[float]:
+    """:func:`cell_seconds` of a successful result that ran on machine ``on`` (None: any), else None."""
+    if res.get("status") != "ok":
+        return None
+    if on is not None and machine_key((res.get("provenance") or {}).get("machine")) != on:
+        return None
+    return cell_seconds(res)
+
+
 def kind_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[str, float]:
     """{kind: median seconds} over the successful results given (those whose time is known); ``on``: only
     those that ran on machines with this :func:`machine_key`."""
     times: dict[str, list[float]] = {}
     for res in results:
-        if on is not None and machine_key((res.get("provenance") or {}).get("machine")) != on:
-            continue
-        if res.get("status") == "ok":
-            sec = cell_seconds(res)
-            if sec is not None:
-                times.setdefault(res.get("kind", ""), []).append(sec)
+        sec = timed_on(res, on)
+        if sec is not None:
+            times.setdefault(res.get("kind", ""), []).append(sec)
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS
-from .estimate import cell_seconds, here, machine_key, spent_seconds
+from .estimate import here, spent_seconds, timed_on
 from .store import ResultStore, find_twin
 from .study import load_study
 from .sweep import SweepLockedError, cell_lock, plan
@@ -52,8 +52,8 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
         res = store.read(cell)
         if res is not None and res.get("status") == "ok":
             k["done"] += 1
-            sec = cell_seconds(res)
-            if sec is not None and machine_key((res.get("provenance") or {}).get("machine")) == on:
+            sec = timed_on(res, on)
+            if sec is not None:
                 k["times"].append(sec)
             continue
         if find_twin(results_dir, cell, store.root) is not None:
