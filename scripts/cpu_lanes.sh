@@ -25,6 +25,7 @@ STEPS=(
   "studies/see2016.yaml|retrain dense-continued|"       # See et al. Fig 6, 3 seeds, and the dense control
   "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1-2 h each)
   # See et al.'s second-corpus check: with the cells above, all the See et al. study still needs
+  "studies/see2016_tatoeba.yaml|retrain dense-continued|_seed1"   # the seed-1 curve and its dense control
   "studies/see2016_tatoeba.yaml|retrain dense-continued|"
   "studies/see2016_tatoeba.yaml|scratch|"
   "studies/budget.yaml|retrain|retrain_magnitude_class-blind_s90 gradual_class-blind_s95"   # T5's and issue 4's
