@@ -359,3 +359,24 @@ def test_replications_table_runs_the_same_checks_on_each_study(toy, tmp_path):
                     encoding="utf-8")
     with pytest.raises(ConfigError, match=r"key 'replications\[0\]'"):
         load_study(path)
+
+
+def test_fig6_states_the_epochs_each_row_trained(toy, tmp_path):
+    from nmtprune.report.collect import epochs_run as _epochs
+    assert _epochs([{"train_summary": {"epochs": 15}}, {"train_summary": {"epochs": 11}}, {}]) == "11–15"
+    assert _epochs([{"train_summary": {"epochs": 5}}] * 2) == "5" and _epochs([{"bleu_tok_lc": 1.0}]) == ""
+    path, results = toy
+    path.write_text(path.read_text().replace("scratch: false", "scratch: true"), encoding="utf-8")
+    store = ResultStore(results / "toy")
+    cells = [c for c in plan(load_study(path)) if c.kind in ("retrain", "scratch")]
+    for c in cells:
+        store.write(c, ok({**eval_metrics(30.0), "train_summary": {"epochs": 3 if c.kind == "retrain" else 9},
+                           "start": {}, "curve": {"train": [], "dev": []}}))
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
+    assert ("Epochs each run trained (from its result file; early stopping can end one sooner): pruned + "
+            "retrained 3; sparse from scratch 9; the rows compare these budgets, not equal ones.") in text
+    for c in cells:
+        if c.kind == "scratch":
+            store.write(c, ok({**eval_metrics(30.0), "train_summary": {"epochs": 3}}))
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
+    assert "pruned + retrained 3; sparse from scratch 3; the same budget." in text and "not equal" not in text

@@ -185,3 +185,9 @@ def compared_retraining(c: Collected) -> list[Collected]:
         if ort and other.study.model == c.study.model and ort.scheme == rt.scheme:
             out.append(other)
     return out
+
+
+def epochs_run(runs: list[dict]) -> str:
+    """"15" or "11–15": the epochs the runs trained, from their ``train_summary`` ("" when none says)."""
+    es = sorted({r["train_summary"]["epochs"] for r in runs if (r.get("train_summary") or {}).get("epochs") is not None})
+    return "" if not es else (f"{es[0]:g}" if len(es) == 1 else f"{es[0]:g}–{es[-1]:g}")

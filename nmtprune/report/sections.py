@@ -12,7 +12,7 @@ from typing import Optional
 from ..experiments.context import class_names_of
 from . import paper, plots
 from .checks import curve_run, curve_spec
-from .collect import Collected, mean_std
+from .collect import Collected, epochs_run, mean_std
 
 __all__ = ["fig3_section", "fig45_section", "fig6_section", "fig7_section", "fig8_section", "storage_section",
            "not_run", "commands"]
@@ -171,8 +171,16 @@ def fig6_section(c: Collected, figs: Path) -> str:
         pv = paper.FIG6.get(round(s, 2), (None,) * 3)
         rows.append([f"{100 * s:.0f}", cell(pruned.get(s, [])), cell(rt.get(s, [])), cell(sc.get(s, []))]
                     + ["–" if v is None else f"{v:.2f} ({v - paper.DENSE_BLEU:+.2f})" for v in pv])
+    named = [(name, e) for name, e in (
+        ("pruned + retrained", epochs_run([m for v in rt.values() for m in v])),
+        ("sparse from scratch", epochs_run([m for v in sc.values() for m in v])), ("dense continued", epochs_run(cont))) if e]
+    budgets = "; ".join(f"{name} {e}" for name, e in named)
+    unequal = len({e for _, e in named}) > 1
     out += [f"Test BLEU, mean ± std over seeds (Δ vs dense {f(d0)}; paper: single runs, Δ vs {paper.DENSE_BLEU}). "
-            f"Dense continued with the retraining recipe (the control): {cell(cont)}.", "",
+            f"Dense continued with the retraining recipe (the control): {cell(cont)}."
+            + (f" Epochs each run trained (from its result file; early stopping can end one sooner): {budgets}; "
+               + ("the rows compare these budgets, not equal ones." if unequal else "the same budget.")
+               if budgets else ""), "",
             table(["% pruned", "pruned only", "pruned + retrained", "sparse from scratch", "paper pruned",
                    "paper retrained", "paper scratch"], rows), "",
             commands(c, ("retrain", "scratch", "dense-continued")), ""]

@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
-from .collect import Collected, collect, mean_std
+from .collect import Collected, collect, epochs_run, mean_std
 from .sections import f, table
 from .units import _curves, _dense
 
@@ -66,9 +66,12 @@ def see_table(c: Collected) -> Optional[str]:
     curve = c.prune_curves().get((score, rt.scheme), {})
     rows = [["pruned, no retraining"] + [_cell([m["bleu_tok_lc"] for m in curve.get(x, [])], seeded=False)
                                          for x in sparsities]]
-    for kind, label in (("retrain", "pruned + retrained"), ("scratch", "sparse from scratch (same mask)")):
+    for kind, label, notes in (("retrain", "pruned + retrained", []), ("scratch", "sparse from scratch", ["same mask"])):
         got = c.trained(kind, score)
-        rows.append([label] + [_cell([m["bleu_tok_lc"] for m in got.get(x, [])]) for x in sparsities])
+        epochs = epochs_run([m for ms_ in got.values() for m in ms_])  # the rows' budgets differ: say so
+        notes = notes + ([f"{epochs} epochs"] if epochs else [])
+        rows.append([label + (f" ({', '.join(notes)})" if notes else "")]
+                    + [_cell([m["bleu_tok_lc"] for m in got.get(x, [])]) for x in sparsities])
     dense = c.dense()
     continued = [m["bleu_tok_lc"] for p, m in c.ok("dense-continued")]
     head = (f"See et al. (2016), {score} {rt.scheme} pruning ({_what(c)}; "
