@@ -380,3 +380,17 @@ def test_fig6_states_the_epochs_each_row_trained(toy, tmp_path):
             store.write(c, ok({**eval_metrics(30.0), "train_summary": {"epochs": 3}}))
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
     assert "pruned + retrained 3; sparse from scratch 3; the same budget." in text and "not equal" not in text
+
+
+def test_discussion_says_how_well_few_seeds_measure_the_spread(toy, tmp_path):
+    path, results = toy
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r3").read_text()
+    assert "fewer than 3 seeds" not in text  # the toy has 3 seeds at its retrained point
+    retrained = sorted((results / "toy").glob("retrain_*.json"))
+    assert len(retrained) == 3
+    retrained[0].unlink()
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
+    assert "fewer than 3 seeds (as few as 2); their spread is only roughly measured." in text
+    retrained[1].unlink()
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
+    assert "fewer than 3 seeds (as few as 1); their spread is not measured." in text

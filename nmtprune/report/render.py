@@ -99,7 +99,9 @@ def _discussion(c: Collected, targets: list[Check], more: list[Check]) -> str:
                      "depth (our top layer vs its layer 4).")
     seeds = {len(v) for v in c.trained("retrain").values()}
     if seeds and min(seeds) < 3:
-        notes.append(f"Some retrained points have fewer than 3 seeds ({min(seeds)}); their spread is not measured.")
+        # One seed measures no spread at all; two measure it, but too loosely to trust a std.
+        what = "their spread is not measured" if min(seeds) == 1 else "their spread is only roughly measured"
+        notes.append(f"Some retrained points have fewer than 3 seeds (as few as {min(seeds)}); {what}.")
     if not st.retrain:
         notes.append("Retraining (Fig 6, 7: T4, T5) is not part of this study; see the full study file.")
     tail = _last_epoch_change(c)
