@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from . import paper  # noqa: E402
 from .collect import mean_std  # noqa: E402
 
-__all__ = ["fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig_storage", "SCHEME_COLORS", "GATE_ORDER"]
+__all__ = ["fig3", "fig4", "fig5", "fig6", "fig6_scratch", "fig7", "fig8", "fig_storage", "SCHEME_COLORS", "GATE_ORDER"]
 
 plt.rcParams.update({"svg.hashsalt": "nmtprune", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
                      "figure.constrained_layout.use": True})
@@ -149,6 +149,30 @@ def fig6(pruned: dict, retrained: dict, scratch: dict, continued: list, dense: O
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=6)
     return _save(fig, out, "fig6")
+
+
+def fig6_scratch(dense_log: list, scratch: dict, out: Path) -> Optional[str]:
+    """Dev loss per step: the dense reference's own training and each sparse-from-scratch run.
+
+    ``dense_log``: ``[[step, loss, ...], ...]``; ``scratch``: {sparsity: [metrics with curve["dev"]]}.
+    """
+    runs = {x: [r["curve"]["dev"] for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in scratch.items()}
+    runs = {x: v for x, v in runs.items() if v}
+    if not dense_log or not runs:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.plot([p[0] for p in dense_log], [p[1] for p in dense_log], color="black", marker="o", ms=3, lw=2,
+            label="dense reference (its own training)")
+    cmap = plt.get_cmap("viridis")
+    for k, (x, curves) in enumerate(sorted(runs.items())):
+        color = cmap(k / max(1, len(runs) - 1) * 0.9)
+        for j, dev in enumerate(curves):
+            ax.plot([p[0] for p in dev], [p[1] for p in dev], color=color, marker="o", ms=2.5, lw=1,
+                    label=f"sparse from scratch {100 * x:g} %" if j == 0 else None)
+    ax.set(xlabel="step (batches)", ylabel="dev loss per token (nats)",
+           title="Sparse from scratch vs the dense training, step for step")
+    ax.legend(fontsize=7)
+    return _save(fig, out, "fig6_scratch")
 
 
 def fig7(run: Optional[dict], dense_log: list, out: Path) -> Optional[str]:

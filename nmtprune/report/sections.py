@@ -5,7 +5,6 @@ paper's: 20.48 on newstest2014), never as absolute values: models, data and BLEU
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +12,7 @@ from ..experiments.context import class_names_of
 from . import paper, plots
 from .checks import curve_run, curve_spec
 from .collect import Collected, epochs_run, mean_std
+from .scratch import dense_dev_log, scratch_note
 
 __all__ = ["fig3_section", "fig45_section", "fig6_section", "fig7_section", "fig8_section", "storage_section",
            "not_run", "commands"]
@@ -182,19 +182,13 @@ def fig6_section(c: Collected, figs: Path) -> str:
                + ("the rows compare these budgets, not equal ones." if unequal else "the same budget.")
                if budgets else ""), "",
             table(["% pruned", "pruned only", "pruned + retrained", "sparse from scratch", "paper pruned",
-                   "paper retrained", "paper scratch"], rows), "",
-            commands(c, ("retrain", "scratch", "dense-continued")), ""]
+                   "paper retrained", "paper scratch"], rows), ""]
+    note = scratch_note(c)
+    if note:
+        stem = plots.fig6_scratch(dense_dev_log(c.study.model), sc, figs)
+        out += ([f"![Sparse from scratch vs the dense training]({stem}.png)", ""] if stem else []) + [note, ""]
+    out += [commands(c, ("retrain", "scratch", "dense-continued")), ""]
     return "\n".join(out)
-
-
-def _dense_log(model_dir: str) -> list:
-    """(step, dev loss) of the reference's own training, from ``train_log.jsonl`` next to the weights."""
-    import math
-    log = Path(model_dir) / "train_log.jsonl"
-    if not log.is_file():
-        return []
-    recs = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines() if '"dev"' in x]
-    return [[r["step"], math.log(r["dev_ppl"])] for r in recs if r.get("type") == "dev" and r.get("dev_ppl")]
 
 
 def fig7_section(c: Collected, figs: Path) -> str:
@@ -204,7 +198,7 @@ def fig7_section(c: Collected, figs: Path) -> str:
     run = curve_run(c)
     if empty or run is None:
         return "\n".join(out + ([] if empty else ["_The loss-curve run has not finished yet._", ""]))
-    stem = plots.fig7(run, _dense_log(c.study.model), figs)
+    stem = plots.fig7(run, dense_dev_log(c.study.model), figs)
     out += [f"![Fig 7]({stem}.png)", ""] if stem else []
     st, dev = run["start"], run["curve"].get("dev", [])
     rows = [["dense", f(st.get("dense_dev_loss"), 3), f(paper.FIG7["dense"])],

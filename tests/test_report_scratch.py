@@ -1,0 +1,68 @@
+"""Sparse from scratch beside the dense reference's own training log (nmtprune.report.scratch)."""
+import json
+import math
+from pathlib import Path
+
+from nmtprune.experiments import ResultStore, load_study, plan
+from nmtprune.report import write_report
+from nmtprune.report.collect import collect
+from nmtprune.report.scratch import scratch_note, scratch_vs_dense
+
+from test_report import eval_metrics, ok, toy  # noqa: F401  (toy is a fixture)
+
+DENSE_DEV_PPL = {1: 20.0, 2: 8.0, 3: 5.0}  # the reference's dev perplexity at the end of each epoch (10 steps each)
+
+
+def _with_scratch(toy_, sparsities_loss: dict, dense_ppl=DENSE_DEV_PPL):
+    """The toy study with two scratch sparsities; ``sparsities_loss``: {sparsity: [dev loss per epoch]}."""
+    path, results = toy_
+    text = path.read_text().replace("retrain: {sparsities: [0.8], seeds: [1, 2, 3], scratch: false",
+                                    "retrain: {sparsities: [0.8, 0.9], seeds: [1], scratch: true")
+    path.write_text(text, encoding="utf-8")
+    study = load_study(path)
+    log = "\n".join(json.dumps({"type": "dev", "epoch": e, "step": 10 * e, "dev_ppl": p}) for e, p in dense_ppl.items())
+    (Path(study.model) / "train_log.jsonl").write_text(log + "\n", encoding="utf-8")
+    store = ResultStore(results / "toy")
+    for cell in plan(study):
+        if cell.kind == "scratch":
+            dev = [[10 * (e + 1), v, 20.0] for e, v in enumerate(sparsities_loss[cell.params["sparsity"]])]
+            store.write(cell, ok({**eval_metrics(31.0), "curve": {"train": [], "dev": dev}}))
+    return path, results
+
+
+def test_scratch_dev_loss_is_compared_with_the_reference_log_at_a_shared_step(toy, tmp_path):
+    dense_last = math.log(5.0)
+    path, results = _with_scratch(toy, {0.8: [2.5, 1.5, dense_last - 0.3], 0.9: [4.0, 3.0, dense_last + 0.5]})
+    v = scratch_vs_dense(collect(path, results))
+    assert v.step == 30 and v.epoch == 3 and abs(v.dense - dense_last) < 1e-12
+    assert v.lower() == [0.8] and v.higher() == [0.9] and v.same_seed
+    assert abs(v.dense_last_change - (math.log(5.0) - math.log(8.0))) < 1e-12
+    text = scratch_note(collect(path, results))
+    assert f"at step 30 (the end of the reference's epoch 3): dense {dense_last:.3f}; 80 % {dense_last - 0.3:.3f} " \
+           "(-0.300); 90 %" in text
+    assert "At 80 % the dev loss under the mask was lower than the dense training's at the same step, at 90 % higher." \
+        in text
+    assert "(still falling when its training ended)" in text and "random mask of the same sparsity" in text
+    report = write_report(path, results_dir=results, reports_dir=tmp_path / "r")
+    assert "fig6_scratch.png" in report.read_text() and (report.parent / "fig6_scratch.png").stat().st_size > 1000
+
+
+def test_the_step_is_the_latest_one_every_sparsity_reached(toy):
+    # 0.9 stopped after epoch 2 (early stopping): compare both at step 20 rather than 0.8 alone at 30
+    path, results = _with_scratch(toy, {0.8: [2.5, 1.5, 1.4], 0.9: [4.0, 3.0]}, dense_ppl={1: 20.0, 2: 8.0, 3: 8.0})
+    v = scratch_vs_dense(collect(path, results))
+    assert v.step == 20 and v.epoch == 2 and list(v.scratch) == [0.8, 0.9]
+    text = scratch_note(collect(path, results))
+    assert "(no longer falling)" in text and "At 80 % the dev loss under the mask was lower" in text \
+        and "at 90 % higher" in text  # 1.5 and 3.0 vs ln 8 ≈ 2.079
+    # the reference's log is shorter than the scratch runs: its last step is the latest shared one
+    path, results = _with_scratch(toy, {0.8: [2.5, 1.5, 1.4], 0.9: [4.0, 3.0, 1.0]}, dense_ppl={1: 20.0, 2: 8.0})
+    assert scratch_vs_dense(collect(path, results)).step == 20
+
+
+def test_no_comparison_without_the_reference_log_or_scratch_curves(toy, tmp_path):
+    path, results = _with_scratch(toy, {0.8: [2.5, 1.5, 1.4], 0.9: [2.5, 1.5, 1.4]})
+    (Path(load_study(path).model) / "train_log.jsonl").unlink()
+    assert scratch_vs_dense(collect(path, results)) is None and scratch_note(collect(path, results)) == ""
+    text = write_report(path, results_dir=results, reports_dir=tmp_path / "r").read_text()
+    assert "fig6_scratch" not in text and "Sparse from scratch beside" not in text
