@@ -378,3 +378,18 @@ def test_gradual_retrain_cell_evaluates_the_model_at_its_target(study, tmp_path)
     m = result["metrics"]
     assert result["status"] == "ok" and m["mask_held"]
     assert m["masks"]["stats"]["overall"]["pruned"] == round(0.5 * m["masks"]["stats"]["overall"]["total"])
+
+
+def test_random_mask_scratch_control_trains_under_a_random_mask(study, tmp_path, monkeypatch):
+    study.write_text(study.read_text() + "retrain: {sparsities: [0.8], seeds: [1], scratch_seeds: [2], "
+                     "scratch_random: [0.8], dense_continued: false}\n")
+    seen = []
+    monkeypatch.setattr(trained_mod, "_trainer", lambda kind: fake_trainer(seen))
+    assert sweep(study, tmp_path, only=["scratch"])["ok"] == 2 and [s["masked"] for s in seen] == [True, True]
+    store = ResultStore(tmp_path / "results" / "toy_study")
+    got = {c.params["score"]: store.read(c)["metrics"] for c in plan(load_study(study)) if c.kind == "scratch"}
+    assert set(got) == {"magnitude", "random"} and all(m["mask_held"] for m in got.values())
+    pruned = {k: m["masks"]["stats"]["overall"]["pruned"] for k, m in got.items()}
+    assert pruned["random"] == pruned["magnitude"] == round(0.8 * got["random"]["masks"]["stats"]["overall"]["total"])
+    # a different mask from magnitude's: the per-class counts differ (random is blind to the weights)
+    assert got["random"]["masks"]["stats"] != got["magnitude"]["masks"]["stats"]

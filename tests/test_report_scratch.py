@@ -13,11 +13,13 @@ from test_report import eval_metrics, ok, toy  # noqa: F401  (toy is a fixture)
 DENSE_DEV_PPL = {1: 20.0, 2: 8.0, 3: 5.0}  # the reference's dev perplexity at the end of each epoch (10 steps each)
 
 
-def _with_scratch(toy_, sparsities_loss: dict, dense_ppl=DENSE_DEV_PPL):
-    """The toy study with two scratch sparsities; ``sparsities_loss``: {sparsity: [dev loss per epoch]}."""
+def _with_scratch(toy_, sparsities_loss: dict, dense_ppl=DENSE_DEV_PPL, random_loss=None):
+    """The toy study with two scratch sparsities; ``sparsities_loss``: {sparsity: [dev loss per epoch]};
+    ``random_loss``: the same for the random-mask control (``retrain.scratch_random``)."""
     path, results = toy_
+    control = f", scratch_random: {sorted(random_loss)}" if random_loss else ""
     text = path.read_text().replace("retrain: {sparsities: [0.8], seeds: [1, 2, 3], scratch: false",
-                                    "retrain: {sparsities: [0.8, 0.9], seeds: [1], scratch: true")
+                                    f"retrain: {{sparsities: [0.8, 0.9], seeds: [1], scratch: true{control}")
     path.write_text(text, encoding="utf-8")
     study = load_study(path)
     log = "\n".join(json.dumps({"type": "dev", "epoch": e, "step": 10 * e, "dev_ppl": p}) for e, p in dense_ppl.items())
@@ -25,8 +27,10 @@ def _with_scratch(toy_, sparsities_loss: dict, dense_ppl=DENSE_DEV_PPL):
     store = ResultStore(results / "toy")
     for cell in plan(study):
         if cell.kind == "scratch":
-            dev = [[10 * (e + 1), v, 20.0] for e, v in enumerate(sparsities_loss[cell.params["sparsity"]])]
-            store.write(cell, ok({**eval_metrics(31.0), "curve": {"train": [], "dev": dev}}))
+            losses = (random_loss if cell.params["score"] == "random" else sparsities_loss)[cell.params["sparsity"]]
+            dev = [[10 * (e + 1), v, 20.0] for e, v in enumerate(losses)]
+            bleu = 25.0 if cell.params["score"] == "random" else 31.0
+            store.write(cell, ok({**eval_metrics(bleu), "curve": {"train": [], "dev": dev}}))
     return path, results
 
 
@@ -66,3 +70,38 @@ def test_no_comparison_without_the_reference_log_or_scratch_curves(toy, tmp_path
     assert scratch_vs_dense(collect(path, results)) is None and scratch_note(collect(path, results)) == ""
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r").read_text()
     assert "fig6_scratch" not in text and "Sparse from scratch beside" not in text
+
+
+def test_the_random_mask_control_is_planned_and_says_where_the_head_start_comes_from(toy, tmp_path):
+    dense_last = math.log(5.0)
+    losses = {0.8: [2.5, 1.5, dense_last - 0.3], 0.9: [2.5, 1.5, dense_last - 0.2]}
+    path, results = _with_scratch(toy, losses, random_loss={0.8: [3.0, 2.0, dense_last + 0.1],
+                                                            0.9: [3.0, 2.0, dense_last - 0.1]})
+    control = [cl for cl in plan(load_study(path)) if cl.kind == "scratch" and cl.params["score"] == "random"]
+    assert [(cl.params["sparsity"], cl.params["seed"], cl.params["train_seed"]) for cl in control] == [(0.8, 1, 1),
+                                                                                                      (0.9, 1, 1)]
+    v = scratch_vs_dense(collect(path, results))
+    assert set(v.random) == {0.8, 0.9} and abs(v.random[0.8][0] - (dense_last + 0.1)) < 1e-12
+    text = scratch_note(collect(path, results))
+    assert "80 % dev loss 1.709 (+0.100 vs dense), test BLEU 25.00 vs the trained model's mask's 31.00" in text
+    assert "At 90 % the random mask too reached a lower dev loss" in text
+    assert "At 80 % the random mask did not: there the head start comes from what the trained model's mask" in text
+    assert "not measured by this study" not in text and "not run yet" not in text  # each has its control
+    for cell in plan(load_study(path)):  # the control planned, its result not there yet
+        if cell.kind == "scratch" and cell.params["score"] == "random" and cell.params["sparsity"] == 0.8:
+            (results / "toy" / f"{cell.id}.json").unlink()
+    text = scratch_note(collect(path, results))
+    assert "The random-mask control (`retrain.scratch_random`) at 80 %, which separates" in text
+    assert "At 90 % the random mask too" in text and "not measured by this study" not in text
+    report = write_report(path, results_dir=results, reports_dir=tmp_path / "r")
+    assert "random mask of the same sparsity trained from scratch (the control)" in report.read_text()
+
+
+def test_scratch_random_sparsities_are_checked(toy):
+    from nmtprune.config import ConfigError
+    import pytest
+    path, _ = toy
+    path.write_text(path.read_text().replace("scratch: false", "scratch: true, scratch_random: [1.5]"),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"retrain\.scratch_random\[0\]"):
+        load_study(path)

@@ -136,6 +136,9 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                         add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch",
                             **mask(score, rt_scheme, s, 0), train_seed=seed,
                             overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
+                for s in rt.scratch_random:  # the random-mask control (mask seed = training seed)
+                    add(f"random_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch", **mask("random", rt_scheme, s, seed),
+                        train_seed=seed, overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
         if rt and rt.dense_continued:
             for seed in rt.dense_seeds:
                 add(f"seed{seed}", "dense-continued", **mask(None, None, 0.0, 0), train_seed=seed,

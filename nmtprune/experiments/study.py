@@ -90,6 +90,9 @@ class Retrain:
     scratch_seeds: tuple[int, ...] = (1,)
     scratch_scores: tuple[str, ...] = ()  # masks for sparse-from-scratch (e.g. snip-init); () = the scores above
     scratch_overrides: tuple[str, ...] = ()
+    # the control for sparse from scratch: a random mask (seed = the scratch seed) trained from scratch at these
+    # sparsities; it tells what the trained model's mask carries from what sparsity alone does
+    scratch_random: tuple[float, ...] = ()
     dense_continued: bool = True  # the control: dense model trained with the retraining recipe
     dense_seeds: tuple[int, ...] = (1, 2, 3)
 
@@ -247,6 +250,7 @@ def _validate(st: Study, where: str) -> None:
                                                        f"got {item!r}")
             scores.append((f"retrain.scheduled[{j}]", score))
         scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
+        sparsities += [(f"retrain.scratch_random[{i}]", x) for i, x in enumerate(rt.scratch_random)]
         if rt.rounds < 1:
             _fail(where, "retrain.rounds", f"must be >= 1, got {rt.rounds}")
         if rt.gradual_events < 1:

@@ -151,24 +151,29 @@ def fig6(pruned: dict, retrained: dict, scratch: dict, continued: list, dense: O
     return _save(fig, out, "fig6")
 
 
-def fig6_scratch(dense_log: list, scratch: dict, out: Path) -> Optional[str]:
+def fig6_scratch(dense_log: list, scratch: dict, out: Path, random: Optional[dict] = None) -> Optional[str]:
     """Dev loss per step: the dense reference's own training and each sparse-from-scratch run.
 
-    ``dense_log``: ``[[step, loss, ...], ...]``; ``scratch``: {sparsity: [metrics with curve["dev"]]}.
+    ``dense_log``: ``[[step, loss, ...], ...]``; ``scratch`` and ``random`` (the random-mask control, dashed):
+    {sparsity: [metrics with curve["dev"]]}.
     """
-    runs = {x: [r["curve"]["dev"] for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in scratch.items()}
-    runs = {x: v for x, v in runs.items() if v}
+    def curves(trained: dict) -> dict:
+        got = {x: [r["curve"]["dev"] for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in trained.items()}
+        return {x: v for x, v in got.items() if v}
+    runs, rand = curves(scratch), curves(random or {})
     if not dense_log or not runs:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.plot([p[0] for p in dense_log], [p[1] for p in dense_log], color="black", marker="o", ms=3, lw=2,
             label="dense reference (its own training)")
     cmap = plt.get_cmap("viridis")
-    for k, (x, curves) in enumerate(sorted(runs.items())):
-        color = cmap(k / max(1, len(runs) - 1) * 0.9)
-        for j, dev in enumerate(curves):
-            ax.plot([p[0] for p in dev], [p[1] for p in dev], color=color, marker="o", ms=2.5, lw=1,
-                    label=f"sparse from scratch {100 * x:g} %" if j == 0 else None)
+    xs = sorted(set(runs) | set(rand))
+    for k, x in enumerate(xs):
+        color = cmap(k / max(1, len(xs) - 1) * 0.9)
+        for style, label, group in (("-", "sparse from scratch", runs), ("--", "random mask from scratch", rand)):
+            for j, dev in enumerate(group.get(x, [])):
+                ax.plot([p[0] for p in dev], [p[1] for p in dev], color=color, ls=style, marker="o", ms=2.5, lw=1,
+                        label=f"{label} {100 * x:g} %" if j == 0 else None)
     ax.set(xlabel="step (batches)", ylabel="dev loss per token (nats)",
            title="Sparse from scratch vs the dense training, step for step")
     ax.legend(fontsize=7)

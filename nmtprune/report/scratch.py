@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -40,6 +40,7 @@ class ScratchVsDense:
     scratch: dict[float, tuple[float, int]]
     dense_last_change: Optional[float]  # the reference's dev-loss change over its last epoch
     same_seed: bool  # every scratch run used the reference's training seed
+    random: dict[float, tuple[float, int]] = field(default_factory=dict)  # the random-mask control, same form
 
     def lower(self) -> list[float]:
         return [x for x, (v, _) in self.scratch.items() if v <= self.dense - AHEAD]
@@ -62,24 +63,38 @@ def scratch_vs_dense(c: Collected) -> Optional[ScratchVsDense]:
     log or a scratch run with a dev curve.
     """
     dense = dense_dev_log(c.study.model)
-    runs = {x: [r for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in c.trained("scratch").items()}
-    runs = {x: rs for x, rs in runs.items() if rs}
+    runs, rand = _with_curves(c.trained("scratch")), _with_curves(c.trained("scratch", score="random"))
     if not dense or not runs:
         return None
     at = {int(p[0]): p[1] for p in dense}
     epoch = {int(p[0]): p[2] for p in dense}
-    logged = {x: [{int(p[0]): p[1] for p in r["curve"]["dev"]} for r in rs] for x, rs in runs.items()}
+    logged, rand_logged = _logged(runs), _logged(rand)
     # early stopping ends runs at different epochs: compare every sparsity at one step rather than some at a later one
     steps = sorted(at, reverse=True)
     step = max(steps, key=lambda s: (sum(all(s in d for d in ds) for ds in logged.values()), s))
-    scratch = {x: (mean_std([d[step] for d in ds])[0], len(ds)) for x, ds in logged.items() if all(step in d for d in ds)}
+    scratch, random = _at(logged, step), _at(rand_logged, step)
     if not scratch:
         return None
     seed = _train_seed(c.study.model)
     last = dense[-1][1] - dense[-2][1] if len(dense) >= 2 else None
     return ScratchVsDense(step=step, epoch=epoch[step], dense=at[step], scratch=scratch,
-                          dense_last_change=last,
+                          dense_last_change=last, random=random,
                           same_seed=seed is not None and all(r.get("train_seed") == seed for rs in runs.values() for r in rs))
+
+
+def _with_curves(trained: dict[float, list[dict]]) -> dict[float, list[dict]]:
+    runs = {x: [r for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in trained.items()}
+    return {x: rs for x, rs in runs.items() if rs}
+
+
+def _logged(runs: dict[float, list[dict]]) -> dict[float, list[dict[int, float]]]:
+    """{sparsity: [{step: dev loss} per run]}."""
+    return {x: [{int(p[0]): p[1] for p in r["curve"]["dev"]} for r in rs] for x, rs in runs.items()}
+
+
+def _at(logged: dict[float, list[dict[int, float]]], step: int) -> dict[float, tuple[float, int]]:
+    """{sparsity: (mean dev loss at ``step``, runs)} of the sparsities whose every run logged ``step``."""
+    return {x: (mean_std([d[step] for d in ds])[0], len(ds)) for x, ds in logged.items() if all(step in d for d in ds)}
 
 
 def _pcts(xs: list[float]) -> str:
@@ -109,8 +124,39 @@ def scratch_note(c: Collected) -> str:
         text += (f" The reference's dev loss changed by {v.dense_last_change:+.3f} over its last epoch"
                  + (" (still falling when its training ended)." if v.dense_last_change <= -AHEAD
                     else " (no longer falling)."))
-    if ahead:
-        text += (" Why training under these masks reaches a lower dev loss at equal steps is not measured by this "
-                 "study (a random mask of the same sparsity trained from scratch would separate what the trained "
-                 "model's mask carries from sparsity alone).")
+    text += _random_control(c, v, ahead)
+    return text
+
+
+def _random_control(c: Collected, v: ScratchVsDense, ahead: list[float]) -> str:
+    """The random-mask control's words: what it shows at the sparsities where the trained mask was ahead."""
+    def bleu(score: Optional[str], x: float) -> str:
+        mu = mean_std([r["bleu_tok_lc"] for r in c.trained("scratch", score=score).get(x, [])])[0]
+        return "–" if mu is None else f"{mu:.2f}"
+    text = ""
+    if v.random:
+        text += (" A random mask of the same sparsity trained from scratch (the control): "
+                 + "; ".join(f"{100 * x:g} % dev loss {m:.3f} ({m - v.dense:+.3f} vs dense), test BLEU "
+                             f"{bleu('random', x)} vs the trained model's mask's {bleu(None, x)}"
+                             for x, (m, _) in v.random.items()) + ".")
+    checked = [x for x in ahead if x in v.random]
+    also = [x for x in checked if v.random[x][0] <= v.dense - AHEAD]
+    not_ = [x for x in checked if x not in also]
+    if also:
+        text += (f" At {_pcts(also)} the random mask too reached a lower dev loss than the dense training at the same "
+                 "step: there sparsity alone, not only what the trained model's mask carries, gives the head start.")
+    if not_:
+        text += (f" At {_pcts(not_)} the random mask did not: there the head start comes from what the trained "
+                 "model's mask carries.")
+    planned = set(c.study.retrain.scratch_random) if c.study.retrain else set()
+    waiting = [x for x in ahead if x not in v.random and x in planned]
+    unchecked = [x for x in ahead if x not in v.random and x not in planned]
+    if waiting:
+        text += (f" The random-mask control (`retrain.scratch_random`) at {_pcts(waiting)}, which separates what the "
+                 "trained model's mask carries from sparsity alone, has not run yet.")
+    if unchecked:
+        text += (f" Why training under these masks reaches a lower dev loss at equal steps at {_pcts(unchecked)} is "
+                 "not measured by this study (a random mask of the same sparsity trained from scratch, "
+                 "`retrain.scratch_random`, would separate what the trained model's mask carries from sparsity "
+                 "alone).")
     return text

@@ -185,7 +185,7 @@ def fig6_section(c: Collected, figs: Path) -> str:
                    "paper retrained", "paper scratch"], rows), ""]
     note = scratch_note(c)
     if note:
-        stem = plots.fig6_scratch(dense_dev_log(c.study.model), sc, figs)
+        stem = plots.fig6_scratch(dense_dev_log(c.study.model), sc, figs, random=c.trained("scratch", score="random"))
         out += ([f"![Sparse from scratch vs the dense training]({stem}.png)", ""] if stem else []) + [note, ""]
     out += [commands(c, ("retrain", "scratch", "dense-continued")), ""]
     return "\n".join(out)
