@@ -105,3 +105,13 @@ def test_scratch_random_sparsities_are_checked(toy):
                     encoding="utf-8")
     with pytest.raises(ConfigError, match=r"retrain\.scratch_random\[0\]"):
         load_study(path)
+
+
+def test_fig6_delta_panel_shows_points_far_above_dense(tmp_path, monkeypatch):
+    from nmtprune.report import plots
+    got = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: got.setdefault("fig", fig) and stem)
+    run = lambda b: [{"bleu_tok_lc": b}]  # noqa: E731
+    plots.fig6({0.5: run(28.0)}, {0.5: run(33.5)}, {0.5: run(40.25)}, run(34.9), 31.98, tmp_path)
+    low, high = got["fig"].axes[1].get_ylim()
+    assert low == -6 and high >= 40.25 - 31.98  # the scratch point (+8.27) is inside the panel

@@ -122,6 +122,7 @@ def fig6(pruned: dict, retrained: dict, scratch: dict, continued: list, dense: O
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     series = (("pruned only", pruned, "tab:red"), ("pruned + retrained", retrained, "tab:blue"),
               ("sparse from scratch", scratch, "tab:green"))
+    top = 3.0  # the Δ panel zooms on the paper's range below; above, it shows every point of ours
     for label, data, color in series:
         if data:
             xs = [100 * s for s in data]
@@ -130,6 +131,7 @@ def fig6(pruned: dict, retrained: dict, scratch: dict, continued: list, dense: O
                              color=color, marker="o", ms=3, capsize=3)
             if dense is not None:
                 axes[1].plot(xs, [s[0] - dense for s in stats], color=color, marker="o", ms=3, label=f"ours: {label}")
+                top = max([top] + [s[0] - dense + 0.5 for s in stats])
     for k, (label, color) in enumerate((("pruned only", "tab:red"), ("pruned + retrained", "tab:blue"),
                                         ("sparse from scratch", "tab:green"))):
         axes[1].plot([100 * s for s in paper.FIG6], [v[k] - paper.DENSE_BLEU for v in paper.FIG6.values()],
@@ -144,8 +146,9 @@ def fig6(pruned: dict, retrained: dict, scratch: dict, continued: list, dense: O
             axes[0].axhspan(mu - sd, mu + sd, color="tab:purple", alpha=0.15)
         if dense is not None:
             axes[1].axhline(mu - dense, color="tab:purple", ls="--", lw=1, label="ours: dense continued")
+            top = max(top, mu - dense + 0.5)
     axes[0].set(xlabel="% pruned", ylabel="test BLEU (tok-lc)", title="Pruning + retraining")
-    axes[1].set(xlabel="% pruned", ylabel="BLEU − dense BLEU", title="Δ vs own dense baseline", ylim=(-6, 3))
+    axes[1].set(xlabel="% pruned", ylabel="BLEU − dense BLEU", title="Δ vs own dense baseline", ylim=(-6, top))
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=6)
     return _save(fig, out, "fig6")
