@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from . import paper  # noqa: E402
 from .collect import mean_std  # noqa: E402
+from .scratch import with_dev_curves  # noqa: E402
 
 __all__ = ["fig3", "fig4", "fig5", "fig6", "fig6_scratch", "fig7", "fig8", "fig_storage", "SCHEME_COLORS", "GATE_ORDER"]
 
@@ -161,8 +162,7 @@ def fig6_scratch(dense_log: list, scratch: dict, out: Path, random: Optional[dic
     {sparsity: [metrics with curve["dev"]]}.
     """
     def curves(trained: dict) -> dict:
-        got = {x: [r["curve"]["dev"] for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in trained.items()}
-        return {x: v for x, v in got.items() if v}
+        return {x: [r["curve"]["dev"] for r in rs] for x, rs in with_dev_curves(trained).items()}
     runs, rand = curves(scratch), curves(random or {})
     if not dense_log or not runs:
         return None

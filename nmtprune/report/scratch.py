@@ -17,7 +17,7 @@ from typing import Optional
 
 from .collect import Collected, mean_std
 
-__all__ = ["dense_dev_log", "ScratchVsDense", "scratch_vs_dense", "scratch_note"]
+__all__ = ["dense_dev_log", "with_dev_curves", "ScratchVsDense", "scratch_vs_dense", "scratch_note"]
 AHEAD = 0.02  # nats per token: a smaller dev-loss difference is not called ahead or behind
 
 
@@ -63,7 +63,7 @@ def scratch_vs_dense(c: Collected) -> Optional[ScratchVsDense]:
     log or a scratch run with a dev curve.
     """
     dense = dense_dev_log(c.study.model)
-    runs, rand = _with_curves(c.trained("scratch")), _with_curves(c.trained("scratch", score="random"))
+    runs, rand = with_dev_curves(c.trained("scratch")), with_dev_curves(c.trained("scratch", score="random"))
     if not dense or not runs:
         return None
     at = {int(p[0]): p[1] for p in dense}
@@ -82,7 +82,8 @@ def scratch_vs_dense(c: Collected) -> Optional[ScratchVsDense]:
                           same_seed=seed is not None and all(r.get("train_seed") == seed for rs in runs.values() for r in rs))
 
 
-def _with_curves(trained: dict[float, list[dict]]) -> dict[float, list[dict]]:
+def with_dev_curves(trained: dict[float, list[dict]]) -> dict[float, list[dict]]:
+    """``trained`` ({sparsity: [metrics]}) without the runs that logged no dev curve, nor sparsities left empty."""
     runs = {x: [r for r in rs if (r.get("curve") or {}).get("dev")] for x, rs in trained.items()}
     return {x: rs for x, rs in runs.items() if rs}
 
