@@ -68,6 +68,35 @@ def test_sparse_from_scratch_respects_mask(dense, tmp_path):
     assert not torch.allclose(fresh.generator.weight, model.generator.weight)
 
 
+def test_sparse_from_scratch_at_the_training_seed_starts_from_the_references_initial_weights(dense, tmp_path,
+                                                                                             monkeypatch):
+    """The report says so (a lottery-ticket setting): a change that shifts the RNG before the model is built fails."""
+    import nmtprune.prune.retrain as retrain_mod
+    import nmtprune.train.loop as loop
+    built = []
+
+    class Recording(loop.Seq2Seq):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            built.append({n: t.detach().clone() for n, t in self.state_dict().items()})
+
+    monkeypatch.setattr(loop, "Seq2Seq", Recording)
+    cfg = load_config(TOY_CONFIG, ["train.epochs=6", "model.dropout=0.2", "train.max_steps=1"])  # as `dense` ran
+    train(cfg, tmp_path / "ref", progress=False)
+    reference_init = built[0]
+    model, *_ = load_model(dense)
+    masks = select(get_score("magnitude")(model), model, 0.5, "class-blind")
+    starts = {}
+    monkeypatch.setattr(retrain_mod, "train", lambda c, out, init_model, **k: starts.setdefault(
+        c.train.seed, {n: t.detach().clone() for n, t in init_model.state_dict().items()}))
+    for seed in (cfg.train.seed, cfg.train.seed + 1):
+        sparse_from_scratch(dense, masks, tmp_path / f"s{seed}", seed=seed)
+    same, other = starts[cfg.train.seed], starts[cfg.train.seed + 1]
+    assert same.keys() == reference_init.keys()
+    assert all(torch.equal(same[n], reference_init[n]) for n in same)
+    assert not torch.equal(other["generator.weight"], reference_init["generator.weight"])
+
+
 @pytest.mark.parametrize("fp16", [False, True])
 def test_compressed_export_round_trip_and_size(dense, tmp_path, fp16):
     model, *_ = load_model(dense)

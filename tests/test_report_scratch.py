@@ -47,8 +47,16 @@ def test_scratch_dev_loss_is_compared_with_the_reference_log_at_a_shared_step(to
     assert "At 80 % the dev loss under the mask was lower than the dense training's at the same step, at 90 % higher." \
         in text
     assert "(still falling when its training ended)" in text and "At 80 % no random-mask control is planned" in text
+    assert "start from the reference's own initial weights" in text  # same training seed (v.same_seed)
     report = write_report(path, results_dir=results, reports_dir=tmp_path / "r")
     assert "fig6_scratch.png" in report.read_text() and (report.parent / "fig6_scratch.png").stat().st_size > 1000
+    # trained with another seed than the reference's: other initial weights, so no lottery-ticket sentence
+    cfg_file = Path(load_study(path).model) / "config.json"
+    cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+    cfg["train"]["seed"] = 7
+    cfg_file.write_text(json.dumps(cfg), encoding="utf-8")
+    text = scratch_note(collect(path, results))
+    assert "training seed;" not in text and "own initial weights" not in text
 
 
 def test_the_step_is_the_latest_one_every_sparsity_reached(toy):

@@ -125,6 +125,13 @@ def scratch_note(c: Collected) -> str:
         text += (f" The reference's dev loss changed by {v.dense_last_change:+.3f} over its last epoch"
                  + (" (still falling when its training ended)." if v.dense_last_change <= -AHEAD
                     else " (no longer falling)."))
+    if v.same_seed:
+        # sparse_from_scratch seeds the fresh model with the training seed, as train() seeded the reference's:
+        # the same initial weights (tests/test_prune_pipeline.py checks it), which See et al. do not state for theirs
+        text += (" With the reference's training seed these runs start from the reference's own initial weights: "
+                 "under the trained model's mask that is Frankle & Carbin's (2019) lottery-ticket setting (the mask "
+                 "found by training, applied to the original initialisation). Whether a fresh initialisation keeps "
+                 "the head start is not measured here.")
     text += _random_control(c, v, ahead)
     return text
 
