@@ -125,7 +125,7 @@ def scratch_note(c: Collected) -> str:
         text += (f" The reference's dev loss changed by {v.dense_last_change:+.3f} over its last epoch"
                  + (" (still falling when its training ended)." if v.dense_last_change <= -AHEAD
                     else " (no longer falling)."))
-    if v.same_seed:
+    if v.same_seed and ahead:
         # sparse_from_scratch seeds the fresh model with the training seed, as train() seeded the reference's:
         # the same initial weights (tests/test_prune_pipeline.py checks it), which See et al. do not state for theirs
         text += (" With the reference's training seed these runs start from the reference's own initial weights: "
@@ -168,8 +168,9 @@ def _random_control(c: Collected, v: ScratchVsDense, ahead: list[float]) -> str:
                  "trained model's mask carries from sparsity alone, has not run yet.")
     if unchecked:
         text += (f" At {_pcts(unchecked)} no random-mask control is planned, so why training under these masks "
-                 "reaches a lower dev loss at equal steps there is not measured by this study (`retrain.scratch_random` "
-                 "at those sparsities would separate what the trained model's mask carries from sparsity alone).")
+                 "reaches a lower dev loss at equal steps there is not measured by this study "
+                 "(`retrain.scratch_random` at those sparsities would separate what the trained model's mask carries "
+                 "from sparsity alone).")
     return text
 
 
@@ -179,16 +180,20 @@ def _bleu_split(c: Collected, checked: list[float], mean_bleu) -> str:
     dense = c.dense()
     if dense is None or dense.get("bleu_tok_lc") is None:
         return ""
-    d, parts, random_gains = dense["bleu_tok_lc"], [], []
+    d, parts, part, all_ = dense["bleu_tok_lc"], [], [], []
     for x in checked:
         trained, random = mean_bleu(None, x), mean_bleu("random", x)
         if trained is None or random is None:
             continue
         parts.append(f"at {100 * x:g} % the trained model's mask {trained - d:+.2f}, the random mask {random - d:+.2f}")
-        random_gains.append(random - d)
+        if random > d:
+            (all_ if random >= trained else part).append(x)
     if not parts:
         return ""
     text = f" In test BLEU over the dense model's {d:.2f}: " + "; ".join(parts) + "."
-    if any(g > 0 for g in random_gains):
-        text += " So in BLEU part of the gain comes with sparsity alone, without the trained model's mask."
+    if part:
+        text += (f" So in BLEU part of the gain at {_pcts(part)} comes with sparsity alone, without the trained "
+                 "model's mask.")
+    if all_:
+        text += f" At {_pcts(all_)} the random mask's BLEU gain is as large: in BLEU sparsity alone gives it."
     return text
