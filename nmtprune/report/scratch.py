@@ -138,11 +138,8 @@ def scratch_note(c: Collected) -> str:
 
 def _random_control(c: Collected, v: ScratchVsDense, ahead: list[float]) -> str:
     """The random-mask control's words: what it shows at the sparsities where the trained mask was ahead."""
-    def mean_bleu(score: Optional[str], x: float) -> Optional[float]:
-        return mean_std([r["bleu_tok_lc"] for r in c.trained("scratch", score=score).get(x, [])])[0]
-
     def bleu(score: Optional[str], x: float) -> str:
-        mu = mean_bleu(score, x)
+        mu = _mean_bleu(c, score, x)
         return "–" if mu is None else f"{mu:.2f}"
     text = ""
     if v.random:
@@ -159,7 +156,7 @@ def _random_control(c: Collected, v: ScratchVsDense, ahead: list[float]) -> str:
     if not_:
         text += (f" At {_pcts(not_)} the random mask did not reach a lower dev loss than the dense training: there "
                  "the head start in dev loss comes from what the trained model's mask carries.")
-    text += _bleu_split(c, checked, mean_bleu)
+    text += _bleu_split(c, checked)
     planned = set(c.study.retrain.scratch_random) if c.study.retrain else set()
     waiting = [x for x in ahead if x not in v.random and x in planned]
     unchecked = [x for x in ahead if x not in v.random and x not in planned]
@@ -174,7 +171,12 @@ def _random_control(c: Collected, v: ScratchVsDense, ahead: list[float]) -> str:
     return text
 
 
-def _bleu_split(c: Collected, checked: list[float], mean_bleu) -> str:
+def _mean_bleu(c: Collected, score: Optional[str], x: float) -> Optional[float]:
+    """Mean test BLEU of the scratch runs at sparsity ``x`` under ``score``'s mask (None: the study's); None if none."""
+    return mean_std([r["bleu_tok_lc"] for r in c.trained("scratch", score=score).get(x, [])])[0]
+
+
+def _bleu_split(c: Collected, checked: list[float]) -> str:
     """Test BLEU over the dense model's: the trained model's mask's gain beside the random mask's, at ``checked``.
     Dev loss and BLEU can disagree (a random mask may score above dense BLEU at a higher dev loss), so both are said."""
     dense = c.dense()
@@ -182,7 +184,7 @@ def _bleu_split(c: Collected, checked: list[float], mean_bleu) -> str:
         return ""
     d, parts, part, all_ = dense["bleu_tok_lc"], [], [], []
     for x in checked:
-        trained, random = mean_bleu(None, x), mean_bleu("random", x)
+        trained, random = _mean_bleu(c, None, x), _mean_bleu(c, "random", x)
         if trained is None or random is None:
             continue
         parts.append(f"at {100 * x:g} % the trained model's mask {trained - d:+.2f}, the random mask {random - d:+.2f}")
