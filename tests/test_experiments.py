@@ -4,6 +4,7 @@ Everything runs on a tiny untrained model over the toy corpus (tests/data/toy), 
 """
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -275,6 +276,13 @@ def test_shipped_study_files_parse():
     short, longer = retrain_config(cfg, 1).train, retrain_config(cfg, 1, budget.overrides).train
     assert (short.epochs, short.decay_start) == (5, 3) and (longer.epochs, longer.decay_start) == (15, 8)
     assert longer.decays_per_epoch == 2 and longer.lr == short.lr and not longer.decay_on_plateau
+    # budget_decay reruns budget's gradual 95 % cell with one change: the lr decays from epoch 12, not 8
+    late = load_study("studies/budget_decay.yaml", check_model=False).retrain
+    later = retrain_config(cfg, 1, late.overrides).train
+    assert later.decay_start == 12 and dataclasses.replace(later, decay_start=8) == longer
+    assert (late.prune_until, late.scheme, late.scores, late.seeds) == (budget.prune_until, budget.scheme,
+                                                                         budget.scores, budget.seeds)
+    assert late.sparsities == (0.95,) and late.schedules == ("gradual",)
     assert load_study("studies/see2016_quick.yaml", check_model=False).retrain is None
     full = load_study("studies/see2016.yaml", check_model=False)
     assert len(full.retrain.seeds) >= 3 and full.retrain.dense_continued and full.retrain.scratch
