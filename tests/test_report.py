@@ -1,5 +1,7 @@
 """The report: rendered from a small hand-made set of result JSONs, with missing and failed parts."""
 import json
+import math
+from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -310,6 +312,50 @@ def test_longer_budget_study_is_paired_with_the_same_retrain_cells(toy, tmp_path
     ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "train_summary": {"epochs": 9}}))
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r2").read_text()
     assert "gap to dense -4.80 → -4.00" in text and "closes at least half" not in text
+
+
+def test_how_a_longer_run_ended_is_read_from_its_curves(toy, tmp_path):
+    from nmtprune.report.budget import RunEnd, budget_note, dense_train_loss, run_end
+    path, results = toy
+    study = load_study(path)
+    # dev loss per epoch: 2.0, then flat at 1.6 (within 0.005) after epoch 2; last epoch's training loss 1.6
+    dev = [[10, 2.0, 20.0], [20, 1.6, 25.0], [30, 1.598, 25.1], [40, 1.6, 25.1]]
+    curve = {"train": [[5, 3.0], [15, 2.0], [25, 1.7], [35, 1.5], [40, 1.7]], "dev": dev}
+    over = ("train.epochs=4", "train.decay_start=2")  # retraining halves twice per epoch from epoch 2
+    assert run_end({"curve": curve}) == RunEnd(4, 2, None, 1.6, 1.6)
+    assert run_end({"curve": curve}, study.model, over).lr_share == 0.5  # one halving by the end of epoch 2
+    moving = {"train": curve["train"], "dev": dev[:3] + [[40, 1.55, 25.3]]}
+    assert run_end({"curve": moving}).frozen_from is None  # still falling in its last epoch
+    assert run_end({"curve": {"train": [], "dev": dev}}) is None and run_end({}) is None
+    assert dense_train_loss(study.model) is None  # no train_log.jsonl beside the weights
+    log = [{"type": "train", "step": 1, "epoch": 0.5, "loss": 2.0}, {"type": "dev", "epoch": 1, "dev_ppl": 4.0},
+           {"type": "train", "step": 2, "epoch": 1.5, "loss": 0.5}, {"type": "train", "step": 3, "epoch": 1.9,
+                                                                      "loss": 0.7}, {"type": "dev", "epoch": 2, "dev_ppl": 5.0}]
+    (Path(study.model) / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log), encoding="utf-8")
+    train, dev_loss = dense_train_loss(study.model)
+    assert train == pytest.approx(0.6) and dev_loss == pytest.approx(math.log(5.0))  # the last epoch only
+    store = ResultStore(results / "toy")
+    for cell in plan(study):
+        if cell.kind == "retrain":
+            store.write(cell, ok({**eval_metrics(25.0), "train_summary": {"epochs": 2}}))
+    other = tmp_path / "longer.yaml"
+    other.write_text(f"model: {study.model}\nsplit: test\ndev_split: dev\nbeam: 1\nretrain: {{sparsities: [0.8], "
+                     f"seeds: [1], overrides: [{', '.join(over)}], scratch: false, dense_continued: false}}\n",
+                     encoding="utf-8")
+    cell = next(c for c in plan(load_study(other)) if c.kind == "retrain")
+    ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "train_summary": {"epochs": 4}, "curve": curve}))
+    path.write_text(path.read_text() + f"compare_with: [{other}]\n", encoding="utf-8")
+    text = budget_note(collect(path, results))
+    assert ("its dev loss stayed within 0.005 of its final 1.600 after epoch 2 of 4 (the lr then 1/2 of its start); "
+            "its training loss over the last epoch was 1.600, 0.000 below its dev loss (the dense reference ended "
+            "at 0.600, 1.009 below its dev loss): it still underfit the training data") in text
+    fits = {**curve, "train": curve["train"][:3] + [[35, 1.0], [40, 1.0]]}  # as close a fit as the dense model's
+    ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "train_summary": {"epochs": 4}, "curve": fits}))
+    text = budget_note(collect(path, results))
+    assert "0.600 below its dev loss (the dense" in text and "underfit" not in text
+    ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "curve": moving}))
+    text = budget_note(collect(path, results))
+    assert "its dev loss was still moving in its last epoch (1.550)" in text and "underfit" not in text
 
 
 def test_class_shares_of_the_retrained_masks_separate_allocation_from_schedule(toy, tmp_path):

@@ -4,16 +4,30 @@ See et al.'s recipe retrains for a third of the reference's epochs. A study that
 report's retrain cells with other recipe overrides (``studies/budget.yaml``: the reference's full
 epochs) answers whether a gap to dense is the budget's or the sparsity's. This module pairs those
 cells with the report's own and words the comparison; it never runs anything.
+
+A longer run that still ends far from dense may have stopped for either reason, so the note also says how
+each longer run ended, from its logged curves: from which epoch its dev loss stopped moving and what the
+lr had decayed to by then, and how its training loss compared with its dev loss and with the dense
+reference's (a sparse model whose training loss ends near its dev loss, far above the dense model's,
+underfits: its lr ran out, not its capacity to fit, unless a run with a later decay says otherwise).
 """
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Optional
 
+from ..config import ConfigError, load_config
+from ..prune.retrain import retrain_config
+from ..train.loop import learning_rate
 from .collect import Collected, compared_retraining, mean_std, retrain_runs
 from .sections import ms
 
-__all__ = ["BudgetPair", "budget_pairs", "budget_note"]
+__all__ = ["BudgetPair", "budget_pairs", "budget_note", "RunEnd", "run_end", "dense_train_loss"]
+FROZEN = 0.005  # nats per token: a dev loss this close to its final value has stopped moving
+UNDERFIT = 0.5  # a train-dev gap below this share of the dense reference's is called underfitting
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,83 @@ def budget_pairs(c: Collected, sparsities: Optional[Iterable[float]] = None) -> 
     return out
 
 
+@dataclass(frozen=True)
+class RunEnd:
+    """How one run's training ended, from its ``curve`` (losses in nats per target token)."""
+    epochs: int
+    frozen_from: Optional[int]  # the epoch after which the dev loss stayed within FROZEN of its last value
+    lr_share: Optional[float]  # the lr then, as a share of the run's starting lr (None: recipe unknown)
+    train_loss: float  # mean training loss over the last epoch
+    dev_loss: float  # the last epoch's dev loss
+
+
+def run_end(run: dict, model_dir: Optional[str] = None, overrides: Iterable[str] = ()) -> Optional[RunEnd]:
+    """``run``'s :class:`RunEnd`; None without a dev point per epoch and training points in the last one.
+
+    ``curve["dev"]`` is ``[[step, dev loss, dev BLEU], ...]`` (one per epoch), ``curve["train"]``
+    ``[[step, loss], ...]``. ``frozen_from`` needs the last two epochs flat (None otherwise); its lr comes
+    from the retraining recipe (the reference's config in ``model_dir`` with ``overrides``).
+    """
+    curve = run.get("curve") or {}
+    dev, tr = curve.get("dev") or [], curve.get("train") or []
+    if len(dev) < 2:
+        return None
+    last = [loss for step, loss in tr if step > dev[-2][0]]
+    if not last:
+        return None
+    final = dev[-1][1]
+    i = len(dev) - 1
+    while i > 0 and abs(dev[i - 1][1] - final) <= FROZEN:
+        i -= 1
+    frozen = i if i <= len(dev) - 3 else None  # dev[i] ends epoch i + 1; at least two flat epochs after it
+    share = None
+    if frozen is not None and model_dir is not None:
+        try:
+            cfg = retrain_config(load_config(Path(model_dir) / "config.json"), 1, list(overrides))
+        except (ConfigError, OSError, ValueError):
+            cfg = None
+        if cfg is not None:
+            share = learning_rate(cfg, frozen + 1, 0, 1, 0) / cfg.train.lr
+    return RunEnd(len(dev), None if frozen is None else frozen + 1, share, sum(last) / len(last), final)
+
+
+def dense_train_loss(model_dir: str) -> Optional[tuple[float, float]]:
+    """(mean training loss over the last epoch, last dev loss) of the reference's own training, from
+    ``train_log.jsonl`` beside its weights; None when the log is absent or has no such points."""
+    log = Path(model_dir) / "train_log.jsonl"
+    try:
+        recs = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines() if x.strip()]
+    except (OSError, ValueError):
+        return None
+    dev = [r for r in recs if r.get("type") == "dev" and r.get("dev_ppl")]
+    tr = [r for r in recs if r.get("type") == "train" and "loss" in r and r.get("epoch") is not None]
+    if not dev or not tr:
+        return None
+    k = math.floor(max(r["epoch"] for r in tr) - 1e-9)  # epochs completed before the last one began
+    last = [r["loss"] for r in tr if r["epoch"] > k]
+    return sum(last) / len(last), math.log(dev[-1]["dev_ppl"])
+
+
+def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]]) -> str:
+    """A sentence on how the longer run(s) of ``p`` ended; "" when their curves are not logged."""
+    ends = [e for e in (run_end(r, model_dir, p.overrides) for r in p.longer) if e is not None]
+    if len(ends) != 1:  # one run per pair so far (n=1); a mean of several endings would need its own words
+        return ""
+    e = ends[0]
+    text = (f"its dev loss stayed within {FROZEN} of its final {e.dev_loss:.3f} after epoch {e.frozen_from} of "
+            f"{e.epochs}" + (f" (the lr then 1/{1 / e.lr_share:g} of its start)" if e.lr_share else "")
+            if e.frozen_from else f"its dev loss was still moving in its last epoch ({e.dev_loss:.3f})")
+    gap = e.dev_loss - e.train_loss
+    text += f"; its training loss over the last epoch was {e.train_loss:.3f}, {gap:.3f} below its dev loss"
+    if dense is not None:
+        dgap = dense[1] - dense[0]
+        text += f" (the dense reference ended at {dense[0]:.3f}, {dgap:.3f} below its dev loss)"
+        if e.frozen_from and dgap > 0 and gap < UNDERFIT * dgap:
+            text += (": it still underfit the training data when its decayed lr stopped its progress, so the "
+                     "lr schedule, not a fit to the data, ended its training")
+    return text
+
+
 def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> str:
     """One paragraph: each paired cell's BLEU and gap to dense under both budgets; "" when none is paired."""
     dense = c.dense()
@@ -66,16 +157,19 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
     def gap(runs: list[dict]) -> float:
         return mean_std([r["bleu_tok_lc"] for r in runs])[0] - d
 
+    names = sorted({(p.study, p.overrides) for p in pairs})
+    ref = dense_train_loss(c.study.model)
     parts = []
     for p in pairs:
         e_ours, e_long = _epochs(p.ours), _epochs(p.longer)
         budgets = f" ({e_ours} vs {e_long} epochs)" if e_ours and e_long else ""
-        parts.append(f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {bleu(p.ours)} → {bleu(p.longer)}, "
-                     f"gap to dense {gap(p.ours):+.2f} → {gap(p.longer):+.2f}")
-    names = sorted({(p.study, p.overrides) for p in pairs})
+        ending = _ending(p, c.study.model, ref)
+        parts.append((f"`{p.study}`: " if len(names) > 1 else "")
+                     + f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {bleu(p.ours)} → {bleu(p.longer)}, "
+                     f"gap to dense {gap(p.ours):+.2f} → {gap(p.longer):+.2f}" + (f"; {ending}" if ending else ""))
     src = "; ".join(f"`{n}` study, overrides " + ", ".join(f"`{o}`" for o in ov) for n, ov in names)
     closed = [p for p in pairs if gap(p.longer) - gap(p.ours) >= 0.5 * -gap(p.ours) > 0]
-    text = (f"**Longer retraining budget** ({src}): the same cells retrained for longer — " + "; ".join(parts) + ".")
+    text = (f"**Longer retraining budget** ({src}): the same cells retrained for longer — " + ". ".join(parts) + ".")
     if closed:
         text += (" Where the longer budget closes at least half of the gap (" + ", ".join(
             f"{p.schedule} {100 * p.sparsity:g} %" for p in closed) + "), the See recipe's short budget, more than "
