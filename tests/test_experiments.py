@@ -283,6 +283,16 @@ def test_shipped_study_files_parse():
     assert (late.prune_until, late.scheme, late.scores, late.seeds) == (budget.prune_until, budget.scheme,
                                                                          budget.scores, budget.seeds)
     assert late.sparsities == (0.95,) and late.schedules == ("gradual",)
+    # budget_long prunes step for step as budget_decay does (7.5 epochs), then keeps the full lr to epoch 22
+    from nmtprune.prune.gradual import make_schedule
+    long = load_study("studies/budget_long.yaml", check_model=False).retrain
+    longest = retrain_config(cfg, 1, long.overrides).train
+    assert (longest.epochs, longest.decay_start) == (25, 22)
+    for n in (454, 7):  # batches per epoch: Multi30k's, and a small one
+        s15 = make_schedule("gradual", 0.95, 15 * n, prune_until=late.prune_until)
+        s25 = make_schedule("gradual", 0.95, 25 * n, prune_until=long.prune_until)
+        assert [s15(t) for t in range(25 * n)] == [s25(t) for t in range(25 * n)]
+        assert s25(int(7.5 * n)) == pytest.approx(0.95)
     assert load_study("studies/see2016_quick.yaml", check_model=False).retrain is None
     full = load_study("studies/see2016.yaml", check_model=False)
     assert len(full.retrain.seeds) >= 3 and full.retrain.dense_continued and full.retrain.scratch
