@@ -37,6 +37,7 @@ def test_update_replaces_only_the_block_and_is_idempotent(tmp_path, monkeypatch)
     assert text.startswith("# title\n\nbefore\n\n") and text.endswith("\n\nafter\n") and "old | stale" not in text
     assert "| pruned + retrained (5 epochs) |" in text and "| sparse from scratch (same mask, 11–15 epochs) |" in text
     assert "| score | schedule |" in text and "| score | pruned only | retrained |" in text
+    assert "| recipe | epochs |" in text  # the longer recipes (studies/budget*.yaml) beside See et al.'s
     assert update_readme(readme, ROOT / "results") is False and readme.read_text(encoding="utf-8") == text
 
 

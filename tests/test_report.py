@@ -303,10 +303,15 @@ def test_longer_budget_study_is_paired_with_the_same_retrain_cells(toy, tmp_path
     assert (pair.study, pair.overrides, pair.sparsity, len(pair.ours), len(pair.longer)) == \
         ("longer", ("train.epochs=9",), 0.8, 3, 1)
     assert budget_note(c, [0.95]) == ""  # only the sparsities asked for
+    from nmtprune.report.summary import recipes_table
+    rows = recipes_table(c).splitlines()[2:]
+    assert rows[:3] == ["| recipe | epochs | magnitude one-shot 80 % |", "|---|---|---|",
+                        "| See et al.'s (toy) | 3 | 25.20 ± 0.20 (3) |"]
+    assert rows[3] == "| `train.epochs=9` ([longer](reports/longer/REPORT.md)) | 9 | 29.00 (1) |" and len(rows) == 4
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
     assert ("one-shot magnitude at 80 % (3 vs 9 epochs): 25.20 ± 0.20 (n=3) → 29.00 (n=1), gap to dense "
             "-4.80 → -1.00") in text
-    assert "closes at least half of the gap (one-shot 80 %)" in text
+    assert "closes at least half of the gap (one-shot 80 %)" in text and "- `longer` study" not in text
     assert "the longer budget below measures what more epochs give" not in text  # no dev curve in these cells
     cell = next(c for c in plan(load_study(other)) if c.kind == "retrain")
     ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "train_summary": {"epochs": 9}}))
@@ -356,6 +361,18 @@ def test_how_a_longer_run_ended_is_read_from_its_curves(toy, tmp_path):
     ResultStore(results / "longer").write(cell, ok({**eval_metrics(26.0), "curve": moving}))
     text = budget_note(collect(path, results))
     assert "its dev loss was still moving in its last epoch (1.550)" in text and "underfit" not in text
+    later = tmp_path / "later.yaml"  # a second recipe: one bullet per study, each naming its recipe
+    later.write_text(other.read_text().replace("train.decay_start=2", "train.decay_start=3") .replace(
+        "retrain: {", "retrain: {prune_until: 0.3, "), encoding="utf-8")
+    cell = next(c for c in plan(load_study(later)) if c.kind == "retrain")
+    ResultStore(results / "later").write(cell, ok({**eval_metrics(29.5), "train_summary": {"epochs": 4}}))
+    path.write_text(path.read_text().replace(str(other), f"{other}, {later}"), encoding="utf-8")
+    text = budget_note(collect(path, results))
+    assert "recipes —\n\n- `longer` study, overrides `train.epochs=4`, `train.decay_start=2`: one-shot" in text
+    assert (".\n- `later` study, overrides `train.epochs=4`, `train.decay_start=3`: one-shot magnitude at 80 % "
+            "(2 vs 4 epochs): 25.00 ± 0.00 (n=3) → 29.50 (n=1), gap to dense -5.00 → -0.50.\n\n") in text
+    assert text.endswith("closes at least half of the gap (`later` one-shot 80 %), the See recipe's short budget, "
+                         "more than the sparsity, limits the retrained model.")  # one-shot: no prune_until named
 
 
 def test_class_shares_of_the_retrained_masks_separate_allocation_from_schedule(toy, tmp_path):

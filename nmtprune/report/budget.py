@@ -35,6 +35,7 @@ class BudgetPair:
     """One (score, schedule, sparsity) retrained under both recipes. ``*_runs``: metrics per seed."""
     study: str  # the other study's name
     overrides: tuple[str, ...]  # its retraining overrides
+    prune_until: float  # its scheduled runs' pruning stretch, as a share of its steps
     score: str
     schedule: str
     sparsity: float
@@ -62,7 +63,8 @@ def budget_pairs(c: Collected, sparsities: Optional[Iterable[float]] = None) -> 
             ours = c.trained("retrain", score, sched)
             for x in sorted(set(longer) & set(ours)):
                 if keep is None or x in keep:
-                    out.append(BudgetPair(other.study.name, ort.overrides, score, sched, x, ours[x], longer[x]))
+                    out.append(BudgetPair(other.study.name, ort.overrides, ort.prune_until, score, sched, x,
+                                          ours[x], longer[x]))
     return out
 
 
@@ -157,21 +159,32 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
     def gap(runs: list[dict]) -> float:
         return mean_std([r["bleu_tok_lc"] for r in runs])[0] - d
 
-    names = sorted({(p.study, p.overrides) for p in pairs})
+    names = sorted({(p.study, p.overrides, p.prune_until) for p in pairs})
+    several = len(names) > 1  # then one bullet per study, each naming its recipe
+
+    def recipe(name: str, overrides: tuple[str, ...], until: float) -> str:
+        moved = until != c.study.retrain.prune_until and any(p.schedule != "one-shot" for p in pairs if p.study == name)
+        return (f"`{name}` study, overrides " + ", ".join(f"`{o}`" for o in overrides)
+                + (f", `retrain.prune_until: {until:g}`" if moved else ""))
+
     ref = dense_train_loss(c.study.model)
     parts = []
     for p in pairs:
         e_ours, e_long = _epochs(p.ours), _epochs(p.longer)
         budgets = f" ({e_ours} vs {e_long} epochs)" if e_ours and e_long else ""
         ending = _ending(p, c.study.model, ref)
-        parts.append((f"`{p.study}`: " if len(names) > 1 else "")
+        parts.append((f"- {recipe(p.study, p.overrides, p.prune_until)}: " if several else "")
                      + f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {bleu(p.ours)} → {bleu(p.longer)}, "
                      f"gap to dense {gap(p.ours):+.2f} → {gap(p.longer):+.2f}" + (f"; {ending}" if ending else ""))
-    src = "; ".join(f"`{n}` study, overrides " + ", ".join(f"`{o}`" for o in ov) for n, ov in names)
     closed = [p for p in pairs if gap(p.longer) - gap(p.ours) >= 0.5 * -gap(p.ours) > 0]
-    text = (f"**Longer retraining budget** ({src}): the same cells retrained for longer — " + ". ".join(parts) + ".")
+    if several:
+        text = ("**Longer retraining budget**: the same cells retrained with other recipes —\n\n"
+                + ".\n".join(parts) + ".\n\n")
+    else:
+        text = (f"**Longer retraining budget** ({recipe(*names[0])}): the same cells retrained for longer — "
+                + "; ".join(parts) + ". ")
     if closed:
-        text += (" Where the longer budget closes at least half of the gap (" + ", ".join(
-            f"{p.schedule} {100 * p.sparsity:g} %" for p in closed) + "), the See recipe's short budget, more than "
-            "the sparsity, limits the retrained model.")
-    return text
+        text += ("Where a longer budget closes at least half of the gap (" + ", ".join(
+            (f"`{p.study}` " if several else "") + f"{p.schedule} {100 * p.sparsity:g} %" for p in closed)
+            + "), the See recipe's short budget, more than the sparsity, limits the retrained model.")
+    return text.rstrip()

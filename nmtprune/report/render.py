@@ -118,9 +118,8 @@ def _discussion(c: Collected, targets: list[Check], more: list[Check]) -> str:
     grad = _gradual_note(c)
     if grad:
         notes.append(grad)
-    if longer:
-        notes.append(longer)
     out += ["**Discussion.** " + " ".join(notes), ""] if notes else []
+    out += [longer, ""] if longer else []  # its own paragraph: with several recipes it is a list
     return "\n".join(out)
 
 

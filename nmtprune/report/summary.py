@@ -4,13 +4,15 @@
 headline numbers in the README are the reports' numbers, never copied by hand; a test checks that the
 committed README matches the committed results.
 
-Four tables:
+Five tables:
 
 * See et al.'s Fig 6, on the Multi30k and the Tatoeba model: class-blind magnitude pruning without
   retraining, retrained, and sparse from scratch;
 * weight pruning, retrained (the methods study: it holds See et al.'s magnitude points, reused from the
   ``see2016`` study, and every data-driven score and schedule): test BLEU at each retrained sparsity,
   mean ± sample std over the training seeds, and the dense model trained for the same extra epochs;
+* the weights study's cells retrained again with longer recipes (its ``compare_with`` studies with other
+  overrides: ``studies/budget*.yaml``), one row per recipe: what the See recipe's short budget costs;
 * hidden units: each unit score's retrained 50 % model (per-layer), before and after retraining.
 
 "(n)" is the number of training seeds behind a mean; pruning without training is deterministic and has none.
@@ -21,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
+from .budget import budget_pairs
 from .collect import Collected, collect, epochs_run, mean_std
 from .sections import f, table
 from .units import _curves, _dense
@@ -102,6 +105,39 @@ def weights_table(c: Collected) -> Optional[str]:
     return head + "\n\n" + table(["score", "schedule"] + [f"{100 * x:g} %" for x in sparsities], rows)
 
 
+def recipes_table(c: Collected) -> Optional[str]:
+    """Rows: the study's own retraining recipe, then each longer one (:func:`budget_pairs`); columns: the
+    (score, schedule, sparsity) cells they share. None when no study reran a cell with another recipe."""
+    pairs = budget_pairs(c)
+    if not pairs:
+        return None
+    rt, dense = c.study.retrain, c.dense()
+    cols = list(dict.fromkeys((p.score, p.schedule, p.sparsity) for p in pairs))
+    ours = {(p.score, p.schedule, p.sparsity): p.ours for p in pairs}
+    recipes = list(dict.fromkeys((p.study, p.overrides, p.prune_until) for p in pairs))
+    longer = {(p.study, p.score, p.schedule, p.sparsity): p.longer for p in pairs}
+
+    def bleu(runs: list[dict]) -> str:
+        return _cell([r["bleu_tok_lc"] for r in runs])
+
+    def label(overrides, until: float) -> str:
+        parts = [f"`{o}`" for o in overrides] + ([f"`prune_until: {until:g}`"] if until != rt.prune_until else [])
+        return ", ".join(parts) or "See et al.'s"
+
+    rows = [[f"{label(rt.overrides, rt.prune_until)} ({c.study.name})", epochs_run(sum(ours.values(), []))]
+            + [bleu(ours[k]) for k in cols]]
+    for name, overrides, until in recipes:
+        runs = [longer.get((name, *k), []) for k in cols]
+        rows.append([f"{label(overrides, until)} ([{name}](reports/{name}/REPORT.md))", epochs_run(sum(runs, []))]
+                    + [bleu(r) for r in runs])
+    head = (f"The same retrained cells with longer recipes ({_what(c)}; dense "
+            f"{f(dense['bleu_tok_lc']) if dense else '–'}; the first row is the study's own recipe, See et al.'s: half "
+            "the reference's lr for a third of its epochs, constant, then halving twice per epoch from half-way; "
+            "each other row changes only what it names):")
+    names = [f"{SCORE_NAMES.get(s, s)} {sched} {100 * x:g} %" for s, sched, x in cols]
+    return head + "\n\n" + table(["recipe", "epochs"] + names, rows)
+
+
 def units_table(c: Collected) -> Optional[str]:
     """Rows: each retrained unit score (and GReg mode) at the study's first fraction, per-layer."""
     ur = c.study.unit_retrain
@@ -135,7 +171,8 @@ def summary(results_dir: str | Path = "results", see_studies: tuple = (SEE_STUDY
             weights_study: str | Path = WEIGHTS_STUDY, units_study: str | Path = UNITS_STUDY) -> str:
     """The generated README block, markers included."""
     parts = [see_table(collect(s, results_dir)) for s in see_studies]
-    parts += [weights_table(collect(weights_study, results_dir)), units_table(collect(units_study, results_dir))]
+    weights = collect(weights_study, results_dir)
+    parts += [weights_table(weights), recipes_table(weights), units_table(collect(units_study, results_dir))]
     return "\n\n".join([BEGIN] + [p for p in parts if p] + [END])
 
 
