@@ -159,6 +159,15 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
     assert "first n training batches of 64 sentences (`taylor` 100)" in report and "absent-row policy" in report
     assert "## Cost of each score" in report and "## SNIP at initialisation" not in report
     assert (tmp_path / "reports" / "toy" / "fig_methods_bleu.png").is_file()
+    assert "| retrained 95 % within 1.0 BLEU of dense with the best method |" in report  # the See recipe
+    path.write_text(path.read_text().replace("retrain: {", "retrain: {prune_until: 0.3, overrides: [train.epochs=9], "),
+                    encoding="utf-8")
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert "with the best method (here with the recipe changed: `train.epochs=9`) |" in report  # one-shot only
+    path.write_text(path.read_text().replace("retrain: {", "retrain: {scheduled: ['gradual:magnitude'], "),
+                    encoding="utf-8")
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert "(here with the recipe changed: `train.epochs=9`, `retrain.prune_until: 0.3`) |" in report
 
 
 def test_methods_cost_section_reads_the_benchmark_files_format(tmp_path):
