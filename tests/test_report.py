@@ -338,6 +338,7 @@ def test_how_a_longer_run_ended_is_read_from_its_curves(toy, tmp_path):
     over = ("train.epochs=4", "train.decay_start=2")  # retraining halves twice per epoch from epoch 2
     assert run_end({"curve": curve}) == RunEnd(4, 2, None, 1.6, 1.6)
     assert run_end({"curve": curve}, study.model, over).lr_share == 0.5  # one halving by the end of epoch 2
+    assert run_end({"curve": curve}, study.model, ("train.epochs=4", "train.decay_start=3")).lr_share == 1.0
     moving = {"train": curve["train"], "dev": dev[:3] + [[40, 1.55, 25.3]]}
     assert run_end({"curve": moving}).frozen_from is None  # still falling in its last epoch
     assert run_end({"curve": {"train": [], "dev": dev}}) is None and run_end({}) is None

@@ -125,6 +125,12 @@ def dense_train_loss(model_dir: str) -> Optional[tuple[float, float]]:
     return sum(last) / len(last), math.log(dev[-1]["dev_ppl"])
 
 
+def _lr_then(share: Optional[float]) -> str:
+    if share is None:
+        return ""
+    return " (the lr then still at its start)" if share >= 1.0 else f" (the lr then 1/{1 / share:g} of its start)"
+
+
 def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]]) -> str:
     """A sentence on how the longer run(s) of ``p`` ended; "" when their curves are not logged."""
     ends = [e for e in (run_end(r, model_dir, p.overrides) for r in p.longer) if e is not None]
@@ -132,7 +138,7 @@ def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]])
         return ""
     e = ends[0]
     text = (f"its dev loss stayed within {FROZEN} of its final {e.dev_loss:.3f} after epoch {e.frozen_from} of "
-            f"{e.epochs}" + (f" (the lr then 1/{1 / e.lr_share:g} of its start)" if e.lr_share else "")
+            f"{e.epochs}" + _lr_then(e.lr_share)
             if e.frozen_from else f"its dev loss was still moving in its last epoch ({e.dev_loss:.3f})")
     gap = e.dev_loss - e.train_loss
     text += f"; its training loss over the last epoch was {e.train_loss:.3f}, {gap:.3f} below its dev loss"
@@ -146,7 +152,8 @@ def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]])
 
 
 def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> str:
-    """One paragraph: each paired cell's BLEU and gap to dense under both budgets; "" when none is paired."""
+    """Each paired cell's BLEU and gap to dense under both recipes, and how the longer run ended: one paragraph
+    for one longer recipe, a list with a bullet per recipe for several; "" when none is paired."""
     dense = c.dense()
     pairs = budget_pairs(c, sparsities)
     if not pairs or dense is None:
