@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..config import ConfigError, load_config
+from ..experiments.study import Retrain
 from ..prune.retrain import retrain_config
 from ..train.loop import learning_rate
 from .collect import Collected, compared_retraining, mean_std, retrain_runs
 from .sections import ms
 
-__all__ = ["BudgetPair", "budget_pairs", "budget_note", "RunEnd", "run_end", "dense_train_loss"]
+__all__ = ["BudgetPair", "budget_pairs", "budget_note", "recipe_changes", "RunEnd", "run_end", "dense_train_loss"]
 FROZEN = 0.005  # nats per token: a dev loss this close to its final value has stopped moving
 UNDERFIT = 0.5  # a train-dev gap below this share of the dense reference's is called underfitting
 
@@ -66,6 +67,13 @@ def budget_pairs(c: Collected, sparsities: Optional[Iterable[float]] = None) -> 
                     out.append(BudgetPair(other.study.name, ort.overrides, ort.prune_until, score, sched, x,
                                           ours[x], longer[x]))
     return out
+
+
+def recipe_changes(overrides: Iterable[str], prune_until: float, scheduled: bool) -> list[str]:
+    """What a retraining recipe changes from See et al.'s, as backticked items: its overrides, and its pruning
+    stretch when that differs from the default and matters (the study has iterative or gradual runs)."""
+    moved = scheduled and prune_until != Retrain.prune_until
+    return [f"`{o}`" for o in overrides] + ([f"`retrain.prune_until: {prune_until:g}`"] if moved else [])
 
 
 @dataclass(frozen=True)
@@ -170,9 +178,8 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
     several = len(names) > 1  # then one bullet per study, each naming its recipe
 
     def recipe(name: str, overrides: tuple[str, ...], until: float) -> str:
-        moved = until != c.study.retrain.prune_until and any(p.schedule != "one-shot" for p in pairs if p.study == name)
-        return (f"`{name}` study, overrides " + ", ".join(f"`{o}`" for o in overrides)
-                + (f", `retrain.prune_until: {until:g}`" if moved else ""))
+        scheduled = any(p.schedule != "one-shot" for p in pairs if p.study == name)
+        return f"`{name}` study, overrides " + ", ".join(recipe_changes(overrides, until, scheduled))
 
     ref = dense_train_loss(c.study.model)
     parts = []

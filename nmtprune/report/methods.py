@@ -13,8 +13,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from ..experiments.study import Retrain
-from .budget import budget_note
+from .budget import budget_note, recipe_changes
 from .collect import Collected, mean_std, retrain_runs
 from .shares import shares_section
 from .sections import _head, commands, f, ms, not_run, table
@@ -147,9 +146,7 @@ def _target(c: Collected, bench: Path) -> str:
             if got and (best is None or _bleu(got) > best[0]):
                 best = (_bleu(got), score, sched, len(got))
     claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
-    changed = [f"`{o}`" for o in rt.overrides] if rt else []
-    if rt and rt.prune_until != Retrain.prune_until and any(s != "one-shot" for _, s in retrain_runs(rt)):
-        changed.append(f"`retrain.prune_until: {rt.prune_until:g}`")  # a scheduled run's pruning stretch
+    changed = recipe_changes(rt.overrides, rt.prune_until, any(s != "one-shot" for _, s in retrain_runs(rt))) if rt else []
     if changed:  # the target is for the See recipe; say when this study changes it
         claim += " (here with the recipe changed: " + ", ".join(changed) + ")"
     if best is None or dense is None:

@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
-from .budget import budget_pairs
+from .budget import budget_pairs, recipe_changes
 from .collect import Collected, collect, epochs_run, mean_std
 from .sections import f, table
 from .units import _curves, _dense
@@ -120,9 +120,10 @@ def recipes_table(c: Collected) -> Optional[str]:
     def bleu(runs: list[dict]) -> str:
         return _cell([r["bleu_tok_lc"] for r in runs])
 
+    scheduled = any(sched != "one-shot" for _, sched, _ in cols)  # every row retrains the same cells
+
     def label(overrides, until: float) -> str:
-        parts = [f"`{o}`" for o in overrides] + ([f"`prune_until: {until:g}`"] if until != rt.prune_until else [])
-        return ", ".join(parts) or "See et al.'s"
+        return ", ".join(recipe_changes(overrides, until, scheduled)) or "See et al.'s"
 
     rows = [[f"{label(rt.overrides, rt.prune_until)} ({c.study.name})", epochs_run(sum(ours.values(), []))]
             + [bleu(ours[k]) for k in cols]]
