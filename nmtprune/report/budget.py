@@ -9,7 +9,10 @@ A longer run that still ends far from dense may have stopped for either reason, 
 each longer run ended, from its logged curves: from which epoch its dev loss stopped moving and what the
 lr had decayed to by then, and how its training loss compared with its dev loss and with the dense
 reference's (a sparse model whose training loss ends near its dev loss, far above the dense model's,
-underfits: its lr ran out, not its capacity to fit, unless a run with a later decay says otherwise).
+underfits: its lr ran out, not its capacity to fit, unless a run with a later decay says otherwise). That
+verdict needs the dev loss to have levelled off only once the lr had decayed to a quarter of its start or
+less; a run whose dev loss levelled off with the lr at half its start or more had stopped improving before
+its schedule could stop it, and the note says that instead, with its dev loss against the dense model's.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from .sections import ms
 __all__ = ["BudgetPair", "budget_pairs", "budget_note", "recipe_changes", "RunEnd", "run_end", "dense_train_loss"]
 FROZEN = 0.005  # nats per token: a dev loss this close to its final value has stopped moving
 UNDERFIT = 0.5  # a train-dev gap below this share of the dense reference's is called underfitting
+LR_SPENT = 0.25  # the lr at or below this share of its start when the dev loss levelled off: the schedule ended it
 
 
 @dataclass(frozen=True)
@@ -153,9 +157,16 @@ def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]])
     if dense is not None:
         dgap = dense[1] - dense[0]
         text += f" (the dense reference ended at {dense[0]:.3f}, {dgap:.3f} below its dev loss)"
-        if e.frozen_from and dgap > 0 and gap < UNDERFIT * dgap:
-            text += (": it still underfit the training data when its decayed lr stopped its progress, so the "
-                     "lr schedule, not a fit to the data, ended its training")
+        if e.frozen_from and e.lr_share is not None and dgap > 0 and gap < UNDERFIT * dgap:
+            if e.lr_share <= LR_SPENT:
+                text += (": it still underfit the training data when its decayed lr stopped its progress, so the "
+                         "lr schedule, not a fit to the data, ended its training")
+            else:  # flat with most of its lr left: more epochs at this lr would not have moved it
+                d = dense[1] - e.dev_loss
+                text += (": its dev loss levelled off with the lr still at half its start or more, so the lr "
+                         "schedule did not end its training; it fits the training data less closely than the dense "
+                         f"model yet ends with a dev loss {abs(d):.3f} {'below' if d >= 0 else 'above'} the dense "
+                         "reference's")
     return text
 
 
