@@ -431,6 +431,7 @@ def test_replications_table_runs_the_same_checks_on_each_study(toy, tmp_path):
             store.write(cell, ok(eval_metrics({None: 30.0, "class-blind": 29.9}.get(p["scheme"], 20.0))))
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r0").read_text()
     assert "## Are the findings the same" not in text  # no replications named
+    assert "\n\n\n" not in text  # and no empty section left in its place
     path.write_text(path.read_text() + f"replications: [{rep}]\n", encoding="utf-8")
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
     section = text.split("## Are the findings the same on the other models?")[1].split("\n## ")[0]

@@ -176,8 +176,9 @@ def render(c: Collected, figs: Path) -> str:
              "## See et al.'s targets", "", _check_table(targets), "",
              fig3_section(c, figs), fig45_section(c, figs, layers), fig6_section(c, figs), fig7_section(c, figs),
              fig8_section(c, figs), storage_section(c, figs),
-             "## Further checks against the paper's findings", "", _check_table(more), "",
-             replication_section(c, targets + more), _discussion(c, targets, more)]
+             "## Further checks against the paper's findings", "", _check_table(more), ""]
+    # a study without replications has no such section: an empty part would add a blank line
+    parts += [p for p in (replication_section(c, targets + more),) if p] + [_discussion(c, targets, more)]
     return "\n".join(parts).rstrip() + "\n"
 
 
