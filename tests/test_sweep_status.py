@@ -163,3 +163,25 @@ def test_commit_of_a_tree_copied_without_git(tmp_path, monkeypatch):
     monkeypatch.setenv("NMTPRUNE_COMMIT", "770878a")
     assert git_commit(tmp_path) == "770878a"
     assert git_commit() != "770878a"  # inside the repository git itself answers
+
+
+def test_deadline_estimate_counts_a_slower_method_of_the_same_kind(tmp_path):
+    from nmtprune.experiments.estimate import Estimator, method_key, method_medians
+    from nmtprune.experiments.grid import Cell
+
+    def res(schedule, wall):
+        return {"status": "ok", "kind": "retrain", "wall_s": wall, "metrics": {}, **HERE,
+                "params": {"kind": "retrain", "score": "taylor", "schedule": schedule, "retraining": "retrain",
+                           "sparsity": 0.9, "train_seed": 1}}
+    done = [res("one-shot", 2000.0), res("one-shot", 2100.0), res("one-shot", 1900.0), res("gradual", 3600.0)]
+    gradual = Cell("retrain_taylor_gradual", {**done[3]["params"], "sparsity": 0.95, "train_seed": 3})
+    one_shot = Cell("retrain_taylor", {**done[0]["params"], "train_seed": 3})
+    quick = Cell("retrain_magnitude_gradual", {**done[3]["params"], "score": "magnitude"})
+    assert method_key(gradual.params) == ("retrain", "taylor", "gradual", "retrain")  # seed, sparsity left out
+    assert method_medians(done)[method_key(gradual.params)] == 3600.0
+    est = Estimator(done, tmp_path, tmp_path)
+    # the kind's median (2,050 s) alone would start a 1-hour cell with 40 minutes left
+    assert est.remaining(gradual) == 3600.0 and est.remaining(one_shot) == 2050.0
+    done.append({**res("gradual", 500.0), "params": {**quick.params}})  # one fast run on an idle machine...
+    est.refresh()
+    assert est.remaining(quick) == 2000.0  # ... never lowers a cell below its kind's median

@@ -12,6 +12,8 @@ already spent.
 Why a deadline: a CPU session ends at a fixed time and takes its scratch folders with it, so a cell still
 training then is lost entirely. With ``--deadline`` a sweep starts only cells expected to finish before
 it, and leaves the others ("deferred") for the next session; a shorter kind further down may still fit.
+Within a kind, methods differ: a gradual Taylor retraining takes nearly twice a one-shot one, so a cell
+whose method (:func:`method_key`) has been timed needs the larger of its method's median and its kind's.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from ..provenance import machine
 from .grid import Cell
 from .store import ResultStore, read_result
 
-__all__ = ["cell_seconds", "kind_medians", "longest_median", "spent_seconds", "parse_deadline", "machine_key",
+__all__ = ["cell_seconds", "kind_medians", "method_key", "method_medians", "longest_median", "spent_seconds", "parse_deadline", "machine_key",
            "here", "timed_on", "Estimator"]
 
 
@@ -72,6 +74,23 @@ def kind_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[st
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def method_key(params: dict) -> tuple:
+    """What makes two cells of a kind take alike long: (kind, score, schedule, retraining); seeds,
+    sparsity and selection hardly change a cell's time, so they are left out."""
+    return tuple(str(params.get(k, "")) for k in ("kind", "score", "schedule", "retraining"))
+
+
+def method_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[tuple, float]:
+    """{:func:`method_key`: median seconds} over the successful results given that carry ``params``
+    (``on`` as in :func:`kind_medians`)."""
+    times: dict[tuple, list[float]] = {}
+    for res in results:
+        sec = timed_on(res, on)
+        if sec is not None and isinstance(res.get("params"), dict):
+            times.setdefault(method_key(res["params"]), []).append(sec)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def longest_median(results_dir: str | Path, on: Optional[tuple] = None) -> Optional[float]:
     """The longest per-(study, kind) median under ``results_dir`` (``on``: that machine's cells only): the
     stand-in for a kind never timed.
@@ -109,17 +128,22 @@ class Estimator:
     def __init__(self, store: ResultStore, work: Path, results_dir: str | Path, on: Optional[tuple] = None):
         self.store, self.work, self.on = store, Path(work), on or here()
         self.medians = kind_medians(store, self.on)
+        self.methods = method_medians(store, self.on)
         self.fallback = longest_median(results_dir, self.on)
 
     def refresh(self) -> None:
         """Re-read the study's medians (after a cell finishes: the first cell of a kind replaces the stand-in)."""
         self.medians = kind_medians(self.store, self.on)
+        self.methods = method_medians(self.store, self.on)
 
     def remaining(self, cell: Cell) -> Optional[float]:
         """Seconds ``cell`` still needs; None when nothing anywhere has been timed."""
         full = self.medians.get(cell.kind, self.fallback)
         if full is None:
             return None
+        # never below the kind's median: one quick run of a method (say, alone on an idle machine) must
+        # not let a lane start a cell it cannot finish
+        full = max(full, self.methods.get(method_key(cell.params), 0.0))
         return max(0.0, full - spent_seconds(self.work, cell.id))
 
 
