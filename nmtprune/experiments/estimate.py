@@ -28,8 +28,8 @@ from ..provenance import machine
 from .grid import Cell
 from .store import ResultStore, read_result
 
-__all__ = ["cell_seconds", "kind_medians", "method_key", "method_medians", "longest_median", "spent_seconds", "parse_deadline", "machine_key",
-           "here", "timed_on", "Estimator"]
+__all__ = ["cell_seconds", "kind_medians", "method_key", "method_medians", "longest_median", "spent_seconds",
+           "parse_deadline", "machine_key", "here", "timed_on", "Estimator"]
 
 
 def machine_key(info: Optional[dict]) -> Optional[tuple]:
