@@ -63,15 +63,20 @@ def timed_on(res: dict, on: Optional[tuple]) -> Optional[float]:
     return cell_seconds(res)
 
 
+def _medians(results: Iterable[dict], on: Optional[tuple], key) -> dict:
+    """{key(result): median seconds} over the successful, timed results (``key`` None: leave it out)."""
+    times: dict = {}
+    for res in results:
+        sec, k = timed_on(res, on), key(res)
+        if sec is not None and k is not None:
+            times.setdefault(k, []).append(sec)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def kind_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[str, float]:
     """{kind: median seconds} over the successful results given (those whose time is known); ``on``: only
     those that ran on machines with this :func:`machine_key`."""
-    times: dict[str, list[float]] = {}
-    for res in results:
-        sec = timed_on(res, on)
-        if sec is not None:
-            times.setdefault(res.get("kind", ""), []).append(sec)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return _medians(results, on, lambda res: res.get("kind", ""))
 
 
 def method_key(params: dict) -> tuple:
@@ -83,12 +88,8 @@ def method_key(params: dict) -> tuple:
 def method_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[tuple, float]:
     """{:func:`method_key`: median seconds} over the successful results given that carry ``params``
     (``on`` as in :func:`kind_medians`)."""
-    times: dict[tuple, list[float]] = {}
-    for res in results:
-        sec = timed_on(res, on)
-        if sec is not None and isinstance(res.get("params"), dict):
-            times.setdefault(method_key(res["params"]), []).append(sec)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return _medians(results, on, lambda res: method_key(res["params"]) if isinstance(res.get("params"), dict)
+                    else None)
 
 
 def longest_median(results_dir: str | Path, on: Optional[tuple] = None) -> Optional[float]:
@@ -127,14 +128,14 @@ class Estimator:
 
     def __init__(self, store: ResultStore, work: Path, results_dir: str | Path, on: Optional[tuple] = None):
         self.store, self.work, self.on = store, Path(work), on or here()
-        self.medians = kind_medians(store, self.on)
-        self.methods = method_medians(store, self.on)
         self.fallback = longest_median(results_dir, self.on)
+        self.refresh()
 
     def refresh(self) -> None:
         """Re-read the study's medians (after a cell finishes: the first cell of a kind replaces the stand-in)."""
-        self.medians = kind_medians(self.store, self.on)
-        self.methods = method_medians(self.store, self.on)
+        done = list(self.store)  # read the results once for both tables
+        self.medians = kind_medians(done, self.on)
+        self.methods = method_medians(done, self.on)
 
     def remaining(self, cell: Cell) -> Optional[float]:
         """Seconds ``cell`` still needs; None when nothing anywhere has been timed."""
