@@ -479,3 +479,18 @@ def test_discussion_says_how_well_few_seeds_measure_the_spread(toy, tmp_path):
     retrained[1].unlink()
     text = write_report(path, results_dir=results, reports_dir=tmp_path / "r1").read_text()
     assert "fewer than 3 seeds (as few as 1); their spread is not measured." in text
+
+
+def test_methods_scratch_table_gives_ppl_and_the_epochs_each_mask_trained(toy, tmp_path):
+    path, results = toy
+    text = path.read_text().replace("scratch: false", "scratch: true, scratch_scores: [magnitude, snip-init]")
+    path.write_text("report: methods\n" + text, encoding="utf-8")
+    store = ResultStore(results / "toy")
+    for cell in plan(load_study(path), only=["scratch"]):
+        early = cell.params["score"] == "snip-init"
+        store.write(cell, ok({**eval_metrics(18.2 if early else 29.0),
+                              "train_summary": {"epochs": 11 if early else 15, "stopped_early": early}}))
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert "| mask from | sparsity | BLEU | test ppl | epochs trained |" in report
+    assert "| magnitude | 80 % | 29.00 | 21.00 | 15 |" in report  # eval_metrics: ppl = 50 - BLEU
+    assert "| snip-init | 80 % | 18.20 | 31.80 | 11 (early stop) |" in report

@@ -127,13 +127,25 @@ def _retrain_section(c: Collected) -> str:
     shares = shares_section(c)
     out += [shares] if shares else []
     if rt.scratch:
-        rows = [[score, f"{100 * s:g} %", ms([m["bleu_tok_lc"] for m in c.trained("scratch", score).get(s, [])])]
-                for score in (rt.scratch_scores or rt.scores) for s in rt.sparsities]
+        rows = []
+        for score in (rt.scratch_scores or rt.scores):
+            for s in rt.sparsities:
+                got = c.trained("scratch", score).get(s, [])
+                rows.append([score, f"{100 * s:g} %", ms([m["bleu_tok_lc"] for m in got]),
+                             ms([m["ppl"] for m in got if "ppl" in m]), _epochs_trained(got)])
         out += ["Sparse from scratch: the mask of each score (at-initialisation scores: of a re-initialised "
-                "model) held fixed through a full training run:", "",
-                table(["mask from", "sparsity", "BLEU"], rows), ""]
+                "model) held fixed through a full training run (the reference's recipe; \"early stop\": dev BLEU, "
+                "greedy, did not improve for `train.early_stop_patience` epochs, so training ended before its "
+                "last epoch):", "",
+                table(["mask from", "sparsity", "BLEU", "test ppl", "epochs trained"], rows), ""]
     out += [commands(c, ("retrain", "scratch", "dense-continued")), ""]
     return "\n".join(out)
+
+
+def _epochs_trained(cells: list) -> str:
+    """'11 (early stop)' per trained cell, comma-separated; '–' when none has a training summary."""
+    got = [m["train_summary"] for m in cells if isinstance(m.get("train_summary"), dict)]
+    return ", ".join(f"{t['epochs']}" + (" (early stop)" if t.get("stopped_early") else "") for t in got) or "–"
 
 
 def _target(c: Collected, bench: Path) -> str:
