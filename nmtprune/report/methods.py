@@ -129,8 +129,9 @@ def _retrain_section(c: Collected) -> str:
     if rt.scratch:
         rows = []
         for score in (rt.scratch_scores or rt.scores):
+            trained = c.trained("scratch", score)  # one pass over the results per score, not per sparsity
             for s in rt.sparsities:
-                got = c.trained("scratch", score).get(s, [])
+                got = trained.get(s, [])
                 rows.append([score, f"{100 * s:g} %", ms([m["bleu_tok_lc"] for m in got]),
                              ms([m["ppl"] for m in got if "ppl" in m]), _epochs_trained(got)])
         out += ["Sparse from scratch: the mask of each score (at-initialisation scores: of a re-initialised "
