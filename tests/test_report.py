@@ -494,3 +494,31 @@ def test_methods_scratch_table_gives_ppl_and_the_epochs_each_mask_trained(toy, t
     assert "| mask from | sparsity | BLEU | test ppl | epochs trained |" in report
     assert "| magnitude | 80 % | 29.00 | 21.00 | 15 |" in report  # eval_metrics: ppl = 50 - BLEU
     assert "| snip-init | 80 % | 18.20 | 31.80 | 11 (early stop) |" in report
+
+
+def test_methods_report_sets_at_init_masks_against_the_trained_scores_and_runs_snips_batch_ablation(toy, tmp_path):
+    path, results = toy
+    text = path.read_text().replace(
+        "scratch: false", "scores: [magnitude, snip], scratch: true, scratch_scores: [snip-init, snip-init-b1]")
+    path.write_text("report: methods\n" + text, encoding="utf-8")
+    store = ResultStore(results / "toy")
+    snip_bleu = iter([27.0, 28.0, 29.0])
+    for cell in plan(load_study(path), only=["retrain", "scratch"]):
+        p = cell.params
+        if cell.kind == "retrain" and p["score"] == "snip":
+            store.write(cell, ok({**eval_metrics(next(snip_bleu)), "start": {}, "curve": {"train": [], "dev": []}}))
+        elif cell.kind == "scratch":
+            one = p["score"] == "snip-init-b1"  # scored on 1 batch: trains all 15 epochs to 15.0
+            store.write(cell, ok({**eval_metrics(15.0 if one else 20.0),
+                                  "train_summary": {"epochs": 15 if one else 11, "stopped_early": not one}}))
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    # snip is not in prune_eval, so it has no pruned-only point; retrained: mean ± std of the 3 seeds
+    assert "| `snip` / `snip-init` | 80 % | – | 28.00 ± 1.00 (n=3) | 20.00 | 11 (early stop) |" in report
+    assert "`snip-init` at 80 % ends 8.00 BLEU below `snip` pruned and retrained." in report
+    assert "`snip-init-b1` /" not in report  # a batch variant has no after-training twin
+    batches = report.split("## SNIP at initialisation")[1]
+    assert "_Mask overlaps not measured yet_" in batches  # no results/ablations/snip_batches.json here
+    assert "| scoring batches | score | BLEU at 80 % | epochs at 80 % |" in batches
+    # ordered by the registered number of scoring batches, not by the study's listing
+    assert batches.index("| 1 | `snip-init-b1` | 15.00 | 15 |") < batches.index(
+        "| 100 | `snip-init` | 20.00 | 11 (early stop) |")

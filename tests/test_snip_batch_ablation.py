@@ -32,11 +32,11 @@ def test_snip_batch_ablation_writes_consistent_overlaps(tmp_path):
     assert d["absent_rows"]["b1"]["tgt_emb.weight"] >= d["absent_rows"]["b3"]["tgt_emb.weight"] > 0
     assert d["embedding_rows"]["tgt_emb.weight"] > d["absent_rows"]["b1"]["tgt_emb.weight"]
 
-    from nmtprune.report.methods import _snip_batches_section
-    text = _snip_batches_section(out)
+    from nmtprune.report.at_init import snip_batches_section
+    text = snip_batches_section(out)
     row80 = d["sparsities"]["0.8"]
     assert f"| 80 % | {row80['chance_overlap_no_emb']['b3']:.3f} | {row80['overlap_with_full_no_emb']['b1']:.3f} |" in text
-    assert "Not measured yet" in _snip_batches_section(tmp_path / "none.json")
+    assert "_Mask overlaps not measured yet_" in snip_batches_section(tmp_path / "none.json")
 
 
 def test_snip_batch_ablation_rejects_bad_counts(tmp_path):

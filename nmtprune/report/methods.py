@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from .at_init import epochs_trained, init_vs_trained, snip_batches_section
 from .budget import budget_note, recipe_changes
 from .collect import Collected, mean_std, retrain_runs
 from .shares import shares_section
@@ -133,20 +134,16 @@ def _retrain_section(c: Collected) -> str:
             for s in rt.sparsities:
                 got = trained.get(s, [])
                 rows.append([score, f"{100 * s:g} %", ms([m["bleu_tok_lc"] for m in got]),
-                             ms([m["ppl"] for m in got if "ppl" in m]), _epochs_trained(got)])
+                             ms([m["ppl"] for m in got if "ppl" in m]), epochs_trained(got)])
         out += ["Sparse from scratch: the mask of each score (at-initialisation scores: of a re-initialised "
                 "model) held fixed through a full training run (the reference's recipe; \"early stop\": dev BLEU, "
                 "greedy, did not improve for `train.early_stop_patience` epochs, so training ended before its "
                 "last epoch):", "",
                 table(["mask from", "sparsity", "BLEU", "test ppl", "epochs trained"], rows), ""]
+        vs = init_vs_trained(c)
+        out += [vs] if vs else []
     out += [commands(c, ("retrain", "scratch", "dense-continued")), ""]
     return "\n".join(out)
-
-
-def _epochs_trained(cells: list) -> str:
-    """'11 (early stop)' per trained cell, comma-separated; '–' when none has a training summary."""
-    got = [m["train_summary"] for m in cells if isinstance(m.get("train_summary"), dict)]
-    return ", ".join(f"{t['epochs']}" + (" (early stop)" if t.get("stopped_early") else "") for t in got) or "–"
 
 
 def _target(c: Collected, bench: Path) -> str:
@@ -298,40 +295,6 @@ def _cost_section(bench: Path) -> str:
     return "\n".join(out)
 
 
-def _snip_batches_section(path: Path) -> str:
-    """SNIP's batch-count ablation, mask side (``scripts/snip_batch_ablation.py``'s JSON)."""
-    out = ["## SNIP at initialisation: how much does the mask depend on the number of scoring batches?", ""]
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        return "\n".join(out + [f"_Not measured yet_ (`python scripts/snip_batch_ablation.py` writes `{path}`).", ""])
-    except ValueError as exc:
-        return "\n".join(out + [f"_Unreadable {path}: {exc}_", ""])
-    full = f"b{d['counts'][-1]}"
-    rows = []
-    for sp, r in d["sparsities"].items():
-        ov, pairs = r["overlap_with_full_no_emb"], r["draw_pairs_overlap_no_emb"]
-        draws = [v for k, v in ov.items() if k.startswith("b1_draw")]
-        rows.append([f"{100 * float(sp):g} %", f(r["chance_overlap_no_emb"][full], 3)]
-                    + [f(ov.get(f"b{n}"), 3) for n in d["counts"][:-1]]
-                    + [f(sum(draws) / len(draws), 3) if draws else "–",
-                       f(sum(pairs.values()) / len(pairs), 3) if pairs else "–"])
-    absent, rows_ = d["absent_rows"], d.get("embedding_rows", {})
-    out += [f"From `{path}` (command `{d['command']}`, commit `{d['commit']}`): `snip-init` on one variance-scaling "
-            f"initialisation (seed {d['init_seed']}) scored with the first n of {d['counts'][-1]} training batches "
-            f"of {d['batch_size']} sentences, class-blind masks. Overlap = share of the {full} mask's kept weights "
-            "that the other mask keeps too, over the LSTM, attention and softmax weights (the embeddings are left "
-            "out: rows of tokens absent from the batches are ranked by |w|, the same in every variant; with one "
-            f"batch, {absent.get('b1', {}).get('src_emb.weight', '?')} of {rows_.get('src_emb.weight', '?')} source "
-            f"and {absent.get('b1', {}).get('tgt_emb.weight', '?')} of {rows_.get('tgt_emb.weight', '?')} target "
-            "rows are absent). Chance = the kept share, what an unrelated mask would overlap.", "",
-            table(["sparsity", "chance"] + [f"b{n} vs {full}" for n in d["counts"][:-1]]
-                  + [f"other single batches vs {full} (mean)", "single batches with each other (mean)"], rows), "",
-            "The training half of the ablation (BLEU after sparse-from-scratch training of `snip-init-b1` and "
-            "`-b10` masks) is in the retraining section's scratch rows.", ""]
-    return "\n".join(out)
-
-
 def _data_driven(scores: list[str]) -> list[tuple[str, int]]:
     """(score, default scoring batches) of the scores that read training data."""
     from ..prune.scores import SCORES
@@ -385,7 +348,7 @@ def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/resu
     parts += [_breakdown_section(c)] if st.class_breakdown else []
     parts += [_where_section(c)] if st.where else []
     if any(s.startswith("snip-init") for s in scores):
-        parts.append(_snip_batches_section(c.results_dir.parent / "ablations" / "snip_batches.json"))
+        parts.append(snip_batches_section(c.results_dir.parent / "ablations" / "snip_batches.json", c))
     parts += [_cost_section(bench)] if _data_driven(scores) else []
     parts.append("\n".join(papers))
     return "\n".join(parts).rstrip() + "\n"
