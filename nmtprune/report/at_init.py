@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from .collect import Collected, mean_std
+from .collect import Collected, mean_bleu
 from .sections import f, ms, table
 
 __all__ = ["epochs_trained", "init_vs_trained", "snip_batches_section"]
@@ -28,9 +28,6 @@ def epochs_trained(cells: list[dict]) -> str:
     got = [m["train_summary"] for m in cells if isinstance(m.get("train_summary"), dict)]
     return ", ".join(f"{t['epochs']}" + (" (early stop)" if t.get("stopped_early") else "") for t in got) or "–"
 
-
-def _bleu(cells: list[dict]) -> Optional[float]:
-    return mean_std([m.get("bleu_tok_lc") for m in cells])[0]
 
 
 def init_vs_trained(c: Collected) -> str:
@@ -51,10 +48,10 @@ def init_vs_trained(c: Collected) -> str:
         for s in rt.sparsities:
             only = curves.get((base, rt.scheme), {}).get(s, [])
             ret, scr = retrained.get(s, []), from_scratch.get(s, [])
-            rows.append([f"`{base}` / `{init}`", f"{100 * s:g} %", f(_bleu(only)) if only else "–",
+            rows.append([f"`{base}` / `{init}`", f"{100 * s:g} %", f(mean_bleu(only)) if only else "–",
                          ms([m["bleu_tok_lc"] for m in ret]) if base in rt.scores else "not retrained",
                          ms([m["bleu_tok_lc"] for m in scr]), epochs_trained(scr)])
-            a, b = _bleu(ret), _bleu(scr)
+            a, b = mean_bleu(ret), mean_bleu(scr)
             if a is not None and b is not None:
                 said.append(f"`{init}` at {100 * s:g} % ends {f(abs(a - b))} BLEU {'below' if b < a else 'above'} "
                             f"`{base}` pruned and retrained")

@@ -31,6 +31,11 @@ def mean_std(values: list[float]) -> tuple[Optional[float], Optional[float], int
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None), len(vals)
 
 
+def mean_bleu(cells: list[dict]) -> Optional[float]:
+    """Mean ``bleu_tok_lc`` of result metrics (one per seed); None when there are none."""
+    return mean_std([m.get("bleu_tok_lc") for m in cells])[0]
+
+
 def retrain_runs(rt) -> list[tuple[str, str]]:
     """(score, schedule) of a study's ``retrain`` cells, in the order the grid makes them."""
     runs = [(score, sched) for score in rt.scores for sched in rt.schedules]

@@ -15,7 +15,7 @@ from typing import Optional
 
 from .at_init import epochs_trained, init_vs_trained, snip_batches_section
 from .budget import budget_note, recipe_changes
-from .collect import Collected, mean_std, retrain_runs
+from .collect import Collected, mean_bleu, mean_std, retrain_runs
 from .shares import shares_section
 from .sections import _head, commands, f, ms, not_run, table
 
@@ -38,9 +38,6 @@ PAPERS = [
 ]
 TARGET_SPARSITY, TARGET_TOL = 0.95, 1.0  # issue 4: retrained 95 % within 1.0 BLEU of dense, best method
 
-
-def _bleu(ms_: list[dict]) -> Optional[float]:
-    return mean_std([m.get("bleu_tok_lc") for m in ms_])[0]
 
 
 def _scores(c: Collected) -> list[str]:
@@ -69,7 +66,7 @@ def _fig_curves(curves: dict, figs: Path) -> Optional[str]:
     for ax, scheme in zip(axes[0], schemes):
         for i, (score, pts) in enumerate(sorted(curves[scheme].items())):
             xs = [100 * s for s in pts]
-            ys = [_bleu(v) for v in pts.values()]
+            ys = [mean_bleu(v) for v in pts.values()]
             ax.plot(xs, ys, marker="o", ms=3, label=score, color=f"C{i % 10}",
                     ls="-" if score in ("magnitude", "random") else "--")
         ax.set_title(scheme)
@@ -93,7 +90,7 @@ def _curves_section(c: Collected, figs: Path) -> str:
     for scheme in sorted(curves):
         rows = []
         for score, pts in sorted(curves[scheme].items()):
-            rows.append([score] + [f(_bleu(pts[s])) + (f" / {f(mean_std([m.get('ppl') for m in pts[s]])[0])}"
+            rows.append([score] + [f(mean_bleu(pts[s])) + (f" / {f(mean_std([m.get('ppl') for m in pts[s]])[0])}"
                                                        if s in pts else "") if s in pts else "–"
                                    for s in sparsities])
         out += [f"**{scheme}** — BLEU / test perplexity:", "",
@@ -117,9 +114,9 @@ def _retrain_section(c: Collected) -> str:
         for s in rt.sparsities:
             only = pruned.get((score, rt.scheme), {}).get(s, [])
             label = f"{sched} ({rt.gradual_events} events)" if sched == "gradual" and score != "magnitude" else sched
-            rows.append([score, label, f"{100 * s:g} %", f(_bleu(only)) if only and sched == "one-shot" else "–",
+            rows.append([score, label, f"{100 * s:g} %", f(mean_bleu(only)) if only and sched == "one-shot" else "–",
                          ms([m["bleu_tok_lc"] for m in got.get(s, [])]),
-                         f(_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–"])
+                         f(mean_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–"])
     cont = [m for v in c.trained("dense-continued").values() for m in v]
     out += [f"Dense: BLEU {f(dense_bleu)}; dense trained for the same extra epochs: "
             f"{ms([m['bleu_tok_lc'] for m in cont])}. Selection: {rt.scheme}. Schedules other than one-shot "
@@ -153,8 +150,8 @@ def _target(c: Collected, bench: Path) -> str:
     if dense and rt and TARGET_SPARSITY in rt.sparsities:
         for score, sched in retrain_runs(rt):
             got = c.trained("retrain", score, sched).get(TARGET_SPARSITY, [])
-            if got and (best is None or _bleu(got) > best[0]):
-                best = (_bleu(got), score, sched, len(got))
+            if got and (best is None or mean_bleu(got) > best[0]):
+                best = (mean_bleu(got), score, sched, len(got))
     claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
     changed = recipe_changes(rt.overrides, rt.prune_until, any(s != "one-shot" for _, s in retrain_runs(rt))) if rt else []
     if changed:  # the issue's target is for the See recipe; say when this study changes it

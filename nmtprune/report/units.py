@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import ConfigError
-from .collect import Collected, collect, mean_std
+from .collect import Collected, collect, mean_bleu
 from .sections import _head, commands, f, ms, table
 
 __all__ = ["render_units"]
@@ -47,9 +47,6 @@ def _dense(c: Collected, kind: str = "unit-eval") -> Optional[dict]:
     return next((m for p, m in c.ok(kind) if p["fraction"] == 0), None)
 
 
-def _bleu(ms_: list[dict]) -> Optional[float]:
-    return mean_std([m.get("bleu_tok_lc") for m in ms_])[0]
-
 
 def _fig(curves: dict, figs: Path, stem: str, title: str, ylabel: str) -> Optional[str]:
     if not curves:
@@ -59,7 +56,7 @@ def _fig(curves: dict, figs: Path, stem: str, title: str, ylabel: str) -> Option
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         for i, ((score, p), pts) in enumerate((k, v) for k, v in curves.items() if k[1] == panel):
-            ax.plot([100 * x for x in pts], [_bleu(v) for v in pts.values()], marker="o", ms=3, label=score,
+            ax.plot([100 * x for x in pts], [mean_bleu(v) for v in pts.values()], marker="o", ms=3, label=score,
                     color=f"C{i % 10}", ls=":" if score == "random-unit" else "--" if score in RECONSTRUCTED else "-")
         ax.set_title(f"{title}: {panel}")
         ax.set_xlabel("% of hidden units removed")
@@ -101,7 +98,7 @@ def _eval_section(c: Collected, figs: Path) -> str:
     out += [f"![BLEU vs units removed]({stem}.png)", ""] if stem else []
     fractions = sorted({x for v in curves.values() for x in v if x > 0})
     for scope in sorted({k[1] for k in curves}):
-        rows = [[score] + [(f(_bleu(pts[x])) + f" ({100 * pts[x][0]['params_ratio']:.0f} %)") if x in pts else "–"
+        rows = [[score] + [(f(mean_bleu(pts[x])) + f" ({100 * pts[x][0]['params_ratio']:.0f} %)") if x in pts else "–"
                            for x in fractions] for (score, sc), pts in curves.items() if sc == scope]
         norm = c.study.units_eval.normalize if scope == "global" else None
         if scope == "per-layer":
@@ -198,7 +195,7 @@ def _sensitivity_section(c: Collected, figs: Path) -> str:
     out += [f"![per-layer sensitivity]({stem}.png)", ""] if stem else []
     dense = _dense(c, "unit-sensitivity")
     fractions = sorted({x for v in curves.values() for x in v if x > 0})
-    rows = [[score, g] + [f(_bleu(pts[x]) - dense["bleu_tok_lc"], sign=True) if x in pts and dense else "–"
+    rows = [[score, g] + [f(mean_bleu(pts[x]) - dense["bleu_tok_lc"], sign=True) if x in pts and dense else "–"
                           for x in fractions] for (score, g), pts in curves.items()]
     out += [f"Dev BLEU change vs dense ({f(dense['bleu_tok_lc']) if dense else '–'}) when only this group loses "
             "units. Li et al. prune sensitive layers less: the per-layer ratios for `unit_retrain` can be read "
@@ -243,8 +240,8 @@ def _retrain_section(c: Collected) -> str:
                 [m for p, m in c.ok("unit-eval") if p["fraction"] is None and p["score"] == score]
             sp = [m["sentences_per_s"] / dense["sentences_per_s"] for m in r] if dense else []
             label = f"{100 * x:g} %" if x is not None else "ratios: " + ", ".join(ur.ratios)
-            rows.append([score, label, f(_bleu(only)) if only else "–", ms([m["bleu_tok_lc"] for m in r]),
-                         f(_bleu(r) - dense["bleu_tok_lc"], sign=True) if r and dense else "–",
+            rows.append([score, label, f(mean_bleu(only)) if only else "–", ms([m["bleu_tok_lc"] for m in r]),
+                         f(mean_bleu(r) - dense["bleu_tok_lc"], sign=True) if r and dense else "–",
                          f"{100 * r[0]['params_ratio']:.0f} %" if r else "–", ms(sp) + "×" if sp else "–",
                          "yes" if r and all(m.get("mask_held") for m in r) else "–"])
     out += [f"Scope `{ur.scope}`, retrained with See et al.'s recipe under the whole-unit masks; "
@@ -259,7 +256,7 @@ def _retrain_section(c: Collected) -> str:
     if greg:
         rows = [[mode, f"{100 * x:g} %", ms([m["pruned_only"]["bleu_tok_lc"] for m in r]),
                  ms([m["bleu_tok_lc"] for m in r]),
-                 f(_bleu(r) - dense["bleu_tok_lc"], sign=True) if dense else "–", f"{100 * r[0]['params_ratio']:.0f} %",
+                 f(mean_bleu(r) - dense["bleu_tok_lc"], sign=True) if dense else "–", f"{100 * r[0]['params_ratio']:.0f} %",
                  "yes" if all(m.get("mask_held") for m in r) else "no"] for (mode, x), r in sorted(greg.items())]
         g = c.study.unit_greg
         out += [f"GReg (penalty phase: λ += {g.delta} every {g.every} steps up to {g.ceiling}, then {g.stabilize} steps; "
@@ -275,7 +272,7 @@ def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
     bench, path = _bench()
     speed = _bench_speed(bench)
     retrained = bool(bench) and not str(bench.get("settings", {}).get("shrunk", "")).startswith("shrunk here")
-    cands = [(_bleu(r) - dense["bleu_tok_lc"], score, len(r)) for (score, x), r in got.items()
+    cands = [(mean_bleu(r) - dense["bleu_tok_lc"], score, len(r)) for (score, x), r in got.items()
              if x == TARGET_FRACTION and dense and r]
     full = [t for t in cands if t[2] >= 3]  # the issue asks for >= 3 seeds: prefer methods that have them
     best = max(full or cands, default=None)
@@ -362,11 +359,11 @@ def _equal_size_table(c: Collected, pts_sparse: list[tuple[int, float, str]]) ->
     if not by_score:
         return []
     size = next(iter(by_score.values()))[0]["params"]  # every per-layer 50 % model shrinks to the same shapes
-    means = {k: _bleu(v) for k, v in by_score.items()}
+    means = {k: mean_bleu(v) for k, v in by_score.items()}
     lo, hi = min(means, key=means.get), max(means, key=means.get)
     speed = _bench_speed(_bench()[0])
     curves = _curves(c)
-    only = [b for k in means for b in [_bleu(curves.get((k, "per-layer"), {}).get(TARGET_FRACTION, []))]
+    only = [b for k in means for b in [mean_bleu(curves.get((k, "per-layer"), {}).get(TARGET_FRACTION, []))]
             if b is not None]
     rows = [[f"{100 * TARGET_FRACTION:g} % of hidden units, shrunk, retrained ({len(means)} methods)",
              f"{size / 1e6:.2f}M", f"{min(only):.2f} to {max(only):.2f}" if only else "–",
