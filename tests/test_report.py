@@ -152,6 +152,19 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
     blind = report.split("**class-blind**")[1].split("\n\n")[1]
     assert "| magnitude | 29.90 / 20.10 | 29.60 / 20.40 |" in blind and "| random | 29.00 / 21.00 | – |" in blind
     assert "✅ met" in report and "Δ -0.80" in report  # 29.2 vs dense 30.0 at 95 %: within 1.0
+    for name, bleu, over in (("longer", 29.5, "train.epochs=9"), ("longest", 27.0, "train.epochs=12")):
+        other = tmp_path / f"{name}.yaml"  # the same 95 % cell under a longer recipe, one seed
+        other.write_text(f"model: {study.model}\nsplit: test\ndev_split: dev\nbeam: 1\nretrain: {{sparsities: [0.95], "
+                         f"seeds: [1], overrides: [{over}], scratch: false, dense_continued: false}}\n", encoding="utf-8")
+        cell = next(c for c in plan(load_study(other)) if c.kind == "retrain")
+        ResultStore(results / name).write(cell, ok({**eval_metrics(bleu), "train_summary": {"epochs": 9}}))
+    path.write_text(path.read_text() + f"compare_with: [{tmp_path / 'longer.yaml'}, {tmp_path / 'longest.yaml'}]\n",
+                    encoding="utf-8")
+    report = write_report(path, results, tmp_path / "reports").read_text()
+    assert ("| the same with the longer recipe of `longer` (`train.epochs=9`) | ✅ met (1 seed so far; 3 needed) | "
+            "magnitude (one-shot): 29.50 (n=1) vs dense 30.00 (Δ -0.50); [longer](../longer/REPORT.md) |") in report
+    assert "| the same with the longer recipe of `longest` (`train.epochs=12`) | ❌ not met | magnitude (one-shot): " \
+        "27.00 (n=1) vs dense 30.00 (Δ -3.00)" in report
     assert "* **Scoring data**: none; every score of this study is data-free." in report  # magnitude, random
     assert "## Cost of each score" not in report and "OBD score costs" not in report  # no data-driven score
     path.write_text(path.read_text().replace("{score: random,", "{score: taylor,"), encoding="utf-8")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .at_init import epochs_trained, init_vs_trained, snip_batches_section
-from .budget import budget_note, recipe_changes
+from .budget import budget_note, budget_pairs, recipe_changes
 from .collect import Collected, mean_bleu, mean_std, retrain_runs
 from .shares import shares_section
 from .sections import _head, commands, f, ms, not_run, table
@@ -168,9 +168,34 @@ def _target(c: Collected, bench: Path) -> str:
         if best[3] < len(rt.seeds):  # the retrained points need every planned seed
             status += f" (so far: {best[3]} of {len(rt.seeds)} seeds)"
         evidence = f"{best[1]} ({best[2]}, n={best[3]}): {best[0]:.2f} vs dense {dense['bleu_tok_lc']:.2f} (Δ {delta:+.2f})"
-    rows = [[claim, status, evidence]] + ([_obd_cost_row(bench)] if "obd" in _scores(c) else [])
+    rows = [[claim, status, evidence]] + _longer_target_rows(c) + ([_obd_cost_row(bench)] if "obd" in _scores(c) else [])
     longer = budget_note(c, [TARGET_SPARSITY])
     return "\n".join(["## Targets", "", table(["claim", "ours", "evidence"], rows), ""] + ([longer, ""] if longer else []))
+
+
+def _longer_target_rows(c: Collected) -> list[list[str]]:
+    """The same target under each ``compare_with`` study that reran this study's 95 % retrain cells with a longer
+    recipe: its best cell, so the table does not read "not met" where only the See recipe's budget falls short."""
+    dense = c.dense()
+    if dense is None:
+        return []
+    best: dict[str, tuple] = {}  # study -> (mean BLEU, pair)
+    for p in budget_pairs(c, [TARGET_SPARSITY]):
+        m = mean_bleu(p.longer)
+        if p.study not in best or m > best[p.study][0]:
+            best[p.study] = (m, p)
+    rows = []
+    for name, (m, p) in sorted(best.items()):
+        scheduled = p.schedule != "one-shot"
+        delta = m - dense["bleu_tok_lc"]
+        status = "✅ met" if delta >= -TARGET_TOL else "❌ not met"
+        if delta >= -TARGET_TOL and len(p.longer) < 3:  # the issue asks for >= 3 seeds at the retrained points
+            status += f" ({len(p.longer)} seed{'s' if len(p.longer) > 1 else ''} so far; 3 needed)"
+        rows.append([f"the same with the longer recipe of `{name}` ("
+                     + ", ".join(recipe_changes(p.overrides, p.prune_until, scheduled)) + ")", status,
+                     f"{p.score} ({p.schedule}): {ms([r['bleu_tok_lc'] for r in p.longer])}{' (n=1)' if len(p.longer) == 1 else ''} "
+                     f"vs dense {dense['bleu_tok_lc']:.2f} (Δ {delta:+.2f}); [{name}](../{name}/REPORT.md)"])
+    return rows
 
 
 def _obd_cost_row(bench: Path) -> list[str]:
