@@ -84,7 +84,7 @@ class TrainConfig:
     decay_start: int = 8  # halve every epoch after this epoch (1-based); 0 disables
     decay_on_plateau: bool = False  # also decay whenever dev perplexity does not improve
     decays_per_epoch: int = 1  # See et al.'s retraining halves every half epoch: 2
-    early_stop_patience: int = 0  # stop after this many epochs without dev BLEU gain; 0 = never
+    early_stop_patience: int = 0  # stop after this many epochs without dev BLEU gain (counted once it is > 0); 0 = never
     bf16: bool = False  # bf16 autocast on CPU (AVX-512 bf16); ignored on CUDA, which trains in fp32 (loop.py says why)
     dev_beam: int = 1  # beam size for the per-epoch dev BLEU (1 = greedy)
     log_every: int = 50  # steps between JSONL log lines

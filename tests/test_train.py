@@ -16,7 +16,7 @@ from nmtprune.config import load_config
 from nmtprune.data.batching import load_split
 from nmtprune.metrics.evaluate import evaluate_data
 from nmtprune.train.checkpoint import CheckpointError, load_model, save_checkpoint
-from nmtprune.train.loop import learning_rate, train
+from nmtprune.train.loop import bad_epochs, learning_rate, train
 
 
 def _weights(path):
@@ -124,6 +124,21 @@ def test_learning_rate_schedules():
     got = [learning_rate(see, e, p, 10, 0) for e, p in ((0, 0), (1, 9), (2, 0), (2, 5), (3, 0), (3, 5))]
     assert got == [0.5, 0.5, 0.25, 0.125, 0.0625, 0.03125]
     assert learning_rate(see, 0, 0, 10, plateau_decays=2) == 0.125
+
+
+def test_early_stop_counts_epochs_without_gain_only_once_dev_bleu_is_above_zero():
+    def stop_epoch(bleus, patience=4):
+        bad, best = 0, -1.0
+        for epoch, b in enumerate(bleus, 1):
+            bad, best = bad_epochs(bad, best, b), max(best, b)
+            if bad >= patience:
+                return epoch
+        return None
+    assert stop_epoch([1.0, 2.0, 2.0, 1.5, 1.9, 3.0]) is None  # the 6th gains: 3 bad epochs at most
+    assert stop_epoch([1.0, 2.0, 2.0, 1.5, 1.9, 2.0, 1.0]) == 6  # four epochs without beating 2.0
+    # a hard start: BLEU 0.00 for six epochs, then it learns -- patience counts from the first non-zero BLEU
+    assert stop_epoch([0.0] * 6 + [1.2, 1.1, 1.0, 1.2, 0.9]) == 11
+    assert stop_epoch([0.0] * 15) is None  # never scores: trains to its last epoch rather than stop at BLEU 0
 
 
 def test_ddp_two_processes_match_one(tmp_path):

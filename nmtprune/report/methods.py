@@ -134,8 +134,8 @@ def _retrain_section(c: Collected) -> str:
                              ms([m["ppl"] for m in got if "ppl" in m]), epochs_trained(got)])
         out += ["Sparse from scratch: the mask of each score (at-initialisation scores: of a re-initialised "
                 "model) held fixed through a full training run (the reference's recipe; \"early stop\": dev BLEU, "
-                "greedy, did not improve for `train.early_stop_patience` epochs, so training ended before its "
-                "last epoch):", "",
+                "greedy, did not improve for `train.early_stop_patience` epochs, counted once it is above 0, so "
+                "training ended before its last epoch):", "",
                 table(["mask from", "sparsity", "BLEU", "test ppl", "epochs trained"], rows), ""]
         vs = init_vs_trained(c)
         out += [vs] if vs else []

@@ -29,7 +29,7 @@ from ..metrics.evaluate import evaluate_data, perplexity
 from ..models.seq2seq import Seq2Seq, nll_loss, smoothed_nll_loss
 from .checkpoint import CheckpointError, load_masks, load_model, load_trainer_state, save_checkpoint, write_json_atomic
 
-__all__ = ["train", "learning_rate", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
+__all__ = ["train", "learning_rate", "bad_epochs", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
 
 # Keys that may differ between the interrupted run's config and the resuming command.
 RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "train.save_every",
@@ -73,6 +73,17 @@ def learning_rate(cfg: ExperimentConfig, epoch: int, pos: int, n_batches: int, p
         points = math.floor(done * dpe + 1e-9)  # decay points passed: k/dpe <= done
         n += max(0, points - t.decay_start * dpe + 1)
     return t.lr * t.lr_decay ** n
+
+
+def bad_epochs(bad: int, best_bleu: float, bleu: float) -> int:
+    """Epochs in a row without a dev-BLEU gain (``train.early_stop_patience`` counts these), after an epoch that
+    scored ``bleu``; ``best_bleu`` is the best before it (-1 before the first epoch).
+
+    While the best is still 0.00 the count stays 0: a hard start (a 95 %-sparse model trained from scratch)
+    decodes no matching n-gram for several epochs while its dev perplexity falls fast, and a BLEU of 0 there
+    says nothing about progress; stopping on it would end such a run at BLEU 0 after ``patience + 1`` epochs.
+    """
+    return 0 if bleu > best_bleu or best_bleu <= 0 else bad + 1
 
 
 def _world() -> tuple[int, int]:
@@ -256,7 +267,7 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             if t.decay_on_plateau and dev_ppl >= state["best_ppl"]:
                 state["plateau_decays"] += 1
             state["best_ppl"] = min(state["best_ppl"], dev_ppl)
-            state["bad_epochs"] = 0 if improved else state["bad_epochs"] + 1
+            state["bad_epochs"] = bad_epochs(state["bad_epochs"], state["best_bleu"], dev["bleu_tok_lc"])
             if improved:
                 state["best_bleu"] = dev["bleu_tok_lc"]
             if t.early_stop_patience and state["bad_epochs"] >= t.early_stop_patience:
