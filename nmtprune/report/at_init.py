@@ -29,7 +29,6 @@ def epochs_trained(cells: list[dict]) -> str:
     return ", ".join(f"{t['epochs']}" + (" (early stop)" if t.get("stopped_early") else "") for t in got) or "–"
 
 
-
 def init_vs_trained(c: Collected) -> str:
     """A table per ``X``/``X-init`` pair of the study: after training (pruned only, pruned + retrained) vs at
     initialisation (trained from scratch), at each retraining sparsity; '' when the study has no such pair."""

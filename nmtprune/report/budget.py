@@ -29,7 +29,7 @@ from ..train.loop import learning_rate
 from .collect import Collected, compared_retraining, mean_std, retrain_runs
 from .sections import ms
 
-__all__ = ["BudgetPair", "budget_pairs", "budget_note", "recipe_changes", "RunEnd", "run_end", "dense_train_loss"]
+__all__ = ["BudgetPair", "budget_pairs", "budget_note", "runs_bleu", "recipe_changes", "RunEnd", "run_end", "dense_train_loss"]
 FROZEN = 0.005  # nats per token: a dev loss this close to its final value has stopped moving
 UNDERFIT = 0.5  # a train-dev gap below this share of the dense reference's is called underfitting
 LR_SPENT = 0.25  # the lr at or below this share of its start when the dev loss levelled off: the schedule ended it
@@ -170,6 +170,11 @@ def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]])
     return text
 
 
+def runs_bleu(runs: list[dict]) -> str:
+    """BLEU of one cell's seeds: mean ± std (n=k), or the value with (n=1) for a single seed."""
+    return ms([r["bleu_tok_lc"] for r in runs]) + (" (n=1)" if len(runs) == 1 else "")  # ms gives n > 1
+
+
 def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> str:
     """Each paired cell's BLEU and gap to dense under both recipes, and how the longer run ended: one paragraph
     for one longer recipe, a list with a bullet per recipe for several; "" when none is paired."""
@@ -178,10 +183,6 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
     if not pairs or dense is None:
         return ""
     d = dense["bleu_tok_lc"]
-
-    def bleu(runs: list[dict]) -> str:
-        return ms([r["bleu_tok_lc"] for r in runs]) + (" (n=1)" if len(runs) == 1 else "")  # ms gives n > 1
-
     def gap(runs: list[dict]) -> float:
         return mean_std([r["bleu_tok_lc"] for r in runs])[0] - d
 
@@ -199,7 +200,7 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
         budgets = f" ({e_ours} vs {e_long} epochs)" if e_ours and e_long else ""
         ending = _ending(p, c.study.model, ref)
         parts.append((f"- {recipe(p.study, p.overrides, p.prune_until)}: " if several else "")
-                     + f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {bleu(p.ours)} → {bleu(p.longer)}, "
+                     + f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {runs_bleu(p.ours)} → {runs_bleu(p.longer)}, "
                      f"gap to dense {gap(p.ours):+.2f} → {gap(p.longer):+.2f}" + (f"; {ending}" if ending else ""))
     closed = [p for p in pairs if gap(p.longer) - gap(p.ours) >= 0.5 * -gap(p.ours) > 0]
     if several:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .at_init import epochs_trained, init_vs_trained, snip_batches_section
-from .budget import budget_note, budget_pairs, recipe_changes
+from .budget import budget_note, budget_pairs, recipe_changes, runs_bleu
 from .collect import Collected, mean_bleu, mean_std, retrain_runs
 from .shares import shares_section
 from .sections import _head, commands, f, ms, not_run, table
@@ -37,7 +37,6 @@ PAPERS = [
      "WMT'14 En-De 20.48 → 80 %: +0.4 BLEU, 90 %: −0.35 after retraining"),
 ]
 TARGET_SPARSITY, TARGET_TOL = 0.95, 1.0  # issue 4: retrained 95 % within 1.0 BLEU of dense, best method
-
 
 
 def _scores(c: Collected) -> list[str]:
@@ -193,7 +192,7 @@ def _longer_target_rows(c: Collected) -> list[list[str]]:
             status += f" ({len(p.longer)} seed{'s' if len(p.longer) > 1 else ''} so far; 3 needed)"
         rows.append([f"the same with the longer recipe of `{name}` ("
                      + ", ".join(recipe_changes(p.overrides, p.prune_until, scheduled)) + ")", status,
-                     f"{p.score} ({p.schedule}): {ms([r['bleu_tok_lc'] for r in p.longer])}{' (n=1)' if len(p.longer) == 1 else ''} "
+                     f"{p.score} ({p.schedule}): {runs_bleu(p.longer)} "
                      f"vs dense {dense['bleu_tok_lc']:.2f} (Δ {delta:+.2f}); [{name}](../{name}/REPORT.md)"])
     return rows
 

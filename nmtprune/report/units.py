@@ -47,7 +47,6 @@ def _dense(c: Collected, kind: str = "unit-eval") -> Optional[dict]:
     return next((m for p, m in c.ok(kind) if p["fraction"] == 0), None)
 
 
-
 def _fig(curves: dict, figs: Path, stem: str, title: str, ylabel: str) -> Optional[str]:
     if not curves:
         return None
