@@ -85,7 +85,9 @@ class TrainConfig:
     decay_on_plateau: bool = False  # also decay whenever dev perplexity does not improve
     decays_per_epoch: int = 1  # See et al.'s retraining halves every half epoch: 2
     early_stop_patience: int = 0  # stop after this many epochs without dev BLEU gain (counted once it is > 0); 0 = never
-    bf16: bool = False  # bf16 autocast on CPU (AVX-512 bf16); ignored on CUDA, which trains in fp32 (loop.py says why)
+    # bf16 autocast: auto = where the hardware computes bf16 natively (CPU: AVX512_BF16/AMX; CUDA: else fp16
+    # with loss scaling); true = bf16 or a clear error; false = fp32 (nmtprune/train/precision.py)
+    bf16: Literal["auto", True, False] = "auto"
     dev_beam: int = 1  # beam size for the per-epoch dev BLEU (1 = greedy)
     log_every: int = 50  # steps between JSONL log lines
     save_every: int = 500  # steps between resumable "last" checkpoints
@@ -110,7 +112,7 @@ def _check_value(where: str, key: str, value: Any, annotation: Any) -> Any:
     origin = typing.get_origin(annotation)
     if origin is Literal:
         choices = typing.get_args(annotation)
-        if value not in choices:
+        if not any(value == c and type(value) is type(c) for c in choices):  # 1 is not True
             raise ConfigError(f"{where}: key '{key}' must be one of {list(choices)}, got {value!r}")
         return value
     if origin is typing.Union:  # Optional[X]
@@ -255,9 +257,14 @@ def load_config(path: str | Path, overrides: Optional[list[str]] = None) -> Expe
 
 def with_overrides(cfg: ExperimentConfig, overrides: list[str], where: str = "overrides",
                    **train_values) -> ExperimentConfig:
-    """A copy of ``cfg`` with ``train`` keys replaced by ``train_values``, then ``section.key=value`` overrides."""
+    """A copy of ``cfg`` with ``train`` keys replaced by ``train_values``, then ``section.key=value`` overrides.
+
+    The copy's ``train.bf16`` is ``auto`` unless ``train_values`` or an override says otherwise: a stored
+    config's precision records how that run was trained on its machine, not a setting for the next run on
+    this one (a model trained in bf16 on an AVX-512 CPU still retrains, in fp32, on an AVX2 CPU).
+    """
     raw = config_to_dict(cfg)
-    raw["train"].update(train_values)
+    raw["train"].update({"bf16": "auto", **train_values})
     return config_from_dict(_merge(raw, parse_overrides(list(overrides))), where)
 
 

@@ -5,5 +5,7 @@ from .prune.export import SparseFileError
 from .prune.masks import MaskFileError
 from .prune.units.groups import UnitError
 from .train.checkpoint import CheckpointError
+from .train.loop import TrainingError
 
-KNOWN_ERRORS = (ConfigError, DataError, CheckpointError, MaskFileError, SparseFileError, UnitError)
+KNOWN_ERRORS = (ConfigError, DataError, CheckpointError, MaskFileError, SparseFileError, UnitError,
+                TrainingError)

@@ -120,8 +120,11 @@ def expand(study: Study, mhash: str) -> list[Cell]:
         for s, seed in points:
             for score, sched in dict.fromkeys(runs):
                 if sched == ONE_SHOT:  # See et al.'s cells keep their original names and ids
+                    # the random-mask control draws a new mask per seed (mask seed = training seed), so its
+                    # spread covers the mask as well as the training; a scored mask is the same for every seed
                     add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                        **mask(score, rt_scheme, s, 0), train_seed=seed, overrides=overrides,
+                        **mask(score, rt_scheme, s, seed if score == "random" else 0), train_seed=seed,
+                        overrides=overrides,
                         retraining="retrain", eval=test)
                 else:  # a data-driven gradual run prunes rt.gradual_events times (magnitude: every ~1 %)
                     events = {"events": rt.gradual_events} if sched == "gradual" and score != "magnitude" else {}

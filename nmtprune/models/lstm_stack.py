@@ -11,14 +11,44 @@ model (all checkpoints written before per-layer sizes existed) runs the code it 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-__all__ = ["LSTMParams", "LSTMStack", "make_encoder", "run_layer"]
+__all__ = ["LSTMParams", "LSTMStack", "make_encoder", "run_layer", "fp32_lstm", "lstm_cell"]
+
+
+def _fp32_lstm_on(device_type: str) -> bool:
+    """Where the fused LSTM kernels leave autocast: CUDA, whose autocast rule for cuDNN's RNN casts to fp16
+    whatever dtype autocast asks for. On a CPU with native bf16, oneDNN's LSTM runs in bf16 (the speed-up)."""
+    return device_type == "cuda"
+
+
+@contextmanager
+def fp32_lstm(device_type: str) -> Iterator[bool]:
+    """Around a fused LSTM call: turns autocast off where the kernels must run in fp32, and yields whether it
+    did (the caller then passes fp32 inputs and states). Elsewhere a no-op that yields False."""
+    if torch.is_autocast_enabled(device_type) and _fp32_lstm_on(device_type):
+        with torch.autocast(device_type, enabled=False):
+            yield True
+    else:
+        yield False
+
+
+def lstm_cell(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
+              weights: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of one LSTM layer through the fused cell kernel.
+
+    x: (B, in); h, c: (B, n); weights: (w_ih (4n, in), w_hh (4n, n), b_ih (4n,), b_hh (4n,)) -> h', c' (B, n).
+    """
+    with fp32_lstm(x.device.type) as cast:
+        if cast:
+            x, h, c = x.float(), h.float(), c.float()
+        return torch._VF.lstm_cell(x, (h, c), *weights)
 
 
 def run_layer(data: torch.Tensor, batch_sizes: torch.Tensor, weights: Sequence[torch.Tensor],

@@ -29,7 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..config import ModelConfig
 from ..data.vocab import PAD
 from .attention import GlobalAttention
-from .lstm_stack import LSTMParams, make_encoder
+from .lstm_stack import LSTMParams, fp32_lstm, lstm_cell, make_encoder
 
 __all__ = ["Seq2Seq", "DecoderState", "Encoded"]
 
@@ -105,7 +105,8 @@ class Seq2Seq(nn.Module):
                               torch.full_like(src, PAD))
         emb = self.drop(self.src_emb(src))  # (B, S, E)
         packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
-        out, (h_n, c_n) = self.encoder(packed)
+        with fp32_lstm(emb.device.type):  # embeddings are fp32 under autocast too
+            out, (h_n, c_n) = self.encoder(packed)
         memory, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B, S, H_enc)
         mask_bias = torch.zeros(B, S, 1, device=src.device, dtype=memory.dtype)
         pad = torch.arange(S, device=src.device).unsqueeze(0) >= src_len.to(src.device).unsqueeze(1)
@@ -152,8 +153,7 @@ class Seq2Seq(nn.Module):
         hs, cs = [h0], [c0]
         x = h0
         for k in range(1, self.cfg.dec_layers):
-            w_ih_k, w_hh_k, b_ih_k, b_hh_k = self.decoder.layer(k)
-            hk, ck = torch._VF.lstm_cell(self.drop(x), (state.h[k], state.c[k]), w_ih_k, w_hh_k, b_ih_k, b_hh_k)
+            hk, ck = lstm_cell(self.drop(x), state.h[k], state.c[k], self.decoder.layer(k))
             hs.append(hk)
             cs.append(ck)
             x = hk

@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -27,16 +26,23 @@ from ..data.batching import collate, load_split, make_batches, tokenize_split
 from ..data.vocab import Vocab
 from ..metrics.evaluate import evaluate_data, perplexity
 from ..models.seq2seq import Seq2Seq, nll_loss, smoothed_nll_loss
+from .precision import resolve_precision
 from .checkpoint import CheckpointError, load_masks, load_model, load_trainer_state, save_checkpoint, write_json_atomic
 
-__all__ = ["train", "learning_rate", "bad_epochs", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
+__all__ = ["train", "TrainingError", "learning_rate", "bad_epochs", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
 
 # Keys that may differ between the interrupted run's config and the resuming command.
 RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "train.save_every",
-                       "train.keep_epochs", "train.epochs"}
+                       "train.keep_epochs", "train.epochs", "train.bf16"}
+# train.bf16 is a setting of the machine, like threads: a run started on an AVX-512 bf16 CPU may resume on
+# an AVX2 one (in fp32); it is then no longer bitwise equal to an uninterrupted run, and run metadata says so.
 # train.epochs may grow on resume (extending a finished run): the lr schedule and the batches of each
 # epoch do not depend on it, so the extended run equals one launched with the larger value. A scheduled
 # pruner spreads its schedule over all epochs, so there it must not change (checked in train()).
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a diverged loss); the message says where and why."""
 
 
 def build_vocabs(cfg: ExperimentConfig) -> tuple[Vocab, Vocab]:
@@ -159,7 +165,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     dev_data = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
     optimizer = make_optimizer(model, cfg)
     state = {"epoch": 0, "pos": 0, "step": 0, "plateau_decays": 0, "best_bleu": -1.0, "best_ppl": float("inf"),
-             "bad_epochs": 0, "log_lines": 0, "wall_s": 0.0, "stopped_early": False}
+             "bad_epochs": 0, "log_lines": 0, "wall_s": 0.0, "stopped_early": False, "precisions": [],
+             "grad_scaler": None}
     metrics_file = out / "metrics.jsonl"
     if pruner is not None:  # the schedule spans the run: epochs x batches per epoch (max_steps, a
         # stopping point that --resume may change, is deliberately not part of it)
@@ -185,9 +192,16 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             pruner.update(model, optimizer, 0)  # one-shot and iterative's first round prune before step 0
     ddp_devices = [device.index] if device.type == "cuda" else None  # CPU (gloo): no device_ids
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ddp_devices) if world > 1 else model
-    # bf16 autocast is a CPU speed setting (AVX-512 bf16). On CUDA the run stays fp32: autocast's wrapper
-    # for cuDNN's LSTM casts to fp16 whatever dtype is asked (pytorch #42385), and nothing here scales the loss
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if t.bf16 and device.type == "cpu" else nullcontext
+    # the hardware decides (precision.py): bf16 autocast only where it is native, fp16 + loss scaling on a
+    # GPU without bf16; the resolved choice is logged and stored with every checkpoint and the summary
+    precision = resolve_precision(t.bf16, device)
+    autocast, scaler = precision.autocast, precision.grad_scaler()
+    if scaler is not None and state["grad_scaler"]:
+        scaler.load_state_dict(state["grad_scaler"])
+    if precision.name not in state["precisions"]:
+        state["precisions"].append(precision.name)
+    if progress and rank == 0:
+        print(f"precision: {precision.name} ({precision.reason})", file=sys.stderr, flush=True)
 
     def log(record: dict) -> None:
         if rank == 0:
@@ -196,9 +210,11 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
 
     def checkpoint(path: Path, resumable: bool) -> None:
         if rank == 0:
+            if scaler is not None:
+                state["grad_scaler"] = scaler.state_dict()
             save_checkpoint(path, model, cfg, src_vocab, tgt_vocab, optimizer if resumable else None,
-                            dict(state) if resumable else None, extra_meta={"step": state["step"]},
-                            masks=masks)
+                            dict(state) if resumable else None,
+                            extra_meta={"step": state["step"], "precision": precision.record()}, masks=masks)
 
     start_wall = time.time() - state["wall_s"]
     while state["epoch"] < t.epochs and not state["stopped_early"]:
@@ -226,9 +242,21 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
                 objective, loss_sum = smoothed_nll_loss(logits, batch.tgt_out, t.label_smoothing)
             else:
                 objective = loss_sum = nll_loss(logits, batch.tgt_out)
-            (objective * world / n_tok).backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
-            optimizer.step()
+            loss_value = float(loss_sum.detach())
+            if not math.isfinite(loss_value):  # before any write: a diverged run never becomes best/ or last/
+                raise TrainingError(f"{out}: the training loss is {loss_value} at step {state['step'] + 1} (lr "
+                                    f"{lr:g}); the run diverged and stopped, its checkpoints are those before it")
+            scaled = objective * world / n_tok
+            if scaler is None:
+                scaled.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
+                optimizer.step()
+            else:  # fp16: scaled gradients, unscaled before clipping; a step with inf gradients is skipped
+                scaler.scale(scaled).backward()
+                scaler.unscale_(optimizer)
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip_norm)
+                scaler.step(optimizer)
+                scaler.update()
             optimizer.zero_grad(set_to_none=True)
             if masks is not None:
                 masks.after_step(model, optimizer)
@@ -238,7 +266,7 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             state["pos"] += 1
             if pruner is not None:
                 pruner.update(model, optimizer, state["step"])
-            window_loss += float(loss_sum.detach())
+            window_loss += loss_value
             window_tok += batch.n_tokens
             bar.update(1)
             if state["step"] % t.log_every == 0:
@@ -297,7 +325,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         dist.barrier()
     summary = {"steps": state["step"], "epochs": state["epoch"], "best_dev_bleu_tok_lc": state["best_bleu"],
                "best_dev_ppl": state["best_ppl"], "wall_s": round(state["wall_s"], 1),
-               "stopped_early": state["stopped_early"]}
+               "stopped_early": state["stopped_early"], "precision": precision.record(),
+               "precisions_used": list(state["precisions"])}
     if rank == 0:
         write_json_atomic(out / "summary.json", summary)
     return summary
