@@ -34,18 +34,23 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or ""
+    cpu, flags = "", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and not cpu:
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]}
+    cpu = cpu or platform.processor() or ""
+    # the ISA decides speed and precision (bf16 is native only with avx512_bf16 / amx_bf16): results say which
+    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
+            "cpu_flags": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]}
     try:
         import torch
         info["torch"] = torch.__version__
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
         info["threads"] = torch.get_num_threads()

@@ -19,6 +19,9 @@ mkdir -p "$LOGS"
 
 # study | kinds | id substrings (empty: every cell of those kinds)
 STEPS=(
+  "studies/saliency.yaml|retrain|random_"              # the random-mask control at 90/95 %, 3 seeds (~1.5 h
+                                                        # each in fp32 on an AVX2 core): does any score matter
+                                                        # once the network is retrained?
   "studies/budget_long.yaml|retrain dense-continued|"  # the recipe that met issue 4's 95 % target: seeds 2, 3
                                                         # and its dense control (~170 min each)
   "studies/saliency.yaml|retrain|gradual_class-blind_s95_seed1 iterative_class-blind_s95_seed1"

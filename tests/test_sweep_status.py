@@ -153,7 +153,10 @@ def test_estimates_count_only_cells_timed_on_this_kind_of_machine(tmp_path):
     assert sweep_status(path, only=["retrain"], results_dir=results, work_dir=work, on=on_gpu)[
         "kinds"]["retrain"]["median_s"] == 120.0
     assert kind_medians(store) == {"retrain": 120.0} and kind_medians(store, machine_key(machine())) == {}
-    assert machine_key(None) is None and machine_key({"cpu": "x", "cores": 2}) == (None, "x", 2)
+    assert machine_key(None) is None and machine_key({"cpu": "x", "cores": 2}) == (None, "x", 2, None)
+    # one CPU model name, with and without AVX-512 bf16: different machines for a time estimate
+    avx2, bf16 = ({"cpu": "AMD EPYC", "cores": 2, "cpu_flags": f} for f in (["avx2"], ["avx2", "avx512f", "avx512_bf16"]))
+    assert machine_key(avx2) != machine_key(bf16)
 
 
 def test_commit_of_a_tree_copied_without_git(tmp_path, monkeypatch):

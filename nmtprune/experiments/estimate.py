@@ -33,10 +33,12 @@ __all__ = ["cell_seconds", "kind_medians", "method_key", "method_medians", "long
 
 
 def machine_key(info: Optional[dict]) -> Optional[tuple]:
-    """What makes two machines time a cell alike: (GPU name or None, CPU model, cores); None if unknown."""
+    """What makes two machines time a cell alike: (GPU name or None, CPU model, cores, CPU vector flags); None if
+    unknown. The flags matter: one CPU model name covers machines with and without AVX-512 bf16, whose
+    training steps differ severalfold (results written before the flags were recorded match neither)."""
     if not info:
         return None
-    return info.get("gpu"), info.get("cpu"), info.get("cores")
+    return info.get("gpu"), info.get("cpu"), info.get("cores"), tuple(info.get("cpu_flags") or ()) or None
 
 
 def here() -> Optional[tuple]:
