@@ -10,23 +10,50 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _training_vocabs(cfg):
+    """The vocabularies ``train`` would build, or a ConfigError when the data leave no word in one.
+
+    Built here, not inside ``train``, so that an empty vocabulary is explained by the settings that
+    emptied it rather than by the model refusing a vocabulary of special tokens only.
+    """
+    from .config import ConfigError
+    from .data.vocab import SPECIALS
+    from .train.loop import build_vocabs
+
+    d = cfg.data
+    vocabs = build_vocabs(cfg)
+    for side, lang, vocab in zip(("source", "target"), (d.src_lang, d.tgt_lang), vocabs):
+        if len(vocab) <= len(SPECIALS):
+            raise ConfigError(f"{d.corpus} {d.train_split}: the {side} ({lang}) vocabulary is empty: no word of the "
+                              f"pairs within data.max_len={d.max_len} tokens occurs data.min_freq={d.min_freq} "
+                              "times or more")
+    return vocabs
+
+
 def _cmd_train(args) -> int:
     from .config import load_config
+    from .errors import writing
     from .train.loop import train
 
     from .provenance import provenance
-    from .train.checkpoint import write_json_atomic
+    from .train.checkpoint import recover_checkpoints, write_json_atomic
 
     cfg = load_config(args.config, args.overrides)
     masks = None
     if args.mask:  # sparse from scratch: a fresh model trained under a fixed mask
         from .prune.masks import MaskSet
         masks = MaskSet.load(args.mask)
-    if os.environ.get("RANK", "0") == "0" and not args.resume:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        if not (Path(args.out) / "run.json").exists():
-            write_json_atomic(Path(args.out) / "run.json", {**provenance(), "config_file": args.config,
-                                                            "overrides": args.overrides})
+    out = Path(args.out)
+    if os.environ.get("RANK", "0") == "0":  # a kill during a checkpoint swap may have hidden last/: put it back
+        recover_checkpoints(out)            # first, so that this run is not taken for a fresh one
+    fresh = not args.resume and not (out / "last").exists()  # else train resumes, or refuses to start over a run
+    vocabs = _training_vocabs(cfg) if fresh else None
+    # run.json describes the run that trains here: a fresh start rewrites what a failed one left
+    if os.environ.get("RANK", "0") == "0" and fresh:
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(out / "run.json", {**provenance(), "config_file": args.config,
+                                                 "overrides": args.overrides})
     if os.environ.get("WORLD_SIZE", "1") != "1":
         import torch.distributed as dist
         if _cuda():  # NCCL collectives run on the current device: one GPU per rank, set before init
@@ -34,7 +61,9 @@ def _cmd_train(args) -> int:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group("nccl" if _cuda() else "gloo")
     try:
-        summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress, masks=masks)
+        with writing(out):
+            summary = train(cfg, out, resume=args.resume, progress=not args.no_progress, masks=masks,
+                            vocabs=vocabs)
     finally:
         if os.environ.get("WORLD_SIZE", "1") != "1":
             import torch.distributed as dist
@@ -45,6 +74,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_average(args) -> int:
+    from .errors import writing
     from .train.average import average_checkpoints, epoch_checkpoints
     from .train.checkpoint import save_checkpoint
 
@@ -57,8 +87,9 @@ def _cmd_average(args) -> int:
     if out.exists():
         raise SystemExit(f"error: {out} already exists; not overwriting it")
     model, cfg, src_vocab, tgt_vocab, masks = average_checkpoints(paths)
-    save_checkpoint(out, model, cfg, src_vocab, tgt_vocab, masks=masks,
-                    extra_meta={"averaged_from": [str(p) for p in paths]})
+    with writing(out):
+        save_checkpoint(out, model, cfg, src_vocab, tgt_vocab, masks=masks,
+                        extra_meta={"averaged_from": [str(p) for p in paths]})
     print(f"averaged {len(paths)} checkpoints -> {out}")
     return 0
 
@@ -77,7 +108,20 @@ def _read_input(args) -> list[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SystemExit(f"error: standard input is not valid UTF-8 ({exc.reason} at byte {exc.start})")
-    return text.splitlines()
+    # lines end at "\n" only, as in --input files: str.splitlines also breaks at form feeds, U+2028 and
+    # other separators, and the output lines would no longer match the input lines
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def _check_decoding(args) -> None:
+    from .config import ConfigError
+    if args.beam < 1:
+        raise ConfigError(f"--beam must be >= 1 (1 = greedy search), got {args.beam}")
+    if args.threads < 0:
+        raise ConfigError(f"--threads must be >= 0 (0 = torch's default), got {args.threads}")
 
 
 def _cmd_translate(args) -> int:
@@ -87,15 +131,21 @@ def _cmd_translate(args) -> int:
     from .metrics.evaluate import translate_data
     from .train.checkpoint import load_model
 
+    _check_decoding(args)
     model, cfg, src_vocab, tgt_vocab = load_model(args.model)
     if args.threads:
         torch.set_num_threads(args.threads)
     lines = _read_input(args)
     tok = Tokenizer(cfg.data.src_lang, cfg.data.lowercase)
     toks = [tok.tokenize(line) for line in lines]
-    data = ParallelData([src_vocab.encode(t) for t in toks], [[] for _ in toks], toks, [[] for _ in toks],
-                        lines, ["" for _ in toks])
-    hyps = translate_data(model, data, tgt_vocab, beam=args.beam, alpha=args.alpha)
+    # an empty or blank line has nothing to translate: it gets an empty line, not whatever the model
+    # says to no input
+    todo = [i for i, t in enumerate(toks) if t]
+    data = ParallelData([src_vocab.encode(toks[i]) for i in todo], [[] for _ in todo], [toks[i] for i in todo],
+                        [[] for _ in todo], [lines[i] for i in todo], ["" for _ in todo])
+    hyps: list[list[str]] = [[] for _ in toks]
+    for i, h in zip(todo, translate_data(model, data, tgt_vocab, beam=args.beam, alpha=args.alpha)):
+        hyps[i] = h
     detok = Tokenizer(cfg.data.tgt_lang, cfg.data.lowercase)
     for h in hyps:
         print(" ".join(h) if args.tokenized else detok.detokenize(h))
@@ -106,8 +156,10 @@ def _cmd_evaluate(args) -> int:
     import torch
     from .data.batching import load_split
     from .metrics.evaluate import evaluate_data
+    from .errors import writing
     from .train.checkpoint import load_model
 
+    _check_decoding(args)
     model, cfg, src_vocab, tgt_vocab = load_model(args.model)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -117,7 +169,8 @@ def _cmd_evaluate(args) -> int:
     metrics, hyps = evaluate_data(model, data, tgt_vocab, cfg.data.tgt_lang, beam=args.beam, alpha=args.alpha)
     metrics = {"corpus": corpus, "split": args.split, **metrics}
     if args.hyps:
-        Path(args.hyps).write_text("".join(" ".join(h) + "\n" for h in hyps), encoding="utf-8")
+        with writing(args.hyps):
+            Path(args.hyps).write_text("".join(" ".join(h) + "\n" for h in hyps), encoding="utf-8")
     if args.json:
         print(json.dumps(metrics))
     else:

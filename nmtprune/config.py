@@ -8,6 +8,7 @@ same way as the file.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -90,7 +91,7 @@ class TrainConfig:
     bf16: Literal["auto", True, False] = "auto"
     dev_beam: int = 1  # beam size for the per-epoch dev BLEU (1 = greedy)
     log_every: int = 50  # steps between JSONL log lines
-    save_every: int = 500  # steps between resumable "last" checkpoints
+    save_every: int = 500  # steps between resumable "last" checkpoints; 0 = only at the end of each epoch
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     max_steps: int = 0  # stop after this many optimizer steps (tests, benchmarks); 0 = no limit
     label_smoothing: float = 0.0  # training loss only (Szegedy et al.); logged loss/ppl stay plain NLL
@@ -134,6 +135,8 @@ def _check_value(where: str, key: str, value: Any, annotation: Any) -> Any:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: key '{key}' must be a number, got {value!r}")
+        if not math.isfinite(value):  # YAML reads .nan and .inf; no setting means either
+            raise ConfigError(f"{where}: key '{key}' must be a finite number, got {value!r}")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):
@@ -178,10 +181,18 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
     positive = {"model.emb_dim": m.emb_dim, "model.hidden": m.hidden, "model.enc_layers": m.enc_layers,
                 "model.dec_layers": m.dec_layers, "train.batch_size": t.batch_size, "train.epochs": t.epochs,
                 "data.max_len": d.max_len, "data.min_freq": d.min_freq, "data.max_vocab": d.max_vocab,
-                "train.dev_beam": t.dev_beam, "train.decays_per_epoch": t.decays_per_epoch}
+                "train.dev_beam": t.dev_beam, "train.decays_per_epoch": t.decays_per_epoch,
+                "train.log_every": t.log_every}
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{where}: key '{key}' must be >= 1, got {value}")
+    # 0 means something for each of these (never, no limit, torch's default, no momentum); below it nothing does
+    counts = {"train.save_every": t.save_every, "train.max_steps": t.max_steps, "train.threads": t.threads,
+              "train.keep_epochs": t.keep_epochs, "train.early_stop_patience": t.early_stop_patience,
+              "train.decay_start": t.decay_start, "train.momentum": t.momentum}
+    for key, value in counts.items():
+        if value < 0:
+            raise ConfigError(f"{where}: key '{key}' must be >= 0, got {value}")
     _validate_sizes(m, where)
     if not 0.0 <= m.dropout < 1.0:
         raise ConfigError(f"{where}: key 'model.dropout' must be in [0, 1), got {m.dropout}")
@@ -189,6 +200,8 @@ def _validate(cfg: ExperimentConfig, where: str) -> None:
         raise ConfigError(f"{where}: key 'train.label_smoothing' must be in [0, 1), got {cfg.train.label_smoothing}")
     if t.lr <= 0:
         raise ConfigError(f"{where}: key 'train.lr' must be > 0, got {t.lr}")
+    if t.clip_norm <= 0:  # a norm clipped to 0 would zero every gradient
+        raise ConfigError(f"{where}: key 'train.clip_norm' must be > 0, got {t.clip_norm}")
     if not 0.0 < t.lr_decay <= 1.0:
         raise ConfigError(f"{where}: key 'train.lr_decay' must be in (0, 1], got {t.lr_decay}")
 
@@ -242,9 +255,18 @@ def read_yaml(path: str | Path, what: str = "config") -> Any:
     if not path.is_file():
         raise ConfigError(f"{path}: {what} file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} file ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: {what} file is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None  # one line
 
 
 def load_config(path: str | Path, overrides: Optional[list[str]] = None) -> ExperimentConfig:

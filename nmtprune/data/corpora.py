@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DataError", "Corpus", "CORPORA", "get_corpus", "read_lines", "read_parallel",
+__all__ = ["DataError", "Corpus", "CORPORA", "get_corpus", "read_lines", "read_parallel", "decode_utf8",
            "shipped_data_dir", "cache_dir"]
 
 
@@ -138,6 +138,15 @@ def read_lines(path: str | Path) -> list[str]:
             raise DataError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
         out.append(text.rstrip("\r"))
     return out
+
+
+def decode_utf8(data: bytes, where: str) -> str:
+    """``data`` as text; DataError naming ``where``, the line and the byte when it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"{where}:{line}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str], list[str]]:

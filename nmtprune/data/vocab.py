@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .corpora import DataError
+from .corpora import DataError, decode_utf8
 from .subword import Subword, train_subword
 
 __all__ = ["Vocab", "PAD", "UNK", "BOS", "EOS", "SPECIALS"]
@@ -47,6 +47,9 @@ class Vocab:
     @classmethod
     def build_subword(cls, sentences: list[list[str]], kind: str, size: int) -> "Vocab":
         """Train a sentencepiece model of ``kind`` and index its pieces by training frequency."""
+        if not any(sentences):  # sentencepiece would stop with an internal assertion
+            raise DataError(f"no training sentence to learn the {kind} vocabulary from: the length filter "
+                            "(data.max_len) left none")
         sub = train_subword(sentences, kind, size)
         vocab = cls.build((sub.segment(s) for s in sentences), max_size=10**9)
         return cls(vocab.itos, vocab.counts, sub)
@@ -79,11 +82,12 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocab":
+        """Read a file written by :meth:`save`; DataError naming the file (and line) when it is damaged."""
         path = Path(path)
         if not path.is_file():
             raise DataError(f"{path}: vocabulary file not found")
         tokens, counts = [], []
-        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).split("\n"), start=1):
             if not line:
                 continue
             tok, sep, count = line.rpartition("\t")
@@ -91,5 +95,13 @@ class Vocab:
                 raise DataError(f"{path}:{number}: expected 'token<TAB>count', got {line[:50]!r}")
             tokens.append(tok)
             counts.append(int(count))
-        spm_file = Path(f"{path}.spm")
-        return cls(tokens, counts, Subword(spm_file.read_bytes()) if spm_file.is_file() else None)
+        spm_file, subword = Path(f"{path}.spm"), None
+        if spm_file.is_file():
+            try:
+                subword = Subword(spm_file.read_bytes())
+            except RuntimeError as exc:  # sentencepiece's only complaint about a model it cannot parse
+                raise DataError(f"{spm_file}: not a sentencepiece model ({exc})") from None
+        try:
+            return cls(tokens, counts, subword)
+        except DataError as exc:  # the checks of the contents, which do not know the file
+            raise DataError(f"{path}: {exc}") from None

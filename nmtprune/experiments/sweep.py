@@ -3,10 +3,11 @@
 The sweep is resumable by construction: each finished cell is stored at once (atomically) under its
 id, and the next run skips every cell with a successful result, so killing a sweep and starting it
 again computes each cell exactly once. A cell that raises is stored as failed (with the error) and
-the sweep goes on; the next run retries it. Several sweeps of one study may run at once (one per
-core, say): a sweep holds an OS lock (``flock``) on ``.locks/<cell id>`` in the study's scratch
-folder while it runs that cell, and leaves a cell another sweep holds to it ("busy"). The OS drops
-the lock when its process dies, so a killed sweep's cells are free at once.
+the sweep goes on; the next run retries it. A full or read-only disk is the exception: it would fail
+every cell alike, so the sweep stops with one line naming the path. Several sweeps of one study may
+run at once (one per core, say): a sweep holds an OS lock (``flock``) on ``.locks/<cell id>`` in the
+study's scratch folder while it runs that cell, and leaves a cell another sweep holds to it ("busy").
+The OS drops the lock when its process dies, so a killed sweep's cells are free at once.
 
 A cell that another study has already measured (same id: same model, settings and seed) is not run
 again: its result is copied with ``reused_from`` naming the file, and keeps the provenance (command,
@@ -28,6 +29,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 import torch
 
 from ..config import ConfigError
+from ..errors import OutputError, writing
 from ..provenance import provenance
 from .cells import RUNNERS
 from .context import Context
@@ -77,17 +79,20 @@ def cell_lock(work: Path, cell_id: str) -> Iterator[None]:
         yield
         return
     path = work / ".locks" / cell_id
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # never unlinked: removing a lock file another process has open would let a third lock a new file
-    with open(path, "a+", encoding="utf-8") as fh:
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # never unlinked: removing a lock file another process has open would let a third lock a new file
+        fh = open(path, "a+", encoding="utf-8")
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise SweepLockedError(f"{path}: another sweep is running this cell") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")  # for people: who runs it
-        fh.flush()
+        with writing(path):
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")  # for people: who runs it
+            fh.flush()
         try:
             yield
         finally:
@@ -115,7 +120,9 @@ def _reuse(cell: Cell, store: ResultStore, results_dir: str | Path, study: str, 
         return False
     path, res = twin
     keep = {k: v for k, v in res.items() if k not in ("format", "version", "id", "kind", "params")}
-    store.write(cell, {**keep, "study": study, "reused_from": {"study": res.get("study"), "file": path.as_posix()}})
+    with writing(store.root):
+        store.write(cell, {**keep, "study": study, "reused_from": {"study": res.get("study"),
+                                                                   "file": path.as_posix()}})
     if log is not None:
         print(f"reused {cell.id} from {path}", file=log, flush=True)
     return True
@@ -213,16 +220,18 @@ def _run_cell(ctx: Context, cell: Cell, store: ResultStore, study: str, prov: di
     """Run one cell and store its result (ok or failed); returns (status, seconds, error)."""
     t0 = time.perf_counter()
     try:
-        metrics, status, error = RUNNERS[cell.kind](ctx, cell), "ok", None
-    except (KeyboardInterrupt, SystemExit):
+        with writing(ctx.work_dir):
+            metrics, status, error = RUNNERS[cell.kind](ctx, cell), "ok", None
+    except (KeyboardInterrupt, SystemExit, OutputError):
         raise  # stop the sweep; finished cells are already stored
     except Exception as exc:  # a failed cell is recorded; the sweep goes on
         metrics, status = None, "failed"
         error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-4))
     wall = time.perf_counter() - t0
     times.setdefault(cell.kind, []).append(wall)
-    store.write(cell, {"study": study, "status": status, "seed": cell.params.get("seed"),
-                       "metrics": metrics, "error": error, "wall_s": round(wall, 3),
-                       "threads": torch.get_num_threads(),
-                       "provenance": {**prov, "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+    with writing(store.root):
+        store.write(cell, {"study": study, "status": status, "seed": cell.params.get("seed"),
+                           "metrics": metrics, "error": error, "wall_s": round(wall, 3),
+                           "threads": torch.get_num_threads(),
+                           "provenance": {**prov, "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
     return status, wall, error

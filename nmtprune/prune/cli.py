@@ -24,22 +24,41 @@ def _print_stats(stats: dict) -> None:
         print(f"{name:12s} {row['total']:11,d} {row['pruned']:11,d} {row['sparsity']:9.2%}", file=sys.stderr)
 
 
+def _check_prune_args(args, spec, n_batches: int) -> None:
+    """The options that would otherwise fail deep inside scoring or selection, after minutes of work."""
+    from ..config import ConfigError
+    if not 0.0 <= args.sparsity < 1.0:  # also false for nan
+        raise ConfigError(f"--sparsity is the fraction of the weight classes to prune: it must satisfy "
+                          f"0 <= s < 1, got {args.sparsity}")
+    if spec.needs_data and (n_batches < 1 or args.score_batch_size < 1):
+        raise ConfigError(f"score {args.score!r} scores on training batches: --score-batches and "
+                          f"--score-batch-size must be >= 1, got {n_batches} and {args.score_batch_size}")
+
+
+def _check_classes(classes, model) -> None:
+    from ..config import ConfigError
+    from .targets import class_groups
+    known = [name for name, _ in class_groups(model)]
+    unknown = [c for c in classes or () if c not in known]
+    if unknown:
+        raise ConfigError(f"--classes: {unknown} are not weight classes of this model; known: {known}")
+
+
 def _cmd_prune(args) -> int:
+    from ..errors import check_new_out, writing
     from ..provenance import provenance
     from ..train.checkpoint import load_model, save_checkpoint, write_json_atomic
     from . import get_score, select
     from .scores import absent_row_counts, load_scoring_batches
 
-    model, cfg, sv, tv = load_model(args.model)
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not empty; choose another --out")
+    out = check_new_out(args.out)
     spec = get_score(args.score)
     n_batches = spec.n_batches if args.score_batches is None else args.score_batches
+    _check_prune_args(args, spec, n_batches)
+    model, cfg, sv, tv = load_model(args.model)
+    _check_classes(args.classes, model)
     kwargs, scoring = {"seed": args.seed}, None
     if spec.needs_data:
-        if n_batches < 1:
-            raise ValueError(f"score {args.score!r} needs scoring data: --score-batches must be >= 1")
         kwargs["batches"] = load_scoring_batches(cfg, sv, tv, n_batches, args.score_batch_size, args.seed)
         scoring = {"n_batches": len(kwargs["batches"]), "batch_size": args.score_batch_size,
                    "sentences": sum(int(b.src.shape[0]) for b in kwargs["batches"]),
@@ -51,43 +70,51 @@ def _cmd_prune(args) -> int:
         scoring["score_seconds"] = round(time.perf_counter() - t0, 2)
     masks = select(scores, model, args.sparsity, args.select, classes=args.classes or None)
     masks.apply(model)
-    save_checkpoint(out, model, cfg, sv, tv)
-    masks.save(out / "masks.safetensors")
     stats = masks.stats(model)
-    write_json_atomic(out / "prune.json", {"model": str(args.model), "score": args.score, "select": args.select,
-                                           "sparsity": args.sparsity, "seed": args.seed, "stats": stats,
-                                           "scoring": scoring,
-                                           "note": "sparsity is over the weight classes; biases are never pruned",
-                                           **provenance()})
+    with writing(out):
+        save_checkpoint(out, model, cfg, sv, tv)
+        masks.save(out / "masks.safetensors")
+        write_json_atomic(out / "prune.json", {"model": str(args.model), "score": args.score,
+                                               "select": args.select, "sparsity": args.sparsity, "seed": args.seed,
+                                               "stats": stats, "scoring": scoring,
+                                               "note": "sparsity is over the weight classes; biases are never pruned",
+                                               **provenance()})
     _print_stats(stats)
     print(str(out))
     return 0
 
 
 def _cmd_retrain(args) -> int:
+    from ..errors import writing
     from .masks import MaskSet
     from .retrain import retrain
 
     masks = MaskSet.load(Path(args.pruned) / "masks.safetensors")
-    summary = retrain(args.pruned, masks, args.out, args.seed, args.overrides, resume=args.resume,
-                      progress=not args.no_progress)
+    with writing(args.out):
+        summary = retrain(args.pruned, masks, args.out, args.seed, args.overrides, resume=args.resume,
+                          progress=not args.no_progress)
     print(json.dumps(summary))
     return 0
 
 
 def _cmd_export(args) -> int:
+    from ..errors import check_new_out, writing
     from ..train.checkpoint import load_model
     from .export import save_compressed
     from .masks import MaskSet
 
-    src, out = Path(args.pruned), Path(args.out)
+    # a used folder is refused: the loader prefers a stale model.safetensors to the new sparse file
+    src, out = Path(args.pruned), check_new_out(args.out)
     model, *_ = load_model(src)
     masks = MaskSet.load(src / "masks.safetensors")
-    out.mkdir(parents=True, exist_ok=True)
-    for f in src.iterdir():
-        if f.is_file() and f.name not in ("model.safetensors",) and not f.name.startswith("trainer."):
-            shutil.copy2(f, out / f.name)
-    size = save_compressed(model, masks, out / "model.sparse.safetensors", fp16=args.fp16)
+    masks.check(model)
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        for f in src.iterdir():
+            if f.is_file() and f.name not in ("model.safetensors",) and not f.name.startswith("trainer."):
+                shutil.copy2(f, out / f.name)
+    with writing(out / "model.sparse.safetensors"):
+        size = save_compressed(model, masks, out / "model.sparse.safetensors", fp16=args.fp16)
     dense = sum(v.numel() * 4 for v in model.state_dict().values())
     print(json.dumps({"file": str(out / "model.sparse.safetensors"), "bytes": size, "dense_fp32_bytes": dense,
                       "ratio": round(size / dense, 4)}))

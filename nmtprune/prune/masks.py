@@ -51,15 +51,19 @@ class MaskSet:
         masks: ``{param_name: BoolTensor}``, each shaped like its parameter (True = keep).
         info: JSON-able details of how the masks were chosen (scheme, thresholds, ...); saved with
             the masks. :func:`nmtprune.prune.select.select` documents its keys.
+        source: the file the masks were read from (None when computed): a mask that does not fit a
+            model is then the file's fault, reported as a MaskFileError naming it.
     """
 
-    def __init__(self, masks: Mapping[str, torch.Tensor], info: Optional[dict] = None):
+    def __init__(self, masks: Mapping[str, torch.Tensor], info: Optional[dict] = None,
+                 source: Optional[Path] = None):
         for name, m in masks.items():
             if not torch.is_tensor(m) or m.dtype != torch.bool:
                 raise TypeError(f"mask for {name!r} must be a torch.bool tensor, got "
                                 f"{getattr(m, 'dtype', type(m))}")
         self.masks: dict[str, torch.Tensor] = dict(masks)
         self.info: dict = dict(info or {})
+        self.source = source
         # (name, device, dtype) -> (bool mask, its 0/1 copy, the mask's version when copied)
         self._multipliers: dict[tuple, tuple[torch.Tensor, torch.Tensor, int]] = {}
 
@@ -85,18 +89,28 @@ class MaskSet:
                 and all(torch.equal(m, other.masks[n].to(m.device)) for n, m in self.masks.items()))
 
     def to(self, device: torch.device | str) -> "MaskSet":
-        return MaskSet({n: m.to(device) for n, m in self.masks.items()}, self.info)
+        return MaskSet({n: m.to(device) for n, m in self.masks.items()}, self.info, self.source)
 
     # ------------------------------------------------------------------ applying
-    def _params(self, model: nn.Module) -> dict[str, torch.nn.Parameter]:
+    def check(self, model: nn.Module) -> dict[str, torch.nn.Parameter]:
+        """``model``'s named parameters, once every mask names one of them and has its shape.
+
+        Raises:
+            MaskFileError: for masks read from a file (made for another model, say); ValueError otherwise.
+        """
         named = dict(model.named_parameters())
         for name, m in self.masks.items():
             if name not in named:
-                raise ValueError(f"mask for {name!r}, which the model does not have")
+                raise self._misfit(f"mask for {name!r}, which the model does not have")
             if tuple(m.shape) != tuple(named[name].shape):
-                raise ValueError(f"mask for {name!r} has shape {tuple(m.shape)}, the parameter "
-                                 f"{tuple(named[name].shape)}")
+                raise self._misfit(f"mask for {name!r} has shape {tuple(m.shape)}, the parameter "
+                                   f"{tuple(named[name].shape)}")
         return named
+
+    def _misfit(self, what: str) -> ValueError:
+        if self.source is None:  # computed for this model: a bug, not bad input
+            return ValueError(what)
+        return MaskFileError(f"{self.source}: {what}; these masks were made for another model")
 
     def _multiplier(self, name: str, like: torch.Tensor) -> torch.Tensor:
         """Mask ``name`` as 0/1 in ``like``'s dtype and device, cached until the mask is replaced or changed.
@@ -117,7 +131,7 @@ class MaskSet:
     @torch.no_grad()
     def apply(self, model: nn.Module) -> None:
         """Zero the pruned weights in place (``w *= mask``; a negative weight becomes -0.0 == 0)."""
-        named = self._params(model)
+        named = self.check(model)
         for name in self.masks:
             p = named[name]
             p.data.mul_(self._multiplier(name, p.data))
@@ -130,7 +144,7 @@ class MaskSet:
         ``max_exp_avg_sq`` without naming them; scalar state such as Adam's ``step`` is left alone.
         ``model`` maps the optimizer's parameter objects back to their names.
         """
-        named = self._params(model)
+        named = self.check(model)
         by_id = {id(named[n]): n for n in self.masks}
         for group in optimizer.param_groups:
             for p in group["params"]:
@@ -162,7 +176,7 @@ class MaskSet:
             ``"overall"`` sums the covered classes, so its sparsity is counted against their dense
             total, never against the remaining weights or the biases.
         """
-        self._params(model)
+        self.check(model)
         out: dict[str, dict] = {}
         total_all = pruned_all = zeros_all = 0
         for cname, group in class_groups(model):
@@ -189,7 +203,7 @@ class MaskSet:
             class_names = [class_names]
         inside = {n for _, group in class_groups(model, class_names) for n, _ in group}
         masks = {n: m if n in inside else torch.ones_like(m) for n, m in self.masks.items()}
-        return MaskSet(masks, {**self.info, "restricted_to": list(class_names)})
+        return MaskSet(masks, {**self.info, "restricted_to": list(class_names)}, self.source)
 
     # ------------------------------------------------------------------ disk
     def save(self, path: str | Path) -> None:
@@ -243,4 +257,4 @@ class MaskSet:
             if bits.dtype != torch.uint8 or bits.dim() != 1 or bits.numel() != (numel + 7) // 8:
                 raise MaskFileError(f"{path}: {name!r} is not {(numel + 7) // 8} packed bytes for shape {shape}")
             masks[name] = unpack_mask(bits, shape).to(device)
-        return cls(masks, info)
+        return cls(masks, info, path)

@@ -21,11 +21,6 @@ from pathlib import Path
 __all__ = ["add_cli"]
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not empty; choose another --out")
-
-
 def _n_params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -65,12 +60,12 @@ def _score_batches(model, cfg, sv, tv, n: int, batch_size: int, seed: int):
 
 
 def _cmd_prune_units(args) -> int:
+    from ...errors import check_new_out, writing
     from ...provenance import provenance
     from ...train.checkpoint import load_model, save_checkpoint, write_json_atomic
     from . import NEEDS_DATA, UnitError, get_unit_score, select_units, shrink
 
-    out = Path(args.out)
-    _check_out(out)
+    out = check_new_out(args.out)
     if (args.fraction is None) == (not args.ratios):
         raise UnitError("give either --fraction or --ratios")
     model, cfg, sv, tv = load_model(args.model)
@@ -85,16 +80,18 @@ def _cmd_prune_units(args) -> int:
     dense_params, small_params = _n_params(model), _n_params(shrink(model, mask))
     masks = mask.maskset(model)
     masks.apply(model)
-    save_checkpoint(out, model, cfg, sv, tv)
-    masks.save(out / "masks.safetensors")
-    mask.save(out / "units.json", model)
-    write_json_atomic(out / "prune.json", {
-        "model": str(args.model), "kind": "units", "score": args.score, "scope": args.scope, "fraction": fraction,
-        "groups": args.groups or "all", "seed": args.seed, "score_batches": len(batches) if batches else 0,
-        "units": {name: {"size": k.numel(), "kept": int(k.sum())} for name, k in mask.keep.items()},
-        "params_dense": dense_params, "params_after_shrink": small_params, "stats": masks.stats(model),
-        "note": "removed units have their weights and biases zeroed; `nmtprune shrink` makes the model smaller",
-        **provenance()})
+    with writing(out):
+        save_checkpoint(out, model, cfg, sv, tv)
+        masks.save(out / "masks.safetensors")
+        mask.save(out / "units.json", model)
+        write_json_atomic(out / "prune.json", {
+            "model": str(args.model), "kind": "units", "score": args.score, "scope": args.scope,
+            "fraction": fraction, "groups": args.groups or "all", "seed": args.seed,
+            "score_batches": len(batches) if batches else 0,
+            "units": {name: {"size": k.numel(), "kept": int(k.sum())} for name, k in mask.keep.items()},
+            "params_dense": dense_params, "params_after_shrink": small_params, "stats": masks.stats(model),
+            "note": "removed units have their weights and biases zeroed; `nmtprune shrink` makes the model smaller",
+            **provenance()})
     _print_groups(mask, model)
     print(f"parameters {dense_params:,d} -> {small_params:,d} after `nmtprune shrink`", file=sys.stderr)
     print(str(out))
@@ -102,6 +99,7 @@ def _cmd_prune_units(args) -> int:
 
 
 def _cmd_greg(args) -> int:
+    from ...errors import writing
     from .greg import GRegConfig, greg_prune
     from .groups import UnitError
 
@@ -112,8 +110,9 @@ def _cmd_greg(args) -> int:
                      recover=args.recover, roles=tuple(args.roles),
                      mag_ratio=None if args.mag_ratio <= 0 else args.mag_ratio)
     fraction = _parse_ratios(args.ratios) if args.ratios else args.fraction
-    info = greg_prune(args.model, args.out, fraction, cfg, args.scope, args.groups or None, args.seed,
-                      args.overrides, args.penalty_dir, progress=not args.no_progress)
+    with writing(args.out):
+        info = greg_prune(args.model, args.out, fraction, cfg, args.scope, args.groups or None, args.seed,
+                          args.overrides, args.penalty_dir, progress=not args.no_progress)
     print(f"parameters {info['params_dense']:,d} -> {info['params_after_shrink']:,d} after `nmtprune shrink`",
           file=sys.stderr)
     print(str(args.out))
@@ -121,12 +120,12 @@ def _cmd_greg(args) -> int:
 
 
 def _cmd_shrink(args) -> int:
+    from ...errors import check_new_out, writing
     from ...train.checkpoint import load_model, save_checkpoint, write_json_atomic
     from .mask import UnitMask
     from .shrink import dead_units, shrink
 
-    src, out = Path(args.model), Path(args.out)
-    _check_out(out)
+    src, out = Path(args.model), check_new_out(args.out)
     model, cfg, sv, tv = load_model(src)
     if args.units:
         mask, origin = UnitMask.load(args.units), str(args.units)
@@ -135,12 +134,13 @@ def _cmd_shrink(args) -> int:
     else:
         mask, origin = dead_units(model), "dead units (all-zero incoming weights and biases)"
     small = shrink(model, mask)
-    save_checkpoint(out, small, dataclasses.replace(cfg, model=small.cfg), sv, tv,
-                    extra_meta={"shrunk_from": str(src)})
-    write_json_atomic(out / "shrink.json", {
-        "from": str(src), "mask": origin, "removed": {name: len(r) for name, r in mask.removed().items()},
-        "sizes_before": _sizes(cfg.model), "sizes_after": _sizes(small.cfg),
-        "params_before": _n_params(model), "params_after": _n_params(small)})
+    with writing(out):
+        save_checkpoint(out, small, dataclasses.replace(cfg, model=small.cfg), sv, tv,
+                        extra_meta={"shrunk_from": str(src)})
+        write_json_atomic(out / "shrink.json", {
+            "from": str(src), "mask": origin, "removed": {name: len(r) for name, r in mask.removed().items()},
+            "sizes_before": _sizes(cfg.model), "sizes_after": _sizes(small.cfg),
+            "params_before": _n_params(model), "params_after": _n_params(small)})
     _print_groups(mask, model)
     print(f"parameters {_n_params(model):,d} -> {_n_params(small):,d}", file=sys.stderr)
     print(str(out))
