@@ -303,7 +303,8 @@ def fake_trainer(seen):
     def train(model_dir, *args, seed, overrides=(), resume=False, progress=False):
         from nmtprune.train.checkpoint import load_model
         masks, out = (args[0], args[1]) if len(args) == 2 else (None, args[0])
-        seen.append({"resume": resume, "seed": seed, "overrides": list(overrides), "masked": masks is not None})
+        seen.append({"resume": resume, "seed": seed, "overrides": list(overrides), "masked": masks is not None,
+                     "masks": masks})
         model, cfg, sv, tv = load_model(model_dir)
         if masks is not None:
             masks.apply(model)
@@ -324,9 +325,16 @@ def test_trained_cells_with_a_fake_trainer_and_resume(study, tmp_path, monkeypat
     resumable = tmp_path / "work" / "toy_study" / cells[0].id / "last"
     resumable.mkdir(parents=True)
     (resumable / "trainer.json").write_text("{}")
+    # the interrupted run trained under these masks (not what the cell would select now): it resumes under them
+    from nmtprune.experiments.context import Context
+    from nmtprune.train.checkpoint import MASKS_FILE
+    p = cells[0].params
+    saved = Context(load_study(study), tmp_path / "scratch").masks("random", p["scheme"], p["sparsity"], 7)
+    saved.save(resumable / MASKS_FILE)
     summary = sweep(study, tmp_path, only=["retrain", "scratch", "dense-continued"])
     assert summary["ok"] == 4
     assert [s["resume"] for s in seen] == [True, False, False, False]
+    assert seen[0]["masks"].equal(saved) and not seen[1]["masks"].equal(saved)
     assert seen[0]["overrides"] == ["train.epochs=1"] and [s["masked"] for s in seen] == [True, True, True, False]
     r = ResultStore(tmp_path / "results" / "toy_study").read(cells[0])["metrics"]
     assert r["mask_held"] and r["resumed"] and r["curve"]["train"] == [[2, 3.1]]

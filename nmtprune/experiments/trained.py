@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from ..train.checkpoint import load_masks, load_model
+from ..train.checkpoint import load_masks, load_model, recover_checkpoints
 from .context import Context
 from .grid import Cell
 
@@ -60,6 +60,7 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     from .cells import evaluate  # cells imports this module
     p, kind = cell.params, cell.kind
     out = ctx.scratch(cell.id)
+    recover_checkpoints(out)  # a kill during a checkpoint swap must not make the cell start over
     resume = (out / "last" / "trainer.json").is_file()
     fn = _trainer(kind)
     dev_split = p["eval"]["dev_split"]
@@ -75,7 +76,12 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
                                **kwargs)
         masks = load_masks(out / "last")  # the final masks (the pruned-only start loss has no meaning here)
     else:
-        model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])
+        saved = load_masks(out / "last") if resume else None
+        if saved is not None:  # resuming: the masks saved with the run, not recomputed (a data-driven score
+            model, masks = ctx.dense(), saved  # recomputed on another CPU may break a tie the other way)
+            masks.apply(model)
+        else:
+            model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])
         start["pruned_dev_loss"] = round(math.log(ctx.perplexity(model, dev_split)), 5)
         summary = fn(ctx.study.model, masks, out, **kwargs)
     # a scheduled run's best-dev checkpoint may predate the last pruning event (less sparse than the

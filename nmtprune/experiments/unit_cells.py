@@ -16,7 +16,7 @@ import torch
 
 from ..metrics.evaluate import evaluate_data
 from ..prune.units import select_units, shrink
-from ..train.checkpoint import load_model
+from ..train.checkpoint import load_model, recover_checkpoints
 from .context import Context
 from .grid import Cell
 from .trained import _mask_held, _trainer, read_curve
@@ -84,6 +84,7 @@ def run_unit_sensitivity(ctx: Context, cell: Cell) -> dict:
 
 def _retrain_shrunk(ctx: Context, p: dict, model_dir: str, mask, masks, out) -> dict:
     """Retrain ``model_dir`` under ``masks`` into ``out`` (resuming), then evaluate its best checkpoint shrunk."""
+    recover_checkpoints(out)  # a kill during a checkpoint swap must not make the cell start over
     resume = (out / "last" / "trainer.json").is_file()
     summary = _trainer("retrain")(model_dir, masks, out, seed=p["train_seed"], overrides=list(p["overrides"]),
                                   resume=resume, progress=ctx.progress)

@@ -9,13 +9,16 @@ Layout of ``DIR``::
     trainer.safetensors    optimizer tensors and torch's RNG state (dropout) (only in resumable checkpoints)
     trainer.json           step, epoch, position in the epoch, lr state, history (idem)
 
-A checkpoint is written to a sibling temporary directory and swapped in with renames, so a crash
-leaves either the old or the new checkpoint, never a mix.
+A checkpoint is written to a sibling temporary directory ``.DIR.tmp<pid>`` and swapped in with two
+renames (``DIR`` -> ``.DIR.old<pid>``, then the new one -> ``DIR``), so a crash leaves the old or the
+new checkpoint, never a mix. A kill between the two renames leaves no ``DIR`` at all, only the two
+hidden copies: :func:`recover_checkpoints` puts the newest complete one back.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -29,7 +32,7 @@ from ..data.vocab import Vocab
 from ..models.seq2seq import Seq2Seq
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_model", "load_trainer_state", "write_json_atomic",
-           "FORMAT", "VERSION", "MASKS_FILE", "load_masks"]
+           "FORMAT", "VERSION", "MASKS_FILE", "load_masks", "recover_checkpoints", "resume_masks"]
 
 MASKS_FILE = "masks.safetensors"  # the pruning masks in force, in checkpoints of pruned training
 
@@ -55,6 +58,74 @@ def _swap_in(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
     if old.exists():
         shutil.rmtree(old)
+
+
+# ``.last.tmp123`` / ``.best.old123``: a copy left by _swap_in (or a file by an atomic write) of process 123
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)(?P<pid>\d+)$")
+
+
+def _writing(pid: int) -> bool:
+    """True when process ``pid`` (not this one) is alive and so may still be writing its copy."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _complete(path: Path) -> Optional[dict]:
+    """The meta.json of checkpoint copy ``path`` if it was written in full, else None."""
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        # older copies list no files: then those every checkpoint has must be there
+        files = meta.get("files") or {f: None for f in ("config.json", "src.vocab", "tgt.vocab", "model.safetensors")}
+        if any(not (path / f).is_file() or n not in (None, (path / f).stat().st_size) for f, n in files.items()):
+            return None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return meta
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def recover_checkpoints(out: str | Path) -> list[str]:
+    """Undo what a kill during a checkpoint swap left in run directory ``out``; returns the names put back.
+
+    Where ``DIR`` is missing (killed between the two renames), the complete hidden copy furthest in
+    training (the new one, else the old) becomes ``DIR`` again. Every other leftover copy is deleted:
+    each is a whole checkpoint, hundreds of MB. Copies of a live process other than this one are left
+    alone: it may still be writing them.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    leftovers: dict[str, list[tuple[str, Path]]] = {}
+    for p in out.iterdir():
+        m = _LEFTOVER.match(p.name)
+        if m and not _writing(int(m["pid"])):
+            leftovers.setdefault(m["name"], []).append((m["kind"], p))
+    restored = []
+    for name, found in sorted(leftovers.items()):
+        final = out / name
+        if not final.exists():
+            whole = [(meta.get("step", -1), kind == "tmp", p.stat().st_mtime, p) for kind, p in found
+                     if p.is_dir() and not p.is_symlink() and (meta := _complete(p)) is not None]
+            if whole:
+                os.replace(max(whole, key=lambda w: w[:3])[3], final)
+                restored.append(name)
+        for _, p in found:
+            if p.exists() or p.is_symlink():
+                _remove(p)
+    return restored
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -97,7 +168,10 @@ def save_checkpoint(path: str | Path, model: Seq2Seq, cfg: ExperimentConfig, src
         (tmp / "trainer.json").write_text(json.dumps(trainer, indent=2) + "\n", encoding="utf-8")
     if masks is not None:
         masks.save(tmp / MASKS_FILE)
-    meta = {"format": FORMAT, "version": VERSION, "torch": torch.__version__, **(extra_meta or {})}
+    # the size of every file written, in meta.json, written last: a copy whose meta.json lists files
+    # that are all there at those sizes was written in full (what recovery after a kill relies on)
+    files = {f.name: f.stat().st_size for f in sorted(tmp.iterdir())}
+    meta = {"format": FORMAT, "version": VERSION, "torch": torch.__version__, **(extra_meta or {}), "files": files}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     _swap_in(tmp, final)
 
@@ -151,8 +225,10 @@ def load_model(path: str | Path, device="cpu"):
     if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
         raise CheckpointError(f"{path / 'model.safetensors'}: tensors do not match the model in config.json")
     model.load_state_dict(state)
-    if len(src_vocab) != cfg.model.src_vocab_size or len(tgt_vocab) != cfg.model.tgt_vocab_size:
-        raise CheckpointError(f"{path}: vocabulary sizes do not match config.json")
+    for name, vocab, size in (("src.vocab", src_vocab, cfg.model.src_vocab_size),
+                              ("tgt.vocab", tgt_vocab, cfg.model.tgt_vocab_size)):
+        if len(vocab) != size:  # a truncated or foreign vocabulary file
+            raise CheckpointError(f"{path / name}: {len(vocab)} entries, config.json says {size}")
     return model.to(device).eval(), cfg, src_vocab, tgt_vocab
 
 
@@ -185,3 +261,30 @@ def load_masks(path: str | Path):
     from ..prune.masks import MaskSet  # prune imports train (retraining): import here, not at the top
     f = Path(path) / MASKS_FILE
     return MaskSet.load(f) if f.is_file() else None
+
+
+def _describe(masks) -> str:
+    pruned = sum(int(m.numel() - m.count_nonzero()) for m in masks.masks.values())
+    total = sum(m.numel() for m in masks.masks.values())
+    return f"{pruned} of {total} weights in {len(masks)} tensors pruned"
+
+
+def resume_masks(path: str | Path, passed=None):
+    """The fixed masks to resume checkpoint ``path`` under: the ones it trained under (saved with it).
+
+    ``passed`` (a MaskSet, e.g. ``--mask`` again) must equal them; a run that trained without masks
+    resumes without. Anything else would train on under other masks than those its weights were
+    trained under, so it is refused.
+    """
+    from ..prune.masks import MaskFileError
+    path = Path(path)
+    try:
+        saved = load_masks(path)
+    except MaskFileError as exc:
+        raise CheckpointError(str(exc)) from exc
+    if saved is None and passed is not None:
+        raise CheckpointError(f"{path}: the run trained without masks; resume it without --mask")
+    if saved is not None and passed is not None and not passed.equal(saved):
+        raise CheckpointError(f"{path}: the run trains under the masks in {path / MASKS_FILE} ({_describe(saved)}), "
+                              f"not those passed ({_describe(passed)}); omit --mask or pass those same masks")
+    return passed if passed is not None else saved

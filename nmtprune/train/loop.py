@@ -8,7 +8,6 @@ single-process one.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -27,7 +26,9 @@ from ..data.vocab import Vocab
 from ..metrics.evaluate import evaluate_data, perplexity
 from ..models.seq2seq import Seq2Seq, nll_loss, smoothed_nll_loss
 from .precision import resolve_precision
-from .checkpoint import CheckpointError, load_masks, load_model, load_trainer_state, save_checkpoint, write_json_atomic
+from .checkpoint import (CheckpointError, load_masks, load_model, load_trainer_state, recover_checkpoints, resume_masks,
+                         save_checkpoint, write_json_atomic)
+from .metrics_log import append_record, cut_back
 
 __all__ = ["train", "TrainingError", "learning_rate", "bad_epochs", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
 
@@ -98,11 +99,6 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _append_jsonl(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record) + "\n")
-
-
 def _check_resume_config(cfg: ExperimentConfig, saved: ExperimentConfig, where: Path) -> None:
     a, b = config_to_dict(cfg), config_to_dict(saved)
     diff = [f"{s}.{k}" for s in a for k in a[s] if a[s][k] != b[s][k] and f"{s}.{k}" not in RESUME_MUTABLE_KEYS]
@@ -122,7 +118,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             masks to the weights and the optimizer state here.
         init_model, vocabs: start from these weights/vocabularies instead of a fresh model (retraining).
         masks: a :class:`nmtprune.prune.MaskSet` held fixed: applied to the starting weights and, with
-            the optimizer state, after every step (retraining, sparse-from-scratch). Pass it again on resume.
+            the optimizer state, after every step (retraining, sparse-from-scratch). On resume the masks
+            saved with the checkpoint are used; passed again, they must equal those.
         pruner: a :class:`nmtprune.prune.gradual.ScheduledPruner` (instead of ``masks``): its masks
             grow on its schedule (iterative, gradual); they are checkpointed and reloaded on resume.
     Returns:
@@ -134,6 +131,10 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     if t.threads > 0:
         torch.set_num_threads(t.threads)
     last = out / "last"
+    if rank == 0:  # a kill during a checkpoint swap may have left last/ (or best/) only as hidden copies
+        recover_checkpoints(out)
+    if world > 1:
+        dist.barrier()
     if resume and not (last / "trainer.json").is_file():
         raise CheckpointError(f"{last}: nothing to resume (no resumable checkpoint)")
     if resume:
@@ -143,6 +144,8 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             raise CheckpointError(f"{last}: cannot change train.epochs ({saved_cfg.train.epochs} -> "
                                   f"{cfg.train.epochs}) when resuming scheduled pruning: its schedule spans the epochs")
         cfg = saved_cfg.__class__(data=saved_cfg.data, model=saved_cfg.model, train=cfg.train)
+        if pruner is None:  # a scheduled pruner's masks are restored from the checkpoint below
+            masks = resume_masks(last, masks)
     else:
         if last.exists():
             raise CheckpointError(f"{out}: already holds a training run; use --resume or another --out")
@@ -166,16 +169,15 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     optimizer = make_optimizer(model, cfg)
     state = {"epoch": 0, "pos": 0, "step": 0, "plateau_decays": 0, "best_bleu": -1.0, "best_ppl": float("inf"),
              "bad_epochs": 0, "log_lines": 0, "wall_s": 0.0, "stopped_early": False, "precisions": [],
-             "grad_scaler": None}
+             "grad_scaler": None, "window_loss": 0.0, "window_tokens": 0}
     metrics_file = out / "metrics.jsonl"
     if pruner is not None:  # the schedule spans the run: epochs x batches per epoch (max_steps, a
         # stopping point that --resume may change, is deliberately not part of it)
         pruner.bind(t.epochs * len(make_batches(train_data, t.batch_size, t.seed, 0)))
     if resume:
         state.update({k: v for k, v in load_trainer_state(last, optimizer).items() if k in state})
-        if rank == 0 and metrics_file.exists():  # drop lines written after the checkpoint
-            lines = metrics_file.read_text(encoding="utf-8").splitlines(keepends=True)[: state["log_lines"]]
-            metrics_file.write_text("".join(lines), encoding="utf-8")
+        if rank == 0:  # drop lines written after the checkpoint
+            cut_back(metrics_file, state["log_lines"])
         if pruner is not None:  # the masks in force at the checkpoint, into the pruner's MaskSet in place
             saved = load_masks(last)
             if saved is None:
@@ -205,7 +207,7 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
 
     def log(record: dict) -> None:
         if rank == 0:
-            _append_jsonl(metrics_file, record)
+            append_record(metrics_file, record)
             state["log_lines"] += 1
 
     def checkpoint(path: Path, resumable: bool) -> None:
@@ -222,7 +224,11 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         batches = make_batches(train_data, t.batch_size, t.seed, epoch)
         bar = tqdm(total=len(batches), initial=state["pos"], desc=f"epoch {epoch + 1}/{t.epochs}",
                    disable=not progress or rank != 0, file=sys.stderr, dynamic_ncols=True)
-        window_loss, window_tok, window_t0 = 0.0, 0, time.perf_counter()
+        # the loss logged every log_every steps averages the steps since the last line, within the epoch;
+        # its sums are trainer state, so a window that spans a resume logs what an uninterrupted run does
+        if state["pos"] == 0:
+            state["window_loss"], state["window_tokens"] = 0.0, 0
+        window_t0 = time.perf_counter()
         while state["pos"] < len(batches):
             if t.max_steps and state["step"] >= t.max_steps:
                 break
@@ -266,18 +272,18 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             state["pos"] += 1
             if pruner is not None:
                 pruner.update(model, optimizer, state["step"])
-            window_loss += loss_value
-            window_tok += batch.n_tokens
+            state["window_loss"] += loss_value
+            state["window_tokens"] += batch.n_tokens
             bar.update(1)
             if state["step"] % t.log_every == 0:
                 secs = time.perf_counter() - window_t0
-                avg = window_loss / max(1, window_tok)
-                tok_s = window_tok * world / max(secs, 1e-9)
+                avg = state["window_loss"] / max(1, state["window_tokens"])
+                tok_s = state["window_tokens"] * world / max(secs, 1e-9)
                 bar.set_postfix(loss=f"{avg:.3f}", ppl=f"{math.exp(min(avg, 50)):.1f}", tok_s=f"{tok_s:.0f}", lr=f"{lr:.3g}")
                 log({"type": "train", "step": state["step"], "epoch": epoch + state["pos"] / len(batches),
                      "loss": round(avg, 5), "ppl": round(math.exp(min(avg, 50)), 3), "lr": lr,
                      "tokens_per_s": round(tok_s, 1), "grad_norm": round(float(grad_norm), 4)})
-                window_loss, window_tok, window_t0 = 0.0, 0, time.perf_counter()
+                state["window_loss"], state["window_tokens"], window_t0 = 0.0, 0, time.perf_counter()
             if t.save_every and state["step"] % t.save_every == 0:
                 state["wall_s"] = time.time() - start_wall
                 checkpoint(last, True)
@@ -323,9 +329,11 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         # group while another still works can abort at exit ("terminate called without an active exception")
         del net
         dist.barrier()
-    summary = {"steps": state["step"], "epochs": state["epoch"], "best_dev_bleu_tok_lc": state["best_bleu"],
-               "best_dev_ppl": state["best_ppl"], "wall_s": round(state["wall_s"], 1),
-               "stopped_early": state["stopped_early"], "precision": precision.record(),
+    # None (JSON null) until a dev evaluation has run: the -1 / inf placeholders are no scores, and inf is no JSON
+    summary = {"steps": state["step"], "epochs": state["epoch"],
+               "best_dev_bleu_tok_lc": state["best_bleu"] if state["best_bleu"] >= 0 else None,
+               "best_dev_ppl": state["best_ppl"] if math.isfinite(state["best_ppl"]) else None,
+               "wall_s": round(state["wall_s"], 1), "stopped_early": state["stopped_early"], "precision": precision.record(),
                "precisions_used": list(state["precisions"])}
     if rank == 0:
         write_json_atomic(out / "summary.json", summary)
