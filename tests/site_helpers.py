@@ -1,5 +1,6 @@
 """Shared by the site tests: a trained toy model, fake study results, a local HTTP server and
-Playwright page helpers. Plain functions (no fixtures), so each test module builds only what it uses."""
+Playwright page helpers. Plain functions, plus the browser tests' fixtures (``built``, ``browser``,
+``url``, ``page``), which a module imports by name, so each module builds only what it uses."""
 import functools
 import http.server
 import json
@@ -7,6 +8,7 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
 import torch
 
 from nmtprune.config import load_config
@@ -34,6 +36,7 @@ def fake_results(folder: Path, mhash: str, scores=("magnitude", "random")) -> No
                                               for sel in ("class-blind",) for s in (0.2, 0.5, 0.8, 0.9)]
     for name, sc, sel, s in points:
         rec = {"format": "nmtprune-result", "version": 1, "id": name, "kind": "prune-eval", "status": "ok",
+               "study": "toy", "provenance": {"command": "nmtprune sweep studies/toy.yaml --only prune-eval"},
                "params": {"kind": "prune-eval", "model_hash": mhash, "score": sc, "scheme": sel, "sparsity": s,
                           "eval": {"split": "test", "beam": 1, "max_sentences": 50}},
                "metrics": {"bleu_tok_lc": 30.0 * (1 - s) ** 2, "ppl": 5.0 + 100 * s ** 3}}
@@ -99,9 +102,9 @@ def open_site(pg, url, hash_=""):
     pg.wait_for_selector("body[data-ready='1']", timeout=10_000)
 
 
-def shot(pg, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+def shot(pg, name, folder: Path = ARTIFACTS):
+    folder.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 # the toy site's scores: the weight baselines, OBD (its curvature / w² / saliency steps), SNIP at
@@ -154,3 +157,34 @@ def build_toy_site(tmp: Path) -> dict:
     write_export(export, tmp / "out")
     return {"model": model, "out": tmp / "out", "export": clean, "summary": summary, "seconds": seconds,
             "frames": frames, "frames_file": tmp / "frames" / "toy.json", "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build_toy_site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import shutil
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}: run .ci/install-browser.sh (CI does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (.ci/install-browser.sh)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def url(built):
+    srv = Server(built["out"])
+    yield srv.url
+    srv.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = new_page(browser)
+    yield pg
+    pg.context.close()

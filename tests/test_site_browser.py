@@ -6,42 +6,7 @@ compare view counts where two masks differ, the retraining frames play, and mode
 The browser is Debian's chromium (``.ci/install-browser.sh``); Playwright cannot download one
 here. Screenshots go to ``$NMTPRUNE_ARTIFACTS/site`` (default ``runs/test-artifacts/site``).
 """
-import shutil
-from pathlib import Path
-
-import pytest
-
-from site_helpers import ARGS, CHROMIUM, XSS, Server, build_toy_site, new_page, open_site, shot
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_toy_site(tmp_path_factory.mktemp("site"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}: run .ci/install-browser.sh (CI does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (.ci/install-browser.sh)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def url(built):
-    srv = Server(built["out"])
-    yield srv.url
-    srv.close()
-
-
-@pytest.fixture
-def page(browser):
-    pg = new_page(browser)
-    yield pg
-    pg.context.close()
+from site_helpers import XSS, browser, built, new_page, open_site, page, shot, url  # noqa: F401 (fixtures)
 
 
 def test_pages_load_without_errors_on_laptop_and_phone(built, browser, url):

@@ -195,6 +195,23 @@ def _histograms(scores: dict, classes, log: bool = False, label: Optional[str] =
                    log, label)
 
 
+def _log_histograms(scores: dict, classes) -> Optional[dict]:
+    """The score's per-class histograms over log10 of its values (:func:`hist_of` ``log``), or None when
+    a linear axis shows it: the scores are signed, or the median score lies beyond the first of the
+    linear bins. Data-driven saliencies (OBD, SNIP, Taylor) span decades: on a linear axis more than
+    half of the weights share the first bar and a 50 % cut at ~1e-9 against a top of ~1e-6 is not seen.
+    The linear ``histogram`` stays too (the video draws it)."""
+    pooled = torch.cat([scores[p].detach().reshape(-1).float() for c in classes for p in c.params])
+    pooled = pooled[torch.isfinite(pooled)]
+    if not pooled.numel() or bool((pooled < 0).any()):
+        return None
+    sub = pooled[:: max(1, pooled.numel() // 1_000_000)]
+    lo, median, hi = float(pooled.min()), float(torch.quantile(sub, 0.5)), float(torch.quantile(sub, 0.999))
+    if median - lo >= (hi - lo) / HIST_BINS:
+        return None
+    return _histograms(scores, classes, log=True)
+
+
 def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
     """{part: histograms} of a score's :data:`SCORE_PARTS` (a log-binned part says so, :mod:`.parts`)."""
     out = {}
@@ -310,13 +327,16 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
         progress(f"site export: score {s}")
         if is_unit_score(s):  # one number per hidden unit; selected per layer or globally
             sc, s_schemes = unit_scores(s, model, seed, run_score.batches), list(UNIT_SCOPES)
-            hist, parts = unit_histogram(sc), {}
+            hist, parts, log_hist = unit_histogram(sc), {}, None
         else:
             ctx: dict = {}
             sc, s_schemes = run_score(s, model, ctx), list(schemes)
             hist, parts = _histograms(sc, classes), _parts(s, model, sc, ctx, classes)
+            log_hist = _log_histograms(sc, classes)
             del ctx
         score_entries.append({"name": s, **score_text(s), "histogram": hist, "parts": parts})
+        if log_hist:  # the walk-through draws this one (see _log_histograms)
+            score_entries[-1]["histogram_log"] = log_hist
         for scheme in s_schemes:
             progress(f"site export: {s}/{scheme}")
             used_schemes += [scheme] if scheme not in used_schemes else []

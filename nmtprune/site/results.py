@@ -13,11 +13,14 @@ Results of the exported model (same ``model_hash``) are preferred; when none mat
 built on an intermediate checkpoint) all results are used and the export says so
 (``matched_model: false``). Of those, per kind, the study with the most points is used, so that a
 curve never mixes evaluation settings. The dense point (sparsity / fraction 0) joins every curve.
+The info names that study's YAML (``study_path``), so the site can print the sweep that would measure
+a method the results lack.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Optional
 
 from ..experiments.store import ResultStore
 from ..report.collect import mean_std
@@ -56,10 +59,23 @@ def _curves(pts: dict, dense: list[dict], extra=()) -> dict:
     return curves
 
 
+def _study_path(use: list[dict], study) -> Optional[str]:
+    """The study YAML the rows were swept from, as their recorded command names it (``nmtprune sweep
+    studies/x.yaml ...``), else ``studies/<study>.yaml``: the site prints the command that would
+    measure a method the results lack. A row copied from another study records that study's command,
+    so only a YAML named like the study counts (any, when the rows name no study)."""
+    for r in use:
+        words = str((r.get("provenance") or {}).get("command") or "").split()
+        path = words[words.index("sweep") + 1] if "sweep" in words[:-1] else ""
+        if path.endswith((".yaml", ".yml")) and (study is None or Path(path).stem == study):
+            return path
+    return f"studies/{study}.yaml" if study else None
+
+
 def _info(use: list[dict], matched: bool, study) -> dict:
     ev = use[0]["params"].get("eval", {}) if use else {}
-    return {"study": study, "matched_model": matched, "points": len(use), "split": ev.get("split"),
-            "beam": ev.get("beam"), "max_sentences": ev.get("max_sentences")}
+    return {"study": study, "study_path": _study_path(use, study), "matched_model": matched, "points": len(use),
+            "split": ev.get("split"), "beam": ev.get("beam"), "max_sentences": ev.get("max_sentences")}
 
 
 def read_unit_curves(results_dir, mhash: str) -> tuple[dict, dict]:

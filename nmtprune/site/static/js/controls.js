@@ -48,7 +48,7 @@ export function syncControls(d) {
   document.getElementById("score").value = state.score;
   const sel = document.getElementById("sel");
   // only the selections this score has (hidden-unit scores: per-layer; weight scores: the three schemes)
-  for (const o of sel.options) o.disabled = !d.methodById[`${state.score}/${o.value}`];
+  for (const o of sel.options) o.disabled = !d.methodById.has(`${state.score}/${o.value}`);
   sel.value = state.sel;
   const slider = document.getElementById("slider");
   if (Number(slider.value) !== state.s) slider.value = String(state.s);

@@ -1,17 +1,50 @@
 // BLEU and perplexity against sparsity from the study's results, with a marker at the slider's sparsity.
 import { svgEl as s } from "./svg.js";
 
-// Linear interpolation between measured points; null outside the measured range.
-export function interp(points, key, x) {
-  const pts = points.filter((p) => p[key] !== null && p[key] !== undefined);
-  for (let i = 0; i + 1 < pts.length; i++) {
-    const a = pts[i], b = pts[i + 1];
-    if (x >= a.sparsity && x <= b.sparsity) {
-      const t = b.sparsity === a.sparsity ? 0 : (x - a.sparsity) / (b.sparsity - a.sparsity);
-      return a[key] + t * (b[key] - a[key]);
-    }
+// Between two measured sparsities nothing was evaluated, so a read-out never interpolates: it shows
+// the measured point nearest to x (the lower one on a tie) and says where that was. null: none measured.
+export function nearestMeasured(points, key, x) {
+  let best = null;
+  for (const p of points) {
+    if (p[key] === null || p[key] === undefined) continue;
+    if (!best || Math.abs(p.sparsity - x) < Math.abs(best.sparsity - x)) best = p;
   }
-  return pts.length === 1 && pts[0].sparsity === x ? pts[0][key] : null;
+  return best && { sparsity: best.sparsity, value: best[key] };
+}
+
+export function fmtLevel(x) { return `${Number(x.toFixed(1))} %`; }
+
+// The command that would measure a method the results lack: its study's sweep, only this method's
+// cells (cell ids: prune-eval_<score>_<selection>_s<pct>…, unit-eval_<unit score>_<scope>_u<pct>…).
+export function measureCommand(d, method) {
+  const info = method.units ? d.results.units || {} : d.results;
+  const path = info.study_path || (info.study ? `studies/${info.study}.yaml` : "studies/STUDY.yaml");
+  const kind = method.units ? "unit-eval" : "prune-eval";
+  const part = method.units ? `${method.score.replace(/^units-/, "")}_${method.selection}_u` : `${method.score}_${method.selection}_s`;
+  return `nmtprune sweep ${path} --only ${kind} --match ${part}`;
+}
+
+// What the curves say at the slider: the measured values nearest to it, or why there are none.
+export function curveReadout(d, method, x) {
+  const p = document.createElement("p");
+  p.id = "curve-readout";
+  p.className = "readout small";
+  const bleu = nearestMeasured(method.curve, "bleu", x), ppl = nearestMeasured(method.curve, "ppl", x);
+  if (!bleu && !ppl) {
+    p.classList.add("not-measured");
+    p.dataset.measured = "none";
+    const code = document.createElement("code");
+    code.textContent = measureCommand(d, method);
+    p.append(`${method.label}: not measured; the study results in this export have no BLEU or perplexity for it. ` +
+      "Its study measures it with ", code, " (once the study lists this method).");
+    return p;
+  }
+  const at = (bleu || ppl).sparsity;
+  p.dataset.measured = String(at);
+  const vals = [bleu && `BLEU ${bleu.value.toFixed(1)}`, ppl && `perplexity ${ppl.value.toFixed(1)}`].filter(Boolean);
+  p.textContent = `${vals.join(", ")}: measured at ${fmtLevel(at)}` +
+    (at === x ? "." : ` (the nearest measured point; nothing was evaluated at ${fmtLevel(x)}).`);
+  return p;
 }
 
 // One small chart: all methods' curves faint, the chosen one bold, marker at x. A hidden-unit method's
@@ -45,10 +78,17 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
     svg.append(s("path", { d: path, class: m.id === method.id ? "curve current" : "curve other" }));
   }
   svg.append(s("line", { x1: X(x), y1: T, x2: X(x), y2: H - B, class: "marker-line" }));
-  const y = interp(method.curve, key, x);
-  if (y !== null && (!log || y > 0)) {
-    svg.append(s("circle", { cx: X(x), cy: Y(y), r: 5, class: "marker" }));
-    svg.append(s("text", { x: Math.min(X(x) + 7, W - 60), y: Math.max(Y(y) - 7, T + 10), class: "marker-label" }, y.toFixed(1)));
+  const pt = nearestMeasured(method.curve, key, x);
+  if (!pt || (log && pt.value <= 0)) {
+    svg.dataset.measured = "none";
+    svg.append(s("text", { x: (L + W - R) / 2, y: (T + H - B) / 2, "text-anchor": "middle", class: "not-measured" }, "not measured"));
+    return svg;
   }
+  // the marker sits on a measured point (a vertex of the curve, on the axis scale the curve is drawn on)
+  Object.assign(svg.dataset, { measured: String(pt.sparsity), value: String(pt.value) });
+  const lx = Math.min(X(pt.sparsity) + 7, W - 90), ly = Math.max(Y(pt.value) - 7, T + 10);
+  svg.append(s("circle", { cx: X(pt.sparsity), cy: Y(pt.value), r: 5, class: "marker" }));
+  svg.append(s("text", { x: lx, y: ly, class: "marker-label" }, pt.value.toFixed(1)));
+  svg.append(s("text", { x: lx, y: ly + 12, class: "marker-at" }, `measured at ${fmtLevel(pt.sparsity)}`));
   return svg;
 }

@@ -7,13 +7,13 @@ export async function loadData(url = "data/export.json") {
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   const d = await r.json();
   if (d.format !== "nmtprune-site" || d.version !== 3) throw new Error(`${url}: unsupported export ${d.format} v${d.version}`);
-  d.paramByName = {};
-  for (const c of d.classes) for (const p of c.params) { p.cls = c.name; d.paramByName[p.name] = p; }
-  d.methodById = Object.fromEntries(d.methods.map((m) => [m.id, m]));
-  d.scoreByName = Object.fromEntries(d.scores.map((s) => [s.name, s]));
-  d.selByName = Object.fromEntries(d.selections.map((s) => [s.name, s]));
-  d.classByName = Object.fromEntries(d.classes.map((c) => [c.name, c]));
-  d.trainingById = Object.fromEntries(d.training.map((t) => [t.id, t]));
+  for (const c of d.classes) for (const p of c.params) p.cls = c.name;
+  // Maps, not plain objects: names come from the URL, and a plain object would also answer
+  // "constructor" or "__proto__" with what it inherits
+  d.methodById = new Map(d.methods.map((m) => [m.id, m]));
+  d.scoreByName = new Map(d.scores.map((s) => [s.name, s]));
+  d.classByName = new Map(d.classes.map((c) => [c.name, c]));
+  d.trainingById = new Map(d.training.map((t) => [t.id, t]));
   return d;
 }
 
@@ -48,11 +48,11 @@ export function trainingArrays(t) {
 
 // The training artifact a walk-through step shows (null for other steps).
 export function trainingOf(d, step) {
-  return step && step.viz === "training" ? d.trainingById[step.training] || null : null;
+  return step && step.viz === "training" ? d.trainingById.get(step.training) || null : null;
 }
 
 export function methodOf(d, score, sel) {
-  return d.methodById[`${score}/${sel}`];
+  return d.methodById.get(`${score}/${sel}`);
 }
 
 export function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }

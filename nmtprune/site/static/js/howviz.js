@@ -5,55 +5,35 @@ import { href, state } from "./state.js";
 import { fmtPct, trainingOf } from "./data.js";
 import { classMatrix, panelWidth } from "./matrix.js";
 import { renderTraining } from "./training.js";
+import { fillFromLeft, addPruned, histCanvas } from "./histogram.js";
 import { shrinkChart, unitBars } from "./unitviz.js";
 
-const DARK = "#181818", LIGHT = "#8fb3d9", LINE = "#d7191c";
-
-// Bars of one histogram; bins below the threshold are drawn dark (pruned), the cut bin split.
-function histCanvas(counts, hist, threshold, title, w, h) {
-  const cv = document.createElement("canvas");
-  const dpr = window.devicePixelRatio || 1;
-  cv.width = w * dpr; cv.height = h * dpr;
-  cv.style.width = `${w}px`; cv.style.height = `${h}px`;
-  const g = cv.getContext("2d");
-  g.scale(dpr, dpr);
-  const T = 18, B = 16, n = counts.length, max = Math.max(1, ...counts);
-  const bw = w / n, binw = (hist.hi - hist.lo) / n;
-  for (let i = 0; i < n; i++) {
-    const bh = (Math.sqrt(counts[i]) / Math.sqrt(max)) * (h - T - B); // sqrt: the long tail stays visible
-    const x0 = i * bw, lo = hist.lo + i * binw;
-    const cut = threshold === null ? 0 : Math.max(0, Math.min(1, (threshold - lo) / binw));
-    g.fillStyle = DARK; g.fillRect(x0, h - B - bh, bw * cut, bh);
-    g.fillStyle = LIGHT; g.fillRect(x0 + bw * cut, h - B - bh, bw * (1 - cut) - 0.5, bh);
-  }
-  if (threshold !== null) {
-    const x = ((threshold - hist.lo) / (hist.hi - hist.lo)) * w;
-    g.strokeStyle = LINE; g.lineWidth = 2;
-    g.beginPath(); g.moveTo(x, T - 4); g.lineTo(x, h - B); g.stroke();
-  }
-  g.fillStyle = "#222"; g.font = "12px system-ui, sans-serif";
-  g.fillText(title, 2, 12);
-  g.fillStyle = "#666"; g.font = "10px system-ui, sans-serif";
-  // a log part's bounds are log10 values: label them as the quantities (1e-5, not -5)
-  const val = (x) => (hist.log ? Number(10 ** x).toExponential(1) : x.toPrecision(2));
-  g.fillText((hist.lo < 0 || hist.log ? "≤" : "") + val(hist.lo), 1, h - 3); // signed parts clip both tails
-  const hiText = `≥${val(hist.hi)}`;
-  g.fillText(hiText, w - g.measureText(hiText).width - 1, h - 3);
-  return cv;
+// Summed over keys (classes or groups): one pooled histogram's counts and zeros.
+function pooledBars(hist) {
+  const all = Object.values(hist.counts);
+  const zeros = hist.zeros ? Object.values(hist.zeros).reduce((a, z) => a + z, 0) : 0;
+  return { counts: all[0].map((_, i) => all.reduce((a, c) => a + c[i], 0)), zeros };
 }
 
-function sumCounts(hist) {
-  const all = Object.values(hist.counts);
-  return all[0].map((_, i) => all.reduce((a, c) => a + c[i], 0));
+// One class's bars with its pruned weights at s: the class's lowest scores, as many as it loses.
+function classBars(d, m, hist, c, s) {
+  const counts = hist.counts[c.name], zeros = hist.zeros ? hist.zeros[c.name] : 0;
+  return { counts, zeros, pruned: fillFromLeft(counts, zeros, m.class_sparsity[c.name][s] * c.size) };
+}
+
+// A weight score's histogram for the walk-through: on a log axis where the export found a linear one
+// hides the cut (export.py, _log_histograms).
+function scoreHist(score) {
+  return score.histogram_log || score.histogram;
 }
 
 export function viz(d, m, step, width) {
-  const score = d.scoreByName[m.score], hist = score.histogram, s = state.s;
+  const score = d.scoreByName.get(m.score), hist = score.histogram, s = state.s;
   const box = document.createElement("div");
   box.className = "viz";
   if (step.viz === "histogram" && step.of === "pooled") { // a global unit method: normalised scores, one pool
     const pool = m.units.pooled, t = m.global_threshold[Math.min(s, m.units.limit)];
-    box.append(histCanvas(sumCounts(pool), pool, t, `normalised unit scores of all ${m.units.groups.length} groups` +
+    box.append(histCanvas(pooledBars(pool), pool, t, `normalised unit scores of all ${m.units.groups.length} groups` +
       (t !== null ? ` · t_k = ${t.toPrecision(3)}` : ""), width, 220));
   } else if (step.viz === "unit-histograms") { // one histogram per unit group, each on its own bins
     box.classList.add("multiples");
@@ -67,17 +47,20 @@ export function viz(d, m, step, width) {
         : pool ? { lo: pool.lo, hi: pool.hi, counts: pool.counts[g.name] } : g.hist;
       const t = step.threshold === "group" ? g.cut[lv] : step.threshold === "global" ? m.global_threshold[lv] : null;
       const gone = g.size - g.kept[lv];
-      box.append(histCanvas(own.counts, own, t, `${g.name} · ${gone} of ${g.size} units removed`, w, 110));
+      box.append(histCanvas({ counts: own.counts }, own, t, `${g.name} · ${gone} of ${g.size} units removed`, w, 110));
     }
   } else if (step.viz === "histogram" && step.of) { // an intermediate quantity of the score (export: SCORE_PARTS)
     const part = score.parts[step.of];
-    const zeros = part.zeros ? Object.values(part.zeros).reduce((a, z) => a + z, 0) : 0;
-    box.append(histCanvas(sumCounts(part), part, null, `${part.label || step.of} over all ${d.classes.length} classes` +
-      (part.log ? ` · log10 axis${zeros ? ` · ${zeros.toLocaleString("en-US")} zeros not shown` : ""}` : ""), width, 220));
+    box.append(histCanvas(pooledBars(part), part, null, `${part.label || step.of} over all ${d.classes.length} classes` +
+      (part.log ? " · log10 axis, zeros in the bar 0" : ""), width, 220));
   } else if (step.viz === "histogram") {
     const t = step.threshold === "global" ? m.global_threshold[s] : null;
+    const h = m.units ? hist : scoreHist(score), bars = pooledBars(h);
+    if (t !== null && !m.units) { // per class, summed: each class's pruned weights are its lowest scores
+      bars.pruned = d.classes.reduce((sum, c) => addPruned(sum, classBars(d, m, h, c, s).pruned), null);
+    }
     const over = m.units ? `all ${m.units.groups.length} unit groups` : `all ${d.classes.length} classes`;
-    box.append(histCanvas(sumCounts(hist), hist, t, `${score.symbol || "score"} over ${over}` +
+    box.append(histCanvas(bars, h, t, `${score.symbol || "score"} over ${over}` + (h.log ? " · log10 axis" : "") +
       (t !== null ? ` · t_k = ${t.toPrecision(3)}` : ""), width, 220));
   } else if (step.viz === "class-histograms") {
     box.classList.add("multiples");
@@ -90,9 +73,11 @@ export function viz(d, m, step, width) {
       box.append(p);
     }
     for (const c of d.classes) {
-      const t = m.class_threshold[c.name][s];
+      const t = m.class_threshold[c.name][s], h = scoreHist(score);
       const extra = m.sigma && step.readout === "lambda" ? ` · σ_c=${m.sigma[c.name].toPrecision(2)}` : "";
-      box.append(histCanvas(hist.counts[c.name], hist, t, `${c.name} · ${fmtPct(m.class_sparsity[c.name][s], 0)} pruned${extra}`, w, 110));
+      const bars = classBars(d, m, h, c, s);
+      if (t === null) bars.pruned = null;
+      box.append(histCanvas(bars, h, t, `${c.name} · ${fmtPct(m.class_sparsity[c.name][s], 0)} pruned${extra}`, w, 110));
     }
   } else if (step.viz === "class-bars") {
     for (const c of d.classes) {
@@ -118,7 +103,7 @@ export function viz(d, m, step, width) {
   } else if (step.viz === "training") {
     box.append(renderTraining(d, trainingOf(d, step), state.f, width));
   } else if (step.viz === "matrix") {
-    const cls = d.classByName[state.cls];
+    const cls = d.classByName.get(state.cls);
     const link = document.createElement("a");
     link.href = href({ view: "matrix" });
     link.textContent = `${cls.name}: open the matrix view →`;

@@ -10,22 +10,24 @@ import { renderCompare } from "./views/compare.js";
 const RENDER = { model: renderModel, matrix: renderMatrix, how: renderHow, compare: renderCompare };
 const TITLES = { model: "1 · The model", matrix: "2 · Matrix & sparsity", how: "3 · How it works", compare: "4 · Compare" };
 
-// Any URL gives a valid state: unknown names fall back to the first available ones.
+// Any URL gives a valid state: unknown names fall back to the first available ones. Names are looked
+// up in Maps (data.js), so an inherited name such as "constructor" is as unknown as any other.
 function normalizer(d) {
+  const methodOf = (score, sel) => d.methodById.get(`${score}/${sel}`);
   return (st) => {
     const out = { ...st };
     if (!VIEWS.includes(out.view)) out.view = "model";
-    if (!d.scoreByName[out.score]) out.score = d.methods[0].score;
-    if (!d.methodById[`${out.score}/${out.sel}`]) {
+    if (!d.scoreByName.has(out.score)) out.score = d.methods[0].score;
+    if (!methodOf(out.score, out.sel)) {
       out.sel = (d.methods.find((m) => m.score === out.score) || d.methods[0]).selection;
     }
-    const m = d.methodById[`${out.score}/${out.sel}`];
+    const m = methodOf(out.score, out.sel);
     out.s = Math.max(d.levels.min, Math.min(d.levels.max, Number.isFinite(out.s) ? out.s : 50));
-    if (!d.classByName[out.cls]) out.cls = d.classes[0].name;
+    if (!d.classByName.has(out.cls)) out.cls = d.classes[0].name;
     out.step = Math.max(0, Math.min(m.steps.length - 1, Number.isFinite(out.step) ? out.step : 0));
     const t = trainingOf(d, m.steps[out.step]);
     out.f = t ? Math.max(0, Math.min(t.frames.length - 1, Number.isFinite(out.f) ? out.f : 0)) : 0;
-    if (!d.methodById[out.cmp] || out.cmp === m.id) out.cmp = (d.methods.find((x) => x.id !== m.id && x.score !== m.score) || d.methods.find((x) => x.id !== m.id) || m).id;
+    if (!d.methodById.has(out.cmp) || out.cmp === m.id) out.cmp = (d.methods.find((x) => x.id !== m.id && x.score !== m.score) || d.methods.find((x) => x.id !== m.id) || m).id;
     return out;
   };
 }
@@ -43,36 +45,59 @@ function renderNav() {
   }
 }
 
+// A view that fails to draw is not a failed download: the data loaded, so say which view failed
+// and keep the tabs and controls, from which the other views still work.
+function renderError(err) {
+  const status = document.getElementById("status");
+  status.textContent = `Could not draw the view "${VIEWS.includes(state.view) ? TITLES[state.view] : state.view}": ${err.message}. ` +
+    "The data loaded; the other views and methods may still work.";
+  status.dataset.kind = "render";
+  console.error(err);
+}
+
 function render(d) {
-  syncControls(d);
-  renderNav();
+  renderNav(); // first: a view that throws below leaves the tabs in place
   const root = document.getElementById("view");
   root.replaceChildren();
   root.dataset.view = state.view;
-  RENDER[state.view](d, root);
-  document.title = `${TITLES[state.view]} — pruning ${state.score}/${state.sel} at ${state.s} %`;
+  const status = document.getElementById("status");
+  try {
+    syncControls(d);
+    RENDER[state.view](d, root);
+    document.title = `${TITLES[state.view]} — pruning ${state.score}/${state.sel} at ${state.s} %`;
+    if (status.dataset.kind === "render") { status.textContent = ""; delete status.dataset.kind; }
+  } catch (err) {
+    renderError(err);
+  }
 }
 
 async function main() {
   const status = document.getElementById("status");
+  let d;
   try {
-    const d = await loadData();
+    d = await loadData();
+  } catch (err) {
+    status.textContent = `Could not load the site's data: ${err.message}`;
+    status.dataset.kind = "load";
+    throw err;
+  }
+  status.textContent = "";
+  const foot = document.getElementById("provenance");
+  foot.textContent = `Model ${d.model.dir} (weights sha256 ${d.model.hash}); results: ${d.results.source || "none"}` +
+    `${d.results.split ? ` (${d.results.split}, beam ${d.results.beam}, ${d.results.max_sentences ? `first ${d.results.max_sentences}` : "all"} sentences)` : ""}; export v${d.version}.`;
+  try {
     setNormalizer(normalizer(d));
     buildControls(d);
     initFromUrl();
     subscribe(() => render(d));
     let pending = null;
     window.addEventListener("resize", () => { clearTimeout(pending); pending = setTimeout(() => render(d), 150); });
-    const foot = document.getElementById("provenance");
-    foot.textContent = `Model ${d.model.dir} (weights sha256 ${d.model.hash}); results: ${d.results.source || "none"}` +
-      `${d.results.split ? ` (${d.results.split}, beam ${d.results.beam}, ${d.results.max_sentences ? `first ${d.results.max_sentences}` : "all"} sentences)` : ""}; export v${d.version}.`;
     render(d);
-    status.textContent = "";
-    document.body.dataset.ready = "1";
-  } catch (err) {
-    status.textContent = `Could not load the site's data: ${err.message}`;
-    throw err;
+  } catch (err) { // the state could not be set up from this export: still a drawing failure, not a load one
+    renderNav();
+    renderError(err);
   }
+  document.body.dataset.ready = "1";
 }
 
 main();

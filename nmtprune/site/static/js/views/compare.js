@@ -15,8 +15,8 @@ function link(text, patch, id) {
 }
 
 export function renderCompare(d, root) {
-  const a = methodOf(d, state.score, state.sel), b = d.methodById[state.cmp];
-  const cls = d.classByName[state.cls];
+  const a = methodOf(d, state.score, state.sel), b = d.methodById.get(state.cmp);
+  const cls = d.classByName.get(state.cls);
   const bar = document.createElement("div");
   bar.className = "compare-bar";
   const la = document.createElement("span");

@@ -65,7 +65,7 @@ export function renderHow(d, root) {
   more.className = "links";
   const cmp = document.createElement("a");
   cmp.href = href({ view: "compare" });
-  cmp.textContent = `Compare ${m.label} with ${d.methodById[state.cmp].label} →`;
+  cmp.textContent = `Compare ${m.label} with ${d.methodById.get(state.cmp).label} →`;
   more.append(cmp);
   root.append(head, dots, h, text, formula, viz(d, m, step, width), more);
 }

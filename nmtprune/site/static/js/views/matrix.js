@@ -1,9 +1,9 @@
 // Views 2 + 3: the chosen class's real matrices with the mask at the slider's sparsity, the
-// BLEU/perplexity curves with a marker that follows the slider, and sample translations.
+// BLEU/perplexity curves with a marker on the measured point nearest the slider, and sample translations.
 import { href, state } from "../state.js";
 import { PRUNED_RULE, fmtInt, fmtPct, methodOf, sampleAt } from "../data.js";
 import { classMatrix, legend, panelWidth } from "../matrix.js";
-import { chart } from "../curve.js";
+import { chart, curveReadout } from "../curve.js";
 
 function classTabs(d) {
   const nav = document.createElement("nav");
@@ -55,7 +55,7 @@ export function leftWidth(root) {
 
 export function renderMatrix(d, root) {
   const m = methodOf(d, state.score, state.sel);
-  const cls = d.classByName[state.cls];
+  const cls = d.classByName.get(state.cls);
   const grid = document.createElement("div");
   grid.className = "two-col";
   const left = document.createElement("div");
@@ -84,10 +84,10 @@ export function renderMatrix(d, root) {
   const a2 = document.createElement("a");
   a2.href = href({ view: "compare" });
   a2.id = "link-compare";
-  a2.textContent = `Compare with ${d.methodById[state.cmp].label} →`;
+  a2.textContent = `Compare with ${d.methodById.get(state.cmp).label} →`;
   how.append(a1, " · ", a2);
   right.append(chart(d, m, "bleu", d.results.bleu || "BLEU", state.s),
-    chart(d, m, "ppl", "perplexity", state.s, { log: true }));
+    chart(d, m, "ppl", "perplexity", state.s, { log: true }), curveReadout(d, m, state.s));
   if (d.results.source && !d.results.matched_model) {
     const warn = document.createElement("p");
     warn.className = "muted small";

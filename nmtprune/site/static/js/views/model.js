@@ -45,7 +45,7 @@ export function renderModel(d, root) {
   map.id = "treemap";
   const cmp = document.createElement("a");
   cmp.href = href({ view: "compare" });
-  cmp.textContent = `Where do ${m.label} and ${d.methodById[state.cmp].label} disagree? Compare →`;
+  cmp.textContent = `Where do ${m.label} and ${d.methodById.get(state.cmp).label} disagree? Compare →`;
   const links = document.createElement("p");
   links.className = "links";
   links.append(cmp);
