@@ -29,7 +29,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..config import ModelConfig
 from ..data.vocab import PAD
 from .attention import GlobalAttention
-from .lstm_stack import LSTMParams, fp32_lstm, lstm_cell, make_encoder
+from .fast_decoder import DecoderSpec, decoder_loop
+from .lstm_stack import LSTMParams, fp32_lstm, lstm_cell, make_encoder, run_by_length
 
 __all__ = ["Seq2Seq", "DecoderState", "Encoded"]
 
@@ -83,6 +84,9 @@ class Seq2Seq(nn.Module):
         self.attention = GlobalAttention(dec[-1], cfg.attention, memory_size=enc[-1], out_size=A)
         self.generator = nn.Linear(A, cfg.tgt_vocab_size)  # the "softmax" weight class W_s (+ bias)
         self.drop = nn.Dropout(cfg.dropout)
+        # Training takes the fast path (fast_decoder.py, lstm_stack.run_by_length): the same function
+        # with the same random draws. False runs the readable step loop everywhere (tests compare them).
+        self.fast_train = True
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -94,6 +98,15 @@ class Seq2Seq(nn.Module):
             self.src_emb.weight[PAD].zero_()
             self.tgt_emb.weight[PAD].zero_()
 
+    def _fast(self, device_type: str) -> bool:
+        """Whether this forward runs the training fast path: a training step in full precision.
+
+        Not under autocast (the readable path keeps the mixed-precision rules of the LSTM kernels), and
+        not in eval mode, where scores differentiate twice and hooks watch the encoder module.
+        """
+        return self.fast_train and self.training and torch.is_grad_enabled() and \
+            not torch.is_autocast_enabled(device_type)
+
     # ------------------------------------------------------------------ encoder
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         """src: (B, S) ids, PAD-padded; src_len: (B,) lengths >= 1."""
@@ -104,10 +117,16 @@ class Seq2Seq(nn.Module):
             src = torch.where(pos < src_len.to(src.device).unsqueeze(1), src.gather(1, rev),
                               torch.full_like(src, PAD))
         emb = self.drop(self.src_emb(src))  # (B, S, E)
-        packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
-        with fp32_lstm(emb.device.type):  # embeddings are fp32 under autocast too
-            out, (h_n, c_n) = self.encoder(packed)
-        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B, S, H_enc)
+        if emb.device.type == "cpu" and torch.backends.mkldnn.enabled and self._fast("cpu"):
+            # oneDNN's kernel only sees packed batches whose lengths are all equal (lstm_stack.py)
+            layers = [[getattr(self.encoder, f"{w}_l{k}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                      for k in range(self.cfg.enc_layers)]
+            memory, h_n, c_n = run_by_length(emb, src_len, layers, self.encoder.dropout, True)
+        else:
+            packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
+            with fp32_lstm(emb.device.type):  # embeddings are fp32 under autocast too
+                out, (h_n, c_n) = self.encoder(packed)
+            memory, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B, S, H_enc)
         mask_bias = torch.zeros(B, S, 1, device=src.device, dtype=memory.dtype)
         pad = torch.arange(S, device=src.device).unsqueeze(0) >= src_len.to(src.device).unsqueeze(1)
         mask_bias = mask_bias.masked_fill(pad.unsqueeze(2), float("-inf"))
@@ -168,6 +187,8 @@ class Seq2Seq(nn.Module):
         Returns logits (B, T, V_tgt) [and attention (B, T, S)].
         """
         enc = self.encode(src, src_len)
+        if self._fast(src.device.type) and not return_align:
+            return self._train_logits(enc, tgt_in)
         state = self.initial_state(enc)
         # unbind once: indexing pre[:, t] per step would make backward zero-fill a (B, T, 4H) gradient per step
         pres = self._layer0_pre(tgt_in).unbind(1)  # T x (B, 4H)
@@ -181,11 +202,38 @@ class Seq2Seq(nn.Module):
         logits = self.generator(self.drop(torch.stack(outs, dim=1)))  # (B, T, V)
         return (logits, torch.stack(aligns, dim=1)) if return_align else logits
 
+    def _train_logits(self, enc: Encoded, tgt_in: torch.Tensor) -> torch.Tensor:
+        """forward's fast path (fast_decoder.py): decoder and softmax layer on the non-padding positions.
+
+        Same logits there as the step loop (same dropout draws); zero at padding, which the loss ignores.
+        """
+        B, T = tgt_in.shape
+        lengths = _target_lengths(tgt_in)
+        spec = DecoderSpec(self.cfg.emb_dim, self.cfg.attn_size, self.cfg.dec_sizes, self.cfg.input_feed,
+                           self.cfg.dropout)
+        layers = [self.decoder.layer(k) for k in range(self.cfg.dec_layers)]
+        outs = decoder_loop(spec, lengths, self.drop(self.tgt_emb(tgt_in)), enc.keys, enc.memory, enc.mask_bias,
+                            enc.h, enc.c, layers, self.attention.W_c)  # (B, T, A), zero at padding
+        real = (torch.arange(T, device=tgt_in.device).unsqueeze(0) < lengths.unsqueeze(1)).view(-1)
+        index, pad = real.nonzero().squeeze(1), (~real).nonzero().squeeze(1)  # positions among the B*T
+        # dropout over all positions, as the step loop draws it, then the softmax layer on N rows only
+        logits = self.generator(self.drop(outs).view(B * T, -1).index_select(0, index))  # (N, V)
+        out = logits.new_empty(B * T, logits.shape[1]).index_fill_(0, pad, 0)  # writes padding rows only
+        return out.index_copy_(0, index, logits).view(B, T, -1)
+
     def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
         """Inference step. y_prev: (B,) ids -> log-probs (B, V), new state, attention (B, S)."""
         pre = self._layer0_pre(y_prev.unsqueeze(1))[:, 0]
         h_tilde, state, align = self._step(pre, state, enc, self._feed_weight())
         return torch.log_softmax(self.generator(h_tilde).float(), dim=-1), state, align
+
+
+def _target_lengths(tgt_in: torch.Tensor) -> torch.Tensor:
+    """(B,) positions of each sentence before its padding; the full width if PAD occurs inside one."""
+    real = tgt_in != PAD
+    lengths = real.sum(1)
+    inside = torch.arange(tgt_in.shape[1], device=tgt_in.device).unsqueeze(0) < lengths.unsqueeze(1)
+    return lengths.clamp(min=1) if torch.equal(real, inside) else torch.full_like(lengths, tgt_in.shape[1])
 
 
 def nll_loss(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
