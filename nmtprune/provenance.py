@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "git_commit", "git_state", "machine"]
+__all__ = ["provenance", "git_commit", "git_state", "machine", "cpuinfo"]
 
 
 def git_state(cwd: str | Path | None = None) -> tuple[str | None, bool]:
@@ -33,7 +33,8 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
-def machine() -> dict:
+def cpuinfo() -> tuple[str, set[str]]:
+    """(CPU model name, its feature flags) of the first CPU in /proc/cpuinfo; ("", set()) where there is none."""
     cpu, flags = "", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -43,6 +44,11 @@ def machine() -> dict:
                 flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    return cpu, flags
+
+
+def machine() -> dict:
+    cpu, flags = cpuinfo()
     cpu = cpu or platform.processor() or ""
     # the ISA decides speed and precision (bf16 is native only with avx512_bf16 / amx_bf16): results say which
     info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],

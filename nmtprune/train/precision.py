@@ -19,27 +19,20 @@ import functools
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import torch
 
 from ..config import ConfigError
+from ..provenance import cpuinfo
 
-__all__ = ["Precision", "resolve_precision", "cpu_bf16", "cpu_facts", "BF16_SETTINGS"]
+__all__ = ["Precision", "resolve_precision", "cpu_bf16", "cpu_facts"]
 
-BF16_SETTINGS = ("auto", True, False)
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def _cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return cpuinfo()[1]
 
 
 def _probe() -> Optional[str]:
@@ -126,7 +119,7 @@ def resolve_precision(setting, device: torch.device | str = "cpu", *, cpu_check=
     ``cpu_check`` (a () -> (bool, reason) callable) and ``cuda_bf16`` replace the hardware checks in tests.
     Raises ConfigError (one line, naming the key and what to set) for ``true`` on a CPU without native bf16.
     """
-    if setting not in BF16_SETTINGS or (setting is not True and setting is not False and setting != "auto"):
+    if not (setting is True or setting is False or setting == "auto"):
         raise ConfigError(f"key 'train.bf16' must be one of ['auto', true, false], got {setting!r}")
     dtype = torch.device(device).type
     if dtype == "cuda":

@@ -18,11 +18,11 @@ Costs, in units of one forward+backward pass over the scoring batches ("a pass")
 * :func:`exact_hessian_diagonal`: one double backward per weight; :func:`exact_gn_diagonal`: one
   backward per (token, vocabulary entry). Tiny models only; both refuse more than ``max_weights``.
 
-Double backward and fused LSTM kernels (INDEX.md pitfall 1): cuDNN's RNN kernel has no double
-backward (pytorch #5261, #25315). :func:`scoring_mode` with ``double_backward=True`` runs the
+Double backward and fused LSTM kernels: cuDNN's RNN kernel has no double backward, so a score that
+differentiates twice cannot go through it. :func:`scoring_mode` with ``double_backward=True`` runs the
 forward under ``torch.backends.cudnn.flags(enabled=False)``: ``nn.LSTM`` then takes PyTorch's native
 path, whose cell backward on CUDA is ``_thnn_differentiable_lstm_cell_backward`` whenever a graph is
-being built (not run here: no GPU in this task). On the CPU the encoder runs on packed sequences,
+being built (not yet run on a GPU). On the CPU the encoder runs on packed sequences,
 which PyTorch never hands to oneDNN, and the decoder's ``torch._VF.lstm_cell`` is plain
 differentiable ops; the tests check both twice-differentiable (gradgradcheck, HVPs).
 First-order scores need the switch on CUDA as well: they score in eval mode (no dropout), and

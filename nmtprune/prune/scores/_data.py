@@ -8,7 +8,7 @@ Reference model (Multi30k, 29,000 pairs, batches of 64): 454 batches per epoch; 
 seen in the first n batches (source / target vocabulary 5,895 / 7,880): n = 16: 4,090 / 5,930;
 50: 2,657 / 4,082; 100: 1,661 / 2,679; 200: 672 / 1,091; 454 (an epoch): 3 / 3 (special tokens).
 
-The embedding-row pitfall (INDEX.md pitfall 3): the embedding row of a token absent from the scoring
+The embedding-row pitfall: the embedding row of a token absent from the scoring
 batches gets exactly zero gradient, so SNIP, OBD (Fisher) and Taylor give it score 0 and would prune
 it first, whatever its importance; GraSP gives it 0, the middle of its signed range. Policies
 (``absent_rows=``; see :func:`fill_absent_rows`):

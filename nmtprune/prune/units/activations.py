@@ -1,8 +1,7 @@
 """Hidden-unit activations h_{t,j} of every member, for activation-based unit scores.
 
 N2PS (mean |h_j| × outgoing weights), Hagiwara's goodness factor (Σ_t h_{t,j}² × ‖W_out[:, j]‖²)
-and Xing & Hu's mutual information all need each layer's outputs over real tokens
-(``../../../../shared/papers/older.md``). The fused encoder kernel only returns its top layer, so
+and Xing & Hu's mutual information all need each layer's outputs over real tokens. The fused encoder kernel only returns its top layer, so
 the encoder is re-run here layer by layer on exactly the packed input ``encode`` gives it (caught
 with a pre-hook), with the same fused kernel; the decoder's per-step states come from the model's
 own step function.

@@ -1,7 +1,7 @@
 """Growing Regularization for hidden units: Wang, Qin, Zhang & Fu (ICLR 2021), GReg-1 and GReg-2.
 
-Follows ``../../../../shared/papers/greg.md`` (algorithm from the paper, defaults from the official
-code, where GReg-1 = IncReg and GReg-2 = AdaReg). A *weight group* is one hidden unit: its ``in``
+The algorithm is the paper's and the defaults are those of the authors' code, where GReg-1 is called
+IncReg and GReg-2 AdaReg. A *weight group* is one hidden unit: its ``in``
 slots (rows j, n+j, 2n+j, 3n+j of W_ih and W_hh; row j of W_c for h~), optionally its ``bias`` and
 ``out`` slots (``roles``), over every tied member (:mod:`.groups`). With s = optimizer steps taken
 in the penalty phase, K = ``every``, δ = ``delta``, τ = ``ceiling``:

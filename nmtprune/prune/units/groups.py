@@ -4,8 +4,8 @@ A *member* is one layer's hidden dimension, named like its See et al. weight cla
 ``src_layer{k}`` (encoder layer k, 1-based), ``tgt_layer{k}`` (decoder layer k) and ``attention``
 (the attentional layer h~ = tanh(W_c [c; h]), whose units are the rows of W_c).
 
-Unit j of a member owns *slots*, i.e. slices of parameters (see ``../../../shared/papers/INDEX.md``,
-"Prunable structures"):
+Unit j of a member owns *slots*, i.e. slices of parameters: the rows and columns that exist only
+because unit j does, so removing the unit removes all of them:
 
 ======================  ==========================================================  ======
 member                  slot                                                        role
