@@ -21,7 +21,7 @@ from .sections import _head, commands, f, ms, not_run, table
 
 __all__ = ["render_methods", "PAPERS"]
 
-# Each paper's own headline, as quoted in ../shared/papers/*.md (other models and data: context only).
+# Each paper's own headline result (other models and data: context only).
 PAPERS = [
     ("OBD (LeCun et al. 1990)", "s = ½·h_kk·w²; prune, retrain, repeat",
      "MNIST digit net: ~4× fewer parameters, test error down; SNIP's Table 1: LeNet-300-100 92 % / 2.0 % err (ref 1.7 %)"),
@@ -36,7 +36,7 @@ PAPERS = [
     ("See et al. 2016", "magnitude, one-shot, class-blind + retraining",
      "WMT'14 En-De 20.48 → 80 %: +0.4 BLEU, 90 %: −0.35 after retraining"),
 ]
-TARGET_SPARSITY, TARGET_TOL = 0.95, 1.0  # issue 4: retrained 95 % within 1.0 BLEU of dense, best method
+TARGET_SPARSITY, TARGET_TOL = 0.95, 1.0  # the target: retrained 95 % within 1.0 BLEU of dense, best method
 
 
 def _scores(c: Collected) -> list[str]:
@@ -323,7 +323,7 @@ def _data_driven(scores: list[str]) -> list[tuple[str, int]]:
 
 
 def _scoring_data_line(c: Collected) -> str:
-    """What the data-driven scores see, and the embedding-row choice (issue 4 asks for it to be reported)."""
+    """What the data-driven scores see, and the embedding-row choice (reported because it changes what gets pruned first)."""
     from ..prune.scores import SCORING_BATCH_SIZE
     used = _data_driven(_scores(c))
     if not used:

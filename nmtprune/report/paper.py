@@ -1,5 +1,5 @@
 """See, Luong & Manning (2016): the paper's numbers, exact values from the figures' pgfplots data
-(``shared/papers/see2016.md`` §5; WMT'14 En-De, 4x1000 LSTM, newstest2014, tokenised cased BLEU).
+(their Section 5; WMT'14 En-De, 4x1000 LSTM, newstest2014, tokenised cased BLEU).
 
 Class names are this project's (:func:`nmtprune.models.weight_classes`); the paper's 4-layer model
 has ``src_layer1..4`` / ``tgt_layer1..4``.
