@@ -25,12 +25,16 @@ source tokens per target token and the target-weighted mean source length.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-__all__ = ["matmul_peak", "train_flops_per_target_token", "data_shape"]
+__all__ = ["matmul_peak", "train_flops_per_target_token", "data_shape", "flops_report", "peak_in_fresh_process"]
 
 
 def matmul_peak(repeats: int = 30, m: int = 64, k: int = 1024, n: int = 2048) -> float:
@@ -82,13 +86,33 @@ def train_flops_per_target_token(cfg, src_per_tgt_token: float, src_len_per_tgt_
     return {"parts": parts, "total": sum(parts.values())}
 
 
+def flops_report(cfg, batches) -> dict:
+    """:func:`train_flops_per_target_token` over ``batches`` with the data averages it used, for JSON."""
+    shape = data_shape(batches)
+    flops = train_flops_per_target_token(cfg, **shape)
+    return {"total": round(flops["total"]), "parts": {k: round(v) for k, v in flops["parts"].items()},
+            **{k: round(v, 4) for k, v in shape.items()}}
+
+
+def peak_in_fresh_process(env: dict) -> float:
+    """:func:`matmul_peak` in a new process with ``env``'s thread settings (``OMP_NUM_THREADS``)."""
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--json", "--threads", env["OMP_NUM_THREADS"]],
+                         env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["gflops"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--json", action="store_true", help="print {'gflops': ..., 'threads': ...} only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"fp32 matmul 64x1024 @ 1024x2048: {matmul_peak(args.repeats):.1f} GFLOP/s ({args.threads} threads)")
+    gflops = matmul_peak(args.repeats)
+    if args.json:
+        print(json.dumps({"gflops": round(gflops, 2), "threads": torch.get_num_threads()}))
+    else:
+        print(f"fp32 matmul 64x1024 @ 1024x2048: {gflops:.1f} GFLOP/s ({args.threads} threads)")
 
 
 if __name__ == "__main__":

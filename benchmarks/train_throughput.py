@@ -25,6 +25,13 @@ Same model: 2-layer unidirectional LSTM encoder and decoder, 512 units, 512-dim 
 pairs longer than 50 tokens dropped, word vocabularies with min count 2 (the data section of
 configs/multi30k_ref.yaml) -- identical files for both via benchmarks/prepare_onmt_data.py.
 
+Against the hardware: before each round of runs and after the last, a fresh process times the
+fp32 matmul speed (64x1024 @ 1024x2048, median of 30, at ``--threads``; benchmarks/matmul_peak.py);
+the model's matrix-multiply FLOPs per target token are counted from its shapes and the epoch's
+batches (same module). Each system's GFLOP/s is its median tokens/s times that count, and "% of
+peak" divides it by the median matmul speed. A yardstick, not a bound: a step's large GEMMs (softmax
+layer, weight gradients) run faster than this 64-row product, its elementwise work far slower.
+
 Usage (idle machine; see benchmarks/README.md):
     bash benchmarks/setup_opennmt.sh
     .venv/bin/python benchmarks/train_throughput.py --repeats 3 --steps 300 --log-every 50 --bf16
@@ -47,6 +54,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from nmtprune.provenance import git_state
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from matmul_peak import peak_in_fresh_process  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = Path("/tmp/nmtprune-bench")
@@ -119,6 +129,18 @@ def run_nmtprune(run_dir: Path, args, bf16: bool, env: dict) -> dict:
     shutil.rmtree(run_dir / "last", ignore_errors=True)  # ~250 MB; the run is only for timing
     return {"windows": windows, "process_wall_s": round(wall, 1), "torch_threads": info["torch_threads"],
             "params": info["params"], "src_vocab": info["src_vocab"], "tgt_vocab": info["tgt_vocab"]}
+
+
+def flops_per_target_token(args) -> dict:
+    """The reference model's matmul FLOPs per target token over epoch 0's batches (matmul_peak.py)."""
+    import dataclasses
+    from matmul_peak import flops_report
+    from real_batches import real_batches
+
+    from nmtprune.config import config_from_dict
+    batches, src_vocab, tgt_vocab = real_batches(EPOCH_BATCHES, args.work / "real_batches.pt")
+    model = config_from_dict(nmtprune_config_dict(args.steps, args.log_every, args.threads, False), "flops").model
+    return flops_report(dataclasses.replace(model, src_vocab_size=src_vocab, tgt_vocab_size=tgt_vocab), batches)
 
 
 # --------------------------------------------------------------------------- OpenNMT-py side
@@ -228,12 +250,17 @@ def markdown(result: dict) -> str:
         f"(the first {s['log_every']} are warm-up), mean over {s['log_every']}-step windows; median of "
         f"{s['repeats']} interleaved runs.",
         "",
-        "| system | runs (target tok/s) | median |",
-        "| --- | --- | --- |",
+        f"Hardware: {result['flops_per_target_token']['total'] / 1e6:.1f} MFLOP of matrix multiplies per target "
+        f"token (forward + backward, counted from the shapes; benchmarks/matmul_peak.py); fp32 matmul "
+        f"64x1024 @ 1024x2048 at {s['threads']} threads: {result['matmul_peak']['median']:.1f} GFLOP/s (median of "
+        f"{len(result['matmul_peak']['runs'])} fresh processes, before each round and after the last).",
+        "",
+        "| system | runs (target tok/s) | median | GFLOP/s | % of matmul peak |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for name, v in result["systems"].items():
         runs = ", ".join(f"{x:,.0f}" for x in v["runs"])
-        lines.append(f"| {name} | {runs} | **{v['median']:,.0f}** |")
+        lines.append(f"| {name} | {runs} | **{v['median']:,.0f}** | {v['gflops']:.1f} | {v['pct_of_peak']:.0f} % |")
     lines.append("")
     for r in result["headline"]:
         lines.append(f"- **{r['nmtprune']} / fastest OpenNMT-py ({r['fastest_onmt']}): {r['ratio']:.2f}×** "
@@ -300,8 +327,10 @@ def main(argv=None) -> int:
             variants.append((f"OpenNMT-py 3.5.1 fp32 (num_workers {w})", "onmt", w))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     runs_root = args.work / "runs" / stamp
-    records = []
+    records, peaks = [], []
     for rep in range(args.repeats):
+        peaks.append(peak_in_fresh_process(env))
+        print(f"[{rep + 1}/{args.repeats}] fp32 matmul peak: {peaks[-1]:.1f} GFLOP/s", file=sys.stderr, flush=True)
         order = variants if rep % 2 == 0 else list(reversed(variants))  # ABBA: cancels slow drift
         for name, kind, opt in order:
             run_dir = runs_root / f"{rep}-{name.split()[0].lower()}-{len(records)}"
@@ -320,11 +349,16 @@ def main(argv=None) -> int:
             print(f"    {rec['tgt_tok_s']:.1f} target tok/s  (windows: "
                   f"{[round(w['tgt_tok_s']) for w in rec['windows']]}, first = warm-up)", file=sys.stderr, flush=True)
             records.append(rec)
+    peaks.append(peak_in_fresh_process(env))  # before every round and after the last: the machine drifts
 
+    flops = flops_per_target_token(args)
+    peak = statistics.median(peaks)
     systems = {}
     for name, _, _ in variants:
         vals = [r["tgt_tok_s"] for r in records if r["system"] == name]
-        systems[name] = {"runs": vals, "median": round(statistics.median(vals), 1)}
+        median = statistics.median(vals)
+        systems[name] = {"runs": vals, "median": round(median, 1), "gflops": round(median * flops["total"] / 1e9, 2),
+                         "pct_of_peak": round(100 * median * flops["total"] / 1e9 / peak, 1)}
     nm = [n for n, k, _ in variants if k == "nmtprune"]
     on = [n for n, k, _ in variants if k == "onmt"]
     ratios = [{"nmtprune": a, "onmt": b, "ratio": round(systems[a]["median"] / systems[b]["median"], 3)}
@@ -356,7 +390,10 @@ def main(argv=None) -> int:
                      "metric": "target non-padding tokens/s incl. </s>; run = mean of windows after the first; "
                                "system = median of runs",
                      "onmt_parsed": "second number of 'X/Y tok/s' in OpenNMT-py's 'Step' lines (= tgt n_words / s)"},
-        "model": model, "systems": systems, "ratios": ratios, "headline": headline,
+        "model": model, "flops_per_target_token": flops,
+        "matmul_peak": {"shape": "64x1024 @ 1024x2048 fp32", "unit": "GFLOP/s", "runs": peaks,
+                        "median": round(peak, 2)},
+        "systems": systems, "ratios": ratios, "headline": headline,
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()], "runs": records,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import torch
 from nmtprune.config import ModelConfig
 from nmtprune.data.vocab import BOS, PAD
 from nmtprune.models import Seq2Seq, nll_loss
+from nmtprune.models.fused_nll import summed_nll
 from nmtprune.models.lstm_stack import run_by_length
 
 
@@ -82,6 +83,15 @@ def test_fast_path_matches_the_step_loop_on_a_real_shaped_model():
     _assert_same(model, _batch(16, 13, 12, 300, 400, seed=3))
 
 
+def test_fast_path_matches_with_padding_columns_past_every_sentence():
+    torch.manual_seed(0)
+    model = Seq2Seq(ModelConfig(**TINY, dropout=0.3, init_range=0.5)).train()
+    src, src_len, tgt_in, tgt_out = _batch(4, 6, 5, 11, 13)
+    extra = torch.full((4, 2), PAD)
+    _assert_same(model, (torch.cat([src, extra], 1), src_len, torch.cat([tgt_in, extra], 1),
+                         torch.cat([tgt_out, extra], 1)))
+
+
 def test_fast_path_is_used_only_for_training():
     model = Seq2Seq(ModelConfig(**TINY, dropout=0.0))
     assert model.train()._fast("cpu")
@@ -105,3 +115,17 @@ def test_encoder_segments_equal_packed_lstm_with_dropout():
     torch.testing.assert_close(memory, ref)
     torch.testing.assert_close(torch.stack(hs), h)
     torch.testing.assert_close(torch.stack(cs), c)
+
+
+def test_summed_nll_equals_cross_entropy_and_is_twice_differentiable():
+    torch.manual_seed(0)
+    logits = torch.randn(300, 50, requires_grad=True)  # more rows than one block
+    target = torch.randint(1, 50, (300,))
+    target[::7] = PAD
+    ref = torch.nn.functional.cross_entropy(logits, target, ignore_index=PAD, reduction="sum")
+    out = summed_nll(logits, target)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(torch.autograd.grad(out, logits)[0], torch.autograd.grad(ref, logits)[0])
+    small = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    tgt = torch.tensor([1, 2, PAD, 4, 3, PAD])
+    assert torch.autograd.gradgradcheck(lambda z: summed_nll(z, tgt), (small,))

@@ -91,7 +91,8 @@ def run_by_length(emb: torch.Tensor, lengths: torch.Tensor, layers: Sequence[Seq
     """
     B, S, _ = emb.shape
     # the sort pack_padded_sequence does, so that the packed order (and the dropout mask) are the same
-    lengths, order = torch.sort(lengths.to(emb.device), descending=True)
+    lengths, order = torch.sort(torch.as_tensor(lengths, dtype=torch.int64, device="cpu"), descending=True)
+    lengths, order = lengths.to(emb.device), order.to(emb.device)
     ends = torch.unique(lengths).tolist()  # distinct lengths, ascending: the segment boundaries
     active = [int((lengths >= end).sum()) for end in ends]  # sentences running in each segment (a prefix)
     real = torch.arange(S, device=emb.device).unsqueeze(1) < lengths.unsqueeze(0)  # (S, B) time-major

@@ -8,7 +8,12 @@ Speed notes (the decoder is a Python loop over time, because input feeding makes
 step t-1's attention output):
 * the embedding half of decoder layer 1's input matrix is applied to all steps in one GEMM before
   the loop, so each step only multiplies the (B, H) input feed and recurrent state;
-* the softmax layer runs once over all steps after the loop.
+* the softmax layer runs once over all steps after the loop;
+* a training step in full precision takes a fast path with the same function (``fast_train``):
+  the encoder by equal-length segments through oneDNN (:func:`~.lstm_stack.run_by_length`), the
+  decoder loop as one autograd node that skips padding and computes weight gradients in one GEMM
+  each (fast_decoder.py), the softmax layer on non-padding positions only. This file stays the
+  reference: eval mode, autocast, scoring and decoding run it, and tests hold the fast path to it.
 
 Decoder parameters carry nn.LSTM's names (``weight_ih_l0`` ...) so weight classes are uniform.
 
@@ -30,6 +35,7 @@ from ..config import ModelConfig
 from ..data.vocab import PAD
 from .attention import GlobalAttention
 from .fast_decoder import DecoderSpec, decoder_loop
+from .fused_nll import summed_nll
 from .lstm_stack import LSTMParams, fp32_lstm, lstm_cell, make_encoder, run_by_length
 
 __all__ = ["Seq2Seq", "DecoderState", "Encoded"]
@@ -84,8 +90,9 @@ class Seq2Seq(nn.Module):
         self.attention = GlobalAttention(dec[-1], cfg.attention, memory_size=enc[-1], out_size=A)
         self.generator = nn.Linear(A, cfg.tgt_vocab_size)  # the "softmax" weight class W_s (+ bias)
         self.drop = nn.Dropout(cfg.dropout)
-        # Training takes the fast path (fast_decoder.py, lstm_stack.run_by_length): the same function
-        # with the same random draws. False runs the readable step loop everywhere (tests compare them).
+        # Training takes the fast path (fast_decoder.py, lstm_stack.run_by_length): the same logits at
+        # every non-padding position, with the same random draws, and the same gradients. False runs
+        # the readable step loop everywhere (tests compare the two).
         self.fast_train = True
         self.reset_parameters()
 
@@ -237,9 +244,11 @@ def _target_lengths(tgt_in: torch.Tensor) -> torch.Tensor:
 
 
 def nll_loss(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
-    """Summed token NLL over non-padding positions. logits (B, T, V); tgt_out (B, T)."""
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1),
-                           ignore_index=PAD, reduction="sum")
+    """Summed token NLL over non-padding positions. logits (B, T, V); tgt_out (B, T).
+
+    ``F.cross_entropy(..., ignore_index=PAD, reduction="sum")`` with less memory traffic (fused_nll.py).
+    """
+    return summed_nll(logits.reshape(-1, logits.shape[-1]).float(), tgt_out.reshape(-1))
 
 
 def smoothed_nll_loss(logits: torch.Tensor, tgt_out: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
