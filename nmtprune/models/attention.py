@@ -52,5 +52,13 @@ class GlobalAttention(nn.Module):
         """
         scores = torch.baddbmm(mask_bias, keys, h.unsqueeze(2)).squeeze(2)  # (B, S)
         align = torch.softmax(scores, dim=1)
-        context = torch.bmm(align.unsqueeze(1), memory).squeeze(1)  # (B, H_enc)
-        return torch.tanh(F.linear(torch.cat([context, h], dim=1), self.W_c)), align
+        return torch.tanh(F.linear(torch.cat([self.context(align, memory), h], dim=1), self.W_c)), align
+
+    @staticmethod
+    def context(align: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        """The context vector c_t: align (B, S) weights over memory (B, S, H_enc) -> (B, H_enc).
+
+        W_c multiplies [c_t; h_t]; the trace (trace.py) recomputes c_t from the step's ``align`` here,
+        with the same operation the forward pass uses.
+        """
+        return torch.bmm(align.unsqueeze(1), memory).squeeze(1)

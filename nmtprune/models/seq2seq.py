@@ -15,6 +15,9 @@ step t-1's attention output):
   each (fast_decoder.py), the softmax layer on non-padding positions only. This file stays the
   reference: eval mode, autocast, scoring and decoding run it, and tests hold the fast path to it.
 
+Activation-based scores read the model through :meth:`Seq2Seq.trace` (trace.py): one teacher-forced
+pass through this step function that keeps every prunable matrix's inputs and the hidden states.
+
 Decoder parameters carry nn.LSTM's names (``weight_ih_l0`` ...) so weight classes are uniform.
 
 Layer sizes come from ``cfg.enc_sizes`` / ``cfg.dec_sizes`` / ``cfg.attn_size``: all ``cfg.hidden``
@@ -37,6 +40,7 @@ from .attention import GlobalAttention
 from .fast_decoder import DecoderSpec, decoder_loop
 from .fused_nll import summed_nll
 from .lstm_stack import LSTMParams, fp32_lstm, lstm_cell, make_encoder, run_by_length
+from .trace import Trace, trace_batch
 
 __all__ = ["Seq2Seq", "DecoderState", "Encoded"]
 
@@ -118,12 +122,7 @@ class Seq2Seq(nn.Module):
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         """src: (B, S) ids, PAD-padded; src_len: (B,) lengths >= 1."""
         B, S = src.shape
-        if self.cfg.reverse_source:
-            pos = torch.arange(S, device=src.device).unsqueeze(0)  # (1, S)
-            rev = (src_len.to(src.device).unsqueeze(1) - 1 - pos).clamp(min=0)  # (B, S)
-            src = torch.where(pos < src_len.to(src.device).unsqueeze(1), src.gather(1, rev),
-                              torch.full_like(src, PAD))
-        emb = self.drop(self.src_emb(src))  # (B, S, E)
+        emb = self.drop(self.src_emb(self._source_ids(src, src_len)))  # (B, S, E)
         if emb.device.type == "cpu" and torch.backends.mkldnn.enabled and self._fast("cpu"):
             # oneDNN's kernel only sees packed batches whose lengths are all equal (lstm_stack.py)
             layers = [[getattr(self.encoder, f"{w}_l{k}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -148,6 +147,15 @@ class Seq2Seq(nn.Module):
 
     def initial_state(self, enc: Encoded) -> DecoderState:
         return DecoderState(list(enc.h), list(enc.c), enc.memory.new_zeros(enc.memory.shape[0], self.cfg.attn_size))
+
+    def _source_ids(self, src: torch.Tensor, src_len: torch.Tensor) -> torch.Tensor:
+        """The ids in the order the encoder reads them: (B, S), each sentence reversed if configured."""
+        if not self.cfg.reverse_source:
+            return src
+        S = src.shape[1]
+        pos = torch.arange(S, device=src.device).unsqueeze(0)  # (1, S)
+        rev = (src_len.to(src.device).unsqueeze(1) - 1 - pos).clamp(min=0)  # (B, S)
+        return torch.where(pos < src_len.to(src.device).unsqueeze(1), src.gather(1, rev), torch.full_like(src, PAD))
 
     # ------------------------------------------------------------------ decoder
     def _layer0_pre(self, y: torch.Tensor) -> torch.Tensor:
@@ -208,6 +216,17 @@ class Seq2Seq(nn.Module):
                 aligns.append(align)
         logits = self.generator(self.drop(torch.stack(outs, dim=1)))  # (B, T, V)
         return (logits, torch.stack(aligns, dim=1)) if return_align else logits
+
+    def trace(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
+              tgt_out: torch.Tensor | None = None, **kwargs) -> Trace:
+        """Every prunable matrix's inputs on one teacher-forced batch (eval mode, no gradients).
+
+        :func:`~.trace.trace_batch` with this model: ``params=`` picks matrices, ``reduce=``
+        streams them into a statistic, ``states=True`` adds the hidden and cell states. Returns a
+        :class:`~.trace.Trace`: ``inputs[name]`` (N_tokens, in_features), or (N_tokens,) ids for
+        an embedding, on the non-padding positions.
+        """
+        return trace_batch(self, src, src_len, tgt_in, tgt_out, **kwargs)
 
     def _train_logits(self, enc: Encoded, tgt_in: torch.Tensor) -> torch.Tensor:
         """forward's fast path (fast_decoder.py): decoder and softmax layer on the non-padding positions.
