@@ -16,11 +16,13 @@ from typing import Any, Literal, Optional
 
 import yaml
 
+from .errors import UserError
+
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "ExperimentConfig",
            "load_config", "config_from_dict", "config_to_dict", "parse_overrides", "with_overrides", "read_yaml"]
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, UserError):
     """A config file or override is invalid; the message names the key and what was expected."""
 
 

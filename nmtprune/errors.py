@@ -1,4 +1,7 @@
-"""The user-facing error types: the CLI prints these as one clear line and exits non-zero.
+"""The user-facing error type: the CLI prints a :class:`UserError` as one clear line and exits non-zero.
+
+Each layer defines its own errors (``ConfigError``, ``DataError``, ``CheckpointError``, ...) as
+subclasses of :class:`UserError`, so this module sits below all of them and imports none.
 
 Also the two guards every command that writes uses: :func:`check_new_out` (an ``--out`` that already
 holds something is refused, never mixed into) and :func:`writing` (a full or read-only disk is a
@@ -14,23 +17,18 @@ from typing import Iterator
 
 from safetensors import SafetensorError
 
-from .config import ConfigError
-from .data.corpora import DataError
-from .prune.export import SparseFileError
-from .prune.masks import MaskFileError
-from .prune.units.groups import UnitError
-from .train.checkpoint import CheckpointError
-from .train.loop import TrainingError
-
-__all__ = ["KNOWN_ERRORS", "OutputError", "writing", "check_new_out"]
+__all__ = ["UserError", "KNOWN_ERRORS", "OutputError", "writing", "check_new_out"]
 
 
-class OutputError(RuntimeError):
+class UserError(Exception):
+    """Bad input, a bad file or a failed run that the user can act on: the message is the whole story."""
+
+
+class OutputError(RuntimeError, UserError):
     """An output could not be written (full, read-only or forbidden disk); the message names the path."""
 
 
-KNOWN_ERRORS = (ConfigError, DataError, CheckpointError, MaskFileError, SparseFileError, UnitError,
-                TrainingError, OutputError)
+KNOWN_ERRORS = (UserError,)
 
 # What the disk, not the program, is to blame for. A missing folder is left alone: the commands create
 # theirs, so one missing while writing is a bug and keeps its traceback.

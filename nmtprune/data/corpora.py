@@ -11,12 +11,13 @@ import gzip
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from ..errors import UserError
 
 __all__ = ["DataError", "Corpus", "CORPORA", "get_corpus", "read_lines", "read_parallel", "decode_utf8",
            "shipped_data_dir", "cache_dir"]
 
 
-class DataError(ValueError):
+class DataError(ValueError, UserError):
     """Bad input data; the message names the file (and line) and what was expected."""
 
 

@@ -20,13 +20,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .masks import MaskSet, pack_mask, unpack_mask
+from ..errors import UserError
 
 __all__ = ["save_compressed", "load_compressed", "SPARSE_FORMAT", "SparseFileError"]
 
 SPARSE_FORMAT = "nmtprune-sparse"
 
 
-class SparseFileError(ValueError):
+class SparseFileError(ValueError, UserError):
     """A compressed model file is missing, truncated or foreign; the message names the file."""
 
 

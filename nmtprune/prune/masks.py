@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .targets import class_groups
+from ..errors import UserError
 
 __all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION", "pack_mask", "unpack_mask"]
 
@@ -40,7 +41,7 @@ def unpack_mask(bits: torch.Tensor, shape) -> torch.Tensor:
     return torch.from_numpy(np.unpackbits(bits.numpy(), count=math.prod(shape)).astype(bool)).reshape(shape)
 
 
-class MaskFileError(ValueError):
+class MaskFileError(ValueError, UserError):
     """A mask file is missing, truncated, foreign or inconsistent; the message names the file."""
 
 

@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from ..config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict
 from ..data.vocab import Vocab
 from ..models.seq2seq import Seq2Seq
+from ..errors import UserError
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_model", "load_trainer_state", "write_json_atomic",
            "FORMAT", "VERSION", "MASKS_FILE", "load_masks", "recover_checkpoints", "resume_masks"]
@@ -39,7 +40,7 @@ MASKS_FILE = "masks.safetensors"  # the pruning masks in force, in checkpoints o
 FORMAT, VERSION = "nmtprune-checkpoint", 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ValueError, UserError):
     """A checkpoint is missing, truncated, foreign or inconsistent."""
 
 

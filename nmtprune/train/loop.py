@@ -29,6 +29,7 @@ from .precision import resolve_precision
 from .checkpoint import (CheckpointError, load_masks, load_model, load_trainer_state, recover_checkpoints, resume_masks,
                          save_checkpoint, write_json_atomic)
 from .metrics_log import append_record, cut_back
+from ..errors import UserError
 
 __all__ = ["train", "TrainingError", "learning_rate", "bad_epochs", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
 
@@ -42,7 +43,7 @@ RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "t
 # pruner spreads its schedule over all epochs, so there it must not change (checked in train()).
 
 
-class TrainingError(RuntimeError):
+class TrainingError(RuntimeError, UserError):
     """Training cannot go on (a diverged loss); the message says where and why."""
 
 
