@@ -8,7 +8,7 @@ Two parts, both written to one JSON file:
    ``--fp32-train``). Every measurement runs in a fresh process (``--repeats`` times, interleaved;
    medians kept), so its peak memory is its own: the peak resident set during the work minus the
    process's size once model and batches are loaded. Reported per score: seconds per batch, peak
-   extra memory, and the projection to the score's *default* batch count (``SCORES[name].n_batches``)
+   extra memory, and the projection to the score's *default* batch count (``get_score(name).n_batches``)
    in units of one training epoch (``epoch_steps`` x the timed step). The issue's target: the
    default ``obd`` <= 1 epoch.
 2. ``correlation`` (a tiny Seq2Seq, vocab 8, hidden 6, trained 1,500 steps to copy its source with
@@ -42,14 +42,14 @@ from nmtprune.config import ModelConfig
 from nmtprune.data.batching import Batch
 from nmtprune.models import Seq2Seq
 from nmtprune.models.seq2seq import nll_loss
-from nmtprune.prune.scores import SCORES, absent_row_counts, get_score, load_scoring_batches
+from nmtprune.prune.scores import absent_row_counts, get_score, load_scoring_batches, score_names
 from nmtprune.prune.scores._autograd import (exact_gn_diagonal, exact_hessian_diagonal, prunable_params,
                                              scoring_mode, seq2seq_objective)
 from nmtprune.prune.scores.obd import curvature_diagonal
 from nmtprune.provenance import provenance
 from nmtprune.train.checkpoint import load_model
 
-DATA_SCORES = [n for n, s in SCORES.items() if s.needs_data and n != "obd-exact"]
+DATA_SCORES = [n for n in score_names("weight") if get_score(n).needs_data and n != "obd-exact"]
 
 
 def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -229,7 +229,7 @@ def correlation(args) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="models/multi30k-en-de")
-    ap.add_argument("--scores", nargs="*", default=DATA_SCORES, choices=sorted(SCORES))
+    ap.add_argument("--scores", nargs="*", default=DATA_SCORES, choices=sorted(score_names("weight")))
     ap.add_argument("--batches", type=int, default=4, help="scoring batches to time each score on")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3, help="fresh processes per row (cost); the median is kept")

@@ -296,7 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from .errors import KNOWN_ERRORS
-    parser = build_parser()
+    try:  # the parsers list the registered scores: a plugin that fails to load is a one-line error here
+        parser = build_parser()
+    except KNOWN_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     args, extra = parser.parse_known_args(argv)
     # overrides may also follow the options: `nmtprune train cfg.yaml --out d train.lr=0.5`
     if extra and args.cmd in ("train", "retrain", "greg") and all("=" in e and not e.startswith("-") for e in extra):

@@ -370,11 +370,17 @@ def test_several_scores_and_schedules_expand_to_distinct_cells(study):
         ("magnitude", "gradual"), ("magnitude", "one-shot"), ("random", "gradual"), ("random", "one-shot")]
     assert all(c.params["prune_until"] == 0.5 for c in rt if c.params["schedule"] == "gradual")
     assert all("prune_until" not in c.params for c in rt if c.params["schedule"] == "one-shot")
-    # a data-driven score re-scores at each gradual event: few events (gradual_events); magnitude: every ~1 %
+    # a data-driven score re-scores at each gradual event: few events (gradual_events); data-free ones every ~1 %
     events = {(c.params["score"], c.params["schedule"]): c.params.get("events") for c in rt}
-    assert events[("random", "gradual")] == 10 and events[("magnitude", "gradual")] is None
+    assert events[("random", "gradual")] is None and events[("magnitude", "gradual")] is None
     assert events[("random", "one-shot")] is None
-    study.write_text(text.replace("dense_continued: false}", "dense_continued: false, gradual_events: 4}"))
+    data = text.replace("retrain: {sparsities: [0.5], scores: [magnitude, random]",
+                        "retrain: {sparsities: [0.5], scores: [magnitude, taylor]")
+    study.write_text(data)
+    assert {(c.params["score"], c.params["schedule"]): c.params.get("events") for c in plan(load_study(study))
+            if c.kind == "retrain"} == {("magnitude", "gradual"): None, ("magnitude", "one-shot"): None,
+                                        ("taylor", "gradual"): 10, ("taylor", "one-shot"): None}
+    study.write_text(data.replace("dense_continued: false}", "dense_continued: false, gradual_events: 4}"))
     assert {c.params.get("events") for c in plan(load_study(study)) if c.kind == "retrain"} == {None, 4}
     study.write_text(text.replace("dense_continued: false}", "dense_continued: false, gradual_events: 0}"))
     with pytest.raises(ConfigError, match=r"retrain.gradual_events.*>= 1"):

@@ -22,8 +22,7 @@ from nmtprune.data.batching import Batch, load_split
 from nmtprune.models import Seq2Seq
 from nmtprune.models.seq2seq import nll_loss
 from nmtprune.prune import SCHEMES, get_score, n_to_prune, prunable, select
-from nmtprune.prune.scores import (SCORES, DoubleBackwardError, absent_row_counts, absent_rows,
-                                   scoring_batches)
+from nmtprune.prune.scores import DoubleBackwardError, absent_row_counts, absent_rows, score_names, scoring_batches
 from nmtprune.prune.scores import _autograd
 from nmtprune.prune.scores._autograd import (Objective, exact_gn_diagonal, exact_hessian_diagonal, fisher_diagonal,
                                              hutchinson_diagonal, prunable_params, seq2seq_objective)
@@ -297,7 +296,7 @@ def test_obd_score_is_half_h_w_squared_and_never_the_squared_gradient(tiny_hessi
 @pytest.fixture(scope="module")
 def all_scores():
     m, bs = tiny_model(), tiny_batches(2)
-    return m, {name: get_score(name)(m, batches=bs, seed=0) for name in SCORES}
+    return m, {name: get_score(name)(m, batches=bs, seed=0) for name in score_names("weight")}
 
 
 def test_every_score_with_every_selection_prunes_the_exact_count(all_scores):
@@ -360,12 +359,13 @@ def test_snip_at_init_is_deterministic_and_leaves_the_model_untouched():
 
 def test_registry_variants_are_visible_and_addressable_by_name():
     assert {"obd", "obd-empirical", "obd-hutchinson", "obd-exact", "snip", "snip-init", "grasp", "grasp-init",
-            "taylor", "taylor2"} <= set(SCORES)
-    assert SCORES["obd"].options["estimator"] == "fisher" and SCORES["obd"].needs_data
-    assert SCORES["snip-init-b1"].n_batches == 1 and not SCORES["magnitude"].needs_data
-    json.dumps({k: dict(v.options) for k, v in SCORES.items()})  # options are JSON-able (stored in results)
+            "taylor", "taylor2"} <= set(score_names("weight"))
+    assert get_score("obd").options["estimator"] == "fisher" and get_score("obd").needs_data
+    assert get_score("snip-init-b1").n_batches == 1 and not get_score("magnitude").needs_data
+    assert get_score("snip-init").at_init and not get_score("snip").at_init and get_score("random").mask_per_seed
+    json.dumps({k: dict(get_score(k).options) for k in score_names()})  # options are JSON-able (stored in results)
     m = tiny_model()
-    assert torch.equal(SCORES["magnitude"](m)["attention.W_c"], m.attention.W_c.detach().abs())
+    assert torch.equal(get_score("magnitude")(m)["attention.W_c"], m.attention.W_c.detach().abs())
 
 
 def test_bad_arguments_give_clear_errors(monkeypatch):

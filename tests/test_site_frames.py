@@ -1,6 +1,6 @@
 """The site's data beyond the masks, on a toy model: the retraining frames are a real masked
 retraining (the same weights as an independent run of the recipe), a new score reaches the site
-through one registry entry, and the static sources ship inside the package."""
+through its spec alone, and the static sources ship inside the package."""
 import base64
 import json
 import subprocess
@@ -117,46 +117,59 @@ def test_load_frames_reads_files_and_folders(model, tmp_path):
         record_retraining(model, None, steps=1, every=2)
 
 
-def test_a_new_score_reaches_the_site_with_one_entry(model, tmp_path, monkeypatch):
-    """What the OBD/SNIP/GraSP/Taylor authors will do: register the score; the export picks it up from
-    the study results, with a generic walk-through, or with its own steps and parts once described."""
+@pytest.fixture
+def registered():
+    """register_score for one test: the names it registered are forgotten afterwards."""
+    from nmtprune.prune import register_score, unregister_score
+    names = []
+
+    def register(spec, **kw):
+        names.append(spec.name)
+        return register_score(spec, **kw)
+    yield register
+    for name in names:
+        unregister_score(name)
+
+
+def test_a_new_score_reaches_the_site_with_one_spec(model, tmp_path, registered):
+    """What a score's author does: declare its spec; the export picks it up from the study results, with
+    the generic walk-through, or with its own words, steps and parts once the spec has them."""
     from nmtprune.experiments.grid import model_hash
-    from nmtprune.prune.scores import SCORES
-    from nmtprune.site import export, texts
+    from nmtprune.prune import Part, ScoreSpec, Step
+    from nmtprune.site import export
     from nmtprune.site.schema import validate
 
     def inverse(model, **_):  # a toy "saliency": large weights first
         return {n: -p.detach().abs() for n, p in model.named_parameters()}
 
-    class DataDriven:  # like OBD/SNIP: the registry says how many scoring batches it wants
-        n_batches, calls = 2, []
+    calls = []
 
-        def __call__(self, model, batches=None, seed=None, **_):
-            self.calls.append((len(batches), seed))  # the toy's 50 training pairs make one batch of 64
-            return {n: p.detach().abs() * (1 + 0.01 * float(batches[0].src.float().mean())) for n, p in
-                    model.named_parameters()}
-    monkeypatch.setitem(SCORES, "inverse", inverse)
-    monkeypatch.setitem(SCORES, "needy", DataDriven())
+    def needy(model, batches=None, seed=None, **_):  # like OBD/SNIP: its spec says how many scoring batches
+        calls.append((len(batches), seed))  # the toy's 50 training pairs make one batch of 64
+        return {n: p.detach().abs() * (1 + 0.01 * float(batches[0].src.float().mean())) for n, p in
+                model.named_parameters()}
+    registered(ScoreSpec("inverse", inverse))
+    registered(ScoreSpec("needy", needy, n_batches=2))
     fake_results(tmp_path / "results" / "s", model_hash(model),
                  scores=("magnitude", "inverse", "needy", "not-yet-written"))
     ex = validate(export.build_export(model, tmp_path / "results", samples=1, split="test", seed=3,
                                       progress=lambda *_: None))
     assert [s["name"] for s in ex["scores"]] == ["magnitude", "random", "inverse", "needy", "units-l1"]
-    assert DataDriven.calls and all(c == (1, 3) for c in DataDriven.calls)  # export and samples both fed it
+    assert calls and all(c == (1, 3) for c in calls)  # export and samples both fed it
     assert all(len(m["samples"]) > 1 for m in ex["methods"] if m["score"] == "needy")
     assert ex["results"]["skipped_scores"] == ["not-yet-written"]  # studied elsewhere, not computable here
     inv = next(m for m in ex["methods"] if m["id"] == "inverse/class-blind")
     assert inv["curve"] and inv["steps"][0]["viz"] == "histogram" and inv["steps"][-1]["viz"] == "matrix"
-    monkeypatch.setitem(texts.SCORE_TEXT, "inverse", {
-        "label": "Inverse", "symbol": "−|w|", "text": "Large weights first.", "formula": r"-|w|",
-        "steps": [texts._step("Its input", "histogram", "The weights.", "w", of="w2"),
-                  texts._step("The score", "histogram", "Minus their size.", r"-|w|")]})
-    monkeypatch.setitem(export.SCORE_PARTS, "inverse", {"w2": lambda m, sc, ctx: {n: -s for n, s in sc.items()}})
+    registered(ScoreSpec("inverse", inverse, site_label="Inverse", symbol="−|w|", text="Large weights first.",
+                         formula=r"-|w|", steps=(Step("Its input", "The weights.", "w", part="w2"),
+                                                 Step("The score", "Minus their size.", r"-|w|")),
+                         parts=(Part("w2", "", lambda m, sc, ctx: {n: -s for n, s in sc.items()}),)), replace=True)
     ex = validate(export.build_export(model, None, scores=["inverse"], schemes=["class-uniform"], samples=0,
                                       progress=lambda *_: None))
     (m,) = ex["methods"]
     assert [s["title"] for s in m["steps"][:2]] == ["1. Its input", "2. The score"] and m["steps"][0]["of"] == "w2"
     assert ex["scores"][0]["parts"]["w2"]["lo"] >= 0 and ex["scores"][0]["label"] == "Inverse"
+
 
 
 def test_static_sources_ship_in_the_wheel_and_are_found_there(tmp_path):

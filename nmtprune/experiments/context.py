@@ -2,7 +2,7 @@
 
 Everything is loaded lazily and cached, so a sweep that only runs decode-free cells never tokenises
 a test set, and the masks of one (score, scheme, sparsity, seed) are selected once for all the cells
-that use them. Data-driven scores (``get_score(name).n_batches > 0``) get their scoring batches from
+that use them. Data-driven scores (``get_score(name).needs_data``) get their scoring batches from
 the training split, built only when such a score is first used and deterministic given the seed;
 the last score computed is kept, so a costly score runs once for all its schemes and sparsities.
 Every cell starts from :meth:`Context.dense`, which restores the dense weights in place, so no cell
@@ -22,7 +22,7 @@ from ..data.batching import Batch, ParallelData, load_split
 from ..metrics.evaluate import perplexity
 from ..models.seq2seq import Seq2Seq
 from ..models.weight_classes import class_names
-from ..prune import MaskSet, get_score, select
+from ..prune import MaskSet, get_score, run_score, select
 from ..prune.scores import SCORING_BATCH_SIZE, absent_row_counts, scoring_batches
 from ..train.checkpoint import load_model
 from .study import Study
@@ -139,10 +139,10 @@ class Context:
         today's weights), so iterative OBD prunes, retrains and re-scores as LeCun et al. did.
         """
         spec = get_score(score)
-        batches = self.scoring_batches(seed, spec.n_batches) if getattr(spec, "n_batches", 0) else None
+        batches = self.scoring_batches(seed, spec.n_batches) if spec.needs_data else None
 
         def rescore(model: Seq2Seq, step: int) -> dict:
-            return spec(model, seed=seed, **({"batches": batches} if batches is not None else {}))
+            return run_score(spec, model, batches, seed=seed)
 
         return rescore
 
@@ -153,11 +153,11 @@ class Context:
         Data-driven unit scores get the first ``n_batches`` scoring batches of the training split
         for ``seed`` (the same batches the weight scores use).
         """
-        from ..prune.units import NEEDS_DATA, get_unit_score
         key = ("units", score, int(seed), int(n_batches))
         if self._unit_scores[0] != key:
-            batches = self.scoring_batches(seed, n_batches) if score in NEEDS_DATA else None
-            self._unit_scores = (key, get_unit_score(score)(self.dense(), batches=batches, seed=seed))
+            spec = get_score(score, kind="unit")
+            batches = self.scoring_batches(seed, n_batches) if spec.needs_data else None
+            self._unit_scores = (key, run_score(spec, self.dense(), batches, seed=seed))
         return self._unit_scores[1]
 
     # ------------------------------------------------------------------ masks
@@ -171,17 +171,15 @@ class Context:
         if key not in self._masks:
             model = self.dense()
             spec = get_score(score)
-            kwargs: dict = {"seed": seed}
-            if getattr(spec, "n_batches", 0):
-                kwargs["batches"] = self.scoring_batches(seed, spec.n_batches)
+            batches = self.scoring_batches(seed, spec.n_batches) if spec.needs_data else None
             if self._scores[0] != (score, seed):
                 self._scores = (None, None)  # free the previous score's tensors first
-                self._scores = ((score, seed), spec(model, **kwargs))
+                self._scores = ((score, seed), run_score(spec, model, batches, seed=seed))
             self._masks[key] = select(self._scores[1], model, sparsity, scheme)
-            if "batches" in kwargs:
+            if batches is not None:
                 self._masks[key].info["scoring"] = {
-                    "n_batches": len(kwargs["batches"]), "batch_size": SCORING_BATCH_SIZE,
-                    "options": dict(spec.options), "absent_rows": absent_row_counts(model, kwargs["batches"])}
+                    "n_batches": len(batches), "batch_size": SCORING_BATCH_SIZE,
+                    "options": dict(spec.options), "absent_rows": absent_row_counts(model, batches)}
             while len(self._masks) > 3:  # a 21M-weight MaskSet is 21 MB of bools
                 self._masks.popitem(last=False)
         self._masks.move_to_end(key)

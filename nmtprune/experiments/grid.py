@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..prune.registry import get_score
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
 from .study import Study
 from .unit_study import UNIT_SECTIONS, expand_units
@@ -80,7 +81,7 @@ def expand(study: Study, mhash: str) -> list[Cell]:
         add("dense", "prune-eval", **mask(None, None, 0.0, 0), retraining="none", eval=test)
         for m in pe.methods:
             # A deterministic score gives the same mask for every seed: run it once.
-            seeds = m.seeds if m.score == "random" else m.seeds[:1]
+            seeds = m.seeds if get_score(m.score).mask_per_seed else m.seeds[:1]
             for scheme in m.schemes:
                 for s in pe.sparsities:
                     for seed in seeds:
@@ -123,11 +124,11 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                     # the random-mask control draws a new mask per seed (mask seed = training seed), so its
                     # spread covers the mask as well as the training; a scored mask is the same for every seed
                     add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                        **mask(score, rt_scheme, s, seed if score == "random" else 0), train_seed=seed,
+                        **mask(score, rt_scheme, s, seed if get_score(score).mask_per_seed else 0), train_seed=seed,
                         overrides=overrides,
                         retraining="retrain", eval=test)
-                else:  # a data-driven gradual run prunes rt.gradual_events times (magnitude: every ~1 %)
-                    events = {"events": rt.gradual_events} if sched == "gradual" and score != "magnitude" else {}
+                else:  # a data-driven gradual run prunes rt.gradual_events times (data-free: every ~1 %)
+                    events = {"events": rt.gradual_events} if sched == "gradual" and get_score(score).needs_data else {}
                     add(f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
                         **mask(score, rt_scheme, s, 0), schedule=sched, rounds=rt.rounds,
                         prune_until=rt.prune_until, train_seed=seed, overrides=overrides,

@@ -37,8 +37,7 @@ from typing import Any, Optional
 
 
 from ..config import ConfigError, read_yaml
-from ..prune.scores import SCORES
-from ..prune.gradual import SCHEDULES
+from ..prune.registry import schedule_names, score_names
 from ..prune.select import SCHEMES
 from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
@@ -52,7 +51,7 @@ TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 @dataclass(frozen=True)
 class Method:
     """One pruning score with the selection schemes and seeds to run it with."""
-    score: str = "magnitude"  # a name in nmtprune.prune.SCORES
+    score: str = "magnitude"  # a registered weight score (nmtprune.prune.score_names("weight"))
     schemes: tuple[str, ...] = SCHEMES
     seeds: tuple[int, ...] = (0,)  # only matters for stochastic scores (random)
 
@@ -237,16 +236,16 @@ def _validate(st: Study, where: str) -> None:
             sparsities += ([(f"{sec}.sparsities[{i}]", s) for i, s in enumerate(many)] if many is not None
                            else [(f"{sec}.sparsity", spec.sparsity)])
     if st.retrain:
-        rt = st.retrain
+        rt, schedules = st.retrain, schedule_names()
         for j, name in enumerate(rt.schedules):
-            if name not in SCHEDULES:
-                _fail(where, f"retrain.schedules[{j}]", f"names an unknown schedule {name!r}; known: {list(SCHEDULES)}")
+            if name not in schedules:
+                _fail(where, f"retrain.schedules[{j}]", f"names an unknown schedule {name!r}; known: {schedules}")
         if not rt.schedules:
             _fail(where, "retrain.schedules", "must name at least one schedule")
         for j, item in enumerate(rt.scheduled):
             sched, _, score = item.partition(":")
-            if sched not in SCHEDULES or not score:
-                _fail(where, f"retrain.scheduled[{j}]", f"must be SCHEDULE:SCORE with a schedule in {list(SCHEDULES)}, "
+            if sched not in schedules or not score:
+                _fail(where, f"retrain.scheduled[{j}]", f"must be SCHEDULE:SCORE with a schedule in {schedules}, "
                                                        f"got {item!r}")
             scores.append((f"retrain.scheduled[{j}]", score))
         scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
@@ -265,9 +264,10 @@ def _validate(st: Study, where: str) -> None:
         sparsities.append(("loss_curve.sparsity", st.loss_curve.sparsity))
     if st.where and st.where.rank_bins < 1:
         _fail(where, "where.rank_bins", f"must be >= 1, got {st.where.rank_bins}")
+    known = score_names("weight")
     for key, name in scores:
-        if name not in SCORES:
-            _fail(where, key, f"names an unknown score {name!r}; known scores: {sorted(SCORES)}")
+        if name not in known:
+            _fail(where, key, f"names an unknown score {name!r}; known scores: {sorted(known)}")
     for key, name in schemes:
         if name not in SCHEMES:
             _fail(where, key, f"names an unknown scheme {name!r}; known schemes: {list(SCHEMES)}")

@@ -37,10 +37,10 @@ __all__ = ["UnitsEval", "UnitSensitivity", "UnitRetrain", "UnitGReg", "greg_conf
 @dataclass(frozen=True)
 class UnitsEval:
     fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75)  # of the hidden units of each group (per-layer) or all (global)
-    scores: tuple[str, ...] = ("l1",)  # names in nmtprune.prune.units.UNIT_SCORES
+    scores: tuple[str, ...] = ("l1",)  # registered unit scores (nmtprune.prune.score_names("unit"))
     scopes: tuple[str, ...] = ("per-layer",)  # per-layer and/or global
     normalize: str = "l2"  # global scope: per-group score rescaling (none, l2 = Molchanov et al., mean)
-    seeds: tuple[int, ...] = (0,)  # only matters for random-unit
+    seeds: tuple[int, ...] = (0,)  # only matters for a score that draws a mask per seed (random-unit)
     batches: int = 30  # training minibatches (64 sentences) for the data-driven unit scores
     ratios: tuple[str, ...] = ()  # one set of per-layer ratios "GROUP=F" (e.g. read off the sensitivity curves)
 
@@ -94,8 +94,10 @@ UNIT_SECTIONS = ("units_eval", "unit_sensitivity", "unit_retrain", "unit_greg")
 
 def validate_units(st, fail: Callable[[str, str], None]) -> None:
     """Name and range checks of the unit sections; ``fail(key, message)`` raises."""
-    from ..prune.units import SCOPES, UNIT_SCORES
+    from ..prune.registry import score_names
+    from ..prune.units import SCOPES
     from ..prune.units.select import NORMALIZATIONS
+    known = score_names("unit")
     for sec in UNIT_SECTIONS:
         spec = getattr(st, sec)
         if spec is None:
@@ -106,8 +108,8 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
         if not spec.scores:
             fail(f"{sec}.scores", "must name at least one unit score")
         for j, name in enumerate(spec.scores):
-            if name not in UNIT_SCORES:
-                fail(f"{sec}.scores[{j}]", f"names an unknown unit score {name!r}; known: {sorted(UNIT_SCORES)}")
+            if name not in known:
+                fail(f"{sec}.scores[{j}]", f"names an unknown unit score {name!r}; known: {sorted(known)}")
         if not spec.fractions:
             fail(f"{sec}.fractions", "must list at least one fraction")
         for i, x in enumerate(spec.fractions):
@@ -189,16 +191,16 @@ def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, de
     evaluation settings that enter each cell's identity; ``fail(key, message)`` raises (bad ratios).
     Cells with per-layer ``ratios`` have ``fraction`` None and are named ``..._ratios_...``.
     """
-    from ..prune.units import NEEDS_DATA
+    from ..prune.registry import get_score
 
     def data(spec, score: str) -> dict:  # scoring batches only matter to data-driven scores
-        return {"batches": spec.batches} if score in NEEDS_DATA else {}
+        return {"batches": spec.batches} if get_score(score, kind="unit").needs_data else {}
 
     ue = st.units_eval
     if ue:
         add("dense", "unit-eval", score=None, scope=None, fraction=0.0, seed=0, eval=test)
         for score in ue.scores:
-            seeds = ue.seeds if score == "random-unit" else ue.seeds[:1]
+            seeds = ue.seeds if get_score(score, kind="unit").mask_per_seed else ue.seeds[:1]
             for scope in ue.scopes:
                 for x in ue.fractions:
                     for seed in seeds:

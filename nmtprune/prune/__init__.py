@@ -1,24 +1,32 @@
 """Pruning as Score × Selection × Schedule, with masks as plain data.
 
-* scores: ``get_score(name)(model, **kwargs) -> {param_name: scores}`` (:mod:`.scores`);
+* scores: ``get_score(name)(model, **kwargs) -> {param_name: scores}`` (:mod:`.scores`), each
+  declared with its :class:`ScoreSpec` next to its function; :func:`run_score` computes one with
+  the data it needs; :mod:`.registry` also finds plugins (entry points ``nmtprune.scores``);
 * selection: :func:`select` turns scores into a :class:`MaskSet` at a sparsity and scheme;
-* schedule: step -> sparsity (:func:`one_shot`, :func:`iterative`, :func:`cubic`);
+* schedule: step -> sparsity (:func:`one_shot`, :func:`iterative`, :func:`cubic`), registered as
+  :class:`ScheduleSpec`\\ s by :mod:`.gradual`;
 * masks: :class:`MaskSet`, applied in place after every optimizer step (``after_step``);
 * hidden units (structured pruning, physical shrinking): :mod:`nmtprune.prune.units`.
 
 Example::
 
-    masks = select(get_score("magnitude")(model), model, 0.8, "class-blind")
+    masks = select(run_score("magnitude", model), model, 0.8, "class-blind")
     masks.apply(model)
     train(cfg, out, init_model=model, after_step=masks.after_step, ...)
 """
 from .masks import FORMAT, VERSION, MaskFileError, MaskSet
+from .registry import (get_schedule, get_score, register_schedule, register_score, reload_plugins, run_score,
+                       schedule_names, score_names, unregister_schedule, unregister_score)
 from .schedule import Schedule, cubic, iterative, one_shot
-from .scores import SCORES, get_score, random_uniform, weight_magnitude
+from .scores import random_uniform, weight_magnitude
 from .select import SCHEMES, class_std, n_to_prune, select
+from .spec import Paper, Part, PluginError, ScheduleSpec, ScoreSpec, Step
 from .targets import class_groups, prunable
 from .threshold import kth_smallest, prune_lowest
 
 __all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION", "Schedule", "one_shot", "iterative", "cubic",
-           "SCORES", "get_score", "weight_magnitude", "random_uniform", "SCHEMES", "select", "class_std",
-           "n_to_prune", "prune_lowest", "kth_smallest", "prunable", "class_groups"]
+           "ScoreSpec", "ScheduleSpec", "Paper", "Step", "Part", "PluginError", "get_score", "score_names",
+           "register_score", "unregister_score", "run_score", "get_schedule", "schedule_names", "register_schedule",
+           "unregister_schedule", "reload_plugins", "weight_magnitude", "random_uniform", "SCHEMES", "select",
+           "class_std", "n_to_prune", "prune_lowest", "kth_smallest", "prunable", "class_groups"]

@@ -48,24 +48,24 @@ def _cmd_prune(args) -> int:
     from ..errors import check_new_out, writing
     from ..provenance import provenance
     from ..train.checkpoint import load_model, save_checkpoint, write_json_atomic
-    from . import get_score, select
+    from . import get_score, run_score, select
     from .scores import absent_row_counts, load_scoring_batches
 
     out = check_new_out(args.out)
-    spec = get_score(args.score)
+    spec = get_score(args.score, kind="weight")
     n_batches = spec.n_batches if args.score_batches is None else args.score_batches
     _check_prune_args(args, spec, n_batches)
     model, cfg, sv, tv = load_model(args.model)
     _check_classes(args.classes, model)
-    kwargs, scoring = {"seed": args.seed}, None
-    if spec.needs_data:
-        kwargs["batches"] = load_scoring_batches(cfg, sv, tv, n_batches, args.score_batch_size, args.seed)
-        scoring = {"n_batches": len(kwargs["batches"]), "batch_size": args.score_batch_size,
-                   "sentences": sum(int(b.src.shape[0]) for b in kwargs["batches"]),
-                   "target_tokens": sum(b.n_tokens for b in kwargs["batches"]), "options": dict(spec.options),
-                   "absent_rows": absent_row_counts(model, kwargs["batches"])}
+    batches, scoring = None, None
+    if spec.needs_data:  # built before the clock starts: score_seconds times the scoring alone
+        batches = load_scoring_batches(cfg, sv, tv, n_batches, args.score_batch_size, args.seed)
+        scoring = {"n_batches": len(batches), "batch_size": args.score_batch_size,
+                   "sentences": sum(int(b.src.shape[0]) for b in batches),
+                   "target_tokens": sum(b.n_tokens for b in batches), "options": dict(spec.options),
+                   "absent_rows": absent_row_counts(model, batches)}
     t0 = time.perf_counter()
-    scores = spec(model, **kwargs)
+    scores = run_score(spec, model, batches, seed=args.seed)
     if scoring is not None:
         scoring["score_seconds"] = round(time.perf_counter() - t0, 2)
     masks = select(scores, model, args.sparsity, args.select, classes=args.classes or None)
@@ -122,12 +122,13 @@ def _cmd_export(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from . import SCHEMES
-    from .scores import SCORES, SCORING_BATCH_SIZE
+    from . import SCHEMES, score_names
+    from .scores import SCORING_BATCH_SIZE
 
     p = sub.add_parser("prune", help="prune a model: score x selection at a target sparsity")
     p.add_argument("model", help="checkpoint directory")
-    p.add_argument("--score", default="magnitude", choices=sorted(SCORES))
+    p.add_argument("--score", default="magnitude", choices=sorted(score_names("weight")),
+                   help="a registered weight score, the package's or an installed plugin's (default %(default)s)")
     p.add_argument("--select", default="class-blind", choices=list(SCHEMES))
     p.add_argument("--sparsity", type=float, required=True, help="fraction of the weight classes to prune, [0, 1)")
     p.add_argument("--classes", nargs="*", help="prune only these weight classes (default: all)")

@@ -26,13 +26,14 @@ import torch
 from torch import nn
 
 from .masks import MaskSet
+from .registry import get_schedule
 from .schedule import Schedule, cubic, iterative, one_shot
 from .select import select
+from .spec import Paper, ScheduleSpec
 from .targets import prunable
 
-__all__ = ["ScheduledPruner", "make_schedule", "full_masks", "SCHEDULES"]
+__all__ = ["ScheduledPruner", "make_schedule", "full_masks", "SPECS"]
 
-SCHEDULES = ("one-shot", "iterative", "gradual")
 Rescore = Callable[[nn.Module, int], Mapping[str, torch.Tensor]]  # (model, step) -> scores
 
 
@@ -41,7 +42,7 @@ def make_schedule(kind: str, target: float, total_steps: int, rounds: int = 3, p
     """The step -> sparsity function of a named schedule over a run of ``total_steps`` steps.
 
     Args:
-        kind: ``one-shot``, ``iterative`` or ``gradual``.
+        kind: a registered schedule: ``one-shot``, ``iterative``, ``gradual`` (:data:`SPECS`) or a plugin's.
         target: final sparsity in [0, 1).
         total_steps: optimizer steps of the whole (re)training run (> 0).
         rounds: iterative: number of equal increments.
@@ -52,24 +53,41 @@ def make_schedule(kind: str, target: float, total_steps: int, rounds: int = 3, p
     Raises:
         ValueError: unknown kind or out-of-range arguments, naming the argument.
     """
-    if kind not in SCHEDULES:
-        raise ValueError(f"unknown schedule {kind!r}; known: {list(SCHEDULES)}")
+    spec = get_schedule(kind)  # ValueError naming the known schedules
     if total_steps < 1:
         raise ValueError(f"total_steps must be >= 1, got {total_steps}")
     if not 0.0 < prune_until <= 1.0:
         raise ValueError(f"prune_until must be in (0, 1], got {prune_until}")
-    if kind == "one-shot":
-        return one_shot(target)
     span = max(1, int(round(prune_until * total_steps)))
-    if kind == "iterative":
-        if rounds < 1:
-            raise ValueError(f"rounds must be >= 1, got {rounds}")
-        # round r at step r * span / rounds; the last round lands before the end of the pruning stretch
-        return iterative(target, rounds, max(1, span // rounds))
+    return spec.make(target, span, rounds=rounds, every=every, events=events)
+
+
+def _one_shot(target: float, span: int, **_unused) -> Schedule:
+    return one_shot(target)
+
+
+def _iterative(target: float, span: int, rounds: int = 3, **_unused) -> Schedule:
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    # round r at step r * span / rounds; the last round lands before the end of the pruning stretch
+    return iterative(target, rounds, max(1, span // rounds))
+
+
+def _gradual(target: float, span: int, every: int = 0, events: int = 0, **_unused) -> Schedule:
     if events < 0:
         raise ValueError(f"events must be >= 0, got {events}")
     every = every or max(1, span // (events or 100))
     return cubic(target, 0, span, every=every)
+
+
+# the schedules studies name (retrain.schedules, retrain.scheduled), with the words the report prints
+SPECS = (
+    ScheduleSpec("one-shot", _one_shot),
+    ScheduleSpec("iterative", _iterative, "iterative ({rounds} rounds)"),
+    ScheduleSpec("gradual", _gradual, "gradual (Zhu & Gupta's cubic)",
+                 Paper("Gradual (Zhu & Gupta 2017)", "cubic schedule of magnitude pruning during training",
+                       "GNMT En→De 26.77 dense → 26.86 / 26.52 / 26.19 at 80 / 85 / 90 %")),
+)
 
 
 def full_masks(model: nn.Module, classes: Optional[Sequence[str]] = None) -> MaskSet:

@@ -67,12 +67,13 @@ def init_vs_trained(c: Collected) -> str:
 
 def _training_half(c: Optional[Collected]) -> list[str]:
     """BLEU of ``snip-init`` masks scored on different numbers of batches, each trained from scratch."""
-    from ..prune.scores import SCORES
+    from ..prune.registry import get_score, score_names
     rt = c.study.retrain if c is not None else None
     if rt is None or not rt.scratch:
         return []
-    variants = sorted((SCORES[s].n_batches, s) for s in (rt.scratch_scores or rt.scores)
-                      if s in SCORES and (s == "snip-init" or s.startswith("snip-init-b")))
+    known = score_names("weight")
+    variants = sorted((get_score(s).n_batches, s) for s in (rt.scratch_scores or rt.scores)
+                      if s in known and (s == "snip-init" or s.startswith("snip-init-b")))
     if len(variants) < 2:
         return []
     rows = []

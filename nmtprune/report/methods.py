@@ -19,24 +19,29 @@ from .collect import Collected, mean_bleu, mean_std, retrain_runs
 from .shares import shares_section
 from .sections import _head, commands, f, ms, not_run, table
 
-__all__ = ["render_methods", "PAPERS"]
+__all__ = ["render_methods", "method_papers"]
 
-# Each paper's own headline result (other models and data: context only).
-PAPERS = [
-    ("OBD (LeCun et al. 1990)", "s = ½·h_kk·w²; prune, retrain, repeat",
-     "MNIST digit net: ~4× fewer parameters, test error down; SNIP's Table 1: LeNet-300-100 92 % / 2.0 % err (ref 1.7 %)"),
-    ("SNIP (Lee et al. 2019)", "|g ⊙ w| at initialisation, once",
-     "LeNet-300-100 95 % / 1.6 % err, 98 % / 2.4 %; LSTM/GRU on sequential MNIST at 80–95 %"),
-    ("GraSP (Wang et al. 2020)", "−w ⊙ Hg at initialisation, prune the largest",
-     "VGG-16 ImageNet 80 % at init: −1.6 % top-1; beats SNIP at ≥ 95–98 %"),
-    ("Taylor (Molchanov et al. 2019)", "(g·w)² accumulated over minibatches",
-     ">93 % correlation with the oracle loss change; ResNet-101 −30 % params, −0.02 % top-1"),
-    ("Gradual (Zhu & Gupta 2017)", "cubic schedule of magnitude pruning during training",
-     "GNMT En→De 26.77 dense → 26.86 / 26.52 / 26.19 at 80 / 85 / 90 %"),
-    ("See et al. 2016", "magnitude, one-shot, class-blind + retraining",
-     "WMT'14 En-De 20.48 → 80 %: +0.4 BLEU, 90 %: −0.35 after retraining"),
-]
 TARGET_SPARSITY, TARGET_TOL = 0.95, 1.0  # the target: retrained 95 % within 1.0 BLEU of dense, best method
+
+
+def method_papers() -> list:
+    """Each method's paper with its own headline result (other models and data: context only), from the
+    specs: the weight scores' in registry order, then the schedules', then the baselines' (See et al.)."""
+    from ..prune.registry import get_schedule, get_score, schedule_names, score_names
+    specs = [get_score(n) for n in score_names("weight")]
+    found = [s.paper for s in specs if s.paper and not s.baseline]
+    found += [get_schedule(n).paper for n in schedule_names() if get_schedule(n).paper]
+    found += [s.paper for s in specs if s.paper and s.baseline]
+    return list(dict.fromkeys(found))
+
+
+def _spec(score: str):
+    """The score's spec, None for a name the registry does not know (a plugin no longer installed)."""
+    from ..prune.registry import get_score
+    try:
+        return get_score(score)
+    except ValueError:
+        return None
 
 
 def _scores(c: Collected) -> list[str]:
@@ -67,7 +72,7 @@ def _fig_curves(curves: dict, figs: Path) -> Optional[str]:
             xs = [100 * s for s in pts]
             ys = [mean_bleu(v) for v in pts.values()]
             ax.plot(xs, ys, marker="o", ms=3, label=score, color=f"C{i % 10}",
-                    ls="-" if score in ("magnitude", "random") else "--")
+                    ls="-" if getattr(_spec(score), "baseline", False) else "--")
         ax.set_title(scheme)
         ax.set_xlabel("% pruned")
         ax.set_ylabel("BLEU (tok-lc)")
@@ -112,7 +117,9 @@ def _retrain_section(c: Collected) -> str:
         got = c.trained("retrain", score, sched)
         for s in rt.sparsities:
             only = pruned.get((score, rt.scheme), {}).get(s, [])
-            label = f"{sched} ({rt.gradual_events} events)" if sched == "gradual" and score != "magnitude" else sched
+            # a data-driven score re-scores at each of the study's gradual events (data-free: every ~1 %)
+            events = sched == "gradual" and getattr(_spec(score), "needs_data", False)
+            label = f"{sched} ({rt.gradual_events} events)" if events else sched
             rows.append([score, label, f"{100 * s:g} %", f(mean_bleu(only)) if only and sched == "one-shot" else "–",
                          ms([m["bleu_tok_lc"] for m in got.get(s, [])]),
                          f(mean_bleu(got[s]) - dense_bleu, sign=True) if s in got and dense_bleu is not None else "–"])
@@ -318,8 +325,7 @@ def _cost_section(bench: Path) -> str:
 
 def _data_driven(scores: list[str]) -> list[tuple[str, int]]:
     """(score, default scoring batches) of the scores that read training data."""
-    from ..prune.scores import SCORES
-    return [(s, SCORES[s].n_batches) for s in scores if s in SCORES and SCORES[s].n_batches > 0]
+    return [(s, _spec(s).n_batches) for s in scores if getattr(_spec(s), "needs_data", False)]
 
 
 def _scoring_data_line(c: Collected) -> str:
@@ -360,8 +366,9 @@ def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/resu
             f"* **Reproduce**: `nmtprune sweep {st.path}` then `nmtprune report {st.path}`; "
             f"{len(c.results)} of {len(c.cells)} cells done.",
             *c.provenance_lines(), ""]
+    rows = [[p.method, p.criterion, p.headline] for p in method_papers()]
     papers = ["## The papers' own headline numbers (other models and data: context, not targets)", "",
-              table(["method", "criterion", "headline"], [list(p) for p in PAPERS]), ""]
+              table(["method", "criterion", "headline"], rows), ""]
     scores = _scores(c)
     # the repo-wide ablations and benchmarks belong to a study that has the scores they are about
     # (studies/budget.yaml, magnitude only, would otherwise repeat them)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config import ConfigError
+from ..prune.registry import get_score, score_names
 from .collect import Collected, collect, mean_bleu
 from .sections import _head, commands, f, ms, table
 
@@ -23,7 +24,12 @@ SPEED_TARGET, BLEU_TOL, TARGET_FRACTION = 1.8, 1.5, 0.5  # the target: 50 % of u
 # the idle-machine benchmarks of benchmarks/bench_shrink.py: a retrained shrunk model (--shrunk) first,
 # else the one shrunk without retraining (its speed is not the target's: outputs differ from dense)
 SHRINK_BENCHES = (Path("benchmarks/results/shrink_retrained.json"), Path("benchmarks/results/shrink.json"))
-RECONSTRUCTED = {"n2ps", "hagiwara-goodness", "hagiwara-energy", "hagiwara-power", "xinghu-mi"}
+
+
+def _style(score: str) -> str:
+    """Dotted for a baseline (random units), dashed for a formula read from an abstract, else solid."""
+    spec = get_score(score) if score in score_names("unit") else None
+    return ":" if spec and spec.baseline else "--" if spec and spec.reconstructed else "-"
 
 
 def _curves(c: Collected, kind: str = "unit-eval") -> dict[tuple[str, str], dict[float, list[dict]]]:
@@ -56,7 +62,7 @@ def _fig(curves: dict, figs: Path, stem: str, title: str, ylabel: str) -> Option
     for ax, panel in zip(axes[0], panels):
         for i, ((score, p), pts) in enumerate((k, v) for k, v in curves.items() if k[1] == panel):
             ax.plot([100 * x for x in pts], [mean_bleu(v) for v in pts.values()], marker="o", ms=3, label=score,
-                    color=f"C{i % 10}", ls=":" if score == "random-unit" else "--" if score in RECONSTRUCTED else "-")
+                    color=f"C{i % 10}", ls=_style(score))
         ax.set_title(f"{title}: {panel}")
         ax.set_xlabel("% of hidden units removed")
         ax.set_ylabel(ylabel)

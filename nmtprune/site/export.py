@@ -13,12 +13,13 @@ sparsity and per class, pruned-at bytes and results. A new score is a new ``scor
 
 Extension points for methods to come:
 
-* scores: by default every score that the study results mention and :func:`nmtprune.prune.get_score`
-  knows is exported (plus magnitude and random); its walk-through text is one entry of
-  :data:`.texts.SCORE_TEXT`. Data-driven scores (OBD, SNIP, GraSP, Taylor: ``n_batches > 0`` in the
-  registry) get their scoring batches as the study gives them (:func:`score_runner`);
-* a score's intermediate quantities (OBD's curvature, w² and saliency, SNIP's |g| and |w|) are one
-  :data:`SCORE_PARTS` entry (:mod:`.parts`): ``{part: fn(model, scores, ctx) -> {param: tensor}}``,
+* scores: by default every score that the study results mention and the registry knows
+  (:func:`nmtprune.prune.get_score`, plugins included) is exported, plus those whose spec says
+  ``shown`` (magnitude, random); its words and walk-through come from its spec (:mod:`.texts`).
+  Data-driven scores (OBD, SNIP, GraSP, Taylor: ``needs_data``) get their scoring batches as the
+  study gives them (:func:`score_runner`);
+* a score's intermediate quantities (OBD's curvature, w² and saliency, SNIP's |g| and |w|) are its
+  spec's ``parts`` (:class:`nmtprune.prune.spec.Part`): ``fn(model, scores, ctx) -> {param: tensor}``,
   exported as histograms a step can show (``of``); ``ctx`` holds what the score recorded (``record=``)
   and its batches, so no part costs a second scoring pass;
 * a selection whose masks are not one nested order per pool registers its builder in
@@ -39,21 +40,20 @@ import numpy as np
 import torch
 
 from ..models.weight_classes import gate_blocks, weight_classes
-from ..prune import get_score, select
+from ..prune import get_score, run_score, score_names, select
+from ..prune.registry import scoring_batches_for
 from ..prune.select import SCHEMES
-from .parts import SCORE_PARTS, parts_for
 from .texts import score_text, selection_text, steps_for
-from .units import DEFAULT_UNIT_SCORES, UNIT_PREFIX, UNIT_SCOPES, is_unit_score, unit_histogram, unit_method, unit_scores
+from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores, unit_histogram, unit_method, unit_scores
 
-__all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "SCORE_PARTS", "METHOD_BUILDERS",
-           "DEFAULT_SCORES", "export_scores", "hist_of"]
+__all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "METHOD_BUILDERS", "shown_scores",
+           "export_scores", "hist_of"]
 
 FORMAT = "nmtprune-site"
 VERSION = 3  # 2: training frames, score parts, walk-through steps; 3: unit scopes, per-group histograms and cuts
 LEVELS = list(range(0, 99))  # slider positions, in percent: 0..98
 SAMPLE_LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]
 HIST_BINS = 60
-DEFAULT_SCORES = ("magnitude", "random")
 
 
 def b64(a: np.ndarray) -> str:
@@ -213,11 +213,8 @@ def _log_histograms(scores: dict, classes) -> Optional[dict]:
 
 
 def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
-    """{part: histograms} of a score's :data:`SCORE_PARTS` (a log-binned part says so, :mod:`.parts`)."""
-    out = {}
-    for name, fn in parts_for(score).items():
-        out[name] = _histograms(fn(model, sc, ctx), classes, getattr(fn, "log", False), getattr(fn, "label", None))
-    return out
+    """{part: histograms} of the parts the score's spec declares (a log-binned part says so)."""
+    return {p.name: _histograms(p.fn(model, sc, ctx), classes, p.log, p.label) for p in get_score(score).parts}
 
 
 # scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
@@ -225,51 +222,48 @@ METHOD_BUILDERS: dict[str, Callable] = {**{scheme: _method for scheme in SCHEMES
 
 
 def score_runner(cfg, src_vocab, tgt_vocab, seed: int = 0, extra: Optional[dict] = None) -> Callable:
-    """``run(name, model, ctx=None) -> {param: scores}``, called like the study calls scores: ``seed``,
-    and for a data-driven score (its registry entry has ``n_batches > 0``) the first ``n_batches``
+    """``run(name, model, ctx=None) -> {param: scores}``, called like the study calls scores
+    (:func:`nmtprune.prune.run_score`): ``seed``, and for a data-driven score the first ``n_batches``
     scoring batches of the training split for that seed (built once per size). ``extra`` kwargs win.
     ``ctx``: a dict that receives ``record`` (passed to the score as ``record=``: OBD records its
-    curvature there) and ``batches``, for the score's parts (:mod:`.parts`). ``run.batches(n)``: the
-    first ``n`` scoring batches (unit scores that need data use it)."""
-    cache: dict[int, list] = {}
-
-    def batches(n: int) -> list:
-        from ..prune.scores import SCORING_BATCH_SIZE, load_scoring_batches  # only data-driven scores need it
-        if n not in cache:
-            cache[n] = load_scoring_batches(cfg, src_vocab, tgt_vocab, n, SCORING_BATCH_SIZE, seed)
-        return cache[n]
+    curvature there) and ``batches``, for the score's parts (its spec's ``parts``). ``run.batches(n)``:
+    the first ``n`` scoring batches (unit scores that need data use it)."""
+    from ..prune.scores import SCORING_BATCH_SIZE, batch_source
+    batches = batch_source(cfg, src_vocab, tgt_vocab, SCORING_BATCH_SIZE, seed)  # loads nothing until asked
 
     def run(name: str, model, ctx: Optional[dict] = None) -> dict:
-        spec = get_score(name)
-        kw = {"seed": seed, **(extra or {})}
-        n = getattr(spec, "n_batches", 0)
-        if n and "batches" not in kw:
-            kw["batches"] = batches(n)
+        spec, kw = get_score(name), {"seed": seed, **(extra or {})}
+        used = scoring_batches_for(spec, kw.pop("batches") if "batches" in kw else batches)
         if ctx is not None:  # every score ignores keywords it does not use (nmtprune.prune.scores)
             kw["record"] = ctx.setdefault("record", {})
-            ctx["batches"] = kw.get("batches")
-        return spec(model, **kw)
+            ctx["batches"] = used
+        return run_score(spec, model, used, **kw)
     run.batches = batches
     return run
+
+
+def shown_scores() -> list[str]:
+    """The weight scores the site always shows, studied or not (their spec says ``shown``)."""
+    return [n for n in score_names("weight") if get_score(n).shown]
 
 
 def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tuple[list[str], list[str]]:
     """(scores to export, scores the results name but this code cannot compute).
 
-    ``requested`` wins; otherwise magnitude and random plus every score in the study results, in
-    the order the results name them, so a new score shows up on the site as soon as it is studied,
-    then the hidden-unit scores: :data:`.units.DEFAULT_UNIT_SCORES` and every ``units-<unit score>``
-    of the unit-eval results, each with both unit scopes.
+    ``requested`` wins; otherwise the shown scores (:func:`shown_scores`: magnitude, random) plus every
+    score in the study results, by name, so a new score shows up on the site as soon as it is studied,
+    then the hidden-unit scores: the shown ones (:func:`.units.shown_unit_scores`) and every
+    ``units-<unit score>`` of the unit-eval results, each with both unit scopes.
     (:func:`build_export` also adds the scores whose retraining frames it was given.)
     """
-    from ..prune import SCORES
     if requested:
         return list(requested), []
-    names = list(DEFAULT_SCORES) + sorted({s for s, _ in curves if s and s not in DEFAULT_SCORES
-                                           and not s.startswith(UNIT_PREFIX)})
-    names += [s for s in DEFAULT_UNIT_SCORES if s not in names]
+    shown = shown_scores()
+    names = shown + sorted({s for s, _ in curves if s and s not in shown and not s.startswith(UNIT_PREFIX)})
+    names += [s for s in shown_unit_scores() if s not in names]
     names += sorted({s for s, _ in curves if s.startswith(UNIT_PREFIX) and s not in names})
-    ok = [s for s in names if s in SCORES or is_unit_score(s)]
+    weight = set(score_names("weight"))
+    ok = [s for s in names if s in weight or is_unit_score(s)]
     return ok, [s for s in names if s not in ok]
 
 
@@ -301,7 +295,7 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     from .samples import sample_translations
 
     model, cfg, sv, tv = load_model(model_dir)
-    run_score = score_runner(cfg, sv, tv, seed, score_kwargs)
+    runner = score_runner(cfg, sv, tv, seed, score_kwargs)
     classes = weight_classes(model)
     named = dict(model.named_parameters())
     grids = {p: display_grid(tuple(named[p].shape), max_rows, max_cols) for c in classes for p in c.params}
@@ -326,11 +320,11 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     for s in names:
         progress(f"site export: score {s}")
         if is_unit_score(s):  # one number per hidden unit; selected per layer or globally
-            sc, s_schemes = unit_scores(s, model, seed, run_score.batches), list(UNIT_SCOPES)
+            sc, s_schemes = unit_scores(s, model, seed, runner.batches), list(UNIT_SCOPES)
             hist, parts, log_hist = unit_histogram(sc), {}, None
         else:
             ctx: dict = {}
-            sc, s_schemes = run_score(s, model, ctx), list(schemes)
+            sc, s_schemes = runner(s, model, ctx), list(schemes)
             hist, parts = _histograms(sc, classes), _parts(s, model, sc, ctx, classes)
             log_hist = _log_histograms(sc, classes)
             del ctx
@@ -350,7 +344,7 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
         del sc
     if samples > 0:
         sample_data = sample_translations(model_dir, methods, sample_levels, n=samples, split=split or
-                                          curve_info.get("split"), score_fn=run_score, progress=progress)
+                                          curve_info.get("split"), score_fn=runner, progress=progress)
     else:  # e.g. a video, which shows no translations: skip the decoding
         sample_data = {"split": None, "corpus": cfg.data.corpus, "decoding": "greedy", "levels": [],
                        "sources": [], "references": []}

@@ -141,7 +141,7 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
         raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    from_init = bool(get_score(score).options.get("init"))  # an unknown score fails here, before any work
+    from_init = get_score(score).at_init  # an unknown score fails here, before any work
     model, cfg, sv, tv, param, dev_ppl = load_for_frames(model_dir, param, dev_sentences)
 
     dense_ppl = dev_ppl(model)  # the trained dense model: the reference line in both kinds of run

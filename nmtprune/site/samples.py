@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from ..data.batching import ParallelData, load_split
 from ..data.tokenize import Tokenizer
 from ..metrics.evaluate import translate_data
-from ..prune import SCHEMES, get_score, select
+from ..prune import SCHEMES, run_score, select
 from ..train.checkpoint import load_model
 
 __all__ = ["sample_translations"]
@@ -34,7 +34,7 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
     :mod:`.units`) is pruned by it; other methods whose selection :func:`select` does not know get no
     samples rather than wrong ones.
     """
-    score_fn = score_fn or (lambda name, m: get_score(name)(m, seed=seed))
+    score_fn = score_fn or (lambda name, m: run_score(name, m, seed=seed))
     model, cfg, src_vocab, tgt_vocab = load_model(model_dir)
     split = split or cfg.data.dev_split
     full = load_split(cfg.data.corpus, split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase,

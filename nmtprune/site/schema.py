@@ -30,7 +30,7 @@ _STEP = {"type": "object", "required": ["title", "text", "formula", "viz", "thre
                                          "shrink", "unit-histograms"]},
                         "hist": {"enum": ["score", "compared"]},
                         "threshold": {"enum": ["none", "global", "class", "group"]}}}
-# log: bins over log10 of the positive values, values <= 0 counted in zeros (nmtprune.site.parts)
+# log: bins over log10 of the positive values, values <= 0 counted in zeros (a score part, nmtprune.prune.spec.Part)
 _HIST = {"type": "object", "required": ["lo", "hi", "bins", "counts"],
          "properties": {"lo": _NUM, "hi": _NUM, "bins": {"type": "integer", "minimum": 1}, "counts": {"type": "object"},
                         "log": {"type": "boolean"}, "zeros": {"type": "object"}, "label": _STR,

@@ -1,18 +1,18 @@
-"""The "how it works" walk-throughs as data: one registry entry per score and per selection.
+"""The "how it works" walk-throughs as data: each score's from its spec, one entry per selection.
 
 A method's walk-through is its score's steps, then its selection's steps, then two shared steps
 (where the pruning lands, the masks on the real matrix), then, when a retraining-frames artifact
-of that method is exported (:mod:`.frames`), the retraining step. Adding a method is one entry:
+of that method is exported (:mod:`.frames`), the retraining step. Adding a method is:
 
-* a score: one :data:`SCORE_TEXT` entry (label, symbol, text, formula; optionally ``steps``, e.g. OBD's
-  curvature, w² and saliency, each a histogram ``of`` a part the export computes, see
-  :data:`nmtprune.site.export.SCORE_PARTS`); without ``steps`` it gets one "score every weight" step;
+* a score: its :class:`~nmtprune.prune.spec.ScoreSpec` says it all (``site_label``, ``symbol``,
+  ``text``, ``formula``; a weight score's ``steps``, e.g. OBD's curvature, w² and saliency, each a
+  histogram of a ``part`` the spec computes; a unit score's ``how``); a weight score without steps
+  gets one "score every weight" step, a score without words the generic ones;
 * a selection: one :data:`SELECTION_TEXT` entry with its ``steps`` (optionally ``tail``, replacing the
   shared steps, and ``after``, steps after them: hidden-unit pruning's "the model shrinks").
 
 A step showing a part (``of``) the export did not compute for that score is left out, so a family's
-entry serves all its variants (``snip-init`` scores a re-initialised copy: no |w| part, only its score).
-
+steps serve all its variants (``snip-init`` scores a re-initialised copy: no |w| part, only its score).
 Each step names one visualisation from a small fixed vocabulary the site knows how to draw:
 
 * ``histogram``: the score's histogram over all classes pooled (``of``: a part's histogram instead);
@@ -37,85 +37,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["SCORE_TEXT", "SELECTION_TEXT", "score_text", "selection_text", "steps_for"]
+from ..prune.registry import get_score
+from ..prune.spec import ScoreSpec
+from .units import UNIT_PREFIX
+
+__all__ = ["SELECTION_TEXT", "score_text", "selection_text", "steps_for"]
 
 
 def _step(title: str, viz: str, text: str, formula: str, threshold: str = "none", **extra) -> dict:
     return {"title": title, "viz": viz, "threshold": threshold, "text": text, "formula": formula, **extra}
 
 
-SCORE_TEXT: dict[str, dict] = {
-    "magnitude": {
-        "label": "Magnitude", "symbol": "|w|",
-        "text": "Each weight's score is its absolute value: small weights are assumed to matter least and are "
-                "pruned first (See et al. 2016).",
-        "formula": r"\mathrm{score}(w) = |w|",
-        "steps": [
-            _step("The trained weights", "histogram", "Every prunable weight of the trained model, with its sign, "
-                  "pooled over all classes (bar heights are √count so the tails stay visible; the end bars also hold "
-                  "the 0.1 % beyond them).", r"w \in W_c \text{ for every class } c", of="w"),
-            _step("Score every weight: |w|", "histogram", "Folding the sign away gives the score. Small weights are "
-                  "assumed to matter least and are pruned first (See et al. 2016).", r"\mathrm{score}(w) = |w|")]},
-    "random": {
-        "label": "Random", "symbol": "u",
-        "text": "Each weight gets an independent uniform random score: the control baseline every pruning criterion "
-                "must beat.",
-        "formula": r"\mathrm{score}(w) \sim U[0, 1)"},
-    # The data-driven scores (nmtprune.prune.scores): one entry per family; a variant such as
-    # "snip-init" or "obd-empirical" uses its family's entry (see _entry). Their parts' steps show the
-    # histograms nmtprune.site.parts computes (log10 x-axis: curvatures span many decades).
-    "obd": {
-        "label": "OBD", "symbol": "½hw²",
-        "text": "Optimal Brain Damage (LeCun et al. 1990): the loss increase a second-order Taylor expansion predicts "
-                "when the weight is set to 0, ½·h·w², with h the curvature of the loss along that weight (the "
-                "diagonal of the Fisher information or Hessian, estimated on training batches).",
-        "formula": r"\mathrm{score}(w) = \frac{1}{2} h_{ww} w^2, \quad h_{ww} \approx \frac{\partial^2 L}{\partial w^2}",
-        "steps": [
-            _step("The curvature along every weight", "histogram", "OBD's first ingredient: h_kk, how sharply the "
-                  "training loss curves along weight k, estimated on training batches (obd: the Fisher diagonal, "
-                  "squared gradients with target words sampled from the model; obd-empirical: squared per-sentence "
-                  "gradients with the reference words; obd-hutchinson: z⊙Hz with random ±1 probes z). Negative "
-                  "estimates are clamped to 0. The x-axis is log10 (curvatures span many decades); the zeros, e.g. "
-                  "embedding rows of words no batch contains, are counted apart.",
-                  r"h_{kk} \approx \mathrm{E}\left[ \left( \frac{\partial L}{\partial w_k} \right)^2 \right] "
-                  r"\approx \frac{\partial^2 L}{\partial w_k^2}", of="curvature"),
-            _step("The squared weights", "histogram", "The second ingredient: w², the squared distance the weight "
-                  "travels when it is set to 0 (log10 x-axis).", r"w_k^2", of="w2"),
-            _step("The saliency ½·h·w²", "histogram", "Their product is the loss increase a quadratic expansion "
-                  "predicts when weight k alone is deleted: the saliency, OBD's score. A large weight on a flat "
-                  "direction can matter less than a small one on a steep direction. (Embedding rows of words no "
-                  "batch contains have h = 0; their score is |w| times the median saliency/|w| instead.)",
-                  r"s_k = \frac{1}{2} h_{kk} w_k^2 \approx L(w - w_k e_k) - L(w)", of="saliency")]},
-    "snip": {
-        "label": "SNIP", "symbol": "|gw|",
-        "text": "SNIP (Lee et al. 2019): connection sensitivity, the first-order change of the loss when the weight "
-                "is removed, |∂L/∂w · w| on training batches. The -init variants score a fresh initialisation, "
-                "then the model trains under that mask.",
-        "formula": r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|",
-        "steps": [
-            _step("The gradient of every weight", "histogram", "SNIP's first ingredient: |∂L/∂w|, the gradient of "
-                  "the mean token loss accumulated over all scoring batches, then made absolute (log10 x-axis).",
-                  r"|g| = \left| \frac{\partial L}{\partial w} \right|", of="abs_g"),
-            _step("The size of every weight", "histogram", "The second ingredient: |w| (log10 x-axis).", r"|w|",
-                  of="abs_w"),
-            _step("Score every weight: |g·w|", "histogram", "Their product is the first-order change of the loss "
-                  "when the connection is cut: its sensitivity. The least sensitive connections are pruned first. "
-                  "(The -init variants score a re-initialised copy of the model, so only this step is shown.)",
-                  r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|")]},
-    "grasp": {
-        "label": "GraSP", "symbol": "w⊙Hg",
-        "text": "GraSP (Wang et al. 2020): how removing the weight changes the gradient flow, w·(Hg) with H the "
-                "Hessian and g the gradient; weights whose removal reduces gradient flow least go first.",
-        "formula": r"\mathrm{score}(w) = w \odot (H g)"},
-    "taylor": {
-        "label": "Taylor", "symbol": "(gw)²",
-        "text": "Taylor importance (Molchanov et al. 2019): the squared first-order estimate of the loss change "
-                "when the weight is removed, averaged over training batches.",
-        "formula": r"\mathrm{score}(w) = \frac{1}{B} \sum_b \left( \frac{\partial L_b}{\partial w} w \right)^2"},
-}
-
 # hidden-unit scores (nmtprune.site.units): "units-<unit score>", one number per hidden unit
-
 def _unit_score(label: str, symbol: str, text: str, formula: str, how: str) -> dict:
     """A unit score's entry: its one step shows each layer's unit-score histogram (``how``: what one
     number per unit is, in words)."""
@@ -127,79 +60,11 @@ def _unit_score(label: str, symbol: str, text: str, formula: str, how: str) -> d
 
 
 _RECONSTRUCTED = " Only the paper's abstract was readable: the formula is our reading of it (see the score's module)."
-SCORE_TEXT.update({
-    # the family entry: a unit score without its own entry ("units-<new score>") gets this walk-through
-    "units": _unit_score(
-        "Units", "sⱼ", "A score for every hidden unit (nmtprune.prune.units): lower-scoring units are removed "
-        "first, each with all its weights.", r"\mathrm{score}(j) \text{ for every hidden unit } j",
-        "The unit score of every hidden unit."),
-    "units-l1": _unit_score(
-        "Units · L1", "‖Wⱼ‖₁",
-        "Structured pruning of whole hidden units (Li et al. 2017, for LSTM units): each unit's score is the L1 norm "
-        "of its incoming weights, its four gate rows (i, f, g, o) of W_ih and W_hh (row j of W_c for the attentional "
-        "layer); tied layers add their scores. Units with the smallest norm are removed first.",
-        r"\mathrm{score}(j) = \sum_{g \in i,f,g,o} \left( |W^{ih}_{g,j}|_1 + |W^{hh}_{g,j}|_1 \right)",
-        "The summed |w| of the unit's four gate rows of W_ih and W_hh (the attentional layer: its row of W_c)."),
-    "units-l1-out": _unit_score(
-        "Units · L1 (outgoing)", "‖W·ⱼ‖₁",
-        "The L1 norm of the weights a unit sends (ablation of Li et al.): its recurrent column of W_hh, the next "
-        "layer's W_ih column, the attention's W_a row and W_c column at the top; for the attentional layer the "
-        "softmax and input-feeding columns.",
-        r"\mathrm{score}(j) = \sum_{k} |W_{k,j}| \text{ over every weight that reads unit } j",
-        "The summed |w| of every column that reads the unit."),
-    "units-taylor-unit": _unit_score(
-        "Units · Taylor", "(∂E/∂zⱼ)²",
-        "Taylor importance of a unit (Molchanov et al. 2019): a gate z_j = 1 multiplies the unit's output "
-        "wherever it is read; the squared first-order estimate of the loss change when z_j goes to 0, squared per "
-        "training minibatch and averaged.",
-        r"\mathrm{score}(j) = \frac{1}{B} \sum_b \left( \sum_t h_{t,j} \frac{\partial E_b}{\partial h_{t,j}} \right)^2",
-        "The gradient of the minibatch loss with respect to the unit's gate, squared per minibatch and averaged "
-        "over 16 training minibatches."),
-    "units-taylor-unit-2": _unit_score(
-        "Units · Taylor (2nd order)", "(gⱼ − ½(Hz)ⱼ)²",
-        "Second-order Taylor importance (Molchanov et al. 2019): the first-order term corrected by the Hessian of "
-        "the loss over all unit gates, times the gate vector.",
-        r"\mathrm{score}(j) = \frac{1}{B} \sum_b \left( \frac{\partial E_b}{\partial z_j} - \frac{1}{2} (H_b z)_j \right)^2",
-        "The gate gradient minus half the Hessian-gate product, squared per minibatch and averaged."),
-    "units-n2ps": _unit_score(
-        "Units · N2PS", "Aⱼ·Σₖ|wₖⱼ|",
-        "Significance of a hidden neuron (Augasta & Kathirvalavakumar 2011): its mean absolute activation over the "
-        "training tokens times the summed |w| of its outgoing connections." + _RECONSTRUCTED,
-        r"\mathrm{score}(j) = \frac{1}{N} \sum_t |h_{t,j}| \cdot \sum_k |W_{k,j}|",
-        "Mean |activation| over the tokens of 16 training minibatches, times the unit's outgoing L1 norm."),
-    "units-hagiwara-goodness": _unit_score(
-        "Units · Hagiwara goodness", "Gⱼ",
-        "Hagiwara's goodness factor (1994): the squared signal a unit sends forward, its mean squared activation "
-        "times the squared weights of its outgoing connections." + _RECONSTRUCTED,
-        r"\mathrm{score}(j) = \frac{1}{N} \sum_t h_{t,j}^2 \cdot \sum_k W_{k,j}^2",
-        "Mean squared activation over the tokens of 16 training minibatches, times the unit's outgoing squared norm."),
-    "units-hagiwara-energy": _unit_score(
-        "Units · Hagiwara energy", "|Eⱼ|",
-        "Hagiwara's consuming energy (1994): the unit's share of the forward signal energy its layer sends, cross "
-        "terms with the other units included." + _RECONSTRUCTED,
-        r"\mathrm{score}(j) = \left| \frac{1}{N} \sum_t h_{t,j} (V V^{\top} h_t)_j \right|",
-        "The unit's activation times the signal its layer's outgoing weights V send back onto it, averaged over "
-        "tokens."),
-    "units-hagiwara-power": _unit_score(
-        "Units · Hagiwara power", "Σₖ wₖⱼ²",
-        "Hagiwara's weights power (1994), the paper's best criterion: the squared norm of a unit's outgoing "
-        "weights; no data needed." + _RECONSTRUCTED,
-        r"\mathrm{score}(j) = \sum_k W_{k,j}^2",
-        "The summed squares of every weight that reads the unit."),
-    "units-xinghu-mi": _unit_score(
-        "Units · Xing & Hu MI", "Î(hⱼ; y)",
-        "Relevance by mutual information (Xing & Hu 2009): how much a unit's binned activation tells about the "
-        "next target word (the 100 most frequent words plus 'other'), estimated with the Miller-Madow correction; "
-        "the least informative units go first." + _RECONSTRUCTED,
-        r"\mathrm{score}(j) = \hat{I}(h_j; y) = \sum_{b,c} \hat{p}(b,c) \log \frac{\hat{p}(b,c)}{\hat{p}(b) \hat{p}(c)}",
-        "Mutual information between the unit's activation (16 equal-count bins) and the reference next token, "
-        "over the decoder positions of 16 training minibatches; a tied layer is scored by its decoder side."),
-    "units-random-unit": _unit_score(
-        "Units · random", "uⱼ",
-        "An independent uniform random score per hidden unit: the baseline every unit criterion must beat.",
-        r"\mathrm{score}(j) \sim U[0, 1)",
-        "A uniform random number per unit."),
-})
+# the walk-through of a unit score without words of its own
+_UNITS = _unit_score(
+    "Units", "sⱼ", "A score for every hidden unit (nmtprune.prune.units): lower-scoring units are removed first, each "
+    "with all its weights.", r"\mathrm{score}(j) \text{ for every hidden unit } j",
+    "The unit score of every hidden unit.")
 
 # the steps every hidden-unit selection shares after its own: where the pruning lands, the model shrinks
 _UNIT_TAIL = [
@@ -301,12 +166,29 @@ _TAIL = [
 ]
 
 
+def _spec(score: str) -> Optional[ScoreSpec]:
+    """The spec of a site score name ("obd"; "units-l1" is the unit score "l1"), None if unknown."""
+    unit = score.startswith(UNIT_PREFIX)
+    try:
+        return get_score(score[len(UNIT_PREFIX):] if unit else score, kind="unit" if unit else "weight")
+    except ValueError:
+        return None
+
+
 def _entry(score: str) -> Optional[dict]:
-    """The score's entry, else its family's ("snip-init-b10" -> "snip") labelled with the variant."""
-    if score in SCORE_TEXT:
-        return SCORE_TEXT[score]
-    family = SCORE_TEXT.get(score.split("-")[0])  # "units-taylor-unit" -> the generic "units" entry
-    return {**family, "label": f"{family['label']} ({score})"} if family else None
+    """The score's walk-through entry from its spec (a variant's spec carries its family's words)."""
+    spec = _spec(score)
+    if score.startswith(UNIT_PREFIX) and (spec is None or spec.site_label is None):
+        return {**_UNITS, "label": f"{_UNITS['label']} ({score})"}
+    if spec is None or spec.site_label is None:
+        return None
+    text = (spec.text or "") + (_RECONSTRUCTED if spec.reconstructed else "")
+    symbol, formula = spec.symbol or "score", spec.formula or rf"\mathrm{{{spec.name}}}"
+    if spec.kind == "unit":
+        return _unit_score(spec.site_label, symbol, text, formula, spec.how)
+    return {"label": spec.site_label, "symbol": symbol, "text": text, "formula": formula,
+            "steps": [_step(s.title, "histogram", s.text, s.formula, **({"of": s.part} if s.part else {}))
+                      for s in spec.steps]}
 
 
 def score_text(score: str) -> dict:

@@ -26,33 +26,34 @@ from typing import Callable, Optional
 
 import torch
 
-__all__ = ["UNIT_PREFIX", "UNIT_SCOPES", "UNIT_NORMALIZE", "DEFAULT_UNIT_SCORES", "is_unit_score", "unit_scores",
+__all__ = ["UNIT_PREFIX", "UNIT_SCOPES", "UNIT_NORMALIZE", "shown_unit_scores", "is_unit_score", "unit_scores",
            "unit_method", "unit_histogram"]
 
-UNIT_PREFIX = "units-"  # "units-l1" is the unit score "l1" (nmtprune.prune.units.UNIT_SCORES)
+UNIT_PREFIX = "units-"  # "units-l1" is the unit score "l1" (nmtprune.prune.score_names("unit"))
 UNIT_SCOPES = ("per-layer", "global")
 UNIT_NORMALIZE = "l2"  # global scope: as studies/units.yaml (units_eval.normalize)
-DEFAULT_UNIT_SCORES = ("units-l1",)  # always shown; the studied unit scores join it (export.export_scores)
-UNIT_BATCHES = 16  # scoring batches for the unit scores that need data (taylor-unit, n2ps, ...)
 UNIT_BINS = 40  # histogram bins per group: 512 units fill 40 bins without gaps
 
 
 def is_unit_score(name: str) -> bool:
-    from ..prune.units import UNIT_SCORES
-    return name.startswith(UNIT_PREFIX) and name[len(UNIT_PREFIX):] in UNIT_SCORES
+    from ..prune.registry import score_names
+    return name.startswith(UNIT_PREFIX) and name[len(UNIT_PREFIX):] in score_names("unit")
+
+
+def shown_unit_scores() -> list[str]:
+    """The unit scores the site always shows (their spec says ``shown``); the studied ones join them."""
+    from ..prune.registry import get_score, score_names
+    return [UNIT_PREFIX + n for n in score_names("unit") if get_score(n).shown]
 
 
 def unit_scores(name: str, model, seed: int = 0, batches: Optional[Callable[[int], list]] = None) -> dict:
     """{group: FloatTensor (n_units,)} of the unit score ``units-<name>``; ``batches(n)`` gives
-    scoring batches to the scores that need data."""
-    from ..prune.units import NEEDS_DATA, get_unit_score
-    base = name[len(UNIT_PREFIX):]
-    kw = {"seed": seed}
-    if base in NEEDS_DATA:
-        if batches is None:
-            raise ValueError(f"unit score {base!r} needs scoring batches")
-        kw["batches"] = batches(UNIT_BATCHES)
-    return {g: s.detach().float().cpu() for g, s in get_unit_score(base)(model, **kw).items()}
+    scoring batches to the scores that need data (n: the spec's ``n_batches``)."""
+    from ..prune.registry import get_score, run_score
+    spec = get_score(name[len(UNIT_PREFIX):], kind="unit")
+    if spec.needs_data and batches is None:
+        raise ValueError(f"unit score {spec.name!r} needs scoring batches")
+    return {g: s.detach().float().cpu() for g, s in run_score(spec, model, batches, seed=seed).items()}
 
 
 def unit_histogram(scores: dict) -> dict:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -37,8 +37,9 @@ from torch import nn
 from ...data.batching import Batch, ParallelData, collate, load_split, make_batches
 from ...data.vocab import PAD
 
-__all__ = ["scoring_batches", "load_scoring_batches", "absent_rows", "absent_row_counts", "fill_absent_rows",
-           "ABSENT_POLICIES", "variance_scaling_copy", "INITS", "check_options"]
+__all__ = ["scoring_batches", "load_scoring_batches", "batch_source", "scored_weights", "absent_rows",
+           "absent_row_counts", "fill_absent_rows", "ABSENT_POLICIES", "variance_scaling_copy", "INITS",
+           "check_options"]
 
 ABSENT_POLICIES = ("magnitude", "keep", "zero")
 INITS = (None, "variance-scaling")  # score the model as given, or a re-initialised copy (at-init scores)
@@ -66,6 +67,27 @@ def load_scoring_batches(cfg, src_vocab, tgt_vocab, n_batches: int, batch_size: 
     d = cfg.data
     train = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len)
     return scoring_batches(train, n_batches, batch_size, seed)
+
+
+def batch_source(cfg, src_vocab, tgt_vocab, batch_size: int = 64, seed: int = 0) -> Callable[[int], list[Batch]]:
+    """``source(n)``: :func:`load_scoring_batches` for ``n``, the split loaded on the first call and
+    each list kept, so asking again costs nothing (what :func:`nmtprune.prune.registry.run_score` takes)."""
+    cache: dict = {}
+
+    def source(n_batches: int) -> list[Batch]:
+        if "train" not in cache:
+            d = cfg.data
+            cache["train"] = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab,
+                                        tgt_vocab, d.max_len)
+        if n_batches not in cache:
+            cache[n_batches] = scoring_batches(cache["train"], n_batches, batch_size, seed)
+        return cache[n_batches]
+    return source
+
+
+def scored_weights(model: nn.Module, scores) -> dict[str, torch.Tensor]:
+    """{param: w as float32, shaped like the param} for the parameters ``scores`` has (a part's input)."""
+    return {n: p.detach().float() for n, p in model.named_parameters() if n in scores}
 
 
 def absent_rows(model: nn.Module, batches: Sequence[Batch]) -> dict[str, torch.Tensor]:

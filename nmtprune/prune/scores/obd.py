@@ -43,12 +43,13 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from ..spec import Paper, Part, ScoreSpec, Step
 from ._autograd import (Objective, Params, exact_gn_diagonal, exact_hessian_diagonal, fisher_diagonal,
                         hutchinson_diagonal, prunable_params, require_batches, scoring_mode, seq2seq_objective,
                         weights)
-from ._data import check_options, fill_absent_rows
+from ._data import check_options, fill_absent_rows, scored_weights
 
-__all__ = ["obd_saliency", "obd_from_objective", "curvature_diagonal", "ESTIMATORS", "SECOND_ORDER"]
+__all__ = ["obd_saliency", "obd_from_objective", "curvature_diagonal", "ESTIMATORS", "SECOND_ORDER", "SPECS"]
 
 ESTIMATORS = ("fisher", "empirical", "hutchinson", "exact", "gn-exact")
 SECOND_ORDER = ("hutchinson", "exact")  # the estimators that need double backward
@@ -119,3 +120,61 @@ def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator
                                     samples=samples, micro_batch=micro_batch, probes=probes,
                                     probe_batch=probe_batch, max_weights=max_weights, record=record)
     return fill_absent_rows(scores, model, batches, absent_rows)
+
+
+# The site's pictures of OBD (every estimator records the clamped h_kk its saliency used in
+# record["curvature"], see obd_from_objective, so none is computed twice). Log-binned: curvatures
+# and saliencies span many decades.
+def _curvature(model: nn.Module, scores, ctx) -> dict[str, torch.Tensor]:
+    return {n: h.detach().float() for n, h in ctx["record"]["curvature"].items() if n in scores}
+
+
+def _w2(model: nn.Module, scores, ctx) -> dict[str, torch.Tensor]:
+    return {n: w.square() for n, w in scored_weights(model, scores).items()}
+
+
+def _saliency(model: nn.Module, scores, ctx) -> dict[str, torch.Tensor]:
+    # ½·h·w² from the recorded h; it differs from the score only on embedding rows of tokens the
+    # batches never saw (h = 0 there; the score fills them, see ._data)
+    h = ctx["record"]["curvature"]
+    return {n: 0.5 * h[n].detach().float() * w.square() for n, w in scored_weights(model, scores).items()}
+
+
+_OBD = ScoreSpec(
+    "obd", obd_saliency, options={"estimator": "fisher", "samples": 1}, n_batches=100,
+    cost="one forward+backward per batch (first derivatives only): 100 batches ≈ half a training epoch",
+    paper=Paper("OBD (LeCun et al. 1990)", "s = ½·h_kk·w²; prune, retrain, repeat",
+                "MNIST digit net: ~4× fewer parameters, test error down; SNIP's Table 1: LeNet-300-100 92 % / 2.0 % "
+                "err (ref 1.7 %)"),
+    label="OBD (Fisher)", site_label="OBD", symbol="½hw²",
+    text="Optimal Brain Damage (LeCun et al. 1990): the loss increase a second-order Taylor expansion predicts when "
+         "the weight is set to 0, ½·h·w², with h the curvature of the loss along that weight (the diagonal of the "
+         "Fisher information or Hessian, estimated on training batches).",
+    formula=r"\mathrm{score}(w) = \frac{1}{2} h_{ww} w^2, \quad h_{ww} \approx \frac{\partial^2 L}{\partial w^2}",
+    steps=(Step("The curvature along every weight", "OBD's first ingredient: h_kk, how sharply the training loss "
+                "curves along weight k, estimated on training batches (obd: the Fisher diagonal, squared gradients "
+                "with target words sampled from the model; obd-empirical: squared per-sentence gradients with the "
+                "reference words; obd-hutchinson: z⊙Hz with random ±1 probes z). Negative estimates are clamped to "
+                "0. The x-axis is log10 (curvatures span many decades); the zeros, e.g. embedding rows of words no "
+                "batch contains, are counted apart.",
+                r"h_{kk} \approx \mathrm{E}\left[ \left( \frac{\partial L}{\partial w_k} \right)^2 \right] "
+                r"\approx \frac{\partial^2 L}{\partial w_k^2}", part="curvature"),
+           Step("The squared weights", "The second ingredient: w², the squared distance the weight travels when it "
+                "is set to 0 (log10 x-axis).", r"w_k^2", part="w2"),
+           Step("The saliency ½·h·w²", "Their product is the loss increase a quadratic expansion predicts when "
+                "weight k alone is deleted: the saliency, OBD's score. A large weight on a flat direction can matter "
+                "less than a small one on a steep direction. (Embedding rows of words no batch contains have h = 0; "
+                "their score is |w| times the median saliency/|w| instead.)",
+                r"s_k = \frac{1}{2} h_{kk} w_k^2 \approx L(w - w_k e_k) - L(w)", part="saliency")),
+    parts=(Part("curvature", "curvature h_kk", _curvature, log=True), Part("w2", "w²", _w2, log=True),
+           Part("saliency", "saliency ½·h_kk·w²", _saliency, log=True)))
+
+SPECS = (
+    _OBD,
+    _OBD.variant("obd-empirical", options={"estimator": "empirical", "micro_batch": 1}, n_batches=8,
+                 cost="one backward per sentence"),
+    _OBD.variant("obd-hutchinson", options={"estimator": "hutchinson", "probes": 2}, n_batches=16,
+                 cost="two Hessian-vector products (double backward) per batch"),
+    _OBD.variant("obd-exact", options={"estimator": "exact"}, n_batches=4,
+                 cost="one double backward per weight: tiny models only"),
+)

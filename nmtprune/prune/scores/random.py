@@ -10,9 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..spec import ScoreSpec
 from ..targets import prunable
 
-__all__ = ["random_uniform"]
+__all__ = ["random_uniform", "SPECS"]
 
 
 def random_uniform(model: nn.Module, seed: int = 0, **_unused) -> dict[str, torch.Tensor]:
@@ -27,3 +28,11 @@ def random_uniform(model: nn.Module, seed: int = 0, **_unused) -> dict[str, torc
     """
     gen = torch.Generator().manual_seed(seed)  # CPU generator: same numbers whatever the device
     return {name: torch.rand(p.shape, generator=gen).to(p.device) for _, name, p in prunable(model)}
+
+
+SPECS = (ScoreSpec(
+    "random", random_uniform, mask_per_seed=True, baseline=True, shown=True, cost="one random number per weight",
+    site_label="Random", symbol="u",
+    text="Each weight gets an independent uniform random score: the control baseline every pruning criterion must "
+         "beat.",
+    formula=r"\mathrm{score}(w) \sim U[0, 1)"),)

@@ -13,8 +13,7 @@ layers under dot attention. :func:`unit_groups` lists them; :func:`member_slots`
 bias entries and columns unit j owns (roles ``in``, ``bias``, ``out``); :func:`unit_view` arranges
 one slot of a parameter as (n_units, m) so that a per-unit reduction is one ``.sum(dim=1)``.
 
-**Unit score contract** (add a criterion as one file in :mod:`.scores` plus one line in
-``UNIT_SCORES``)::
+**Unit score contract** (add a criterion as one file in :mod:`.scores` ending with its ``SPECS``)::
 
     unit_score(model, batches=None, seed=0, **_) -> {group_name: FloatTensor (n_units,)}
 
@@ -23,7 +22,8 @@ one slot of a parameter as (n_units, m) so that a per-unit reduction is one ``.s
 * tied members are scored together: compute per member and add with :func:`sum_members`;
 * ``batches``: an iterable of teacher-forced minibatches (:class:`nmtprune.data.Batch`: ``src``,
   ``src_len``, ``tgt_in``, ``tgt_out``); data-free scores ignore it, data scores raise UnitError
-  without it (and are listed in ``NEEDS_DATA``). ``seed`` for random choices. Ignore other keywords.
+  without it (their spec says how many they get by default, ``n_batches``). ``seed`` for random
+  choices. Ignore other keywords.
 * no state between calls and no change to ``model``; open the file with the paper, the formula,
   the data needed and the cost (see ``scores/l1.py``, ``scores/taylor.py``).
 
@@ -46,10 +46,10 @@ from .activations import unit_activations
 from .groups import (Slot, UnitError, UnitGroup, find_group, member_names, member_size, member_slots, sum_members,
                      ties, unit_groups, unit_view)
 from .mask import UnitMask, axis_keeps
-from .scores import NEEDS_DATA, UNIT_SCORES, get_unit_score
+from .scores import get_unit_score, unit_score_names
 from .select import SCOPES, select_units
 from .shrink import dead_units, shrink, shrunk_config
 
 __all__ = ["Slot", "UnitError", "UnitGroup", "find_group", "member_names", "member_size", "member_slots",
-           "sum_members", "ties", "unit_groups", "unit_view", "UnitMask", "axis_keeps", "UNIT_SCORES", "NEEDS_DATA",
-           "get_unit_score", "SCOPES", "select_units", "shrink", "shrunk_config", "dead_units", "unit_activations"]
+           "sum_members", "ties", "unit_groups", "unit_view", "UnitMask", "axis_keeps", "get_unit_score",
+           "unit_score_names", "SCOPES", "select_units", "shrink", "shrunk_config", "dead_units", "unit_activations"]

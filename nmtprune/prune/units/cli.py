@@ -51,29 +51,25 @@ def _parse_ratios(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _score_batches(model, cfg, sv, tv, n: int, batch_size: int, seed: int):
-    """The first ``n`` shuffled training minibatches of the model's own corpus (for data scores)."""
-    from ...data.batching import collate, load_split, make_batches
-    d = cfg.data
-    data = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, sv, tv, d.max_len)
-    return [collate(data, index) for index in make_batches(data, batch_size, seed, 0)[:n]]
-
-
 def _cmd_prune_units(args) -> int:
     from ...errors import check_new_out, writing
     from ...provenance import provenance
     from ...train.checkpoint import load_model, save_checkpoint, write_json_atomic
-    from . import NEEDS_DATA, UnitError, get_unit_score, select_units, shrink
+    from ..registry import run_score
+    from ..scores import load_scoring_batches
+    from . import UnitError, get_unit_score, select_units, shrink
 
     out = check_new_out(args.out)
     if (args.fraction is None) == (not args.ratios):
         raise UnitError("give either --fraction or --ratios")
+    spec = get_unit_score(args.score)
+    if spec.needs_data and (args.batches < 1 or args.batch_size < 1):
+        raise UnitError(f"unit score {args.score!r} scores on training minibatches: --batches and --batch-size "
+                        f"must be >= 1, got {args.batches} and {args.batch_size}")
     model, cfg, sv, tv = load_model(args.model)
-    score = get_unit_score(args.score)
-    batches = None
-    if args.score in NEEDS_DATA:
-        batches = _score_batches(model, cfg, sv, tv, args.batches, args.batch_size, args.seed)
-    scores = score(model, batches=batches, seed=args.seed)
+    # the first --batches shuffled training minibatches of the model's own corpus, for the data scores
+    batches = load_scoring_batches(cfg, sv, tv, args.batches, args.batch_size, args.seed) if spec.needs_data else None
+    scores = run_score(spec, model, batches, seed=args.seed)
     fraction = _parse_ratios(args.ratios) if args.ratios else args.fraction
     mask = select_units(scores, model, fraction, args.scope, groups=args.groups or None)
     mask.info.update(score=args.score, seed=args.seed)
@@ -148,11 +144,11 @@ def _cmd_shrink(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from .scores import UNIT_SCORES
+    from .scores import unit_score_names
 
     p = sub.add_parser("prune-units", help="remove hidden units: unit score x per-layer or global selection")
     p.add_argument("model", help="checkpoint directory")
-    p.add_argument("--score", default="l1", choices=sorted(UNIT_SCORES))
+    p.add_argument("--score", default="l1", choices=unit_score_names())
     p.add_argument("--fraction", type=float, help="fraction of units to remove, [0, 1)")
     p.add_argument("--ratios", nargs="+", metavar="GROUP=F", help="per-layer fractions, e.g. tgt_layer2=0.3 "
                    "attention=0.5 (groups not named keep all units)")
@@ -163,8 +159,8 @@ def add_cli(sub) -> None:
                        help="one ranking over the units of all chosen groups")
     p.set_defaults(scope="per-layer")
     p.add_argument("--groups", nargs="*", help="prune only these unit groups or layers (default: all)")
-    p.add_argument("--batches", type=int, default=30, help="training minibatches for data scores (taylor-unit, "
-                   "n2ps, hagiwara-goodness, hagiwara-energy, xinghu-mi)")
+    p.add_argument("--batches", type=int, default=30, help="training minibatches for the unit scores that "
+                   "read data (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)

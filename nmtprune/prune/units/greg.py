@@ -46,9 +46,10 @@ from .groups import Slot, UnitError, find_group, member_slots, unit_groups
 from .scores.l1 import l1_unit
 from .select import select_units
 
-__all__ = ["GRegConfig", "GrowingRegularizer", "greg_prune", "MODES"]
+__all__ = ["GRegConfig", "GrowingRegularizer", "greg_prune", "MODES", "MODE_LABELS"]
 
 MODES = ("greg-1", "greg-2")
+MODE_LABELS = {"greg-1": "GReg-1 (then L1)", "greg-2": "GReg-2 (then L1)"}  # what the reports call them
 
 
 def _n_updates(ceiling: float, delta: float) -> int:

@@ -39,10 +39,11 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ...spec import Paper, ScoreSpec
 from ..groups import UnitError, member_slots, sum_members, unit_view
 from ._common import collect, out_views, reduce_tokens
 
-__all__ = ["hagiwara_unit", "hagiwara_goodness", "hagiwara_energy", "hagiwara_power"]
+__all__ = ["hagiwara_unit", "hagiwara_goodness", "hagiwara_energy", "hagiwara_power", "SPECS"]
 
 CRITERIA = ("goodness", "energy", "power")
 
@@ -107,3 +108,32 @@ def hagiwara_energy(model: nn.Module, batches: Iterable | None = None, **kwargs)
 def hagiwara_power(model: nn.Module, batches: Iterable | None = None, **kwargs) -> dict[str, torch.Tensor]:
     """:func:`hagiwara_unit` with ``criterion="power"`` (data-free)."""
     return hagiwara_unit(model, None, **{**kwargs, "criterion": "power"})
+
+
+_HAGIWARA = Paper("Hagiwara 1994", "goodness factor, consuming energy, weights power of a hidden unit")
+_DATA_COST = "one forward per minibatch (activations) and one pass over the outgoing weights"
+SPECS = (
+    ScoreSpec(
+        "hagiwara-goodness", hagiwara_goodness, kind="unit", n_batches=16, reconstructed=True, cost=_DATA_COST,
+        paper=_HAGIWARA, label="Hagiwara (goodness)", site_label="Units · Hagiwara goodness", symbol="Gⱼ",
+        text="Hagiwara's goodness factor (1994): the squared signal a unit sends forward, its mean squared activation "
+             "times the squared weights of its outgoing connections.",
+        formula=r"\mathrm{score}(j) = \frac{1}{N} \sum_t h_{t,j}^2 \cdot \sum_k W_{k,j}^2",
+        how="Mean squared activation over the tokens of 16 training minibatches, times the unit's outgoing squared "
+            "norm."),
+    ScoreSpec(
+        "hagiwara-energy", hagiwara_energy, kind="unit", n_batches=16, reconstructed=True, cost=_DATA_COST,
+        paper=_HAGIWARA, site_label="Units · Hagiwara energy", symbol="|Eⱼ|",
+        text="Hagiwara's consuming energy (1994): the unit's share of the forward signal energy its layer sends, cross "
+             "terms with the other units included.",
+        formula=r"\mathrm{score}(j) = \left| \frac{1}{N} \sum_t h_{t,j} (V V^{\top} h_t)_j \right|",
+        how="The unit's activation times the signal its layer's outgoing weights V send back onto it, averaged over "
+            "tokens."),
+    ScoreSpec(
+        "hagiwara-power", hagiwara_power, kind="unit", reconstructed=True, cost="one pass over the outgoing weights",
+        paper=_HAGIWARA, site_label="Units · Hagiwara power", symbol="Σₖ wₖⱼ²",
+        text="Hagiwara's weights power (1994), the paper's best criterion: the squared norm of a unit's outgoing "
+             "weights; no data needed.",
+        formula=r"\mathrm{score}(j) = \sum_k W_{k,j}^2",
+        how="The summed squares of every weight that reads the unit."),
+)

@@ -41,10 +41,11 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ...spec import Paper, ScoreSpec
 from ..groups import UnitError, unit_groups
 from ._common import collect
 
-__all__ = ["xinghu_unit", "mutual_information", "quantile_bins"]
+__all__ = ["xinghu_unit", "mutual_information", "quantile_bins", "SPECS"]
 
 
 def quantile_bins(h: torch.Tensor, bins: int) -> torch.Tensor:
@@ -138,3 +139,17 @@ def xinghu_unit(model: nn.Module, batches: Iterable | None = None, seed: int = 0
                 h = h[torch.randperm(len(h), generator=gen)[:max_tokens]]
             out[g.name] = _redundancy(h).float()
     return out
+
+
+SPECS = (ScoreSpec(
+    "xinghu-mi", xinghu_unit, kind="unit", n_batches=16, reconstructed=True,
+    cost="one forward per minibatch (activations), then a histogram per unit",
+    paper=Paper("Xing & Hu 2009", "mutual information between a unit's activation and the next target word"),
+    label="Xing & Hu (MI)", site_label="Units · Xing & Hu MI", symbol="Î(hⱼ; y)",
+    text="Relevance by mutual information (Xing & Hu 2009): how much a unit's binned activation tells about the next "
+         "target word (the 100 most frequent words plus 'other'), estimated with the Miller-Madow correction; the "
+         "least informative units go first.",
+    formula=r"\mathrm{score}(j) = \hat{I}(h_j; y) = \sum_{b,c} \hat{p}(b,c) \log \frac{\hat{p}(b,c)}{\hat{p}(b) "
+            r"\hat{p}(c)}",
+    how="Mutual information between the unit's activation (16 equal-count bins) and the reference next token, over the "
+        "decoder positions of 16 training minibatches; a tied layer is scored by its decoder side."),)

@@ -49,7 +49,7 @@ export function viz(d, m, step, width) {
       const gone = g.size - g.kept[lv];
       box.append(histCanvas({ counts: own.counts }, own, t, `${g.name} · ${gone} of ${g.size} units removed`, w, 110));
     }
-  } else if (step.viz === "histogram" && step.of) { // an intermediate quantity of the score (export: SCORE_PARTS)
+  } else if (step.viz === "histogram" && step.of) { // an intermediate quantity of the score (export: its spec's parts)
     const part = score.parts[step.of];
     box.append(histCanvas(pooledBars(part), part, null, `${part.label || step.of} over all ${d.classes.length} classes` +
       (part.log ? " · log10 axis, zeros in the bar 0" : ""), width, 220));

@@ -1,0 +1,179 @@
+"""What a method declares about itself, next to its function: :class:`ScoreSpec` and :class:`ScheduleSpec`.
+
+A score file ends with ``SPECS = (...)``: one :class:`ScoreSpec` per name a study, the CLI or a result
+cell can say (a variant such as ``snip-init-b1`` is a spec of its own, made with :meth:`ScoreSpec.variant`).
+The spec is everything the rest of the project knows about the score: how to call it, the data it
+needs, what it costs, its paper, the label the report prints, and the text, formula, walk-through
+steps and animated parts the site shows. Nothing downstream keeps a table of its own;
+:mod:`nmtprune.prune.registry` collects the specs (and those of installed plugins).
+
+This module holds plain data only: it imports no model code, so a score file (or a plugin) can
+import it without pulling in the rest of the package.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+from ..config import ConfigError
+
+__all__ = ["ScoreSpec", "ScheduleSpec", "Paper", "Step", "Part", "PluginError", "KINDS"]
+
+KINDS = ("weight", "unit")  # one value per weight (shaped like the parameter) or one per hidden unit
+
+
+class PluginError(ConfigError):
+    """A score or schedule could not be registered (a plugin that fails to load, a name already taken)."""
+
+
+@dataclass(frozen=True)
+class Paper:
+    """Where a method comes from, as the methods report's table of papers prints it.
+
+    Attributes:
+        method: the method and its citation, e.g. ``"SNIP (Lee et al. 2019)"``.
+        criterion: the criterion in one line.
+        headline: the paper's own headline result (other models and data: context only); empty for a
+            paper cited without one.
+    """
+    method: str
+    criterion: str = ""
+    headline: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the site's walk-through of a weight score: a histogram with its words and formula.
+
+    ``part`` names the :class:`Part` whose histogram the step shows; None shows the score itself.
+    A step whose part was not computed for a score (a variant without that part) is left out.
+    """
+    title: str
+    text: str
+    formula: str
+    part: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """An intermediate quantity of a score that the site animates (OBD's curvature, SNIP's |g|).
+
+    ``fn(model, scores, ctx) -> {param_name: tensor}``: each tensor shaped like its parameter or any
+    1-D selection of its values (a quantity defined only on some weights). ``ctx["record"]`` is the
+    dict the score was given as ``record=`` (what it chose to keep, e.g. OBD's curvature diagonal),
+    ``ctx["batches"]`` its scoring batches (None for a data-free score), so a part never costs a
+    second scoring pass. ``log``: binned over log10 of the positive values (zeros counted apart),
+    for quantities spanning decades. ``label`` names the quantity in the picture.
+    """
+    name: str
+    label: str
+    fn: Callable[..., Mapping[str, Any]]
+    log: bool = False
+
+
+@dataclass(frozen=True, eq=False)  # one spec is one registration: compared by identity
+class ScoreSpec:
+    """A registered score: its function and everything the sweep, the report and the site say about it.
+
+    Calling the spec calls ``fn(model, **{**options, **kwargs})``: the caller's keywords win.
+
+    Attributes:
+        name: what studies, the CLI and result cells say (unique over both kinds).
+        fn: ``fn(model, batches=None, seed=0, **options) -> {name: FloatTensor}``; a weight score
+            returns one value per weight for every prunable parameter (shaped like it), a unit score
+            one value per hidden unit of every unit group, ``(n_units,)``. Lower = pruned first.
+            It keeps no state and ignores keywords it does not use.
+        kind: ``"weight"`` or ``"unit"``.
+        options: the fixed keyword arguments that make this variant (JSON-able: stored in results).
+        n_batches: scoring batches of the training split it is given by default; 0 = needs no data.
+        at_init: it scores a re-initialised copy of the model (its mask then trains from scratch).
+        mask_per_seed: each seed draws a different mask (the random controls), so studies run it
+            for every seed; every other score gives one mask whatever the seed and runs once.
+        baseline: a reference the other scores are compared against (See et al.'s magnitude, random).
+        shown: the site always shows it, whether a study ran it or not.
+        cost: the cost in words (one forward+backward per batch, ...).
+        paper: where it comes from.
+        reconstructed: the formula is our reading of the paper's abstract (the full text was not at hand).
+        label: the report's name for it (default: ``name``).
+        site_label, symbol, text, formula: the site's words; None leaves the site's generic ones.
+        steps: the weight score's walk-through on the site (default: one "score every weight" step).
+        how: a unit score's one number per unit, in words (its walk-through step).
+        parts: the quantities the steps show.
+    """
+    name: str
+    fn: Callable[..., Mapping[str, Any]]
+    kind: str = "weight"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    n_batches: int = 0
+    at_init: bool = False
+    mask_per_seed: bool = False
+    baseline: bool = False
+    shown: bool = False
+    cost: str = ""
+    paper: Optional[Paper] = None
+    reconstructed: bool = False
+    label: str = ""
+    site_label: Optional[str] = None
+    symbol: Optional[str] = None
+    text: Optional[str] = None
+    formula: Optional[str] = None
+    steps: tuple[Step, ...] = ()
+    how: str = ""
+    parts: tuple[Part, ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name or self.name != self.name.strip():
+            raise PluginError(f"a score needs a name without surrounding blanks, got {self.name!r}")
+        if self.kind not in KINDS:
+            raise PluginError(f"score {self.name!r}: kind must be one of {list(KINDS)}, got {self.kind!r}")
+        if not callable(self.fn):
+            raise PluginError(f"score {self.name!r}: fn must be callable, got {type(self.fn).__name__}")
+        if isinstance(self.n_batches, bool) or not isinstance(self.n_batches, int) or self.n_batches < 0:
+            raise PluginError(f"score {self.name!r}: n_batches must be an int >= 0, got {self.n_batches!r}")
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+    def __call__(self, model, **kwargs) -> Mapping[str, Any]:
+        return self.fn(model, **{**self.options, **kwargs})
+
+    @property
+    def needs_data(self) -> bool:
+        """Whether the score must be given scoring batches (``n_batches > 0``)."""
+        return self.n_batches > 0
+
+    def variant(self, name: str, **changes) -> "ScoreSpec":
+        """The same score under another name with some fields changed (``options``, ``n_batches`` ...).
+
+        A variant keeps the site's words and steps, its site label becoming ``"<label> (<name>)"``;
+        its report label is its name and it cites no paper of its own, unless ``changes`` say so.
+        """
+        site_label = f"{self.site_label} ({name})" if self.site_label is not None else None
+        return dataclasses.replace(self, **{"name": name, "label": "", "paper": None, "site_label": site_label,
+                                            **changes})
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleSpec:
+    """A sparsity schedule: how to build its ``step -> sparsity`` function over a run, and its words.
+
+    Attributes:
+        name: what studies say (``retrain.schedules``, ``retrain.scheduled``).
+        make: ``make(target, span, rounds=..., every=..., events=...) -> step -> sparsity``, where
+            ``span`` is the number of steps by which the target is reached (>= 1); it ignores the
+            keywords it does not use and raises ValueError naming a bad one.
+        label: the report's name for it; ``{rounds}`` is replaced by the study's rounds.
+        paper: where it comes from.
+    """
+    name: str
+    make: Callable[..., Callable[[int], float]]
+    label: str = ""
+    paper: Optional[Paper] = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise PluginError(f"a schedule needs a name, got {self.name!r}")
+        if not callable(self.make):
+            raise PluginError(f"schedule {self.name!r}: make must be callable")
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
