@@ -41,7 +41,7 @@ def _cmd_train(args) -> int:
     cfg = load_config(args.config, args.overrides)
     masks = None
     if args.mask:  # sparse from scratch: a fresh model trained under a fixed mask
-        from .prune.masks import MaskSet
+        from .sparse.masks import MaskSet
         masks = MaskSet.load(args.mask)
     out = Path(args.out)
     if os.environ.get("RANK", "0") == "0":  # a kill during a checkpoint swap may have hidden last/: put it back

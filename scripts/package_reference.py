@@ -59,7 +59,7 @@ def main() -> int:
             results[split], _ = evaluate_data(model, data, tv, cfg.data.tgt_lang, beam=args.beam)
             print(split, json.dumps(results[split]), file=sys.stderr, flush=True)
         log = (args.run / "metrics.jsonl").read_text(encoding="utf-8")
-        dev_curve = [json.loads(l) for l in log.splitlines() if '"type": "dev"' in l]
+        dev_curve = [json.loads(line) for line in log.splitlines() if '"type": "dev"' in line]
         train_run = json.loads((args.run / "run.json").read_text()) if (args.run / "run.json").exists() else {}
         if args.train_command:
             train_run.setdefault("command", args.train_command)

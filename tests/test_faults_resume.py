@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from conftest import ROOT, TOY_CONFIG
 from nmtprune.config import load_config
-from nmtprune.prune.masks import MaskSet
+from nmtprune.sparse.masks import MaskSet
 from nmtprune.train.checkpoint import CheckpointError, load_masks, load_model
 from nmtprune.train.loop import train
 
@@ -41,7 +41,7 @@ def _random_masks(tmp_path, seed=0, name="masks.safetensors") -> Path:
 
 
 def _train_steps(run):
-    recs = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     return [r["step"] for r in recs if r["type"] == "train"]
 
 
@@ -202,7 +202,7 @@ def test_loss_of_the_window_spanning_a_resume_equals_the_uninterrupted_one(tmp_p
     train(load_config(TOY_CONFIG, over), tmp_path / "part", resume=True, progress=False)
 
     def losses(run):
-        recs = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+        recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         return [(r["step"], r["loss"]) for r in recs if r["type"] == "train"]
     full = losses(tmp_path / "full")
     assert len(full) == 3 and losses(tmp_path / "part") == full

@@ -11,7 +11,7 @@ import torch
 from conftest import ROOT, TOY_CONFIG
 from nmtprune.config import load_config
 from nmtprune.prune import MaskSet, get_score, select
-from nmtprune.prune.export import load_compressed, save_compressed
+from nmtprune.sparse.compressed import load_compressed, save_compressed
 from nmtprune.prune.retrain import retrain, retrain_config, sparse_from_scratch
 from nmtprune.train.checkpoint import load_model
 from nmtprune.train.loop import train

@@ -108,8 +108,10 @@ def _expected_diff(export, a, b, cls, s):
     out = {"both": 0, "only-a": 0, "only-b": 0, "neither": 0}
     for p in next(c for c in export["classes"] if c["name"] == cls)["params"]:
         pa, pb = (np.frombuffer(base64.b64decode(m["pruned_at"][p["name"]]), np.uint8) < s for m in (ma, mb))
-        out["both"] += int((pa & pb).sum()); out["only-a"] += int((pa & ~pb).sum())
-        out["only-b"] += int((~pa & pb).sum()); out["neither"] += int((~pa & ~pb).sum())
+        out["both"] += int((pa & pb).sum())
+        out["only-a"] += int((pa & ~pb).sum())
+        out["only-b"] += int((~pa & pb).sum())
+        out["neither"] += int((~pa & ~pb).sum())
     return out
 
 

@@ -78,8 +78,8 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path):
     assert resumed["steps"] == full["steps"] == 21
     a, b = _weights(tmp_path / "full" / "last"), _weights(tmp_path / "part" / "last")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    steps = [json.loads(l)["step"] for l in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()
-             if json.loads(l)["type"] == "train"]
+    steps = [json.loads(line)["step"] for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()
+             if json.loads(line)["type"] == "train"]
     assert steps == sorted(set(steps))  # nothing logged twice
 
 

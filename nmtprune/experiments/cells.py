@@ -1,10 +1,6 @@
 """Runners: one function per cell kind, ``run(ctx, cell) -> metrics dict`` (JSON-able).
 
-A runner only computes; :mod:`.sweep` times it, catches its errors and stores the result. Functions
-the retraining cells and the storage cells call (``nmtprune.prune.retrain`` and
-``nmtprune.prune.export``) are looked up through :func:`_trainer` and :func:`_export` at call time,
-so the rest of the sweep works without them and tests can substitute them
-(``nmtprune.experiments.trained._trainer`` for the training functions).
+A runner only computes; :mod:`.sweep` times it, catches its errors and stores the result.
 """
 from __future__ import annotations
 
@@ -16,9 +12,10 @@ from typing import Callable
 import torch
 from safetensors.torch import save_file
 
-from ..metrics.evaluate import evaluate_data
+from ..sparse.compressed import load_compressed, save_compressed
 from .context import Context
 from .grid import Cell
+from .measure import evaluate
 from .trained import run_trained
 from .unit_cells import UNIT_RUNNERS
 from .where import where_pruned
@@ -29,15 +26,6 @@ __all__ = ["RUNNERS", "run_prune_eval", "run_class_breakdown", "run_where", "run
 def _mask_summary(masks, model) -> dict:
     """Per-class counts and the selection details (thresholds, σ_c, largest pruned |w|)."""
     return {"stats": masks.stats(model), "info": masks.info}
-
-
-def evaluate(ctx: Context, model) -> dict:
-    """Test BLEU (both protocols) and perplexity, dev perplexity, decoding speed."""
-    st = ctx.study
-    metrics, _ = evaluate_data(model, ctx.data(st.split), ctx.tgt_vocab, ctx.cfg.data.tgt_lang, beam=st.beam,
-                               batch_size=st.batch_size)
-    metrics["dev_ppl"] = round(ctx.perplexity(model, st.dev_split), 4)
-    return metrics
 
 
 def run_prune_eval(ctx: Context, cell: Cell) -> dict:
@@ -74,11 +62,6 @@ def run_where(ctx: Context, cell: Cell) -> dict:
     return where_pruned(ctx.dense(), masks, ctx.src_vocab, ctx.tgt_vocab, rank_bins=p["rank_bins"])
 
 
-def _export() -> tuple[Callable, Callable]:
-    from ..prune import export  # the lead's compressed format
-    return export.save_compressed, export.load_compressed
-
-
 def _file_size(state: dict[str, torch.Tensor], path: Path, dtype: torch.dtype) -> int:
     """Bytes of a plain safetensors file of ``state`` in ``dtype`` (the dense reference size)."""
     save_file({k: v.to(dtype).contiguous() for k, v in state.items()}, str(path))
@@ -88,7 +71,6 @@ def _file_size(state: dict[str, torch.Tensor], path: Path, dtype: torch.dtype) -
 def run_storage(ctx: Context, cell: Cell) -> dict:
     """Dense vs compressed bytes (fp32, and fp16 if asked); the compressed file must load back exactly."""
     p = cell.params
-    save_compressed, load_compressed = _export()
     model, masks = ctx.pruned(p["score"], p["scheme"], p["sparsity"], p["seed"])
     tmp = ctx.work_dir / f".storage-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)

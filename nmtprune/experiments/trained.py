@@ -18,6 +18,7 @@ import torch
 from ..train.checkpoint import load_masks, load_model, recover_checkpoints
 from .context import Context
 from .grid import Cell
+from .measure import evaluate
 
 __all__ = ["run_trained", "read_curve"]
 
@@ -57,7 +58,6 @@ def _mask_held(model, masks) -> bool:
 
 def run_trained(ctx: Context, cell: Cell) -> dict:
     """Train (or resume) the cell's run, then evaluate its best (scheduled: last) checkpoint like a prune-eval cell."""
-    from .cells import evaluate  # cells imports this module
     p, kind = cell.params, cell.kind
     out = ctx.scratch(cell.id)
     recover_checkpoints(out)  # a kill during a checkpoint swap must not make the cell start over

@@ -15,14 +15,14 @@ Example::
     masks.apply(model)
     train(cfg, out, init_model=model, after_step=masks.after_step, ...)
 """
-from .masks import FORMAT, VERSION, MaskFileError, MaskSet
+from ..sparse.masks import FORMAT, VERSION, MaskFileError, MaskSet
 from .registry import (get_schedule, get_score, register_schedule, register_score, reload_plugins, run_score,
                        schedule_names, score_names, unregister_schedule, unregister_score)
 from .schedule import Schedule, cubic, iterative, one_shot
 from .scores import random_uniform, weight_magnitude
 from .select import SCHEMES, class_std, n_to_prune, select
 from .spec import Paper, Part, PluginError, ScheduleSpec, ScoreSpec, Step
-from .targets import class_groups, prunable
+from ..sparse.targets import class_groups, prunable
 from .threshold import kth_smallest, prune_lowest
 
 __all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION", "Schedule", "one_shot", "iterative", "cubic",

@@ -37,7 +37,7 @@ def _check_prune_args(args, spec, n_batches: int) -> None:
 
 def _check_classes(classes, model) -> None:
     from ..config import ConfigError
-    from .targets import class_groups
+    from ..sparse.targets import class_groups
     known = [name for name, _ in class_groups(model)]
     unknown = [c for c in classes or () if c not in known]
     if unknown:
@@ -86,7 +86,7 @@ def _cmd_prune(args) -> int:
 
 def _cmd_retrain(args) -> int:
     from ..errors import writing
-    from .masks import MaskSet
+    from ..sparse.masks import MaskSet
     from .retrain import retrain
 
     masks = MaskSet.load(Path(args.pruned) / "masks.safetensors")
@@ -100,8 +100,8 @@ def _cmd_retrain(args) -> int:
 def _cmd_export(args) -> int:
     from ..errors import check_new_out, writing
     from ..train.checkpoint import load_model
-    from .export import save_compressed
-    from .masks import MaskSet
+    from ..sparse.compressed import save_compressed
+    from ..sparse.masks import MaskSet
 
     # a used folder is refused: the loader prefers a stale model.safetensors to the new sparse file
     src, out = Path(args.pruned), check_new_out(args.out)

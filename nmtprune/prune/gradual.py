@@ -25,12 +25,12 @@ from typing import Callable, Literal, Mapping, Optional, Sequence
 import torch
 from torch import nn
 
-from .masks import MaskSet
+from ..sparse.masks import MaskSet
 from .registry import get_schedule
 from .schedule import Schedule, cubic, iterative, one_shot
 from .select import select
 from .spec import Paper, ScheduleSpec
-from .targets import prunable
+from ..sparse.targets import prunable
 
 __all__ = ["ScheduledPruner", "make_schedule", "full_masks", "SPECS"]
 

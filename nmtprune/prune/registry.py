@@ -26,7 +26,7 @@ import pkgutil
 from importlib.metadata import entry_points
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from .spec import PluginError, ScheduleSpec, ScoreSpec
+from .spec import PluginError, ScheduleSpec, ScoreSpec, UnitError
 
 __all__ = ["get_score", "score_names", "register_score", "unregister_score", "run_score", "scoring_batches_for",
            "get_schedule", "schedule_names", "register_schedule", "unregister_schedule", "reload_plugins", "SCORE_GROUP",
@@ -137,12 +137,11 @@ def get_score(name: str, kind: Optional[str] = None) -> ScoreSpec:
     """The spec registered as ``name`` (callable like its function), of ``kind`` when given.
 
     Raises:
-        ValueError listing the known names (:class:`nmtprune.prune.units.UnitError` for ``kind="unit"``).
+        ValueError listing the known names (:class:`~.spec.UnitError` for ``kind="unit"``).
     """
     got = _table(ScoreSpec).get(name)
     if got is None or (kind is not None and got[0].kind != kind):
         if kind == "unit":
-            from .units.groups import UnitError
             raise UnitError(f"unknown unit score {name!r}; known: {sorted(score_names('unit'))}")
         raise ValueError(f"unknown score {name!r}; known: {sorted(score_names(kind))}")
     return got[0]

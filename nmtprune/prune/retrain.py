@@ -19,7 +19,7 @@ from ..models.seq2seq import Seq2Seq
 from ..train.checkpoint import load_model
 from ..train.loop import train
 from .gradual import ScheduledPruner, full_masks, make_schedule
-from .masks import MaskSet
+from ..sparse.masks import MaskSet
 from .scores import weight_magnitude
 from .select import class_std
 

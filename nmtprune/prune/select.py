@@ -25,8 +25,8 @@ from typing import Literal, Mapping, Optional, Sequence
 import torch
 from torch import nn
 
-from .masks import MaskSet
-from .targets import class_groups
+from ..sparse.masks import MaskSet
+from ..sparse.targets import class_groups
 from .threshold import prune_lowest
 
 __all__ = ["select", "SCHEMES", "n_to_prune", "class_std"]

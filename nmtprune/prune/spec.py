@@ -17,10 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from ..config import ConfigError
+from ..errors import UserError
 
-__all__ = ["ScoreSpec", "ScheduleSpec", "Paper", "Step", "Part", "PluginError", "KINDS"]
+__all__ = ["ScoreSpec", "ScheduleSpec", "Paper", "Step", "Part", "PluginError", "UnitError", "KINDS"]
 
 KINDS = ("weight", "unit")  # one value per weight (shaped like the parameter) or one per hidden unit
+
+
+class UnitError(ValueError, UserError):
+    """A bad unit-pruning request (unknown unit score or group, every unit of a group removed, bad fraction ...)."""
 
 
 class PluginError(ConfigError):

@@ -10,7 +10,8 @@ Names other than :func:`add_cli` are imported on first use (PEP 562), so that re
 """
 import importlib
 
-from .cli import DEFAULT_REPORTS, add_cli
+from .cli import add_cli
+from .paths import DEFAULT_REPORTS
 
 __all__ = ["Collected", "Check", "run_checks", "write_report", "add_cli", "DEFAULT_REPORTS"]
 

@@ -1,13 +1,11 @@
 """``nmtprune report``: argparse registration; matplotlib and the renderer load only when it runs."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from ..experiments.defaults import DEFAULT_RESULTS
+from .paths import DEFAULT_REPORTS
 
 __all__ = ["add_cli", "DEFAULT_REPORTS"]
-
-DEFAULT_REPORTS = Path("reports")
 
 
 def _cmd_report(args) -> int:

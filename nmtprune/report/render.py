@@ -14,7 +14,7 @@ from . import paper
 from .budget import budget_note
 from .replications import replication_section
 from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
-from .cli import DEFAULT_REPORTS
+from .paths import DEFAULT_REPORTS
 from .collect import Collected, collect, compared_retraining, mean_std
 from .sections import (fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, ms,
                        storage_section, table)

@@ -340,7 +340,7 @@ def _versus_section(c: Collected, figs: Path) -> str:
     from .plots import _save, plt
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for i, label in enumerate(sorted({x[2] for x in pts_units + pts_sparse})):
-        xs = sorted((n, b) for n, b, l in pts_units + pts_sparse if l == label)
+        xs = sorted((n, b) for n, b, lab in pts_units + pts_sparse if lab == label)
         ax.plot([n / 1e6 for n, _ in xs], [b for _, b in xs], marker="o" if "retrained" in label else "x",
                 ls="-" if "magnitude" in label else "--", label=label, color=f"C{i % 10}")
     ax.set_xlabel("non-zero parameters (M): unit-pruned = shrunk size; weight-pruned = weights kept")

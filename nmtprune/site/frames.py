@@ -133,7 +133,7 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     from ..prune import get_score, select
     from ..prune.retrain import retrain_config
     from ..prune.scores._data import variance_scaling_copy
-    from ..prune.targets import class_groups
+    from ..sparse.targets import class_groups
     from ..provenance import provenance
     from .export import _blocks, display_grid, score_runner
 

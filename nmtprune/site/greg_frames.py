@@ -50,7 +50,7 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     from ..experiments.grid import model_hash
     from ..experiments.study import load_study
     from ..experiments.unit_study import greg_config
-    from ..prune.targets import class_groups
+    from ..sparse.targets import class_groups
     from ..prune.units import unit_groups
     from ..prune.units.greg import GrowingRegularizer, _l1
     from ..provenance import provenance

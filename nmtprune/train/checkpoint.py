@@ -30,6 +30,8 @@ from safetensors.torch import load_file, save_file
 from ..config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict
 from ..data.vocab import Vocab
 from ..models.seq2seq import Seq2Seq
+from ..sparse.compressed import SparseFileError, load_compressed
+from ..sparse.masks import MaskFileError, MaskSet
 from ..errors import UserError
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_model", "load_trainer_state", "write_json_atomic",
@@ -215,7 +217,6 @@ def load_model(path: str | Path, device="cpu"):
     src_vocab, tgt_vocab = Vocab.load(path / "src.vocab"), Vocab.load(path / "tgt.vocab")
     model = Seq2Seq(cfg.model)
     if not (path / "model.safetensors").exists() and (path / "model.sparse.safetensors").exists():
-        from ..prune.export import SparseFileError, load_compressed  # a pruned model in compressed form
         try:
             state = load_compressed(path / "model.sparse.safetensors")
         except SparseFileError as exc:
@@ -259,7 +260,6 @@ def load_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer) -> di
 
 def load_masks(path: str | Path):
     """The MaskSet saved in checkpoint ``path`` (None if it has none); MaskFileError if unreadable."""
-    from ..prune.masks import MaskSet  # prune imports train (retraining): import here, not at the top
     f = Path(path) / MASKS_FILE
     return MaskSet.load(f) if f.is_file() else None
 
@@ -277,7 +277,6 @@ def resume_masks(path: str | Path, passed=None):
     resumes without. Anything else would train on under other masks than those its weights were
     trained under, so it is refused.
     """
-    from ..prune.masks import MaskFileError
     path = Path(path)
     try:
         saved = load_masks(path)

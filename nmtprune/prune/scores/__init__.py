@@ -2,7 +2,7 @@
 
 A score is a plain function ``score(model, **kwargs) -> {param_name: FloatTensor}`` returning one
 value per weight, shaped like the parameter, for every parameter of every weight class (see
-:func:`nmtprune.prune.targets.prunable`). Lower scores are pruned first. A score keeps no state
+:func:`nmtprune.sparse.targets.prunable`). Lower scores are pruned first. A score keeps no state
 between calls and ignores keyword arguments it does not use, so a caller can pass the same
 ``(model, batches=..., seed=...)`` to any of them. Selection (how many, in which class) is
 :func:`nmtprune.prune.select.select`'s job, not the score's.

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...data.vocab import PAD
-from ..targets import prunable
+from ...sparse.targets import prunable
 
 __all__ = ["Objective", "DoubleBackwardError", "seq2seq_objective", "prunable_params", "weights",
            "scoring_mode", "require_batches",

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..spec import Paper, Part, ScoreSpec, Step
-from ..targets import prunable
+from ...sparse.targets import prunable
 from ._data import scored_weights
 
 __all__ = ["weight_magnitude", "SPECS"]

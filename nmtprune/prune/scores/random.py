@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..spec import ScoreSpec
-from ..targets import prunable
+from ...sparse.targets import prunable
 
 __all__ = ["random_uniform", "SPECS"]
 

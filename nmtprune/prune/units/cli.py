@@ -185,7 +185,7 @@ def add_cli(sub) -> None:
     g.add_argument("--stabilize", type=int, default=40_000, help="steps at the ceiling before pruning (default 40000)")
     g.add_argument("--recover", type=float, default=1e-4, help="kept units get lambda = -recover (default 1e-4)")
     g.add_argument("--roles", nargs="+", default=["in"], choices=["in", "bias", "out"], help="penalised slots")
-    g.add_argument("--mag-ratio", type=float, default=1000.0, 
+    g.add_argument("--mag-ratio", type=float, default=1000.0,
                    help="stop growing lambda at this kept/removed L1 ratio; 0 = off")
     g.add_argument("--penalty-dir", help="where the penalty-phase run goes (default OUT.penalty)")
     g.add_argument("--seed", type=int, default=0)

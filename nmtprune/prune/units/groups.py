@@ -39,14 +39,10 @@ from typing import Literal, Sequence
 import torch
 
 from ...config import ModelConfig
-from ...errors import UserError
+from ..spec import UnitError
 
 __all__ = ["UnitError", "Slot", "UnitGroup", "member_names", "member_size", "member_slots", "ties",
            "unit_groups", "find_group", "unit_view", "sum_members"]
-
-
-class UnitError(ValueError, UserError):
-    """A bad unit-pruning request (unknown group, every unit of a group removed, bad fraction ...)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Unit masks: which hidden units of each group are kept, and the weight-level MaskSet they imply.
 
 A :class:`UnitMask` holds one BoolTensor (n,) per unit group (True = keep). It expands to a
-:class:`~nmtprune.prune.masks.MaskSet` over every slot of every member (:mod:`.groups`): the unit's
+:class:`~nmtprune.sparse.masks.MaskSet` over every slot of every member (:mod:`.groups`): the unit's
 four gate rows of W_ih and W_hh, its **bias entries** (zeroed, unlike weight pruning, since a bias
 alone would keep a removed unit alive), its recurrent column and its consumers' columns. That
 MaskSet is what ``nmtprune retrain`` re-applies after every step, so a unit-pruned model retrains
@@ -22,7 +22,7 @@ from typing import Mapping, Optional
 import torch
 from torch import nn
 
-from ..masks import MaskSet
+from ...sparse.masks import MaskSet
 from .groups import UnitError, UnitGroup, member_size, member_slots, unit_groups
 
 __all__ = ["UnitMask", "FORMAT", "VERSION", "axis_keeps"]
