@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REF ?= models/multi30k-en-de
 
-.PHONY: venv browser demo test test-all clean
+.PHONY: venv browser demo lint test test-all docs clean
 
 $(BIN)/nmtprune: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned: 2.13.0 is the local CPU build here; an unpinned torch would pull CUDA wheels
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,docs]'
 	touch $@
 
 venv: $(BIN)/nmtprune
@@ -34,15 +34,27 @@ demo: venv
 browser: venv
 	.ci/install-browser.sh $(BIN)/python
 
+# Lint (ruff) and the import contracts in pyproject.toml: layers only point down, no import cycles
+lint: venv
+	$(BIN)/ruff check nmtprune tests benchmarks scripts docs
+	$(BIN)/lint-imports
+
 # The suite, then its training and retraining tests again as a CPU without AVX-512 or native bf16 runs them
 # (an AVX-512 machine would otherwise never take the fp32 path an AVX2 laptop takes)
 AVX2_ONLY := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-test: venv browser
+test: venv browser lint
 	$(BIN)/python -m pytest -q
 	$(AVX2_ONLY) $(BIN)/python -m pytest -q tests/test_precision.py tests/test_train.py tests/test_prune_pipeline.py
 
 test-all: venv browser
 	$(BIN)/python -m pytest -q -m ''
+
+# The documentation site (mkdocs.yml) into site-docs/, strict: a broken link, reference or page fails it.
+# Installs the docs extra into the venv when it is missing; `$(BIN)/mkdocs serve` previews it (offline).
+docs: venv
+	$(BIN)/python -c "import mkdocs, material, mkdocstrings, mkdocs_gen_files, mkdocs_literate_nav" 2>/dev/null \
+		|| $(BIN)/pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --site-dir site-docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache
