@@ -6,7 +6,10 @@ that use them. Data-driven scores (``get_score(name).needs_data``) get their sco
 the training split, built only when such a score is first used and deterministic given the seed;
 the last score computed is kept, so a costly score runs once for all its schemes and sparsities.
 Every cell starts from :meth:`Context.dense`, which restores the dense weights in place, so no cell
-can see another cell's pruning.
+can see another cell's pruning. A method that updates weights (``ScoreSpec.reconstruct``, SparseGPT)
+is run instead of score-then-select; its masks are cached with the updated weights, which
+:meth:`Context.pruned` loads. Selections are looked up by name (:func:`nmtprune.prune.get_selection`),
+so the schemes, ``per-row`` and N:M patterns (``2:4``) all go through the same path.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from ..data.batching import Batch, ParallelData, load_split
 from ..metrics.evaluate import perplexity
 from ..models.seq2seq import Seq2Seq
 from ..models.weight_classes import class_names
-from ..prune import MaskSet, get_score, run_score, select
+from ..prune import MaskSet, get_score, get_selection, run_score
 from ..prune.scores import SCORING_BATCH_SIZE, absent_row_counts, scoring_batches
 from ..train.checkpoint import load_model
 from .study import Study
@@ -70,6 +73,7 @@ class Context:
         self._dense: dict[str, torch.Tensor] = {}
         self._data: dict[str, ParallelData] = {}
         self._masks: OrderedDict[tuple, MaskSet] = OrderedDict()
+        self._updated: dict[tuple, dict[str, torch.Tensor]] = {}  # the reconstructed weights of a cached mask
         self._dense_ppl: dict[str, float] = {}
         self._train: Optional[ParallelData] = None  # the training split, for scoring batches only
         self._scoring: dict[int, list[Batch]] = {}
@@ -165,30 +169,44 @@ class Context:
         """Masks selected on the *dense* weights (σ_c for class-distribution too); a few are cached.
 
         Data-driven scores also get their scoring batches; ``info["scoring"]`` then records how many,
-        their size and the embedding rows they never touch (the absent-row pitfall).
+        their size and the embedding rows they never touch (the absent-row pitfall). For a method that
+        updates weights the masks are its own; cells that apply masks to the dense weights (class
+        breakdown) measure the mask without the updates, :meth:`pruned` gives both.
         """
         key = (score, scheme, float(sparsity), int(seed))
         if key not in self._masks:
             model = self.dense()
-            spec = get_score(score)
+            spec, selection = get_score(score), get_selection(scheme)
             batches = self.scoring_batches(seed, spec.n_batches) if spec.needs_data else None
-            if self._scores[0] != (score, seed):
-                self._scores = (None, None)  # free the previous score's tensors first
-                self._scores = ((score, seed), run_score(spec, model, batches, seed=seed))
-            self._masks[key] = select(self._scores[1], model, sparsity, scheme)
+            if spec.reconstruct is not None:  # prunes and updates the weights: keep both
+                self._masks[key] = spec.reconstruct(model, batches, sparsity, selection, seed=seed, **spec.options)
+                self._updated[key] = {n: p.detach().clone() for n, p in model.named_parameters()
+                                      if n in self._masks[key]}
+                model = self.dense()
+            else:
+                if self._scores[0] != (score, seed):
+                    self._scores = (None, None)  # free the previous score's tensors first
+                    self._scores = ((score, seed), run_score(spec, model, batches, seed=seed))
+                self._masks[key] = selection(self._scores[1], model, sparsity)
             if batches is not None:
                 self._masks[key].info["scoring"] = {
                     "n_batches": len(batches), "batch_size": SCORING_BATCH_SIZE,
                     "options": dict(spec.options), "absent_rows": absent_row_counts(model, batches)}
             while len(self._masks) > 3:  # a 21M-weight MaskSet is 21 MB of bools
-                self._masks.popitem(last=False)
+                self._updated.pop(self._masks.popitem(last=False)[0], None)
         self._masks.move_to_end(key)
         return self._masks[key]
 
     def pruned(self, score: str, scheme: str, sparsity: float, seed: int = 0) -> tuple[Seq2Seq, MaskSet]:
-        """The dense model with the given masks applied, and the masks."""
+        """The dense model with the given masks applied (and a reconstruction's updated weights), and the masks."""
         masks = self.masks(score, scheme, sparsity, seed)
         model = self.dense()
+        updated = self._updated.get((score, scheme, float(sparsity), int(seed)))
+        if updated is not None:
+            with torch.no_grad():
+                for name, p in model.named_parameters():
+                    if name in updated:
+                        p.copy_(updated[name])
         masks.apply(model)
         return model, masks
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..prune.registry import get_score
+from ..prune.registry import get_score, get_selection
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
 from .study import Study
 from .unit_study import UNIT_SECTIONS, expand_units
@@ -61,6 +61,11 @@ def _pct(s: float) -> str:
     return f"s{round(s * 100):02d}"
 
 
+def _tag(scheme: str) -> str:
+    """A selection's name as it appears in a cell name (a folder): ``2:4`` -> ``2of4``, no colon."""
+    return scheme.replace(":", "of")
+
+
 def expand(study: Study, mhash: str) -> list[Cell]:
     """Every cell of the study, deduplicated by id, in :data:`KINDS` order."""
     test = {"split": study.split, "beam": study.beam, "max_sentences": study.max_sentences,
@@ -83,10 +88,12 @@ def expand(study: Study, mhash: str) -> list[Cell]:
             # A deterministic score gives the same mask for every seed: run it once.
             seeds = m.seeds if get_score(m.score).mask_per_seed else m.seeds[:1]
             for scheme in m.schemes:
-                for s in pe.sparsities:
+                # a pattern that fixes its sparsity (N:M) is one point, whatever the sparsities listed
+                fixed = get_selection(scheme).fixed_sparsity
+                for s in (pe.sparsities if fixed is None else (fixed,)):
                     for seed in seeds:
                         if s > 0:
-                            add(f"{m.score}_{scheme}_{_pct(s)}_seed{seed}", "prune-eval",
+                            add(f"{m.score}_{_tag(scheme)}_{_pct(s)}_seed{seed}", "prune-eval",
                                 **mask(m.score, scheme, s, seed), retraining="none", eval=test)
     cb = study.class_breakdown
     if cb:

@@ -37,7 +37,7 @@ from typing import Any, Optional
 
 
 from ..config import ConfigError, read_yaml
-from ..prune.registry import schedule_names, score_names
+from ..prune.registry import get_selection, schedule_names, score_names, selection_names
 from ..prune.select import SCHEMES
 from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
@@ -175,7 +175,8 @@ def _value(where: str, key: str, value: Any, ann: Any) -> Any:
             _fail(where, key, f"must be a number, got {value!r}")
         value = float(value)
     if ann is str and not isinstance(value, str):
-        _fail(where, key, f"must be a string, got {value!r}")
+        hint = " (quote an N:M pattern: '2:4'; YAML reads 2:4 unquoted as a number)" if "scheme" in key else ""
+        _fail(where, key, f"must be a string, got {value!r}{hint}")
     return value
 
 
@@ -269,8 +270,17 @@ def _validate(st: Study, where: str) -> None:
         if name not in known:
             _fail(where, key, f"names an unknown score {name!r}; known scores: {sorted(known)}")
     for key, name in schemes:
-        if name not in SCHEMES:
-            _fail(where, key, f"names an unknown scheme {name!r}; known schemes: {list(SCHEMES)}")
+        try:
+            selection = get_selection(name)
+        except ValueError:
+            _fail(where, key, f"names an unknown scheme {name!r}; known schemes: {selection_names()} "
+                              "or an N:M pattern such as 2:4")
+        if selection.fixed_sparsity is not None and not key.startswith("prune_eval"):
+            _fail(where, key, f"names {name!r}, which fixes its own sparsity: only prune_eval runs it")
+    if st.retrain and st.retrain.scheme not in SCHEMES and (st.retrain.scheduled or
+                                                             set(st.retrain.schedules) != {"one-shot"}):
+        _fail(where, "retrain.scheme", f"iterative and gradual schedules select with {list(SCHEMES)} only, "
+                                       f"got {st.retrain.scheme!r}")
     for key, s in sparsities:
         _check_sparsity(where, key, s)
     validate_units(st, lambda key, msg: _fail(where, key, msg))

@@ -1,19 +1,25 @@
-"""The registry of scores and schedules, and :func:`run_score`, the one way to compute a score.
+"""The registry of scores, selections and schedules, and :func:`run_score`, the one way to compute a score.
 
 Where specs come from, in this order:
 
 1. the package: every module of :mod:`nmtprune.prune.scores` and :mod:`nmtprune.prune.units.scores`
    whose name does not start with ``_`` declares its scores in ``SPECS`` (a new score is a new
    file; a package's ``ORDER`` lists its first modules, the rest follow by name), and
-   :mod:`nmtprune.prune.gradual` declares the schedules;
-2. installed plugins: the entry points of the groups ``nmtprune.scores`` and ``nmtprune.schedules``,
-   each naming a :class:`ScoreSpec` / :class:`ScheduleSpec` or a list of them, e.g. in a plugin's
+   :mod:`nmtprune.prune.gradual` declares the schedules, and :mod:`nmtprune.prune.select` and
+   :mod:`nmtprune.prune.rowwise` the selections;
+2. installed plugins: the entry points of the groups ``nmtprune.scores``, ``nmtprune.selections`` and
+   ``nmtprune.schedules``, each naming a :class:`ScoreSpec` / :class:`SelectionSpec` /
+   :class:`ScheduleSpec` or a list of them, e.g. in a plugin's
    ``pyproject.toml``::
 
        [project.entry-points."nmtprune.scores"]
        wanda = "nmtprune_wanda:SPEC"
 
-3. :func:`register_score` / :func:`register_schedule` calls of this process (a notebook).
+3. :func:`register_score` / :func:`register_selection` / :func:`register_schedule` calls of this
+   process (a notebook).
+
+A selection may stand for a family of names (``N:M``: ``2:4``, ``4:8`` ...): :func:`get_selection`
+answers a name that no spec has with the first spec whose ``parse`` accepts it.
 
 Everything is read on first use. A plugin that fails to load, or a name registered twice, is a
 one-line :class:`PluginError` naming the entry point; :func:`reload_plugins` reads the entry points
@@ -26,20 +32,25 @@ import pkgutil
 from importlib.metadata import entry_points
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from .spec import PluginError, ScheduleSpec, ScoreSpec, UnitError
+from .spec import PluginError, ScheduleSpec, ScoreSpec, SelectionSpec, UnitError
 
 __all__ = ["get_score", "score_names", "register_score", "unregister_score", "run_score", "scoring_batches_for",
            "get_schedule", "schedule_names", "register_schedule", "unregister_schedule", "reload_plugins", "SCORE_GROUP",
-           "SCHEDULE_GROUP"]
+           "SCHEDULE_GROUP", "SELECTION_GROUP", "get_selection", "selection_names", "register_selection",
+           "unregister_selection"]
 
 SCORE_GROUP, SCHEDULE_GROUP = "nmtprune.scores", "nmtprune.schedules"  # entry-point groups
+SELECTION_GROUP = "nmtprune.selections"
 _SCORE_PACKAGES = ("nmtprune.prune.scores", "nmtprune.prune.units.scores")
 _SCHEDULE_MODULES = ("nmtprune.prune.gradual",)
+_SELECTION_MODULES = ("nmtprune.prune.select", "nmtprune.prune.rowwise")
+_GROUPS = {ScoreSpec: SCORE_GROUP, ScheduleSpec: SCHEDULE_GROUP, SelectionSpec: SELECTION_GROUP}
+_WHAT = {ScoreSpec: "score", ScheduleSpec: "schedule", SelectionSpec: "selection"}
 
 # {name: (spec, where it came from)}; None = not read yet
-_builtin: dict[type, Optional[dict[str, tuple[Any, str]]]] = {ScoreSpec: None, ScheduleSpec: None}
-_plugins: dict[type, Optional[dict[str, tuple[Any, str]]]] = {ScoreSpec: None, ScheduleSpec: None}
-_registered: dict[type, dict[str, tuple[Any, str]]] = {ScoreSpec: {}, ScheduleSpec: {}}
+_builtin: dict[type, Optional[dict[str, tuple[Any, str]]]] = {c: None for c in _GROUPS}
+_plugins: dict[type, Optional[dict[str, tuple[Any, str]]]] = {c: None for c in _GROUPS}
+_registered: dict[type, dict[str, tuple[Any, str]]] = {c: {} for c in _GROUPS}
 
 Batches = Union[Sequence, Callable[[int], Sequence], None]
 
@@ -62,7 +73,7 @@ def _package_specs(package: str) -> list:
 
 
 def _add(table: dict, spec, where: str, taken: Mapping[str, tuple[Any, str]]) -> None:
-    what = "score" if isinstance(spec, ScoreSpec) else "schedule"
+    what = _WHAT[type(spec)]
     if spec.name in table or spec.name in taken:
         first = (table.get(spec.name) or taken[spec.name])[1]
         raise PluginError(f"{what} {spec.name!r} of {where} is already registered by {first}")
@@ -90,19 +101,20 @@ def _table(cls: type) -> dict[str, tuple[Any, str]]:
     """Every registered spec of ``cls`` in registry order (package, plugins, this process)."""
     if _builtin[cls] is None:
         table: dict = {}
-        sources = _SCORE_PACKAGES if cls is ScoreSpec else _SCHEDULE_MODULES
+        sources = {ScoreSpec: _SCORE_PACKAGES, ScheduleSpec: _SCHEDULE_MODULES, SelectionSpec: _SELECTION_MODULES}[cls]
         for source in sources:
             for spec in (_package_specs(source) if cls is ScoreSpec else _module_specs(source)):
                 _add(table, spec, spec.fn.__module__ if cls is ScoreSpec else source, {})
         _builtin[cls] = table
     if _plugins[cls] is None:
-        _plugins[cls] = _entry_points(SCORE_GROUP if cls is ScoreSpec else SCHEDULE_GROUP, cls, _builtin[cls])
+        _plugins[cls] = _entry_points(_GROUPS[cls], cls, _builtin[cls])
     return {**_builtin[cls], **_plugins[cls], **_registered[cls]}
 
 
 def reload_plugins() -> None:
     """Forget the plugins read so far; the next lookup reads the entry points again."""
-    _plugins[ScoreSpec] = _plugins[ScheduleSpec] = None
+    for cls in _GROUPS:
+        _plugins[cls] = None
 
 
 def _register(spec, cls: type, replace: bool) -> None:
@@ -145,6 +157,35 @@ def get_score(name: str, kind: Optional[str] = None) -> ScoreSpec:
             raise UnitError(f"unknown unit score {name!r}; known: {sorted(score_names('unit'))}")
         raise ValueError(f"unknown score {name!r}; known: {sorted(score_names(kind))}")
     return got[0]
+
+
+def register_selection(spec: SelectionSpec, replace: bool = False) -> SelectionSpec:
+    """Make a selection usable by name in this process (``--select``, studies' ``schemes``); returns it."""
+    _register(spec, SelectionSpec, replace)
+    return spec
+
+
+def unregister_selection(name: str) -> None:
+    """Undo :func:`register_selection` for ``name``."""
+    _registered[SelectionSpec].pop(name, None)
+
+
+def selection_names() -> list[str]:
+    """Registered selection names in registry order (a family such as ``N:M`` under its own name)."""
+    return list(_table(SelectionSpec))
+
+
+def get_selection(name: str) -> SelectionSpec:
+    """The selection registered as ``name``, or a family's member (``2:4``); ValueError listing the known."""
+    table = _table(SelectionSpec)
+    got = table.get(name)
+    if got is not None and got[0].parse is None:
+        return got[0]
+    for spec, _ in table.values():
+        params = spec.parse(name) if spec.parse is not None and isinstance(name, str) else None
+        if params is not None:
+            return spec.named(name, **params)
+    raise ValueError(f"unknown selection {name!r}; known: {selection_names()} (N:M as e.g. '2:4')")
 
 
 def register_schedule(spec: ScheduleSpec, replace: bool = False) -> ScheduleSpec:

@@ -27,9 +27,10 @@ from torch import nn
 
 from ..sparse.masks import MaskSet
 from ..sparse.targets import class_groups
+from .spec import Paper, SelectionSpec
 from .threshold import prune_lowest
 
-__all__ = ["select", "SCHEMES", "n_to_prune", "class_std"]
+__all__ = ["select", "SCHEMES", "n_to_prune", "class_std", "SPECS"]
 
 SCHEMES = ("class-blind", "class-uniform", "class-distribution")
 
@@ -215,3 +216,22 @@ def _split(keep: torch.Tensor, groups, scratch: torch.Tensor):
             lo, hi = torch.aminmax(torch.where(m, torch.zeros((), dtype=w.dtype, device=w.device), w, out=out))
             largest[c] = max(-float(lo), float(hi), largest[c] or 0.0)
     return masks, counts, largest
+
+
+def _scheme(name: str):
+    """``select`` with its scheme fixed: the function of one scheme's :class:`SelectionSpec`."""
+    def fn(scores, model, sparsity, **kwargs) -> MaskSet:
+        return select(scores, model, sparsity, name, **kwargs)
+    fn.__name__ = fn.__qualname__ = "select_" + name.replace("-", "_")
+    return fn
+
+
+_SEE = Paper("See et al. 2016", "three ways to share a sparsity among weight classes")
+SPECS = (
+    SelectionSpec("class-blind", _scheme("class-blind"), label="class-blind", paper=_SEE,
+                  text="One threshold over every weight of every class: the lowest scores go, wherever they are."),
+    SelectionSpec("class-uniform", _scheme("class-uniform"), label="class-uniform", paper=_SEE,
+                  text="Every weight class loses the same fraction of its own weights."),
+    SelectionSpec("class-distribution", _scheme("class-distribution"), label="class-distribution", paper=_SEE,
+                  text="A score below λ times its class's standard deviation is pruned, one λ for all classes."),
+)

@@ -19,9 +19,14 @@ from typing import Any, Callable, Mapping, Optional
 from ..config import ConfigError
 from ..errors import UserError
 
-__all__ = ["ScoreSpec", "ScheduleSpec", "Paper", "Step", "Part", "PluginError", "UnitError", "KINDS"]
+__all__ = ["ScoreSpec", "ScheduleSpec", "SelectionSpec", "Paper", "Step", "Part", "PluginError", "UnitError", "KINDS",
+           "RECONSTRUCT_AS"]
 
 KINDS = ("weight", "unit")  # one value per weight (shaped like the parameter) or one per hidden unit
+# how a method that updates weights (ScoreSpec.reconstruct) reads a selection: "counts" takes the number of
+# weights to prune in each matrix from the selection run on |w|; "row" prunes a fraction of every row;
+# "nm" keeps N of every M consecutive inputs of every row
+RECONSTRUCT_AS = ("counts", "row", "nm")
 
 
 class UnitError(ValueError, UserError):
@@ -105,6 +110,11 @@ class ScoreSpec:
         steps: the weight score's walk-through on the site (default: one "score every weight" step).
         how: a unit score's one number per unit, in words (its walk-through step).
         parts: the quantities the steps show.
+        reconstruct: for a method that also *updates* the surviving weights (SparseGPT), the way to
+            run it: ``reconstruct(model, batches, sparsity, selection, *, classes=None, seed=0,
+            **options) -> MaskSet``, changing ``model``'s weights in place (pruned ones to 0) and
+            returning the masks; ``selection`` is a :class:`SelectionSpec`. The CLI and the sweep
+            call it instead of scoring and selecting; ``fn`` stays a plain score for everything else.
     """
     name: str
     fn: Callable[..., Mapping[str, Any]]
@@ -126,6 +136,7 @@ class ScoreSpec:
     steps: tuple[Step, ...] = ()
     how: str = ""
     parts: tuple[Part, ...] = ()
+    reconstruct: Optional[Callable[..., Any]] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or self.name != self.name.strip():
@@ -136,6 +147,8 @@ class ScoreSpec:
             raise PluginError(f"score {self.name!r}: fn must be callable, got {type(self.fn).__name__}")
         if isinstance(self.n_batches, bool) or not isinstance(self.n_batches, int) or self.n_batches < 0:
             raise PluginError(f"score {self.name!r}: n_batches must be an int >= 0, got {self.n_batches!r}")
+        if self.reconstruct is not None and not callable(self.reconstruct):
+            raise PluginError(f"score {self.name!r}: reconstruct must be callable or None")
         if not self.label:
             object.__setattr__(self, "label", self.name)
 
@@ -182,3 +195,62 @@ class ScheduleSpec:
             raise PluginError(f"schedule {self.name!r}: make must be callable")
         if not self.label:
             object.__setattr__(self, "label", self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionSpec:
+    """A selection: how per-weight scores become keep-masks at a sparsity, and its words.
+
+    Calling the spec calls ``fn(scores, model, sparsity, **{**params, **kwargs})``.
+
+    Attributes:
+        name: what the CLI (``--select``), studies (``schemes``) and result cells say.
+        fn: ``fn(scores, model, sparsity, *, classes=None, **params) -> MaskSet``; ``scores`` as a
+            weight score returns them (lower = pruned first); the masks' ``info`` holds at least
+            ``scheme``, ``sparsity``, ``n_total``, ``n_pruned``, ``class_pruned``,
+            ``class_threshold`` and ``max_pruned_abs_weight`` (as :func:`nmtprune.prune.select.select`).
+        params: fixed keyword arguments of this variant (``{"n": 2, "m": 4}`` for ``2:4``).
+        label: the report's name (default: ``name``).
+        text: what it does, in one or two sentences (the site's words).
+        paper: where it comes from.
+        notes: anything a reader must know beside accuracy (e.g. which hardware runs it faster).
+        reconstruct_as: how a weight-updating method reads it (:data:`RECONSTRUCT_AS`).
+        parse: for a family of names (``N:M``): ``parse(name) -> params`` or None when the name is not
+            one of them; the registry then answers ``name`` with this spec and those params.
+        sparsity_of: for a selection whose pattern fixes the sparsity: ``sparsity_of(**params)``.
+    """
+    name: str
+    fn: Callable[..., Any]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+    text: str = ""
+    paper: Optional[Paper] = None
+    notes: str = ""
+    reconstruct_as: str = "counts"
+    parse: Optional[Callable[[str], Optional[Mapping[str, Any]]]] = None
+    sparsity_of: Optional[Callable[..., float]] = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name or self.name != self.name.strip():
+            raise PluginError(f"a selection needs a name without surrounding blanks, got {self.name!r}")
+        if not callable(self.fn):
+            raise PluginError(f"selection {self.name!r}: fn must be callable")
+        if self.reconstruct_as not in RECONSTRUCT_AS:
+            raise PluginError(f"selection {self.name!r}: reconstruct_as must be one of {list(RECONSTRUCT_AS)}, "
+                              f"got {self.reconstruct_as!r}")
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+    def __call__(self, scores, model, sparsity, **kwargs):
+        return self.fn(scores, model, sparsity, **{**self.params, **kwargs})
+
+    @property
+    def fixed_sparsity(self) -> Optional[float]:
+        """The sparsity the pattern itself gives (N:M: 1 - N/M); None when the caller chooses it."""
+        if self.sparsity_of is None or (self.parse is not None and not self.params):
+            return None
+        return float(self.sparsity_of(**self.params))
+
+    def named(self, name: str, **params) -> "SelectionSpec":
+        """This family's member ``name`` with ``params`` (what the registry returns for ``2:4``)."""
+        return dataclasses.replace(self, name=name, label=name, params={**self.params, **params})
