@@ -43,6 +43,25 @@ def fake_results(folder: Path, mhash: str, scores=("magnitude", "random")) -> No
         (folder / f"{name}.json").write_text(json.dumps(rec), encoding="utf-8")
 
 
+def fake_retrained_results(folder: Path, mhash: str) -> None:
+    """Retraining results as ``nmtprune sweep`` writes them (the fields the site reads): magnitude /
+    class-blind retrained one-shot at 50 % and 80 % (three training seeds each, BLEU 30 + seed / 10),
+    gradual at 80 % (one seed), and the dense model trained as long (two seeds)."""
+    folder.mkdir(parents=True)
+    cells = [("retrain", "one-shot", s, seed) for s in (0.5, 0.8) for seed in (1, 2, 3)]
+    cells += [("retrain", "gradual", 0.8, 1), ("dense-continued", "one-shot", 0.0, 1), ("dense-continued", "one-shot", 0.0, 2)]
+    for kind, sched, s, seed in cells:
+        name = f"{kind}_magnitude_{sched}_class-blind_s{round(s * 100)}_seed{seed}"
+        dense = kind == "dense-continued"
+        rec = {"format": "nmtprune-result", "version": 1, "id": name, "kind": kind, "status": "ok", "study": "toy",
+               "provenance": {"command": "nmtprune sweep studies/toy.yaml --only retrain"},
+               "params": {"kind": kind, "model_hash": mhash, "score": None if dense else "magnitude",
+                          "scheme": None if dense else "class-blind", "schedule": sched, "sparsity": s,
+                          "train_seed": seed, "eval": {"split": "test", "beam": 1, "max_sentences": 50}},
+               "metrics": {"bleu_tok_lc": 30.0 + seed / 10 - (1 if sched == "gradual" else 0), "ppl": 5.0 + s}}
+        (folder / f"{name}.json").write_text(json.dumps(rec), encoding="utf-8")
+
+
 def unit_metrics(fraction: float, seed: int) -> dict:
     """The fake unit-eval metrics of one cell: BLEU and perplexity worsen with the fraction, the seed
     shifts them (so a mean over seeds is visible)."""
@@ -94,12 +113,26 @@ def new_page(browser, viewport=None):
     # the site must work offline: any request that leaves localhost fails the test
     pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("http://127.0.0.1") else
              (pg.errors.append(f"network: {r.request.url}"), r.abort()))
+    _settle_after_actions(pg)
     return pg
+
+
+def _settle_after_actions(pg) -> None:
+    """After a click, fill or choice, wait until the chunks the new state needs are in and drawn (the
+    site sets body[data-loading] while it fetches them), so a test reads the new view, not the old."""
+    for name in ("click", "fill", "select_option"):
+        def act(*args, _do=getattr(pg, name), **kw):
+            out = _do(*args, **kw)
+            pg.wait_for_function("!document.body.dataset.loading", timeout=10_000)
+            return out
+        setattr(pg, name, act)
 
 
 def open_site(pg, url, hash_=""):
     pg.goto(url + hash_)
     pg.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    # on the same page only the hash changes: the new state's chunks may still be on their way
+    pg.wait_for_function("!document.body.dataset.loading", timeout=10_000)
 
 
 def shot(pg, name, folder: Path = ARTIFACTS):
@@ -133,12 +166,14 @@ def build_toy_site(tmp: Path) -> dict:
 
     from nmtprune.experiments.grid import model_hash
     from nmtprune.site.build import build_site, write_export
+    from nmtprune.site.chunks import read_export
     from nmtprune.site.frames import record_retraining
     from nmtprune.site.greg_frames import record_greg
 
     model = toy_model(tmp)
     fake_results(tmp / "results" / "toy", model_hash(model))
     fake_unit_results(tmp / "results" / "units", model_hash(model))
+    fake_retrained_results(tmp / "results" / "retrain", model_hash(model))
     frames = record_retraining(model, tmp / "frames" / "toy.json", steps=6, every=2, rows=12, cols=16,
                                dev_sentences=8, progress=lambda *_: None)
     record_retraining(model, tmp / "frames" / "toy-snip-init.json", score="snip-init", steps=4, every=2, rows=12,
@@ -151,7 +186,7 @@ def build_toy_site(tmp: Path) -> dict:
                          frames=[tmp / "frames"], scores=SITE_SCORES, progress=lambda *_: None)
     seconds = time.perf_counter() - t0
     export_path = tmp / "out" / "data" / "export.json"
-    export = json.loads(export_path.read_text(encoding="utf-8"))
+    export = read_export(export_path)  # the core and its chunks, whole
     clean = copy.deepcopy(export)
     export["methods"][0]["samples"][-1]["hyps"][0] = XSS
     write_export(export, tmp / "out")

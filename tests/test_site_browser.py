@@ -179,7 +179,7 @@ def test_every_walkthrough_plays_by_itself_to_its_last_step(page, url, built):
 def test_retraining_frames_step_and_round_trip(page, url, built):
     t = next(t for t in built["export"]["training"] if t["method"] == "magnitude/class-blind")
     m = next(x for x in built["export"]["methods"] if x["id"] == t["method"])
-    step = len(m["steps"]) - 1
+    step = next(i for i, s in enumerate(m["steps"]) if s["viz"] == "training")  # the retrained results follow it
     open_site(page, url, f"#view=how&score={m['score']}&sel={m['selection']}&step={step}&f=0")
     r = page.locator("#training-readout")
     assert r.get_attribute("data-step") == "0" and page.locator(".training canvas").count() == 2

@@ -1,6 +1,10 @@
 """The explanatory website and videos of the pruning methods, built from the real model and results.
 
-* :mod:`.export`: the one versioned export the site reads (``data/export.json``), :mod:`.schema` checks it;
+* :mod:`.export`: the one versioned export the site reads, :mod:`.schema` checks it, :mod:`.chunks` splits
+  it into a small core (``data/export.json``) and chunks the page fetches on demand;
+* :mod:`.results`, :mod:`.retrained`: the study's measured BLEU and perplexity, pruned only and retrained;
+* layers, lowest first: :mod:`.encode`, :mod:`.grid`, :mod:`.runner`, :mod:`.units`, :mod:`.texts`, the
+  readers and recorders, :mod:`.export`, :mod:`.chunks`, :mod:`.build`, the videos, :mod:`.cli`;
 * :mod:`.texts`: the "how it works" walk-throughs, one registry entry per score and per selection;
 * :mod:`.frames`: ``nmtprune site-frames`` records a short real retraining run under a mask for the site;
 * :mod:`.build`: ``nmtprune site --out DIR`` lays out the static site (its HTML/CSS/JS ship as package

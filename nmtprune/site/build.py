@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .chunks import dumps, split_export
 from .export import build_export
 from .schema import SCHEMA, validate
 
@@ -40,13 +42,24 @@ def static_root(static: Optional[str | Path] = None):
     return root
 
 
+CHUNK_DIRS = ("c", "m", "t")  # the chunks' folders under data/ (:mod:`.chunks`)
+
+
 def write_export(export: dict, out: str | Path) -> Path:
-    """Validate and write ``export`` as ``OUT/data/export.json`` (plus the schema beside it)."""
+    """Validate ``export`` and write it split (:mod:`.chunks`): the core as ``OUT/data/export.json``,
+    the chunks beside it (an earlier build's chunks are removed first), plus the schema."""
     validate(export)
     data = Path(out) / "data"
     data.mkdir(parents=True, exist_ok=True)
+    for d in CHUNK_DIRS:
+        if (data / d).is_dir():
+            shutil.rmtree(data / d)
+    core, chunks = split_export(export)
+    for rel, chunk in chunks.items():
+        (data / rel).parent.mkdir(parents=True, exist_ok=True)
+        (data / rel).write_text(dumps(chunk), encoding="utf-8")
     path = data / "export.json"
-    path.write_text(json.dumps(export, separators=(",", ":"), allow_nan=False), encoding="utf-8")
+    path.write_text(dumps(core), encoding="utf-8")
     (data / "export.schema.json").write_text(json.dumps(SCHEMA, indent=1) + "\n", encoding="utf-8")
     return path
 
@@ -83,6 +96,8 @@ def build_site(model_dir: str | Path, out: str | Path, results_dir: Optional[str
     export = build_export(model_dir, results_dir, progress=progress, frames=frames, **export_kw)
     path = write_export(export, out)
     _copy_tree(root, Path(out))
+    chunks = [f for d in CHUNK_DIRS for f in (path.parent / d).glob("*.json")]
     return {"out": str(out), "export": str(path), "export_bytes": path.stat().st_size,
+            "chunks": len(chunks), "chunk_bytes": sum(f.stat().st_size for f in chunks),
             "methods": [m["id"] for m in export["methods"]], "training": [t["id"] for t in export["training"]],
             "seconds": round(time.perf_counter() - t0, 1)}

@@ -1,4 +1,5 @@
-"""The site's data: one versioned JSON export computed from the real model and study results.
+"""The site's data: one versioned JSON export computed from the real model and study results
+(written as a small core and chunks the page fetches on demand, :mod:`.chunks`).
 
 Why one "pruned-at" byte per shown weight instead of a mask per sparsity: for a fixed score the
 masks are nested (see :mod:`nmtprune.prune.select`), so each weight has a rank r in the pruning
@@ -17,7 +18,7 @@ Extension points for methods to come:
   (:func:`nmtprune.prune.get_score`, plugins included) is exported, plus those whose spec says
   ``shown`` (magnitude, random); its words and walk-through come from its spec (:mod:`.texts`).
   Data-driven scores (OBD, SNIP, GraSP, Taylor: ``needs_data``) get their scoring batches as the
-  study gives them (:func:`score_runner`);
+  study gives them (:func:`.runner.score_runner`);
 * a score's intermediate quantities (OBD's curvature, w² and saliency, SNIP's |g| and |w|) are its
   spec's ``parts`` (:class:`nmtprune.prune.spec.Part`): ``fn(model, scores, ctx) -> {param: tensor}``,
   exported as histograms a step can show (``of``); ``ctx`` holds what the score recorded (``record=``)
@@ -31,73 +32,34 @@ Extension points for methods to come:
 """
 from __future__ import annotations
 
-import base64
-import math
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
-from ..models.weight_classes import gate_blocks, weight_classes
-from ..prune import get_score, run_score, score_names, select
-from ..prune.registry import scoring_batches_for
+from ..experiments.grid import model_hash
+from ..models.weight_classes import weight_classes
+from ..prune import get_score, score_names, select
 from ..prune.select import SCHEMES
+from ..train.checkpoint import load_model
+from .encode import HIST_BINS, LEVELS, b64, hist_of
+from .frames import load_frames
+from .grid import display_grid, grid_blocks, grid_rule, grid_sample
+from .results import read_curves
+from .retrained import read_retrained
+from .runner import score_runner
+from .samples import sample_translations
 from .texts import score_text, selection_text, steps_for
 from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores, unit_histogram, unit_method, unit_scores
 
 __all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "METHOD_BUILDERS", "shown_scores",
-           "export_scores", "hist_of"]
+           "export_scores", "hist_of", "score_runner"]
 
 FORMAT = "nmtprune-site"
-VERSION = 3  # 2: training frames, score parts, walk-through steps; 3: unit scopes, per-group histograms and cuts
-LEVELS = list(range(0, 99))  # slider positions, in percent: 0..98
+VERSION = 4  # 2: training frames, score parts, walk-through steps; 3: unit scopes, per-group histograms and cuts;
+# 4: retraining results; written as a core and chunks fetched on demand (.chunks)
 SAMPLE_LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]
-HIST_BINS = 60
-
-
-def b64(a: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
-
-
-def _nth(n: int) -> str:
-    """2 -> "2nd", 3 -> "3rd", 4 -> "4th", 11 -> "11th", 22 -> "22nd" (as in "every 2nd row")."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def grid_rule(shape, row_stride: int, col_stride: int) -> str:
-    """The words under a matrix panel saying which weights its cells are."""
-    rows, cols = shape
-    if row_stride == 1 and col_stride == 1:
-        return f"all {rows}×{cols} weights"
-    r = "every row" if row_stride == 1 else f"every {_nth(row_stride)} row"
-    c = "every column" if col_stride == 1 else f"every {_nth(col_stride)} column"
-    return f"{r} and {c} of the {rows}×{cols} matrix"
-
-
-def display_grid(shape: tuple[int, int], max_rows: int, max_cols: int) -> dict:
-    """Strided subsample: every k-th row and l-th column, so each shown cell is one real weight
-    (its true value and its true pruned-at sparsity; averaging would invent weights)."""
-    rows, cols = shape
-    rs, cs = max(1, math.ceil(rows / max_rows)), max(1, math.ceil(cols / max_cols))
-    return {"rows": len(range(0, rows, rs)), "cols": len(range(0, cols, cs)), "row_stride": rs,
-            "col_stride": cs, "rule": grid_rule(shape, rs, cs)}
-
-
-def _blocks(name: str, shape, grid: dict, cfg) -> list[dict]:
-    """Gate × input-kind blocks of an LSTM matrix, in shown-cell coordinates (end exclusive)."""
-    if "weight_ih" not in name and "weight_hh" not in name:
-        return []
-    out = []
-    for bname, rs, cs in gate_blocks(name, tuple(shape), cfg.model.emb_dim, cfg.model.input_feed):
-        out.append({"name": bname, "r0": -(-rs.start // grid["row_stride"]), "r1": -(-rs.stop // grid["row_stride"]),
-                    "c0": -(-cs.start // grid["col_stride"]), "c1": -(-cs.stop // grid["col_stride"])})
-    return out
-
-
-def _sample(t: torch.Tensor, grid: dict) -> torch.Tensor:
-    return t[:: grid["row_stride"], :: grid["col_stride"]].reshape(-1)
 
 
 def _q(rank: torch.Tensor, n: int) -> np.ndarray:
@@ -124,7 +86,7 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
         for c in classes:
             for p in c.params:
                 pruned_at[p] = b64(_q(torch.searchsorted(per_class_sorted[c.name],
-                                                         _sample(scores[p].float(), grids[p]).contiguous()),
+                                                         grid_sample(scores[p].float(), grids[p]).contiguous()),
                                       sizes[c.name]))
         for lv in LEVELS:
             for c in sizes:
@@ -135,7 +97,7 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
         pooled = torch.sort(torch.cat([flat[c] / sigma[c] for c in sizes])).values
         for c in classes:
             for p in c.params:
-                key = (_sample(scores[p].float(), grids[p]) / sigma[c.name]).contiguous()
+                key = (grid_sample(scores[p].float(), grids[p]) / sigma[c.name]).contiguous()
                 pruned_at[p] = b64(_q(torch.searchsorted(pooled, key), n_total))
         for lv in LEVELS:
             t = _kth(pooled, lv)
@@ -152,41 +114,6 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
             "global_threshold": global_t, "class_threshold": thresholds,
             "class_sparsity": {c: [round(v, 5) for v in vs] for c, vs in class_sparsity.items()},
             "pruned_at": pruned_at, "curve": [], "samples": []}
-
-
-def hist_of(flat: dict[str, torch.Tensor], log: bool = False, label: Optional[str] = None,
-            bins: int = HIST_BINS) -> dict:
-    """Histograms of 1-D value sets {key: (n_key,)} on shared bins (the end bins also hold the tails
-    beyond them: the 0.1 % quantiles bound the bins, so one outlier cannot squash the picture).
-
-    ``log``: bin log10 of the positive values (``lo``/``hi`` are then log10 bounds) and count values
-    ≤ 0 apart in ``zeros``, for quantities spanning decades (curvatures, saliencies)."""
-    flat = {k: v.detach().reshape(-1).float() for k, v in flat.items()}
-    zeros = None
-    if log:
-        zeros = {k: int((v <= 0).sum()) for k, v in flat.items()}
-        flat = {k: v[v > 0].log10() for k, v in flat.items()}
-    pooled = torch.cat(list(flat.values()))
-    pooled = pooled[torch.isfinite(pooled)]  # e.g. the "keep" absent-row policy's +inf scores
-    if pooled.numel():
-        sub = pooled[:: max(1, pooled.numel() // 1_000_000)]
-        lo = float(pooled.min())
-        if lo < 0:  # a signed quantity (e.g. the weights themselves, or a log10): clip both tails
-            lo = float(torch.quantile(sub, 0.001))
-        hi = float(torch.quantile(sub, 0.999))
-    else:
-        lo = hi = 0.0
-    hi = hi if hi > lo else lo + 1.0
-    counts = {}
-    for k, v in flat.items():
-        h = torch.histc(v.clamp(min=lo, max=hi), bins=bins, min=lo, max=hi)
-        counts[k] = [int(x) for x in h]
-    out = {"lo": lo, "hi": hi, "bins": bins, "counts": counts}
-    if log:
-        out.update(log=True, zeros=zeros)
-    if label:
-        out["label"] = label
-    return out
 
 
 def _histograms(scores: dict, classes, log: bool = False, label: Optional[str] = None) -> dict:
@@ -221,27 +148,6 @@ def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
 METHOD_BUILDERS: dict[str, Callable] = {**{scheme: _method for scheme in SCHEMES}, **{u: unit_method for u in UNIT_SCOPES}}
 
 
-def score_runner(cfg, src_vocab, tgt_vocab, seed: int = 0, extra: Optional[dict] = None) -> Callable:
-    """``run(name, model, ctx=None) -> {param: scores}``, called like the study calls scores
-    (:func:`nmtprune.prune.run_score`): ``seed``, and for a data-driven score the first ``n_batches``
-    scoring batches of the training split for that seed (built once per size). ``extra`` kwargs win.
-    ``ctx``: a dict that receives ``record`` (passed to the score as ``record=``: OBD records its
-    curvature there) and ``batches``, for the score's parts (its spec's ``parts``). ``run.batches(n)``:
-    the first ``n`` scoring batches (unit scores that need data use it)."""
-    from ..prune.scores import SCORING_BATCH_SIZE, batch_source
-    batches = batch_source(cfg, src_vocab, tgt_vocab, SCORING_BATCH_SIZE, seed)  # loads nothing until asked
-
-    def run(name: str, model, ctx: Optional[dict] = None) -> dict:
-        spec, kw = get_score(name), {"seed": seed, **(extra or {})}
-        used = scoring_batches_for(spec, kw.pop("batches") if "batches" in kw else batches)
-        if ctx is not None:  # every score ignores keywords it does not use (nmtprune.prune.scores)
-            kw["record"] = ctx.setdefault("record", {})
-            ctx["batches"] = used
-        return run_score(spec, model, used, **kw)
-    run.batches = batches
-    return run
-
-
 def shown_scores() -> list[str]:
     """The weight scores the site always shows, studied or not (their spec says ``shown``)."""
     return [n for n in score_names("weight") if get_score(n).shown]
@@ -269,7 +175,6 @@ def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tu
 
 def _training(frames: Sequence, mhash: str) -> list[dict]:
     """The retraining-frame artifacts, each marked whether it was recorded on the exported model."""
-    from .frames import load_frames
     out = []
     for art in load_frames(frames):
         # the panel's words are the site's, not the artifact's: rewrite them from the strides
@@ -289,11 +194,6 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.frames`).
     ``score_kwargs``: extra keyword arguments for every score function (they win over the defaults).
     """
-    from ..experiments.grid import model_hash
-    from ..train.checkpoint import load_model
-    from .results import read_curves
-    from .samples import sample_translations
-
     model, cfg, sv, tv = load_model(model_dir)
     runner = score_runner(cfg, sv, tv, seed, score_kwargs)
     classes = weight_classes(model)
@@ -303,16 +203,18 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
     for c in classes:
         plist = []
         for p in c.params:
-            w = _sample(named[p].detach().float(), grids[p])
+            w = grid_sample(named[p].detach().float(), grids[p])
             scale = float(w.abs().max()) or 1.0
             q = torch.clamp(torch.round(w / scale * 127), -127, 127).to(torch.int8).numpy()
             plist.append({"name": p, "shape": list(named[p].shape), **grids[p], "scale": scale, "weights": b64(q),
-                          "blocks": _blocks(p, named[p].shape, grids[p], cfg)})
+                          "blocks": grid_blocks(p, named[p].shape, grids[p], cfg)})
         out_classes.append({"name": c.name, "paper": c.paper_name, "size": c.numel(model), "params": plist})
     mhash = model_hash(model_dir)
     curves, curve_info = read_curves(results_dir, mhash) if results_dir else ({}, {"source": None})
     names, skipped = export_scores(curves, scores)
     curve_info["skipped_scores"] = skipped  # studied, but not computable by this version of the code
+    retrained, dense_continued = read_retrained(results_dir, mhash)
+    curve_info["dense_continued"] = dense_continued
     training = _training(frames, mhash)
     if not scores:  # a score with recorded frames of this model (e.g. snip-init's from-init run) is shown too
         names += [t["score"] for t in training if t["matched_model"] and t["score"] not in names]
@@ -337,9 +239,10 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
             m = METHOD_BUILDERS[scheme](s, scheme, sc, model, classes, named, grids)
             m["label"] = f"{score_entries[-1]['label']} · {scheme}"
             m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
-            m["steps"] = steps_for(s, scheme, training=next((t for t in training if t["method"] == m["id"]), None),
-                                   parts=parts)
             m["curve"] = curves.get((s, scheme), [])
+            m["retrained"] = retrained.get(m["id"], [])
+            m["steps"] = steps_for(s, scheme, training=next((t for t in training if t["method"] == m["id"]), None),
+                                   parts=parts, retrained=bool(m["retrained"]))
             methods.append(m)
         del sc
     if samples > 0:

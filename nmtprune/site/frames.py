@@ -8,7 +8,7 @@ after every step). Every ``every`` steps an ``after_step`` hook records, for one
 
 * the shown cells' change since the start, Δ = w_t − w_0 (int8, one scale for all frames, so the
   frames are comparable), on the same strided grid as the site's matrix view (each cell one real
-  weight, see :func:`.export.display_grid`);
+  weight, see :func:`.grid.display_grid`);
 * the dev perplexity of the whole model on a fixed set of dev sentences (teacher-forced, eval mode),
   the training loss the loop logged over those steps, and the learning rate;
 * per weight class, the RMS change of its surviving weights (how far each class moves).
@@ -38,6 +38,10 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from .encode import b64, q8
+from .grid import display_grid, grid_blocks
+from .runner import score_runner
+
 __all__ = ["FORMAT", "VERSION", "record_retraining", "load_frames", "default_param", "load_for_frames",
            "train_logged", "encode_frames"]
 
@@ -49,10 +53,6 @@ def default_param(names: Sequence[str]) -> str:
     """The last decoder layer's recurrent matrix (its gate blocks are easy to read), else the first name."""
     rec = sorted(n for n in names if n.startswith("decoder.") and "weight_hh" in n)
     return rec[-1] if rec else names[0]
-
-
-def _q8(a: np.ndarray, scale: float) -> np.ndarray:
-    return np.clip(np.round(a / scale * 127), -127, 127).astype(np.int8)
 
 
 def _dev_subset(cfg, sv, tv, n: int):
@@ -112,12 +112,12 @@ def encode_frames(frames: list[dict], deltas: list[np.ndarray], w0: np.ndarray, 
     dscale = float(max(np.abs(d).max() for d in deltas)) or 1.0
     wscale = float(np.abs(w0).max()) or 1.0
     for f, d in zip(frames, deltas):
-        f["delta"] = _b64(_q8(d, dscale))
+        f["delta"] = b64(q8(d, dscale))
     moved = np.abs(deltas[-1]) * keep
     pick = [int(i) for i in np.argsort(-moved)[:traces] if moved[i] > 0]
     tr = [{"cell": i, "row": (i // grid["cols"]) * grid["row_stride"], "col": (i % grid["cols"]) * grid["col_stride"],
            "values": [round(float(w0[i] + d[i]), 6) for d in deltas]} for i in pick]
-    return {"w0_scale": wscale, "w0": _b64(_q8(w0, wscale)), "keep": _b64(keep.astype(np.uint8)),
+    return {"w0_scale": wscale, "w0": b64(q8(w0, wscale)), "keep": b64(keep.astype(np.uint8)),
             "delta_scale": dscale, "traces": tr}
 
 
@@ -135,7 +135,6 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     from ..prune.scores._data import variance_scaling_copy
     from ..sparse.targets import class_groups
     from ..provenance import provenance
-    from .export import _blocks, display_grid, score_runner
 
     if steps < every or every < 1:
         raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
@@ -207,18 +206,13 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
                              "retrain_config (See et al.: half the learning rate), first `steps` steps"},
         "dense_dev_ppl": dense_ppl,
         "param": param, "shape": list(named[param].shape), **grid,
-        "blocks": _blocks(param, named[param].shape, grid, cfg),
+        "blocks": grid_blocks(param, named[param].shape, grid, cfg),
         **encode_frames(frames, deltas, w0, keep, grid, traces), "frames": frames,
     }
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(art, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
     return art
-
-
-def _b64(a: np.ndarray) -> str:
-    from .export import b64
-    return b64(a)
 
 
 def load_frames(paths: Sequence[str | Path]) -> list[dict]:

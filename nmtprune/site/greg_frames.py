@@ -34,6 +34,10 @@ from typing import Optional
 import numpy as np
 import torch
 
+from .encode import b64
+from .frames import FORMAT, VERSION, encode_frames, load_for_frames, train_logged
+from .grid import display_grid, grid_blocks
+
 __all__ = ["record_greg", "METHOD"]
 
 METHOD = "units-l1/per-layer"  # GReg-1 picks its units as this method does (L1, per layer)
@@ -54,8 +58,6 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     from ..prune.units import unit_groups
     from ..prune.units.greg import GrowingRegularizer, _l1
     from ..provenance import provenance
-    from .export import _blocks, display_grid
-    from .frames import FORMAT, VERSION, _b64, encode_frames, load_for_frames, train_logged
 
     st = load_study(study, check_model=False)
     spec = st.unit_greg
@@ -144,14 +146,14 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
                              f"rate, constant, first `steps` of its {total} steps"},
         "dense_dev_ppl": dense_ppl,
         "param": param, "shape": list(named[param].shape), **grid,
-        "blocks": _blocks(param, named[param].shape, grid, cfg),
+        "blocks": grid_blocks(param, named[param].shape, grid, cfg),
         # nothing is masked during the phase: every shown cell is kept
         **encode_frames(frames, deltas, w0, np.ones(w0.size, dtype=np.uint8), grid, traces=6), "frames": frames,
         "greg": {"mode": mode, "fraction": fraction, "scope": spec.scope, "delta": gcfg.delta, "every": gcfg.every,
                  "ceiling": gcfg.ceiling, "stabilize": gcfg.stabilize, "phase_steps": total,
                  "frozen_at": reg.frozen_at, "removed": removed,
                  # a row of the shown matrix belongs to unit (row mod n): 1 where that unit is removed
-                 "removed_rows": _b64(_removed_rows(model, param, rows_of, reg.mask)),
+                 "removed_rows": b64(_removed_rows(model, param, rows_of, reg.mask)),
                  "ppl_pruned_without_penalty": without if reg.mask is not None and mode == "greg-1" else None,
                  "ppl_after_penalty": frames[-1]["dev_ppl"], "ppl_after_penalty_pruned": pruned_ppl(model, reg.mask)},
     }

@@ -29,7 +29,7 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
     """Fill ``methods[i]["samples"]`` with ``[{"level", "hyps"}]``; return the sources and references.
 
     ``score_fn(name, model)`` computes a score (default: the registry's function with ``seed``; the
-    export passes its :func:`.export.score_runner`, which also feeds data-driven scores their batches).
+    export passes its :func:`.runner.score_runner`, which also feeds data-driven scores their batches).
     A method whose builder left a pruning hook ``m["_prune"](model, level)`` (hidden-unit methods,
     :mod:`.units`) is pruned by it; other methods whose selection :func:`select` does not know get no
     samples rather than wrong ones.

@@ -27,7 +27,7 @@ _INT0 = {"type": "integer", "minimum": 0}
 _STEP = {"type": "object", "required": ["title", "text", "formula", "viz", "threshold"],
          "properties": {"title": _STR, "text": _STR, "formula": _STR, "readout": _STR, "of": _STR, "training": _STR,
                         "viz": {"enum": ["histogram", "class-histograms", "class-bars", "matrix", "training", "units",
-                                         "shrink", "unit-histograms"]},
+                                         "shrink", "unit-histograms", "retrained"]},
                         "hist": {"enum": ["score", "compared"]},
                         "threshold": {"enum": ["none", "global", "class", "group"]}}}
 # log: bins over log10 of the positive values, values <= 0 counted in zeros (a score part, nmtprune.prune.spec.Part)
@@ -81,7 +81,18 @@ _TRAINING = {"type": "object",
 _RATIO = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 # the study a kind of curve comes from (the unit-eval curves': results.units)
 _RESULTS_OF = {"type": "object", "required": ["study", "matched_model", "points"],
-               "properties": {"matched_model": {"type": "boolean"}, "points": _INT0}}
+               "properties": {"matched_model": {"type": "boolean"}, "points": _INT0,
+                              "study_path": {"type": ["string", "null"]}}}  # the YAML that sweeps it
+# one retrained point: mean and sample std over training seeds, and the seeds' own values (nmtprune.site.retrained)
+_RETRAINED_POINT = {"type": "object", "required": ["sparsity", "bleu", "bleu_std", "n", "bleus"],
+                    "properties": {"sparsity": {"type": "number", "minimum": 0, "maximum": 100}, "bleu": _NUM_OR_NULL,
+                                   "bleu_std": _NUM_OR_NULL, "n": _INT0, "ppl": _NUM_OR_NULL,
+                                   "bleus": {"type": "array", "items": _NUM}}}
+_RETRAINED = {"type": "object", "required": ["kind", "label", "schedule", "study", "study_path", "points"],
+              "properties": {"kind": {"enum": ["retrain", "scratch", "unit-retrain"]}, "label": _STR,
+                             "schedule": _STR, "study_path": {"type": ["string", "null"]},
+                             "matched_model": {"type": "boolean"},
+                             "points": {"type": "array", "items": _RETRAINED_POINT}}}
 _PARAM = {"type": "object", "required": ["name", "shape", "rows", "cols", "row_stride", "col_stride", "rule",
                                          "scale", "weights", "blocks"],
           "properties": {"name": _STR, "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
@@ -109,7 +120,8 @@ SCHEMA: dict = {
                            "params": {"type": "array", "items": _PARAM}}}},
         "scores": {"type": "array", "items": {
             "type": "object", "required": ["name", "label", "text", "formula", "histogram", "parts"],
-            "properties": {"histogram": _HIST, "parts": {"type": "object"}}}},
+            "properties": {"histogram": _HIST, "parts": {"type": "object"},
+                           "histogram_log": _HIST}}},  # the walk-through's log-axis histogram, when one reads better
         "selections": {"type": "array", "items": {"type": "object", "required": ["name", "label", "text", "formula"]}},
         "methods": {"type": "array", "items": {
             "type": "object",
@@ -117,6 +129,7 @@ SCHEMA: dict = {
                          "class_sparsity", "pruned_at", "curve", "samples", "steps", "training"],
             "properties": {"global_threshold": {"type": "array", "items": _NUM_OR_NULL}, "units": _UNITS,
                            "training": {"type": "array", "items": _STR},
+                           "retrained": {"type": "array", "items": _RETRAINED},
                            "steps": {"type": "array", "items": _STEP},
                            "curve": {"type": "array", "items": {
                                "type": "object", "required": ["sparsity", "bleu", "ppl"],
@@ -128,7 +141,9 @@ SCHEMA: dict = {
                                "properties": {"level": {"type": "integer", "minimum": 0, "maximum": 99},
                                               "hyps": {"type": "array", "items": _STR}}}}}}},
         "training": {"type": "array", "items": _TRAINING},
-        "results": {"type": "object", "properties": {"units": _RESULTS_OF}},
+        "results": {"type": "object", "properties": {
+            "units": _RESULTS_OF, "study_path": {"type": ["string", "null"]},
+            "dense_continued": {"type": "object", "additionalProperties": _RETRAINED_POINT}}},
         "samples": {"type": "object", "required": ["sources", "references", "levels"],
                     "properties": {"sources": {"type": "array", "items": _STR},
                                    "references": {"type": "array", "items": _STR}}},
@@ -161,6 +176,10 @@ def _check(value: Any, schema: dict, path: str) -> None:
         for key, sub in schema.get("properties", {}).items():
             if key in value:
                 _check(value[key], sub, f"{path}.{key}")
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):  # the schema of every key that ``properties`` does not name
+            for key in value.keys() - schema.get("properties", {}).keys():
+                _check(value[key], extra, f"{path}.{key}")
     if isinstance(value, list) and "items" in schema:
         for i, v in enumerate(value):
             _check(v, schema["items"], f"{path}[{i}]")

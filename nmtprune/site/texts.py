@@ -250,17 +250,39 @@ def _training_step(art: dict) -> dict:
         r"w_{t+1} = M \odot " + opt, training=art["id"])
 
 
-def steps_for(score: str, selection: str, training: Optional[dict] = None, parts=None) -> list[dict]:
-    """The walk-through of one method: score, selection, where it lands, the masks (, retraining).
+def _retrained_step(unit: bool) -> dict:
+    """The measured outcome of retraining under the mask (:mod:`.retrained`): it follows the slider."""
+    what = "hidden units" if unit else "weights"
+    return _step(
+        "What retraining wins back", "retrained",
+        f"Pruning alone costs BLEU. Training the network again with the removed {what} held at zero wins much "
+        "of it back (See et al. 2016: 80 % of the weights pruned, then retrained, matched the dense model). "
+        "The chart shows the BLEU measured after pruning only (the line) and after retraining under the mask "
+        "(dots: the mean over training seeds, bars: ± one standard deviation). The read-out gives the "
+        "retrained BLEU at the slider's position beside the dense model's, where a run exists there.",
+        r"w_{t+1} = M \odot \left(w_t - \eta \nabla L(w_t)\right)")
 
-    ``parts``: the names of the score's exported parts; steps showing another part are left out."""
+
+def steps_for(score: str, selection: str, training: Optional[dict] = None, parts=None,
+              retrained: bool = False) -> list[dict]:
+    """The walk-through of one method: score, selection, where it lands, the masks (, retraining frames)
+    (, the retrained results).
+
+    ``parts``: the names of the score's exported parts; steps showing another part are left out.
+    ``retrained``: the study results hold retraining runs of this method (:mod:`.retrained`)."""
     st = _entry(score)
-    first = [s for s in (st or {}).get("steps", []) if "of" not in s or s["of"] in (parts or ())] or [
-        _step(f"Score every weight ({score_text(score)['label']})", "histogram",
+    own = (st or {}).get("steps", [])
+    first = [s for s in own if "of" not in s or s["of"] in (parts or ())]
+    if len(first) < len(own):  # a variant without its family's parts: the kept steps would refer to the
+        first = []             # dropped ones ("their product"), so the score's own words say it in one step
+    first = first or [
+        _step(f"Score every weight: {score_text(score)['label']}", "histogram",
               score_text(score)["text"] + " The histogram pools the weights of all classes.",
               score_text(score)["formula"])]
     sel = SELECTION_TEXT[selection]
     steps = [*first, *sel["steps"], *sel.get("tail", _TAIL), *sel.get("after", [])]
     if training is not None:
         steps.append(_training_step(training))
+    if retrained:
+        steps.append(_retrained_step(score.startswith(UNIT_PREFIX)))
     return [{**s, "title": f"{i + 1}. {s['title']}"} for i, s in enumerate(steps)]

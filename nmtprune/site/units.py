@@ -26,6 +26,8 @@ from typing import Callable, Optional
 
 import torch
 
+from .encode import LEVELS, b64, hist_of
+
 __all__ = ["UNIT_PREFIX", "UNIT_SCOPES", "UNIT_NORMALIZE", "shown_unit_scores", "is_unit_score", "unit_scores",
            "unit_method", "unit_histogram"]
 
@@ -59,7 +61,6 @@ def unit_scores(name: str, model, seed: int = 0, batches: Optional[Callable[[int
 def unit_histogram(scores: dict) -> dict:
     """Histograms of unit scores {group: (n,)}, each group on its own bins: ``ranges`` {group: [lo, hi]},
     ``counts`` {group: [UNIT_BINS ints]}; ``lo``/``hi`` span all ranges."""
-    from .export import hist_of
     ranges, counts = {}, {}
     for g, s in scores.items():
         h = hist_of({g: s.reshape(-1)}, bins=UNIT_BINS)
@@ -96,7 +97,6 @@ def unit_method(score: str, scheme: str, scores: dict, model, classes, params, g
     from ..prune.units import axis_keeps, select_units, shrunk_config, unit_groups
     from ..prune.units.groups import UnitError
     from ..prune.units.select import group_scale
-    from .export import LEVELS, b64, hist_of
     groups = unit_groups(model.cfg)
     norm = UNIT_NORMALIZE if scheme == "global" else "none"
     # the scores the selection compares: raw per layer, each group divided by its l2 norm globally

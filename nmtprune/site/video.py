@@ -12,23 +12,29 @@ When frames of a real training run under the method's mask exist (``nmtprune sit
 ``frames=FILE``, else the export's ``training`` of the method, else
 ``<frames_dir>/<score>-<selection>-s*.json``), a retraining segment follows: the recorded matrix's
 surviving weights w_t and their change Δ at each recorded step, the dev perplexity curve with a
-marker, and a caption with the step and dev perplexity (:func:`_training_segment`). MP4 goes
+marker, and a caption with the step and dev perplexity (:func:`.video_training.training_segment`). MP4 goes
 through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF (half the frame rate,
 640 px wide) through Pillow.
 """
 from __future__ import annotations
 
-import base64
-import json
 import textwrap
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from .chunks import read_export
+from .encode import unb64
+from .export import build_export
+from .frames import load_frames
+from .schema import validate
+from .video_style import ACCENT, DARK, LIGHT, LINE, heat
+from .video_training import training_segment
+from .video_units import bleu_series, unit_panels
+
 __all__ = ["render_video", "frame_count", "find_training", "MAX_SECONDS"]
 
-DARK, LIGHT, LINE, ACCENT = "#181818", "#8fb3d9", "#d7191c", "#b3261e"
 HOLD = 0.15  # fraction of the video that holds the last frame (98 %) so the end can be read
 MAX_SECONDS = 60.0  # sweep + retraining: a video someone watches to the end
 
@@ -37,24 +43,9 @@ def frame_count(fps: int, seconds: float) -> int:
     return max(2, round(fps * seconds))
 
 
-def _heat(v: np.ndarray) -> np.ndarray:
-    """The site's colour map (matrix.js ``heat``): red positive, blue negative on white, sqrt contrast."""
-    a = np.sqrt(np.minimum(1.0, np.abs(v)))
-    lo = 1.0 - 0.85 * a
-    rgb = np.stack([np.ones_like(v), lo, lo], axis=-1)
-    neg = v < 0
-    rgb[neg] = np.stack([lo[neg], lo[neg], np.ones_like(v[neg])], axis=-1)
-    return rgb
-
-
-def _decode(b64: str, dtype) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(b64), dtype=dtype)
-
-
 def _load_export(export: Optional[str], model_dir: Optional[str], results_dir, method: str) -> dict:
     if export:
-        return json.loads(Path(export).read_text(encoding="utf-8"))
-    from .export import build_export
+        return read_export(export)  # a built site's core and chunks, or a whole export file
     return build_export(model_dir, results_dir, scores=(method.split("/")[0],), samples=0, progress=lambda *_: None)
 
 
@@ -65,7 +56,6 @@ def find_training(method: str, export: dict, frames: Optional[str | Path] = None
     ``frames`` (a file) wins and must be of ``method``; else the export's own artifact of the method
     (what the site shows); else the first artifact of ``method`` in ``frames_dir`` (by file name, as
     the export reads such a folder)."""
-    from .frames import load_frames
     if frames:
         (art,) = load_frames([frames])
         if art["method"] != method:
@@ -90,8 +80,6 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .schema import validate
-    from .video_units import bleu_series, unit_panels
     d = validate(_load_export(export, model_dir, results_dir, method))
     m = next((x for x in d["methods"] if x["id"] == method), None)
     if m is None:
@@ -107,9 +95,9 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     if cls is None:
         raise ValueError(f"unknown weight class {weight_class!r}")
     p = cls["params"][0]
-    w = _decode(p["weights"], np.int8).astype(np.float32).reshape(p["rows"], p["cols"]) / 127
-    q = _decode(m["pruned_at"][p["name"]], np.uint8).reshape(p["rows"], p["cols"])
-    base_rgb = _heat(w)
+    w = unb64(p["weights"], np.int8).astype(np.float32).reshape(p["rows"], p["cols"]) / 127
+    q = unb64(m["pruned_at"][p["name"]], np.uint8).reshape(p["rows"], p["cols"])
+    base_rgb = heat(w)
 
     n = frame_count(fps, seconds)
     sweep = max(1, round(n * (1 - HOLD)))
@@ -205,7 +193,6 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
 
     segments = [(n, draw)]
     if training is not None:
-        from .video_training import training_segment
         nt = frame_count(fps, train_seconds)
         segments.append((nt, training_segment(training, m["label"], nt, HOLD)))
     out = Path(out)

@@ -14,7 +14,9 @@ import textwrap
 
 import numpy as np
 
-from .video import ACCENT, _decode, _heat
+from .encode import unb64
+from .grid import grid_rule
+from .video_style import ACCENT, heat
 
 __all__ = ["training_segment", "frame_of"]
 
@@ -36,9 +38,9 @@ def training_segment(art: dict, label: str, n: int, hold: float):
     from matplotlib.ticker import FormatStrFormatter
 
     rows, cols, fr = art["rows"], art["cols"], art["frames"]
-    w0 = _decode(art["w0"], np.int8).astype(np.float32).reshape(rows, cols) / 127  # in units of w0_scale
-    keep = _decode(art["keep"], np.uint8).reshape(rows, cols).astype(bool)
-    deltas = [_decode(f["delta"], np.int8).astype(np.float32).reshape(rows, cols) / 127 for f in fr]  # units of delta_scale
+    w0 = unb64(art["w0"], np.int8).astype(np.float32).reshape(rows, cols) / 127  # in units of w0_scale
+    keep = unb64(art["keep"], np.uint8).reshape(rows, cols).astype(bool)
+    deltas = [unb64(f["delta"], np.int8).astype(np.float32).reshape(rows, cols) / 127 for f in fr]  # units of delta_scale
     ratio = art["delta_scale"] / art["w0_scale"]
     from_init, greg = art.get("kind") == "from-init", art.get("kind") == "greg"
     start, dense = ("at initialisation", "trained dense model") if from_init else ("right after pruning", "dense")
@@ -50,7 +52,6 @@ def training_segment(art: dict, label: str, n: int, hold: float):
             f"units first" if greg else f"{what} — {label}, {round(100 * art['sparsity'])} % pruned")
     fig.suptitle(head, fontsize=17, fontweight="bold", y=0.975)
     gs = fig.add_gridspec(1, 3, left=0.04, right=0.985, top=0.8, bottom=0.22, wspace=0.3)
-    from .export import grid_rule  # the site's words for the shown cells (a file has no "rule")
     where = f"{art['param']}: {art.get('rule') or grid_rule(art['shape'], art['row_stride'], art['col_stride'])}"
     ax_w, ax_d, ax_p = (fig.add_subplot(gs[0, i]) for i in range(3))
     img_w = ax_w.imshow(np.zeros((rows, cols, 3)), aspect="auto", interpolation="nearest")
@@ -98,8 +99,8 @@ def training_segment(art: dict, label: str, n: int, hold: float):
 
     def draw(j: int) -> np.ndarray:
         f = frame_of(j, n, len(fr), hold)
-        rgb_w = _heat(w0 + deltas[f] * ratio)
-        rgb_d = _heat(deltas[f])
+        rgb_w = heat(w0 + deltas[f] * ratio)
+        rgb_d = heat(deltas[f])
         rgb_w[~keep] = PRUNED_RGB
         rgb_d[~keep] = PRUNED_RGB
         img_w.set_data(rgb_w)

@@ -18,9 +18,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-__all__ = ["cut_of", "bleu_series", "unit_panels"]
+from .video_style import ACCENT, DARK, LIGHT, LINE
 
-DARK, LIGHT, LINE, ACCENT = "#181818", "#8fb3d9", "#d7191c", "#b3261e"
+__all__ = ["cut_of", "bleu_series", "unit_panels"]
 
 
 def cut_of(m: dict, group: dict, level: int) -> Optional[float]:

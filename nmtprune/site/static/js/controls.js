@@ -53,5 +53,8 @@ export function syncControls(d) {
   const slider = document.getElementById("slider");
   if (Number(slider.value) !== state.s) slider.value = String(state.s);
   document.getElementById("s-readout").textContent = `${state.s} %`;
-  slider.setAttribute("aria-valuetext", `${state.s} percent pruned`);
+  // a hidden-unit method's slider is the share of its units removed, not a weight sparsity
+  const units = !!(d.methodById.get(`${state.score}/${state.sel}`) || {}).units;
+  document.getElementById("slider-label").textContent = units ? "units removed" : "sparsity";
+  slider.setAttribute("aria-valuetext", `${state.s} percent ${units ? "of the units removed" : "of the weights pruned"}`);
 }

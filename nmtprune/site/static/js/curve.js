@@ -1,5 +1,9 @@
 // BLEU and perplexity against sparsity from the study's results, with a marker at the slider's sparsity.
 import { svgEl as s } from "./svg.js";
+import { fmtLevel } from "./data.js";
+import { drawRetrained, retrainedValues } from "./retrained.js";
+
+export { fmtLevel };
 
 // Between two measured sparsities nothing was evaluated, so a read-out never interpolates: it shows
 // the measured point nearest to x (the lower one on a tie) and says where that was. null: none measured.
@@ -11,8 +15,6 @@ export function nearestMeasured(points, key, x) {
   }
   return best && { sparsity: best.sparsity, value: best[key] };
 }
-
-export function fmtLevel(x) { return `${Number(x.toFixed(1))} %`; }
 
 // The command that would measure a method the results lack: its study's sweep, only this method's
 // cells (cell ids: prune-eval_<score>_<selection>_s<pct>…, unit-eval_<unit score>_<scope>_u<pct>…).
@@ -56,7 +58,9 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${label} against ${xname}`,
     "data-x": method.units ? "units" : "sparsity" });
   const methods = d.methods.filter((m) => !m.units === !method.units);
-  const all = methods.flatMap((m) => m.curve.map((p) => p[key])).filter((v) => v !== null && v !== undefined && (!log || v > 0));
+  const all = methods.flatMap((m) => m.curve.map((p) => p[key]))
+    .concat(key === "bleu" ? retrainedValues(method) : [])
+    .filter((v) => v !== null && v !== undefined && (!log || v > 0));
   if (!all.length) {
     svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted" }, "no study results in this export"));
     return svg;
@@ -75,8 +79,11 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
     const pts = m.curve.filter((p) => p[key] !== null && (!log || p[key] > 0));
     if (!pts.length) continue;
     const path = pts.map((p, i) => `${i ? "L" : "M"}${X(p.sparsity).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
-    svg.append(s("path", { d: path, class: m.id === method.id ? "curve current" : "curve other" }));
+    const c = s("path", { d: path, class: m.id === method.id ? "curve current" : "curve other", "data-method": m.id });
+    c.append(s("title", {}, m.label)); // hover names the method
+    svg.append(c);
   }
+  if (key === "bleu") drawRetrained(svg, method, X, Y);
   svg.append(s("line", { x1: X(x), y1: T, x2: X(x), y2: H - B, class: "marker-line" }));
   const pt = nearestMeasured(method.curve, key, x);
   if (!pt || (log && pt.value <= 0)) {
@@ -91,4 +98,23 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   svg.append(s("text", { x: lx, y: ly, class: "marker-label" }, pt.value.toFixed(1)));
   svg.append(s("text", { x: lx, y: ly + 12, class: "marker-at" }, `measured at ${fmtLevel(pt.sparsity)}`));
   return svg;
+}
+
+// What the chart's lines and dots are: grey curves are the other methods (hover one for its name).
+export function curveLegend(d, method) {
+  const p = document.createElement("p");
+  p.className = "legend";
+  p.id = "curve-legend";
+  const key = (cls, text) => { // one entry: its mark and its words, kept together when the line wraps
+    const item = document.createElement("span"), k = document.createElement("span");
+    item.className = "legend-item";
+    k.className = cls;
+    item.append(k, ` ${text}`);
+    p.append(item);
+  };
+  key("key-line", `${method.label}, pruned only`);
+  const others = d.methods.filter((m) => !m.units === !method.units && m.id !== method.id && m.curve.length).length;
+  if (others) key("key-line other", `the ${others} other method${others === 1 ? "" : "s"} (hover a grey curve for its name)`);
+  (method.retrained || []).forEach((r, i) => key(`key-dot r${i % 3}`, `${r.label} (${r.study}): mean ± std over training seeds`));
+  return p;
 }

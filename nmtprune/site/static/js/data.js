@@ -1,12 +1,16 @@
-// Loading and decoding the one export the site reads (data/export.json, schema: data/export.schema.json).
-// Binary arrays arrive as base64 and are decoded lazily, on first use, so the first view renders fast.
+// Loading and decoding the export the site reads: a small core (data/export.json, schema:
+// data/export.schema.json) first, then the bulky arrays in chunks, fetched when a view needs them
+// (a class's weights, a method's per-level arrays and its pruned-at bytes per class, a retraining
+// run's frames; each object names its chunk and size). Binary arrays arrive as base64 and are
+// decoded lazily, on first use.
 export const PRUNED_RULE = "shown cell pruned at sparsity S iff its pruned-at byte q < S";
 
 export async function loadData(url = "data/export.json") {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   const d = await r.json();
-  if (d.format !== "nmtprune-site" || d.version !== 3) throw new Error(`${url}: unsupported export ${d.format} v${d.version}`);
+  if (d.format !== "nmtprune-site" || d.version !== 4) throw new Error(`${url}: unsupported export ${d.format} v${d.version}`);
+  d.base = new URL(".", new URL(url, location.href)).href;
   for (const c of d.classes) for (const p of c.params) p.cls = c.name;
   // Maps, not plain objects: names come from the URL, and a plain object would also answer
   // "constructor" or "__proto__" with what it inherits
@@ -14,7 +18,57 @@ export async function loadData(url = "data/export.json") {
   d.scoreByName = new Map(d.scores.map((s) => [s.name, s]));
   d.classByName = new Map(d.classes.map((c) => [c.name, c]));
   d.trainingById = new Map(d.training.map((t) => [t.id, t]));
+  for (const m of d.methods) m.classChunks = new Map(Object.entries(m.class_chunks || {}));
+  d.chunks = new Map(); // path -> promise of its parsed JSON (one fetch per chunk)
   return d;
+}
+
+// The chunks a view of state `st` needs that are not loaded yet: [{path, bytes, what, apply(chunk)}].
+export function missingChunks(d, st, view) {
+  const out = [];
+  const m = d.methodById.get(`${st.score}/${st.sel}`);
+  const methods = [m, view === "compare" ? d.methodById.get(st.cmp) : null].filter(Boolean);
+  for (const x of methods) {
+    if (x.chunk && !x._meta) out.push({ path: x.chunk, bytes: x.chunk_bytes, what: x.label,
+      apply: (ch) => { const { units, ...rest } = ch; Object.assign(x, rest); if (units) Object.assign(x.units, units); x._meta = true; } });
+  }
+  const step = m && m.steps[st.step];
+  const needsMatrix = view === "matrix" || view === "compare" || (view === "how" && step && step.viz === "matrix");
+  const c = d.classByName.get(st.cls);
+  if (needsMatrix && c) {
+    if (c.chunk && !c._loaded) out.push({ path: c.chunk, bytes: c.chunk_bytes, what: `${c.name} weights`,
+      apply: (ch) => { for (const p of c.params) p.weights = ch.weights[p.name]; c._loaded = true; } });
+    for (const x of methods) {
+      const path = x.classChunks.get(c.name);
+      x._cls = x._cls || new Set();
+      if (path && !x._cls.has(c.name)) out.push({ path, bytes: x.class_chunk_bytes[c.name], what: `${x.label} · ${c.name} masks`,
+        apply: (ch) => { x.pruned_at = Object.assign(x.pruned_at || {}, ch.pruned_at); x._cls.add(c.name); } });
+    }
+  }
+  const t = view === "how" ? trainingOf(d, step) : null;
+  if (t && t.chunk && !t._loaded) out.push({ path: t.chunk, bytes: t.chunk_bytes, what: "retraining frames",
+    apply: (ch) => { t.w0 = ch.w0; t.keep = ch.keep; t.frames.forEach((f, i) => { f.delta = ch.deltas[i]; }); t._loaded = true; } });
+  return out;
+}
+
+// Fetch the chunks (each once), reporting (bytes loaded, bytes total, what) as each arrives.
+export async function loadChunks(d, need, onProgress) {
+  const total = need.reduce((a, n) => a + n.bytes, 0);
+  let done = 0;
+  onProgress(0, total, need.map((n) => n.what).join(", "));
+  await Promise.all(need.map(async (n) => {
+    if (!d.chunks.has(n.path)) {
+      d.chunks.set(n.path, fetch(d.base + n.path).then((r) => {
+        if (!r.ok) throw new Error(`data/${n.path}: HTTP ${r.status}`);
+        return r.json();
+      }));
+    }
+    let ch;
+    try { ch = await d.chunks.get(n.path); } catch (err) { d.chunks.delete(n.path); throw err; } // a retry fetches again
+    n.apply(ch);
+    done += n.bytes;
+    onProgress(done, total, n.what);
+  }));
 }
 
 function bytes(b64) {
@@ -55,6 +109,7 @@ export function methodOf(d, score, sel) {
   return d.methodById.get(`${score}/${sel}`);
 }
 
+export function fmtLevel(x) { return `${Number(x.toFixed(1))} %`; }
 export function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }
 export function fmtPct(x, digits = 1) { return (100 * x).toFixed(digits) + " %"; }
 

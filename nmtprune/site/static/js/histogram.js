@@ -34,6 +34,8 @@ export function histCanvas({ counts, zeros = 0, pruned = null }, hist, threshold
   const dpr = window.devicePixelRatio || 1;
   cv.width = w * dpr; cv.height = h * dpr;
   cv.style.width = `${w}px`; cv.style.height = `${h}px`;
+  cv.setAttribute("role", "img");
+  cv.setAttribute("aria-label", `histogram: ${title}`);
   const g = cv.getContext("2d");
   g.scale(dpr, dpr);
   const log = !!hist.log, n = counts.length;

@@ -7,6 +7,8 @@ import { classMatrix, panelWidth } from "./matrix.js";
 import { renderTraining } from "./training.js";
 import { fillFromLeft, addPruned, histCanvas } from "./histogram.js";
 import { shrinkChart, unitBars } from "./unitviz.js";
+import { chart, curveLegend } from "./curve.js";
+import { retrainReadout } from "./retrained.js";
 
 // Summed over keys (classes or groups): one pooled histogram's counts and zeros.
 function pooledBars(hist) {
@@ -101,7 +103,11 @@ export function viz(d, m, step, width) {
   } else if (step.viz === "shrink") {
     box.append(shrinkChart(m, s, width));
   } else if (step.viz === "training") {
-    box.append(renderTraining(d, trainingOf(d, step), state.f, width));
+    const t = trainingOf(d, step);
+    box.append(renderTraining(d, t, state.f, width));
+    if (t && t.kind !== "greg") box.append(retrainReadout(d, m, s)); // the measured end of such a run
+  } else if (step.viz === "retrained") {
+    box.append(chart(d, m, "bleu", d.results.bleu || "BLEU", s), curveLegend(d, m), retrainReadout(d, m, s));
   } else if (step.viz === "matrix") {
     const cls = d.classByName.get(state.cls);
     const link = document.createElement("a");

@@ -1,6 +1,6 @@
 // Entry point: load the export, fix the state against it, wire the controls, draw the current view.
 import { VIEWS, href, initFromUrl, setNormalizer, state, subscribe } from "./state.js";
-import { loadData, trainingOf } from "./data.js";
+import { loadChunks, loadData, missingChunks, trainingOf } from "./data.js";
 import { buildControls, syncControls } from "./controls.js";
 import { renderModel } from "./views/model.js";
 import { renderMatrix } from "./views/matrix.js";
@@ -27,7 +27,12 @@ function normalizer(d) {
     out.step = Math.max(0, Math.min(m.steps.length - 1, Number.isFinite(out.step) ? out.step : 0));
     const t = trainingOf(d, m.steps[out.step]);
     out.f = t ? Math.max(0, Math.min(t.frames.length - 1, Number.isFinite(out.f) ? out.f : 0)) : 0;
-    if (!d.methodById.has(out.cmp) || out.cmp === m.id) out.cmp = (d.methods.find((x) => x.id !== m.id && x.score !== m.score) || d.methods.find((x) => x.id !== m.id) || m).id;
+    // default comparison: another score of the same kind (a unit method against a unit method)
+    const kin = (x) => x.id !== m.id && !x.units === !m.units;
+    if (!d.methodById.has(out.cmp) || out.cmp === m.id) {
+      out.cmp = (d.methods.find((x) => kin(x) && x.score !== m.score) || d.methods.find(kin) ||
+        d.methods.find((x) => x.id !== m.id) || m).id;
+    }
     return out;
   };
 }
@@ -71,6 +76,48 @@ function render(d) {
   }
 }
 
+// The view's chunks first (with a progress bar), then the drawing. A newer state wins: a draw whose
+// chunks arrive after the user moved on is dropped. While chunks load, body[data-loading] is set.
+let ticket = 0;
+async function show(d) {
+  const mine = ++ticket;
+  const need = missingChunks(d, state, VIEWS.includes(state.view) ? state.view : "model");
+  const status = document.getElementById("status");
+  if (need.length) {
+    document.body.dataset.loading = "1";
+    const bar = document.createElement("progress");
+    bar.id = "load-progress";
+    const text = document.createElement("span");
+    try {
+      await loadChunks(d, need, (done, total, what) => {
+        if (mine !== ticket) return;
+        bar.max = total; bar.value = done;
+        text.textContent = `Loading ${what} (${Math.round(done / 1024)} of ${Math.round(total / 1024)} kB)… `;
+        status.replaceChildren(text, bar);
+        status.dataset.kind = "progress";
+      });
+    } catch (err) {
+      if (mine === ticket) {
+        delete document.body.dataset.loading;
+        status.textContent = `Could not load part of the site's data: ${err.message}. Other methods and classes may still work.`;
+        status.dataset.kind = "chunk";
+        renderNav();
+      }
+      return;
+    }
+    if (mine !== ticket) return;
+  }
+  // the newest state is drawn: whatever an older one was still fetching no longer matters
+  delete document.body.dataset.loading;
+  if (status.dataset.kind === "progress" || status.dataset.kind === "chunk") { status.textContent = ""; delete status.dataset.kind; }
+  render(d);
+}
+
+function enableControls() {
+  for (const el of document.querySelectorAll("#controls select, #controls input, #controls button")) el.disabled = false;
+  document.getElementById("controls").removeAttribute("aria-busy");
+}
+
 async function main() {
   const status = document.getElementById("status");
   let d;
@@ -89,10 +136,11 @@ async function main() {
     setNormalizer(normalizer(d));
     buildControls(d);
     initFromUrl();
-    subscribe(() => render(d));
+    subscribe(() => show(d));
     let pending = null;
-    window.addEventListener("resize", () => { clearTimeout(pending); pending = setTimeout(() => render(d), 150); });
-    render(d);
+    window.addEventListener("resize", () => { clearTimeout(pending); pending = setTimeout(() => show(d), 150); });
+    await show(d);
+    enableControls(); // usable only now: before, the data they would change was not there
   } catch (err) { // the state could not be set up from this export: still a drawing failure, not a load one
     renderNav();
     renderError(err);

@@ -67,6 +67,9 @@ export function drawPanel(p, colorOf, maxWidth) {
     g.fillText(label, b.c0 * k + 5, b.r0 * k + 13);
   }
   cv.className = "matrix-canvas";
+  cv.setAttribute("role", "img");
+  cv.setAttribute("aria-label", `matrix ${p.name || p.param || ""}: ${p.rows} × ${p.cols} shown weights` +
+    (p.blocks.length ? `, blocks ${p.blocks.map((b) => b.name).join(", ")}` : ""));
   return cv;
 }
 

@@ -69,6 +69,12 @@ function driftBars(t, f) {
   return box;
 }
 
+// "abc123+dirty" is a commit plus changes that were never committed: say so in words.
+function commitWords(c) {
+  if (!c) return "commit unknown";
+  return c.endsWith("+dirty") ? `commit ${c.slice(0, -6)} plus uncommitted changes` : `commit ${c}`;
+}
+
 export function renderTraining(d, t, f, width) {
   const box = document.createElement("div");
   box.className = "training";
@@ -149,7 +155,7 @@ export function renderTraining(d, t, f, width) {
   }
   src.textContent = (fromInit ? "Sparse from scratch: the initialisation the score saw, trained under its mask. " : "") +
     (greg ? `GReg's penalty phase (${t.greg.mode}), the schedule of the units study. ` : "") +
-    `Recorded with \`${p.command}\` (commit ${p.commit || "unknown"}, seed ${p.seed}) on ${t.model.corpus}` +
+    `Recorded with \`${p.command}\` (${commitWords(p.commit)}, seed ${p.seed}) on ${t.model.corpus}` +
     `${t.matched_model ? "" : " — another checkpoint than the exported one"}; matrix ${t.param}, ${t.rule}.`;
   box.append(read, ctl, title, panels, charts, driftBars(t, f), src);
   return box;

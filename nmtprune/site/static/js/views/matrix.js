@@ -3,7 +3,8 @@
 import { href, state } from "../state.js";
 import { PRUNED_RULE, fmtInt, fmtPct, methodOf, sampleAt } from "../data.js";
 import { classMatrix, legend, panelWidth } from "../matrix.js";
-import { chart, curveReadout } from "../curve.js";
+import { chart, curveLegend, curveReadout } from "../curve.js";
+import { retrainReadout } from "../retrained.js";
 
 function classTabs(d) {
   const nav = document.createElement("nav");
@@ -87,7 +88,8 @@ export function renderMatrix(d, root) {
   a2.textContent = `Compare with ${d.methodById.get(state.cmp).label} →`;
   how.append(a1, " · ", a2);
   right.append(chart(d, m, "bleu", d.results.bleu || "BLEU", state.s),
-    chart(d, m, "ppl", "perplexity", state.s, { log: true }), curveReadout(d, m, state.s));
+    chart(d, m, "ppl", "perplexity", state.s, { log: true }), curveLegend(d, m), curveReadout(d, m, state.s),
+    retrainReadout(d, m, state.s));
   if (d.results.source && !d.results.matched_model) {
     const warn = document.createElement("p");
     warn.className = "muted small";
