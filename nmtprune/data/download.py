@@ -47,7 +47,7 @@ class RemoteFile:
 
 
 # One line per file. To verify a file whose checksum becomes known, fill in size/checksums here.
-# Sources: /work/shared/data/<corpus>/SOURCE.md (the sha1 values are GluonNLP's IWSLT2015 list).
+# Sizes and checksums as the corpora publish them (the sha1 values are GluonNLP's IWSLT2015 list).
 DOWNLOADS: dict[str, list[RemoteFile]] = {
     "iwslt15-en-vi": [
         RemoteFile("train", "en", f"{_STANFORD}/iwslt15.en-vi/train.en", 13603614,

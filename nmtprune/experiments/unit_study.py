@@ -72,7 +72,7 @@ class UnitRetrain:
 class UnitGReg:
     """GReg (Wang et al. 2021): growing L2 penalty phase, L1 pruning, then See et al.'s retraining.
 
-    The defaults shrink the official ImageNet schedule to a CPU budget (greg.md §6: 1–3 epochs for
+    The defaults shrink the official ImageNet schedule to a CPU budget (1–3 epochs for
     the whole phase): λ grows by ``delta`` every ``every`` steps to ``ceiling``, then ``stabilize``
     steps; GReg-2 first grows a uniform λ by ``pick_delta`` to ``pick_ceiling`` and picks by L1 then.
     """

@@ -4,8 +4,8 @@ Schemes (the weights of the chosen weight classes are pooled; lower score = prun
 
 * ``class-blind``: one global threshold over all classes (prune the round(s·N) lowest scores).
 * ``class-uniform``: every class c loses exactly round(s·N_c) of its own lowest scores.
-* ``class-distribution``: prune score < λ·σ_c with one λ for all classes. As see2016.md §3 notes,
-  this is class-blind selection over score/σ_c, with λ the global k-th value, so no search is needed.
+* ``class-distribution``: prune score < λ·σ_c with one λ for all classes. Seen this way,
+  it is class-blind selection over score/σ_c, with λ the global k-th value, so no search is needed.
 
 Counting is exact: ties are broken by the flat index in canonical order (weight classes in
 :func:`nmtprune.models.weight_classes` order, each class's parameters in order, each flattened
@@ -49,8 +49,7 @@ def class_std(model: nn.Module, classes: Optional[Sequence[str]] = None) -> dict
     """σ_c: the (population) standard deviation of each class's weights, as they are now.
 
     Call it on the *dense* model and pass the result as ``class_scale`` when selecting on a
-    model that is already pruned (iterative pruning): see2016.md §7, recomputing σ after pruning
-    changes the scheme.
+    model that is already pruned (iterative pruning): recomputing σ after pruning would change the scheme.
     """
     out = {}
     for cname, group in class_groups(model, classes):

@@ -12,7 +12,7 @@ __all__ = ["DENSE_BLEU", "DENSE_PPL", "FIG3", "FIG4", "FIG5_MAX_W", "FIG6", "FIG
 DENSE_BLEU = 20.48  # newstest2014, after unk replacement
 DENSE_PPL = 6.1  # test perplexity of the baseline (Luong et al. 2015)
 PAPER_LAYERS = 4
-PAPER_WEIGHTS = 216_000_000  # the 12 classes, from the Fig 4 caption's sizes (see2016.md §1)
+PAPER_WEIGHTS = 216_000_000  # the 12 classes, from the Fig 4 caption's sizes
 VOCAB = 50_000
 
 SPARSITIES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -4,7 +4,7 @@ Objective: E = (1/N) Σ_t ℓ_t, the mean token cross-entropy over all N non-pad
 the scoring batches (teacher forcing, dropout off). Every quantity below is a sum over batches
 divided by N at the end, so batches of any size and number combine exactly. Results are float32
 tensors shaped like each parameter, whatever the parameter's dtype (squared gradients underflow in
-bf16/fp16, obd.md §6).
+bf16/fp16).
 
 Costs, in units of one forward+backward pass over the scoring batches ("a pass"):
 
@@ -121,7 +121,7 @@ def _on_cudnn(params: Params) -> bool:
 @contextlib.contextmanager
 def scoring_mode(model: nn.Module, params: Params, double_backward: bool = False,
                  nonfused: bool = True) -> Iterator[None]:
-    """Eval mode (no dropout, obd.md §5) and, for double backward or on a CUDA model, the non-fused RNN path
+    """Eval mode (no dropout) and, for double backward or on a CUDA model, the non-fused RNN path
     (cuDNN off): cuDNN's LSTM supports no double backward (pytorch #5261), and it refuses any backward in
     eval mode ("cudnn RNN backward can only be called in training mode", pytorch #5878).
 
@@ -194,7 +194,7 @@ def _grad(out: torch.Tensor, params: Params, create_graph: bool = False, retain_
 
 
 def mean_gradient(obj: Objective, params: Params, batches: Sequence, temperature: float = 1.0) -> Vectors:
-    """∇E over all batches (one pass). Accumulating g before any |·| equals one big batch (snip.md §4)."""
+    """∇E over all batches (one pass). Accumulating g before any |·| equals one big batch."""
     acc = _zeros(params)
     for b in batches:
         loss = token_loss(obj, b, temperature)

@@ -1,4 +1,4 @@
-"""GraSP (Wang, Zhang & Grosse 2020): S = −w ⊙ (H g), prune the *largest* S (grasp.md §1-2).
+"""GraSP (Wang, Zhang & Grosse 2020): S = −w ⊙ (H g), prune the *largest* S.
 
 S_q is proportional to the first-order change of the gradient norm ‖g‖² when weight q is removed
 (δ = −w_q e_q gives Δ‖g‖² ≈ 2 gᵀH δ = −2 w_q (Hg)_q = 2 S_q): removing a large-S weight *raises*

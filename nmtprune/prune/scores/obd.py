@@ -1,7 +1,7 @@
 """Optimal Brain Damage (LeCun, Denker & Solla 1990): the saliency s_k = ½ · h_kk · w_k².
 
 s_k is the predicted increase of the training objective when weight k is deleted, under OBD's
-diagonal, extremal (g ≈ 0 after training) and quadratic approximations (obd.md §1). It is never the
+diagonal, extremal (g ≈ 0 after training) and quadratic approximations. It is never the
 squared gradient times anything: the weight is squared, h_kk is a curvature. Lower = pruned first.
 
 Objective E: the mean token cross-entropy over the scoring batches (training split, teacher forcing,
@@ -27,7 +27,7 @@ Curvature h_kk, by ``estimator``:
 * ``"gn-exact"``: the exact Gauss-Newton diagonal, one backward per (token, vocabulary entry); the
   reference the Fisher estimators are tested against (tiny models only).
 
-The Hessian diagonal can be negative away from a minimum (obd.md §6); with ``clamp`` (default) it is
+The Hessian diagonal can be negative away from a minimum; with ``clamp`` (default) it is
 clamped at 0 so saliencies stay predicted *increases*. Fisher-type diagonals are ≥ 0 anyway.
 
 Cost on the reference model (2x512 LSTM, 21.3M weights, 2 CPU threads, idle machine;

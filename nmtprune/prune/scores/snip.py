@@ -1,7 +1,7 @@
 """SNIP (Lee, Ajanthan & Torr 2019): connection sensitivity s_j = |g_j · w_j|, g = ∂E/∂w.
 
 s_j is the derivative of E with respect to a multiplicative connection gate c_j at c = 1, i.e. the
-first-order effect of removing connection j (snip.md §1). Lower = pruned first. The paper's
+first-order effect of removing connection j. Lower = pruned first. The paper's
 normalisation by Σ|g·w| does not change any ranking and is left out.
 
 Data: the scoring batches; g is the gradient of the mean token loss *accumulated over all batches
@@ -102,8 +102,7 @@ _SNIP = ScoreSpec(
                 r"|g| = \left| \frac{\partial L}{\partial w} \right|", part="abs_g"),
            Step("The size of every weight", "The second ingredient: |w| (log10 x-axis).", r"|w|", part="abs_w"),
            Step("Score every weight: |g·w|", "Their product is the first-order change of the loss when the "
-                "connection is cut: its sensitivity. The least sensitive connections are pruned first. (The -init "
-                "variants score a re-initialised copy of the model, so only this step is shown.)",
+                "connection is cut: its sensitivity. The least sensitive connections are pruned first.",
                 r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|")),
     parts=(Part("abs_g", "|∂L/∂w|", _abs_g, log=True), Part("abs_w", "|w|", _abs_w, log=True)))
 

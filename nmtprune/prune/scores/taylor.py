@@ -1,12 +1,12 @@
 """Taylor importance (Molchanov et al. 2019), per weight: I = (g·w)² and the second-order variant.
 
-The importance of a weight is the squared change of the loss when it is removed (taylor.md §1.1):
+The importance of a weight is the squared change of the loss when it is removed:
 
 * first order (score ``taylor``): I_m = (g_m w_m)²;
 * second order (score ``taylor2``): I_m = (g_m w_m − ½ w_m (H W)_m)², where (H W)_m is row m of the
   Hessian applied to the vector W of all scored weights (biases are held fixed: never pruned).
 
-Squaring order (taylor.md §4): for each minibatch b, g_b is the gradient of that batch's *mean*
+Squaring order: for each minibatch b, g_b is the gradient of that batch's *mean*
 token loss (and H_b its Hessian); I is computed per batch and then averaged over batches. Squaring
 the per-batch gradient is what separates this from the Fisher (per-example squares) and from SNIP
 (|·| of the gradient accumulated over all batches). The paper's EMA over pruning iterations belongs
@@ -85,7 +85,12 @@ SPECS = (
         text="Taylor importance (Molchanov et al. 2019): the squared first-order estimate of the loss change when the "
              "weight is removed, averaged over training batches.",
         formula=r"\mathrm{score}(w) = \frac{1}{B} \sum_b \left( \frac{\partial L_b}{\partial w} w \right)^2"),
-    # the second-order variant has no words of its own on the site yet: it shows the generic ones
     ScoreSpec("taylor2", taylor_importance, options={"order": 2}, n_batches=16,
-              cost="one create_graph backward and one double backward per batch"),
+              cost="one create_graph backward and one double backward per batch",
+              site_label="Taylor, second order", symbol="(gw − ½wHW)²",
+              text="The second-order Taylor estimate of the loss change when the weight is removed: the first-order "
+                   "term g·w corrected by half the weight times the Hessian applied to all weights, squared per "
+                   "training batch and averaged.",
+              formula=r"\mathrm{score}(w_m) = \frac{1}{B} \sum_b \left( g_{b,m} w_m - \tfrac{1}{2} w_m (H_b W)_m "
+                      r"\right)^2"),
 )

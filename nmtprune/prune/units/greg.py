@@ -22,9 +22,9 @@ in the penalty phase, K = ``every``, δ = ``delta``, τ = ``ceiling``:
 :func:`nmtprune.train.loop.train` (no change to the loop): after each optimizer step it applies the
 penalty as *decoupled shrinkage*, w ← (1 − lr·λ_j)·w on unit j's slices, lr the optimizer's current
 learning rate. This equals a gradient step on ½ λ_j ‖w_j‖² under SGD and, unlike adding λ w to
-``.grad``, is neither normalised away by Adam nor scaled down by gradient clipping (greg.md §6–7).
+``.grad``, is neither normalised away by Adam nor scaled down by gradient clipping.
 λ is recomputed from s by :meth:`GRegConfig.lam` (a pure function), so it follows the schedule
-exactly. lr·λ must stay below 1 (UnitError otherwise); greg.md suggests lr·τ ≤ 1e-2.
+exactly. lr·λ must stay below 1 (UnitError otherwise); keep lr·τ ≤ 1e-2.
 
 :func:`greg_prune` runs the penalty phase with ``train`` (constant LR, ``GRegConfig.steps()``
 steps), then zeroes the removed units and writes the same files as ``nmtprune prune-units``; fine-
@@ -60,7 +60,7 @@ def _n_updates(ceiling: float, delta: float) -> int:
 
 @dataclass(frozen=True)
 class GRegConfig:
-    """Schedule of the growing penalty (defaults: the official code's ImageNet settings, greg.md §4).
+    """Schedule of the growing penalty (defaults: the official code's ImageNet settings).
 
     Attributes:
         mode: ``greg-1`` (L1-chosen set penalised from the start) or ``greg-2`` (uniform first).
@@ -69,7 +69,7 @@ class GRegConfig:
         ceiling: τ, final λ (reg_upper_limit, 1.0).
         pick_delta, pick_ceiling: GReg-2's uniform growth step and picking ceiling (1e-5, 1e-2).
         stabilize: K_s, steps at λ = τ before pruning (stabilize_reg_interval, 40,000; scale it to
-            the NMT budget, greg.md §6 suggests 1–3 epochs for the whole phase).
+            the NMT budget: 1–3 epochs for the whole phase are enough).
         recover: kept units get λ = −recover (reg_granularity_recover's magnitude, 1e-4; 0 disables).
         roles: slots penalised per unit: any of ``in`` (default), ``bias``, ``out``.
         mag_ratio: stop growing λ once mean ‖kept‖₁ / mean ‖removed‖₁ ≥ this (1000); None disables.
@@ -205,7 +205,7 @@ class GrowingRegularizer:
         top = max(float(v.max()) for v in lams.values())
         if lr * top >= 1:
             raise UnitError(f"greg: lr x lambda = {lr} x {top} >= 1 would flip the weights' sign; lower "
-                            "ceiling or the learning rate (greg.md: keep lr x ceiling <= 1e-2)")
+                            "ceiling or the learning rate (keep lr x ceiling <= 1e-2)")
         named = dict(model.named_parameters())
         for group, slot, n in self._slots:
             p = named[slot.param]

@@ -2,7 +2,7 @@
 
 "A simple and effective method for removal of hidden units and weights" compares two new criteria,
 *consuming energy* and *weights power*, with the *goodness factor* of Hagiwara's earlier
-"backpropagation with selection". **Reconstructed** (older.md (c); only the abstract was readable):
+"backpropagation with selection". **Reconstructed** (only the abstract was readable):
 all three formulas. Our readings, for unit j with outputs h_t (n,) over the N real tokens of the
 scoring batches, and one outgoing matrix V_s (n, m) per ``out`` slot s (row j = the weights unit j
 sends to the m receivers of that consumer; :func:`._common.out_views`):

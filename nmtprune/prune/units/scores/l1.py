@@ -5,7 +5,7 @@ Formulas (unit j of a member with n units; tied members are summed, :func:`~..gr
 * ``l1`` (the paper's filter norm): s_j = Σ |w| over the unit's **incoming** weights: rows j, n+j,
   2n+j, 3n+j (gates i, f, g, o) of W_ih and W_hh for an LSTM layer, row j of W_c for h~. Biases
   are not counted (the paper sums kernel weights only).
-* ``l1-out`` (ablation, l1filter.md §4 (c)): s_j = Σ |w| over the unit's **outgoing** columns: its
+* ``l1-out`` (ablation): s_j = Σ |w| over the unit's **outgoing** columns: its
   recurrent column of W_hh, the next layer's W_ih column, the W_a row/column and W_c column of the
   top layers; for h~ the softmax column and the input-feeding column.
 

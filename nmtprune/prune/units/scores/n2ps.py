@@ -3,7 +3,7 @@
 "Neural Network Pruning by Significance" (the name "N2PFA" appears in no source found). From the
 abstract: after training, a hidden neuron's significance combines its sigmoidal activation,
 aggregated over all training patterns, with all the weights of its outgoing connections; neurons
-below a threshold are removed. **Reconstructed** (older.md (a); only the abstract was readable):
+below a threshold are removed. **Reconstructed** (only the abstract was readable):
 the exact combination, the normalisation and the automatic threshold. Our reading, for unit j of a
 member with n units and activations h_{t,j} over the N real tokens of the scoring batches:
 

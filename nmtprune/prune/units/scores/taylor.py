@@ -11,7 +11,7 @@ a minibatch:
   the model and 1 = the gate vector (the paper's (g_m w_m − ½ w_m H_m W)² with w = z = 1).
 
 Per minibatch the gradient is computed, squared, and the squares averaged over the minibatches
-(taylor.md §4: square per minibatch, never per example).
+(square per minibatch, never per example).
 
 How: multiplying h_j by z_j in every consumer is the same as multiplying the consumers' columns by
 z_j (every consumer is linear in h_j, and the decoder reads the encoder's final h_j through its

@@ -2,7 +2,7 @@
 
 "Two-phase construction of multilayer perceptrons using information theory": phase 2 removes
 redundant hidden units of a trained MLP one at a time by an MI-based relevance measure (the
-references include Kraskov et al.'s kNN MI estimator). **Reconstructed** (older.md (b); only the
+references include Kraskov et al.'s kNN MI estimator). **Reconstructed** (only the
 abstract was readable): the measure itself, its estimator and the handling of redundancy. Our
 reading (``xinghu-mi``), for a decoder-side member (``tgt_layer{k}``, ``attention``):
 
