@@ -29,6 +29,7 @@ RUN = {
     "nmtprune export runs/p80 --out runs/p80-small --fp16": "",
     "nmtprune prune models/multi30k-en-de --score obd --select class-blind --sparsity 0.9 --out runs/obd90":
         "--score-batches 2",
+    "nmtprune prune models/multi30k-en-de --score sparsegpt --select 2:4 --out runs/sgpt24": "--calib-sentences 16",
     "nmtprune prune-units models/multi30k-en-de --score l1 --fraction 0.5 --out runs/u50": "",
     "nmtprune shrink runs/u50 --out runs/u50-small": "",
     "nmtprune sweep studies/see2016.yaml --status": "",
