@@ -186,10 +186,10 @@ def test_units_target_prefers_methods_with_three_seeds():
     got = {("l1", TARGET_FRACTION): [{"bleu_tok_lc": b} for b in (29.0, 29.2, 29.4)],  # n=3, -0.8
            ("greg-1", TARGET_FRACTION): [{"bleu_tok_lc": 30.5}]}                       # n=1, +0.5
     text = _target(None, got, dense)
-    assert "with ≥ 3 seeds `l1` -0.80 (n=3)" in text and "the issue asks" not in text
+    assert "with ≥ 3 seeds `l1` -0.80 (n=3)" in text and "the target asks" not in text
     del got[("l1", TARGET_FRACTION)]  # no method has 3 seeds yet: the best one, flagged
     text = _target(None, got, dense)
-    assert "best retrained `greg-1` +0.50 (n=1)" in text and "BLEU from 1 seed; the issue asks for ≥ 3" in text
+    assert "best retrained `greg-1` +0.50 (n=1)" in text and "BLEU from 1 seed; the target asks for ≥ 3" in text
 
 
 def test_equal_size_table_brackets_the_unit_models_size_with_weight_pruned_points():

@@ -16,7 +16,7 @@ from .collect import Collected, mean_std
 __all__ = ["Check", "run_checks", "curve_run", "curve_spec", "TARGETS"]
 
 MET, NOT_MET, NOT_RUN = "met", "not met", "not run"
-TARGETS = ("T1", "T2", "T3", "T4", "T5")  # the issue's five See targets
+TARGETS = ("T1", "T2", "T3", "T4", "T5")  # See et al.'s five targets
 
 
 @dataclass

@@ -160,7 +160,7 @@ def _target(c: Collected, bench: Path) -> str:
                 best = (mean_bleu(got), score, sched, len(got))
     claim = f"retrained {100 * TARGET_SPARSITY:g} % within {TARGET_TOL} BLEU of dense with the best method"
     changed = recipe_changes(rt.overrides, rt.prune_until, any(s != "one-shot" for _, s in retrain_runs(rt))) if rt else []
-    if changed:  # the issue's target is for the See recipe; say when this study changes it
+    if changed:  # the target is for the See recipe; say when this study changes it
         claim += " (here with the recipe changed: " + ", ".join(changed) + ")"
     if best is None or dense is None:
         status = "⏳ not run"
@@ -195,7 +195,7 @@ def _longer_target_rows(c: Collected) -> list[list[str]]:
         scheduled = p.schedule != "one-shot"
         delta = m - dense["bleu_tok_lc"]
         status = "✅ met" if delta >= -TARGET_TOL else "❌ not met"
-        if delta >= -TARGET_TOL and len(p.longer) < 3:  # the issue asks for >= 3 seeds at the retrained points
+        if delta >= -TARGET_TOL and len(p.longer) < 3:  # the targets ask for >= 3 seeds at the retrained points
             status += f" ({len(p.longer)} seed{'s' if len(p.longer) > 1 else ''} so far; 3 needed)"
         rows.append([f"the same with the longer recipe of `{name}` ("
                      + ", ".join(recipe_changes(p.overrides, p.prune_until, scheduled)) + ")", status,

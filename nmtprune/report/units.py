@@ -279,7 +279,7 @@ def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
     retrained = bool(bench) and not str(bench.get("settings", {}).get("shrunk", "")).startswith("shrunk here")
     cands = [(mean_bleu(r) - dense["bleu_tok_lc"], score, len(r)) for (score, x), r in got.items()
              if x == TARGET_FRACTION and dense and r]
-    full = [t for t in cands if t[2] >= 3]  # the issue asks for >= 3 seeds: prefer methods that have them
+    full = [t for t in cands if t[2] >= 3]  # the targets ask for >= 3 seeds: prefer methods that have them
     best = max(full or cands, default=None)
     bleu_ok = best is not None and best[0] >= -BLEU_TOL
     speed_ok = speed is not None and retrained and speed >= SPEED_TARGET
@@ -296,7 +296,7 @@ def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
     return "\n".join([
         f"**Target** (50 % of units removed: ≥ {SPEED_TARGET}× CPU decoding speed, within {BLEU_TOL} BLEU of dense "
         f"after retraining): **{verdict}**"
-        + (f" (BLEU from {n} seed{'s' if n != 1 else ''}; the issue asks for ≥ 3)" if n and n < 3 else "") + ". "
+        + (f" (BLEU from {n} seed{'s' if n != 1 else ''}; the target asks for ≥ 3)" if n and n < 3 else "") + ". "
         + "BLEU: best retrained" + (" with ≥ 3 seeds" if full else "")
         + (f" `{best[1]}` {best[0]:+.2f} (n={best[2]})" if best else " – (not run yet)")
         + "; speed: " + (f"{speed:.2f}× sentences/s" if speed else "–") + f" ({where}).", ""])
