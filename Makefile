@@ -34,9 +34,10 @@ demo: venv
 browser: venv
 	.ci/install-browser.sh $(BIN)/python
 
-# Lint (ruff) and the import contracts in pyproject.toml: layers only point down, no import cycles
+# Lint and formatting (ruff) and the import contracts in pyproject.toml: layers only point down, no import cycles
 lint: venv
 	$(BIN)/ruff check nmtprune tests benchmarks scripts docs
+	$(BIN)/ruff format --check nmtprune tests benchmarks scripts docs
 	$(BIN)/lint-imports
 
 # The suite, then its training and retraining tests again as a CPU without AVX-512 or native bf16 runs them

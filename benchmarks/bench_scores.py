@@ -24,6 +24,7 @@ Run the cost part on an idle machine (the load average is recorded); a short run
 smoke test of the harness, not a result. Each part keeps its own provenance, and running one part
 leaves the other's last result in the file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,13 @@ from nmtprune.data.batching import Batch
 from nmtprune.models import Seq2Seq
 from nmtprune.models.seq2seq import nll_loss
 from nmtprune.prune.scores import absent_row_counts, get_score, load_scoring_batches, score_names
-from nmtprune.prune.scores._autograd import (exact_gn_diagonal, exact_hessian_diagonal, prunable_params,
-                                             scoring_mode, seq2seq_objective)
+from nmtprune.prune.scores._autograd import (
+    exact_gn_diagonal,
+    exact_hessian_diagonal,
+    prunable_params,
+    scoring_mode,
+    seq2seq_objective,
+)
 from nmtprune.prune.scores.obd import curvature_diagonal
 from nmtprune.provenance import provenance
 from nmtprune.train.checkpoint import load_model
@@ -120,15 +126,35 @@ def measure_one(args) -> dict:
         sec = time.perf_counter() - t0
         per_batch, options = sec / len(batches), dict(spec.options)
     peak_kb = _status_kb("VmHWM")
-    return {"seconds": sec, "seconds_per_batch": per_batch, "options": options, "data_load_seconds": load_s,
-            "loaded_rss_mb": base_kb / 1024, "peak_extra_mb": max(0, peak_kb - base_kb) / 1024,
-            "absent_rows": absent_row_counts(model, batches), "target_tokens": sum(b.n_tokens for b in batches),
-            "params": sum(p.numel() for p in model.parameters()), "corpus": cfg.data.corpus}
+    return {
+        "seconds": sec,
+        "seconds_per_batch": per_batch,
+        "options": options,
+        "data_load_seconds": load_s,
+        "loaded_rss_mb": base_kb / 1024,
+        "peak_extra_mb": max(0, peak_kb - base_kb) / 1024,
+        "absent_rows": absent_row_counts(model, batches),
+        "target_tokens": sum(b.n_tokens for b in batches),
+        "params": sum(p.numel() for p in model.parameters()),
+        "corpus": cfg.data.corpus,
+    }
 
 
 def _child(args, what: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", what, "--model", str(args.model), "--batches", str(args.batches),
-           "--batch-size", str(args.batch_size), "--threads", str(args.threads)] + (["--fp32-train"] if args.fp32_train else [])
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        what,
+        "--model",
+        str(args.model),
+        "--batches",
+        str(args.batches),
+        "--batch-size",
+        str(args.batch_size),
+        "--threads",
+        str(args.threads),
+    ] + (["--fp32-train"] if args.fp32_train else [])
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"bench_scores: measuring {what!r} failed:\n{done.stderr[-3000:]}")
@@ -142,8 +168,12 @@ def cost(args) -> dict:
     for r in range(args.repeats):  # interleaved, so a drifting machine load hits every row alike
         for name in names:
             runs[name].append(_child(args, name))
-            print(f"repeat {r + 1}/{args.repeats} {name:16s} {runs[name][-1]['seconds_per_batch']:7.3f} s/batch  "
-                  f"peak +{runs[name][-1]['peak_extra_mb']:.0f} MB", file=sys.stderr, flush=True)
+            print(
+                f"repeat {r + 1}/{args.repeats} {name:16s} {runs[name][-1]['seconds_per_batch']:7.3f} s/batch  "
+                f"peak +{runs[name][-1]['peak_extra_mb']:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
     med = {n: float(np.median([x["seconds_per_batch"] for x in rs])) for n, rs in runs.items()}
     mem = {n: float(np.median([x["peak_extra_mb"] for x in rs])) for n, rs in runs.items()}
     first = runs["train-step"][0]
@@ -154,28 +184,52 @@ def cost(args) -> dict:
     for name in args.scores:
         spec = get_score(name)
         pb = med[name]
-        rows[name] = {"options": runs[name][0]["options"], "seconds": round(pb * args.batches, 2),
-                      "seconds_per_batch": round(pb, 3),
-                      "seconds_per_batch_runs": [round(x["seconds_per_batch"], 3) for x in runs[name]],
-                      "peak_extra_mb": round(mem[name], 1), "default_batches": spec.n_batches,
-                      "projected_default_seconds": round(pb * spec.n_batches, 1),
-                      "projected_default_epochs": round(pb * spec.n_batches / epoch_s, 3) if epoch_s else None}
-    return {"model": str(args.model), "params": first["params"], "batches": args.batches,
-            "batch_size": args.batch_size, "repeats": args.repeats, "target_tokens": first["target_tokens"],
-            "data_load_seconds": round(first["data_load_seconds"], 2), "loaded_rss_mb": round(first["loaded_rss_mb"], 1),
-            "train_step_seconds": round(step_s, 3),
-            "train_step_seconds_runs": [round(x["seconds"], 3) for x in runs["train-step"]],
-            "train_step_peak_extra_mb": round(mem["train-step"], 1),
-            "train_step": first["options"]["step"] + " + Adam", "epoch_steps": epoch_steps,
-            "epoch_seconds_estimate": round(epoch_s, 1) if epoch_s else None,
-            "absent_rows": first["absent_rows"], "scores": rows}
+        rows[name] = {
+            "options": runs[name][0]["options"],
+            "seconds": round(pb * args.batches, 2),
+            "seconds_per_batch": round(pb, 3),
+            "seconds_per_batch_runs": [round(x["seconds_per_batch"], 3) for x in runs[name]],
+            "peak_extra_mb": round(mem[name], 1),
+            "default_batches": spec.n_batches,
+            "projected_default_seconds": round(pb * spec.n_batches, 1),
+            "projected_default_epochs": round(pb * spec.n_batches / epoch_s, 3) if epoch_s else None,
+        }
+    return {
+        "model": str(args.model),
+        "params": first["params"],
+        "batches": args.batches,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+        "target_tokens": first["target_tokens"],
+        "data_load_seconds": round(first["data_load_seconds"], 2),
+        "loaded_rss_mb": round(first["loaded_rss_mb"], 1),
+        "train_step_seconds": round(step_s, 3),
+        "train_step_seconds_runs": [round(x["seconds"], 3) for x in runs["train-step"]],
+        "train_step_peak_extra_mb": round(mem["train-step"], 1),
+        "train_step": first["options"]["step"] + " + Adam",
+        "epoch_steps": epoch_steps,
+        "epoch_seconds_estimate": round(epoch_s, 1) if epoch_s else None,
+        "absent_rows": first["absent_rows"],
+        "scores": rows,
+    }
 
 
 def _tiny_task(seed: int = 0, steps: int = 1500):
     """A tiny Seq2Seq trained to copy 3 tokens out of 4 with 20 % noisy targets, and 4 scoring batches of 64."""
     torch.manual_seed(seed)
-    m = Seq2Seq(ModelConfig(emb_dim=4, hidden=6, enc_layers=1, dec_layers=1, src_vocab_size=8, tgt_vocab_size=8,
-                            attention="general", dropout=0.0, init_range=0.3))
+    m = Seq2Seq(
+        ModelConfig(
+            emb_dim=4,
+            hidden=6,
+            enc_layers=1,
+            dec_layers=1,
+            src_vocab_size=8,
+            tgt_vocab_size=8,
+            attention="general",
+            dropout=0.0,
+            init_range=0.3,
+        )
+    )
     gen = torch.Generator().manual_seed(seed)
 
     def batch(n=16, L=3):
@@ -204,26 +258,34 @@ def correlation(args) -> dict:
         exact_s = time.perf_counter() - t0
         gn = flat(exact_gn_diagonal(obj, params, bs))
         rows = {}
-        for label, est, opts in [("fisher (1 sample)", "fisher", {"samples": 1}),
-                                 ("fisher (10 samples)", "fisher", {"samples": 10}),
-                                 ("empirical (per sentence)", "empirical", {"micro_batch": 1}),
-                                 ("empirical (whole batch)", "empirical", {"micro_batch": None}),
-                                 ("hutchinson (2 probes/batch)", "hutchinson", {"probes": 2}),
-                                 ("hutchinson (100 probes/batch)", "hutchinson", {"probes": 100, "probe_batch": 100}),
-                                 ("gn-exact", "gn-exact", {})]:
+        for label, est, opts in [
+            ("fisher (1 sample)", "fisher", {"samples": 1}),
+            ("fisher (10 samples)", "fisher", {"samples": 10}),
+            ("empirical (per sentence)", "empirical", {"micro_batch": 1}),
+            ("empirical (whole batch)", "empirical", {"micro_batch": None}),
+            ("hutchinson (2 probes/batch)", "hutchinson", {"probes": 2}),
+            ("hutchinson (100 probes/batch)", "hutchinson", {"probes": 100, "probe_batch": 100}),
+            ("gn-exact", "gn-exact", {}),
+        ]:
             t0 = time.perf_counter()
             h = flat(curvature_diagonal(obj, params, bs, est, seed=0, **opts))
             sec = time.perf_counter() - t0
-            rows[label] = {"seconds": round(sec, 3),
-                           "spearman_h_vs_exact_hessian": round(spearman(h, exact), 4),
-                           "spearman_saliency_vs_exact_hessian": round(spearman(h.clamp(min=0) * w2,
-                                                                                exact.clamp(min=0) * w2), 4),
-                           "spearman_h_vs_exact_gn": round(spearman(h, gn), 4)}
-    return {"model": "tiny Seq2Seq (vocab 8, emb 4, hidden 6, 1+1 layers), 1,500 Adam steps on copying "
-                     "with 20 % random targets",
-            "final_train_loss": round(loss, 4), "weights": int(exact.numel()), "batches": len(bs),
-            "exact_hessian_seconds": round(exact_s, 3), "negative_exact_diagonal": int((exact < 0).sum()),
-            "estimators": rows}
+            rows[label] = {
+                "seconds": round(sec, 3),
+                "spearman_h_vs_exact_hessian": round(spearman(h, exact), 4),
+                "spearman_saliency_vs_exact_hessian": round(spearman(h.clamp(min=0) * w2, exact.clamp(min=0) * w2), 4),
+                "spearman_h_vs_exact_gn": round(spearman(h, gn), 4),
+            }
+    return {
+        "model": "tiny Seq2Seq (vocab 8, emb 4, hidden 6, 1+1 layers), 1,500 Adam steps on copying "
+        "with 20 % random targets",
+        "final_train_loss": round(loss, 4),
+        "weights": int(exact.numel()),
+        "batches": len(bs),
+        "exact_hessian_seconds": round(exact_s, 3),
+        "negative_exact_diagonal": int((exact < 0).sum()),
+        "estimators": rows,
+    }
 
 
 def main() -> int:
@@ -252,9 +314,13 @@ def main() -> int:
     for part, fn in (("correlation", correlation), ("cost", cost)):
         if args.only not in (None, part):
             continue
-        run = {**provenance(), "command": "python benchmarks/bench_scores.py " + " ".join(sys.argv[1:]),
-               "threads": args.threads, "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-               "torch": torch.__version__}  # after provenance(), whose own "command" names the console script
+        run = {
+            **provenance(),
+            "command": "python benchmarks/bench_scores.py " + " ".join(sys.argv[1:]),
+            "threads": args.threads,
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            "torch": torch.__version__,
+        }  # after provenance(), whose own "command" names the console script
         out = fn(args)
         run["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         result[part] = {**out, "run": run}

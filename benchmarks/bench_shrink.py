@@ -20,6 +20,7 @@ Usage (idle machine; the full run takes a few minutes per repeat):
     .venv/bin/python benchmarks/bench_shrink.py models/multi30k-en-de --repeats 3 --threads 2
 Writes ``--out`` (default benchmarks/results/shrink.json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,12 +56,18 @@ def decoder_step_macs(cfg, src_len: float) -> int:
 
 def sizes(model) -> dict:
     from nmtprune.models.weight_classes import weight_classes
+
     cfg = model.cfg
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "params_lstm_attention_softmax": sum(c.numel(model) for c in weight_classes(model)
-                                                 if not c.name.endswith("_emb")),
-            "fp32_mb": round(sum(p.numel() for p in model.parameters()) * 4 / 2**20, 2),
-            "enc_sizes": list(cfg.enc_sizes), "dec_sizes": list(cfg.dec_sizes), "attn_size": cfg.attn_size}
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "params_lstm_attention_softmax": sum(
+            c.numel(model) for c in weight_classes(model) if not c.name.endswith("_emb")
+        ),
+        "fp32_mb": round(sum(p.numel() for p in model.parameters()) * 4 / 2**20, 2),
+        "enc_sizes": list(cfg.enc_sizes),
+        "dec_sizes": list(cfg.dec_sizes),
+        "attn_size": cfg.attn_size,
+    }
 
 
 class _Counter:
@@ -91,8 +98,12 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--shrunk", type=Path, help="time this shrunk checkpoint instead of shrinking MODEL here "
-                    "(e.g. a retrained one); --score/--fraction are then unused")
+    ap.add_argument(
+        "--shrunk",
+        type=Path,
+        help="time this shrunk checkpoint instead of shrinking MODEL here "
+        "(e.g. a retrained one); --score/--fraction are then unused",
+    )
     ap.add_argument("--bleu", action="store_true", help="also report BLEU of the last pass")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
@@ -117,25 +128,32 @@ def main(argv=None) -> int:
     data = load_split(d.corpus, args.split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
     if args.limit:
         n = min(args.limit, len(data))
-        data = ParallelData(data.src[:n], data.tgt[:n], data.src_tokens[:n], data.tgt_tokens[:n],
-                            data.raw_src[:n], data.raw_tgt[:n])
+        data = ParallelData(
+            data.src[:n], data.tgt[:n], data.src_tokens[:n], data.tgt_tokens[:n], data.raw_src[:n], data.raw_tgt[:n]
+        )
     diff = None
     if mask is not None:  # the shrunk model must be the masked model, or the timing means nothing
         first = collate(data, make_batches(data, args.batch_size, shuffle=False)[0])
         masked = copy.deepcopy(dense)
         mask.apply(masked)
         with torch.no_grad():
-            diff = float((torch.log_softmax(masked(first.src, first.src_len, first.tgt_in), -1)
-                          - torch.log_softmax(small(first.src, first.src_len, first.tgt_in), -1)).abs().max())
+            diff = float(
+                (
+                    torch.log_softmax(masked(first.src, first.src_len, first.tgt_in), -1)
+                    - torch.log_softmax(small(first.src, first.src_len, first.tgt_in), -1)
+                )
+                .abs()
+                .max()
+            )
         del masked
     models = {"dense": dense, "shrunk": small}
     steps = {name: _count_steps(model) for name, model in models.items()}
     machine = machine_info()
     if machine["loadavg_at_start"][0] > 0.5:
-        print(f"WARNING: load average {machine['loadavg_at_start']} at start: the machine is not idle",
-              file=sys.stderr)
-    warm = ParallelData(*(getattr(data, f)[:args.batch_size] for f in
-                          ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")))
+        print(f"WARNING: load average {machine['loadavg_at_start']} at start: the machine is not idle", file=sys.stderr)
+    warm = ParallelData(
+        *(getattr(data, f)[: args.batch_size] for f in ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt"))
+    )
     for model in models.values():  # warm-up (allocator, oneDNN primitives), untimed
         for beam in args.beams:
             translate_data(model, warm, tgt_vocab, beam=beam, batch_size=args.batch_size, alpha=args.alpha)
@@ -148,49 +166,84 @@ def main(argv=None) -> int:
             for beam in args.beams:
                 steps[name].calls = 0
                 t0 = time.perf_counter()
-                hyps[name, beam] = translate_data(models[name], data, tgt_vocab, beam=beam,
-                                                  batch_size=args.batch_size, alpha=args.alpha)
+                hyps[name, beam] = translate_data(
+                    models[name], data, tgt_vocab, beam=beam, batch_size=args.batch_size, alpha=args.alpha
+                )
                 secs = time.perf_counter() - t0
                 runs[name][beam].append(round(len(data) / secs, 2))
                 step_runs[name][beam].append(round(steps[name].calls / secs, 2))
-                print(f"[{rep + 1}/{args.repeats}] {name} beam {beam}: {len(data) / secs:.1f} sentences/s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[{rep + 1}/{args.repeats}] {name} beam {beam}: {len(data) / secs:.1f} sentences/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     src_len = statistics.mean(len(s) for s in data.src)
     results = {}
     for name, model in models.items():
         entry = {"sizes": sizes(model), "decoder_step_macs": decoder_step_macs(model.cfg, src_len)}
         for beam in args.beams:
-            entry[f"beam{beam}"] = {"sentences_per_s": runs[name][beam],
-                                    "median_sentences_per_s": statistics.median(runs[name][beam]),
-                                    "decoder_steps_per_s": step_runs[name][beam],
-                                    "median_decoder_steps_per_s": statistics.median(step_runs[name][beam]),
-                                    "mean_output_tokens": round(statistics.mean(len(h) for h in hyps[name, beam]), 2)}
+            entry[f"beam{beam}"] = {
+                "sentences_per_s": runs[name][beam],
+                "median_sentences_per_s": statistics.median(runs[name][beam]),
+                "decoder_steps_per_s": step_runs[name][beam],
+                "median_decoder_steps_per_s": statistics.median(step_runs[name][beam]),
+                "mean_output_tokens": round(statistics.mean(len(h) for h in hyps[name, beam]), 2),
+            }
             if args.bleu:
                 entry[f"beam{beam}"]["bleu"] = bleu_scores(hyps[name, beam], data.raw_tgt, d.tgt_lang)
         results[name] = entry
-    ratio, step_ratio = ({f"beam{b}": round(results["shrunk"][f"beam{b}"][key] / results["dense"][f"beam{b}"][key], 3)
-                          for b in args.beams} for key in ("median_sentences_per_s", "median_decoder_steps_per_s"))
+    ratio, step_ratio = (
+        {
+            f"beam{b}": round(results["shrunk"][f"beam{b}"][key] / results["dense"][f"beam{b}"][key], 3)
+            for b in args.beams
+        }
+        for key in ("median_sentences_per_s", "median_decoder_steps_per_s")
+    )
     result = {
-        "benchmark": "shrink", "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "benchmark": "shrink",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
-        "git": dict(zip(("commit", "dirty"), git_state())), "machine": machine,
-        "settings": {"model": str(args.model), "split": args.split, "sentences": len(data), "limit": args.limit,
-                     "shrunk": str(args.shrunk) if args.shrunk else f"shrunk here: {args.score}, per-layer, "
-                     f"fraction {args.fraction}", "beams": args.beams,
-                     "alpha": args.alpha, "batch_size": args.batch_size, "repeats": args.repeats,
-                     "threads": args.threads, "dtype": "float32", "warmup": "one batch per model and beam, untimed"},
-        "units_kept": mask.kept() if mask else None, "max_abs_logprob_diff_shrunk_vs_masked": diff,
-        "results": results, "speedup_shrunk_over_dense": ratio, "speedup_per_decoder_step": step_ratio,
-        "theoretical_step_speedup": round(results["dense"]["decoder_step_macs"]
-                                          / results["shrunk"]["decoder_step_macs"], 3),
+        "git": dict(zip(("commit", "dirty"), git_state())),
+        "machine": machine,
+        "settings": {
+            "model": str(args.model),
+            "split": args.split,
+            "sentences": len(data),
+            "limit": args.limit,
+            "shrunk": str(args.shrunk)
+            if args.shrunk
+            else f"shrunk here: {args.score}, per-layer, fraction {args.fraction}",
+            "beams": args.beams,
+            "alpha": args.alpha,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+            "threads": args.threads,
+            "dtype": "float32",
+            "warmup": "one batch per model and beam, untimed",
+        },
+        "units_kept": mask.kept() if mask else None,
+        "max_abs_logprob_diff_shrunk_vs_masked": diff,
+        "results": results,
+        "speedup_shrunk_over_dense": ratio,
+        "speedup_per_decoder_step": step_ratio,
+        "theoretical_step_speedup": round(
+            results["dense"]["decoder_step_macs"] / results["shrunk"]["decoder_step_macs"], 3
+        ),
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({"speedup_shrunk_over_dense": ratio, "speedup_per_decoder_step": step_ratio,
-                      "theoretical_step_speedup": result["theoretical_step_speedup"],
-                      "params": {k: v["sizes"]["params"] for k, v in results.items()},
-                      "max_abs_logprob_diff_shrunk_vs_masked": diff}))
+    print(
+        json.dumps(
+            {
+                "speedup_shrunk_over_dense": ratio,
+                "speedup_per_decoder_step": step_ratio,
+                "theoretical_step_speedup": result["theoretical_step_speedup"],
+                "params": {k: v["sizes"]["params"] for k, v in results.items()},
+                "max_abs_logprob_diff_shrunk_vs_masked": diff,
+            }
+        )
+    )
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

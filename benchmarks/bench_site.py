@@ -17,6 +17,7 @@ Usage (idle machine):
     .venv/bin/python benchmarks/bench_site.py /tmp/site-real --repeats 5
 Writes ``--out`` (default benchmarks/results/site.json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,15 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "site.json"
 CHROMIUM = os.environ.get("NMTPRUNE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORTS = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
 TARGET_S = 2.0
 
@@ -54,6 +62,7 @@ def serve(directory: Path):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, f"http://127.0.0.1:{srv.server_address[1]}/"
@@ -72,6 +81,7 @@ def main(argv=None) -> int:
 
     from decode_throughput import machine_info
     from nmtprune.provenance import git_state
+
     machine = machine_info()
     meta = json.loads(export.read_text(encoding="utf-8"))
     srv, url = serve(args.site)
@@ -91,26 +101,44 @@ def main(argv=None) -> int:
                     s, n_methods = page.evaluate(FETCH_PARSE)
                     parse.append(round(s, 4))
                     ctx.close()
-                runs[name] = {"first_view_s": first, "median_first_view_s": round(statistics.median(first), 4),
-                              "export_fetch_parse_s": parse,
-                              "median_export_fetch_parse_s": round(statistics.median(parse), 4),
-                              "within_target": statistics.median(first) <= TARGET_S}
+                runs[name] = {
+                    "first_view_s": first,
+                    "median_first_view_s": round(statistics.median(first), 4),
+                    "export_fetch_parse_s": parse,
+                    "median_export_fetch_parse_s": round(statistics.median(parse), 4),
+                    "within_target": statistics.median(first) <= TARGET_S,
+                }
             browser.close()
     finally:
         srv.shutdown()
     result = {
-        "benchmark": "site", "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "benchmark": "site",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
-        "git": dict(zip(("commit", "dirty"), git_state())), "machine": machine,
+        "git": dict(zip(("commit", "dirty"), git_state())),
+        "machine": machine,
         "settings": {"site": str(args.site), "repeats": args.repeats, "chromium": CHROMIUM, "target_s": TARGET_S},
-        "export": {"bytes": export.stat().st_size, "methods": len(meta["methods"]), "scores": len(meta["scores"]),
-                   "model": meta["model"]["dir"], "version": meta["version"]},
-        "results": runs, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "export": {
+            "bytes": export.stat().st_size,
+            "methods": len(meta["methods"]),
+            "scores": len(meta["scores"]),
+            "model": meta["model"]["dir"],
+            "version": meta["version"],
+        },
+        "results": runs,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: {m: v[m] for m in ("median_first_view_s", "median_export_fetch_parse_s", "within_target")}
-                      for k, v in runs.items()} | {"export_bytes": result["export"]["bytes"]}))
+    print(
+        json.dumps(
+            {
+                k: {m: v[m] for m in ("median_first_view_s", "median_export_fetch_parse_s", "within_target")}
+                for k, v in runs.items()
+            }
+            | {"export_bytes": result["export"]["bytes"]}
+        )
+    )
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

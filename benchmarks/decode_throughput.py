@@ -11,6 +11,7 @@ Usage (idle machine):
         --beams 5 1 --repeats 3 --threads 2
 Writes --out (JSON) and the same name with .md (a snippet for BENCHMARKS.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,13 +42,18 @@ def _cmd(argv: list[str]) -> str:
 
 def machine_info() -> dict:
     import torch
+
     fields = dict(line.split(":", 1) for line in _cmd(["lscpu"]).splitlines() if ":" in line)
     fields = {k.strip(): v.strip() for k, v in fields.items()}
     flags = fields.get("Flags", "").split()
-    return {"cpu_model": fields.get("Model name", platform.processor()), "cpus": os.cpu_count(),
-            "isa": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags],
-            "python": platform.python_version(), "torch": torch.__version__,
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu_model": fields.get("Model name", platform.processor()),
+        "cpus": os.cpu_count(),
+        "isa": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags],
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def main(argv=None) -> int:
@@ -78,15 +84,20 @@ def main(argv=None) -> int:
     data = load_split(corpus, args.split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
     if args.limit:
         n = min(args.limit, len(data))
-        data = ParallelData(data.src[:n], data.tgt[:n], data.src_tokens[:n], data.tgt_tokens[:n],
-                            data.raw_src[:n], data.raw_tgt[:n])
-    warm = ParallelData(data.src[:args.batch_size], data.tgt[:args.batch_size], data.src_tokens[:args.batch_size],
-                        data.tgt_tokens[:args.batch_size], data.raw_src[:args.batch_size],
-                        data.raw_tgt[:args.batch_size])
+        data = ParallelData(
+            data.src[:n], data.tgt[:n], data.src_tokens[:n], data.tgt_tokens[:n], data.raw_src[:n], data.raw_tgt[:n]
+        )
+    warm = ParallelData(
+        data.src[: args.batch_size],
+        data.tgt[: args.batch_size],
+        data.src_tokens[: args.batch_size],
+        data.tgt_tokens[: args.batch_size],
+        data.raw_src[: args.batch_size],
+        data.raw_tgt[: args.batch_size],
+    )
     machine = machine_info()
     if machine["loadavg_at_start"][0] > 0.5:
-        print(f"WARNING: load average {machine['loadavg_at_start']} at start: the machine is not idle",
-              file=sys.stderr)
+        print(f"WARNING: load average {machine['loadavg_at_start']} at start: the machine is not idle", file=sys.stderr)
 
     for beam in args.beams:  # warm-up (allocator, oneDNN primitives), untimed
         translate_data(model, warm, tgt_vocab, beam=beam, batch_size=args.batch_size, alpha=args.alpha)
@@ -96,14 +107,21 @@ def main(argv=None) -> int:
         order = args.beams if rep % 2 == 0 else list(reversed(args.beams))
         for beam in order:
             t0 = time.perf_counter()
-            hyps[beam] = translate_data(model, data, tgt_vocab, beam=beam, batch_size=args.batch_size,
-                                        alpha=args.alpha)
+            hyps[beam] = translate_data(model, data, tgt_vocab, beam=beam, batch_size=args.batch_size, alpha=args.alpha)
             secs = time.perf_counter() - t0
             out_tokens = sum(len(h) + 1 for h in hyps[beam])
-            runs[beam].append({"seconds": round(secs, 3), "sentences_per_s": round(len(data) / secs, 2),
-                               "output_tokens_per_s": round(out_tokens / secs, 1)})
-            print(f"[{rep + 1}/{args.repeats}] beam {beam}: {len(data) / secs:.1f} sentences/s", file=sys.stderr,
-                  flush=True)
+            runs[beam].append(
+                {
+                    "seconds": round(secs, 3),
+                    "sentences_per_s": round(len(data) / secs, 2),
+                    "output_tokens_per_s": round(out_tokens / secs, 1),
+                }
+            )
+            print(
+                f"[{rep + 1}/{args.repeats}] beam {beam}: {len(data) / secs:.1f} sentences/s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     results = {}
     for beam in args.beams:
@@ -113,31 +131,55 @@ def main(argv=None) -> int:
             entry["bleu"] = bleu_scores(hyps[beam], data.raw_tgt, d.tgt_lang)
         results[f"beam{beam}"] = entry
     result = {
-        "benchmark": "decode_throughput", "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "benchmark": "decode_throughput",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
         "git": dict(zip(("commit", "dirty"), git_state())),
         "machine": machine,
-        "settings": {"model": str(args.model), "corpus": corpus, "split": args.split, "sentences": len(data),
-                     "limit": args.limit, "beams": args.beams, "alpha": args.alpha, "batch_size": args.batch_size,
-                     "repeats": args.repeats, "threads": args.threads, "torch_threads": torch.get_num_threads(),
-                     "params": sum(p.numel() for p in model.parameters()), "warmup": "one batch per beam, untimed"},
-        "results": results, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "settings": {
+            "model": str(args.model),
+            "corpus": corpus,
+            "split": args.split,
+            "sentences": len(data),
+            "limit": args.limit,
+            "beams": args.beams,
+            "alpha": args.alpha,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+            "threads": args.threads,
+            "torch_threads": torch.get_num_threads(),
+            "params": sum(p.numel() for p in model.parameters()),
+            "warmup": "one batch per beam, untimed",
+        },
+        "results": results,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    lines = [f"### Decoding throughput ({corpus} {args.split}, {len(data)} sentences)", "",
-             f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs; torch {machine['torch']}, {args.threads} threads; "
-             f"batch {args.batch_size} sentences, fp32, alpha {args.alpha}; checkpoint `{args.model}` "
-             f"({result['settings']['params']:,} parameters); commit `{(result['git']['commit'] or '?')[:10]}`; "
-             f"{result['date']}; median of {args.repeats} passes after a warm-up batch.", "",
-             "| search | runs (sentences/s) | median sentences/s |", "| --- | --- | --- |"]
+    lines = [
+        f"### Decoding throughput ({corpus} {args.split}, {len(data)} sentences)",
+        "",
+        f"Machine: {machine['cpu_model']}, {machine['cpus']} CPUs; torch {machine['torch']}, {args.threads} threads; "
+        f"batch {args.batch_size} sentences, fp32, alpha {args.alpha}; checkpoint `{args.model}` "
+        f"({result['settings']['params']:,} parameters); commit `{(result['git']['commit'] or '?')[:10]}`; "
+        f"{result['date']}; median of {args.repeats} passes after a warm-up batch.",
+        "",
+        "| search | runs (sentences/s) | median sentences/s |",
+        "| --- | --- | --- |",
+    ]
     for beam in args.beams:
         e = results[f"beam{beam}"]
         name = "greedy" if beam == 1 else f"beam {beam}"
-        lines.append(f"| {name} | {', '.join(str(r['sentences_per_s']) for r in e['runs'])} | "
-                     f"**{e['median_sentences_per_s']}** |")
-    lines += ["", f"Reproduce: `.venv/bin/python benchmarks/decode_throughput.py "
-                  f"{' '.join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))}`", ""]
+        lines.append(
+            f"| {name} | {', '.join(str(r['sentences_per_s']) for r in e['runs'])} | "
+            f"**{e['median_sentences_per_s']}** |"
+        )
+    lines += [
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/decode_throughput.py "
+        f"{' '.join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))}`",
+        "",
+    ]
     md = "\n".join(lines)
     args.out.with_suffix(".md").write_text(md, encoding="utf-8")
     print(md)

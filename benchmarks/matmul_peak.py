@@ -22,6 +22,7 @@ layer; work spent on padding is overhead, as are all elementwise operations. Per
 S_t is the source length of the token's sentence, so the data enters through two averages:
 source tokens per target token and the target-weighted mean source length.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +81,7 @@ def train_flops_per_target_token(cfg, src_per_tgt_token: float, src_len_per_tgt_
         width = n
     if cfg.attention == "general":
         encoder += 2 * dec[-1] * enc[-1]
-    forward = {"decoder": decoder, "attention": attention, "softmax": softmax,
-               "encoder": encoder * src_per_tgt_token}
+    forward = {"decoder": decoder, "attention": attention, "softmax": softmax, "encoder": encoder * src_per_tgt_token}
     parts = {name: 3 * f for name, f in forward.items()}
     return {"parts": parts, "total": sum(parts.values())}
 
@@ -90,14 +90,22 @@ def flops_report(cfg, batches) -> dict:
     """:func:`train_flops_per_target_token` over ``batches`` with the data averages it used, for JSON."""
     shape = data_shape(batches)
     flops = train_flops_per_target_token(cfg, **shape)
-    return {"total": round(flops["total"]), "parts": {k: round(v) for k, v in flops["parts"].items()},
-            **{k: round(v, 4) for k, v in shape.items()}}
+    return {
+        "total": round(flops["total"]),
+        "parts": {k: round(v) for k, v in flops["parts"].items()},
+        **{k: round(v, 4) for k, v in shape.items()},
+    }
 
 
 def peak_in_fresh_process(env: dict) -> float:
     """:func:`matmul_peak` in a new process with ``env``'s thread settings (``OMP_NUM_THREADS``)."""
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--json", "--threads", env["OMP_NUM_THREADS"]],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--json", "--threads", env["OMP_NUM_THREADS"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)["gflops"]
 
 

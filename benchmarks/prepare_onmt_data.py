@@ -18,6 +18,7 @@ Usage:
 
 Runs in nmtprune's venv (not in .venv-onmt).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,9 +64,18 @@ def prepare(config: Path, work: Path) -> dict:
     if d.vocab != "word":
         raise SystemExit(f"{config}: data.vocab={d.vocab!r}; this benchmark needs word vocabularies")
     work.mkdir(parents=True, exist_ok=True)
-    manifest = {"config": str(config), "data": {"corpus": d.corpus, "src_lang": d.src_lang, "tgt_lang": d.tgt_lang,
-                                                 "lowercase": d.lowercase, "min_freq": d.min_freq,
-                                                 "max_vocab": d.max_vocab, "max_len": d.max_len}}
+    manifest = {
+        "config": str(config),
+        "data": {
+            "corpus": d.corpus,
+            "src_lang": d.src_lang,
+            "tgt_lang": d.tgt_lang,
+            "lowercase": d.lowercase,
+            "min_freq": d.min_freq,
+            "max_vocab": d.max_vocab,
+            "max_len": d.max_len,
+        },
+    }
     _, _, src, tgt = tokenize_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase)
     keep = [i for i in range(len(src)) if 0 < len(src[i]) <= d.max_len and 0 < len(tgt[i]) <= d.max_len]
     tr_src, tr_tgt = [src[i] for i in keep], [tgt[i] for i in keep]
@@ -84,11 +94,12 @@ def prepare(config: Path, work: Path) -> dict:
     manifest["val_pairs"] = len(va_src)
     manifest["train_tgt_tokens_with_eos"] = sum(len(t) + 1 for t in tr_tgt)
     manifest["vocab"] = {
-        "src_size_nmtprune": len(src_vocab), "tgt_size_nmtprune": len(tgt_vocab),
+        "src_size_nmtprune": len(src_vocab),
+        "tgt_size_nmtprune": len(tgt_vocab),
         "src_words_written": _write_vocab(work / "vocab.src", src_vocab),
         "tgt_words_written": _write_vocab(work / "vocab.tgt", tgt_vocab),
         "note": "OpenNMT-py adds 4 specials (<unk> <blank> <s> </s>); with vocab_size_multiple 1 its sizes "
-                "equal nmtprune's (<pad> <unk> <s> </s> + words)",
+        "equal nmtprune's (<pad> <unk> <s> </s> + words)",
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
@@ -96,8 +107,12 @@ def prepare(config: Path, work: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", type=Path, default=REPO / "configs" / "multi30k_ref.yaml",
-                    help="nmtprune config whose data section defines corpus, tokenisation and vocabulary")
+    ap.add_argument(
+        "--config",
+        type=Path,
+        default=REPO / "configs" / "multi30k_ref.yaml",
+        help="nmtprune config whose data section defines corpus, tokenisation and vocabulary",
+    )
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"output folder (default {DEFAULT_WORK})")
     args = ap.parse_args(argv)
     manifest = prepare(args.config, args.work)

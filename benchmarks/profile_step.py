@@ -14,6 +14,7 @@ GFLOP/s that implies (FLOPs per target token from benchmarks/matmul_peak.py) and
 the fast path) against the fast path in one process, alternating step by step, each with its own
 model copy from the same initialisation: on a shared machine only such paired numbers are comparable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ def make_step(model: Seq2Seq):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+
     return step
 
 
@@ -56,7 +58,7 @@ def timed_runs(steps: dict, batches, repeats: int) -> dict[str, list[float]]:
     for rep in range(repeats):
         secs = dict.fromkeys(names, 0.0)
         for i, b in enumerate(batches):
-            for name in (names if (rep + i) % 2 == 0 else names[::-1]):
+            for name in names if (rep + i) % 2 == 0 else names[::-1]:
                 t0 = time.perf_counter()
                 steps[name](b)
                 secs[name] += time.perf_counter() - t0
@@ -92,13 +94,17 @@ def main() -> None:
     runs = timed_runs(steps, timed, args.repeats)
     peaks += [matmul_peak() for _ in range(3)]
     peak = statistics.median(peaks)
-    print(f"{args.threads} thread(s); {flops / 1e6:.1f} MFLOP per target token (matmuls, forward + backward); "
-          f"fp32 matmul 64x1024 @ 1024x2048: {peak:.1f} GFLOP/s (median of {len(peaks)})")
+    print(
+        f"{args.threads} thread(s); {flops / 1e6:.1f} MFLOP per target token (matmuls, forward + backward); "
+        f"fp32 matmul 64x1024 @ 1024x2048: {peak:.1f} GFLOP/s (median of {len(peaks)})"
+    )
     print("| path | runs (target tok/s) | median | GFLOP/s | % of matmul peak |\n| --- | --- | --- | --- | --- |")
     for name, values in runs.items():
         med = statistics.median(values)
-        print(f"| {name} | {', '.join(f'{v:.0f}' for v in values)} | {med:.0f} | {med * flops / 1e9:.1f} | "
-              f"{100 * med * flops / 1e9 / peak:.0f} % |")
+        print(
+            f"| {name} | {', '.join(f'{v:.0f}' for v in values)} | {med:.0f} | {med * flops / 1e9:.1f} | "
+            f"{100 * med * flops / 1e9 / peak:.0f} % |"
+        )
     if len(runs) == 2:
         a, b = runs["readable"], runs["fast"]
         print(f"fast / readable: {statistics.median([y / x for x, y in zip(a, b)]):.3f} (median of paired runs)")
@@ -109,9 +115,19 @@ def main() -> None:
             steps["fast"](b)
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
-    mm = sum(e.self_cpu_time_total for e in events
-             if e.key in ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::mkldnn_rnn_layer",
-                          "aten::mkldnn_rnn_layer_backward"))
+    mm = sum(
+        e.self_cpu_time_total
+        for e in events
+        if e.key
+        in (
+            "aten::mm",
+            "aten::addmm",
+            "aten::bmm",
+            "aten::baddbmm",
+            "aten::mkldnn_rnn_layer",
+            "aten::mkldnn_rnn_layer_backward",
+        )
+    )
     print(f"matrix multiplies (incl. oneDNN LSTM layers): {100 * mm / total:.1f} % of self CPU time")
     print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
 

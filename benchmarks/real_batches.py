@@ -4,6 +4,7 @@ Building the vocabularies takes about a minute, so the first call collates ``n``
 (the benchmark's data section, seed 1, 64 sentences) and saves them with the vocabulary sizes; later
 calls load that file. The batches are the first ``n`` that training sees, in training order.
 """
+
 from __future__ import annotations
 
 import sys

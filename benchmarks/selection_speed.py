@@ -5,6 +5,7 @@ Baseline measured in the same run: the textbook global threshold by a full sort 
 
     python benchmarks/selection_speed.py --repeats 5 --threads 2 --json benchmarks/results/selection_speed.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,9 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     # 4+4 layers x 512 with 10K/10K vocabularies: ~30M weights in the classes
-    model = Seq2Seq(ModelConfig(emb_dim=512, hidden=512, enc_layers=4, dec_layers=4, src_vocab_size=10000,
-                                tgt_vocab_size=10000))
+    model = Seq2Seq(
+        ModelConfig(emb_dim=512, hidden=512, enc_layers=4, dec_layers=4, src_vocab_size=10000, tgt_vocab_size=10000)
+    )
     scores = get_score("magnitude")(model)
     n = sum(s.numel() for s in scores.values())
     sparsity = 0.8
@@ -57,11 +59,16 @@ def main() -> int:
     for scheme in ("class-blind", "class-uniform", "class-distribution"):
         rows[scheme] = timed(lambda: select(scores, model, sparsity, scheme), args.repeats)
     base = statistics.median(rows["baseline: full sort, global threshold"])
-    result = {"weights": n, "sparsity": sparsity, "repeats": args.repeats, "threads": args.threads,
-              "median_s": {k: round(statistics.median(v), 4) for k, v in rows.items()},
-              "runs_s": {k: [round(x, 4) for x in v] for k, v in rows.items()},
-              "speedup_vs_full_sort": {k: round(base / statistics.median(v), 2) for k, v in rows.items()},
-              **provenance(["(benchmarks/selection_speed.py)", *sys.argv[1:]])}
+    result = {
+        "weights": n,
+        "sparsity": sparsity,
+        "repeats": args.repeats,
+        "threads": args.threads,
+        "median_s": {k: round(statistics.median(v), 4) for k, v in rows.items()},
+        "runs_s": {k: [round(x, 4) for x in v] for k, v in rows.items()},
+        "speedup_vs_full_sort": {k: round(base / statistics.median(v), 2) for k, v in rows.items()},
+        **provenance(["(benchmarks/selection_speed.py)", *sys.argv[1:]]),
+    }
     print(f"{n:,} weights, sparsity {sparsity}, median of {args.repeats}, {args.threads} threads")
     for k, v in result["median_s"].items():
         print(f"  {k:40s} {v:8.3f} s   x{result['speedup_vs_full_sort'][k]} vs full sort")

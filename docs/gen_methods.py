@@ -9,6 +9,7 @@ A new score, or a plugin's, gets its page without anyone editing the documentati
 Problems that would make a page wrong (a score the CLI does not offer, a citation of a note outside
 the repository) are logged as warnings, which fail ``mkdocs build --strict``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,14 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     """The CLI's sub-parsers by name (the same parser ``nmtprune`` runs)."""
     os.environ.setdefault("COLUMNS", "100")  # --help text width
     from nmtprune.cli import build_parser
+
     parser = build_parser()
-    return {name: sub for a in parser._actions if isinstance(a, argparse._SubParsersAction)
-            for name, sub in a.choices.items()}
+    return {
+        name: sub
+        for a in parser._actions
+        if isinstance(a, argparse._SubParsersAction)
+        for name, sub in a.choices.items()
+    }
 
 
 def option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action:
@@ -121,12 +127,16 @@ def data_text(spec, cli: dict) -> str:
         return "none: only the weights"
     if spec.kind == "weight":
         size = option(cli["prune"], "--score-batch-size").default
-        return (f"{spec.n_batches} batches of the training split of the model's corpus, {size} sentences each "
-                f"(`nmtprune prune --score-batches N --score-batch-size B` changes them)")
+        return (
+            f"{spec.n_batches} batches of the training split of the model's corpus, {size} sentences each "
+            f"(`nmtprune prune --score-batches N --score-batch-size B` changes them)"
+        )
     pu = cli["prune-units"]
-    return (f"training minibatches: `nmtprune prune-units` gives it `--batches` (default "
-            f"{option(pu, '--batches').default}) of `--batch-size` (default {option(pu, '--batch-size').default}) "
-            f"sentences; its own default through the Python API is {spec.n_batches}")
+    return (
+        f"training minibatches: `nmtprune prune-units` gives it `--batches` (default "
+        f"{option(pu, '--batches').default}) of `--batch-size` (default {option(pu, '--batch-size').default}) "
+        f"sentences; its own default through the Python API is {spec.n_batches}"
+    )
 
 
 def comments_above(lines: list[str]) -> str:
@@ -143,43 +153,58 @@ def command(spec, cli: dict) -> str:
     if spec.kind == "weight":
         lines = [f"nmtprune prune {MODEL} --score {n} --select class-blind --sparsity 0.8 --out runs/{n}-80"]
         if spec.at_init:
-            lines += [f"nmtprune train {CONFIG} --out runs/{n}-80-scratch --mask runs/{n}-80/masks.safetensors"
-                      "   # train from scratch under the mask",
-                      f"nmtprune evaluate runs/{n}-80-scratch/best --split {SPLIT}"]
+            lines += [
+                f"nmtprune train {CONFIG} --out runs/{n}-80-scratch --mask runs/{n}-80/masks.safetensors"
+                "   # train from scratch under the mask",
+                f"nmtprune evaluate runs/{n}-80-scratch/best --split {SPLIT}",
+            ]
         else:
-            lines += [f"nmtprune evaluate runs/{n}-80 --split {SPLIT}            # pruned, not retrained",
-                      f"nmtprune retrain runs/{n}-80 --out runs/{n}-80r --seed 1   # masks fixed",
-                      f"nmtprune evaluate runs/{n}-80r/best --split {SPLIT}"]
+            lines += [
+                f"nmtprune evaluate runs/{n}-80 --split {SPLIT}            # pruned, not retrained",
+                f"nmtprune retrain runs/{n}-80 --out runs/{n}-80r --seed 1   # masks fixed",
+                f"nmtprune evaluate runs/{n}-80r/best --split {SPLIT}",
+            ]
         return comments_above(lines)
-    return comments_above([
-        f"nmtprune prune-units {MODEL} --score {n} --fraction 0.5 --out runs/{n}-50   # half of every layer's units",
-        f"nmtprune shrink runs/{n}-50 --out runs/{n}-50-small      # a smaller dense model, same outputs",
-        f"nmtprune evaluate runs/{n}-50-small --split {SPLIT}",
-        f"nmtprune retrain runs/{n}-50 --out runs/{n}-50r --seed 1   # whole-unit masks fixed",
-        f"nmtprune shrink runs/{n}-50r/best --units runs/{n}-50/units.json --out runs/{n}-50r-small"])
+    return comments_above(
+        [
+            f"nmtprune prune-units {MODEL} --score {n} --fraction 0.5 --out runs/{n}-50   # half of every layer's units",
+            f"nmtprune shrink runs/{n}-50 --out runs/{n}-50-small      # a smaller dense model, same outputs",
+            f"nmtprune evaluate runs/{n}-50-small --split {SPLIT}",
+            f"nmtprune retrain runs/{n}-50 --out runs/{n}-50r --seed 1   # whole-unit masks fixed",
+            f"nmtprune shrink runs/{n}-50r/best --units runs/{n}-50/units.json --out runs/{n}-50r-small",
+        ]
+    )
 
 
 def python(spec) -> str:
     n = spec.name
-    head = ["from nmtprune.train import load_model",
-            "from nmtprune.prune import run_score" + (", select" if spec.kind == "weight" else "")]
+    head = [
+        "from nmtprune.train import load_model",
+        "from nmtprune.prune import run_score" + (", select" if spec.kind == "weight" else ""),
+    ]
     if spec.kind == "unit":
         head.append("from nmtprune.prune.units import select_units, shrink")
     if spec.needs_data:
         head.append("from nmtprune.prune.scores import batch_source")
     body = ["", f'model, cfg, src_vocab, tgt_vocab = load_model("{MODEL}")']
     if spec.needs_data:
-        body.append(f'scores = run_score("{n}", model, batch_source(cfg, src_vocab, tgt_vocab), seed=0)'
-                    f"   # {spec.n_batches} batches")
+        body.append(
+            f'scores = run_score("{n}", model, batch_source(cfg, src_vocab, tgt_vocab), seed=0)'
+            f"   # {spec.n_batches} batches"
+        )
     else:
         body.append(f'scores = run_score("{n}", model, seed=0)')
     if spec.kind == "weight":
-        body += ['masks = select(scores, model, 0.8, "class-blind")   # or class-uniform, class-distribution',
-                 "masks.apply(model)                                  # pruned weights set to 0 in place",
-                 'print(masks.stats(model)["overall"])']
+        body += [
+            'masks = select(scores, model, 0.8, "class-blind")   # or class-uniform, class-distribution',
+            "masks.apply(model)                                  # pruned weights set to 0 in place",
+            'print(masks.stats(model)["overall"])',
+        ]
     else:
-        body += ['mask = select_units(scores, model, 0.5, "per-layer")   # or "global", normalize="l2"',
-                 "small = shrink(model, mask)                            # a smaller dense model"]
+        body += [
+            'mask = select_units(scores, model, 0.5, "per-layer")   # or "global", normalize="l2"',
+            "small = shrink(model, mask)                            # a smaller dense model",
+        ]
     return "\n".join(head + body)
 
 
@@ -187,8 +212,14 @@ def page(spec, cli: dict, used_by: dict[str, set[str]]) -> str:
     fam = family(spec)
     primary = fam[0]
     title = spec.name if display_name(spec) == spec.name else f"{spec.name}: {display_name(spec)}"
-    out = ["---", f"title: {json.dumps(title)}", "---", "",
-           f"# `{spec.name}`" + (f": {display_name(spec)}" if display_name(spec) != spec.name else ""), ""]
+    out = [
+        "---",
+        f"title: {json.dumps(title)}",
+        "---",
+        "",
+        f"# `{spec.name}`" + (f": {display_name(spec)}" if display_name(spec) != spec.name else ""),
+        "",
+    ]
     if spec.text:
         out += [spec.text, ""]
     elif spec is not primary and primary.text:
@@ -196,15 +227,23 @@ def page(spec, cli: dict, used_by: dict[str, set[str]]) -> str:
     if spec.formula:
         out += [formula(spec.formula), ""]
     if spec.reconstructed:
-        out += ['!!! note "Reconstructed"', "    The formula is this project's reading of the paper's abstract: the full "
-                "text was not at hand. The implementation notes below say which parts are our choice.", ""]
+        out += [
+            '!!! note "Reconstructed"',
+            "    The formula is this project's reading of the paper's abstract: the full "
+            "text was not at hand. The implementation notes below say which parts are our choice.",
+            "",
+        ]
 
-    kind = ("weight score: one value per weight, shaped like its parameter" if spec.kind == "weight"
-            else "hidden-unit score: one value per hidden unit of every unit group")
+    kind = (
+        "weight score: one value per weight, shaped like its parameter"
+        if spec.kind == "weight"
+        else "hidden-unit score: one value per hidden unit of every unit group"
+    )
     rows = [("kind", kind)]
     if spec.paper:
-        rows.append(("paper", cell(spec.paper.method) + (f": {cell(spec.paper.criterion)}" if spec.paper.criterion
-                                                          else "")))
+        rows.append(
+            ("paper", cell(spec.paper.method) + (f": {cell(spec.paper.criterion)}" if spec.paper.criterion else ""))
+        )
         if spec.paper.headline:
             rows.append(("the paper's headline", cell(spec.paper.headline) + " (its models and data, for context)"))
     elif spec is not primary and primary.paper:
@@ -239,8 +278,10 @@ def page(spec, cli: dict, used_by: dict[str, set[str]]) -> str:
         for s in others:
             what = options_text(s) if s.fn is spec.fn else f"`{s.fn.__name__}`"
             extra = "; scores at initialisation" if s.at_init else ""
-            out.append(f"* [`{s.name}`]({s.name}.md): {what}, "
-                       f"{plural(s.n_batches, 'scoring batch') if s.n_batches else 'no data'}{extra}")
+            out.append(
+                f"* [`{s.name}`]({s.name}.md): {what}, "
+                f"{plural(s.n_batches, 'scoring batch') if s.n_batches else 'no data'}{extra}"
+            )
         out.append("")
 
     out += ["## How nmtprune computes it", ""]
@@ -256,11 +297,22 @@ def page(spec, cli: dict, used_by: dict[str, set[str]]) -> str:
         out += ["    " + ln if ln.strip() else "" for ln in md(_dedent(doc), spec.fn.__name__).splitlines()]
         out.append("")
 
-    out += ["## Run it", "", "From the command line, on the shipped reference model:", "", "```bash",
-            command(spec, cli), "```", ""]
+    out += [
+        "## Run it",
+        "",
+        "From the command line, on the shipped reference model:",
+        "",
+        "```bash",
+        command(spec, cli),
+        "```",
+        "",
+    ]
     if spec.kind == "weight" and spec.needs_data:
-        out += [f"The score is computed on {spec.n_batches} batches of the model's own training split; "
-                "`--seed` picks which.", ""]
+        out += [
+            f"The score is computed on {spec.n_batches} batches of the model's own training split; "
+            "`--seed` picks which.",
+            "",
+        ]
     out += ["In Python:", "", "```python", python(spec), "```", ""]
 
     out += ["## Results on the reference model", ""]
@@ -269,34 +321,51 @@ def page(spec, cli: dict, used_by: dict[str, set[str]]) -> str:
     if with_report:
         out += [f"Studies that run `{spec.name}` (the reports label it **{cell(spec.label)}**):", ""]
         for s in with_report:
-            out.append(f"* [{report_title(s)}](../reports/{s}/REPORT.md), made by `nmtprune sweep studies/{s}.yaml` "
-                       f"and `nmtprune report studies/{s}.yaml`")
+            out.append(
+                f"* [{report_title(s)}](../reports/{s}/REPORT.md), made by `nmtprune sweep studies/{s}.yaml` "
+                f"and `nmtprune report studies/{s}.yaml`"
+            )
         out.append("")
     else:
-        out += ["No study of this repository runs it yet. Add it to a study's `prune_eval` methods (see "
-                "[Studies and reports](../studies.md)) to measure it.", ""]
+        out += [
+            "No study of this repository runs it yet. Add it to a study's `prune_eval` methods (see "
+            "[Studies and reports](../studies.md)) to measure it.",
+            "",
+        ]
 
     vids = videos(spec)
     if vids:
         sel, stem = vids[0]
-        out += ["## Video", "", f"How `{spec.name}` prunes the reference model ({sel}):", "",
-                f"![{spec.name}, {sel}](../videos/{stem}.gif)", "",
-                "MP4: " + " · ".join(f"[{s}](../videos/{st}.mp4)" for s, st in vids), ""]
+        out += [
+            "## Video",
+            "",
+            f"How `{spec.name}` prunes the reference model ({sel}):",
+            "",
+            f"![{spec.name}, {sel}](../videos/{stem}.gif)",
+            "",
+            "MP4: " + " · ".join(f"[{s}](../videos/{st}.mp4)" for s, st in vids),
+            "",
+        ]
     return "\n".join(out)
 
 
 def _dedent(doc: str) -> str:
     import inspect
+
     return inspect.cleandoc(doc)
 
 
 def index(cli: dict, used_by: dict[str, set[str]]) -> str:
-    out = ["# Pruning methods", "",
-           "nmtprune prunes a model in three independent parts: a **score** gives every weight (or every hidden "
-           "unit) a number, lower meaning pruned first; a **selection** turns the scores into masks at a target "
-           "sparsity; a **schedule** says when pruning happens during (re)training. Every score below is "
-           "registered with a spec that says what it needs and costs; these pages are written from those specs "
-           "at every build. Scores installed by a [plugin](../plugins.md) appear here too.", ""]
+    out = [
+        "# Pruning methods",
+        "",
+        "nmtprune prunes a model in three independent parts: a **score** gives every weight (or every hidden "
+        "unit) a number, lower meaning pruned first; a **selection** turns the scores into masks at a target "
+        "sparsity; a **schedule** says when pruning happens during (re)training. Every score below is "
+        "registered with a spec that says what it needs and costs; these pages are written from those specs "
+        "at every build. Scores installed by a [plugin](../plugins.md) appear here too.",
+        "",
+    ]
     for kind in ("weight", "unit"):
         names = score_names(kind)
         if not names:
@@ -307,45 +376,70 @@ def index(cli: dict, used_by: dict[str, set[str]]) -> str:
             primary = family(s)[0]
             method = (s.paper or primary.paper).method if (s.paper or primary.paper) else display_name(s)
             if s is not primary:
-                method += f" (as [`{primary.name}`]({primary.name}.md), {options_text(s)})" if s.fn is primary.fn \
-                    else ""
+                method += (
+                    f" (as [`{primary.name}`]({primary.name}.md), {options_text(s)})" if s.fn is primary.fn else ""
+                )
             data = plural(s.n_batches, "batch") if s.needs_data else "none"
             stems = sorted(st for st, ns in used_by.items() if n in ns and report_title(st))
             studies_ = ", ".join(f"[{st}](../reports/{st}/REPORT.md)" for st in stems) or "–"
             out.append(f"| [`{n}`]({n}.md) | {cell(method)} | {data} | {cell(s.cost)} | {studies_} |")
         out.append("")
         if kind == "unit":
-            out += ["Data: the batches a score gets by default through the Python API (`run_score` with a batch "
-                    "source). `nmtprune prune-units --batches N` gives every data-driven unit score N minibatches "
-                    f"(default {option(cli['prune-units'], '--batches').default}).", ""]
+            out += [
+                "Data: the batches a score gets by default through the Python API (`run_score` with a batch "
+                "source). `nmtprune prune-units --batches N` gives every data-driven unit score N minibatches "
+                f"(default {option(cli['prune-units'], '--batches').default}).",
+                "",
+            ]
 
     out += ["## Selection", "", "`nmtprune prune --select` (weight scores):", ""]
-    out += [md(importlib.import_module("nmtprune.prune.select").__doc__, "nmtprune.prune.select").partition("\n")[2].strip(), ""]
-    out += ["For hidden units, `nmtprune prune-units` removes the same fraction of every layer's units "
-            "(`--per-layer`, the default), ranks all units together (`--global`), or takes per-layer fractions "
-            "(`--ratios GROUP=F ...`). Raw scores of different layers can differ by a large factor, so a global "
-            "ranking can empty a layer, which is refused; in Python, `select_units(..., \"global\", "
-            "normalize=\"l2\")` divides each group's scores by their l2 norm first, as the units study does.", ""]
+    out += [
+        md(importlib.import_module("nmtprune.prune.select").__doc__, "nmtprune.prune.select")
+        .partition("\n")[2]
+        .strip(),
+        "",
+    ]
+    out += [
+        "For hidden units, `nmtprune prune-units` removes the same fraction of every layer's units "
+        "(`--per-layer`, the default), ranks all units together (`--global`), or takes per-layer fractions "
+        "(`--ratios GROUP=F ...`). Raw scores of different layers can differ by a large factor, so a global "
+        'ranking can empty a layer, which is refused; in Python, `select_units(..., "global", '
+        'normalize="l2")` divides each group\'s scores by their l2 norm first, as the units study does.',
+        "",
+    ]
 
     out += ["## Schedules", "", "| schedule | in reports | from |", "|---|---|---|"]
     for n in schedule_names():
         s = get_schedule(n)
-        out.append(f"| `{n}` | {cell(s.label.replace('{rounds}', 'n'))} | "
-                   f"{cell(s.paper.method) if s.paper else '–'} |")
-    out += ["", md(importlib.import_module("nmtprune.prune.gradual").__doc__, "nmtprune.prune.gradual").strip(), "",
-            "`nmtprune prune` is one-shot; `nmtprune retrain` then trains with the masks fixed. The other "
-            "schedules run inside studies (`retrain.scheduled`, e.g. `gradual:magnitude`; see "
-            "[Studies and reports](../studies.md)) or from Python with "
-            "`nmtprune.prune.retrain.prune_while_training`.", ""]
+        out.append(f"| `{n}` | {cell(s.label.replace('{rounds}', 'n'))} | {cell(s.paper.method) if s.paper else '–'} |")
+    out += [
+        "",
+        md(importlib.import_module("nmtprune.prune.gradual").__doc__, "nmtprune.prune.gradual").strip(),
+        "",
+        "`nmtprune prune` is one-shot; `nmtprune retrain` then trains with the masks fixed. The other "
+        "schedules run inside studies (`retrain.scheduled`, e.g. `gradual:magnitude`; see "
+        "[Studies and reports](../studies.md)) or from Python with "
+        "`nmtprune.prune.retrain.prune_while_training`.",
+        "",
+    ]
 
-    out += ["## Weight classes", "",
-            md(importlib.import_module("nmtprune.models.weight_classes").__doc__, "nmtprune.models.weight_classes").strip(), "",
-            "`nmtprune info MODEL` prints them for any checkpoint; `nmtprune prune --classes` restricts pruning "
-            "to some of them.", ""]
+    out += [
+        "## Weight classes",
+        "",
+        md(importlib.import_module("nmtprune.models.weight_classes").__doc__, "nmtprune.models.weight_classes").strip(),
+        "",
+        "`nmtprune info MODEL` prints them for any checkpoint; `nmtprune prune --classes` restricts pruning "
+        "to some of them.",
+        "",
+    ]
 
-    out += ["## Growing regularization (GReg)", "",
-            "GReg is not a score but a training phase before unit pruning: `nmtprune greg MODEL --mode greg-1 "
-            "--fraction 0.5 --out DIR`, then `nmtprune retrain DIR` as for any unit-pruned model.", ""]
+    out += [
+        "## Growing regularization (GReg)",
+        "",
+        "GReg is not a score but a training phase before unit pruning: `nmtprune greg MODEL --mode greg-1 "
+        "--fraction 0.5 --out DIR`, then `nmtprune retrain DIR` as for any unit-pruned model.",
+        "",
+    ]
     greg = md(importlib.import_module("nmtprune.prune.units.greg").__doc__, "nmtprune.prune.units.greg")
     out += ['??? info "How nmtprune implements GReg-1 and GReg-2"', ""]
     out += ["    " + ln if ln.strip() else "" for ln in greg.splitlines()]
@@ -361,8 +455,10 @@ def index(cli: dict, used_by: dict[str, set[str]]) -> str:
 def main() -> None:
     cli = subcommands()
     used_by = {stem: scores_of(study) for stem, study in studies().items()}
-    offered = {"weight": set(option(cli["prune"], "--score").choices or ()),
-               "unit": set(option(cli["prune-units"], "--score").choices or ())}
+    offered = {
+        "weight": set(option(cli["prune"], "--score").choices or ()),
+        "unit": set(option(cli["prune-units"], "--score").choices or ()),
+    }
     summary = ["* [Overview](index.md)"]
     for kind in ("weight", "unit"):
         names = score_names(kind)
@@ -371,8 +467,12 @@ def main() -> None:
         for n in names:
             spec = get_score(n)
             if n not in offered[kind]:
-                log.warning("methods/%s.md: score %r is registered but `nmtprune %s --score` does not offer it",
-                            n, n, "prune" if kind == "weight" else "prune-units")
+                log.warning(
+                    "methods/%s.md: score %r is registered but `nmtprune %s --score` does not offer it",
+                    n,
+                    n,
+                    "prune" if kind == "weight" else "prune-units",
+                )
             with mkdocs_gen_files.open(f"methods/{n}.md", "w") as f:
                 f.write(page(spec, cli, used_by))
             mkdocs_gen_files.set_edit_path(f"methods/{n}.md", "gen_methods.py")

@@ -8,6 +8,7 @@ Run by the ``gen-files`` plugin of ``mkdocs.yml``:
 * ``models/<name>.md``: the model cards of ``models/*/README.md``;
 * ``assets/formula.js``: the interactive site's TeX-to-MathML renderer, used for the formulas here too.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -70,34 +71,47 @@ def studies(stems_with_report: list[str]) -> None:
     study_doc = importlib.import_module("nmtprune.experiments.study").__doc__ or ""
     doc = to_markdown(study_doc)
     if leftover_notes(doc):
-        log.warning("the docstring of nmtprune.experiments.study cites notes outside the repository: %s",
-                    leftover_notes(doc))
+        log.warning(
+            "the docstring of nmtprune.experiments.study cites notes outside the repository: %s", leftover_notes(doc)
+        )
     quick = (ROOT / "studies" / "see2016_quick.yaml").read_text(encoding="utf-8")
-    out = ["# Studies and reports", "",
-           "A **study** is a YAML file under `studies/`: one dense checkpoint, how to evaluate it, and grids of "
-           "experiments. `nmtprune sweep` runs its **cells** (one prune, evaluate or retrain each) and writes one "
-           "JSON per cell under `results/<study>/`; `nmtprune report` reads those files and writes "
-           "`reports/<study>/REPORT.md` with its figures. Nothing is recomputed by the report, and a sweep that is "
-           "stopped resumes where it stopped: a cell that already has its JSON is skipped.", "",
-           "```bash",
-           "nmtprune sweep studies/see2016_quick.yaml --status   # what is done and what is left, with a time estimate",
-           "nmtprune sweep studies/see2016_quick.yaml            # run what is left (resumable)",
-           "nmtprune report studies/see2016_quick.yaml           # reports/see2016_quick/REPORT.md",
-           "```", "",
-           "Useful options of `nmtprune sweep`: `--only KIND ...` runs only some kinds of cells "
-           "(`prune-eval`, `retrain`, ...), `--match TEXT ...` only cells whose id contains the text, "
-           "`--max-cells N` at most N cells now, `--deadline HH:MM` only cells expected to finish by then, "
-           "`--threads N` the torch threads, `--results DIR` / `--work DIR` other folders (e.g. to keep the "
-           "committed results untouched, as `make demo` does). A cell whose inputs another study has already "
-           "measured is copied from it, with its provenance (`--no-reuse` recomputes). "
-           "`nmtprune report --readme README.md` regenerates the README's results tables; "
-           "`scripts/reports.sh` rewrites every report.", "",
-           "## Writing a study", "",
-           "Copy a study and change what it names; a study of your own model starts with `model: runs/mine/best` "
-           "(any checkpoint directory). Unknown keys, unknown scores and bad values are refused before any work "
-           "starts. The smallest study of the repository, `studies/see2016_quick.yaml` (what `make demo` runs):", "",
-           "```yaml", quick.rstrip(), "```", "",
-           '??? info "Every section a study can have"', ""]
+    out = [
+        "# Studies and reports",
+        "",
+        "A **study** is a YAML file under `studies/`: one dense checkpoint, how to evaluate it, and grids of "
+        "experiments. `nmtprune sweep` runs its **cells** (one prune, evaluate or retrain each) and writes one "
+        "JSON per cell under `results/<study>/`; `nmtprune report` reads those files and writes "
+        "`reports/<study>/REPORT.md` with its figures. Nothing is recomputed by the report, and a sweep that is "
+        "stopped resumes where it stopped: a cell that already has its JSON is skipped.",
+        "",
+        "```bash",
+        "nmtprune sweep studies/see2016_quick.yaml --status   # what is done and what is left, with a time estimate",
+        "nmtprune sweep studies/see2016_quick.yaml            # run what is left (resumable)",
+        "nmtprune report studies/see2016_quick.yaml           # reports/see2016_quick/REPORT.md",
+        "```",
+        "",
+        "Useful options of `nmtprune sweep`: `--only KIND ...` runs only some kinds of cells "
+        "(`prune-eval`, `retrain`, ...), `--match TEXT ...` only cells whose id contains the text, "
+        "`--max-cells N` at most N cells now, `--deadline HH:MM` only cells expected to finish by then, "
+        "`--threads N` the torch threads, `--results DIR` / `--work DIR` other folders (e.g. to keep the "
+        "committed results untouched, as `make demo` does). A cell whose inputs another study has already "
+        "measured is copied from it, with its provenance (`--no-reuse` recomputes). "
+        "`nmtprune report --readme README.md` regenerates the README's results tables; "
+        "`scripts/reports.sh` rewrites every report.",
+        "",
+        "## Writing a study",
+        "",
+        "Copy a study and change what it names; a study of your own model starts with `model: runs/mine/best` "
+        "(any checkpoint directory). Unknown keys, unknown scores and bad values are refused before any work "
+        "starts. The smallest study of the repository, `studies/see2016_quick.yaml` (what `make demo` runs):",
+        "",
+        "```yaml",
+        quick.rstrip(),
+        "```",
+        "",
+        '??? info "Every section a study can have"',
+        "",
+    ]
     out += ["    " + ln if ln.strip() else "" for ln in doc.splitlines()]
     out += ["", "## The studies of this repository", ""]
     for f in sorted((ROOT / "studies").glob("*.yaml")):
@@ -113,8 +127,10 @@ def studies(stems_with_report: list[str]) -> None:
         facts = [f"model `{study['model']}`"] if "model" in study else []
         if "split" in study:
             n = study.get("max_sentences", 0)
-            facts.append(f"evaluated on `{study['split']}` ({'whole split' if not n else f'first {n} sentences'}, "
-                         f"beam {study.get('beam', '?')})")
+            facts.append(
+                f"evaluated on `{study['split']}` ({'whole split' if not n else f'first {n} sentences'}, "
+                f"beam {study.get('beam', '?')})"
+            )
         sections = [k for k, v in study.items() if k not in SETTINGS and isinstance(v, dict)]
         if sections:
             facts.append("sections " + ", ".join(f"`{s}`" for s in sections))
@@ -133,17 +149,21 @@ def studies(stems_with_report: list[str]) -> None:
 
 def videos() -> None:
     gifs = sorted((DOCS / "videos").glob("*.gif"))
-    out = ["# Videos", "",
-           "Each video shows the real reference model (`models/multi30k-en-de`) being pruned by one method, from "
-           "0 to high sparsity: the weights of a matrix, which ones go, and BLEU as they go. Some end with frames "
-           "of a real (re)training run under the mask. Each is an MP4 with a GIF beside it, made by "
-           "`nmtprune video --method SCORE/SELECTION --out docs/videos/NAME.mp4` (see [the site](site.md)).", ""]
+    out = [
+        "# Videos",
+        "",
+        "Each video shows the real reference model (`models/multi30k-en-de`) being pruned by one method, from "
+        "0 to high sparsity: the weights of a matrix, which ones go, and BLEU as they go. Some end with frames "
+        "of a real (re)training run under the mask. Each is an MP4 with a GIF beside it, made by "
+        "`nmtprune video --method SCORE/SELECTION --out docs/videos/NAME.mp4` (see [the site](site.md)).",
+        "",
+    ]
     names = score_names()
     for gif in gifs:
         stem = gif.stem
-        rest = stem[len("units-"):] if stem.startswith("units-") else stem
+        rest = stem[len("units-") :] if stem.startswith("units-") else stem
         score = max((n for n in names if rest.startswith(n + "-")), key=len, default=None)
-        what = rest[len(score) + 1:] if score else rest
+        what = rest[len(score) + 1 :] if score else rest
         title = f"{get_score(score).label}, {what}" if score else stem
         if stem.startswith("units-"):
             title = f"Hidden units: {title}"
@@ -160,9 +180,13 @@ def models() -> None:
     names = sorted(d.name for d in (ROOT / "models").iterdir() if (d / "README.md").is_file())
     for name in names:
         copy(ROOT / "models" / name / "README.md", f"models/{name}.md")
-    out = ["# Reference models", "",
-           "Trained models shipped in `models/`, each a directory that every command takes as `MODEL` "
-           "(`nmtprune info models/NAME` prints its weight classes). Their cards:", ""]
+    out = [
+        "# Reference models",
+        "",
+        "Trained models shipped in `models/`, each a directory that every command takes as `MODEL` "
+        "(`nmtprune info models/NAME` prints its weight classes). Their cards:",
+        "",
+    ]
     out += [f"* [`models/{n}`]({n}.md)" for n in names]
     with mkdocs_gen_files.open("models/index.md", "w") as fh:
         fh.write("\n".join(out) + "\n")

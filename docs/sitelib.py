@@ -6,6 +6,7 @@ that are not part of the repository. :func:`to_markdown` turns them into Markdow
 pages (``gen_methods.py``); :class:`DocstringsForSite` applies the same to every docstring the API
 reference renders (a Griffe extension, named in ``mkdocs.yml``).
 """
+
 from __future__ import annotations
 
 import re
@@ -13,14 +14,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["to_markdown", "strip_notes", "leftover_notes", "DocstringsForSite", "scores_of", "report_title",
-           "write_nav"]
+__all__ = [
+    "to_markdown",
+    "strip_notes",
+    "leftover_notes",
+    "DocstringsForSite",
+    "scores_of",
+    "report_title",
+    "write_nav",
+]
 
 # A design note outside the repository, cited as "obd.md §1", "grasp.md §1-2", "older.md (c)" or
 # "l1filter.md §4 (c)". Files the repository holds (README.md, REPORT.md, ...) are not notes.
 _KEEP = ("README", "REPORT", "BENCHMARKS", "SOURCE", "ORIGINAL_SOURCE", "plugins", "CHECKSUMS")
-_NOTE = (r"(?<![\w/.])(?!(?:%s)\.md)[a-z][a-z0-9_]*\.md(?:\s*§\s*[\d.]+(?:\s*[-–]\s*[\d.]+)?)?(?:\s*\([a-z]\))?"
-         % "|".join(_KEEP))
+_NOTE = (
+    r"(?<![\w/.])(?!(?:%s)\.md)[a-z][a-z0-9_]*\.md(?:\s*§\s*[\d.]+(?:\s*[-–]\s*[\d.]+)?)?(?:\s*\([a-z]\))?"
+    % "|".join(_KEEP)
+)
 
 
 def strip_notes(text: str) -> str:
@@ -49,8 +59,10 @@ _ROLE = re.compile(r":(?:func|meth|class|mod|attr|data|obj|exc|const):`(~?)([^`]
 
 def _inline(line: str) -> str:
     # :func:`~a.b.c` -> `c`, :mod:`._data` -> `_data`, :class:`nmtprune.X` -> `nmtprune.X`
-    line = _ROLE.sub(lambda m: "`%s`" % (m.group(2).rsplit(".", 1)[-1] if m.group(1) or m.group(2).startswith(".")
-                                         else m.group(2)), line)
+    line = _ROLE.sub(
+        lambda m: "`%s`" % (m.group(2).rsplit(".", 1)[-1] if m.group(1) or m.group(2).startswith(".") else m.group(2)),
+        line,
+    )
     line = line.replace("\\ ", "")  # reST's escaped space (":class:`X`\\ s")
     return re.sub(r"``([^`]+)``", r"`\1`", line)
 
@@ -68,7 +80,7 @@ def _table(lines: list[str]) -> list[str]:
         elif ch != "=" and start is not None:
             spans.append([start, i])
             start = None
-    spans[-1][1] = 10 ** 6  # the last column takes the rest of the line
+    spans[-1][1] = 10**6  # the last column takes the rest of the line
 
     def cells(line: str) -> list[str]:
         return [_inline(line[a:b].strip()).replace("|", "\\|") for a, b in spans]
@@ -76,8 +88,7 @@ def _table(lines: list[str]) -> list[str]:
     body = [ln for ln in lines if not _BORDER.match(ln) and ln.strip()]
     n_borders = sum(1 for ln in lines if _BORDER.match(ln))
     header, rows = (body[0], body[1:]) if n_borders >= 3 else (None, body)
-    out = ["| " + " | ".join(cells(header) if header else [""] * len(spans)) + " |",
-           "|" + "---|" * len(spans)]
+    out = ["| " + " | ".join(cells(header) if header else [""] * len(spans)) + " |", "|" + "---|" * len(spans)]
     out += ["| " + " | ".join(cells(r)) + " |" for r in rows]
     return [""] + out + [""]
 
@@ -146,8 +157,8 @@ def google_sections(doc: str) -> str:
             section = None
         elif section == "Raises":
             e = _EXC.match(line)
-            if e and len(e.group(1)) > indent and not line[e.end(2):].lstrip().startswith(":"):
-                line = f"{e.group(1)}{e.group(2)}:{e.group(3)}{line[e.end():]}"
+            if e and len(e.group(1)) > indent and not line[e.end(2) :].lstrip().startswith(":"):
+                line = f"{e.group(1)}{e.group(2)}:{e.group(3)}{line[e.end() :]}"
         out.append(line)
     return "\n".join(out)
 
@@ -174,6 +185,7 @@ def scores_of(study: dict) -> set[str]:
                 walk(v, key)
         elif isinstance(x, str) and ("score" in key or key == "scheduled"):
             found.add(x.split(":")[-1])
+
     walk(study, "")
     return found
 

@@ -1,4 +1,5 @@
 """The ``nmtprune`` command: data | train | average | prune | retrain | export | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,11 @@ def _training_vocabs(cfg):
     vocabs = build_vocabs(cfg)
     for side, lang, vocab in zip(("source", "target"), (d.src_lang, d.tgt_lang), vocabs):
         if len(vocab) <= len(SPECIALS):
-            raise ConfigError(f"{d.corpus} {d.train_split}: the {side} ({lang}) vocabulary is empty: no word of the "
-                              f"pairs within data.max_len={d.max_len} tokens occurs data.min_freq={d.min_freq} "
-                              "times or more")
+            raise ConfigError(
+                f"{d.corpus} {d.train_split}: the {side} ({lang}) vocabulary is empty: no word of the "
+                f"pairs within data.max_len={d.max_len} tokens occurs data.min_freq={d.min_freq} "
+                "times or more"
+            )
     return vocabs
 
 
@@ -42,31 +45,35 @@ def _cmd_train(args) -> int:
     masks = None
     if args.mask:  # sparse from scratch: a fresh model trained under a fixed mask
         from .sparse.masks import MaskSet
+
         masks = MaskSet.load(args.mask)
     out = Path(args.out)
     if os.environ.get("RANK", "0") == "0":  # a kill during a checkpoint swap may have hidden last/: put it back
-        recover_checkpoints(out)            # first, so that this run is not taken for a fresh one
+        recover_checkpoints(out)  # first, so that this run is not taken for a fresh one
     fresh = not args.resume and not (out / "last").exists()  # else train resumes, or refuses to start over a run
     vocabs = _training_vocabs(cfg) if fresh else None
     # run.json describes the run that trains here: a fresh start rewrites what a failed one left
     if os.environ.get("RANK", "0") == "0" and fresh:
         with writing(out):
             out.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(out / "run.json", {**provenance(), "config_file": args.config,
-                                                 "overrides": args.overrides})
+            write_json_atomic(
+                out / "run.json", {**provenance(), "config_file": args.config, "overrides": args.overrides}
+            )
     if os.environ.get("WORLD_SIZE", "1") != "1":
         import torch.distributed as dist
+
         if _cuda():  # NCCL collectives run on the current device: one GPU per rank, set before init
             import torch
+
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group("nccl" if _cuda() else "gloo")
     try:
         with writing(out):
-            summary = train(cfg, out, resume=args.resume, progress=not args.no_progress, masks=masks,
-                            vocabs=vocabs)
+            summary = train(cfg, out, resume=args.resume, progress=not args.no_progress, masks=masks, vocabs=vocabs)
     finally:
         if os.environ.get("WORLD_SIZE", "1") != "1":
             import torch.distributed as dist
+
             dist.destroy_process_group()
     if os.environ.get("RANK", "0") == "0":
         print(json.dumps(summary))
@@ -88,19 +95,22 @@ def _cmd_average(args) -> int:
         raise SystemExit(f"error: {out} already exists; not overwriting it")
     model, cfg, src_vocab, tgt_vocab, masks = average_checkpoints(paths)
     with writing(out):
-        save_checkpoint(out, model, cfg, src_vocab, tgt_vocab, masks=masks,
-                        extra_meta={"averaged_from": [str(p) for p in paths]})
+        save_checkpoint(
+            out, model, cfg, src_vocab, tgt_vocab, masks=masks, extra_meta={"averaged_from": [str(p) for p in paths]}
+        )
     print(f"averaged {len(paths)} checkpoints -> {out}")
     return 0
 
 
 def _cuda() -> bool:
     import torch
+
     return torch.cuda.is_available()
 
 
 def _read_input(args) -> list[str]:
     from .data.corpora import read_lines
+
     if args.input:
         return read_lines(args.input)
     data = sys.stdin.buffer.read()
@@ -118,6 +128,7 @@ def _read_input(args) -> list[str]:
 
 def _check_decoding(args) -> None:
     from .config import ConfigError
+
     if args.beam < 1:
         raise ConfigError(f"--beam must be >= 1 (1 = greedy search), got {args.beam}")
     if args.threads < 0:
@@ -141,8 +152,14 @@ def _cmd_translate(args) -> int:
     # an empty or blank line has nothing to translate: it gets an empty line, not whatever the model
     # says to no input
     todo = [i for i, t in enumerate(toks) if t]
-    data = ParallelData([src_vocab.encode(toks[i]) for i in todo], [[] for _ in todo], [toks[i] for i in todo],
-                        [[] for _ in todo], [lines[i] for i in todo], ["" for _ in todo])
+    data = ParallelData(
+        [src_vocab.encode(toks[i]) for i in todo],
+        [[] for _ in todo],
+        [toks[i] for i in todo],
+        [[] for _ in todo],
+        [lines[i] for i in todo],
+        ["" for _ in todo],
+    )
     hyps: list[list[str]] = [[] for _ in toks]
     for i, h in zip(todo, translate_data(model, data, tgt_vocab, beam=args.beam, alpha=args.alpha)):
         hyps[i] = h
@@ -164,8 +181,9 @@ def _cmd_evaluate(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     corpus = args.corpus or cfg.data.corpus
-    data = load_split(corpus, args.split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase,
-                      src_vocab, tgt_vocab)
+    data = load_split(
+        corpus, args.split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase, src_vocab, tgt_vocab
+    )
     metrics, hyps = evaluate_data(model, data, tgt_vocab, cfg.data.tgt_lang, beam=args.beam, alpha=args.alpha)
     metrics = {"corpus": corpus, "split": args.split, **metrics}
     if args.hyps:
@@ -191,8 +209,9 @@ def _cmd_info(args) -> int:
     rows = []
     for c in classes:
         shapes = " + ".join("x".join(map(str, named[p].shape)) for p in c.params)
-        rows.append({"class": c.name, "paper": c.paper_name, "params": list(c.params), "shapes": shapes,
-                     "size": c.numel(model)})
+        rows.append(
+            {"class": c.name, "paper": c.paper_name, "params": list(c.params), "shapes": shapes, "size": c.numel(model)}
+        )
     if args.json:
         print(json.dumps({"classes": rows, "pruned_classes_total": total_cls, "all_parameters": total}))
         return 0
@@ -206,18 +225,20 @@ def _cmd_info(args) -> int:
 
 def _cmd_data(args) -> int:
     from .data.corpora import CORPORA
+
     if args.data_cmd == "list":
         for c in CORPORA.values():
             print(f"{c.name:16s} {'/'.join(c.langs):6s} splits: {', '.join(c.splits)}\n{'':16s} {c.description}")
         return 0
     if args.data_cmd == "make-tatoeba-split":
         from .data.tatoeba import write_tatoeba_split
+
         print(json.dumps(write_tatoeba_split(args.source, args.out, seed=args.seed)))
         return 0
     if args.data_cmd == "download":
         from .data.download import download_corpus
-        download_corpus(args.corpus, base_url=args.base_url, force=args.force,
-                        allow_unverified=args.allow_unverified)
+
+        download_corpus(args.corpus, base_url=args.base_url, force=args.force, allow_unverified=args.allow_unverified)
         return 0
     return 2
 
@@ -243,12 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=_cmd_average)
 
     from .prune.cli import add_cli as add_prune_cli
+
     add_prune_cli(sub)
     from .prune.units.cli import add_cli as add_units_cli
+
     add_units_cli(sub)
 
-    for name, func, helptext in (("translate", _cmd_translate, "translate text with a model"),
-                                 ("evaluate", _cmd_evaluate, "BLEU, perplexity and speed on a corpus split")):
+    for name, func, helptext in (
+        ("translate", _cmd_translate, "translate text with a model"),
+        ("evaluate", _cmd_evaluate, "BLEU, perplexity and speed on a corpus split"),
+    ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("model", help="checkpoint directory")
         s.add_argument("--beam", type=int, default=5)
@@ -276,9 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("corpus")
     dl.add_argument("--base-url", help="mirror to fetch from instead of the official address")
     dl.add_argument("--force", action="store_true", help="fetch again even if verified files exist")
-    dl.add_argument("--allow-unverified", action="store_true",
-                    help="accept files with no published checksum; their sha256 is recorded in "
-                         "CHECKSUMS.unverified next to them")
+    dl.add_argument(
+        "--allow-unverified",
+        action="store_true",
+        help="accept files with no published checksum; their sha256 is recorded in CHECKSUMS.unverified next to them",
+    )
     ts = dsub.add_parser("make-tatoeba-split", help="rebuild data/tatoeba-en-fr from fra.txt(.gz)")
     ts.add_argument("source")
     ts.add_argument("--out", default="data/tatoeba-en-fr")
@@ -287,15 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .experiments import add_cli as add_sweep_cli
     from .report import add_cli as add_report_cli
+
     add_sweep_cli(sub)
     add_report_cli(sub)
     from .site import add_cli as add_site_cli
+
     add_site_cli(sub)
     return p
 
 
 def main(argv=None) -> int:
     from .errors import KNOWN_ERRORS
+
     try:  # the parsers list the registered scores: a plugin that fails to load is a one-line error here
         parser = build_parser()
     except KNOWN_ERRORS as exc:

@@ -5,6 +5,7 @@ wrong type are errors that name the file and the key; nothing is silently ignore
 overrides use dotted keys (``train.lr=0.5``) and are parsed with YAML rules, then type-checked the
 same way as the file.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,19 @@ import yaml
 
 from .errors import UserError
 
-__all__ = ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "ExperimentConfig",
-           "load_config", "config_from_dict", "config_to_dict", "parse_overrides", "with_overrides", "read_yaml"]
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "ExperimentConfig",
+    "load_config",
+    "config_from_dict",
+    "config_to_dict",
+    "parse_overrides",
+    "with_overrides",
+    "read_yaml",
+]
 
 
 class ConfigError(ValueError, UserError):
@@ -87,7 +99,9 @@ class TrainConfig:
     decay_start: int = 8  # halve every epoch after this epoch (1-based); 0 disables
     decay_on_plateau: bool = False  # also decay whenever dev perplexity does not improve
     decays_per_epoch: int = 1  # See et al.'s retraining halves every half epoch: 2
-    early_stop_patience: int = 0  # stop after this many epochs without dev BLEU gain (counted once it is > 0); 0 = never
+    early_stop_patience: int = (
+        0  # stop after this many epochs without dev BLEU gain (counted once it is > 0); 0 = never
+    )
     # bf16 autocast: auto = where the hardware computes bf16 natively (CPU: AVX512_BF16/AMX; CUDA: else fp16
     # with loss scaling); true = bf16 or a clear error; false = fp32 (nmtprune/train/precision.py)
     bf16: Literal["auto", True, False] = "auto"
@@ -180,18 +194,33 @@ def config_from_dict(raw: dict, where: str = "config") -> ExperimentConfig:
 def _validate(cfg: ExperimentConfig, where: str) -> None:
     """Range checks that types alone cannot express."""
     m, t, d = cfg.model, cfg.train, cfg.data
-    positive = {"model.emb_dim": m.emb_dim, "model.hidden": m.hidden, "model.enc_layers": m.enc_layers,
-                "model.dec_layers": m.dec_layers, "train.batch_size": t.batch_size, "train.epochs": t.epochs,
-                "data.max_len": d.max_len, "data.min_freq": d.min_freq, "data.max_vocab": d.max_vocab,
-                "train.dev_beam": t.dev_beam, "train.decays_per_epoch": t.decays_per_epoch,
-                "train.log_every": t.log_every}
+    positive = {
+        "model.emb_dim": m.emb_dim,
+        "model.hidden": m.hidden,
+        "model.enc_layers": m.enc_layers,
+        "model.dec_layers": m.dec_layers,
+        "train.batch_size": t.batch_size,
+        "train.epochs": t.epochs,
+        "data.max_len": d.max_len,
+        "data.min_freq": d.min_freq,
+        "data.max_vocab": d.max_vocab,
+        "train.dev_beam": t.dev_beam,
+        "train.decays_per_epoch": t.decays_per_epoch,
+        "train.log_every": t.log_every,
+    }
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{where}: key '{key}' must be >= 1, got {value}")
     # 0 means something for each of these (never, no limit, torch's default, no momentum); below it nothing does
-    counts = {"train.save_every": t.save_every, "train.max_steps": t.max_steps, "train.threads": t.threads,
-              "train.keep_epochs": t.keep_epochs, "train.early_stop_patience": t.early_stop_patience,
-              "train.decay_start": t.decay_start, "train.momentum": t.momentum}
+    counts = {
+        "train.save_every": t.save_every,
+        "train.max_steps": t.max_steps,
+        "train.threads": t.threads,
+        "train.keep_epochs": t.keep_epochs,
+        "train.early_stop_patience": t.early_stop_patience,
+        "train.decay_start": t.decay_start,
+        "train.momentum": t.momentum,
+    }
     for key, value in counts.items():
         if value < 0:
             raise ConfigError(f"{where}: key '{key}' must be >= 0, got {value}")
@@ -220,11 +249,14 @@ def _validate_sizes(m: ModelConfig, where: str) -> None:
     enc, dec = m.enc_sizes, m.dec_sizes
     # Luong: decoder layer k starts from encoder layer k's final (h, c), so their widths must agree
     if m.enc_layers == m.dec_layers and enc != dec:
-        raise ConfigError(f"{where}: encoder and decoder layer sizes must be equal when the decoder starts "
-                          f"from the encoder's states (same layer count); got {list(enc)} and {list(dec)}")
+        raise ConfigError(
+            f"{where}: encoder and decoder layer sizes must be equal when the decoder starts "
+            f"from the encoder's states (same layer count); got {list(enc)} and {list(dec)}"
+        )
     if m.attention == "dot" and enc[-1] != dec[-1]:
-        raise ConfigError(f"{where}: dot attention needs equal top encoder and decoder sizes, got "
-                          f"{enc[-1]} and {dec[-1]}")
+        raise ConfigError(
+            f"{where}: dot attention needs equal top encoder and decoder sizes, got {enc[-1]} and {dec[-1]}"
+        )
 
 
 def parse_overrides(overrides: list[str]) -> dict:
@@ -279,8 +311,9 @@ def load_config(path: str | Path, overrides: Optional[list[str]] = None) -> Expe
     return config_from_dict(raw, str(path))
 
 
-def with_overrides(cfg: ExperimentConfig, overrides: list[str], where: str = "overrides",
-                   **train_values) -> ExperimentConfig:
+def with_overrides(
+    cfg: ExperimentConfig, overrides: list[str], where: str = "overrides", **train_values
+) -> ExperimentConfig:
     """A copy of ``cfg`` with ``train`` keys replaced by ``train_values``, then ``section.key=value`` overrides.
 
     The copy's ``train.bf16`` is ``auto`` unless ``train_values`` or an override says otherwise: a stored

@@ -7,6 +7,7 @@ Also the two guards every command that writes uses: :func:`check_new_out` (an ``
 holds something is refused, never mixed into) and :func:`writing` (a full or read-only disk is a
 one-line :class:`OutputError`, not a traceback).
 """
+
 from __future__ import annotations
 
 import errno

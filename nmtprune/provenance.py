@@ -1,4 +1,5 @@
 """Where a result came from: command, git commit, machine, library versions."""
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,16 @@ def git_state(cwd: str | Path | None = None) -> tuple[str | None, bool]:
     """(HEAD, whether tracked files differ from it) of the repository holding this package."""
     cwd = cwd or Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None, False
     return head or None, bool(dirty)
@@ -51,10 +58,16 @@ def machine() -> dict:
     cpu, flags = cpuinfo()
     cpu = cpu or platform.processor() or ""
     # the ISA decides speed and precision (bf16 is native only with avx512_bf16 / amx_bf16): results say which
-    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
-            "cpu_flags": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]}
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpu_flags": [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags],
+    }
     try:
         import torch
+
         info["torch"] = torch.__version__
         info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         if torch.cuda.is_available():
@@ -66,6 +79,9 @@ def machine() -> dict:
 
 
 def provenance(argv: list[str] | None = None) -> dict:
-    return {"command": " ".join(["nmtprune", *(argv if argv is not None else sys.argv[1:])]),
-            "commit": git_commit(), "machine": machine(),
-            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "command": " ".join(["nmtprune", *(argv if argv is not None else sys.argv[1:])]),
+        "commit": git_commit(),
+        "machine": machine(),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }

@@ -8,6 +8,7 @@ smaller beam, then alpha closer to 1), and only then decodes the test splits wit
 and with the default (beam 5, alpha 1.0) for comparison. Test scores never influence the choice.
 Writes one JSON with every dev score, the choice, the test scores and this command's provenance.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,12 +50,21 @@ def main() -> int:
     dev = [run(args.split, b, a) for b in args.beams for a in args.alphas]
     best = max(dev, key=lambda r: (r["bleu_tok_lc"], -r["beam"], -abs(r["alpha"] - 1.0)))
     chosen = (best["beam"], best["alpha"])
-    test = {s: {"chosen": run(s, *chosen), "default": run(s, *DEFAULT) if chosen != DEFAULT else None}
-            for s in args.test}
-    write_json_atomic(args.out, {"model": str(args.model), "dev_split": args.split, "dev": dev,
-                                 "chosen": {"beam": chosen[0], "alpha": chosen[1]}, "default": list(DEFAULT),
-                                 "test": test,
-                                 "provenance": {**provenance(), "command": "python scripts/decode_tuning.py " + " ".join(sys.argv[1:])}})
+    test = {
+        s: {"chosen": run(s, *chosen), "default": run(s, *DEFAULT) if chosen != DEFAULT else None} for s in args.test
+    }
+    write_json_atomic(
+        args.out,
+        {
+            "model": str(args.model),
+            "dev_split": args.split,
+            "dev": dev,
+            "chosen": {"beam": chosen[0], "alpha": chosen[1]},
+            "default": list(DEFAULT),
+            "test": test,
+            "provenance": {**provenance(), "command": "python scripts/decode_tuning.py " + " ".join(sys.argv[1:])},
+        },
+    )
     print(json.dumps({"chosen": best, "test": {s: v["chosen"]["bleu_tok_lc"] for s, v in test.items()}}))
     return 0
 

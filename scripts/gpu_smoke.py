@@ -10,6 +10,7 @@ fail, what breaks there. On the shipped reference model:
 
     python scripts/gpu_smoke.py [MODEL] [--steps 20]      # one line per check; exit 1 at the first failure
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,10 @@ def main(argv=None) -> int:
             except Exception as e:  # report and stop: the traceback is what the session needs
                 print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
                 raise
-            print(f"{'ok  ' if ok else 'FAIL'} {name} ({time.perf_counter() - t0:.1f} s){': ' + detail if detail else ''}",
-                  flush=True)
+            print(
+                f"{'ok  ' if ok else 'FAIL'} {name} ({time.perf_counter() - t0:.1f} s){': ' + detail if detail else ''}",
+                flush=True,
+            )
             checks.append(ok)
             return ok
 
@@ -64,8 +67,9 @@ def main(argv=None) -> int:
 
         def retrain_and_resume():
             retrain(args.model, masks, out, seed=1, overrides=common + [f"train.max_steps={half}"])
-            s = retrain(args.model, masks, out, seed=1, overrides=common + [f"train.max_steps={args.steps}"],
-                        resume=True)
+            s = retrain(
+                args.model, masks, out, seed=1, overrides=common + [f"train.max_steps={args.steps}"], resume=True
+            )
             held = _held(out / "last", masks)
             return held and s["steps"] == args.steps, f"steps {s['steps']}, mask held {held}"
 
@@ -74,13 +78,22 @@ def main(argv=None) -> int:
 
         def iterative_obd():
             out2 = Path(tmp) / "iterative"
-            s = prune_while_training(args.model, out2, seed=1, target=0.9, schedule="iterative", rounds=3,
-                                     rescore=lambda m, _step: obd(m, batches=batches),
-                                     overrides=common + ["train.max_steps=2"])
+            s = prune_while_training(
+                args.model,
+                out2,
+                seed=1,
+                target=0.9,
+                schedule="iterative",
+                rounds=3,
+                rescore=lambda m, _step: obd(m, batches=batches),
+                overrides=common + ["train.max_steps=2"],
+            )
             got = load_masks(out2 / "last")
             kept = [m for _, m in got.items()]
             frac = sum(int((~m).sum()) for m in kept) / sum(m.numel() for m in kept)
-            return s["steps"] == 2 and frac > 0.2 and _held(out2 / "last", got), f"pruned {frac:.1%} of the masked weights"
+            return s["steps"] == 2 and frac > 0.2 and _held(
+                out2 / "last", got
+            ), f"pruned {frac:.1%} of the masked weights"
 
         def hutchinson():
             m = model.to(device)
@@ -88,9 +101,9 @@ def main(argv=None) -> int:
             finite = all(bool(torch.isfinite(v).all()) for v in sc.values())
             return finite, f"{len(sc)} tensors on {next(iter(sc.values())).device}"
 
-        check("retrain under a mask, checkpoint, resume", retrain_and_resume) \
-            and check("iterative OBD (Fisher) re-scored on the training device", iterative_obd) \
-            and check("Hutchinson OBD (double backward) on the device", hutchinson)
+        check("retrain under a mask, checkpoint, resume", retrain_and_resume) and check(
+            "iterative OBD (Fisher) re-scored on the training device", iterative_obd
+        ) and check("Hutchinson OBD (double backward) on the device", hutchinson)
     return 0 if checks and all(checks) and len(checks) == 3 else 1
 
 

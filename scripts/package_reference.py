@@ -7,6 +7,7 @@ Writes: model.safetensors (fp16, to stay small; loads into fp32), config.json, v
 metrics.json (evaluation of *these* fp16 weights on each split, beam 5, plus the training run's
 provenance and dev curve), train_log.jsonl (the run's metrics.jsonl) and README.md (model card).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,19 @@ def main() -> int:
     ap.add_argument("--train-command", help="the training command, when the run folder has no run.json")
     ap.add_argument("--train-commit", help="the commit that trained, when the run folder has no run.json")
     ap.add_argument("--note", help="anything else about how the run went (interruptions, resumes)")
-    ap.add_argument("--checkpoint", default="best", help="which checkpoint of the run to package: best (default), "
-                    "or e.g. avg3 made by `nmtprune average --run RUN --last 3 --out RUN/avg3`")
+    ap.add_argument(
+        "--checkpoint",
+        default="best",
+        help="which checkpoint of the run to package: best (default), "
+        "or e.g. avg3 made by `nmtprune average --run RUN --last 3 --out RUN/avg3`",
+    )
     ap.add_argument("--checkpoint-command", help="the command that made --checkpoint (recorded)")
-    ap.add_argument("--decode-tuning", type=Path, help="a scripts/decode_tuning.py JSON for these weights: its "
-                    "dev-chosen beam/alpha and test scores are added to metrics.json and the card")
+    ap.add_argument(
+        "--decode-tuning",
+        type=Path,
+        help="a scripts/decode_tuning.py JSON for these weights: its "
+        "dev-chosen beam/alpha and test scores are added to metrics.json and the card",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     final = args.models_dir / args.name
@@ -50,8 +59,11 @@ def main() -> int:
         shutil.copytree(args.run / args.checkpoint, tmp, ignore=shutil.ignore_patterns("trainer.*"))
         averaged = json.loads((tmp / "meta.json").read_text()).get("averaged_from")
         state = load_file(str(tmp / "model.safetensors"))
-        save_file({k: v.half().contiguous() for k, v in state.items()}, str(tmp / "model.safetensors"),
-                  metadata={"format": "nmtprune-checkpoint", "dtype": "float16"})
+        save_file(
+            {k: v.half().contiguous() for k, v in state.items()},
+            str(tmp / "model.safetensors"),
+            metadata={"format": "nmtprune-checkpoint", "dtype": "float16"},
+        )
         model, cfg, sv, tv = load_model(tmp)
         results = {}
         for split in args.splits:
@@ -83,10 +95,13 @@ def main() -> int:
         }
         if args.decode_tuning:
             tuning = json.loads(args.decode_tuning.read_text(encoding="utf-8"))
-            metrics["decode_tuning"] = {"file": str(args.decode_tuning), "chosen": tuning["chosen"],
-                                        "dev_split": tuning["dev_split"],
-                                        "test": {s: v["chosen"] for s, v in tuning["test"].items()},
-                                        "command": tuning["provenance"].get("command")}
+            metrics["decode_tuning"] = {
+                "file": str(args.decode_tuning),
+                "chosen": tuning["chosen"],
+                "dev_split": tuning["dev_split"],
+                "test": {s: v["chosen"] for s, v in tuning["test"].items()},
+                "command": tuning["provenance"].get("command"),
+            }
         write_json_atomic(tmp / "metrics.json", metrics)
         (tmp / "train_log.jsonl").write_text(log, encoding="utf-8")
         (tmp / "README.md").write_text(card(metrics, cfg), encoding="utf-8")
@@ -99,30 +114,36 @@ def main() -> int:
 
 def card(m: dict, cfg) -> str:
     mc, tc, dc = cfg.model, cfg.train, cfg.data
-    run = (m["train"]["run"] or {})
-    rows = "\n".join(f"| {s} | {r['bleu_tok_lc']} | {r['sacrebleu']} | {r['ppl']} | {r['sentences_per_s']} |"
-                     for s, r in m["eval"].items())
+    run = m["train"]["run"] or {}
+    rows = "\n".join(
+        f"| {s} | {r['bleu_tok_lc']} | {r['sacrebleu']} | {r['ppl']} | {r['sentences_per_s']} |"
+        for s, r in m["eval"].items()
+    )
     sig = next(iter(m["eval"].values()))["sacrebleu_signature"] if m["eval"] else ""
     wall = (m["train"]["summary"] or {}).get("wall_s")
     ck = m.get("checkpoint") or {}
-    weights = (f"the average of {len(ck['averaged_from'])} checkpoints ({', '.join(Path(p).name for p in ck['averaged_from'])}), "
-               f"made by `{ck.get('command')}`" if ck.get("averaged_from") else f"the `{ck.get('name', 'best')}` checkpoint")
-    return f"""# {m['name']}
+    weights = (
+        f"the average of {len(ck['averaged_from'])} checkpoints ({', '.join(Path(p).name for p in ck['averaged_from'])}), "
+        f"made by `{ck.get('command')}`"
+        if ck.get("averaged_from")
+        else f"the `{ck.get('name', 'best')}` checkpoint"
+    )
+    return f"""# {m["name"]}
 
 An LSTM encoder-decoder with global attention and input feeding (Luong et al. 2015; the architecture
 pruned by See, Luong & Manning 2016), trained with nmtprune. This is the dense reference model the
 pruning studies start from.
 
 * Data: `{dc.corpus}` {dc.src_lang}->{dc.tgt_lang}, Moses-tokenised, lowercase={dc.lowercase}, {dc.vocab}-level
-  vocabularies ({m['vocab']['src']:,} source / {m['vocab']['tgt']:,} target entries, min count {dc.min_freq}).
+  vocabularies ({m["vocab"]["src"]:,} source / {m["vocab"]["tgt"]:,} target entries, min count {dc.min_freq}).
 * Model: {mc.enc_layers}+{mc.dec_layers} LSTM layers, hidden {mc.hidden}, embeddings {mc.emb_dim}, `{mc.attention}`
   attention, input feeding {mc.input_feed}, source reversed {mc.reverse_source}, dropout {mc.dropout};
-  {m['parameters']:,} parameters (stored as float16; they load into float32).
+  {m["parameters"]:,} parameters (stored as float16; they load into float32).
 * Training: {tc.optimizer} lr {tc.lr}, batch {tc.batch_size} sentences, clip {tc.clip_norm}, bf16 autocast {tc.bf16},
   up to {tc.epochs} epochs, lr x{tc.lr_decay} on dev-perplexity plateau={tc.decay_on_plateau}, early stop after
-  {tc.early_stop_patience} epochs without dev BLEU gain; best dev epoch {m['best_dev_epoch']}; seed {tc.seed}.
-  Wall time {wall} s on: {(run.get('machine') or {}).get('cpu', 'see metrics.json')}.
-* Command: `{run.get('command', 'see metrics.json')}` (commit `{run.get('commit')}`). Weights: {weights}.{chr(10) + '* Note: ' + run['note'] if run.get('note') else ''}
+  {tc.early_stop_patience} epochs without dev BLEU gain; best dev epoch {m["best_dev_epoch"]}; seed {tc.seed}.
+  Wall time {wall} s on: {(run.get("machine") or {}).get("cpu", "see metrics.json")}.
+* Command: `{run.get("command", "see metrics.json")}` (commit `{run.get("commit")}`). Weights: {weights}.{chr(10) + "* Note: " + run["note"] if run.get("note") else ""}
 
 ## Results (beam 5, length-normalised)
 
@@ -138,9 +159,9 @@ for controlled numbers.
 ## Use
 
 ```
-nmtprune translate models/{m['name']} < input.txt
-nmtprune evaluate models/{m['name']} --split {next(iter(m['eval']), 'test')} --json
-nmtprune info models/{m['name']}
+nmtprune translate models/{m["name"]} < input.txt
+nmtprune evaluate models/{m["name"]} --split {next(iter(m["eval"]), "test")} --json
+nmtprune info models/{m["name"]}
 ```
 
 Limitations: trained on short image captions ({dc.corpus}); expect poor output on other domains.
@@ -154,9 +175,11 @@ def _tuning_rows(m: dict) -> str:
         return ""
     c = t["chosen"]
     rows = "\n".join(f"| {s} | {r['bleu_tok_lc']} | {r['sacrebleu']} |" for s, r in t["test"].items())
-    return (f"With decoding settings chosen on `{t['dev_split']}` only (beam {c['beam']}, alpha {c['alpha']}; "
-            f"`{t['file']}`, made by `{t['command']}`):\n\n| split | BLEU tok-lc | sacreBLEU |\n|---|---|---|\n"
-            f"{rows}\n\nThe pruning studies decode with beam 5, alpha 1.0 (the table above).\n\n")
+    return (
+        f"With decoding settings chosen on `{t['dev_split']}` only (beam {c['beam']}, alpha {c['alpha']}; "
+        f"`{t['file']}`, made by `{t['command']}`):\n\n| split | BLEU tok-lc | sacreBLEU |\n|---|---|---|\n"
+        f"{rows}\n\nThe pruning studies decode with beam 5, alpha 1.0 (the table above).\n\n"
+    )
 
 
 if __name__ == "__main__":

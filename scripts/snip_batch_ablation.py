@@ -24,6 +24,7 @@ each sparsity, and
 Only reads the model and the training data; writes only ``--out`` (atomically). The methods report
 (``nmtprune report studies/saliency.yaml``) reads it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,28 +95,49 @@ def main() -> int:
         rows[f"{s:g}"] = {
             "chance_overlap": round(1.0 - s, 4),
             "overlap_with_full": {n: round(overlap(v, kept[full]), 4) for n, v in kept.items() if n != full},
-            "draw_pairs_overlap": {f"{a}~{b}": round(overlap(kept[a], kept[b]), 4)
-                                   for a, b in itertools.combinations(draws, 2)},
+            "draw_pairs_overlap": {
+                f"{a}~{b}": round(overlap(kept[a], kept[b]), 4) for a, b in itertools.combinations(draws, 2)
+            },
             "chance_overlap_no_emb": {n: round(float(v.float().mean()), 4) for n, v in kept_inner.items()},
-            "overlap_with_full_no_emb": {n: round(overlap(v, kept_inner[full]), 4)
-                                         for n, v in kept_inner.items() if n != full},
-            "draw_pairs_overlap_no_emb": {f"{a}~{b}": round(overlap(kept_inner[a], kept_inner[b]), 4)
-                                          for a, b in itertools.combinations(draws, 2)},
-            "class_kept": {n: {c.name: round(float(sum(m[p].sum() for p in c.params)) / c.numel(model), 4)
-                               for c in classes} for n, m in masks.items()},
+            "overlap_with_full_no_emb": {
+                n: round(overlap(v, kept_inner[full]), 4) for n, v in kept_inner.items() if n != full
+            },
+            "draw_pairs_overlap_no_emb": {
+                f"{a}~{b}": round(overlap(kept_inner[a], kept_inner[b]), 4) for a, b in itertools.combinations(draws, 2)
+            },
+            "class_kept": {
+                n: {c.name: round(float(sum(m[p].sum() for p in c.params)) / c.numel(model), 4) for c in classes}
+                for n, m in masks.items()
+            },
         }
-        print(f"{100 * s:g} %: overlap with {full}: {rows[f'{s:g}']['overlap_with_full']} "
-              f"(chance {1 - s:.2f})", file=sys.stderr, flush=True)
+        print(
+            f"{100 * s:g} %: overlap with {full}: {rows[f'{s:g}']['overlap_with_full']} (chance {1 - s:.2f})",
+            file=sys.stderr,
+            flush=True,
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(args.out, {
-        **provenance(), "command": "python scripts/snip_batch_ablation.py " + " ".join(sys.argv[1:]),
-        "model": str(args.model), "score": "snip-init", "selection": "class-blind", "counts": args.counts,
-        "batch_size": args.batch_size, "init_seed": args.init_seed, "batch_seed": 0, "draw_seeds":
-        list(range(1, args.draws + 1)), "threads": args.threads, "seconds": round(time.perf_counter() - t0, 1),
-        "pruned_weights": sum(c.numel(model) for c in classes), "class_weights": {c.name: c.numel(model) for c in classes},
-        "absent_rows": absent,
-        "embedding_rows": {n: int(t.shape[0]) for n, t in model.named_parameters() if n.endswith("_emb.weight")},
-        "sparsities": rows})
+    write_json_atomic(
+        args.out,
+        {
+            **provenance(),
+            "command": "python scripts/snip_batch_ablation.py " + " ".join(sys.argv[1:]),
+            "model": str(args.model),
+            "score": "snip-init",
+            "selection": "class-blind",
+            "counts": args.counts,
+            "batch_size": args.batch_size,
+            "init_seed": args.init_seed,
+            "batch_seed": 0,
+            "draw_seeds": list(range(1, args.draws + 1)),
+            "threads": args.threads,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "pruned_weights": sum(c.numel(model) for c in classes),
+            "class_weights": {c.name: c.numel(model) for c in classes},
+            "absent_rows": absent,
+            "embedding_rows": {n: int(t.shape[0]) for n, t in model.named_parameters() if n.endswith("_emb.weight")},
+            "sparsities": rows,
+        },
+    )
     print(str(args.out))
     return 0
 

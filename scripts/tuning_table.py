@@ -7,6 +7,7 @@ Evaluates each run's ``best/`` checkpoint (chosen during training by greedy dev 
 with beam 5, and writes one JSON with every candidate's config, training summary and dev scores, plus
 this command's provenance. Only reads the runs; writes only ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,18 +49,33 @@ def main() -> int:
         metrics, cfg = evaluate(run / "best", args.split, args.beam)
         summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
         origin = json.loads((run / "run.json").read_text(encoding="utf-8")) if (run / "run.json").is_file() else {}
-        rows.append({"run": str(run), "train_command": origin.get("command"), "train_commit": origin.get("commit"),
-                     "config": cfg, "train_summary": summary, "dev": metrics})
+        rows.append(
+            {
+                "run": str(run),
+                "train_command": origin.get("command"),
+                "train_commit": origin.get("commit"),
+                "config": cfg,
+                "train_summary": summary,
+                "dev": metrics,
+            }
+        )
         print(f"{run}: {args.split} BLEU {metrics['bleu_tok_lc']:.2f} (beam {args.beam})", flush=True)
     if args.reference:
         metrics, cfg = evaluate(args.reference, args.split, args.beam)
         rows.append({"run": str(args.reference), "reference": True, "config": cfg, "dev": metrics})
         print(f"{args.reference}: {args.split} BLEU {metrics['bleu_tok_lc']:.2f}", flush=True)
     best = max((r for r in rows if not r.get("reference")), key=lambda r: r["dev"]["bleu_tok_lc"])
-    write_json_atomic(args.out, {"split": args.split, "beam": args.beam, "selected": best["run"],
-                                 "rule": f"highest {args.split} BLEU (tok-lc, beam {args.beam})",
-                                 "candidates": rows,
-                                 "provenance": provenance(["(scripts/tuning_table.py)", *sys.argv[1:]])})
+    write_json_atomic(
+        args.out,
+        {
+            "split": args.split,
+            "beam": args.beam,
+            "selected": best["run"],
+            "rule": f"highest {args.split} BLEU (tok-lc, beam {args.beam})",
+            "candidates": rows,
+            "provenance": provenance(["(scripts/tuning_table.py)", *sys.argv[1:]]),
+        },
+    )
     print(f"selected: {best['run']}")
     return 0
 

@@ -19,6 +19,7 @@ may ignore the weights entirely: ratios near 1).
 Writes ``results/ablations/<study>_gates.json`` atomically; the units report reads it. Reads only the
 model, the training batches the scores use and the study file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,14 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     study = load_study(args.study)
     out = args.out or Path("results/ablations") / f"{study.name}_gates.json"
-    cells = [c for c in plan(study) if c.kind == "unit-eval" and c.params.get("scope") == "per-layer"
-             and c.params.get("fraction") == args.fraction and not c.params.get("ratios")]
+    cells = [
+        c
+        for c in plan(study)
+        if c.kind == "unit-eval"
+        and c.params.get("scope") == "per-layer"
+        and c.params.get("fraction") == args.fraction
+        and not c.params.get("ratios")
+    ]
     first = {}
     for c in sorted(cells, key=lambda c: c.params["seed"]):  # one mask per score: its first seed's
         first.setdefault(c.params["score"], c)
@@ -88,10 +95,21 @@ def main() -> int:
         mean = {g: sum(r[g] for r in ratios.values()) / len(ratios) for g in GATES}
         print(f"{score}: " + " ".join(f"{g} {v:.2f}" for g, v in mean.items()), file=sys.stderr, flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out, {**provenance(), "command": "python scripts/unit_gates.py " + " ".join(sys.argv[1:]),
-                            "study": study.name, "model_hash": cells[0].params["model_hash"],
-                            "fraction": args.fraction, "scope": "per-layer", "gates": list(GATES),
-                            "threads": args.threads, "seconds": round(time.perf_counter() - t0, 1), "scores": rows})
+    write_json_atomic(
+        out,
+        {
+            **provenance(),
+            "command": "python scripts/unit_gates.py " + " ".join(sys.argv[1:]),
+            "study": study.name,
+            "model_hash": cells[0].params["model_hash"],
+            "fraction": args.fraction,
+            "scope": "per-layer",
+            "gates": list(GATES),
+            "threads": args.threads,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "scores": rows,
+        },
+    )
     print(str(out))
     return 0
 

@@ -14,8 +14,16 @@ torch.set_num_threads(1)
 
 @pytest.fixture
 def tiny_cfg():
-    return ModelConfig(emb_dim=8, hidden=8, enc_layers=2, dec_layers=2, attention="general", dropout=0.0,
-                       src_vocab_size=11, tgt_vocab_size=13)
+    return ModelConfig(
+        emb_dim=8,
+        hidden=8,
+        enc_layers=2,
+        dec_layers=2,
+        attention="general",
+        dropout=0.0,
+        src_vocab_size=11,
+        tgt_vocab_size=13,
+    )
 
 
 @pytest.fixture(autouse=True)

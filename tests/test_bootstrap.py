@@ -1,4 +1,5 @@
 """Paired bootstrap of BLEU differences (nmtprune.metrics.bootstrap)."""
+
 import numpy as np
 import pytest
 import sacrebleu
@@ -6,9 +7,14 @@ import sacrebleu
 from nmtprune.metrics import paired_bootstrap, sentence_stats
 from nmtprune.metrics.bootstrap import corpus_bleu_from_stats
 
-REFS = ["a man rides a red bike down the street", "two dogs play in the snow",
-        "a woman is reading a book in the park", "children are running on the beach",
-        "a cat sleeps on the warm sofa", "the old man sells fish at the market"] * 10
+REFS = [
+    "a man rides a red bike down the street",
+    "two dogs play in the snow",
+    "a woman is reading a book in the park",
+    "children are running on the beach",
+    "a cat sleeps on the warm sofa",
+    "the old man sells fish at the market",
+] * 10
 GOOD = list(REFS)
 GOOD[0] = "a man rides a bike down the street"
 BAD = ["a man a bike", "dogs snow", "woman book park", "children beach", "cat sofa", "man fish"] * 10
@@ -78,8 +84,15 @@ def test_scheme_bootstrap_script_checks_the_stored_cells_and_resumes(tmp_path):
     study = write_study(tmp_path, SCHEME_STUDY, "schemes_toy")
     sweep(study, tmp_path)
     out = tmp_path / "results" / "ablations" / "schemes_toy_schemes.json"
-    cmd = [sys.executable, str(ROOT / "scripts" / "scheme_bootstrap.py"), str(study), "--samples", "20",
-           "--results", str(tmp_path / "results")]
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts" / "scheme_bootstrap.py"),
+        str(study),
+        "--samples",
+        "20",
+        "--results",
+        str(tmp_path / "results"),
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     d = json.loads(out.read_text())
@@ -87,7 +100,8 @@ def test_scheme_bootstrap_script_checks_the_stored_cells_and_resumes(tmp_path):
     row = d["sparsities"]["0.5"]
     assert set(row) == {"bleu", "class-blind-vs-uniform", "class-blind-vs-distribution"}
     assert row["class-blind-vs-uniform"]["delta"] == pytest.approx(
-        row["bleu"]["class-blind"] - row["bleu"]["class-uniform"], abs=0.02)
+        row["bleu"]["class-blind"] - row["bleu"]["class-uniform"], abs=0.02
+    )
     assert d["command"].startswith("python scripts/scheme_bootstrap.py") and d["samples"] == 20
     # a rerun with the same settings has nothing left to do and keeps the rows
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -95,8 +109,11 @@ def test_scheme_bootstrap_script_checks_the_stored_cells_and_resumes(tmp_path):
     # a stored cell the decode does not reproduce is an error naming it, not a silent test of other numbers
     out.unlink()
     store = ResultStore(tmp_path / "results" / "schemes_toy")
-    cell = next(c for c in plan(load_study(study)) if c.kind == "prune-eval" and c.params["sparsity"] == 0.3
-                and c.params["scheme"] == "class-uniform")
+    cell = next(
+        c
+        for c in plan(load_study(study))
+        if c.kind == "prune-eval" and c.params["sparsity"] == 0.3 and c.params["scheme"] == "class-uniform"
+    )
     res = store.read(cell)
     res["metrics"]["bleu_tok_lc"] += 5.0
     store.write(cell, res)

@@ -1,4 +1,5 @@
 """The command line: clear one-line errors and non-zero exits on bad input; the happy path."""
+
 import json
 import os
 import subprocess
@@ -8,8 +9,15 @@ from conftest import ROOT, TOY_CONFIG
 
 
 def run(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "nmtprune", *args], cwd=ROOT, capture_output=True, text=True,
-                          input=stdin, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nmtprune", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=120,
+    )
 
 
 def test_bad_input_gives_clear_errors(tmp_path):
@@ -32,8 +40,17 @@ def test_bad_input_gives_clear_errors(tmp_path):
 
 def test_train_translate_evaluate_info(tmp_path):
     out = tmp_path / "run"
-    r = run("train", str(TOY_CONFIG), "--out", str(out), "--no-progress", "train.epochs=60", "model.hidden=64",
-            "model.emb_dim=64", "data.dev_split=train")
+    r = run(
+        "train",
+        str(TOY_CONFIG),
+        "--out",
+        str(out),
+        "--no-progress",
+        "train.epochs=60",
+        "model.hidden=64",
+        "model.emb_dim=64",
+        "data.dev_split=train",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["best_dev_bleu_tok_lc"] > 90
     r = run("evaluate", str(out / "best"), "--split", "train", "--json", "--beam", "3")
@@ -54,13 +71,18 @@ def test_train_translate_evaluate_info(tmp_path):
     assert info["pruned_classes_total"] == sum(c["size"] for c in info["classes"]) < info["all_parameters"]
 
 
-
 def test_a_closed_output_pipe_ends_quietly():
     r, w = os.pipe()
     os.close(r)  # the reader has gone before the command writes (as `nmtprune data list | head -0`)
     try:
-        proc = subprocess.run([sys.executable, "-m", "nmtprune", "data", "list"], cwd=ROOT, stdout=w,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "nmtprune", "data", "list"],
+            cwd=ROOT,
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     finally:
         os.close(w)
     assert proc.returncode == 141 and "Traceback" not in proc.stderr and "Exception" not in proc.stderr

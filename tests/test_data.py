@@ -13,8 +13,13 @@ from conftest import TOY_CONFIG
 def test_shipped_multi30k_counts():
     c = get_corpus("multi30k-en-de")
     counts = {s: len(read_lines(c.path(s, "de"))) for s in c.splits}
-    assert counts == {"train": 29000, "val": 1014, "test_2016_flickr": 1000, "test_2017_flickr": 1000,
-                      "test_2017_mscoco": 461}
+    assert counts == {
+        "train": 29000,
+        "val": 1014,
+        "test_2016_flickr": 1000,
+        "test_2017_flickr": 1000,
+        "test_2017_mscoco": 461,
+    }
 
 
 def test_shipped_tatoeba_split_is_disjoint_by_english():

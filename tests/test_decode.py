@@ -10,7 +10,7 @@ def _src(B=4, S=7, V=11):
     src = torch.randint(4, V, (B, S), generator=g)
     src_len = torch.tensor([7, 5, 3, 6][:B])
     for b in range(B):
-        src[b, src_len[b]:] = PAD
+        src[b, src_len[b] :] = PAD
     return src, src_len
 
 
@@ -28,7 +28,7 @@ def test_beam_search_outputs_valid_tokens_and_is_batch_independent(tiny_cfg):
     batched = beam_search(model, src, src_len, beam=4, max_len=12)  # fixed cap: the default depends on the batch
     assert len(batched) == 4
     for b in range(4):
-        single = beam_search(model, src[b:b + 1, : src_len[b]], src_len[b:b + 1], beam=4, max_len=12)[0]
+        single = beam_search(model, src[b : b + 1, : src_len[b]], src_len[b : b + 1], beam=4, max_len=12)[0]
         assert single == batched[b]
         assert EOS not in single and len(single) <= 12
 
@@ -45,7 +45,7 @@ def test_beam_finds_a_better_score_than_greedy(tiny_cfg):
         for b, h in enumerate(hyps):
             tgt_in = torch.tensor([[2] + h])
             tgt_out = torch.tensor([h + [EOS]])
-            logp = torch.log_softmax(model(src[b:b + 1], src_len[b:b + 1], tgt_in), -1)
+            logp = torch.log_softmax(model(src[b : b + 1], src_len[b : b + 1], tgt_in), -1)
             total += float(logp.gather(2, tgt_out.unsqueeze(2)).sum()) / (len(h) + 1)
         return total
 

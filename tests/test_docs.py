@@ -5,6 +5,7 @@ of the navigation fails the build; the method pages are written from the score s
 (docs/gen_methods.py), so a new score without a page cannot happen. Needs the docs extra
 (`pip install -e '.[docs]'`); skipped without it.
 """
+
 from __future__ import annotations
 
 import html
@@ -20,21 +21,45 @@ import pytest
 from nmtprune.prune import get_score, score_names
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS_MODULES = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python", "mkdocs_gen_files",
-                "mkdocs_literate_nav")
+DOCS_MODULES = (
+    "mkdocs",
+    "material",
+    "mkdocstrings",
+    "mkdocstrings_handlers.python",
+    "mkdocs_gen_files",
+    "mkdocs_literate_nav",
+)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    missing = [m for m in DOCS_MODULES if importlib.util.find_spec(m.split(".")[0]) is None
-               or importlib.util.find_spec(m) is None]
+    missing = [
+        m
+        for m in DOCS_MODULES
+        if importlib.util.find_spec(m.split(".")[0]) is None or importlib.util.find_spec(m) is None
+    ]
     if missing:
         pytest.skip(f"the docs extra is not installed (no {', '.join(missing)}): pip install -e '.[docs]'")
     out = tmp_path_factory.mktemp("site-docs")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-                          str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout[-4000:]}\n{run.stderr[-8000:]}"
     return out
 

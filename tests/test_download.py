@@ -1,4 +1,5 @@
 """``nmtprune data download``: real HTTP against a local server on 127.0.0.1, fixtures made here."""
+
 from __future__ import annotations
 
 import functools
@@ -79,10 +80,16 @@ def cache(tmp_path, monkeypatch):
 
 def _table(monkeypatch, name, files: dict[str, bytes], checked=True):
     """Replace the download table of ``name`` by fixtures with checksums computed from their bytes."""
-    entries = [RemoteFile("train", lang, f"https://nlp.example.invalid/some/dir/train.{lang}",
-                          len(data) if checked else None,
-                          {"sha1": _sha(data, "sha1"), "sha256": _sha(data)} if checked else {})
-               for lang, data in files.items()]
+    entries = [
+        RemoteFile(
+            "train",
+            lang,
+            f"https://nlp.example.invalid/some/dir/train.{lang}",
+            len(data) if checked else None,
+            {"sha1": _sha(data, "sha1"), "sha256": _sha(data)} if checked else {},
+        )
+        for lang, data in files.items()
+    ]
     monkeypatch.setitem(dl.DOWNLOADS, name, entries)
 
 
@@ -209,11 +216,20 @@ def test_cli_checksum_mismatch_exits_1_with_one_line_error(server, tmp_path):
     # The real table: the served bytes cannot match the published Stanford sizes/checksums.
     server.serve("train.en", EN)
     server.serve("train.vi", VI)
-    env = {**os.environ, "NMTPRUNE_CACHE_DIR": str(tmp_path / "cache"),
-           "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
-    proc = subprocess.run([sys.executable, "-m", "nmtprune", "data", "download", "iwslt15-en-vi",
-                           "--base-url", server.url], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    env = {
+        **os.environ,
+        "NMTPRUNE_CACHE_DIR": str(tmp_path / "cache"),
+        "no_proxy": "127.0.0.1,localhost",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "nmtprune", "data", "download", "iwslt15-en-vi", "--base-url", server.url],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr

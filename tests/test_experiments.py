@@ -2,6 +2,7 @@
 
 Everything runs on a tiny untrained model over the toy corpus (tests/data/toy), built in a tmp dir.
 """
+
 import argparse
 import contextlib
 import dataclasses
@@ -73,6 +74,7 @@ RUNNERS = dict(cells_mod.RUNNERS)  # the real runners, before any test wraps the
 def counting(monkeypatch, calls, fail_after=None, fail_ids=()):
     """Wrap every runner: count calls per cell id; KeyboardInterrupt after ``fail_after`` calls."""
     for kind, fn in RUNNERS.items():
+
         def wrapped(ctx, cell, fn=fn):
             if fail_after is not None and sum(calls.values()) >= fail_after:
                 raise KeyboardInterrupt
@@ -80,6 +82,7 @@ def counting(monkeypatch, calls, fail_after=None, fail_ids=()):
             if cell.id in fail_ids:
                 raise RuntimeError("boom in " + cell.id)
             return fn(ctx, cell)
+
         monkeypatch.setitem(cells_mod.RUNNERS, kind, wrapped)
 
 
@@ -111,8 +114,9 @@ def test_result_content_and_provenance(study, tmp_path):
     for r in store:
         by_kind.setdefault(r["kind"], []).append(r)
     assert all(r["status"] == "ok" for rs in by_kind.values() for r in rs)
-    r = next(r for r in by_kind["prune-eval"] if r["params"]["sparsity"] == 0.5
-             and r["params"]["scheme"] == "class-uniform")
+    r = next(
+        r for r in by_kind["prune-eval"] if r["params"]["sparsity"] == 0.5 and r["params"]["scheme"] == "class-uniform"
+    )
     assert r["provenance"]["command"] == f"nmtprune sweep {study}" and r["wall_s"] >= 0
     assert r["params"]["model_hash"] == model_hash(tmp_path / "model")
     stats = r["metrics"]["masks"]["stats"]
@@ -120,12 +124,23 @@ def test_result_content_and_provenance(study, tmp_path):
     assert {"bleu_tok_lc", "ppl", "dev_ppl", "sacrebleu_signature"} <= set(r["metrics"])
     assert r["metrics"]["sentences"] == 6  # max_sentences
     # random with two seeds gives two different masks, hence different perplexities
-    rnd = [x["metrics"]["masks"]["info"]["threshold"] for x in by_kind["prune-eval"]
-           if x["params"]["score"] == "random" and x["params"]["sparsity"] == 0.9]
+    rnd = [
+        x["metrics"]["masks"]["info"]["threshold"]
+        for x in by_kind["prune-eval"]
+        if x["params"]["score"] == "random" and x["params"]["sparsity"] == 0.9
+    ]
     assert len(rnd) == 2
     bd = by_kind["class-breakdown"]
-    assert {x["metrics"]["weight_class"] for x in bd} == {"src_layer1", "src_layer2", "tgt_layer1", "tgt_layer2",
-                                                          "attention", "softmax", "src_emb", "tgt_emb"}
+    assert {x["metrics"]["weight_class"] for x in bd} == {
+        "src_layer1",
+        "src_layer2",
+        "tgt_layer1",
+        "tgt_layer2",
+        "attention",
+        "softmax",
+        "src_emb",
+        "tgt_emb",
+    }
     assert all(abs(x["metrics"]["class_sparsity"] - 0.9) < 0.02 for x in bd)
     w = by_kind["where"][0]["metrics"]
     for cls, v in w["lstm"].items():  # gate blocks partition each LSTM class
@@ -199,11 +214,20 @@ def test_max_cells_only_and_cell_ids(study, tmp_path):
 def held(lock):
     """Another process (as a live sweep would) holds ``lock`` until the block ends; then it exits."""
     lock.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen([sys.executable, "-c", f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import fcntl, sys
 fh = open({str(lock)!r}, "a+"); fcntl.flock(fh.fileno(), fcntl.LOCK_EX); print("held", flush=True)
 sys.stdin.readline()
-"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         yield
@@ -236,16 +260,19 @@ def test_stale_temporary_files_are_cleaned(study, tmp_path):
     assert [p.name for p in root.glob(".*")] == [live.name] and len(list(root.glob("*.json"))) == 1
 
 
-@pytest.mark.parametrize("edit, key", [
-    (("score: magnitude,", "score: magnitud,"), "prune_eval.methods[0].score"),
-    (("[0.0, 0.5, 0.9]", "[0.0, 1.0]"), "prune_eval.sparsities[1]"),
-    (("[0.0, 0.5, 0.9]", "[-0.1]"), "prune_eval.sparsities[0]"),
-    (("beam: 1", "beam: five"), "beam"),
-    (("beam: 1", "beam: 1\nbeams: 2"), "beams"),
-    (("sparsity: 0.8, rank_bins", "sparsity: 0.8, rank_binz"), "where.rank_binz"),
-    (("schemes: [class-uniform]", "schemes: [class-uniformm]"), "class_breakdown.schemes[0]"),
-    (("split: test", "split: tset"), "split"),
-])
+@pytest.mark.parametrize(
+    "edit, key",
+    [
+        (("score: magnitude,", "score: magnitud,"), "prune_eval.methods[0].score"),
+        (("[0.0, 0.5, 0.9]", "[0.0, 1.0]"), "prune_eval.sparsities[1]"),
+        (("[0.0, 0.5, 0.9]", "[-0.1]"), "prune_eval.sparsities[0]"),
+        (("beam: 1", "beam: five"), "beam"),
+        (("beam: 1", "beam: 1\nbeams: 2"), "beams"),
+        (("sparsity: 0.8, rank_bins", "sparsity: 0.8, rank_binz"), "where.rank_binz"),
+        (("schemes: [class-uniform]", "schemes: [class-uniformm]"), "class_breakdown.schemes[0]"),
+        (("split: test", "split: tset"), "split"),
+    ],
+)
 def test_bad_study_file_names_file_and_key(study, edit, key):
     study.write_text(study.read_text().replace(*edit))
     with pytest.raises(ConfigError) as err:
@@ -271,6 +298,7 @@ def test_shipped_study_files_parse():
     # the longer budget keeps See et al.'s shape (constant, then halving twice per epoch) over 15 epochs
     from nmtprune.prune.retrain import retrain_config
     from nmtprune.train.checkpoint import load_model
+
     budget = load_study("studies/budget.yaml", check_model=False).retrain
     cfg = load_model("models/multi30k-en-de")[1]
     short, longer = retrain_config(cfg, 1).train, retrain_config(cfg, 1, budget.overrides).train
@@ -280,11 +308,16 @@ def test_shipped_study_files_parse():
     late = load_study("studies/budget_decay.yaml", check_model=False).retrain
     later = retrain_config(cfg, 1, late.overrides).train
     assert later.decay_start == 12 and dataclasses.replace(later, decay_start=8) == longer
-    assert (late.prune_until, late.scheme, late.scores, late.seeds) == (budget.prune_until, budget.scheme,
-                                                                         budget.scores, budget.seeds)
+    assert (late.prune_until, late.scheme, late.scores, late.seeds) == (
+        budget.prune_until,
+        budget.scheme,
+        budget.scores,
+        budget.seeds,
+    )
     assert late.sparsities == (0.95,) and late.schedules == ("gradual",)
     # budget_long prunes step for step as budget_decay does (7.5 epochs), then keeps the full lr to epoch 22
     from nmtprune.prune.gradual import make_schedule
+
     long = load_study("studies/budget_long.yaml", check_model=False).retrain
     longest = retrain_config(cfg, 1, long.overrides).train
     assert (longest.epochs, longest.decay_start) == (25, 22)
@@ -300,24 +333,32 @@ def test_shipped_study_files_parse():
 
 def fake_trainer(seen):
     """Stands in for nmtprune.prune.retrain: writes out/best (the masked start) and a metrics.jsonl."""
+
     def train(model_dir, *args, seed, overrides=(), resume=False, progress=False):
         from nmtprune.train.checkpoint import load_model
+
         masks, out = (args[0], args[1]) if len(args) == 2 else (None, args[0])
-        seen.append({"resume": resume, "seed": seed, "overrides": list(overrides), "masked": masks is not None,
-                     "masks": masks})
+        seen.append(
+            {"resume": resume, "seed": seed, "overrides": list(overrides), "masked": masks is not None, "masks": masks}
+        )
         model, cfg, sv, tv = load_model(model_dir)
         if masks is not None:
             masks.apply(model)
         save_checkpoint(out / "best", model, cfg, sv, tv)
-        (out / "metrics.jsonl").write_text('{"type": "train", "step": 2, "loss": 3.1}\n'
-                                           '{"type": "dev", "step": 4, "dev_ppl": 20.0, "dev_bleu_tok_lc": 1.0}\n')
+        (out / "metrics.jsonl").write_text(
+            '{"type": "train", "step": 2, "loss": 3.1}\n'
+            '{"type": "dev", "step": 4, "dev_ppl": 20.0, "dev_bleu_tok_lc": 1.0}\n'
+        )
         return {"steps": 4}
+
     return train
 
 
 def test_trained_cells_with_a_fake_trainer_and_resume(study, tmp_path, monkeypatch):
-    study.write_text(study.read_text() + "retrain: {sparsities: [0.8], seeds: [1, 2], scratch_seeds: [1], "
-                     "dense_seeds: [3], overrides: [train.epochs=1]}\nloss_curve: {sparsity: 0.8, seed: 1}\n")
+    study.write_text(
+        study.read_text() + "retrain: {sparsities: [0.8], seeds: [1, 2], scratch_seeds: [1], "
+        "dense_seeds: [3], overrides: [train.epochs=1]}\nloss_curve: {sparsity: 0.8, seed: 1}\n"
+    )
     seen = []
     monkeypatch.setattr(trained_mod, "_trainer", lambda kind: fake_trainer(seen))
     cells = [c for c in plan(load_study(study)) if c.kind in ("retrain", "scratch", "dense-continued")]
@@ -328,6 +369,7 @@ def test_trained_cells_with_a_fake_trainer_and_resume(study, tmp_path, monkeypat
     # the interrupted run trained under these masks (not what the cell would select now): it resumes under them
     from nmtprune.experiments.context import Context
     from nmtprune.train.checkpoint import MASKS_FILE
+
     p = cells[0].params
     saved = Context(load_study(study), tmp_path / "scratch").masks("random", p["scheme"], p["sparsity"], 7)
     saved.save(resumable / MASKS_FILE)
@@ -348,38 +390,68 @@ def test_cli_hooks(study, tmp_path, capsys):
     sub = parser.add_subparsers(dest="cmd", required=True)
     add_cli(sub)
     from nmtprune.report import add_cli as add_report
+
     add_report(sub)
-    args = parser.parse_args(["sweep", str(study), "--only", "where", "--results", str(tmp_path / "r"),
-                              "--work", str(tmp_path / "w"), "--no-progress"])
+    args = parser.parse_args(
+        [
+            "sweep",
+            str(study),
+            "--only",
+            "where",
+            "--results",
+            str(tmp_path / "r"),
+            "--work",
+            str(tmp_path / "w"),
+            "--no-progress",
+        ]
+    )
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["ok"] == 1
-    args = parser.parse_args(["report", str(study), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "rep")])
+    args = parser.parse_args(
+        ["report", str(study), "--results", str(tmp_path / "r"), "--reports", str(tmp_path / "rep")]
+    )
     assert args.func(args) == 0 and (tmp_path / "rep" / "toy_study" / "REPORT.md").is_file()
 
 
 def test_several_scores_and_schedules_expand_to_distinct_cells(study):
-    text = study.read_text().replace("class_breakdown: {sparsity: 0.9, schemes: [class-uniform]}",
-                                     "class_breakdown: {sparsity: 0.9, scores: [magnitude, random], "
-                                     "schemes: [class-uniform]}")
-    text += ("retrain: {sparsities: [0.5], scores: [magnitude, random], seeds: [1], "
-             "schedules: [one-shot, gradual], scratch: false, dense_continued: false}\n")
+    text = study.read_text().replace(
+        "class_breakdown: {sparsity: 0.9, schemes: [class-uniform]}",
+        "class_breakdown: {sparsity: 0.9, scores: [magnitude, random], schemes: [class-uniform]}",
+    )
+    text += (
+        "retrain: {sparsities: [0.5], scores: [magnitude, random], seeds: [1], "
+        "schedules: [one-shot, gradual], scratch: false, dense_continued: false}\n"
+    )
     study.write_text(text)
     cells = plan(load_study(study))
     rt = [c for c in cells if c.kind == "retrain"]
     assert sorted((c.params["score"], c.params["schedule"]) for c in rt) == [
-        ("magnitude", "gradual"), ("magnitude", "one-shot"), ("random", "gradual"), ("random", "one-shot")]
+        ("magnitude", "gradual"),
+        ("magnitude", "one-shot"),
+        ("random", "gradual"),
+        ("random", "one-shot"),
+    ]
     assert all(c.params["prune_until"] == 0.5 for c in rt if c.params["schedule"] == "gradual")
     assert all("prune_until" not in c.params for c in rt if c.params["schedule"] == "one-shot")
     # a data-driven score re-scores at each gradual event: few events (gradual_events); data-free ones every ~1 %
     events = {(c.params["score"], c.params["schedule"]): c.params.get("events") for c in rt}
     assert events[("random", "gradual")] is None and events[("magnitude", "gradual")] is None
     assert events[("random", "one-shot")] is None
-    data = text.replace("retrain: {sparsities: [0.5], scores: [magnitude, random]",
-                        "retrain: {sparsities: [0.5], scores: [magnitude, taylor]")
+    data = text.replace(
+        "retrain: {sparsities: [0.5], scores: [magnitude, random]",
+        "retrain: {sparsities: [0.5], scores: [magnitude, taylor]",
+    )
     study.write_text(data)
-    assert {(c.params["score"], c.params["schedule"]): c.params.get("events") for c in plan(load_study(study))
-            if c.kind == "retrain"} == {("magnitude", "gradual"): None, ("magnitude", "one-shot"): None,
-                                        ("taylor", "gradual"): 10, ("taylor", "one-shot"): None}
+    assert {
+        (c.params["score"], c.params["schedule"]): c.params.get("events")
+        for c in plan(load_study(study))
+        if c.kind == "retrain"
+    } == {
+        ("magnitude", "gradual"): None,
+        ("magnitude", "one-shot"): None,
+        ("taylor", "gradual"): 10,
+        ("taylor", "one-shot"): None,
+    }
     study.write_text(data.replace("dense_continued: false}", "dense_continued: false, gradual_events: 4}"))
     assert {c.params.get("events") for c in plan(load_study(study)) if c.kind == "retrain"} == {None, 4}
     study.write_text(text.replace("dense_continued: false}", "dense_continued: false, gradual_events: 0}"))
@@ -387,12 +459,18 @@ def test_several_scores_and_schedules_expand_to_distinct_cells(study):
         load_study(study)
     cb = [c for c in cells if c.kind == "class-breakdown"]
     assert {c.params["score"] for c in cb} == {"magnitude", "random"} and len({c.id for c in cb}) == len(cb)
-    study.write_text(text.replace("schedules: [one-shot, gradual]", "schedules: [one-shot], "
-                                  "scheduled: ['iterative:random'], scratch_scores: [random]")
-                     .replace("scratch: false", "scratch: true"))
+    study.write_text(
+        text.replace(
+            "schedules: [one-shot, gradual]",
+            "schedules: [one-shot], scheduled: ['iterative:random'], scratch_scores: [random]",
+        ).replace("scratch: false", "scratch: true")
+    )
     cells = plan(load_study(study))
     assert sorted((c.params["score"], c.params["schedule"]) for c in cells if c.kind == "retrain") == [
-        ("magnitude", "one-shot"), ("random", "iterative"), ("random", "one-shot")]
+        ("magnitude", "one-shot"),
+        ("random", "iterative"),
+        ("random", "one-shot"),
+    ]
     assert [c.params["score"] for c in cells if c.kind == "scratch"] == ["random"]
     study.write_text(text.replace("schedules: [one-shot, gradual]", "scheduled: ['gradual']"))
     with pytest.raises(ConfigError, match=r"retrain.scheduled\[0\].*SCHEDULE:SCORE"):
@@ -403,8 +481,10 @@ def test_several_scores_and_schedules_expand_to_distinct_cells(study):
 
 
 def test_gradual_retrain_cell_evaluates_the_model_at_its_target(study, tmp_path):
-    study.write_text(study.read_text() + "retrain: {sparsities: [0.5], seeds: [1], schedules: [gradual], "
-                     "scratch: false, dense_continued: false, overrides: [train.epochs=3]}\n")
+    study.write_text(
+        study.read_text() + "retrain: {sparsities: [0.5], seeds: [1], schedules: [gradual], "
+        "scratch: false, dense_continued: false, overrides: [train.epochs=3]}\n"
+    )
     sweep(study, tmp_path, only=["retrain"])
     (result,) = [json.loads(p.read_text()) for p in (tmp_path / "results" / "toy_study").glob("retrain_*.json")]
     m = result["metrics"]
@@ -413,8 +493,10 @@ def test_gradual_retrain_cell_evaluates_the_model_at_its_target(study, tmp_path)
 
 
 def test_random_mask_scratch_control_trains_under_a_random_mask(study, tmp_path, monkeypatch):
-    study.write_text(study.read_text() + "retrain: {sparsities: [0.8], seeds: [1], scratch_seeds: [2], "
-                     "scratch_random: [0.8], dense_continued: false}\n")
+    study.write_text(
+        study.read_text() + "retrain: {sparsities: [0.8], seeds: [1], scratch_seeds: [2], "
+        "scratch_random: [0.8], dense_continued: false}\n"
+    )
     seen = []
     monkeypatch.setattr(trained_mod, "_trainer", lambda kind: fake_trainer(seen))
     assert sweep(study, tmp_path, only=["scratch"])["ok"] == 2 and [s["masked"] for s in seen] == [True, True]

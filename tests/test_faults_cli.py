@@ -1,5 +1,6 @@
 """Bad input and failing disks at the command line: one line naming the file, key or option and what was
 expected, exit code 1, never a traceback; and outputs that describe what actually ran."""
+
 import errno
 import io
 import json
@@ -49,14 +50,21 @@ def _small_files(limit: int):
     def setup():  # a write past ``limit`` bytes fails with EFBIG, as one on a full disk fails with ENOSPC
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return setup
 
 
 def run_on_small_disk(limit: int, *args):
     """The CLI in a subprocess whose files cannot grow past ``limit`` bytes."""
-    r = subprocess.run([sys.executable, "-m", "nmtprune", *map(str, args)], cwd=ROOT, capture_output=True,
-                       text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300,
-                       preexec_fn=_small_files(limit))
+    r = subprocess.run(
+        [sys.executable, "-m", "nmtprune", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+        preexec_fn=_small_files(limit),
+    )
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: cannot write "), r.stderr
     assert "File too large" in lines[0]
@@ -95,16 +103,19 @@ def test_beam_must_be_positive(model, capsys, monkeypatch):
 # ---------------------------------------------------------------- train: config and data
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.lr=.nan", "key 'lr' must be a finite number, got nan"),
-    ("train.lr=.inf", "key 'lr' must be a finite number, got inf"),
-    ("train.log_every=0", "key 'train.log_every' must be >= 1, got 0"),
-    ("train.clip_norm=-1", "key 'train.clip_norm' must be > 0"),
-    ("train.save_every=-1", "key 'train.save_every' must be >= 0, got -1"),
-    ("train.max_steps=-1", "key 'train.max_steps' must be >= 0, got -1"),
-    ("data.max_len=1", "vocabulary is empty"),
-    ("data.min_freq=1000000000", "data.min_freq=1000000000"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.lr=.nan", "key 'lr' must be a finite number, got nan"),
+        ("train.lr=.inf", "key 'lr' must be a finite number, got inf"),
+        ("train.log_every=0", "key 'train.log_every' must be >= 1, got 0"),
+        ("train.clip_norm=-1", "key 'train.clip_norm' must be > 0"),
+        ("train.save_every=-1", "key 'train.save_every' must be >= 0, got -1"),
+        ("train.max_steps=-1", "key 'train.max_steps' must be >= 0, got -1"),
+        ("data.max_len=1", "vocabulary is empty"),
+        ("data.min_freq=1000000000", "data.min_freq=1000000000"),
+    ],
+)
 def test_train_rejects_bad_settings_in_one_line(override, message, tmp_path, capsys):
     line = error_line(capsys, "train", TOY_CONFIG, "--out", tmp_path / "r", "--no-progress", *TINY, override)
     assert message in line
@@ -113,8 +124,23 @@ def test_train_rejects_bad_settings_in_one_line(override, message, tmp_path, cap
 
 def test_zero_keeps_its_meaning(tmp_path, capsys):
     # save_every 0: a checkpoint only at the end; max_steps 0: no step limit (one toy epoch here)
-    assert main(["train", str(TOY_CONFIG), "--out", str(tmp_path / "r"), "--no-progress", "model.hidden=8",
-                 "model.emb_dim=8", "train.epochs=1", "train.save_every=0", "train.max_steps=0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(TOY_CONFIG),
+                "--out",
+                str(tmp_path / "r"),
+                "--no-progress",
+                "model.hidden=8",
+                "model.emb_dim=8",
+                "train.epochs=1",
+                "train.save_every=0",
+                "train.max_steps=0",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["epochs"] == 1
 
 
@@ -148,8 +174,9 @@ def test_prune_sparsity_out_of_range(value, model, tmp_path, capsys):
 def test_prune_bad_options(model, tmp_path, capsys):
     line = error_line(capsys, "prune", model, "--sparsity", "0.5", "--classes", "nosuch", "--out", tmp_path / "p")
     assert "--classes" in line and "nosuch" in line and "src_emb" in line
-    line = error_line(capsys, "prune", model, "--sparsity", "0.5", "--score", "snip", "--score-batches", "0",
-                      "--out", tmp_path / "p")
+    line = error_line(
+        capsys, "prune", model, "--sparsity", "0.5", "--score", "snip", "--score-batches", "0", "--out", tmp_path / "p"
+    )
     assert "--score-batches" in line
     (tmp_path / "file").write_text("x")
     assert "is a file" in error_line(capsys, "prune", model, "--sparsity", "0.5", "--out", tmp_path / "file")
@@ -167,8 +194,9 @@ def test_masks_made_for_another_model(pruned, tmp_path, capsys):
     wide = tmp_path / "wide"
     train(load_config(TOY_CONFIG, TINY[2:]), wide, progress=False)  # hidden 32, not 8
     foreign = pruned / "masks.safetensors"
-    line = error_line(capsys, "train", TOY_CONFIG, "--out", tmp_path / "r", "--no-progress", "--mask", foreign,
-                      "train.max_steps=1")
+    line = error_line(
+        capsys, "train", TOY_CONFIG, "--out", tmp_path / "r", "--no-progress", "--mask", foreign, "train.max_steps=1"
+    )
     assert str(foreign) in line and "another model" in line
     other = tmp_path / "other"
     assert main(["prune", str(wide / "last"), "--sparsity", "0.5", "--out", str(other)]) == 0
@@ -177,11 +205,14 @@ def test_masks_made_for_another_model(pruned, tmp_path, capsys):
     assert "another model" in error_line(capsys, "retrain", other, "--out", tmp_path / "rt", "train.max_steps=1")
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda f: f.write_bytes(b"\xff\xfe garbage"), "src.vocab:1: not valid UTF-8"),
-    (lambda f: f.write_text("".join(f.read_text().splitlines(keepends=True)[1:])), "must start with"),
-    (lambda f: f.write_text("".join(f.read_text().splitlines(keepends=True)[:5])), "5 entries"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: f.write_bytes(b"\xff\xfe garbage"), "src.vocab:1: not valid UTF-8"),
+        (lambda f: f.write_text("".join(f.read_text().splitlines(keepends=True)[1:])), "must start with"),
+        (lambda f: f.write_text("".join(f.read_text().splitlines(keepends=True)[:5])), "5 entries"),
+    ],
+)
 def test_corrupted_vocabulary_is_named(damage, message, model, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(model, ckpt)
@@ -213,12 +244,15 @@ def test_hypotheses_on_a_full_disk(model, tmp_path):
 def test_hypotheses_on_a_read_only_disk(model, tmp_path, capsys, monkeypatch):
     def read_only(self, *args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
     monkeypatch.setattr("pathlib.Path.write_text", read_only)
     line = error_line(capsys, "evaluate", model, "--split", "dev", "--beam", "1", "--hyps", tmp_path / "h.txt")
     assert line == f"error: cannot write {tmp_path / 'h.txt'}: Read-only file system"
 
 
-STUDY = "model: {model}\nsplit: test\ndev_split: dev\nbeam: 1\nmax_sentences: 6\nwhere: {{sparsity: 0.8, rank_bins: 4}}\n"
+STUDY = (
+    "model: {model}\nsplit: test\ndev_split: dev\nbeam: 1\nmax_sentences: 6\nwhere: {{sparsity: 0.8, rank_bins: 4}}\n"
+)
 
 
 def test_sweep_on_a_full_disk(model, tmp_path, capsys, monkeypatch):
@@ -229,6 +263,7 @@ def test_sweep_on_a_full_disk(model, tmp_path, capsys, monkeypatch):
 
     def full(path, obj):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
     monkeypatch.setattr("nmtprune.experiments.store.write_json_atomic", full)
     line = error_line(capsys, *args)
     assert line == f"error: cannot write {tmp_path / 'results' / 'toy_study'}: No space left on device"
@@ -236,6 +271,7 @@ def test_sweep_on_a_full_disk(model, tmp_path, capsys, monkeypatch):
 
 def test_only_disk_errors_become_one_line_errors(tmp_path):
     from nmtprune.errors import OutputError, writing
+
     with pytest.raises(OutputError, match="No space left on device"):
         with writing(tmp_path):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

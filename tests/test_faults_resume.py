@@ -1,4 +1,5 @@
 """Interrupted training resumes without losing or changing anything: masks, checkpoints, the metrics log, the summary."""
+
 import json
 import os
 import shutil
@@ -20,8 +21,15 @@ from nmtprune.train.loop import train
 
 
 def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "nmtprune", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "nmtprune", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+        **kw,
+    )
 
 
 def _weights(path):
@@ -75,9 +83,13 @@ def _killed_when(proc, done, seconds=120) -> bool:
 def test_killed_mask_run_resumed_without_mask_keeps_pruned_weights_zero(tmp_path):
     mask, out = _random_masks(tmp_path), tmp_path / "killed"
     over = ["--no-progress", "train.epochs=40", "train.save_every=5"]
-    proc = subprocess.Popen([sys.executable, "-m", "nmtprune", "train", str(TOY_CONFIG), "--out", str(out),
-                             "--mask", str(mask), *over], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nmtprune", "train", str(TOY_CONFIG), "--out", str(out), "--mask", str(mask), *over],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     trainer = out / "last" / "trainer.json"
     assert _killed_when(proc, trainer.exists), "the run finished before it could be killed"
     killed_at = json.loads(trainer.read_text())["step"]
@@ -87,7 +99,11 @@ def test_killed_mask_run_resumed_without_mask_keeps_pruned_weights_zero(tmp_path
 
 
 def test_resume_with_another_mask_is_a_one_line_error_and_an_equal_one_is_fine(tmp_path):
-    mask, other, out = _random_masks(tmp_path), _random_masks(tmp_path, seed=1, name="other.safetensors"), tmp_path / "run"
+    mask, other, out = (
+        _random_masks(tmp_path),
+        _random_masks(tmp_path, seed=1, name="other.safetensors"),
+        tmp_path / "run",
+    )
     r = _cli("train", str(TOY_CONFIG), "--out", str(out), "--mask", str(mask), "--no-progress", "train.max_steps=3")
     assert r.returncode == 0, r.stderr
     before = (out / "last" / "model.safetensors").read_bytes()
@@ -95,8 +111,17 @@ def test_resume_with_another_mask_is_a_one_line_error_and_an_equal_one_is_fine(t
     assert r.returncode == 1 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "--mask" in r.stderr and "masks.safetensors" in r.stderr
     assert (out / "last" / "model.safetensors").read_bytes() == before
-    r = _cli("train", str(TOY_CONFIG), "--out", str(out), "--resume", "--mask", str(mask), "--no-progress",
-             "train.max_steps=6")
+    r = _cli(
+        "train",
+        str(TOY_CONFIG),
+        "--out",
+        str(out),
+        "--resume",
+        "--mask",
+        str(mask),
+        "--no-progress",
+        "train.max_steps=6",
+    )
     assert r.returncode == 0, r.stderr
     _assert_pruned_zero(out / "last", mask)
 
@@ -105,8 +130,9 @@ def test_a_dense_run_stays_dense_on_resume(tmp_path):
     mask, out = _random_masks(tmp_path), tmp_path / "dense"
     train(load_config(TOY_CONFIG, ["train.max_steps=2"]), out, progress=False)
     with pytest.raises(CheckpointError, match="without masks"):
-        train(load_config(TOY_CONFIG, ["train.max_steps=4"]), out, resume=True, progress=False,
-              masks=MaskSet.load(mask))
+        train(
+            load_config(TOY_CONFIG, ["train.max_steps=4"]), out, resume=True, progress=False, masks=MaskSet.load(mask)
+        )
     train(load_config(TOY_CONFIG, ["train.max_steps=4"]), out, resume=True, progress=False)
     assert load_masks(out / "last") is None
 
@@ -204,6 +230,7 @@ def test_loss_of_the_window_spanning_a_resume_equals_the_uninterrupted_one(tmp_p
     def losses(run):
         recs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         return [(r["step"], r["loss"]) for r in recs if r["type"] == "train"]
+
     full = losses(tmp_path / "full")
     assert len(full) == 3 and losses(tmp_path / "part") == full
 
@@ -212,6 +239,7 @@ def test_loss_of_the_window_spanning_a_resume_equals_the_uninterrupted_one(tmp_p
 def _strict_json(text):
     def refuse(token):
         raise ValueError(f"{token} is not JSON")
+
     return json.loads(text, parse_constant=refuse)
 
 

@@ -10,7 +10,7 @@ def _batch(B=3, S=6, T=5, V=11, seed=0):
     src = torch.randint(4, V, (B, S), generator=g)
     src_len = torch.tensor([S, 4, 2][:B])
     for b in range(B):
-        src[b, src_len[b]:] = PAD
+        src[b, src_len[b] :] = PAD
     tgt = torch.randint(4, 13, (B, T), generator=g)
     tgt[:, 0] = BOS
     return src, src_len, tgt
@@ -59,8 +59,9 @@ def test_source_reversal_changes_the_encoding():
 
 
 def test_dot_attention_has_no_score_parameters():
-    cfg = ModelConfig(emb_dim=8, hidden=8, enc_layers=1, dec_layers=1, attention="dot", src_vocab_size=11,
-                      tgt_vocab_size=13)
+    cfg = ModelConfig(
+        emb_dim=8, hidden=8, enc_layers=1, dec_layers=1, attention="dot", src_vocab_size=11, tgt_vocab_size=13
+    )
     model = Seq2Seq(cfg)
     attn = [c for c in weight_classes(model) if c.name == "attention"][0]
     assert attn.params == ("attention.W_c",)
@@ -70,8 +71,16 @@ def test_weight_classes_cover_all_weights_but_no_biases(tiny_cfg):
     model = Seq2Seq(tiny_cfg)
     classes = weight_classes(model)
     names = [c.name for c in classes]
-    assert names == ["src_layer1", "src_layer2", "tgt_layer1", "tgt_layer2", "attention", "softmax",
-                     "src_emb", "tgt_emb"]
+    assert names == [
+        "src_layer1",
+        "src_layer2",
+        "tgt_layer1",
+        "tgt_layer2",
+        "attention",
+        "softmax",
+        "src_emb",
+        "tgt_emb",
+    ]
     in_classes = {p for c in classes for p in c.params}
     for name, _ in model.named_parameters():
         assert (name in in_classes) == ("bias" not in name), name

@@ -4,6 +4,7 @@ Both run from the same seed, so dropout draws the same masks: logits at every no
 every parameter's gradient must agree to float32 rounding, with and without dropout, for several model
 shapes. (At padding the fast path skips the decoder and the softmax layer; its logits there are zero.)
 """
+
 import pytest
 import torch
 
@@ -25,8 +26,8 @@ def _batch(B, S, T, V_src, V_tgt, seed=0):
     tgt_in = torch.randint(4, V_tgt, (B, T), generator=g)
     tgt_in[:, 0] = BOS
     for b in range(B):
-        src[b, src_len[b]:] = PAD
-        tgt_in[b, tgt_len[b]:] = PAD
+        src[b, src_len[b] :] = PAD
+        tgt_in[b, tgt_len[b] :] = PAD
     tgt_out = torch.cat([tgt_in[:, 1:], torch.full((B, 1), PAD)], 1)
     tgt_out[tgt_in != PAD] = torch.where(tgt_out[tgt_in != PAD] == PAD, 3, tgt_out[tgt_in != PAD])
     return src, src_len, tgt_in, tgt_out
@@ -59,16 +60,19 @@ def _assert_same(model, batch):
 TINY = dict(emb_dim=8, hidden=8, src_vocab_size=11, tgt_vocab_size=13)
 
 
-@pytest.mark.parametrize("over", [
-    dict(dropout=0.0),
-    dict(dropout=0.3),
-    dict(dropout=0.3, attention="dot"),
-    dict(dropout=0.3, input_feed=False),
-    dict(dropout=0.3, enc_layers=1, dec_layers=1),
-    dict(dropout=0.3, enc_layers=3, dec_layers=3),
-    dict(dropout=0.3, enc_layers=1, dec_layers=2),
-    dict(dropout=0.2, enc_hidden=(8, 6), dec_hidden=(8, 6), attn_hidden=9),  # a shrunk model
-])
+@pytest.mark.parametrize(
+    "over",
+    [
+        dict(dropout=0.0),
+        dict(dropout=0.3),
+        dict(dropout=0.3, attention="dot"),
+        dict(dropout=0.3, input_feed=False),
+        dict(dropout=0.3, enc_layers=1, dec_layers=1),
+        dict(dropout=0.3, enc_layers=3, dec_layers=3),
+        dict(dropout=0.3, enc_layers=1, dec_layers=2),
+        dict(dropout=0.2, enc_hidden=(8, 6), dec_hidden=(8, 6), attn_hidden=9),  # a shrunk model
+    ],
+)
 def test_fast_path_matches_the_step_loop_on_a_tiny_model(over):
     torch.manual_seed(0)
     model = Seq2Seq(ModelConfig(**{**TINY, **over}, init_range=0.5)).train()
@@ -88,8 +92,9 @@ def test_fast_path_matches_with_padding_columns_past_every_sentence():
     model = Seq2Seq(ModelConfig(**TINY, dropout=0.3, init_range=0.5)).train()
     src, src_len, tgt_in, tgt_out = _batch(4, 6, 5, 11, 13)
     extra = torch.full((4, 2), PAD)
-    _assert_same(model, (torch.cat([src, extra], 1), src_len, torch.cat([tgt_in, extra], 1),
-                         torch.cat([tgt_out, extra], 1)))
+    _assert_same(
+        model, (torch.cat([src, extra], 1), src_len, torch.cat([tgt_in, extra], 1), torch.cat([tgt_out, extra], 1))
+    )
 
 
 def test_fast_path_is_used_only_for_training():

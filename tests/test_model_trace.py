@@ -1,4 +1,5 @@
 """The model's trace: each matrix times its traced inputs reproduces what the model computes."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -19,9 +20,20 @@ CONFIGS = [  # (enc_layers, dec_layers, attention, input_feed, reverse_source, p
 
 def make(el=2, dl=2, att="general", feed=True, rev=True, sizes=None, dropout=0.0, seed=0):
     torch.manual_seed(seed)
-    cfg = ModelConfig(emb_dim=E, hidden=N, enc_layers=el, dec_layers=dl, attention=att, input_feed=feed,
-                      reverse_source=rev, dropout=dropout, init_range=0.5, src_vocab_size=V_SRC,
-                      tgt_vocab_size=V_TGT, **(sizes or {}))
+    cfg = ModelConfig(
+        emb_dim=E,
+        hidden=N,
+        enc_layers=el,
+        dec_layers=dl,
+        attention=att,
+        input_feed=feed,
+        reverse_source=rev,
+        dropout=dropout,
+        init_range=0.5,
+        src_vocab_size=V_SRC,
+        tgt_vocab_size=V_TGT,
+        **(sizes or {}),
+    )
     return Seq2Seq(cfg).double().eval()
 
 
@@ -31,7 +43,7 @@ class Batch:
         self.src = torch.randint(4, V_SRC, (B, S), generator=g)
         self.src_len = torch.tensor([4, S, 2][:B])
         for b in range(B):
-            self.src[b, self.src_len[b]:] = PAD
+            self.src[b, self.src_len[b] :] = PAD
         tgt = torch.randint(4, V_TGT, (B, T + 1), generator=g)
         tgt[:, 0] = BOS
         tgt[1, 3:] = PAD
@@ -81,8 +93,9 @@ def test_softmax_and_attention_inputs_reproduce_the_logits(el, dl, att, feed, re
     assert sorted(tr.src_index.tolist()) == [b_ * S + s for b_ in range(B) for s in range(int(b.src_len[b_]))]
     if att == "general":
         assert torch.equal(tr.inputs["attention.W_a"], enc.memory.reshape(B * S, -1)[tr.src_index])
-        torch.testing.assert_close(F.linear(tr.inputs["attention.W_a"], model.attention.W_a),
-                                   enc.keys.reshape(B * S, -1)[tr.src_index])
+        torch.testing.assert_close(
+            F.linear(tr.inputs["attention.W_a"], model.attention.W_a), enc.keys.reshape(B * S, -1)[tr.src_index]
+        )
     else:
         assert "attention.W_a" not in tr.inputs
 
@@ -102,8 +115,9 @@ def test_decoder_gates_reproduce_h_and_c(el, dl, att, feed, rev, sizes):
     assert torch.equal(x0[:, :E], model.tgt_emb.weight[tr.inputs["tgt_emb.weight"]])
     if feed:  # the input feed: h~ of the previous step, zero at the first
         h_tilde = tr.hidden["attention"]
-        assert torch.equal(x0[:, E:], torch.stack([h_tilde[p] if p >= 0 else torch.zeros_like(h_tilde[0])
-                                                   for p in prev]))
+        assert torch.equal(
+            x0[:, E:], torch.stack([h_tilde[p] if p >= 0 else torch.zeros_like(h_tilde[0]) for p in prev])
+        )
     else:
         assert x0.shape[1] == E
     with torch.no_grad():
@@ -146,7 +160,7 @@ def test_encoder_gates_reproduce_h(el, dl, att, feed, rev, sizes):
             gates = F.linear(x_ih, w[0], w[2]) + F.linear(x_hh, w[1], w[3])
             c = torch.zeros_like(h)
             for r, p in enumerate(prev):  # packed rows are step-major: a row's predecessor comes first
-                h_r, c_r = lstm(gates[r:r + 1], c[p:p + 1] if p >= 0 else torch.zeros_like(c[:1]))
+                h_r, c_r = lstm(gates[r : r + 1], c[p : p + 1] if p >= 0 else torch.zeros_like(c[:1]))
                 c[r] = c_r[0]
                 torch.testing.assert_close(h_r[0], h[r], msg=name)
             if el == dl:  # the last row of each sentence is the state the decoder starts from
@@ -212,8 +226,16 @@ def test_reducers_equal_the_full_tensors():
         assert torch.equal(gram.stats[name], want_gram), name
         assert squares.tokens[name] == gram.tokens[name] == sum(len(inputs[name]) for inputs in full)
     seen = []
-    tr = trace_batch(model, batches[0].src, batches[0].src_len, batches[0].tgt_in, batches[0].tgt_out,
-                     params=["softmax"], reduce=lambda name, x: seen.append((name, x)), states=True)
+    tr = trace_batch(
+        model,
+        batches[0].src,
+        batches[0].src_len,
+        batches[0].tgt_in,
+        batches[0].tgt_out,
+        params=["softmax"],
+        reduce=lambda name, x: seen.append((name, x)),
+        states=True,
+    )
     assert tr.inputs == {} and [n for n, _ in seen] == ["generator.weight"]
     assert torch.equal(seen[0][1], full[0]["generator.weight"]) and "attention" in tr.hidden
 

@@ -3,6 +3,7 @@
 Small seeded float64 problems. Where the mathematics is exact the comparisons are against
 independent references (least-squares solves on X, explicit inverses of sub-Hessians), to 1e-6.
 """
+
 import pytest
 import torch
 
@@ -10,8 +11,15 @@ from nmtprune.config import ModelConfig
 from nmtprune.data.vocab import BOS, PAD
 from nmtprune.models import Seq2Seq, trace_batch
 from nmtprune.prune.nm import nm_mask, parse_nm, per_row_mask, prune_lowest_per_row
-from nmtprune.prune.obs import (JointGram, embedding_obs_prune, embedding_saliency, lstm_joint_prune,
-                                obs_greedy_exact, reconstruction_error, wanda_scores)
+from nmtprune.prune.obs import (
+    JointGram,
+    embedding_obs_prune,
+    embedding_saliency,
+    lstm_joint_prune,
+    obs_greedy_exact,
+    reconstruction_error,
+    wanda_scores,
+)
 from nmtprune.prune.sparsegpt import damped_hessian, inverse_hessian_chain, sparsegpt_prune
 
 F64 = torch.float64
@@ -50,12 +58,13 @@ def sequential_reference(W, H, keep):
         cur[:, j] = torch.where(keep[:, j], cur[:, j], torch.zeros_like(cur[:, j]))
         if j + 1 < cols:
             dP = cur[:, : j + 1] - W[:, : j + 1]  # (rows, j + 1)
-            dF = -torch.linalg.solve(H[j + 1:, j + 1:], H[j + 1:, : j + 1] @ dP.T).T
-            cur[:, j + 1:] = W[:, j + 1:] + dF
+            dF = -torch.linalg.solve(H[j + 1 :, j + 1 :], H[j + 1 :, : j + 1] @ dP.T).T
+            cur[:, j + 1 :] = W[:, j + 1 :] + dF
     return cur
 
 
 # --- selections inside a row ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n,m", [(2, 4), (4, 8), (1, 4), (0, 2), (3, 3)])
 def test_nm_mask_keeps_exactly_n_highest_per_group(n, m):
@@ -109,6 +118,7 @@ def test_reconstruction_error_is_the_output_error():
 
 # --- exact OBS -----------------------------------------------------------------------------------
 
+
 def test_greedy_obs_matches_brute_force_greedy_on_16x16():
     W, X = problem(3, rows=16, cols=16, n=64)
     H = X.T @ X
@@ -139,6 +149,7 @@ def test_greedy_obs_matches_brute_force_greedy_on_16x16():
 
 
 # --- SparseGPT -----------------------------------------------------------------------------------
+
 
 def test_inverse_hessian_chain_rows_are_the_obs_inverses():
     _, X = problem(1, cols=12, n=40)
@@ -187,7 +198,7 @@ def test_sparsegpt_adaptive_mask_rule_and_replay():
     Hd, _ = damped_hessian(H, 0.01)
     d2 = torch.stack([torch.linalg.inv(Hd[j:, j:])[0, 0] for j in range(20)])  # the OBS denominators
     W_new, keep = sparsegpt_prune(W, H, 0.45, block_size=20)  # one block: scored on the original W
-    assert torch.equal(keep, per_row_mask(W ** 2 / d2, 0.45))
+    assert torch.equal(keep, per_row_mask(W**2 / d2, 0.45))
     assert torch.equal(sparsegpt_prune(W, H, mask=keep, block_size=20)[0], W_new)
     # with blocks, replaying the mask it chose reproduces its update too
     W_b, keep_b = sparsegpt_prune(W, H, 0.45, block_size=6)
@@ -228,7 +239,7 @@ def test_reconstruction_order_sparsegpt_wanda_magnitude():
         W, X = problem(100 + seed)
         H = X.T @ X
         e_sgpt = reconstruction_error(W, sparsegpt_prune(W, H, 0.5)[0], H)
-        e_wanda = reconstruction_error(W, W * per_row_mask(wanda_scores(W, (X ** 2).sum(0)), 0.5), H)
+        e_wanda = reconstruction_error(W, W * per_row_mask(wanda_scores(W, (X**2).sum(0)), 0.5), H)
         e_mag = reconstruction_error(W, W * per_row_mask(W.abs(), 0.5), H)
         ratios.append((float(e_sgpt / e_wanda), float(e_wanda / e_mag)))
     assert all(a < 1 and b < 1 for a, b in ratios), ratios
@@ -236,7 +247,7 @@ def test_reconstruction_order_sparsegpt_wanda_magnitude():
     W, X = problem(100)
     H = X.T @ X
     e_sgpt = reconstruction_error(W, sparsegpt_prune(W, H, nm=(2, 4))[0], H)
-    e_wanda = reconstruction_error(W, W * nm_mask(wanda_scores(W, (X ** 2).sum(0)), 2, 4), H)
+    e_wanda = reconstruction_error(W, W * nm_mask(wanda_scores(W, (X**2).sum(0)), 2, 4), H)
     e_mag = reconstruction_error(W, W * nm_mask(W.abs(), 2, 4), H)
     assert e_sgpt < e_wanda < e_mag
 
@@ -268,6 +279,7 @@ def test_float32_input_returns_float32():
 
 # --- embeddings and LSTM layers ------------------------------------------------------------------
 
+
 def test_embedding_obs_is_count_weighted_magnitude():
     g = torch.Generator().manual_seed(11)
     V, E = 30, 8
@@ -275,7 +287,7 @@ def test_embedding_obs_is_count_weighted_magnitude():
     counts = torch.randint(1, 50, (V,), generator=g).to(F64)
     w0 = weight.clone()
     lam = 0.01 * counts.mean()
-    close(embedding_saliency(weight, counts), (counts + lam)[:, None] * weight ** 2)
+    close(embedding_saliency(weight, counts), (counts + lam)[:, None] * weight**2)
     # OBS with the one-hot input's diagonal H, via the general solver: same costs, no update
     W_sg, keep_sg = sparsegpt_prune(weight.T, torch.diag(counts), 0.6, block_size=V)
     W_emb, keep_emb = embedding_obs_prune(weight, counts, 0.6, scope="row")
@@ -293,8 +305,9 @@ def test_lstm_joint_prune_is_the_concatenated_matrix():
     n_in, n = 8, 4
     w_ih = torch.randn(4 * n, n_in, generator=g, dtype=F64)
     w_hh = torch.randn(4 * n, n, generator=g, dtype=F64)
-    Z = torch.randn(100, n_in + n, generator=g, dtype=F64) @ (torch.eye(n_in + n, dtype=F64) + 0.4 * torch.randn(
-        n_in + n, n_in + n, generator=g, dtype=F64))
+    Z = torch.randn(100, n_in + n, generator=g, dtype=F64) @ (
+        torch.eye(n_in + n, dtype=F64) + 0.4 * torch.randn(n_in + n, n_in + n, generator=g, dtype=F64)
+    )
     H = Z.T @ Z
     cat = torch.cat([w_ih, w_hh], 1)
     for kw in ({"sparsity": 0.5}, {"nm": (2, 4)}, {"sparsity": 0.3, "scope": "block", "block_size": 4}):
@@ -310,13 +323,23 @@ def test_lstm_joint_prune_is_the_concatenated_matrix():
 
 def tiny_model_and_batch(seed=0):
     torch.manual_seed(seed)
-    cfg = ModelConfig(emb_dim=3, hidden=6, enc_layers=2, dec_layers=2, attention="general", input_feed=True,
-                      dropout=0.0, init_range=0.5, src_vocab_size=11, tgt_vocab_size=13)
+    cfg = ModelConfig(
+        emb_dim=3,
+        hidden=6,
+        enc_layers=2,
+        dec_layers=2,
+        attention="general",
+        input_feed=True,
+        dropout=0.0,
+        init_range=0.5,
+        src_vocab_size=11,
+        tgt_vocab_size=13,
+    )
     model = Seq2Seq(cfg).double().eval()
     g = torch.Generator().manual_seed(seed)
     src, src_len = torch.randint(4, 11, (3, 6), generator=g), torch.tensor([4, 6, 2])
     for b in range(3):
-        src[b, src_len[b]:] = PAD
+        src[b, src_len[b] :] = PAD
     tgt = torch.randint(4, 13, (3, 6), generator=g)
     tgt[:, 0] = BOS
     tgt[1, 3:] = PAD

@@ -2,6 +2,7 @@
 ``nmtprune.scores`` (here a ``*.dist-info`` folder with ``entry_points.txt`` on sys.path, which is what
 ``pip install`` leaves behind) is usable by name in ``nmtprune prune``, a study cell, the report and the
 site export; a plugin that fails to load is one line naming its entry point."""
+
 import contextlib
 import importlib
 import json
@@ -13,8 +14,17 @@ import torch
 from nmtprune.cli import main
 from nmtprune.experiments import ResultStore, run_sweep
 from nmtprune.models import Seq2Seq
-from nmtprune.prune import (PluginError, ScoreSpec, get_score, register_score, reload_plugins, run_score,
-                            score_names, unregister_score, weight_magnitude)
+from nmtprune.prune import (
+    PluginError,
+    ScoreSpec,
+    get_score,
+    register_score,
+    reload_plugins,
+    run_score,
+    score_names,
+    unregister_score,
+    weight_magnitude,
+)
 from nmtprune.report import write_report
 from nmtprune.site.export import build_export
 from nmtprune.site.schema import validate
@@ -86,8 +96,23 @@ def test_an_installed_score_is_usable_in_the_cli_a_study_the_report_and_the_site
         spec = get_score("squared")
         assert "squared" in score_names("weight") and spec.needs_data and spec.label == "Squared (plugin)"
         # nmtprune prune --score squared: scored on its one training batch
-        assert main(["prune", str(model), "--score", "squared", "--sparsity", "0.5", "--seed", "1",
-                     "--out", str(tmp_path / "pruned")]) == 0
+        assert (
+            main(
+                [
+                    "prune",
+                    str(model),
+                    "--score",
+                    "squared",
+                    "--sparsity",
+                    "0.5",
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(tmp_path / "pruned"),
+                ]
+            )
+            == 0
+        )
         rec = json.loads((tmp_path / "pruned" / "prune.json").read_text(encoding="utf-8"))
         assert rec["score"] == "squared" and rec["scoring"]["n_batches"] == 1
         assert abs(rec["stats"]["overall"]["sparsity"] - 0.5) < 0.01
@@ -106,7 +131,10 @@ def test_an_installed_score_is_usable_in_the_cli_a_study_the_report_and_the_site
         entry = next(s for s in ex["scores"] if s["name"] == "squared")
         assert entry["label"] == "Squared" and entry["text"] == "The square of every weight."
         assert {m["id"] for m in ex["methods"] if m["score"] == "squared"} == {
-            "squared/class-blind", "squared/class-uniform", "squared/class-distribution"}
+            "squared/class-blind",
+            "squared/class-uniform",
+            "squared/class-distribution",
+        }
         assert next(m for m in ex["methods"] if m["id"] == "squared/class-blind")["curve"]
     assert "squared" not in score_names()  # uninstalled
 
@@ -115,8 +143,11 @@ def test_a_plugin_that_fails_to_load_is_one_line_naming_its_entry_point(tmp_path
     site = tmp_path / "site-packages"
     distribution(site, "nmtprune_plugin_broken", "broken = nmtprune_plugin_missing:SPEC")
     with installed(site):
-        with pytest.raises(PluginError, match=r"entry point 'broken' \(nmtprune_plugin_missing:SPEC, group "
-                                              r"nmtprune.scores\) failed to load: ModuleNotFoundError"):
+        with pytest.raises(
+            PluginError,
+            match=r"entry point 'broken' \(nmtprune_plugin_missing:SPEC, group "
+            r"nmtprune.scores\) failed to load: ModuleNotFoundError",
+        ):
             score_names()
         assert main(["prune", str(tmp_path), "--sparsity", "0.5", "--out", str(tmp_path / "out")]) == 1
         err = capsys.readouterr().err
@@ -149,14 +180,18 @@ def test_register_schedule_reaches_make_schedule_and_studies(tmp_path):
 
     def halfway(target, span, **_):  # all at once, half-way through the pruning stretch
         return lambda step: target if step >= span // 2 else 0.0
+
     register_schedule(ScheduleSpec("halfway", halfway, "halfway ({rounds} rounds ignored)"))
     try:
         sched = make_schedule("halfway", 0.8, 100, prune_until=0.5)
         assert [sched(t) for t in (0, 24, 25, 99)] == [0.0, 0.0, 0.8, 0.8]
         assert schedule_label("halfway", 3) == "halfway (3 rounds ignored)"
         study = tmp_path / "s.yaml"
-        study.write_text(STUDY.replace("squared", "random").format(model=make_model(tmp_path / "model"))
-                         + "retrain: {sparsities: [0.5], schedules: [halfway], scratch: false}\n", encoding="utf-8")
+        study.write_text(
+            STUDY.replace("squared", "random").format(model=make_model(tmp_path / "model"))
+            + "retrain: {sparsities: [0.5], schedules: [halfway], scratch: false}\n",
+            encoding="utf-8",
+        )
         assert load_study(study).retrain.schedules == ("halfway",)
     finally:
         unregister_schedule("halfway")

@@ -2,6 +2,7 @@
 
 The hardware checks are replaced by stubs, so every assertion here holds on an AVX2 and an AVX-512 CPU.
 """
+
 import json
 import os
 import subprocess
@@ -89,9 +90,25 @@ def test_training_records_its_precision_and_refuses_bf16_true_without_hardware(t
 def test_cli_bf16_true_without_avx512_kernels_is_one_line(tmp_path):
     # ATEN_CPU_CAPABILITY=avx2 makes any CPU fail the check, so this holds on AVX2 and AVX-512 machines alike
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "nmtprune", "train", str(TOY_CONFIG), "--out", str(tmp_path / "r"),
-                        "--no-progress", "train.max_steps=2", "train.bf16=true"], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nmtprune",
+            "train",
+            str(TOY_CONFIG),
+            "--out",
+            str(tmp_path / "r"),
+            "--no-progress",
+            "train.max_steps=2",
+            "train.bf16=true",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "set train.bf16=auto" in r.stderr
 
@@ -117,8 +134,9 @@ def test_fp16_with_a_gradient_scaler_trains_and_resumes(tmp_path, monkeypatch):
     """The GradScaler path of the loop (CUDA fp16), run on the CPU: it trains, saves the scaler's state,
     and a resumed run continues from it."""
     monkeypatch.setattr(lstm_stack, "_fp32_lstm_on", lambda device_type: True)
-    monkeypatch.setattr(loop, "resolve_precision",
-                        lambda setting, device: Precision("fp16", "cpu", setting, "test: CPU fp16 + scaler"))
+    monkeypatch.setattr(
+        loop, "resolve_precision", lambda setting, device: Precision("fp16", "cpu", setting, "test: CPU fp16 + scaler")
+    )
     cfg = load_config(TOY_CONFIG, ["train.epochs=1", "train.max_steps=3", "train.save_every=3"])
     summary = loop.train(cfg, tmp_path / "run", progress=False)
     assert summary["precision"]["precision"] == "fp16" and summary["steps"] == 3

@@ -1,4 +1,5 @@
 """Pruning while training (iterative, gradual): schedules, monotone masks, exact targets, resume."""
+
 import pytest
 import torch
 
@@ -51,8 +52,9 @@ def test_pruner_grows_masks_monotonically_to_the_exact_target(dense):
         seen.append(step)
         return weight_magnitude(m)
 
-    pruner = ScheduledPruner(full_masks(model), make_schedule("iterative", 0.75, 30, rounds=3, prune_until=0.9),
-                             rescore, "class-blind")
+    pruner = ScheduledPruner(
+        full_masks(model), make_schedule("iterative", 0.75, 30, rounds=3, prune_until=0.9), rescore, "class-blind"
+    )
     history = []
     for step in range(31):
         if pruner.update(model, None, step):
@@ -85,7 +87,9 @@ def test_gradual_events_sets_how_often_a_run_prunes(dense, tmp_path):
     prune_while_training(dense, tmp_path / "few", seed=2, target=0.7, events=3, overrides=OVER)
     prune_while_training(dense, tmp_path / "many", seed=2, target=0.7, overrides=OVER)
     few, many = (load_masks(tmp_path / d / "last").info["events"] for d in ("few", "many"))
-    assert 3 <= len(few) <= 4 and few[-1][1] == pytest.approx(0.7) and len(many) > len(few)  # +1: the target at the end of the stretch
+    assert (
+        3 <= len(few) <= 4 and few[-1][1] == pytest.approx(0.7) and len(many) > len(few)
+    )  # +1: the target at the end of the stretch
 
 
 def test_scheduled_pruning_resumes_exactly(dense, tmp_path):
@@ -105,5 +109,11 @@ def test_masks_and_pruner_together_are_refused(dense, tmp_path):
     model, *_ = load_model(dense)
     pruner = ScheduledPruner(full_masks(model), make_schedule("one-shot", 0.5, 10), lambda m, t: weight_magnitude(m))
     with pytest.raises(ValueError, match="either masks or a pruner"):
-        train(load_config(TOY_CONFIG), tmp_path / "x", progress=False, init_model=model,
-              masks=full_masks(model), pruner=pruner)
+        train(
+            load_config(TOY_CONFIG),
+            tmp_path / "x",
+            progress=False,
+            init_model=model,
+            masks=full_masks(model),
+            pruner=pruner,
+        )

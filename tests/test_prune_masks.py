@@ -1,4 +1,5 @@
 """MaskSet: applying, optimizer state, training with after_step, stats, restrict, save/load, scores."""
+
 import io
 import json
 
@@ -88,8 +89,11 @@ def test_pruned_weights_stay_zero_while_training(opt):
     ms = select(get_score("magnitude")(m), m, 0.6, "class-blind")
     ms.apply(m)
     kept_before = {n: p.detach().clone() for n, p in m.named_parameters()}
-    make = (lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9)) if opt == "sgd" else \
-        (lambda p: torch.optim.Adam(p, lr=1e-2))
+    make = (
+        (lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9))
+        if opt == "sgd"
+        else (lambda p: torch.optim.Adam(p, lr=1e-2))
+    )
     optimizer = make(m.parameters())
     train_steps(m, optimizer, ms.after_step)
     assert (pruned_values(m, ms) == 0).all()
@@ -176,13 +180,19 @@ def test_load_rejects_truncated_foreign_and_inconsistent_files(tmp_path):
     good = tmp_path / "good.safetensors"
     ms.save(good)
     data = good.read_bytes()
-    cases = {"truncated.safetensors": data[: len(data) - 10], "header_only.safetensors": data[:40],
-             "garbage.safetensors": b"not a safetensors file at all"}
+    cases = {
+        "truncated.safetensors": data[: len(data) - 10],
+        "header_only.safetensors": data[:40],
+        "garbage.safetensors": b"not a safetensors file at all",
+    }
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
     save_file({"w": torch.zeros(3)}, str(tmp_path / "foreign.safetensors"))
-    save_file({"a": torch.zeros(2, dtype=torch.uint8)}, str(tmp_path / "inconsistent.safetensors"),
-              metadata={"format": "nmtprune-maskset", "version": "1", "shapes": json.dumps({"a": [4, 8]})})
+    save_file(
+        {"a": torch.zeros(2, dtype=torch.uint8)},
+        str(tmp_path / "inconsistent.safetensors"),
+        metadata={"format": "nmtprune-maskset", "version": "1", "shapes": json.dumps({"a": [4, 8]})},
+    )
     for name in [*cases, "foreign.safetensors", "inconsistent.safetensors", "missing.safetensors"]:
         with pytest.raises(ValueError, match=name) as err:
             MaskSet.load(tmp_path / name)
@@ -208,6 +218,7 @@ def test_scores_registry_and_score_functions():
     assert list(mag) == names and "attention.W_a" in mag and not any("bias" in n for n in mag)
     assert all(torch.equal(mag[n], p.detach().abs()) for n, p in m.named_parameters() if n in mag)
     r1, r2, r3 = (get_score("random")(m, seed=s) for s in (7, 7, 8))
-    assert all(torch.equal(r1[n], r2[n]) for n in names) and not torch.equal(r1["generator.weight"],
-                                                                              r3["generator.weight"])
+    assert all(torch.equal(r1[n], r2[n]) for n in names) and not torch.equal(
+        r1["generator.weight"], r3["generator.weight"]
+    )
     assert all(((r1[n] >= 0) & (r1[n] < 1)).all() and r1[n].shape == mag[n].shape for n in names)

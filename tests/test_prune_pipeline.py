@@ -1,4 +1,5 @@
 """End to end: prune -> retrain (masks hold through steps, save/load/resume, torchrun) -> export."""
+
 import json
 import os
 import socket
@@ -30,8 +31,14 @@ def _zeros_hold(model, masks):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "nmtprune", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "nmtprune", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=180,
+    )
 
 
 def test_retrain_keeps_pruned_weights_zero_and_resumes_exactly(dense, tmp_path):
@@ -68,11 +75,13 @@ def test_sparse_from_scratch_respects_mask(dense, tmp_path):
     assert not torch.allclose(fresh.generator.weight, model.generator.weight)
 
 
-def test_sparse_from_scratch_at_the_training_seed_starts_from_the_references_initial_weights(dense, tmp_path,
-                                                                                             monkeypatch):
+def test_sparse_from_scratch_at_the_training_seed_starts_from_the_references_initial_weights(
+    dense, tmp_path, monkeypatch
+):
     """The report says so (a lottery-ticket setting): a change that shifts the RNG before the model is built fails."""
     import nmtprune.prune.retrain as retrain_mod
     import nmtprune.train.loop as loop
+
     built = []
 
     class Recording(loop.Seq2Seq):
@@ -87,8 +96,13 @@ def test_sparse_from_scratch_at_the_training_seed_starts_from_the_references_ini
     model, *_ = load_model(dense)
     masks = select(get_score("magnitude")(model), model, 0.5, "class-blind")
     starts = {}
-    monkeypatch.setattr(retrain_mod, "train", lambda c, out, init_model, **k: starts.setdefault(
-        c.train.seed, {n: t.detach().clone() for n, t in init_model.state_dict().items()}))
+    monkeypatch.setattr(
+        retrain_mod,
+        "train",
+        lambda c, out, init_model, **k: starts.setdefault(
+            c.train.seed, {n: t.detach().clone() for n, t in init_model.state_dict().items()}
+        ),
+    )
     for seed in (cfg.train.seed, cfg.train.seed + 1):
         sparse_from_scratch(dense, masks, tmp_path / f"s{seed}", seed=seed)
     same, other = starts[cfg.train.seed], starts[cfg.train.seed + 1]
@@ -128,8 +142,16 @@ def test_cli_prune_retrain_export_and_scratch(dense, tmp_path):
     a, *_ = load_model(tmp_path / "p")
     b, *_ = load_model(tmp_path / "e")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-    r = cli("train", str(TOY_CONFIG), "--out", str(tmp_path / "scratch"), "--mask",
-            str(tmp_path / "p" / "masks.safetensors"), "--no-progress", "train.epochs=1")
+    r = cli(
+        "train",
+        str(TOY_CONFIG),
+        "--out",
+        str(tmp_path / "scratch"),
+        "--mask",
+        str(tmp_path / "p" / "masks.safetensors"),
+        "--no-progress",
+        "train.epochs=1",
+    )
     assert r.returncode == 0, r.stderr
     masks = MaskSet.load(tmp_path / "p" / "masks.safetensors")
     scratch, *_ = load_model(tmp_path / "scratch" / "last")
@@ -143,11 +165,32 @@ def test_masks_hold_under_torchrun(dense, tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                        "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "nmtprune", "train",
-                        str(TOY_CONFIG), "--out", str(tmp_path / "ddp"), "--mask", str(tmp_path / "p" / "masks.safetensors"),
-                        "--no-progress", "train.epochs=1", "train.optimizer=adam"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            f"--master_port={port}",
+            "-m",
+            "nmtprune",
+            "train",
+            str(TOY_CONFIG),
+            "--out",
+            str(tmp_path / "ddp"),
+            "--mask",
+            str(tmp_path / "p" / "masks.safetensors"),
+            "--no-progress",
+            "train.epochs=1",
+            "train.optimizer=adam",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     model, *_ = load_model(tmp_path / "ddp" / "last")
     assert _zeros_hold(model, MaskSet.load(tmp_path / "p" / "masks.safetensors"))

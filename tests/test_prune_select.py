@@ -4,6 +4,7 @@ The tiny model (dot attention) has these classes, in canonical order, with their
 src_layer1 = ih 16x4 + hh 16x4 = 128, tgt_layer1 = ih 16x8 + hh 16x4 = 192, attention = W_c 4x8 = 32,
 softmax = 6x4 = 24, src_emb = 6x4 = 24, tgt_emb = 6x4 = 24; N = 424.
 """
+
 import math
 
 import pytest
@@ -18,8 +19,18 @@ SIZES = {"src_layer1": 128, "tgt_layer1": 192, "attention": 32, "softmax": 24, "
 
 def tiny(seed=0, attention="dot"):
     torch.manual_seed(seed)
-    return Seq2Seq(ModelConfig(emb_dim=4, hidden=4, enc_layers=1, dec_layers=1, src_vocab_size=6,
-                               tgt_vocab_size=6, attention=attention, dropout=0.0))
+    return Seq2Seq(
+        ModelConfig(
+            emb_dim=4,
+            hidden=4,
+            enc_layers=1,
+            dec_layers=1,
+            src_vocab_size=6,
+            tgt_vocab_size=6,
+            attention=attention,
+            dropout=0.0,
+        )
+    )
 
 
 def set_classes(model, fill):
@@ -54,8 +65,17 @@ def test_class_sizes_match_the_hand_counts():
 
 def test_class_blind_hand_computed_with_ties_across_classes():
     m = tiny()
-    set_classes(m, {"src_layer1": const(0.1), "tgt_layer1": const(-0.2), "attention": const(0.3),
-                    "softmax": const(0.4), "src_emb": const(0.5), "tgt_emb": const(0.6)})
+    set_classes(
+        m,
+        {
+            "src_layer1": const(0.1),
+            "tgt_layer1": const(-0.2),
+            "attention": const(0.3),
+            "softmax": const(0.4),
+            "src_emb": const(0.5),
+            "tgt_emb": const(0.6),
+        },
+    )
     ms = select(get_score("magnitude")(m), m, 0.5, "class-blind")
     # k = round(0.5 * 424) = 212: all 128 of src_layer1, then the first 84 of tgt_layer1 (|w| = 0.2),
     # which are rows 0-9 and row 10 cols 0-3 of decoder.weight_ih_l0 (16x8).
@@ -69,8 +89,14 @@ def test_class_blind_hand_computed_with_ties_across_classes():
     for n in ("attention.W_c", "generator.weight", "src_emb.weight", "tgt_emb.weight"):
         assert ms[n].all()
     assert ms.info["threshold"] == pytest.approx(0.2)
-    assert ms.info["class_pruned"] == {"src_layer1": 128, "tgt_layer1": 84, "attention": 0, "softmax": 0,
-                                       "src_emb": 0, "tgt_emb": 0}
+    assert ms.info["class_pruned"] == {
+        "src_layer1": 128,
+        "tgt_layer1": 84,
+        "attention": 0,
+        "softmax": 0,
+        "src_emb": 0,
+        "tgt_emb": 0,
+    }
     largest = ms.info["max_pruned_abs_weight"]
     assert largest["src_layer1"] == pytest.approx(0.1) and largest["tgt_layer1"] == pytest.approx(0.2)
     assert largest["attention"] is None and largest["tgt_emb"] is None
@@ -78,8 +104,17 @@ def test_class_blind_hand_computed_with_ties_across_classes():
 
 def test_class_uniform_hand_computed():
     m = tiny()
-    set_classes(m, {"src_layer1": const(0.1), "tgt_layer1": const(0.2), "attention": const(0.3),
-                    "softmax": const(0.4), "src_emb": const(0.5), "tgt_emb": const(0.6)})
+    set_classes(
+        m,
+        {
+            "src_layer1": const(0.1),
+            "tgt_layer1": const(0.2),
+            "attention": const(0.3),
+            "softmax": const(0.4),
+            "src_emb": const(0.5),
+            "tgt_emb": const(0.6),
+        },
+    )
     ms = select(get_score("magnitude")(m), m, 0.25, "class-uniform")
     # every class loses round(0.25 N_c) = 32, 48, 8, 6, 6, 6 weights, all ties: the first ones
     expected_rows = {"encoder.weight_ih_l0": 8, "decoder.weight_ih_l0": 6, "attention.W_c": 1}
@@ -96,10 +131,13 @@ def test_class_uniform_hand_computed():
     assert ms.info["class_threshold"]["softmax"] == pytest.approx(0.4)
 
 
-@pytest.mark.parametrize("sparsity,expected", [
-    (0.3, {"src_layer1": 38, "tgt_layer1": 58, "attention": 10, "softmax": 7, "src_emb": 7, "tgt_emb": 7}),
-    (0.9, {"src_layer1": 115, "tgt_layer1": 173, "attention": 29, "softmax": 22, "src_emb": 22, "tgt_emb": 22}),
-])
+@pytest.mark.parametrize(
+    "sparsity,expected",
+    [
+        (0.3, {"src_layer1": 38, "tgt_layer1": 58, "attention": 10, "softmax": 7, "src_emb": 7, "tgt_emb": 7}),
+        (0.9, {"src_layer1": 115, "tgt_layer1": 173, "attention": 29, "softmax": 22, "src_emb": 22, "tgt_emb": 22}),
+    ],
+)
 def test_class_uniform_exact_count_per_class(sparsity, expected):
     m = tiny(seed=3)
     ms = select(get_score("magnitude")(m), m, sparsity, "class-uniform")
@@ -114,8 +152,17 @@ def pattern(scale):
 
 def test_class_distribution_hand_computed_and_differs_from_class_blind():
     m = tiny()
-    set_classes(m, {"src_layer1": pattern(2 ** -4), "tgt_layer1": pattern(2 ** -2), "attention": pattern(1.0),
-                    "softmax": pattern(4.0), "src_emb": pattern(2 ** -3), "tgt_emb": pattern(2.0)})
+    set_classes(
+        m,
+        {
+            "src_layer1": pattern(2**-4),
+            "tgt_layer1": pattern(2**-2),
+            "attention": pattern(1.0),
+            "softmax": pattern(4.0),
+            "src_emb": pattern(2**-3),
+            "tgt_emb": pattern(2.0),
+        },
+    )
     scores = get_score("magnitude")(m)
     ms = select(scores, m, 0.25, "class-distribution")
     # |w|/σ_c is 1/√5 or 3/√5 in every class; k = 106: the 64 "±1" weights of src_layer1, then the
@@ -179,7 +226,7 @@ def test_all_ties_prune_lowest_flat_index_first(scheme):
             start = 0
             for c, size in SIZES.items():
                 k = round(sparsity * size)
-                assert not keep[start:start + k].any() and keep[start + k:start + size].all()
+                assert not keep[start : start + k].any() and keep[start + k : start + size].all()
                 start += size
         else:
             k = round(sparsity * 424)
@@ -258,9 +305,11 @@ def test_prune_lowest_large_input_matches_stable_sort(kind, q):
     # > 16 * 65536 entries: the sampled-bracket path and its fallbacks (lo or hi missing, tie mass)
     gen = torch.Generator().manual_seed(1)
     n = 1_100_000
-    flat = {"distinct": torch.rand(n, generator=gen),
-            "half_zeros": torch.rand(n, generator=gen) * (torch.rand(n, generator=gen) > 0.5),
-            "few_values": torch.randint(0, 3, (n,), generator=gen).float()}[kind]
+    flat = {
+        "distinct": torch.rand(n, generator=gen),
+        "half_zeros": torch.rand(n, generator=gen) * (torch.rand(n, generator=gen) > 0.5),
+        "few_values": torch.randint(0, 3, (n,), generator=gen).float(),
+    }[kind]
     k = round(q * n)
     keep, t = prune_lowest(flat, k)
     expected = torch.ones(n, dtype=torch.bool)

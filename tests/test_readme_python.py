@@ -1,4 +1,5 @@
 """The README's Python example runs as written on the shipped model and prunes what it says."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The README's generated results tables: they match the committed results, and the updater is safe."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,10 +23,13 @@ def test_the_committed_readme_shows_the_committed_results(monkeypatch):
     """Fails when results were added without `nmtprune report --readme README.md` (or the README was edited)."""
     monkeypatch.chdir(ROOT)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index(BEGIN):text.index(END) + len(END)]
-    assert block == summary(ROOT / "results", (ROOT / "studies/see2016.yaml", ROOT / "studies/see2016_tatoeba.yaml"),
-                            ROOT / "studies/saliency.yaml", ROOT / "studies/units.yaml"), \
-        "README.md's results tables are stale: run `nmtprune report --readme README.md` and commit it"
+    block = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert block == summary(
+        ROOT / "results",
+        (ROOT / "studies/see2016.yaml", ROOT / "studies/see2016_tatoeba.yaml"),
+        ROOT / "studies/saliency.yaml",
+        ROOT / "studies/units.yaml",
+    ), "README.md's results tables are stale: run `nmtprune report --readme README.md` and commit it"
 
 
 def test_update_replaces_only_the_block_and_is_idempotent(tmp_path, monkeypatch):

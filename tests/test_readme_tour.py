@@ -5,6 +5,7 @@ make it short (a few training steps, a few scoring batches) and ``runs/`` moved 
 or listed in SKIP with the reason it cannot be. A tour command in neither fails the test, so a command
 added to the README is classified before it ships.
 """
+
 import os
 import re
 import shlex
@@ -27,8 +28,7 @@ RUN = {
     "nmtprune retrain runs/p80 --out runs/p80r --seed 1": QUICK,
     "nmtprune train configs/multi30k_ref.yaml --out runs/scratch80 --mask runs/p80/masks.safetensors": QUICK,
     "nmtprune export runs/p80 --out runs/p80-small --fp16": "",
-    "nmtprune prune models/multi30k-en-de --score obd --select class-blind --sparsity 0.9 --out runs/obd90":
-        "--score-batches 2",
+    "nmtprune prune models/multi30k-en-de --score obd --select class-blind --sparsity 0.9 --out runs/obd90": "--score-batches 2",
     "nmtprune prune models/multi30k-en-de --score sparsegpt --select 2:4 --out runs/sgpt24": "--calib-sentences 16",
     "nmtprune prune-units models/multi30k-en-de --score l1 --fraction 0.5 --out runs/u50": "",
     "nmtprune shrink runs/u50 --out runs/u50-small": "",
@@ -38,10 +38,10 @@ SKIP = {
     "nmtprune average --run runs/m30k --last 3 --out runs/m30k/avg3": "needs three finished epochs",
     "torchrun --nproc_per_node 2 -m nmtprune train CONFIG --out DIR": "tests/test_train.py runs DDP on the toy model",
     "nmtprune evaluate models/multi30k-en-de --split test_2016_flickr --json": "decodes 1,000 sentences; "
-                                                                             "tests/test_cli.py runs evaluate",
+    "tests/test_cli.py runs evaluate",
     "nmtprune data download iwslt15-en-vi": "needs the network; tests/test_download.py uses a local server",
     "nmtprune greg models/multi30k-en-de --mode greg-1 --fraction 0.5 --out runs/g50": "a penalty phase of "
-        "thousands of steps; tests/test_units.py runs GReg on a toy model",
+    "thousands of steps; tests/test_units.py runs GReg on a toy model",
     "nmtprune sweep studies/see2016.yaml && nmtprune report studies/see2016.yaml": "CPU-hours of cells",
     "nmtprune sweep studies/see2016.yaml --only retrain --match s80 s90 --max-cells 2": "hours of retraining",
     "nmtprune sweep studies/see2016.yaml --only retrain --threads 1 &": "hours of retraining",
@@ -54,9 +54,9 @@ SKIP = {
     "nmtprune report --readme README.md": "rewrites README.md; tests/test_readme_results.py checks its output",
     "scripts/reports.sh": "rewrites the committed reports; tests/test_report.py covers them",
     "nmtprune site --out site-out && python -m http.server -d site-out": "serves until stopped; "
-                                                                         "tests/test_site.py builds the site",
+    "tests/test_site.py builds the site",
     "nmtprune video --method magnitude/class-blind --out magnitude.mp4": "minutes of rendering; "
-                                                                         "tests/test_site.py renders a short one",
+    "tests/test_site.py renders a short one",
     "nmtprune site-frames --threads 1": "records real retraining; tests/test_site_frames.py runs it small",
     "nmtprune site-greg --threads 1": "records a real penalty phase; tests/test_site_greg.py runs it small",
 }
@@ -65,9 +65,9 @@ SKIP = {
 def tour_commands() -> list[str]:
     """The command lines of the README's tour block, comments removed, in order."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index("## A short tour"):]
-    block = block[block.index("```") + 3:]
-    block = block[:block.index("```")]
+    block = text[text.index("## A short tour") :]
+    block = block[block.index("```") + 3 :]
+    block = block[: block.index("```")]
     lines = [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -84,8 +84,15 @@ def test_the_tour_runs_as_written(tmp_path):
         line = line.replace("CONFIG", "configs/multi30k_ref.yaml").replace("runs/", f"{tmp_path}/runs/")
         argv = shlex.split(line) + shlex.split(RUN[command])
         stdin = "A man is playing a guitar.\n\nTwo dogs run through the snow.\n" if stdin_file else None
-        r = subprocess.run([sys.executable, "-m", "nmtprune", *argv[1:]], cwd=ROOT, env=env, input=stdin,
-                           capture_output=True, text=True, timeout=900)
+        r = subprocess.run(
+            [sys.executable, "-m", "nmtprune", *argv[1:]],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert r.returncode == 0, f"{command}\n{r.stderr[-2000:]}"
         assert "Traceback" not in r.stderr, f"{command}\n{r.stderr[-2000:]}"
     meta = (tmp_path / "runs" / "p80r" / "last" / "meta.json").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 A tiny random model (hidden 8, embeddings 8) over the toy corpus: every matrix is 8 or 16 wide, so
 2:4 and 4:8 fit everywhere; calibration is a few toy sentences.
 """
+
 import json
 
 import pytest
@@ -63,6 +64,7 @@ def test_per_row_and_nm_selections_are_exact(dense):
 
 def test_nm_leaves_a_matrix_of_odd_width_dense_and_says_so():
     from test_model_trace import make  # embeddings 3 wide, hidden 6: nothing divides by 4 but W_c (12)
+
     model = make()
     masks = get_selection("2:4")(run_score("magnitude", model), model, None)
     assert "attention.W_c" not in masks.info["dense_matrices"] and "src_emb.weight" in masks.info["dense_matrices"]
@@ -85,7 +87,7 @@ def test_cli_sparsegpt_exact_sparsity(dense, tmp_path, select_):
     elif select_ == "per-row":  # an LSTM row is a gate row of [W_ih W_hh]; elsewhere a stored row
         for c, g in class_groups(model):
             joint = torch.cat([masks[n] for n, _ in g], dim=1) if len(g) == 2 and "weight_ih" in g[0][0] else None
-            for m in ([joint] if joint is not None else [masks[n] for n, _ in g]):
+            for m in [joint] if joint is not None else [masks[n] for n, _ in g]:
                 assert ((~m).sum(1) == round(0.75 * m.shape[1])).all()
     else:
         for _, name, p in prunable(model):
@@ -102,8 +104,15 @@ def test_cli_sparsegpt_exact_sparsity(dense, tmp_path, select_):
 
 @pytest.mark.parametrize("select_", ["per-row", "2:4"])
 def test_cli_wanda_exact_sparsity(dense, tmp_path, select_):
-    model, masks, meta = prune(dense, tmp_path / "w", "--score", "wanda", "--select", select_,
-                               *(["--sparsity", "0.5"] if select_ == "per-row" else []))
+    model, masks, meta = prune(
+        dense,
+        tmp_path / "w",
+        "--score",
+        "wanda",
+        "--select",
+        select_,
+        *(["--sparsity", "0.5"] if select_ == "per-row" else []),
+    )
     for _, name, p in prunable(model):
         if select_ == "per-row":
             assert ((~masks[name]).sum(1) == round(0.5 * p.shape[1])).all()
@@ -121,8 +130,10 @@ def test_sparsegpt_reconstructs_better_than_magnitude_with_the_same_counts(dense
     later ones dense), SparseGPT's output error is at most that of magnitude's mask with the same count."""
     from nmtprune.prune.reconstruct import flow_order
     from nmtprune.prune.threshold import prune_lowest
-    model, masks, _ = prune(dense, tmp_path / "p", "--score", "sparsegpt", "--select", "class-blind",
-                            "--sparsity", "0.6")
+
+    model, masks, _ = prune(
+        dense, tmp_path / "p", "--score", "sparsegpt", "--select", "class-blind", "--sparsity", "0.6"
+    )
     ref, cfg, sv, tv = load_model(dense)
     batches = load_scoring_batches(cfg, sv, tv, 1, CALIB, 0)
     pruned = dict(model.named_parameters())
@@ -166,12 +177,18 @@ prune_eval:
 def test_a_study_cell_runs_sparsegpt_through_the_sweep(tmp_path):
     study = write_study(tmp_path, STUDY, "recon")
     ids = [c.id.rsplit("-", 1)[0] for c in plan(load_study(study))]
-    assert ids == ["prune-eval_dense", "prune-eval_sparsegpt_class-blind_s70_seed0",
-                   "prune-eval_sparsegpt_2of4_s50_seed0", "prune-eval_wanda_per-row_s70_seed0"]
+    assert ids == [
+        "prune-eval_dense",
+        "prune-eval_sparsegpt_class-blind_s70_seed0",
+        "prune-eval_sparsegpt_2of4_s50_seed0",
+        "prune-eval_wanda_per-row_s70_seed0",
+    ]
     summary = sweep(study, tmp_path)
     assert summary["failed"] == 0 and summary["ran"] == 4
-    results = {p.stem.rsplit("-", 1)[0]: json.loads(p.read_text())["metrics"]
-               for p in (tmp_path / "results" / "recon").glob("*.json")}
+    results = {
+        p.stem.rsplit("-", 1)[0]: json.loads(p.read_text())["metrics"]
+        for p in (tmp_path / "results" / "recon").glob("*.json")
+    }
     cell = results["prune-eval_sparsegpt_class-blind_s70_seed0"]
     assert results["prune-eval_sparsegpt_2of4_s50_seed0"]["masks"]["info"]["nm"] == "2:4"
     assert cell["masks"]["stats"]["overall"]["sparsity"] == pytest.approx(0.7, abs=1e-3)
@@ -182,6 +199,7 @@ def test_a_study_cell_runs_sparsegpt_through_the_sweep(tmp_path):
 def test_a_registered_selection_is_usable_by_name_in_a_study(tmp_path):
     from nmtprune.prune import SelectionSpec, register_selection, unregister_selection
     from nmtprune.prune.rowwise import per_row_select
+
     register_selection(SelectionSpec("rows-again", per_row_select, reconstruct_as="row"))
     try:
         study = write_study(tmp_path, STUDY.replace("schemes: [per-row]", "schemes: [rows-again]"), "plug")
@@ -197,6 +215,7 @@ def test_a_registered_selection_is_usable_by_name_in_a_study(tmp_path):
 def test_sparsegpt_as_a_plain_score_is_the_obs_cost_of_one_weight():
     from test_model_trace import Batch, make
     from nmtprune.prune.sparsegpt import damped_hessian
+
     model, batches = make(), [Batch(seed=0), Batch(seed=1)]
     scores = run_score("sparsegpt", model, batches)
     gram = Gram(model)

@@ -8,6 +8,7 @@ Two test problems:
   ``torch._VF.lstm_cell`` is used, 391 weights) whose exact Hessian comes from
   ``torch.autograd.functional.hessian`` over a flat parameter vector (torch.func.functional_call).
 """
+
 import json
 
 import numpy as np
@@ -24,8 +25,15 @@ from nmtprune.models.seq2seq import nll_loss
 from nmtprune.prune import SCHEMES, get_score, n_to_prune, prunable, select
 from nmtprune.prune.scores import DoubleBackwardError, absent_row_counts, absent_rows, score_names, scoring_batches
 from nmtprune.prune.scores import _autograd
-from nmtprune.prune.scores._autograd import (Objective, exact_gn_diagonal, exact_hessian_diagonal, fisher_diagonal,
-                                             hutchinson_diagonal, prunable_params, seq2seq_objective)
+from nmtprune.prune.scores._autograd import (
+    Objective,
+    exact_gn_diagonal,
+    exact_hessian_diagonal,
+    fisher_diagonal,
+    hutchinson_diagonal,
+    prunable_params,
+    seq2seq_objective,
+)
 from nmtprune.prune.scores.grasp import grasp_from_objective
 from nmtprune.prune.scores.obd import obd_from_objective
 from nmtprune.prune.scores.snip import snip_from_objective
@@ -51,9 +59,11 @@ def toy(scale=1.0, seed=0):
     X = torch.randn(4, 3, generator=gen, dtype=torch.float64)
     y = torch.tensor([0, 2, 1, 2])
     batches = [(X[:2], y[:2]), (X[2:], y[2:])]
-    obj = Objective(logits=lambda b: (b[0] @ W.T, b[1]),
-                    split=lambda b, k: [(b[0][i:i + k], b[1][i:i + k]) for i in range(0, len(b[1]), k)],
-                    count=lambda b: len(b[1]))
+    obj = Objective(
+        logits=lambda b: (b[0] @ W.T, b[1]),
+        split=lambda b, k: [(b[0][i : i + k], b[1][i : i + k]) for i in range(0, len(b[1]), k)],
+        count=lambda b: len(b[1]),
+    )
     return W, {"W": W}, batches, obj
 
 
@@ -93,7 +103,7 @@ def test_obd_empirical_fisher_hand_computed_per_example_and_per_batch():
     W, params, batches, obj = toy()
     G, _, _ = by_hand(W, batches)
     w2 = W.detach().numpy() ** 2
-    close(obd_from_objective(obj, params, batches, "empirical", micro_batch=1)["W"], 0.5 * (G ** 2).mean(0) * w2)
+    close(obd_from_objective(obj, params, batches, "empirical", micro_batch=1)["W"], 0.5 * (G**2).mean(0) * w2)
     per_batch = ((G[:2].sum(0)) ** 2 + (G[2:].sum(0)) ** 2) / 4  # (Σ_batch g)², not Σ g²
     close(obd_from_objective(obj, params, batches, "empirical", micro_batch=None)["W"], 0.5 * per_batch * w2)
 
@@ -169,8 +179,10 @@ def test_hessian_products_through_a_kernel_without_double_backward_give_a_clear_
         @staticmethod
         def backward(ctx, g):
             if torch.is_grad_enabled():  # create_graph=True: someone wants the backward's graph
-                raise RuntimeError("the derivative for '_cudnn_rnn_backward' is not implemented. "
-                                   "Double backwards is not supported for CuDNN RNNs")
+                raise RuntimeError(
+                    "the derivative for '_cudnn_rnn_backward' is not implemented. "
+                    "Double backwards is not supported for CuDNN RNNs"
+                )
             return g * 2
 
     W, params, batches, obj = toy()
@@ -185,8 +197,19 @@ def test_hessian_products_through_a_kernel_without_double_backward_give_a_clear_
 # ---------------------------------------------------------------- tiny Seq2Seq
 def tiny_model(seed=0):
     torch.manual_seed(seed)
-    return Seq2Seq(ModelConfig(emb_dim=4, hidden=3, enc_layers=1, dec_layers=2, src_vocab_size=8, tgt_vocab_size=8,
-                               attention="general", dropout=0.0, init_range=0.5)).eval()
+    return Seq2Seq(
+        ModelConfig(
+            emb_dim=4,
+            hidden=3,
+            enc_layers=1,
+            dec_layers=2,
+            src_vocab_size=8,
+            tgt_vocab_size=8,
+            attention="general",
+            dropout=0.0,
+            init_range=0.5,
+        )
+    ).eval()
 
 
 def tiny_batches(n=2, seed=1):
@@ -215,8 +238,9 @@ def tiny_hessian():
 
     def E(w):
         parts = {k: v.reshape(s) for k, v, s in zip(names, w.split(sizes), shapes)}
-        return sum(nll_loss(functional_call(m, parts, (b.src, b.src_len, b.tgt_in)), b.tgt_out) for b in bs) / \
-            sum(b.n_tokens for b in bs)
+        return sum(nll_loss(functional_call(m, parts, (b.src, b.src_len, b.tgt_in)), b.tgt_out) for b in bs) / sum(
+            b.n_tokens for b in bs
+        )
 
     w0 = torch.cat([p.detach().reshape(-1) for p in params.values()])
     return m, bs, torch.autograd.functional.hessian(E, w0)
@@ -224,8 +248,10 @@ def tiny_hessian():
 
 def test_decoder_lstm_cell_and_packed_lstm_are_twice_differentiable():
     gen = torch.Generator().manual_seed(0)
-    args = [torch.randn(s, generator=gen, dtype=torch.float64, requires_grad=True)
-            for s in [(2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,), (16,)]]
+    args = [
+        torch.randn(s, generator=gen, dtype=torch.float64, requires_grad=True)
+        for s in [(2, 3), (2, 4), (2, 4), (16, 3), (16, 4), (16,), (16,)]
+    ]
 
     def cell(x, h, c, wi, wh, bi, bh):
         return torch._VF.lstm_cell(x, (h, c), wi, wh, bi, bh)
@@ -245,8 +271,9 @@ def test_hutchinson_agrees_with_the_exact_diagonal_within_its_own_standard_error
     m, bs, H = tiny_hessian
     h = H.diagonal().double()
     probes = 4000
-    est = flat(hutchinson_diagonal(seq2seq_objective(m), prunable_params(m), bs, probes=probes, seed=0,
-                                   probe_batch=500))
+    est = flat(
+        hutchinson_diagonal(seq2seq_objective(m), prunable_params(m), bs, probes=probes, seed=0, probe_batch=500)
+    )
     # one probe's error on weight k has variance Σ_{j≠k} h_kj²; P probes divide it by P. Off-diagonal
     # curvature dominates an LSTM's Hessian, so the tolerance is this standard error, per weight.
     se = ((H.double().square().sum(1) - h.square()).clamp(min=0) / probes).sqrt()
@@ -276,7 +303,9 @@ def test_empirical_fisher_uses_per_sentence_gradients():
     for b in bs:
         for i in range(3):  # one sentence at a time, padding trimmed by hand
             s, t = int(b.src_len[i]), int((b.tgt_out[i] != 0).sum())
-            loss = nll_loss(m(b.src[i:i + 1, :s], b.src_len[i:i + 1], b.tgt_in[i:i + 1, :t]), b.tgt_out[i:i + 1, :t])
+            loss = nll_loss(
+                m(b.src[i : i + 1, :s], b.src_len[i : i + 1], b.tgt_in[i : i + 1, :t]), b.tgt_out[i : i + 1, :t]
+            )
             for (k, p), g in zip(params.items(), torch.autograd.grad(loss, list(params.values()), allow_unused=True)):
                 want[k] += 0 if g is None else g.square()
     n = sum(b.n_tokens for b in bs)
@@ -358,8 +387,18 @@ def test_snip_at_init_is_deterministic_and_leaves_the_model_untouched():
 
 
 def test_registry_variants_are_visible_and_addressable_by_name():
-    assert {"obd", "obd-empirical", "obd-hutchinson", "obd-exact", "snip", "snip-init", "grasp", "grasp-init",
-            "taylor", "taylor2"} <= set(score_names("weight"))
+    assert {
+        "obd",
+        "obd-empirical",
+        "obd-hutchinson",
+        "obd-exact",
+        "snip",
+        "snip-init",
+        "grasp",
+        "grasp-init",
+        "taylor",
+        "taylor2",
+    } <= set(score_names("weight"))
     assert get_score("obd").options["estimator"] == "fisher" and get_score("obd").needs_data
     assert get_score("snip-init-b1").n_batches == 1 and not get_score("magnitude").needs_data
     assert get_score("snip-init").at_init and not get_score("snip").at_init and get_score("random").mask_per_seed
@@ -395,6 +434,7 @@ def test_scoring_a_cuda_model_runs_cudnn_off_for_first_order_scores_too(monkeypa
     # scores run in eval mode, and cuDNN's RNN refuses a backward outside training mode (pytorch #5878):
     # on CUDA every score, not only the double-backward ones, must take the non-fused path
     from nmtprune.prune.scores._autograd import prunable_params, scoring_mode
+
     m = tiny_model().train()
     seen = {}
     for on_cuda in (True, False):
@@ -429,10 +469,13 @@ def test_scoring_batches_are_deterministic_prefixes(tmp_path):
 def test_sweep_context_builds_batches_only_for_data_driven_scores(tmp_path):
     from nmtprune.experiments.context import Context
     from nmtprune.experiments.study import load_study
+
     model = toy_checkpoint(tmp_path / "model")
     path = tmp_path / "s.yaml"
-    path.write_text(f"model: {model}\nsplit: test\ndev_split: dev\nbeam: 1\nmax_sentences: 4\n"
-                    "prune_eval: {sparsities: [0.5], methods: [{score: obd, schemes: [class-blind]}]}\n")
+    path.write_text(
+        f"model: {model}\nsplit: test\ndev_split: dev\nbeam: 1\nmax_sentences: 4\n"
+        "prune_eval: {sparsities: [0.5], methods: [{score: obd, schemes: [class-blind]}]}\n"
+    )
     ctx = Context(load_study(path), tmp_path / "work")
     ctx.masks("magnitude", "class-blind", 0.5)
     assert ctx._train is None  # magnitude needs no data
@@ -446,9 +489,27 @@ def test_sweep_context_builds_batches_only_for_data_driven_scores(tmp_path):
 
 def test_prune_cli_passes_scoring_batches_and_records_them(tmp_path):
     from nmtprune.cli import main
+
     model = toy_checkpoint(tmp_path / "model")
-    assert main(["prune", str(model), "--score", "taylor", "--sparsity", "0.5", "--score-batches", "2",
-                 "--score-batch-size", "8", "--out", str(tmp_path / "p")]) == 0
+    assert (
+        main(
+            [
+                "prune",
+                str(model),
+                "--score",
+                "taylor",
+                "--sparsity",
+                "0.5",
+                "--score-batches",
+                "2",
+                "--score-batch-size",
+                "8",
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
+        == 0
+    )
     rec = json.loads((tmp_path / "p" / "prune.json").read_text())
     assert rec["scoring"]["n_batches"] == 2 and rec["scoring"]["sentences"] == 16
     assert rec["scoring"]["options"] == {"order": 1} and rec["stats"]["overall"]["sparsity"] == pytest.approx(0.5, 1e-3)
@@ -460,6 +521,7 @@ def test_scheduled_pruning_rescores_the_current_model_at_every_event(tmp_path):
     from nmtprune.experiments.study import load_study
     from nmtprune.prune.gradual import ScheduledPruner, full_masks
     from nmtprune.prune.schedule import iterative
+
     model = toy_checkpoint(tmp_path / "model")
     path = tmp_path / "s.yaml"
     path.write_text(f"model: {model}\nsplit: test\ndev_split: dev\nbeam: 1\n")

@@ -1,4 +1,5 @@
 """Wanda as a registered score: |W| times the norm of what each column of W multiplied."""
+
 import pytest
 import torch
 

@@ -3,6 +3,7 @@ the pruning engine and carries real retraining frames; the video has its frames;
 run. The built site in a real browser: ``test_site_browser.py``; frames, extension points and
 packaging: ``test_site_frames.py``.
 """
+
 import base64
 import copy
 import json
@@ -23,11 +24,14 @@ def built(tmp_path_factory):
 def test_export_is_valid_and_matches_the_engine(built):
     from nmtprune.train.checkpoint import load_model
     from nmtprune.site.export import score_runner
+
     ex = built["export"]
     validate(ex)
-    assert {m["id"] for m in ex["methods"]} == {f"{s}/{c}" for s in ("magnitude", "random", "obd", "snip-init")
-                                                 for c in ("class-blind", "class-uniform", "class-distribution")} \
-        | {"units-l1/per-layer", "units-l1/global"}
+    assert {m["id"] for m in ex["methods"]} == {
+        f"{s}/{c}"
+        for s in ("magnitude", "random", "obd", "snip-init")
+        for c in ("class-blind", "class-uniform", "class-distribution")
+    } | {"units-l1/per-layer", "units-l1/global"}
     model, cfg, sv, tv = load_model(built["model"])
     named = dict(model.named_parameters())
     run = score_runner(cfg, sv, tv, seed=0)  # OBD gets its scoring batches as the export gave them
@@ -45,8 +49,9 @@ def test_export_is_valid_and_matches_the_engine(built):
                     assert mismatch <= max(1, keep.size // 100), (m["id"], p["name"], level, mismatch)
                     assert list(named[p["name"]].shape) == p["shape"]
         assert m["class_sparsity"][ex["classes"][0]["name"]][0] == 0
-    assert ex["samples"]["sources"] and all(len(s["hyps"]) == len(ex["samples"]["sources"])
-                                            for m in ex["methods"] for s in m["samples"])
+    assert ex["samples"]["sources"] and all(
+        len(s["hyps"]) == len(ex["samples"]["sources"]) for m in ex["methods"] for s in m["samples"]
+    )
     assert ex["results"]["matched_model"] and len(ex["methods"][0]["curve"]) == 5
     bad = copy.deepcopy(ex)
     bad["methods"][0]["pruned_at"][ex["classes"][0]["params"][0]["name"]] = "AAAA"
@@ -63,15 +68,22 @@ def test_video_has_the_expected_frames(built, tmp_path):
     from PIL import Image
 
     from nmtprune.site.video import render_video
-    res = render_video("magnitude/class-uniform", tmp_path / "v.mp4", export=str(built["out"] / "data" / "export.json"),
-                       fps=4, seconds=2.5)
+
+    res = render_video(
+        "magnitude/class-uniform",
+        tmp_path / "v.mp4",
+        export=str(built["out"] / "data" / "export.json"),
+        fps=4,
+        seconds=2.5,
+    )
     assert res["frames"] == 10
     frames, secs = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "v.mp4"))
     assert frames == 10 and abs(secs - 2.5) < 0.3
     with Image.open(res["gif"]) as g:
         assert 2 <= g.n_frames == res["gif_frames"] <= 5 and g.size == (640, 360)
-    direct = render_video("random/class-distribution", tmp_path / "d.mp4", model_dir=str(built["model"]), fps=4,
-                          seconds=1, gif=False)  # computed from the model, no site needed
+    direct = render_video(
+        "random/class-distribution", tmp_path / "d.mp4", model_dir=str(built["model"]), fps=4, seconds=1, gif=False
+    )  # computed from the model, no site needed
     assert direct["frames"] == 4 and "gif" not in direct
     assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "d.mp4"))[0] == 4
     with pytest.raises(ValueError, match="unknown method"):
@@ -79,13 +91,27 @@ def test_video_has_the_expected_frames(built, tmp_path):
     # OBD's steps about its ingredients (curvature, w², saliency) show those histograms, as the site does
     ex = built["export"]
     obd = next(m for m in ex["methods"] if m["id"] == "obd/class-blind")
-    parts = {st["of"] for st in obd["steps"] if st.get("of")} & set(next(x for x in ex["scores"]
-                                                                         if x["name"] == "obd")["parts"])
-    res = render_video("obd/class-blind", tmp_path / "o.mp4", export=str(built["out"] / "data" / "export.json"),
-                       fps=4, seconds=len(obd["steps"]), gif=False)
+    parts = {st["of"] for st in obd["steps"] if st.get("of")} & set(
+        next(x for x in ex["scores"] if x["name"] == "obd")["parts"]
+    )
+    res = render_video(
+        "obd/class-blind",
+        tmp_path / "o.mp4",
+        export=str(built["out"] / "data" / "export.json"),
+        fps=4,
+        seconds=len(obd["steps"]),
+        gif=False,
+    )
     assert len(parts) >= 3 and res["parts_shown"] == sorted(parts)
-    assert render_video("magnitude/class-blind", tmp_path / "m.mp4", export=str(built["out"] / "data" / "export.json"),
-                        fps=2, seconds=1, gif=False, frames_dir="")["parts_shown"] in ([], ["w"])
+    assert render_video(
+        "magnitude/class-blind",
+        tmp_path / "m.mp4",
+        export=str(built["out"] / "data" / "export.json"),
+        fps=2,
+        seconds=1,
+        gif=False,
+        frames_dir="",
+    )["parts_shown"] in ([], ["w"])
 
 
 def test_video_appends_the_retraining_segment(built, tmp_path):
@@ -96,9 +122,11 @@ def test_video_appends_the_retraining_segment(built, tmp_path):
 
     from nmtprune.site.video import find_training, frame_count, render_video
     from nmtprune.site.video_training import frame_of
+
     export = str(built["out"] / "data" / "export.json")
-    res = render_video("magnitude/class-blind", tmp_path / "v.mp4", export=export, fps=4, seconds=2.5,
-                       train_seconds=2, gif=False)
+    res = render_video(
+        "magnitude/class-blind", tmp_path / "v.mp4", export=export, fps=4, seconds=2.5, train_seconds=2, gif=False
+    )
     assert res["training"] == "magnitude/class-blind@80" and res["training_frames"] == frame_count(4, 2) == 8
     assert res["frames"] == 10 + 8
     frames, secs = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "v.mp4"))
@@ -108,8 +136,10 @@ def test_video_appends_the_retraining_segment(built, tmp_path):
     assert shown == sorted(shown) and set(shown) == set(range(n_rec)) and shown[-2:] == [n_rec - 1] * 2
     (tmp_path / "fr").mkdir()
     shutil.copy(built["frames_file"], tmp_path / "fr" / "magnitude-class-blind-s80.json")
-    assert find_training("magnitude/class-blind", {"training": []}, frames_dir=tmp_path / "fr")["id"] == \
-        "magnitude/class-blind@80"  # found in the folder
+    assert (
+        find_training("magnitude/class-blind", {"training": []}, frames_dir=tmp_path / "fr")["id"]
+        == "magnitude/class-blind@80"
+    )  # found in the folder
     assert find_training("magnitude/class-uniform", {"training": []}, frames_dir=tmp_path / "fr") is None
     with pytest.raises(ValueError, match="not of 'random/class-blind'"):
         find_training("random/class-blind", {"training": []}, frames=built["frames_file"])
@@ -121,30 +151,86 @@ def test_cli_commands(built, tmp_path, capsys):
     import argparse
 
     from nmtprune.site import add_cli
+
     parser = argparse.ArgumentParser(prog="nmtprune")
     add_cli(parser.add_subparsers(dest="cmd", required=True))
-    args = parser.parse_args(["video", "--method", "magnitude/class-blind", "--out", str(tmp_path / "v.gif"),
-                              "--export", str(built["out"] / "data" / "export.json"), "--fps", "4", "--seconds", "1"])
+    args = parser.parse_args(
+        [
+            "video",
+            "--method",
+            "magnitude/class-blind",
+            "--out",
+            str(tmp_path / "v.gif"),
+            "--export",
+            str(built["out"] / "data" / "export.json"),
+            "--fps",
+            "4",
+            "--seconds",
+            "1",
+        ]
+    )
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["gif_frames"] >= 1 and (tmp_path / "v.gif").is_file()
-    args = parser.parse_args(["site", "--out", str(tmp_path / "s"), "--model", str(built["model"]), "--results", "",
-                              "--samples", "1", "--split", "test", "--frames", "--quiet"])
+    args = parser.parse_args(
+        [
+            "site",
+            "--out",
+            str(tmp_path / "s"),
+            "--model",
+            str(built["model"]),
+            "--results",
+            "",
+            "--samples",
+            "1",
+            "--split",
+            "test",
+            "--frames",
+            "--quiet",
+        ]
+    )
     assert args.func(args) == 0
     ex = json.loads((tmp_path / "s" / "data" / "export.json").read_text(encoding="utf-8"))
     assert ex["results"]["source"] is None and all(m["curve"] == [] for m in ex["methods"])
     assert (tmp_path / "s" / "index.html").is_file() and (tmp_path / "s" / "js" / "main.js").is_file()
     capsys.readouterr()
-    args = parser.parse_args(["site-frames", "--model", str(built["model"]), "--out", str(tmp_path / "f.json"),
-                              "--steps", "2", "--every", "1", "--rows", "4", "--cols", "4", "--dev-sentences", "4",
-                              "--quiet"])
+    args = parser.parse_args(
+        [
+            "site-frames",
+            "--model",
+            str(built["model"]),
+            "--out",
+            str(tmp_path / "f.json"),
+            "--steps",
+            "2",
+            "--every",
+            "1",
+            "--rows",
+            "4",
+            "--cols",
+            "4",
+            "--dev-sentences",
+            "4",
+            "--quiet",
+        ]
+    )
     assert args.func(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["frames"] == 3 and out["bytes"] == (tmp_path / "f.json").stat().st_size
     art = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     assert art["provenance"]["command"].startswith("nmtprune") and art["provenance"]["seed"] == 0
     with pytest.raises(FileNotFoundError, match="--static"):
-        args = parser.parse_args(["site", "--out", str(tmp_path / "s2"), "--model", str(built["model"]),
-                                  "--static", str(tmp_path / "nowhere"), "--quiet"])
+        args = parser.parse_args(
+            [
+                "site",
+                "--out",
+                str(tmp_path / "s2"),
+                "--model",
+                str(built["model"]),
+                "--static",
+                str(tmp_path / "nowhere"),
+                "--quiet",
+            ]
+        )
         args.func(args)
 
 
@@ -154,8 +240,11 @@ def _cells(b64: str, dtype) -> np.ndarray:
 
 def test_export_carries_real_retraining_frames_and_score_parts(built):
     ex = built["export"]
-    assert sorted(t["id"] for t in ex["training"]) == ["greg-1/per-layer@50", "magnitude/class-blind@80",
-                                                       "snip-init/class-blind@80"]
+    assert sorted(t["id"] for t in ex["training"]) == [
+        "greg-1/per-layer@50",
+        "magnitude/class-blind@80",
+        "snip-init/class-blind@80",
+    ]
     assert all(t["matched_model"] for t in ex["training"])
     by_method = {t["method"]: t for t in ex["training"]}
     assert by_method["snip-init/class-blind"]["kind"] == "from-init"
@@ -182,7 +271,9 @@ def test_export_carries_real_retraining_frames_and_score_parts(built):
     with pytest.raises(ExportError, match="delta"):
         validate(bad)
     bad = copy.deepcopy(ex)
-    bad["training"][ex["training"].index(t)]["frames"][1]["pruned_nonzero"] = 3  # a pruned weight came back: the artifact is wrong
+    bad["training"][ex["training"].index(t)]["frames"][1]["pruned_nonzero"] = (
+        3  # a pruned weight came back: the artifact is wrong
+    )
     with pytest.raises(ExportError, match="pruned_nonzero"):
         validate(bad)
     bad = copy.deepcopy(ex)
@@ -212,6 +303,7 @@ def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
     from nmtprune.prune.scores.obd import curvature_diagonal
     from nmtprune.site.export import hist_of, score_runner
     from nmtprune.train.checkpoint import load_model
+
     ex = built["export"]
     obd = next(s for s in ex["scores"] if s["name"] == "obd")
     assert set(obd["parts"]) == {"curvature", "w2", "saliency"} and all(h["log"] for h in obd["parts"].values())
@@ -226,13 +318,20 @@ def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
         h = curvature_diagonal(seq2seq_objective(model), params, batches, "fisher", seed=0, samples=1)
     names = [p for c in ex["classes"] for p in c["params"]]
     w = {p["name"]: dict(model.named_parameters())[p["name"]].detach().float() for p in names}
-    direct = {"curvature": {n: h[n].clamp(min=0) for n in w}, "w2": {n: v.square() for n, v in w.items()},
-              "saliency": {n: 0.5 * h[n].clamp(min=0) * v.square() for n, v in w.items()}}
+    direct = {
+        "curvature": {n: h[n].clamp(min=0) for n in w},
+        "w2": {n: v.square() for n, v in w.items()},
+        "saliency": {n: 0.5 * h[n].clamp(min=0) * v.square() for n, v in w.items()},
+    }
     for part, values in direct.items():
-        want = hist_of({c["name"]: torch.cat([values[p["name"]].reshape(-1) for p in c["params"]])
-                        for c in ex["classes"]}, log=True)
+        want = hist_of(
+            {c["name"]: torch.cat([values[p["name"]].reshape(-1) for p in c["params"]]) for c in ex["classes"]},
+            log=True,
+        )
         got = obd["parts"][part]
-        assert got["zeros"] == want["zeros"] and abs(got["lo"] - want["lo"]) < 1e-3 and abs(got["hi"] - want["hi"]) < 1e-3
+        assert (
+            got["zeros"] == want["zeros"] and abs(got["lo"] - want["lo"]) < 1e-3 and abs(got["hi"] - want["hi"]) < 1e-3
+        )
         for c in want["counts"]:  # the same values binned alike (a value on a bin edge may round either way)
             assert sum(abs(a - b) for a, b in zip(got["counts"][c], want["counts"][c])) <= 2, (part, c)
     assert sum(obd["parts"]["curvature"]["zeros"].values()) > 0  # embedding rows of words the batch lacks
@@ -250,18 +349,28 @@ def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built)
 
     from nmtprune.prune.units import get_unit_score, select_units, unit_groups
     from nmtprune.train.checkpoint import load_model
+
     ex = built["export"]
     m = _method(ex, "units-l1/per-layer")
     assert m["selection"] in {s["name"] for s in ex["selections"]}
-    assert [st["viz"] for st in m["steps"]] == ["unit-histograms", "unit-histograms", "units", "class-bars", "matrix",
-                                                "shrink", "training"]  # the last: GReg's penalty phase
+    assert [st["viz"] for st in m["steps"]] == [
+        "unit-histograms",
+        "unit-histograms",
+        "units",
+        "class-bars",
+        "matrix",
+        "shrink",
+        "training",
+    ]  # the last: GReg's penalty phase
     assert m["units"]["scope"] == "per-layer" and m["units"]["limit"] == 98
     assert len(m["samples"]) > 1 and all(len(s["hyps"]) == len(ex["samples"]["sources"]) for s in m["samples"])
     model, *_ = load_model(built["model"])
     scores = get_unit_score("l1")(model)
     u = m["units"]
     assert u["dense_params"] == u["params"][0] == sum(p.numel() for p in model.parameters())
-    assert all(b <= a for a, b in zip(u["params"], u["params"][1:])) and u["params"][90] < u["params"][50] < u["params"][0]
+    assert (
+        all(b <= a for a, b in zip(u["params"], u["params"][1:])) and u["params"][90] < u["params"][50] < u["params"][0]
+    )
     score_hist = next(s for s in ex["scores"] if s["name"] == "units-l1")["histogram"]
     for g, eg in zip(unit_groups(model.cfg), u["groups"]):
         assert eg["name"] == g.name and eg["kept"][50] == g.size - round(0.5 * g.size)
@@ -291,7 +400,7 @@ def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built)
     assert full_rows > 0  # removed units' gate rows of the LSTM matrices, all pruned
     emb = next(c for c in ex["classes"] if not c["params"][0]["blocks"] and "emb" in c["name"])
     assert emb and m["class_sparsity"][emb["name"]][90] == 0  # units never touch the embeddings
-    _refused(ex, "units-l1/per-layer", lambda x: x["units"]["params"].__setitem__(5, 10 ** 9), "cannot grow")
+    _refused(ex, "units-l1/per-layer", lambda x: x["units"]["params"].__setitem__(5, 10**9), "cannot grow")
     _refused(ex, "magnitude/class-blind", lambda x: x["steps"][0].update(viz="shrink"), "hidden units")
 
 
@@ -304,10 +413,16 @@ def test_global_unit_method_ranks_normalised_scores_of_all_layers(built):
     from nmtprune.prune.units.groups import UnitError
     from nmtprune.site.units import UNIT_NORMALIZE
     from nmtprune.train.checkpoint import load_model
+
     ex = built["export"]
     m = _method(ex, "units-l1/global")
-    assert [st["viz"] for st in m["steps"]][:5] == ["unit-histograms", "unit-histograms", "histogram",
-                                                    "unit-histograms", "units"]
+    assert [st["viz"] for st in m["steps"]][:5] == [
+        "unit-histograms",
+        "unit-histograms",
+        "histogram",
+        "unit-histograms",
+        "units",
+    ]
     assert m["steps"][2]["of"] == "pooled" and m["steps"][2]["threshold"] == "global"
     model, *_ = load_model(built["model"])
     scores = get_unit_score("l1")(model)
@@ -341,19 +456,31 @@ def test_unit_method_curve_is_the_unit_eval_results(built):
     from nmtprune.experiments.grid import model_hash
     from nmtprune.site.results import read_unit_curves
     from site_helpers import unit_metrics
+
     ex = built["export"]
 
     def point(f, seeds):
         ms = [unit_metrics(f, s) for s in seeds]
-        return {"sparsity": f * 100, "bleu": np.mean([m["bleu_tok_lc"] for m in ms]),
-                "ppl": np.mean([m["ppl"] for m in ms]), "n": len(ms), "params_ratio": 1 - 0.6 * f}
+        return {
+            "sparsity": f * 100,
+            "bleu": np.mean([m["bleu_tok_lc"] for m in ms]),
+            "ppl": np.mean([m["ppl"] for m in ms]),
+            "n": len(ms),
+            "params_ratio": 1 - 0.6 * f,
+        }
+
     want = [point(0, [0]), point(0.1, [0]), point(0.25, [0]), point(0.5, [1, 2]), point(0.75, [0])]
     got = _method(ex, "units-l1/per-layer")["curve"]
     assert [p["sparsity"] for p in got] == [p["sparsity"] for p in want]
     for g, w in zip(got, want):
         assert g == pytest.approx(w), g
-    assert ex["results"]["units"] == {**ex["results"]["units"], "study": "units", "matched_model": True,
-                                      "points": 8, "beam": 5}  # 9 cells, the other checkpoint's not
+    assert ex["results"]["units"] == {
+        **ex["results"]["units"],
+        "study": "units",
+        "matched_model": True,
+        "points": 8,
+        "beam": 5,
+    }  # 9 cells, the other checkpoint's not
     assert all("params_ratio" not in p for m in ex["methods"] if "units" not in m for p in m["curve"])
     curves, info = read_unit_curves(built["tmp"] / "results", model_hash(built["model"]))
     assert set(curves) == {("units-l1", "per-layer"), ("units-l1", "global")}
@@ -377,9 +504,17 @@ def test_video_of_a_unit_method_shows_unit_groups_and_its_bleu(built, tmp_path):
     pytest.importorskip("imageio_ffmpeg", reason="pip install imageio-ffmpeg (.ci/install-browser.sh)")
     from nmtprune.site.video import render_video
     from nmtprune.site.video_units import bleu_series, cut_of
+
     m = _method(built["export"], "units-l1/per-layer")
-    res = render_video("units-l1/per-layer", tmp_path / "u.mp4", export=str(built["out"] / "data" / "export.json"),
-                       fps=4, seconds=1, gif=False, train_seconds=0.5)
+    res = render_video(
+        "units-l1/per-layer",
+        tmp_path / "u.mp4",
+        export=str(built["out"] / "data" / "export.json"),
+        fps=4,
+        seconds=1,
+        gif=False,
+        train_seconds=0.5,
+    )
     assert res["frames"] == 4 + 2 and res["panels"] == "units" and res["bleu_points"] == len(m["curve"]) == 5
     assert res["training"] == "greg-1/per-layer@50"  # the segment: GReg's penalty phase
     assert bleu_series(m)[0] == [0, 10, 25, 50, 75]
@@ -388,9 +523,22 @@ def test_video_of_a_unit_method_shows_unit_groups_and_its_bleu(built, tmp_path):
     assert cut_of(m, g, 0) is None and cut_of(m, g, 50) == g["cut"][50]
     mg = _method(built["export"], "units-l1/global")
     assert all(cut_of(mg, x, 50) == mg["global_threshold"][50] for x in mg["units"]["groups"])
-    res = render_video("units-l1/global", tmp_path / "g.mp4", export=str(built["out"] / "data" / "export.json"),
-                       fps=4, seconds=1, gif=False)
+    res = render_video(
+        "units-l1/global",
+        tmp_path / "g.mp4",
+        export=str(built["out"] / "data" / "export.json"),
+        fps=4,
+        seconds=1,
+        gif=False,
+    )
     assert res["frames"] == 4 and res["panels"] == "units" and res["bleu_points"] == len(mg["curve"]) == 2
-    res = render_video("magnitude/class-blind", tmp_path / "w.mp4", export=str(built["out"] / "data" / "export.json"),
-                       fps=4, seconds=1, gif=False, train_seconds=0.5)  # a weight method: per-class panels
+    res = render_video(
+        "magnitude/class-blind",
+        tmp_path / "w.mp4",
+        export=str(built["out"] / "data" / "export.json"),
+        fps=4,
+        seconds=1,
+        gif=False,
+        train_seconds=0.5,
+    )  # a weight method: per-class panels
     assert res["panels"] == "classes" and res["bleu_points"] == 5

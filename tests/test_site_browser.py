@@ -6,6 +6,7 @@ compare view counts where two masks differ, the retraining frames play, and mode
 The browser is Debian's chromium (``.ci/install-browser.sh``); Playwright cannot download one
 here. Screenshots go to ``$NMTPRUNE_ARTIFACTS/site`` (default ``runs/test-artifacts/site``).
 """
+
 from site_helpers import XSS, browser, built, new_page, open_site, page, shot, url  # noqa: F401 (fixtures)
 
 
@@ -29,8 +30,13 @@ def test_slider_changes_pruned_cells_readout_and_curve_marker(page, url):
 
     def snap():
         r = page.locator("#matrix-readout")
-        return (int(r.get_attribute("data-pruned")), r.inner_text(),
-                page.locator(".marker-line").first.get_attribute("x1"), page.locator("#s-readout").inner_text())
+        return (
+            int(r.get_attribute("data-pruned")),
+            r.inner_text(),
+            page.locator(".marker-line").first.get_attribute("x1"),
+            page.locator("#s-readout").inner_text(),
+        )
+
     before = snap()
     page.fill("#slider", "80")
     after = snap()
@@ -48,9 +54,13 @@ def test_slider_changes_pruned_cells_readout_and_curve_marker(page, url):
 def test_url_round_trips_the_state(page, url, built):
     ex = built["export"]
     cls = ex["classes"][-1]["name"]
-    open_site(page, url, f"#view=compare&score=random&sel=class-uniform&s=37&cls={cls}&step=1&cmp=magnitude/class-blind")
+    open_site(
+        page, url, f"#view=compare&score=random&sel=class-uniform&s=37&cls={cls}&step=1&cmp=magnitude/class-blind"
+    )
     assert page.locator("#score").input_value() == "random" and page.locator("#sel").input_value() == "class-uniform"
-    assert page.locator("#slider").input_value() == "37" and page.locator("#cmp").input_value() == "magnitude/class-blind"
+    assert (
+        page.locator("#slider").input_value() == "37" and page.locator("#cmp").input_value() == "magnitude/class-blind"
+    )
     assert page.locator("#cmp-cls").input_value() == cls
     page.select_option("#sel", "class-distribution")
     page.fill("#slider", "63")
@@ -104,6 +114,7 @@ def _expected_diff(export, a, b, cls, s):
     import base64
 
     import numpy as np
+
     ma, mb = (next(m for m in export["methods"] if m["id"] == x) for x in (a, b))
     out = {"both": 0, "only-a": 0, "only-b": 0, "neither": 0}
     for p in next(c for c in export["classes"] if c["name"] == cls)["params"]:
@@ -139,7 +150,10 @@ def test_compare_view_shows_where_two_masks_differ(page, url, built):
     other.close()
     page.click("#cmp-swap")
     swapped = _diff_counts(page)
-    assert page.locator("#sel").input_value() == "class-uniform" and page.locator("#cmp").input_value() == "magnitude/class-blind"
+    assert (
+        page.locator("#sel").input_value() == "class-uniform"
+        and page.locator("#cmp").input_value() == "magnitude/class-blind"
+    )
     assert (swapped["only-a"], swapped["only-b"]) == (counts["only-b"], counts["only-a"])
     open_site(page, url, f"#view=matrix&score=magnitude&sel=class-blind&s=33&cls={cls['name']}")
     page.click("#link-compare")  # linked from the other views, keeping the state
@@ -157,7 +171,9 @@ def test_every_walkthrough_plays_by_itself_to_its_last_step(page, url, built):
         assert page.locator("#how-play").get_attribute("aria-pressed") == "true"
         page.wait_for_function(
             f"document.getElementById('how-step-label').textContent.endsWith('step {n} of {n}') && "
-            "document.getElementById('how-play').getAttribute('aria-pressed') === 'false'", timeout=20_000)
+            "document.getElementById('how-play').getAttribute('aria-pressed') === 'false'",
+            timeout=20_000,
+        )
         assert f"step={n - 1}" in page.url
         if m["steps"][-1]["viz"] == "training":  # the retraining frames played to the last one
             t = next(t for t in built["export"]["training"] if t["method"] == m["id"])
@@ -167,7 +183,9 @@ def test_every_walkthrough_plays_by_itself_to_its_last_step(page, url, built):
             assert "s=60" in page.url  # the sparsity swept up to where it was
     open_site(page, url, "#view=how&score=random&sel=class-blind&step=0&s=50")
     page.click("#how-play")  # at 1×: pause it early, by the button and by taking over with Next
-    page.wait_for_function("document.getElementById('how-step-label').textContent.includes('step 2 of')", timeout=10_000)
+    page.wait_for_function(
+        "document.getElementById('how-step-label').textContent.includes('step 2 of')", timeout=10_000
+    )
     page.click("#how-play")
     assert page.locator("#how-play").get_attribute("aria-pressed") == "false"
     label = page.locator("#how-step-label").inner_text()
@@ -229,7 +247,10 @@ def test_unit_method_is_picked_compared_and_shrinks(page, url, built):
     assert other.locator("#shrink-readout").inner_text() == r.inner_text() and other.url == saved
     other.close()
     open_site(page, url, "#view=matrix&score=units-l1&sel=per-layer&s=50")
-    assert "units" in page.locator("#matrix-readout").inner_text() and int(page.locator("#matrix-readout").get_attribute("data-pruned")) > 0
+    assert (
+        "units" in page.locator("#matrix-readout").inner_text()
+        and int(page.locator("#matrix-readout").get_attribute("data-pruned")) > 0
+    )
     shot(page, "matrix-units-50")
     # its curves are the unit-eval results against the % of units removed, apart from the weight methods'
     bleu = page.locator(".chart").first
@@ -239,7 +260,9 @@ def test_unit_method_is_picked_compared_and_shrinks(page, url, built):
     assert bleu.locator(".curve.other").count() == len(others)  # the other unit method's, no weight sparsity curves
     assert bleu.locator(".marker-label").text_content() == f"{30 * 0.25 + 1.5:.1f}"  # seeds 1 and 2 at 50 %
     open_site(page, url, "#view=compare&score=units-l1&sel=per-layer&s=50&cmp=magnitude/class-blind")
-    assert page.locator("#cmp").input_value() == "magnitude/class-blind" and page.locator("#compare-readout").count() == 1
+    assert (
+        page.locator("#cmp").input_value() == "magnitude/class-blind" and page.locator("#compare-readout").count() == 1
+    )
     shot(page, "compare-units-50")
     assert page.errors == []
 

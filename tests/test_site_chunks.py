@@ -9,6 +9,7 @@
 
 Screenshots go to each test's pytest tmp dir (``artifacts/``).
 """
+
 import json
 import math
 
@@ -23,6 +24,7 @@ def _method(export, mid):
 
 def test_core_and_chunks_join_back_to_the_export(built):
     from nmtprune.site.chunks import join_export, split_export
+
     ex = built["export"]
     core, chunks = split_export(ex)
     text = json.dumps(core)
@@ -42,8 +44,9 @@ def test_first_view_needs_under_a_megabyte(built):
     core = json.loads((data / "export.json").read_text(encoding="utf-8"))
     size = lambda rel: (data / rel).stat().st_size  # noqa: E731
     heaviest_class = max(size(c["chunk"]) for c in core["classes"])
-    per_method = sorted((size(m["chunk"]) + max(size(p) for p in m["class_chunks"].values()) for m in core["methods"]),
-                        reverse=True)
+    per_method = sorted(
+        (size(m["chunk"]) + max(size(p) for p in m["class_chunks"].values()) for m in core["methods"]), reverse=True
+    )
     frames = max([size(t["chunk"]) for t in core["training"]] or [0])
     first = (data / "export.json").stat().st_size + heaviest_class + sum(per_method[:2]) + frames
     assert first < FIRST_VIEW_LIMIT, first
@@ -116,7 +119,10 @@ def test_retrained_bleu_follows_the_slider(page, url, built, tmp_path):
     assert page.locator("#retrain-readout p").first.get_attribute("data-measured") == "50"
     open_site(page, url, "#view=matrix&score=obd&sel=class-blind&s=50")  # no retraining run of it
     box = page.locator("#retrain-readout")
-    assert box.get_attribute("data-measured") == "none" and "--only retrain --match obd_class-blind_s50_" in box.inner_text()
+    assert (
+        box.get_attribute("data-measured") == "none"
+        and "--only retrain --match obd_class-blind_s50_" in box.inner_text()
+    )
     assert page.errors == []
 
 
@@ -146,23 +152,39 @@ def test_unit_methods_speak_of_units_and_are_compared_with_units(page, url, buil
     canvases = page.locator("canvas")
     assert canvases.count() > 0 and all(canvases.nth(i).get_attribute("aria-label") for i in range(canvases.count()))
     open_site(page, url, "#view=how&score=magnitude&sel=class-blind&step=0&s=40")
-    for box in (page.locator(".step-dots a").nth(i).bounding_box() for i in range(page.locator(".step-dots a").count())):
+    for box in (
+        page.locator(".step-dots a").nth(i).bounding_box() for i in range(page.locator(".step-dots a").count())
+    ):
         assert box["height"] >= 24 and box["width"] >= 24
     assert page.errors == []
 
 
 def test_unit_retraining_is_read_per_scope(tmp_path):
     from nmtprune.site.retrained import read_retrained
+
     folder = tmp_path / "units"
     folder.mkdir()
     for seed, bleu in ((1, 30.0), (2, 31.0)):
-        rec = {"format": "nmtprune-result", "version": 1, "id": f"unit-retrain_l1_per-layer_u50_seed{seed}",
-               "kind": "unit-retrain", "status": "ok", "study": "units",
-               "params": {"kind": "unit-retrain", "model_hash": "h", "score": "l1", "scope": "per-layer",
-                          "fraction": 0.5, "train_seed": seed}, "metrics": {"bleu_tok_lc": bleu, "ppl": 5.0}}
+        rec = {
+            "format": "nmtprune-result",
+            "version": 1,
+            "id": f"unit-retrain_l1_per-layer_u50_seed{seed}",
+            "kind": "unit-retrain",
+            "status": "ok",
+            "study": "units",
+            "params": {
+                "kind": "unit-retrain",
+                "model_hash": "h",
+                "score": "l1",
+                "scope": "per-layer",
+                "fraction": 0.5,
+                "train_seed": seed,
+            },
+            "metrics": {"bleu_tok_lc": bleu, "ppl": 5.0},
+        }
         (folder / f"{rec['id']}.json").write_text(json.dumps(rec), encoding="utf-8")
     series, dense = read_retrained(tmp_path, "h")
     (s,) = series["units-l1/per-layer"]
     assert s["kind"] == "unit-retrain" and s["study_path"] == "studies/units.yaml" and dense == {}
     (p,) = s["points"]
-    assert p["sparsity"] == 50 and p["n"] == 2 and p["bleu"] == 30.5 and math.isclose(p["bleu_std"], 0.5 ** 0.5)
+    assert p["sparsity"] == 50 and p["n"] == 2 and p["bleu"] == 30.5 and math.isclose(p["bleu_std"], 0.5**0.5)

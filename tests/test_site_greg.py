@@ -1,6 +1,7 @@
 """GReg's penalty phase on the site (``nmtprune site-greg``): real frames of the units to remove fading
 out on a toy model, following the study's schedule; the artifact joins the export as the last step
 of ``units-l1/per-layer`` and the video's segment; bad requests are refused."""
+
 import json
 
 import pytest
@@ -13,12 +14,21 @@ from site_helpers import GREG_STUDY, toy_model
 @pytest.fixture(scope="module")
 def greg(tmp_path_factory):
     from nmtprune.site.greg_frames import record_greg
+
     tmp = tmp_path_factory.mktemp("greg")
     model = toy_model(tmp)
     study = tmp / "units.yaml"
     study.write_text(GREG_STUDY.format(model=model), encoding="utf-8")
-    art = record_greg(model, tmp / "frames" / "greg.json", study=study, every=1, rows=12, cols=16, dev_sentences=8,
-                      progress=lambda *_: None)
+    art = record_greg(
+        model,
+        tmp / "frames" / "greg.json",
+        study=study,
+        every=1,
+        rows=12,
+        cols=16,
+        dev_sentences=8,
+        progress=lambda *_: None,
+    )
     return {"model": model, "study": study, "art": art, "file": tmp / "frames" / "greg.json", "tmp": tmp}
 
 
@@ -29,12 +39,17 @@ def test_greg_frames_follow_the_schedule_and_fade_the_chosen_units(greg):
     from nmtprune.prune.units import axis_keeps, get_unit_score, select_units
     from nmtprune.site.frames import _dev_subset
     from nmtprune.train.checkpoint import load_model
+
     art, g = greg["art"], greg["art"]["greg"]
-    assert json.loads(greg["file"].read_text()) == art and art["kind"] == "greg" and art["method"] == "units-l1/per-layer"
+    assert (
+        json.loads(greg["file"].read_text()) == art and art["kind"] == "greg" and art["method"] == "units-l1/per-layer"
+    )
     spec = load_study(greg["study"], check_model=False).unit_greg
     gcfg = greg_config(spec, "greg-1")
     assert [f["step"] for f in art["frames"]] == list(range(gcfg.steps() + 1)) == list(range(5))
-    assert [f["lam"] for f in art["frames"]] == [gcfg.lam(f["step"])[1] for f in art["frames"]] == [0, 50, 100, 100, 100]
+    assert (
+        [f["lam"] for f in art["frames"]] == [gcfg.lam(f["step"])[1] for f in art["frames"]] == [0, 50, 100, 100, 100]
+    )
     # the removed set is L1's, per layer, on the dense model: the shown rows flagged are those units' gate rows
     model, cfg, sv, tv = load_model(greg["model"])
     mask = select_units(get_unit_score("l1")(model), model, 0.5, "per-layer")
@@ -60,8 +75,12 @@ def test_greg_frames_join_the_export_and_the_video(greg, tmp_path):
     pytest.importorskip("imageio_ffmpeg", reason="pip install imageio-ffmpeg (.ci/install-browser.sh)")
     from nmtprune.site.export import build_export
     from nmtprune.site.video import render_video
-    ex = validate(build_export(greg["model"], None, scores=("units-l1",), frames=[greg["file"]], samples=0,
-                               progress=lambda *_: None))
+
+    ex = validate(
+        build_export(
+            greg["model"], None, scores=("units-l1",), frames=[greg["file"]], samples=0, progress=lambda *_: None
+        )
+    )
     per = next(m for m in ex["methods"] if m["id"] == "units-l1/per-layer")
     glo = next(m for m in ex["methods"] if m["id"] == "units-l1/global")
     assert per["training"] == [greg["art"]["id"]] and glo["training"] == []
@@ -78,13 +97,15 @@ def test_greg_frames_join_the_export_and_the_video(greg, tmp_path):
         validate(bad)
     path = tmp_path / "export.json"
     path.write_text(json.dumps(ex), encoding="utf-8")
-    res = render_video("units-l1/per-layer", tmp_path / "u.mp4", export=str(path), fps=4, seconds=1, train_seconds=1,
-                       gif=False)
+    res = render_video(
+        "units-l1/per-layer", tmp_path / "u.mp4", export=str(path), fps=4, seconds=1, train_seconds=1, gif=False
+    )
     assert res["training"] == greg["art"]["id"] and res["training_frames"] == 4 and res["frames"] == 8
 
 
 def test_bad_greg_requests_are_refused(greg, tmp_path):
     from nmtprune.site.greg_frames import record_greg
+
     no_greg = tmp_path / "s.yaml"
     no_greg.write_text(GREG_STUDY.format(model=greg["model"]).split("unit_greg")[0], encoding="utf-8")
     with pytest.raises(ValueError, match="no unit_greg section"):

@@ -8,14 +8,19 @@
 
 Screenshots of the fixed views go to each test's pytest tmp dir (``artifacts/``).
 """
+
 import json
 import math
 import re
 
 from site_helpers import browser, built, new_page, open_site, page, shot, url  # noqa: F401 (fixtures)
 
-CRAFTED = ["#score=constructor", "#score=__proto__&view=matrix", "#view=matrix&cls=constructor",
-           "#view=compare&cmp=__proto__"]
+CRAFTED = [
+    "#score=constructor",
+    "#score=__proto__&view=matrix",
+    "#view=matrix&cls=constructor",
+    "#view=compare&cmp=__proto__",
+]
 
 
 def _method(export, mid):
@@ -55,8 +60,9 @@ def test_a_view_that_fails_to_draw_is_not_a_failed_load(browser, url, built, tmp
     broken = json.loads((built["out"] / "data" / "export.json").read_text(encoding="utf-8"))
     del broken["model"]["arch"]  # only the model view's introduction reads it
     pg = new_page(browser)
-    pg.route("**/data/export.json", lambda r: r.fulfill(status=200, content_type="application/json",
-                                                         body=json.dumps(broken)))
+    pg.route(
+        "**/data/export.json", lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(broken))
+    )
     open_site(pg, url, "#view=model")
     status = pg.locator("#status").inner_text()
     assert "Could not draw" in status and "Could not load the site's data" not in status
@@ -137,8 +143,10 @@ def test_method_without_results_says_not_measured_and_how_to_measure(page, url, 
             assert _chart(page, i).locator(".marker").count() == 0
         read = page.locator("#curve-readout")
         assert "not measured" in read.inner_text()
-        assert read.locator("code").inner_text() == \
-            f"nmtprune sweep studies/toy.yaml --only prune-eval --match {m['score']}_{m['selection']}_s"
+        assert (
+            read.locator("code").inner_text()
+            == f"nmtprune sweep studies/toy.yaml --only prune-eval --match {m['score']}_{m['selection']}_s"
+        )
     shot(page, "not-measured", tmp_path / "artifacts")
     assert page.errors == []
 

@@ -1,5 +1,6 @@
 """scripts/snip_batch_ablation.py on a tiny model: the overlaps it writes are consistent, and the
 methods report's section renders them."""
+
 import json
 import subprocess
 import sys
@@ -11,9 +12,29 @@ from test_experiments import make_model
 def test_snip_batch_ablation_writes_consistent_overlaps(tmp_path):
     model = make_model(tmp_path / "model")
     out = tmp_path / "ab" / "snip_batches.json"
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "snip_batch_ablation.py"), "--model", str(model),
-                        "--counts", "1", "3", "--sparsities", "0.5", "0.8", "--draws", "2", "--batch-size", "4",
-                        "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "snip_batch_ablation.py"),
+            "--model",
+            str(model),
+            "--counts",
+            "1",
+            "3",
+            "--sparsities",
+            "0.5",
+            "0.8",
+            "--draws",
+            "2",
+            "--batch-size",
+            "4",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(out.read_text())
     assert d["counts"] == [1, 3] and d["command"].startswith("python scripts/snip_batch_ablation.py") and d["commit"]
@@ -33,13 +54,28 @@ def test_snip_batch_ablation_writes_consistent_overlaps(tmp_path):
     assert d["embedding_rows"]["tgt_emb.weight"] > d["absent_rows"]["b1"]["tgt_emb.weight"]
 
     from nmtprune.report.at_init import snip_batches_section
+
     text = snip_batches_section(out)
     row80 = d["sparsities"]["0.8"]
-    assert f"| 80 % | {row80['chance_overlap_no_emb']['b3']:.3f} | {row80['overlap_with_full_no_emb']['b1']:.3f} |" in text
+    assert (
+        f"| 80 % | {row80['chance_overlap_no_emb']['b3']:.3f} | {row80['overlap_with_full_no_emb']['b1']:.3f} |" in text
+    )
     assert "_Mask overlaps not measured yet_" in snip_batches_section(tmp_path / "none.json")
 
 
 def test_snip_batch_ablation_rejects_bad_counts(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "snip_batch_ablation.py"), "--counts", "10", "1",
-                        "--out", str(tmp_path / "x.json")], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "snip_batch_ablation.py"),
+            "--counts",
+            "10",
+            "1",
+            "--out",
+            str(tmp_path / "x.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode != 0 and "--counts" in r.stderr and not (tmp_path / "x.json").exists()

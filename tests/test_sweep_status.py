@@ -1,5 +1,6 @@
 """``nmtprune sweep STUDY --status``: counts per kind, reusable and half-trained cells, the time estimate;
 ``--deadline``: only cells that fit."""
+
 import argparse
 import datetime as dt
 import time
@@ -50,8 +51,9 @@ def test_status_counts_each_kind_and_estimates_the_rest(tmp_path, capsys):
 
     parser = argparse.ArgumentParser()
     add_cli(parser.add_subparsers())
-    args = parser.parse_args(["sweep", str(path), "--status", "--only", "prune-eval", "--results", str(results),
-                              "--work", str(work)])
+    args = parser.parse_args(
+        ["sweep", str(path), "--status", "--only", "prune-eval", "--results", str(results), "--work", str(work)]
+    )
     assert args.func(args) == 0
     assert capsys.readouterr().out.strip() == text
     assert not (results / "toy" / f"{pe[5].id}.json").exists()  # --status runs nothing
@@ -75,9 +77,13 @@ def test_cell_seconds_counts_a_resumed_run_by_its_cumulative_training_time(tmp_p
     resumed = {"wall_s": 300.0, "metrics": {"resumed": True, "train_summary": {"wall_s": 3400.0}}}
     assert cell_seconds(resumed) == 3400.0  # not the last segment's 300 s
     assert cell_seconds({"wall_s": 10.0, "metrics": {"resumed": True}}) is None
-    assert kind_medians([{"status": "ok", "kind": "retrain", **resumed},
-                         {"status": "failed", "kind": "retrain", "wall_s": 1.0, "metrics": None},
-                         {"status": "ok", "kind": "retrain", "wall_s": 1000.0, "metrics": {}}]) == {"retrain": 2200.0}
+    assert kind_medians(
+        [
+            {"status": "ok", "kind": "retrain", **resumed},
+            {"status": "failed", "kind": "retrain", "wall_s": 1.0, "metrics": None},
+            {"status": "ok", "kind": "retrain", "wall_s": 1000.0, "metrics": {}},
+        ]
+    ) == {"retrain": 2200.0}
     assert spent_seconds(tmp_path, "cell") == 0.0
     (tmp_path / "cell" / "last").mkdir(parents=True)
     (tmp_path / "cell" / "last" / "trainer.json").write_text('{"step": 200, "wall_s": 306.5}', encoding="utf-8")
@@ -88,8 +94,10 @@ def test_status_estimate_subtracts_what_a_half_trained_cell_has_spent(tmp_path):
     path = write_study(tmp_path, STUDY + RETRAIN, "toy")
     results, work = tmp_path / "results", tmp_path / "work"
     rt = plan(load_study(path), only=["retrain"])
-    ResultStore(results / "toy").write(rt[0], {"status": "ok", "wall_s": 100.0, **HERE, "metrics": {
-        "resumed": True, "train_summary": {"wall_s": 1000.0}}})
+    ResultStore(results / "toy").write(
+        rt[0],
+        {"status": "ok", "wall_s": 100.0, **HERE, "metrics": {"resumed": True, "train_summary": {"wall_s": 1000.0}}},
+    )
     (work / "toy" / rt[1].id / "last").mkdir(parents=True)
     (work / "toy" / rt[1].id / "last" / "trainer.json").write_text('{"wall_s": 400}', encoding="utf-8")
     k = sweep_status(path, only=["retrain"], results_dir=results, work_dir=work)["kinds"]["retrain"]
@@ -150,17 +158,24 @@ def test_estimates_count_only_cells_timed_on_this_kind_of_machine(tmp_path):
     k = sweep_status(path, only=["retrain"], results_dir=results, work_dir=work)["kinds"]["retrain"]
     assert k["median_s"] is None  # a GPU's 2 minutes say nothing about this CPU
     on_gpu = machine_key(GPU["provenance"]["machine"])
-    assert sweep_status(path, only=["retrain"], results_dir=results, work_dir=work, on=on_gpu)[
-        "kinds"]["retrain"]["median_s"] == 120.0
+    assert (
+        sweep_status(path, only=["retrain"], results_dir=results, work_dir=work, on=on_gpu)["kinds"]["retrain"][
+            "median_s"
+        ]
+        == 120.0
+    )
     assert kind_medians(store) == {"retrain": 120.0} and kind_medians(store, machine_key(machine())) == {}
     assert machine_key(None) is None and machine_key({"cpu": "x", "cores": 2}) == (None, "x", 2, None)
     # one CPU model name, with and without AVX-512 bf16: different machines for a time estimate
-    avx2, bf16 = ({"cpu": "AMD EPYC", "cores": 2, "cpu_flags": f} for f in (["avx2"], ["avx2", "avx512f", "avx512_bf16"]))
+    avx2, bf16 = (
+        {"cpu": "AMD EPYC", "cores": 2, "cpu_flags": f} for f in (["avx2"], ["avx2", "avx512f", "avx512_bf16"])
+    )
     assert machine_key(avx2) != machine_key(bf16)
 
 
 def test_commit_of_a_tree_copied_without_git(tmp_path, monkeypatch):
     from nmtprune.provenance import git_commit
+
     monkeypatch.delenv("NMTPRUNE_COMMIT", raising=False)
     assert git_commit(tmp_path) is None  # no repository, nothing said: unknown, never a guess
     monkeypatch.setenv("NMTPRUNE_COMMIT", "770878a")
@@ -173,9 +188,22 @@ def test_deadline_estimate_counts_a_slower_method_of_the_same_kind(tmp_path):
     from nmtprune.experiments.grid import Cell
 
     def res(schedule, wall):
-        return {"status": "ok", "kind": "retrain", "wall_s": wall, "metrics": {}, **HERE,
-                "params": {"kind": "retrain", "score": "taylor", "schedule": schedule, "retraining": "retrain",
-                           "sparsity": 0.9, "train_seed": 1}}
+        return {
+            "status": "ok",
+            "kind": "retrain",
+            "wall_s": wall,
+            "metrics": {},
+            **HERE,
+            "params": {
+                "kind": "retrain",
+                "score": "taylor",
+                "schedule": schedule,
+                "retraining": "retrain",
+                "sparsity": 0.9,
+                "train_seed": 1,
+            },
+        }
+
     done = [res("one-shot", 2000.0), res("one-shot", 2100.0), res("one-shot", 1900.0), res("gradual", 3600.0)]
     gradual = Cell("retrain_taylor_gradual", {**done[3]["params"], "sparsity": 0.95, "train_seed": 3})
     one_shot = Cell("retrain_taylor", {**done[0]["params"], "train_seed": 3})

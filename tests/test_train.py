@@ -24,8 +24,14 @@ def _weights(path):
 
 
 def _run_cli(*args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "nmtprune", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "nmtprune", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+        **kw,
+    )
 
 
 def test_tiny_model_overfits_50_pairs(tmp_path):
@@ -78,16 +84,23 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path):
     assert resumed["steps"] == full["steps"] == 21
     a, b = _weights(tmp_path / "full" / "last"), _weights(tmp_path / "part" / "last")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    steps = [json.loads(line)["step"] for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()
-             if json.loads(line)["type"] == "train"]
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()
+        if json.loads(line)["type"] == "train"
+    ]
     assert steps == sorted(set(steps))  # nothing logged twice
 
 
 def test_sigkill_and_resume_equals_uninterrupted(tmp_path):
     over = ["model.dropout=0.3", "train.epochs=40", "train.save_every=5", "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "nmtprune", "train", str(TOY_CONFIG), "--out",
-                             str(tmp_path / "killed"), *over], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nmtprune", "train", str(TOY_CONFIG), "--out", str(tmp_path / "killed"), *over],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     deadline = time.time() + 60
     trainer = tmp_path / "killed" / "last" / "trainer.json"
     while not trainer.exists() and time.time() < deadline:
@@ -134,6 +147,7 @@ def test_early_stop_counts_epochs_without_gain_only_once_dev_bleu_is_above_zero(
             if bad >= patience:
                 return epoch
         return None
+
     assert stop_epoch([1.0, 2.0, 2.0, 1.5, 1.9, 3.0]) is None  # the 6th gains: 3 bad epochs at most
     assert stop_epoch([1.0, 2.0, 2.0, 1.5, 1.9, 2.0, 1.0]) == 6  # four epochs without beating 2.0
     # a hard start: BLEU 0.00 for six epochs, then it learns -- patience counts from the first non-zero BLEU
@@ -149,11 +163,29 @@ def test_ddp_two_processes_match_one(tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                        "--master_addr=127.0.0.1", f"--master_port={port}",
-                        "-m", "nmtprune", "train", str(TOY_CONFIG), "--out", str(tmp_path / "two"), "--no-progress",
-                        *over], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_addr=127.0.0.1",
+            f"--master_port={port}",
+            "-m",
+            "nmtprune",
+            "train",
+            str(TOY_CONFIG),
+            "--out",
+            str(tmp_path / "two"),
+            "--no-progress",
+            *over,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = _weights(tmp_path / "one" / "last"), _weights(tmp_path / "two" / "last")
     assert set(a) == set(b)
@@ -163,12 +195,14 @@ def test_ddp_two_processes_match_one(tmp_path):
 
 def test_label_smoothing_matches_torch_and_keeps_plain_nll():
     from nmtprune.models.seq2seq import nll_loss, smoothed_nll_loss
+
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 7)
     tgt = torch.tensor([[4, 5, 0], [6, 0, 0]])  # 0 = PAD, ignored
     smooth, nll = smoothed_nll_loss(logits, tgt, 0.1)
-    ref = torch.nn.functional.cross_entropy(logits.reshape(-1, 7), tgt.reshape(-1), ignore_index=0,
-                                            reduction="sum", label_smoothing=0.1)
+    ref = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, 7), tgt.reshape(-1), ignore_index=0, reduction="sum", label_smoothing=0.1
+    )
     assert torch.allclose(smooth, ref)
     assert torch.allclose(nll, nll_loss(logits, tgt))
     assert smooth > nll  # smoothing adds mass on the wrong classes' -log p
@@ -176,6 +210,7 @@ def test_label_smoothing_matches_torch_and_keeps_plain_nll():
 
 def test_label_smoothing_out_of_range_is_rejected():
     from nmtprune.config import ConfigError, with_overrides
+
     cfg = load_config(TOY_CONFIG)
     with pytest.raises(ConfigError, match="train.label_smoothing"):
         with_overrides(cfg, ["train.label_smoothing=1.5"], "test")
@@ -186,8 +221,12 @@ def test_extending_a_finished_run_equals_the_longer_run(tmp_path):
     over = ["model.dropout=0.3", "train.decay_on_plateau=true"]
     full = train(load_config(TOY_CONFIG, over + ["train.epochs=4"]), tmp_path / "full", progress=False)
     train(load_config(TOY_CONFIG, over + ["train.epochs=2"]), tmp_path / "ext", progress=False)
-    ext = train(load_config(TOY_CONFIG, over + ["train.epochs=4", "train.keep_epochs=2"]), tmp_path / "ext",
-                resume=True, progress=False)
+    ext = train(
+        load_config(TOY_CONFIG, over + ["train.epochs=4", "train.keep_epochs=2"]),
+        tmp_path / "ext",
+        resume=True,
+        progress=False,
+    )
     assert ext["steps"] == full["steps"] and ext["epochs"] == 4
     a, b = _weights(tmp_path / "full" / "last"), _weights(tmp_path / "ext" / "last")
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -1,4 +1,5 @@
 """Hidden-unit pruning: groups and ties, unit masks, selection, scores, shrinking, per-layer sizes, CLI."""
+
 import copy
 import json
 import math
@@ -8,25 +9,48 @@ import torch
 
 from test_experiments import make_model
 from nmtprune.cli import main
-from nmtprune.config import (ConfigError, ExperimentConfig, ModelConfig, config_from_dict, config_to_dict,
-                             with_overrides)
+from nmtprune.config import ConfigError, ExperimentConfig, ModelConfig, config_from_dict, config_to_dict, with_overrides
 from nmtprune.data.vocab import BOS, EOS, PAD, Vocab
 from nmtprune.decode.search import beam_search, greedy_search
 from nmtprune.models import Seq2Seq
 from nmtprune.models.lstm_stack import LSTMStack
-from nmtprune.prune.units import (UnitError, UnitMask, dead_units, get_unit_score, select_units, shrink,
-                                  unit_activations, unit_groups)
+from nmtprune.prune.units import (
+    UnitError,
+    UnitMask,
+    dead_units,
+    get_unit_score,
+    select_units,
+    shrink,
+    unit_activations,
+    unit_groups,
+)
 from nmtprune.train.checkpoint import load_model, save_checkpoint
 
 CONFIGS = [  # (enc_layers, dec_layers, attention, input_feed)
-    (1, 1, "general", True), (1, 1, "dot", False), (2, 2, "general", True), (2, 2, "dot", True),
-    (2, 3, "general", False), (3, 2, "dot", True)]
+    (1, 1, "general", True),
+    (1, 1, "dot", False),
+    (2, 2, "general", True),
+    (2, 2, "dot", True),
+    (2, 3, "general", False),
+    (3, 2, "dot", True),
+]
 
 
 def make(el=2, dl=2, att="general", feed=True, n=6, E=5, seed=0, dtype=torch.float32, **kw):
     torch.manual_seed(seed)
-    cfg = ModelConfig(emb_dim=E, hidden=n, enc_layers=el, dec_layers=dl, attention=att, input_feed=feed, dropout=0.0,
-                      init_range=0.5, src_vocab_size=11, tgt_vocab_size=13, **kw)
+    cfg = ModelConfig(
+        emb_dim=E,
+        hidden=n,
+        enc_layers=el,
+        dec_layers=dl,
+        attention=att,
+        input_feed=feed,
+        dropout=0.0,
+        init_range=0.5,
+        src_vocab_size=11,
+        tgt_vocab_size=13,
+        **kw,
+    )
     return Seq2Seq(cfg).to(dtype).eval()
 
 
@@ -36,7 +60,7 @@ class Batch:
         self.src = torch.randint(4, 11, (B, S), generator=g)
         self.src_len = torch.tensor([S, 4, 2][:B])
         for b in range(B):
-            self.src[b, self.src_len[b]:] = PAD
+            self.src[b, self.src_len[b] :] = PAD
         tgt = torch.randint(4, 13, (B, T + 1), generator=g)
         tgt[:, 0] = BOS
         tgt[1, 3:] = PAD
@@ -97,8 +121,7 @@ def test_lstm_stack_equals_nn_lstm():
     stack = LSTMStack(5, (4, 4, 4))
     stack.load_state_dict(ref.state_dict())
     x = torch.randn(3, 7, 5)
-    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor([4, 7, 2]), batch_first=True,
-                                                     enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor([4, 7, 2]), batch_first=True, enforce_sorted=False)
     out_r, (h_r, c_r) = ref(packed)
     out_s, (h_s, c_s) = stack(packed)
     torch.testing.assert_close(out_s.data, out_r.data)
@@ -116,10 +139,13 @@ def test_per_layer_sizes_build_and_validate():
     assert cfg.model.enc_hidden == (3, 5, 4)  # lists from YAML/JSON become tuples; overrides keep them
     assert with_overrides(cfg, ["train.lr=0.5"]).model == cfg.model
     assert config_from_dict(json.loads(json.dumps(config_to_dict(cfg)))) == cfg
-    bad = [({"enc_hidden": [4, 4], "dec_hidden": [4, 5]}, "must be equal when the decoder starts"),
-           ({"enc_layers": 2, "dec_layers": 1, "attention": "dot", "enc_hidden": [4, 5]}, "dot attention needs"),
-           ({"enc_hidden": [4]}, "one size per layer"), ({"attn_hidden": 0}, "attn_hidden"),
-           ({"enc_hidden": [4, "x"]}, "enc_hidden[1]")]
+    bad = [
+        ({"enc_hidden": [4, 4], "dec_hidden": [4, 5]}, "must be equal when the decoder starts"),
+        ({"enc_layers": 2, "dec_layers": 1, "attention": "dot", "enc_hidden": [4, 5]}, "dot attention needs"),
+        ({"enc_hidden": [4]}, "one size per layer"),
+        ({"attn_hidden": 0}, "attn_hidden"),
+        ({"enc_hidden": [4, "x"]}, "enc_hidden[1]"),
+    ]
     for model_keys, message in bad:
         with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
             config_from_dict({"model": model_keys})
@@ -129,8 +155,7 @@ def test_per_layer_sizes_build_and_validate():
 def test_groups_merge_tied_members():
     names = lambda *a: [g.name for g in unit_groups(make(*a).cfg)]  # noqa: E731
     assert names(2, 2, "general") == ["src_layer1+tgt_layer1", "src_layer2+tgt_layer2", "attention"]
-    assert names(2, 3, "general") == ["src_layer1", "src_layer2", "tgt_layer1", "tgt_layer2", "tgt_layer3",
-                                      "attention"]
+    assert names(2, 3, "general") == ["src_layer1", "src_layer2", "tgt_layer1", "tgt_layer2", "tgt_layer3", "attention"]
     assert names(3, 2, "dot") == ["src_layer1", "src_layer2", "src_layer3+tgt_layer2", "tgt_layer1", "attention"]
     assert names(1, 1, "dot") == ["src_layer1+tgt_layer1", "attention"]
 
@@ -184,8 +209,15 @@ def test_shrunk_equals_masked_one_group_at_a_time(el, dl, att):
 
 def test_shrinking_twice_composes_and_round_trips(tmp_path):
     model = make(2, 3, "general", True, n=8)
-    a = removing(model, src_layer1=[0, 1], src_layer2=[5], tgt_layer1=[2, 3, 4], tgt_layer2=[7], tgt_layer3=[1, 6],
-                 attention=[0, 4, 5])
+    a = removing(
+        model,
+        src_layer1=[0, 1],
+        src_layer2=[5],
+        tgt_layer1=[2, 3, 4],
+        tgt_layer2=[7],
+        tgt_layer3=[1, 6],
+        attention=[0, 4, 5],
+    )
     once = shrink(model, a)
     b = removing(once, src_layer1=[5], src_layer2=[0], tgt_layer2=[0, 6], attention=[4])
     twice = shrink(once, b)
@@ -251,15 +283,18 @@ def test_select_units_counts_ties_and_errors():
     assert g.info["n_removed"] == 9 and g.removed()["src_layer1"] == [1, 2, 3, 4]  # 1 1 3 4
     assert g.removed()["src_layer2"] == [1, 3] and g.removed()["tgt_layer1"] == [1, 3]  # 2 2, 3 3
     assert g.removed()["tgt_layer2"] == [1]  # 4 4 tie with src_layer1's 4: the earlier group goes first
-    assert select_units(scores, model, 0.5, groups=["tgt_layer1"]).kept() == {**{n: 6 for n in scores},
-                                                                              "tgt_layer1": 3}
+    assert select_units(scores, model, 0.5, groups=["tgt_layer1"]).kept() == {**{n: 6 for n in scores}, "tgt_layer1": 3}
     prev = select_units(scores, model, 1 / 6)  # unit 1 everywhere
     assert select_units({k: -v for k, v in scores.items()}, model, 1 / 3, prev=prev).removed()["attention"] == [1, 5]
-    bad = [((scores, model, 0.95), "leaves none"), ((scores, model, {"src_layer9": 0.5}), "unknown layer 'src_layer9'"),
-           ((scores, model, 1.0), r"\[0, 1\)"), (({"attention": scores["attention"]}, model, 0.5), "scores lack"),
-           (({**scores, "attention": torch.full((6,), math.nan)}, model, 0.5), "NaN"),
-           ((scores, model, {"attention": 0.5}, "global"), "per-layer"),
-           (({**scores, "attention": -100 * torch.ones(6)}, model, 0.2, "global"), "every unit of attention")]
+    bad = [
+        ((scores, model, 0.95), "leaves none"),
+        ((scores, model, {"src_layer9": 0.5}), "unknown layer 'src_layer9'"),
+        ((scores, model, 1.0), r"\[0, 1\)"),
+        (({"attention": scores["attention"]}, model, 0.5), "scores lack"),
+        (({**scores, "attention": torch.full((6,), math.nan)}, model, 0.5), "NaN"),
+        ((scores, model, {"attention": 0.5}, "global"), "per-layer"),
+        (({**scores, "attention": -100 * torch.ones(6)}, model, 0.2, "global"), "every unit of attention"),
+    ]
     for args, message in bad:
         with pytest.raises(UnitError, match=message):
             select_units(*args)
@@ -274,15 +309,22 @@ def test_l1_scores_by_hand():
     for k, group in ((0, "src_layer1+tgt_layer1"), (1, "src_layer2+tgt_layer2")):
         for j in range(n):
             rows = [g * n + j for g in range(4)]
-            want = sum(float(p[f"{s}.weight_{w}_l{k}"][rows].detach().abs().sum()) for s in ("encoder", "decoder")
-                       for w in ("ih", "hh"))
+            want = sum(
+                float(p[f"{s}.weight_{w}_l{k}"][rows].detach().abs().sum())
+                for s in ("encoder", "decoder")
+                for w in ("ih", "hh")
+            )
             assert l1[group][j].item() == pytest.approx(want, rel=1e-6)
             cols = [p[f"{s}.weight_hh_l{k}"][:, j] for s in ("encoder", "decoder")]
             if k == 0:  # the next layer's input columns
                 cols += [p[f"{s}.weight_ih_l1"][:, j] for s in ("encoder", "decoder")]
             else:  # the tops: W_a column (encoder) and row (decoder), W_c context and h columns
-                cols += [p["attention.W_a"][:, j], p["attention.W_a"][j], p["attention.W_c"][:, j],
-                         p["attention.W_c"][:, n + j]]
+                cols += [
+                    p["attention.W_a"][:, j],
+                    p["attention.W_a"][j],
+                    p["attention.W_c"][:, j],
+                    p["attention.W_c"][:, n + j],
+                ]
             assert out[group][j].item() == pytest.approx(sum(float(c.abs().sum()) for c in cols), rel=1e-6)
     for j in range(n):
         assert l1["attention"][j].item() == pytest.approx(float(p["attention.W_c"][j].abs().sum()), rel=1e-6)
@@ -301,12 +343,23 @@ def test_l1_scores_by_hand():
 
 def _consumer_columns(n, E):
     """By hand, for a 2+2 general model with input feeding: (param, axis, offset) per group."""
-    return {"src_layer1+tgt_layer1": [("encoder.weight_hh_l0", 1, 0), ("encoder.weight_ih_l1", 1, 0),
-                                      ("decoder.weight_hh_l0", 1, 0), ("decoder.weight_ih_l1", 1, 0)],
-            "src_layer2+tgt_layer2": [("encoder.weight_hh_l1", 1, 0), ("attention.W_a", 1, 0),
-                                      ("attention.W_c", 1, 0), ("decoder.weight_hh_l1", 1, 0),
-                                      ("attention.W_a", 0, 0), ("attention.W_c", 1, n)],
-            "attention": [("generator.weight", 1, 0), ("decoder.weight_ih_l0", 1, E)]}
+    return {
+        "src_layer1+tgt_layer1": [
+            ("encoder.weight_hh_l0", 1, 0),
+            ("encoder.weight_ih_l1", 1, 0),
+            ("decoder.weight_hh_l0", 1, 0),
+            ("decoder.weight_ih_l1", 1, 0),
+        ],
+        "src_layer2+tgt_layer2": [
+            ("encoder.weight_hh_l1", 1, 0),
+            ("attention.W_a", 1, 0),
+            ("attention.W_c", 1, 0),
+            ("decoder.weight_hh_l1", 1, 0),
+            ("attention.W_a", 0, 0),
+            ("attention.W_c", 1, n),
+        ],
+        "attention": [("generator.weight", 1, 0), ("decoder.weight_ih_l0", 1, E)],
+    }
 
 
 def _gate_grads(model, batch, scale=1.0, n=4, E=3):
@@ -317,7 +370,7 @@ def _gate_grads(model, batch, scale=1.0, n=4, E=3):
         for entries in cols.values():
             for name, axis, off in entries:
                 t = dict(m.named_parameters())[name]
-                (t[:, off:off + n] if axis == 1 else t[off:off + n]).mul_(scale)
+                (t[:, off : off + n] if axis == 1 else t[off : off + n]).mul_(scale)
     logits = m(batch.src, batch.src_len, batch.tgt_in)
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 13), batch.tgt_out.reshape(-1), ignore_index=PAD)
     loss.backward()
@@ -326,8 +379,9 @@ def _gate_grads(model, batch, scale=1.0, n=4, E=3):
     W["attention.W_a"] = W["attention.W_a"] * scale
     out = {}
     for group, entries in cols.items():
-        out[group] = sum(((W[k] * G[k])[:, o:o + n].sum(0) if a == 1 else (W[k] * G[k])[o:o + n].sum(1))
-                         for k, a, o in entries)
+        out[group] = sum(
+            ((W[k] * G[k])[:, o : o + n].sum(0) if a == 1 else (W[k] * G[k])[o : o + n].sum(1)) for k, a, o in entries
+        )
     return out
 
 
@@ -381,10 +435,39 @@ def test_activations_match_the_model():
 # ---------------------------------------------------------------------- command line
 def test_cli_prune_units_shrink_retrain(tmp_path, capsys):
     make_model(tmp_path / "dense")
-    assert main(["prune-units", str(tmp_path / "dense"), "--score", "taylor-unit", "--fraction", "0.5",
-                 "--batches", "2", "--out", str(tmp_path / "p")]) == 0
-    assert main(["prune-units", str(tmp_path / "dense"), "--score", "l1", "--ratios", "tgt_layer2=0.5",
-                 "attention=0.25", "--out", str(tmp_path / "r")]) == 0
+    assert (
+        main(
+            [
+                "prune-units",
+                str(tmp_path / "dense"),
+                "--score",
+                "taylor-unit",
+                "--fraction",
+                "0.5",
+                "--batches",
+                "2",
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prune-units",
+                str(tmp_path / "dense"),
+                "--score",
+                "l1",
+                "--ratios",
+                "tgt_layer2=0.5",
+                "attention=0.25",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     pruned, *_ = load_model(tmp_path / "r")
     mask = UnitMask.load(tmp_path / "r" / "units.json")
     assert mask.kept() == {"src_layer1+tgt_layer1": 8, "src_layer2+tgt_layer2": 4, "attention": 6}
@@ -392,17 +475,21 @@ def test_cli_prune_units_shrink_retrain(tmp_path, capsys):
     assert info["params_after_shrink"] < info["params_dense"]
     assert main(["shrink", str(tmp_path / "r"), "--out", str(tmp_path / "s")]) == 0
     small, small_cfg, *_ = load_model(tmp_path / "s")
-    assert small_cfg.model.dec_sizes == (8, 4) and sum(p.numel() for p in small.parameters()) == \
-        info["params_after_shrink"]
+    assert (
+        small_cfg.model.dec_sizes == (8, 4)
+        and sum(p.numel() for p in small.parameters()) == info["params_after_shrink"]
+    )
     assert_same_outputs(pruned, small, Batch())
     assert main(["info", str(tmp_path / "s")]) == 0
     # retraining keeps the removed units dead, so the retrained model shrinks without a mask file
-    assert main(["retrain", str(tmp_path / "r"), "train.epochs=1", "--out", str(tmp_path / "rt"),
-                 "--no-progress"]) == 0
+    assert main(["retrain", str(tmp_path / "r"), "train.epochs=1", "--out", str(tmp_path / "rt"), "--no-progress"]) == 0
     assert main(["shrink", str(tmp_path / "rt" / "best"), "--out", str(tmp_path / "s2")]) == 0
     assert load_model(tmp_path / "s2")[1].model == small_cfg.model
     capsys.readouterr()
-    for args, message in ((["--groups", "src_layer9", "--fraction", "0.5"], "unknown layer 'src_layer9'"),
-                          (["--ratios", "attention=0.99"], "leaves none"), ([], "either --fraction or --ratios")):
+    for args, message in (
+        (["--groups", "src_layer9", "--fraction", "0.5"], "unknown layer 'src_layer9'"),
+        (["--ratios", "attention=0.99"], "leaves none"),
+        ([], "either --fraction or --ratios"),
+    ):
         assert main(["prune-units", str(tmp_path / "dense"), *args, "--out", str(tmp_path / "bad")]) == 1
         assert message in capsys.readouterr().err

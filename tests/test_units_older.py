@@ -1,4 +1,5 @@
 """The older unit criteria (N2PS, Hagiwara, Xing & Hu) by hand on a tiny model, and GReg's schedule."""
+
 import json
 import math
 
@@ -23,8 +24,18 @@ TIED, ATT = "src_layer1+tgt_layer1", "attention"
 
 def tiny(el=1, dl=1, seed=0):
     torch.manual_seed(seed)
-    cfg = ModelConfig(emb_dim=E, hidden=N, enc_layers=el, dec_layers=dl, attention="general", input_feed=True,
-                      dropout=0.0, init_range=0.8, src_vocab_size=V, tgt_vocab_size=V)
+    cfg = ModelConfig(
+        emb_dim=E,
+        hidden=N,
+        enc_layers=el,
+        dec_layers=dl,
+        attention="general",
+        input_feed=True,
+        dropout=0.0,
+        init_range=0.8,
+        src_vocab_size=V,
+        tgt_vocab_size=V,
+    )
     return Seq2Seq(cfg).double().eval()
 
 
@@ -34,7 +45,7 @@ class Batch:
         self.src = torch.randint(4, V, (B, S), generator=g)
         self.src_len = torch.tensor([S, 3, 2][:B])
         for b in range(B):
-            self.src[b, self.src_len[b]:] = PAD
+            self.src[b, self.src_len[b] :] = PAD
         tgt = torch.randint(3, V, (B, T + 1), generator=g)
         tgt[:, 0] = BOS
         tgt[1, 3:] = PAD
@@ -55,9 +66,11 @@ def acts(model):
 def out_mats(model):
     """By hand: per member, the (receivers, n) matrices whose column j is what unit j feeds."""
     p = {k: v.detach() for k, v in model.named_parameters()}
-    return {"src_layer1": [p["encoder.weight_hh_l0"], p["attention.W_a"], p["attention.W_c"][:, :N]],
-            "tgt_layer1": [p["decoder.weight_hh_l0"], p["attention.W_a"].T, p["attention.W_c"][:, N:]],
-            "attention": [p["generator.weight"], p["decoder.weight_ih_l0"][:, E:]]}
+    return {
+        "src_layer1": [p["encoder.weight_hh_l0"], p["attention.W_a"], p["attention.W_c"][:, :N]],
+        "tgt_layer1": [p["decoder.weight_hh_l0"], p["attention.W_a"].T, p["attention.W_c"][:, N:]],
+        "attention": [p["generator.weight"], p["decoder.weight_ih_l0"][:, E:]],
+    }
 
 
 def by_group(per_member):
@@ -116,16 +129,23 @@ def test_hagiwara_goodness_energy_power_by_hand():
     signed = get_unit_score("hagiwara-energy")(model, batches=BATCHES, sign="signed")
     close(signed, by_group(energy))
     assert float(signed[ATT].sum()) == pytest.approx(total["attention"])  # Σ_j E_j = mean_t Σ_s ‖W_s h_t‖²
-    close(get_unit_score("hagiwara-energy")(model, batches=BATCHES),
-          {k: np.abs(v) for k, v in by_group(energy).items()})
+    close(
+        get_unit_score("hagiwara-energy")(model, batches=BATCHES), {k: np.abs(v) for k, v in by_group(energy).items()}
+    )
     close(get_unit_score("hagiwara-power")(model), by_group(power))  # data-free
     p = {k: v.detach().numpy() for k, v in model.named_parameters()}
     rows = [[g * N + j for g in range(4)] for j in range(N)]
-    incoming = {TIED: [sum((p[f"{s}.weight_{w}_l0"][rows[j]] ** 2).sum() for s in ("encoder", "decoder")
-                           for w in ("ih", "hh")) for j in range(N)],
-                ATT: [(p["attention.W_c"][j] ** 2).sum() for j in range(N)]}
-    close(get_unit_score("hagiwara-power")(model, incoming=True),
-          {k: np.add(by_group(power)[k], incoming[k]) for k in incoming})
+    incoming = {
+        TIED: [
+            sum((p[f"{s}.weight_{w}_l0"][rows[j]] ** 2).sum() for s in ("encoder", "decoder") for w in ("ih", "hh"))
+            for j in range(N)
+        ],
+        ATT: [(p["attention.W_c"][j] ** 2).sum() for j in range(N)],
+    }
+    close(
+        get_unit_score("hagiwara-power")(model, incoming=True),
+        {k: np.add(by_group(power)[k], incoming[k]) for k in incoming},
+    )
     good_sum = get_unit_score("hagiwara-goodness")(model, batches=BATCHES, reduce="sum")
     assert float(good_sum[ATT][0]) == pytest.approx(by_group(good)[ATT][0] * len(a[ATT]), rel=1e-6)
 
@@ -178,7 +198,7 @@ def test_xinghu_encoder_only_group_is_redundancy():
         for j in range(N):  # ½ log(1 − R²) of h_j regressed on the other units (+ intercept)
             X = np.column_stack([np.delete(h, j, axis=1), np.ones(len(h))])
             resid = h[:, j] - X @ np.linalg.lstsq(X, h[:, j], rcond=None)[0]
-            want.append(0.5 * math.log((resid ** 2).sum() / ((h[:, j] - h[:, j].mean()) ** 2).sum()))
+            want.append(0.5 * math.log((resid**2).sum() / ((h[:, j] - h[:, j].mean()) ** 2).sum()))
         np.testing.assert_allclose(got[m].double().numpy(), want, rtol=1e-4)
     assert (get_unit_score("xinghu-mi")(model, batches=BATCHES, encoder="zero")["src_layer1"] == 0).all()
 
@@ -190,11 +210,13 @@ def test_older_scores_errors():
         with pytest.raises(UnitError, match="needs minibatches"):
             get_unit_score(name)(model)
     assert not get_unit_score("hagiwara-power").needs_data
-    for name, kw, message in (("n2ps", {"activation": "sigmoid"}, "activation must be"),
-                              ("n2ps", {"reduce": "max"}, "reduce must be"),
-                              ("hagiwara-energy", {"sign": "neg"}, "sign must be"),
-                              ("xinghu-mi", {"bins": 1}, "bins must be an int >= 2"),
-                              ("xinghu-mi", {"target": "oracle"}, "target must be one of")):
+    for name, kw, message in (
+        ("n2ps", {"activation": "sigmoid"}, "activation must be"),
+        ("n2ps", {"reduce": "max"}, "reduce must be"),
+        ("hagiwara-energy", {"sign": "neg"}, "sign must be"),
+        ("xinghu-mi", {"bins": 1}, "bins must be an int >= 2"),
+        ("xinghu-mi", {"target": "oracle"}, "target must be one of"),
+    ):
         with pytest.raises(UnitError, match=message):
             get_unit_score(name)(model, batches=BATCHES, **kw)
 
@@ -206,8 +228,12 @@ class _Opt:  # after_step only reads the learning rate
 
 
 def _rows(model, j):
-    return torch.cat([model.encoder.weight_ih_l0[[g * N + j for g in range(4)]].flatten(),
-                      model.decoder.weight_hh_l0[[g * N + j for g in range(4)]].flatten()])
+    return torch.cat(
+        [
+            model.encoder.weight_ih_l0[[g * N + j for g in range(4)]].flatten(),
+            model.decoder.weight_hh_l0[[g * N + j for g in range(4)]].flatten(),
+        ]
+    )
 
 
 def test_greg1_lambda_follows_schedule_and_shrinks_only_the_penalised_rows():
@@ -238,8 +264,17 @@ def test_greg1_lambda_follows_schedule_and_shrinks_only_the_penalised_rows():
 
 def test_greg2_uniform_then_picks_then_grows_and_mag_ratio_freezes():
     model = tiny(seed=5)
-    cfg = GRegConfig(mode="greg-2", delta=0.2, every=2, ceiling=1.0, pick_delta=0.05, pick_ceiling=0.1,
-                     stabilize=0, recover=0.0, mag_ratio=None)
+    cfg = GRegConfig(
+        mode="greg-2",
+        delta=0.2,
+        every=2,
+        ceiling=1.0,
+        pick_delta=0.05,
+        pick_ceiling=0.1,
+        stabilize=0,
+        recover=0.0,
+        mag_ratio=None,
+    )
     assert cfg.pick_step == 4 and cfg.steps() == 4 + 2 * 5
     reg = GrowingRegularizer(model, cfg, 0.5)
     for s in range(1, 15):
@@ -261,11 +296,17 @@ def test_greg2_uniform_then_picks_then_grows_and_mag_ratio_freezes():
 
 
 def test_greg_config_and_step_errors():
-    for kw, message in (({"delta": 0}, "delta must be a finite number > 0"), ({"every": 0}, "every must be an int"),
-                        ({"mode": "greg-3"}, "mode must be one of"), ({"roles": ("in", "gate")}, "roles must be"),
-                        ({"stabilize": -1}, "stabilize must be"), ({"delta": 2.0}, "exceeds ceiling"),
-                        ({"mode": "greg-2", "pick_ceiling": 1.0}, "pick_ceiling < ceiling"),
-                        ({"recover": -1.0}, "recover must be"), ({"mag_ratio": float("nan")}, "mag_ratio must be")):
+    for kw, message in (
+        ({"delta": 0}, "delta must be a finite number > 0"),
+        ({"every": 0}, "every must be an int"),
+        ({"mode": "greg-3"}, "mode must be one of"),
+        ({"roles": ("in", "gate")}, "roles must be"),
+        ({"stabilize": -1}, "stabilize must be"),
+        ({"delta": 2.0}, "exceeds ceiling"),
+        ({"mode": "greg-2", "pick_ceiling": 1.0}, "pick_ceiling < ceiling"),
+        ({"recover": -1.0}, "recover must be"),
+        ({"mag_ratio": float("nan")}, "mag_ratio must be"),
+    ):
         with pytest.raises(UnitError, match=message):
             GRegConfig(**kw)
     model = tiny()
@@ -279,8 +320,25 @@ def test_greg_config_and_step_errors():
 
 def test_greg_prune_cli_trains_penalises_and_writes_a_unit_pruned_model(tmp_path, capsys):
     dense, *_ = load_model(make_model(tmp_path / "dense"))
-    args = ["greg", str(tmp_path / "dense"), "--fraction", "0.5", "--delta", "20", "--every", "1", "--ceiling",
-            "100", "--stabilize", "2", "--mag-ratio", "0", "--no-progress", "--out", str(tmp_path / "g")]
+    args = [
+        "greg",
+        str(tmp_path / "dense"),
+        "--fraction",
+        "0.5",
+        "--delta",
+        "20",
+        "--every",
+        "1",
+        "--ceiling",
+        "100",
+        "--stabilize",
+        "2",
+        "--mag-ratio",
+        "0",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "g"),
+    ]
     assert main(args) == 0
     info = json.loads((tmp_path / "g" / "prune.json").read_text())
     assert info["greg"]["steps"] == 7 and info["penalty_summary"]["steps"] == 7 and info["score"] == "greg-1"
@@ -295,8 +353,23 @@ def test_greg_prune_cli_trains_penalises_and_writes_a_unit_pruned_model(tmp_path
     pruned, *_ = load_model(tmp_path / "g")
     assert (l1_unit(pruned)["attention"][~mask.keep["attention"]] == 0).all()
     for score in ("n2ps", "hagiwara-goodness", "hagiwara-energy", "hagiwara-power", "xinghu-mi"):  # via prune-units
-        assert main(["prune-units", str(tmp_path / "dense"), "--score", score, "--fraction", "0.25", "--batches", "2",
-                     "--out", str(tmp_path / score)]) == 0
+        assert (
+            main(
+                [
+                    "prune-units",
+                    str(tmp_path / "dense"),
+                    "--score",
+                    score,
+                    "--fraction",
+                    "0.25",
+                    "--batches",
+                    "2",
+                    "--out",
+                    str(tmp_path / score),
+                ]
+            )
+            == 0
+        )
         used = json.loads((tmp_path / score / "prune.json").read_text())["score_batches"]
         assert (used > 0) == (score != "hagiwara-power")
     capsys.readouterr()

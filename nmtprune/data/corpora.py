@@ -5,6 +5,7 @@ Every corpus is addressed by name (``multi30k-en-de``, ``tatoeba-en-fr``, ``iwsl
 fresh clone needs nothing else; splits that are too large to ship (the IWSLT'15 and WMT'14 training
 sets) are fetched by ``nmtprune data download`` into the cache folder and verified by checksum.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -13,8 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from ..errors import UserError
 
-__all__ = ["DataError", "Corpus", "CORPORA", "get_corpus", "read_lines", "read_parallel", "decode_utf8",
-           "shipped_data_dir", "cache_dir"]
+__all__ = [
+    "DataError",
+    "Corpus",
+    "CORPORA",
+    "get_corpus",
+    "read_lines",
+    "read_parallel",
+    "decode_utf8",
+    "shipped_data_dir",
+    "cache_dir",
+]
 
 
 class DataError(ValueError, UserError):
@@ -58,19 +68,37 @@ class Corpus:
         raise DataError(f"corpus '{self.name}' has no split '{split}'; splits: {self.splits}")
 
 
-CORPORA: dict[str, Corpus] = {c.name: c for c in [
-    Corpus("multi30k-en-de", ("en", "de"),
-           {s: s for s in ["train", "val", "test_2016_flickr", "test_2017_flickr", "test_2017_mscoco"]},
-           description="Multi30k task 1 (WMT16-18 MMT), text only; 29,000 train pairs; corrected German"),
-    Corpus("tatoeba-en-fr", ("en", "fr"), {s: s for s in ["train", "dev", "test"]},
-           description="Tatoeba/Anki En-Fr (167,130 pairs), seeded split by distinct English sentence"),
-    Corpus("iwslt15-en-vi", ("en", "vi"), {"tst2012": "tst2012", "tst2013": "tst2013"},
-           downloaded={"train": "train"},
-           description="IWSLT'15 En-Vi (Stanford); train via `nmtprune data download iwslt15-en-vi`"),
-    Corpus("wmt14-en-de", ("en", "de"), {"newstest2014": "newstest2014"},
-           downloaded={"train": "train"},
-           description="WMT'14 En-De (Stanford); train via `nmtprune data download wmt14-en-de`"),
-]}
+CORPORA: dict[str, Corpus] = {
+    c.name: c
+    for c in [
+        Corpus(
+            "multi30k-en-de",
+            ("en", "de"),
+            {s: s for s in ["train", "val", "test_2016_flickr", "test_2017_flickr", "test_2017_mscoco"]},
+            description="Multi30k task 1 (WMT16-18 MMT), text only; 29,000 train pairs; corrected German",
+        ),
+        Corpus(
+            "tatoeba-en-fr",
+            ("en", "fr"),
+            {s: s for s in ["train", "dev", "test"]},
+            description="Tatoeba/Anki En-Fr (167,130 pairs), seeded split by distinct English sentence",
+        ),
+        Corpus(
+            "iwslt15-en-vi",
+            ("en", "vi"),
+            {"tst2012": "tst2012", "tst2013": "tst2013"},
+            downloaded={"train": "train"},
+            description="IWSLT'15 En-Vi (Stanford); train via `nmtprune data download iwslt15-en-vi`",
+        ),
+        Corpus(
+            "wmt14-en-de",
+            ("en", "de"),
+            {"newstest2014": "newstest2014"},
+            downloaded={"train": "train"},
+            description="WMT'14 En-De (Stanford); train via `nmtprune data download wmt14-en-de`",
+        ),
+    ]
+}
 
 
 def get_corpus(name: str) -> Corpus:
@@ -80,8 +108,10 @@ def get_corpus(name: str) -> Corpus:
     folder = Path(name)
     if ("/" in name or name.startswith(".")) and folder.is_dir():
         return _folder_corpus(folder)
-    raise DataError(f"unknown corpus '{name}'; known corpora: {sorted(CORPORA)} "
-                    "(or give a folder path holding <split>.<lang>[.gz] files)")
+    raise DataError(
+        f"unknown corpus '{name}'; known corpora: {sorted(CORPORA)} "
+        "(or give a folder path holding <split>.<lang>[.gz] files)"
+    )
 
 
 @dataclass(frozen=True)
@@ -154,6 +184,8 @@ def read_parallel(src_path: str | Path, tgt_path: str | Path) -> tuple[list[str]
     """Read two line-aligned files; their line counts must match."""
     src, tgt = read_lines(src_path), read_lines(tgt_path)
     if len(src) != len(tgt):
-        raise DataError(f"line counts differ: {src_path} has {len(src)} lines, "
-                        f"{tgt_path} has {len(tgt)}; parallel files must be line-aligned")
+        raise DataError(
+            f"line counts differ: {src_path} has {len(src)} lines, "
+            f"{tgt_path} has {len(tgt)}; parallel files must be line-aligned"
+        )
     return src, tgt

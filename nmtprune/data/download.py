@@ -9,6 +9,7 @@ Files without a published checksum are not trusted silently: they are refused un
 ``allow_unverified``, and then the computed sha256 is recorded in ``CHECKSUMS.unverified`` next to
 them so that the accepted bytes can be recognised (and compared with others) later.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,11 +51,23 @@ class RemoteFile:
 # Sizes and checksums as the corpora publish them (the sha1 values are GluonNLP's IWSLT2015 list).
 DOWNLOADS: dict[str, list[RemoteFile]] = {
     "iwslt15-en-vi": [
-        RemoteFile("train", "en", f"{_STANFORD}/iwslt15.en-vi/train.en", 13603614,
-                   {"sha1": "675d16d057f2b6268fb294124b1646d311477325"}),
-        RemoteFile("train", "vi", f"{_STANFORD}/iwslt15.en-vi/train.vi", 18074646,
-                   {"sha1": "bb6e21d4b02b286f2a570374b0bf22fb070589fd",
-                    "sha256": "707206edf2dc0280273952c7b70544ea8a1363aa69aaeb9d70514b888dc3067d"}),
+        RemoteFile(
+            "train",
+            "en",
+            f"{_STANFORD}/iwslt15.en-vi/train.en",
+            13603614,
+            {"sha1": "675d16d057f2b6268fb294124b1646d311477325"},
+        ),
+        RemoteFile(
+            "train",
+            "vi",
+            f"{_STANFORD}/iwslt15.en-vi/train.vi",
+            18074646,
+            {
+                "sha1": "bb6e21d4b02b286f2a570374b0bf22fb070589fd",
+                "sha256": "707206edf2dc0280273952c7b70544ea8a1363aa69aaeb9d70514b888dc3067d",
+            },
+        ),
     ],
     # No published size or checksum is known for the Stanford WMT'14 files (see SOURCE.md).
     "wmt14-en-de": [
@@ -64,8 +77,9 @@ DOWNLOADS: dict[str, list[RemoteFile]] = {
 }
 
 
-def download_corpus(name: str, base_url: str | None = None, force: bool = False,
-                    allow_unverified: bool = False, timeout: float = 60) -> list[Path]:
+def download_corpus(
+    name: str, base_url: str | None = None, force: bool = False, allow_unverified: bool = False, timeout: float = 60
+) -> list[Path]:
     """Fetch and verify every downloadable file of corpus ``name``; return their paths.
 
     ``base_url`` replaces the folder part of each URL (a mirror holding the same file names).
@@ -84,7 +98,8 @@ def download_corpus(name: str, base_url: str | None = None, force: bool = False,
         raise DataError(
             f"no published checksum is known for {names} of '{name}', so a download cannot be "
             f"verified; pass --allow-unverified to accept the files anyway (their computed sha256 "
-            f"is then recorded in {corpus.path(unverified[0].split, unverified[0].lang).parent / UNVERIFIED_LIST})")
+            f"is then recorded in {corpus.path(unverified[0].split, unverified[0].lang).parent / UNVERIFIED_LIST})"
+        )
     paths = []
     for f in files:
         # The registry decides where a split is read from, so the destination comes from it too.
@@ -98,8 +113,10 @@ def download_corpus(name: str, base_url: str | None = None, force: bool = False,
             digests = _fetch(url, f, dest, timeout)
             if not f.checksums:
                 _record_unverified(dest, digests["sha256"])
-                _say(f"{dest.name}: NOT verified (no published checksum); sha256 {digests['sha256']} "
-                     f"recorded in {dest.parent / UNVERIFIED_LIST}")
+                _say(
+                    f"{dest.name}: NOT verified (no published checksum); sha256 {digests['sha256']} "
+                    f"recorded in {dest.parent / UNVERIFIED_LIST}"
+                )
         paths.append(dest)
     return paths
 
@@ -144,8 +161,10 @@ def _fetch(url: str, f: RemoteFile, dest: Path, timeout: float) -> dict[str, str
             if digests[alg] != expected.lower():
                 problems.append(f"{alg} {digests[alg]} (expected {expected.lower()})")
         if problems:
-            raise DataError(f"{dest.name} downloaded from {url} failed verification: {'; '.join(problems)}; "
-                            "the download was discarded (a corrupted or different file; try again or another mirror)")
+            raise DataError(
+                f"{dest.name} downloaded from {url} failed verification: {'; '.join(problems)}; "
+                "the download was discarded (a corrupted or different file; try again or another mirror)"
+            )
         os.chmod(tmp, 0o644)  # mkstemp makes files private; a corpus is ordinary readable data
         os.replace(tmp, dest)  # atomic within one folder: dest is either absent/old or complete
         return digests
@@ -186,9 +205,11 @@ def _stream(url, out, hashes, label, expected_size, timeout) -> int:
         raise DataError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-        raise DataError(f"download of {url} failed: {reason}; this machine may have no network access "
-                        "(fetch the file elsewhere and pass --base-url pointing at a copy, e.g. "
-                        "file:// or a local HTTP server)") from exc
+        raise DataError(
+            f"download of {url} failed: {reason}; this machine may have no network access "
+            "(fetch the file elsewhere and pass --base-url pointing at a copy, e.g. "
+            "file:// or a local HTTP server)"
+        ) from exc
     _progress(label, done, total, time.monotonic() - start, final=True)
     return done
 

@@ -5,6 +5,7 @@ sentencepiece's word-start marker (U+2581), so merging pieces back gives exactly
 and the BLEU protocol is unchanged. The model is stored in checkpoints as its serialized protobuf
 (``*.spm``), never pickled.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,9 +42,19 @@ def train_subword(sentences: Iterable[list[str]], kind: str, vocab_size: int) ->
         raise ValueError(f"subword kind must be 'bpe' or 'unigram', got {kind!r}")
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=(" ".join(s) for s in sentences if s), model_writer=buf, model_type=kind,
-        vocab_size=vocab_size, character_coverage=1.0, hard_vocab_limit=False,
+        sentence_iterator=(" ".join(s) for s in sentences if s),
+        model_writer=buf,
+        model_type=kind,
+        vocab_size=vocab_size,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
         # our own vocabulary adds <pad>/<s>/</s>; sentencepiece needs only its <unk>
-        bos_id=-1, eos_id=-1, pad_id=-1, unk_id=0, split_by_whitespace=True,
-        minloglevel=2, num_threads=1)
+        bos_id=-1,
+        eos_id=-1,
+        pad_id=-1,
+        unk_id=0,
+        split_by_whitespace=True,
+        minloglevel=2,
+        num_threads=1,
+    )
     return Subword(buf.getvalue())

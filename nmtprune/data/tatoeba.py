@@ -6,6 +6,7 @@ is seen in training. English sentences are shuffled with ``numpy.random.default_
 takes them until it holds >= ``dev_test_pairs`` pairs, then dev does, the rest is train. Within a
 split, pairs keep the source file's order (sorted by English length), since training shuffles anyway.
 """
+
 from __future__ import annotations
 
 import gzip

@@ -4,6 +4,7 @@ normalise punctuation -> tokenise with aggressive hyphen splitting (``T @-@ Shir
 lowercase. Tokens are not XML-escaped (``&apos;``), which keeps the vocabulary readable; the BLEU
 protocol tokenises hypothesis and reference with this same function, so escaping does not matter.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -32,8 +33,7 @@ class Tokenizer:
         self._norm, self._tok, self._detok = _moses(lang)
 
     def tokenize(self, text: str) -> list[str]:
-        toks = self._tok.tokenize(self._norm.normalize(text.strip()), escape=False,
-                                  aggressive_dash_splits=True)
+        toks = self._tok.tokenize(self._norm.normalize(text.strip()), escape=False, aggressive_dash_splits=True)
         return [t.lower() for t in toks] if self.lowercase else toks
 
     def detokenize(self, tokens: list[str]) -> str:

@@ -4,6 +4,7 @@ Index order is fixed: 0 ``<pad>``, 1 ``<unk>``, 2 ``<s>``, 3 ``</s>``, then word
 training frequency (ties alphabetical), so embedding row i is the i-th most frequent word -- the
 order the "where are the pruned weights" analysis (See et al. Fig 8) needs.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -40,16 +41,19 @@ class Vocab:
     def build(cls, sentences: Iterable[list[str]], max_size: int, min_freq: int = 1) -> "Vocab":
         """Most frequent tokens (count >= min_freq), at most ``max_size`` entries including specials."""
         counter = Counter(tok for sent in sentences for tok in sent)
-        ranked = sorted((kv for kv in counter.items() if kv[1] >= min_freq and kv[0] not in SPECIALS),
-                        key=lambda kv: (-kv[1], kv[0]))[: max(0, max_size - len(SPECIALS))]
+        ranked = sorted(
+            (kv for kv in counter.items() if kv[1] >= min_freq and kv[0] not in SPECIALS),
+            key=lambda kv: (-kv[1], kv[0]),
+        )[: max(0, max_size - len(SPECIALS))]
         return cls(SPECIALS + [t for t, _ in ranked], [0] * len(SPECIALS) + [c for _, c in ranked])
 
     @classmethod
     def build_subword(cls, sentences: list[list[str]], kind: str, size: int) -> "Vocab":
         """Train a sentencepiece model of ``kind`` and index its pieces by training frequency."""
         if not any(sentences):  # sentencepiece would stop with an internal assertion
-            raise DataError(f"no training sentence to learn the {kind} vocabulary from: the length filter "
-                            "(data.max_len) left none")
+            raise DataError(
+                f"no training sentence to learn the {kind} vocabulary from: the length filter (data.max_len) left none"
+            )
         sub = train_subword(sentences, kind, size)
         vocab = cls.build((sub.segment(s) for s in sentences), max_size=10**9)
         return cls(vocab.itos, vocab.counts, sub)
@@ -75,8 +79,7 @@ class Vocab:
 
     def save(self, path: str | Path) -> None:
         """One ``token<TAB>count`` line per entry, in index order (+ ``<path>.spm`` for subwords)."""
-        Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in zip(self.itos, self.counts)),
-                              encoding="utf-8")
+        Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in zip(self.itos, self.counts)), encoding="utf-8")
         if self.subword is not None:
             Path(f"{path}.spm").write_bytes(self.subword.proto)
 

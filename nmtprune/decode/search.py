@@ -5,6 +5,7 @@ Beam scores are summed log-probabilities; finished hypotheses are ranked by scor
 ``beam`` finished hypotheses, or at the length limit, where its live beams are finished as they are.
 With beam = 1 this is exactly greedy search (tested).
 """
+
 from __future__ import annotations
 
 import torch
@@ -44,8 +45,9 @@ def _strip(ids: list[int]) -> list[int]:
 
 
 @torch.no_grad()
-def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, alpha: float = 1.0,
-                max_len: int | None = None) -> list[list[int]]:
+def beam_search(
+    model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, alpha: float = 1.0, max_len: int | None = None
+) -> list[list[int]]:
     """Batched beam search. src: (B, S). Returns the best hypothesis per sentence (ids, no <s>/</s>)."""
     if beam < 1:
         raise ValueError(f"beam size must be >= 1, got {beam}")
@@ -79,8 +81,9 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
         if all(done):
             break
         live = (~is_eos) & (rank <= K)
-        pick = torch.sort(torch.where(live, torch.arange(top_i.shape[1], device=device), 10**9),
-                          dim=1).indices[:, :K]  # (B, K): positions of the K best live candidates
+        pick = torch.sort(torch.where(live, torch.arange(top_i.shape[1], device=device), 10**9), dim=1).indices[
+            :, :K
+        ]  # (B, K): positions of the K best live candidates
         scores = top_s.gather(1, pick)
         src_row = (origin.gather(1, pick) + torch.arange(B, device=device).unsqueeze(1) * K).view(-1)
         y = tok.gather(1, pick).view(-1)

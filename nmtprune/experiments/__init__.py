@@ -11,16 +11,40 @@ Example::
 Names other than :func:`add_cli` are imported on first use (PEP 562), so that registering the
 ``sweep`` command does not load torch.
 """
+
 import importlib
 
 from .cli import add_cli
 from .defaults import DEFAULT_RESULTS, DEFAULT_WORK, KINDS, TRAINED_KINDS
 
-__all__ = ["Study", "load_study", "Cell", "KINDS", "TRAINED_KINDS", "expand", "model_hash", "ResultStore",
-           "run_sweep", "plan", "SweepLockedError", "add_cli", "DEFAULT_RESULTS", "DEFAULT_WORK"]
+__all__ = [
+    "Study",
+    "load_study",
+    "Cell",
+    "KINDS",
+    "TRAINED_KINDS",
+    "expand",
+    "model_hash",
+    "ResultStore",
+    "run_sweep",
+    "plan",
+    "SweepLockedError",
+    "add_cli",
+    "DEFAULT_RESULTS",
+    "DEFAULT_WORK",
+]
 
-_LAZY = {"Study": ".study", "load_study": ".study", "Cell": ".grid", "expand": ".grid", "model_hash": ".grid",
-         "ResultStore": ".store", "run_sweep": ".sweep", "plan": ".sweep", "SweepLockedError": ".sweep"}
+_LAZY = {
+    "Study": ".study",
+    "load_study": ".study",
+    "Cell": ".grid",
+    "expand": ".grid",
+    "model_hash": ".grid",
+    "ResultStore": ".store",
+    "run_sweep": ".sweep",
+    "plan": ".sweep",
+    "SweepLockedError": ".sweep",
+}
 
 
 def __getattr__(name: str):

@@ -2,6 +2,7 @@
 
 A runner only computes; :mod:`.sweep` times it, catches its errors and stores the result.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,11 +49,16 @@ def run_class_breakdown(ctx: Context, cell: Cell) -> dict:
     masks.restrict([cls], model).apply(model)
     ppl = ctx.perplexity(model, p["eval"]["dev_split"])
     stats = masks.stats(model)[cls]
-    return {"weight_class": cls, "dev_ppl": round(ppl, 4), "dense_dev_ppl": round(dense_ppl, 4),
-            "delta_ppl": round(ppl - dense_ppl, 4), "class_size": stats["total"],
-            "class_sparsity": stats["sparsity"],
-            "max_pruned_abs_weight": masks.info["max_pruned_abs_weight"].get(cls),
-            "class_threshold": (masks.info.get("class_threshold") or {}).get(cls)}
+    return {
+        "weight_class": cls,
+        "dev_ppl": round(ppl, 4),
+        "dense_dev_ppl": round(dense_ppl, 4),
+        "delta_ppl": round(ppl - dense_ppl, 4),
+        "class_size": stats["total"],
+        "class_sparsity": stats["sparsity"],
+        "max_pruned_abs_weight": masks.info["max_pruned_abs_weight"].get(cls),
+        "class_threshold": (masks.info.get("class_threshold") or {}).get(cls),
+    }
 
 
 def run_where(ctx: Context, cell: Cell) -> dict:
@@ -76,19 +82,26 @@ def run_storage(ctx: Context, cell: Cell) -> dict:
     tmp.mkdir(parents=True, exist_ok=True)
     try:
         state = {k: v.detach() for k, v in model.state_dict().items()}
-        out = {"params_total": sum(v.numel() for v in state.values()),
-               "params_nonzero": sum(int(v.count_nonzero()) for v in state.values()),
-               "masks": {"overall": masks.stats(model)["overall"]}}
-        for fp16 in ([False, True] if p["fp16"] else [False]):
+        out = {
+            "params_total": sum(v.numel() for v in state.values()),
+            "params_nonzero": sum(int(v.count_nonzero()) for v in state.values()),
+            "masks": {"overall": masks.stats(model)["overall"]},
+        }
+        for fp16 in [False, True] if p["fp16"] else [False]:
             tag, dtype = ("fp16", torch.float16) if fp16 else ("fp32", torch.float32)
             dense_bytes = _file_size(state, tmp / f"dense-{tag}.safetensors", dtype)
             comp = tmp / f"compressed-{tag}.bin"
             n = int(save_compressed(model, masks, comp, fp16=fp16))
             back = load_compressed(comp)
             exact = set(back) == set(state) and all(
-                torch.equal(back[k].to(dtype).float(), state[k].to(dtype).float()) for k in state)
-            out[tag] = {"dense_bytes": dense_bytes, "compressed_bytes": n,
-                        "reduction": round(1 - n / dense_bytes, 4), "roundtrip_exact": bool(exact)}
+                torch.equal(back[k].to(dtype).float(), state[k].to(dtype).float()) for k in state
+            )
+            out[tag] = {
+                "dense_bytes": dense_bytes,
+                "compressed_bytes": n,
+                "reduction": round(1 - n / dense_bytes, 4),
+                "roundtrip_exact": bool(exact),
+            }
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,6 +11,7 @@ is run instead of score-then-select; its masks are cached with the updated weigh
 :meth:`Context.pruned` loads. Selections are looked up by name (:func:`nmtprune.prune.get_selection`),
 so the schemes, ``per-row`` and N:M patterns (``2:4``) all go through the same path.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,6 +45,7 @@ def class_names_of(model_dir: str | Path) -> list[str]:
 def unit_group_names_of(model_dir: str | Path) -> list[str]:
     """Hidden-unit group names of a checkpoint (``src_layer1+tgt_layer1``, ...), from its config alone."""
     from ..prune.units import unit_groups
+
     raw = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     return [g.name for g in unit_groups(config_from_dict(raw, str(Path(model_dir) / "config.json")).model)]
 
@@ -52,8 +54,9 @@ def head(data: ParallelData, n: int) -> ParallelData:
     """The first ``n`` pairs of ``data`` (all of them for n = 0)."""
     if not n or n >= len(data):
         return data
-    return ParallelData(data.src[:n], data.tgt[:n], data.src_tokens[:n], data.tgt_tokens[:n],
-                        data.raw_src[:n], data.raw_tgt[:n])
+    return ParallelData(
+        data.src[:n], data.tgt[:n], data.src_tokens[:n], data.tgt_tokens[:n], data.raw_src[:n], data.raw_tgt[:n]
+    )
 
 
 class Context:
@@ -130,8 +133,16 @@ class Context:
             if self._train is None:
                 self.model  # noqa: B018 - loads the vocabularies
                 d = self.cfg.data
-                self._train = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase,
-                                         self.src_vocab, self.tgt_vocab, d.max_len)
+                self._train = load_split(
+                    d.corpus,
+                    d.train_split,
+                    d.src_lang,
+                    d.tgt_lang,
+                    d.lowercase,
+                    self.src_vocab,
+                    self.tgt_vocab,
+                    d.max_len,
+                )
             self._scoring[seed] = scoring_batches(self._train, n_batches, SCORING_BATCH_SIZE, seed)
         return self._scoring[seed][:n_batches]
 
@@ -180,8 +191,9 @@ class Context:
             batches = self.scoring_batches(seed, spec.n_batches) if spec.needs_data else None
             if spec.reconstruct is not None:  # prunes and updates the weights: keep both
                 self._masks[key] = spec.reconstruct(model, batches, sparsity, selection, seed=seed, **spec.options)
-                self._updated[key] = {n: p.detach().clone() for n, p in model.named_parameters()
-                                      if n in self._masks[key]}
+                self._updated[key] = {
+                    n: p.detach().clone() for n, p in model.named_parameters() if n in self._masks[key]
+                }
                 model = self.dense()
             else:
                 if self._scores[0] != (score, seed):
@@ -190,8 +202,11 @@ class Context:
                 self._masks[key] = selection(self._scores[1], model, sparsity)
             if batches is not None:
                 self._masks[key].info["scoring"] = {
-                    "n_batches": len(batches), "batch_size": SCORING_BATCH_SIZE,
-                    "options": dict(spec.options), "absent_rows": absent_row_counts(model, batches)}
+                    "n_batches": len(batches),
+                    "batch_size": SCORING_BATCH_SIZE,
+                    "options": dict(spec.options),
+                    "absent_rows": absent_row_counts(model, batches),
+                }
             while len(self._masks) > 3:  # a 21M-weight MaskSet is 21 MB of bools
                 self._updated.pop(self._masks.popitem(last=False)[0], None)
         self._masks.move_to_end(key)

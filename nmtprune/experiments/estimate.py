@@ -15,6 +15,7 @@ it, and leaves the others ("deferred") for the next session; a shorter kind furt
 Within a kind, methods differ: a gradual Taylor retraining takes nearly twice a one-shot one, so a cell
 whose method (:func:`method_key`) has been timed needs the larger of its method's median and its kind's.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,19 @@ from ..provenance import machine
 from .grid import Cell
 from .store import ResultStore, read_result
 
-__all__ = ["cell_seconds", "kind_medians", "method_key", "method_medians", "longest_median", "spent_seconds",
-           "parse_deadline", "machine_key", "here", "timed_on", "Estimator"]
+__all__ = [
+    "cell_seconds",
+    "kind_medians",
+    "method_key",
+    "method_medians",
+    "longest_median",
+    "spent_seconds",
+    "parse_deadline",
+    "machine_key",
+    "here",
+    "timed_on",
+    "Estimator",
+]
 
 
 def machine_key(info: Optional[dict]) -> Optional[tuple]:
@@ -90,8 +102,7 @@ def method_key(params: dict) -> tuple:
 def method_medians(results: Iterable[dict], on: Optional[tuple] = None) -> dict[tuple, float]:
     """{:func:`method_key`: median seconds} over the successful results given that carry ``params``
     (``on`` as in :func:`kind_medians`)."""
-    return _medians(results, on, lambda res: method_key(res["params"]) if isinstance(res.get("params"), dict)
-                    else None)
+    return _medians(results, on, lambda res: method_key(res["params"]) if isinstance(res.get("params"), dict) else None)
 
 
 def longest_median(results_dir: str | Path, on: Optional[tuple] = None) -> Optional[float]:

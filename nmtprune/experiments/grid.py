@@ -6,6 +6,7 @@ seed, and the evaluation settings it uses. Its id is a readable name plus a shor
 parameter dict, so two cells with equal ids are the same measurement, and changing the model (or
 any setting) gives new ids instead of silently reusing old results.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,6 +27,7 @@ ONE_SHOT = "one-shot"  # the only schedule See et al. use; part of the cell iden
 @dataclass(frozen=True)
 class Cell:
     """One measurement. ``params`` is the full JSON-able parameter dict (``kind`` included)."""
+
     name: str
     params: dict
 
@@ -49,8 +51,10 @@ WEIGHT_FILES = ("model.safetensors", "model.sparse.safetensors")  # dense, or th
 def model_hash(model_dir: str | Path) -> str:
     """sha256 of the checkpoint's weight file bytes (first 16 hex digits)."""
     h = hashlib.sha256()
-    path = next((Path(model_dir) / f for f in WEIGHT_FILES if (Path(model_dir) / f).is_file()),
-                Path(model_dir) / WEIGHT_FILES[0])
+    path = next(
+        (Path(model_dir) / f for f in WEIGHT_FILES if (Path(model_dir) / f).is_file()),
+        Path(model_dir) / WEIGHT_FILES[0],
+    )
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             h.update(chunk)
@@ -68,8 +72,12 @@ def _tag(scheme: str) -> str:
 
 def expand(study: Study, mhash: str) -> list[Cell]:
     """Every cell of the study, deduplicated by id, in :data:`KINDS` order."""
-    test = {"split": study.split, "beam": study.beam, "max_sentences": study.max_sentences,
-            "dev_split": study.dev_split}
+    test = {
+        "split": study.split,
+        "beam": study.beam,
+        "max_sentences": study.max_sentences,
+        "dev_split": study.dev_split,
+    }
     dev = {"dev_split": study.dev_split, "max_sentences": study.max_sentences}
     base = {"model_hash": mhash, "schedule": ONE_SHOT}
     cells: list[Cell] = []
@@ -90,29 +98,44 @@ def expand(study: Study, mhash: str) -> list[Cell]:
             for scheme in m.schemes:
                 # a pattern that fixes its sparsity (N:M) is one point, whatever the sparsities listed
                 fixed = get_selection(scheme).fixed_sparsity
-                for s in (pe.sparsities if fixed is None else (fixed,)):
+                for s in pe.sparsities if fixed is None else (fixed,):
                     for seed in seeds:
                         if s > 0:
-                            add(f"{m.score}_{_tag(scheme)}_{_pct(s)}_seed{seed}", "prune-eval",
-                                **mask(m.score, scheme, s, seed), retraining="none", eval=test)
+                            add(
+                                f"{m.score}_{_tag(scheme)}_{_pct(s)}_seed{seed}",
+                                "prune-eval",
+                                **mask(m.score, scheme, s, seed),
+                                retraining="none",
+                                eval=test,
+                            )
     cb = study.class_breakdown
     if cb:
         from .context import class_names_of  # reads only the config, not the weights
+
         for score in cb.scores:
             for scheme in cb.schemes:
                 for cls in class_names_of(study.model):
-                    add(f"{score}_{scheme}_{_pct(cb.sparsity)}_{cls}", "class-breakdown",
-                        **mask(score, scheme, cb.sparsity, 0), weight_class=cls, retraining="none", eval=dev)
+                    add(
+                        f"{score}_{scheme}_{_pct(cb.sparsity)}_{cls}",
+                        "class-breakdown",
+                        **mask(score, scheme, cb.sparsity, 0),
+                        weight_class=cls,
+                        retraining="none",
+                        eval=dev,
+                    )
     if study.where:
         w = study.where
         for score in w.scores:
-            add(f"{score}_{w.scheme}_{_pct(w.sparsity)}", "where", **mask(score, w.scheme, w.sparsity, 0),
-                rank_bins=w.rank_bins)
+            add(
+                f"{score}_{w.scheme}_{_pct(w.sparsity)}",
+                "where",
+                **mask(score, w.scheme, w.sparsity, 0),
+                rank_bins=w.rank_bins,
+            )
     if study.storage:
         st = study.storage
         for s in st.sparsities:
-            add(f"{st.score}_{st.scheme}_{_pct(s)}", "storage", **mask(st.score, st.scheme, s, 0),
-                fp16=st.fp16)
+            add(f"{st.score}_{st.scheme}_{_pct(s)}", "storage", **mask(st.score, st.scheme, s, 0), fp16=st.fp16)
     rt = study.retrain
     curve = study.loss_curve
     if rt or curve:
@@ -130,30 +153,64 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                 if sched == ONE_SHOT:  # See et al.'s cells keep their original names and ids
                     # the random-mask control draws a new mask per seed (mask seed = training seed), so its
                     # spread covers the mask as well as the training; a scored mask is the same for every seed
-                    add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                        **mask(score, rt_scheme, s, seed if get_score(score).mask_per_seed else 0), train_seed=seed,
+                    add(
+                        f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}",
+                        "retrain",
+                        **mask(score, rt_scheme, s, seed if get_score(score).mask_per_seed else 0),
+                        train_seed=seed,
                         overrides=overrides,
-                        retraining="retrain", eval=test)
+                        retraining="retrain",
+                        eval=test,
+                    )
                 else:  # a data-driven gradual run prunes rt.gradual_events times (data-free: every ~1 %)
                     events = {"events": rt.gradual_events} if sched == "gradual" and get_score(score).needs_data else {}
-                    add(f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}", "retrain",
-                        **mask(score, rt_scheme, s, 0), schedule=sched, rounds=rt.rounds,
-                        prune_until=rt.prune_until, train_seed=seed, overrides=overrides,
-                        retraining="retrain", eval=test, **events)
+                    add(
+                        f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}",
+                        "retrain",
+                        **mask(score, rt_scheme, s, 0),
+                        schedule=sched,
+                        rounds=rt.rounds,
+                        prune_until=rt.prune_until,
+                        train_seed=seed,
+                        overrides=overrides,
+                        retraining="retrain",
+                        eval=test,
+                        **events,
+                    )
         if rt and rt.scratch:
             for seed in rt.scratch_seeds:
                 for s in rt.sparsities:
                     for score in rt.scratch_scores or rt_scores:
-                        add(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch",
-                            **mask(score, rt_scheme, s, 0), train_seed=seed,
-                            overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
+                        add(
+                            f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}",
+                            "scratch",
+                            **mask(score, rt_scheme, s, 0),
+                            train_seed=seed,
+                            overrides=list(rt.scratch_overrides),
+                            retraining="scratch",
+                            eval=test,
+                        )
                 for s in rt.scratch_random:  # the random-mask control (mask seed = training seed)
-                    add(f"random_{rt_scheme}_{_pct(s)}_seed{seed}", "scratch", **mask("random", rt_scheme, s, seed),
-                        train_seed=seed, overrides=list(rt.scratch_overrides), retraining="scratch", eval=test)
+                    add(
+                        f"random_{rt_scheme}_{_pct(s)}_seed{seed}",
+                        "scratch",
+                        **mask("random", rt_scheme, s, seed),
+                        train_seed=seed,
+                        overrides=list(rt.scratch_overrides),
+                        retraining="scratch",
+                        eval=test,
+                    )
         if rt and rt.dense_continued:
             for seed in rt.dense_seeds:
-                add(f"seed{seed}", "dense-continued", **mask(None, None, 0.0, 0), train_seed=seed,
-                    overrides=overrides, retraining="dense-continued", eval=test)
+                add(
+                    f"seed{seed}",
+                    "dense-continued",
+                    **mask(None, None, 0.0, 0),
+                    train_seed=seed,
+                    overrides=overrides,
+                    retraining="dense-continued",
+                    eval=test,
+                )
     if any(getattr(study, sec) for sec in UNIT_SECTIONS):
         from .context import unit_group_names_of  # reads only the config, not the weights
         from ..config import ConfigError
@@ -161,7 +218,8 @@ def expand(study: Study, mhash: str) -> list[Cell]:
         def fail(key: str, msg: str):
             raise ConfigError(f"{study.path}: key '{key}' {msg}")
 
-        expand_units(study, add, unit_group_names_of(study.model), test,
-                     {**test, "split": study.dev_split}, fail)  # sensitivity: dev BLEU (Li et al. use validation)
+        expand_units(
+            study, add, unit_group_names_of(study.model), test, {**test, "split": study.dev_split}, fail
+        )  # sensitivity: dev BLEU (Li et al. use validation)
     unique = {c.id: c for c in cells}  # e.g. the loss-curve run is also a retrain grid point
     return sorted(unique.values(), key=lambda c: KINDS.index(c.kind))

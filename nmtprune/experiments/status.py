@@ -8,6 +8,7 @@ a reused cell keeps its original time), counting only cells that ran on this kin
 (:func:`nmtprune.experiments.estimate.machine_key`); a half-trained cell counts only what its checkpoint
 has not yet spent.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -23,9 +24,14 @@ from .sweep import SweepLockedError, cell_lock, plan
 __all__ = ["sweep_status", "format_status"]
 
 
-def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
-                 match: Optional[Iterable[str]] = None, results_dir: str | Path = DEFAULT_RESULTS,
-                 work_dir: str | Path = DEFAULT_WORK, on: Optional[tuple] = None) -> dict:
+def sweep_status(
+    study_path: str | Path,
+    only: Optional[Iterable[str]] = None,
+    match: Optional[Iterable[str]] = None,
+    results_dir: str | Path = DEFAULT_RESULTS,
+    work_dir: str | Path = DEFAULT_WORK,
+    on: Optional[tuple] = None,
+) -> dict:
     """Per kind: planned, done, failed, reusable, partly trained, running, to run, median seconds per
     cell, and the estimate for the rest; ``todo``: the ids still to run, in run order; ``running``:
     those a live sweep holds now.
@@ -46,8 +52,20 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
     todo: list[str] = []
     running: list[str] = []
     for cell in cells:
-        k = kinds.setdefault(cell.kind, {"planned": 0, "done": 0, "failed": 0, "reusable": 0, "partial": 0,
-                                         "running": 0, "to_run": 0, "times": [], "spent": []})
+        k = kinds.setdefault(
+            cell.kind,
+            {
+                "planned": 0,
+                "done": 0,
+                "failed": 0,
+                "reusable": 0,
+                "partial": 0,
+                "running": 0,
+                "to_run": 0,
+                "times": [],
+                "spent": [],
+            },
+        )
         k["planned"] += 1
         res = store.read(cell)
         if res is not None and res.get("status") == "ok":
@@ -71,8 +89,11 @@ def sweep_status(study_path: str | Path, only: Optional[Iterable[str]] = None,
     for k in kinds.values():
         times, spent = k.pop("times"), k.pop("spent")
         k["median_s"] = statistics.median(times) if times else None
-        k["estimate_s"] = (sum(max(0.0, k["median_s"] - s) for s in spent) if k["median_s"] is not None
-                           else (0.0 if not k["to_run"] else None))
+        k["estimate_s"] = (
+            sum(max(0.0, k["median_s"] - s) for s in spent)
+            if k["median_s"] is not None
+            else (0.0 if not k["to_run"] else None)
+        )
         total = None if total is None or k["estimate_s"] is None else total + k["estimate_s"]
     ordered = {kind: kinds[kind] for kind in KINDS if kind in kinds}
     return {"study": study.name, "kinds": ordered, "todo": todo, "running": running, "estimate_s": total}
@@ -95,14 +116,38 @@ def _hours(seconds: Optional[float]) -> str:
 
 def format_status(st: dict, ids: bool = True) -> str:
     """A plain-text table of :func:`sweep_status`, then (``ids``) the cells to run."""
-    head = ["kind", "planned", "done", "reusable", "failed", "partly trained", "running", "to run", "per cell",
-            "estimate"]
-    rows = [[kind, k["planned"], k["done"], k["reusable"], k["failed"], k["partial"], k["running"], k["to_run"],
-             "?" if k["median_s"] is None else f"{k['median_s'] / 60:.0f} min", _hours(k["estimate_s"])]
-            for kind, k in st["kinds"].items()]
+    head = [
+        "kind",
+        "planned",
+        "done",
+        "reusable",
+        "failed",
+        "partly trained",
+        "running",
+        "to run",
+        "per cell",
+        "estimate",
+    ]
+    rows = [
+        [
+            kind,
+            k["planned"],
+            k["done"],
+            k["reusable"],
+            k["failed"],
+            k["partial"],
+            k["running"],
+            k["to_run"],
+            "?" if k["median_s"] is None else f"{k['median_s'] / 60:.0f} min",
+            _hours(k["estimate_s"]),
+        ]
+        for kind, k in st["kinds"].items()
+    ]
     width = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    lines = [f"study {st['study']}: about {_hours(st['estimate_s'])} of cells to run (one process; "
-             "'?' = no timed cell of that kind yet; reusable cells are copied from other studies for free)"]
+    lines = [
+        f"study {st['study']}: about {_hours(st['estimate_s'])} of cells to run (one process; "
+        "'?' = no timed cell of that kind yet; reusable cells are copied from other studies for free)"
+    ]
     lines += ["  ".join(str(x).ljust(w) for x, w in zip(r, width)) for r in [head] + rows]
     if ids and st["todo"]:
         lines += ["", "to run:"] + [f"  {i}" + ("  (running)" if i in st["running"] else "") for i in st["todo"]]

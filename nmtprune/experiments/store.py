@@ -6,6 +6,7 @@ cell id, so a cell can never be stored twice. A cell counts as done only when it
 ``"status": "ok"`` and holds exactly the cell's parameters; failed cells are retried by the next
 sweep. Only :mod:`nmtprune.experiments` writes here; the report only reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,14 @@ class ResultStore:
     def write(self, cell: Cell, result: dict) -> Path:
         """Store ``result`` for ``cell`` atomically; adds the format, id and params."""
         self.root.mkdir(parents=True, exist_ok=True)
-        record = {"format": RESULT_FORMAT, "version": RESULT_VERSION, "id": cell.id, "kind": cell.kind,
-                  "params": cell.params, **result}
+        record = {
+            "format": RESULT_FORMAT,
+            "version": RESULT_VERSION,
+            "id": cell.id,
+            "kind": cell.kind,
+            "params": cell.params,
+            **result,
+        }
         json.dumps(record, allow_nan=True)  # fail before touching the disk if it is not JSON-able
         path = self.path(cell)
         write_json_atomic(path, record)

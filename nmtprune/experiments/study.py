@@ -26,6 +26,7 @@ same settings (the method-comparison studies); the report's See et al. figures u
 * ``units_eval``, ``unit_sensitivity``, ``unit_retrain``, ``unit_greg``: hidden-unit pruning (see
   :mod:`nmtprune.experiments.unit_study`), rendered by ``report: units``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,8 +42,18 @@ from ..prune.registry import get_selection, schedule_names, score_names, selecti
 from ..prune.select import SCHEMES
 from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
-__all__ = ["Study", "Method", "PruneEval", "ClassBreakdown", "Retrain", "LossCurve", "Where", "Storage",
-           "load_study", "study_to_dict"]
+__all__ = [
+    "Study",
+    "Method",
+    "PruneEval",
+    "ClassBreakdown",
+    "Retrain",
+    "LossCurve",
+    "Where",
+    "Storage",
+    "load_study",
+    "study_to_dict",
+]
 
 REPORTS = ("see2016", "methods", "units")
 TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -51,6 +62,7 @@ TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 @dataclass(frozen=True)
 class Method:
     """One pruning score with the selection schemes and seeds to run it with."""
+
     score: str = "magnitude"  # a registered weight score (nmtprune.prune.score_names("weight"))
     schemes: tuple[str, ...] = SCHEMES
     seeds: tuple[int, ...] = (0,)  # only matters for stochastic scores (random)
@@ -121,6 +133,7 @@ class Storage:
 @dataclass(frozen=True)
 class Study:
     """A parsed study file; ``path`` is where it came from, ``name`` names results/ and reports/."""
+
     model: str
     path: str = ""
     name: str = ""
@@ -185,8 +198,10 @@ def _build(cls, raw: dict, where: str, prefix: str = ""):
     names = {f.name for f in fields(cls)} - {"path"}
     unknown = sorted(set(raw) - names)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {[prefix + k for k in unknown]}; "
-                          f"expected some of {sorted(prefix + n for n in names)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {[prefix + k for k in unknown]}; "
+            f"expected some of {sorted(prefix + n for n in names)}"
+        )
     return cls(**{k: _value(where, prefix + k, v, hints[k]) for k, v in raw.items()})
 
 
@@ -234,8 +249,11 @@ def _validate(st: Study, where: str) -> None:
                 scores += [(f"{sec}.scores[{j}]", s) for j, s in enumerate(spec.scores)]
             schemes.append((f"{sec}.scheme", spec.scheme))
             many = getattr(spec, "sparsities", None)
-            sparsities += ([(f"{sec}.sparsities[{i}]", s) for i, s in enumerate(many)] if many is not None
-                           else [(f"{sec}.sparsity", spec.sparsity)])
+            sparsities += (
+                [(f"{sec}.sparsities[{i}]", s) for i, s in enumerate(many)]
+                if many is not None
+                else [(f"{sec}.sparsity", spec.sparsity)]
+            )
     if st.retrain:
         rt, schedules = st.retrain, schedule_names()
         for j, name in enumerate(rt.schedules):
@@ -246,8 +264,11 @@ def _validate(st: Study, where: str) -> None:
         for j, item in enumerate(rt.scheduled):
             sched, _, score = item.partition(":")
             if sched not in schedules or not score:
-                _fail(where, f"retrain.scheduled[{j}]", f"must be SCHEDULE:SCORE with a schedule in {schedules}, "
-                                                       f"got {item!r}")
+                _fail(
+                    where,
+                    f"retrain.scheduled[{j}]",
+                    f"must be SCHEDULE:SCORE with a schedule in {schedules}, got {item!r}",
+                )
             scores.append((f"retrain.scheduled[{j}]", score))
         scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
         sparsities += [(f"retrain.scratch_random[{i}]", x) for i, x in enumerate(rt.scratch_random)]
@@ -273,14 +294,23 @@ def _validate(st: Study, where: str) -> None:
         try:
             selection = get_selection(name)
         except ValueError:
-            _fail(where, key, f"names an unknown scheme {name!r}; known schemes: {selection_names()} "
-                              "or an N:M pattern such as 2:4")
+            _fail(
+                where,
+                key,
+                f"names an unknown scheme {name!r}; known schemes: {selection_names()} or an N:M pattern such as 2:4",
+            )
         if selection.fixed_sparsity is not None and not key.startswith("prune_eval"):
             _fail(where, key, f"names {name!r}, which fixes its own sparsity: only prune_eval runs it")
-    if st.retrain and st.retrain.scheme not in SCHEMES and (st.retrain.scheduled or
-                                                             set(st.retrain.schedules) != {"one-shot"}):
-        _fail(where, "retrain.scheme", f"iterative and gradual schedules select with {list(SCHEMES)} only, "
-                                       f"got {st.retrain.scheme!r}")
+    if (
+        st.retrain
+        and st.retrain.scheme not in SCHEMES
+        and (st.retrain.scheduled or set(st.retrain.schedules) != {"one-shot"})
+    ):
+        _fail(
+            where,
+            "retrain.scheme",
+            f"iterative and gradual schedules select with {list(SCHEMES)} only, got {st.retrain.scheme!r}",
+        )
     for key, s in sparsities:
         _check_sparsity(where, key, s)
     validate_units(st, lambda key, msg: _fail(where, key, msg))
@@ -291,21 +321,24 @@ def _check_model(st: Study, where: str) -> None:
     model = Path(st.model)
     weights = any((model / f).is_file() for f in ("model.safetensors", "model.sparse.safetensors"))
     if not weights or not (model / "config.json").is_file():
-        _fail(where, "model", f"names {st.model!r}, which is not a checkpoint directory (no "
-                              "model.safetensors and config.json there)")
+        _fail(
+            where,
+            "model",
+            f"names {st.model!r}, which is not a checkpoint directory (no model.safetensors and config.json there)",
+        )
     try:
         corpus = json.loads((model / "config.json").read_text(encoding="utf-8"))["data"]["corpus"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _fail(where, "model", f"names {st.model!r}, whose config.json is unreadable ({exc})")
     from ..data.corpora import DataError, get_corpus
+
     try:
         splits = get_corpus(corpus).splits
     except DataError as exc:
         _fail(where, "model", f"names a model trained on a corpus this machine lacks: {exc}")
     for key in ("split", "dev_split"):
         if getattr(st, key) not in splits:
-            _fail(where, key, f"names split {getattr(st, key)!r}, which corpus {corpus!r} lacks; "
-                              f"splits: {splits}")
+            _fail(where, key, f"names split {getattr(st, key)!r}, which corpus {corpus!r} lacks; splits: {splits}")
 
 
 def load_study(path: str | Path, check_model: bool = True) -> Study:

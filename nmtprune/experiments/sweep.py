@@ -16,6 +16,7 @@ commit, machine) of the run that produced it. ``reuse=False`` (``--no-reuse``) r
 With a ``deadline`` (``--deadline 19:10``) the sweep starts only cells it expects to finish by then
 (:mod:`nmtprune.experiments.estimate`) and leaves the rest ("deferred") for the next run.
 """
+
 from __future__ import annotations
 
 import os
@@ -121,18 +122,25 @@ def _reuse(cell: Cell, store: ResultStore, results_dir: str | Path, study: str, 
     path, res = twin
     keep = {k: v for k, v in res.items() if k not in ("format", "version", "id", "kind", "params")}
     with writing(store.root):
-        store.write(cell, {**keep, "study": study, "reused_from": {"study": res.get("study"),
-                                                                   "file": path.as_posix()}})
+        store.write(cell, {**keep, "study": study, "reused_from": {"study": res.get("study"), "file": path.as_posix()}})
     if log is not None:
         print(f"reused {cell.id} from {path}", file=log, flush=True)
     return True
 
 
-def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_cells: Optional[int] = None,
-              match: Optional[Iterable[str]] = None,
-              results_dir: str | Path = DEFAULT_RESULTS, work_dir: str | Path = DEFAULT_WORK,
-              progress: bool = True, argv: Optional[list[str]] = None, log=sys.stderr,
-              reuse: bool = True, deadline: Optional[float] = None) -> dict:
+def run_sweep(
+    study_path: str | Path,
+    only: Optional[Iterable[str]] = None,
+    max_cells: Optional[int] = None,
+    match: Optional[Iterable[str]] = None,
+    results_dir: str | Path = DEFAULT_RESULTS,
+    work_dir: str | Path = DEFAULT_WORK,
+    progress: bool = True,
+    argv: Optional[list[str]] = None,
+    log=sys.stderr,
+    reuse: bool = True,
+    deadline: Optional[float] = None,
+) -> dict:
     """Run the study's unfinished cells.
 
     Args:
@@ -160,8 +168,19 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     cells = plan(study, only, match)
     store = ResultStore(Path(results_dir) / study.name)
     work = Path(work_dir) / study.name
-    summary = {"study": study.name, "cells": len(cells), "skipped": 0, "reused": 0, "busy": 0, "deferred": 0,
-               "ran": 0, "ok": 0, "failed": 0, "remaining": 0, "results": str(store.root)}
+    summary = {
+        "study": study.name,
+        "cells": len(cells),
+        "skipped": 0,
+        "reused": 0,
+        "busy": 0,
+        "deferred": 0,
+        "ran": 0,
+        "ok": 0,
+        "failed": 0,
+        "remaining": 0,
+        "results": str(store.root),
+    }
     store.remove_stale_temporaries()
     todo = [c for c in cells if not store.done(c)]
     summary["skipped"] = len(cells) - len(todo)
@@ -175,9 +194,13 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     estimator = Estimator(store, work, results_dir) if deadline is not None else None
     late = 0  # cells another sweep finished after we listed them
     if progress:
-        print(f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, "
-              f"{summary['reused']} reused from other studies, {len(todo)} to run"
-              + (f" ({limit} now)" if limit < len(todo) else ""), file=log, flush=True)
+        print(
+            f"sweep {study.name}: {len(cells)} cells, {summary['skipped']} done, "
+            f"{summary['reused']} reused from other studies, {len(todo)} to run"
+            + (f" ({limit} now)" if limit < len(todo) else ""),
+            file=log,
+            flush=True,
+        )
     for i, cell in enumerate(todo, 1):
         if summary["ran"] >= limit:
             break
@@ -186,8 +209,12 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
             if left <= 0 or (need is not None and need > left):
                 summary["deferred"] += 1
                 if progress:
-                    print(f"[{i}/{len(todo)}] {cell.id} deferred: needs about {_fmt(need or 0)}, "
-                          f"{_fmt(max(left, 0))} left before the deadline", file=log, flush=True)
+                    print(
+                        f"[{i}/{len(todo)}] {cell.id} deferred: needs about {_fmt(need or 0)}, "
+                        f"{_fmt(max(left, 0))} left before the deadline",
+                        file=log,
+                        flush=True,
+                    )
                 continue
         try:
             with cell_lock(work, cell.id):
@@ -215,8 +242,9 @@ def run_sweep(study_path: str | Path, only: Optional[Iterable[str]] = None, max_
     return summary
 
 
-def _run_cell(ctx: Context, cell: Cell, store: ResultStore, study: str, prov: dict,
-              times: dict[str, list[float]]) -> tuple[str, float, Optional[str]]:
+def _run_cell(
+    ctx: Context, cell: Cell, store: ResultStore, study: str, prov: dict, times: dict[str, list[float]]
+) -> tuple[str, float, Optional[str]]:
     """Run one cell and store its result (ok or failed); returns (status, seconds, error)."""
     t0 = time.perf_counter()
     try:
@@ -230,8 +258,17 @@ def _run_cell(ctx: Context, cell: Cell, store: ResultStore, study: str, prov: di
     wall = time.perf_counter() - t0
     times.setdefault(cell.kind, []).append(wall)
     with writing(store.root):
-        store.write(cell, {"study": study, "status": status, "seed": cell.params.get("seed"),
-                           "metrics": metrics, "error": error, "wall_s": round(wall, 3),
-                           "threads": torch.get_num_threads(),
-                           "provenance": {**prov, "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+        store.write(
+            cell,
+            {
+                "study": study,
+                "status": status,
+                "seed": cell.params.get("seed"),
+                "metrics": metrics,
+                "error": error,
+                "wall_s": round(wall, 3),
+                "threads": torch.get_num_threads(),
+                "provenance": {**prov, "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+            },
+        )
     return status, wall, error

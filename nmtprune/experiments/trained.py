@@ -6,6 +6,7 @@ mid-run loses at most one ``save_every`` interval. The result keeps only numbers
 of ``out/best`` (of ``out/last`` for scheduled pruning, whose best-dev epoch may predate the target sparsity), the training/dev loss curve from ``out/metrics.jsonl``, the dense and the pruned-only
 starting dev loss (Fig 7), and whether the masks held through training.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,13 @@ __all__ = ["run_trained", "read_curve"]
 def _trainer(kind: str) -> Callable:
     """The library function that trains ``kind`` (looked up at call time; tests replace this)."""
     from ..prune import retrain as mod
+
     return {"retrain": mod.retrain, "scratch": mod.sparse_from_scratch, "dense-continued": mod.continue_dense}[kind]
 
 
 def _scheduled() -> Callable:
     from ..prune import retrain as mod
+
     return mod.prune_while_training
 
 
@@ -70,10 +73,18 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     if kind == "dense-continued":
         summary = fn(ctx.study.model, out, **kwargs)
     elif p.get("schedule", "one-shot") != "one-shot":  # masks grow during retraining (iterative, gradual)
-        summary = _scheduled()(ctx.study.model, out, target=p["sparsity"], schedule=p["schedule"],
-                               scheme=p["scheme"], rescore=ctx.rescorer(p["score"], p["seed"]),
-                               rounds=p["rounds"], prune_until=p["prune_until"], events=p.get("events", 0),
-                               **kwargs)
+        summary = _scheduled()(
+            ctx.study.model,
+            out,
+            target=p["sparsity"],
+            schedule=p["schedule"],
+            scheme=p["scheme"],
+            rescore=ctx.rescorer(p["score"], p["seed"]),
+            rounds=p["rounds"],
+            prune_until=p["prune_until"],
+            events=p.get("events", 0),
+            **kwargs,
+        )
         masks = load_masks(out / "last")  # the final masks (the pruned-only start loss has no meaning here)
     else:
         saved = load_masks(out / "last") if resume else None
@@ -93,7 +104,11 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     if masks is not None:
         result["mask_held"] = _mask_held(trained, masks)
         result["masks"] = {"stats": masks.stats(trained)}
-    result.update(start=start, curve=read_curve(out / "metrics.jsonl"), resumed=resume,
-                  train_summary=summary if isinstance(summary, dict) else None,
-                  scratch_dir=str(out))
+    result.update(
+        start=start,
+        curve=read_curve(out / "metrics.jsonl"),
+        resumed=resume,
+        train_summary=summary if isinstance(summary, dict) else None,
+        scratch_dir=str(out),
+    )
     return result

@@ -24,19 +24,34 @@ Example::
     unit_sensitivity: {fractions: [0.25, 0.5, 0.75], scores: [l1]}
     unit_retrain: {fractions: [0.5], scores: [l1], seeds: [1, 2, 3]}
 """
+
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["UnitsEval", "UnitSensitivity", "UnitRetrain", "UnitGReg", "greg_config", "UNIT_SECTIONS", "validate_units", "expand_units",
-           "parse_ratios"]
+__all__ = [
+    "UnitsEval",
+    "UnitSensitivity",
+    "UnitRetrain",
+    "UnitGReg",
+    "greg_config",
+    "UNIT_SECTIONS",
+    "validate_units",
+    "expand_units",
+    "parse_ratios",
+]
 
 
 @dataclass(frozen=True)
 class UnitsEval:
-    fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75)  # of the hidden units of each group (per-layer) or all (global)
+    fractions: tuple[float, ...] = (
+        0.1,
+        0.25,
+        0.5,
+        0.75,
+    )  # of the hidden units of each group (per-layer) or all (global)
     scores: tuple[str, ...] = ("l1",)  # registered unit scores (nmtprune.prune.score_names("unit"))
     scopes: tuple[str, ...] = ("per-layer",)  # per-layer and/or global
     normalize: str = "l2"  # global scope: per-group score rescaling (none, l2 = Molchanov et al., mean)
@@ -76,6 +91,7 @@ class UnitGReg:
     the whole phase): λ grows by ``delta`` every ``every`` steps to ``ceiling``, then ``stabilize``
     steps; GReg-2 first grows a uniform λ by ``pick_delta`` to ``pick_ceiling`` and picks by L1 then.
     """
+
     modes: tuple[str, ...] = ("greg-1", "greg-2")
     fractions: tuple[float, ...] = (0.5,)
     scope: str = "per-layer"
@@ -97,6 +113,7 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
     from ..prune.registry import score_names
     from ..prune.units import SCOPES
     from ..prune.units.select import NORMALIZATIONS
+
     known = score_names("unit")
     for sec in UNIT_SECTIONS:
         spec = getattr(st, sec)
@@ -120,8 +137,10 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
         scopes = getattr(spec, "scopes", None) or ((spec.scope,) if hasattr(spec, "scope") else ())
         for j, scope in enumerate(scopes):
             if scope not in SCOPES:
-                fail(f"{sec}.scope" + (f"s[{j}]" if hasattr(spec, "scopes") else ""),
-                     f"names an unknown scope {scope!r}; known: {list(SCOPES)}")
+                fail(
+                    f"{sec}.scope" + (f"s[{j}]" if hasattr(spec, "scopes") else ""),
+                    f"names an unknown scope {scope!r}; known: {list(SCOPES)}",
+                )
         if getattr(spec, "normalize", "none") not in NORMALIZATIONS:
             fail(f"{sec}.normalize", f"must be one of {list(NORMALIZATIONS)}, got {spec.normalize!r}")
         if hasattr(spec, "seeds") and not spec.seeds:
@@ -145,12 +164,21 @@ def validate_units(st, fail: Callable[[str, str], None]) -> None:
 def greg_config(spec: UnitGReg, mode: str):
     """The :class:`~nmtprune.prune.units.greg.GRegConfig` of one mode of the section."""
     from ..prune.units.greg import GRegConfig
-    return GRegConfig(mode=mode, delta=spec.delta, every=spec.every, ceiling=spec.ceiling, stabilize=spec.stabilize,
-                      pick_delta=spec.pick_delta, pick_ceiling=spec.pick_ceiling)
+
+    return GRegConfig(
+        mode=mode,
+        delta=spec.delta,
+        every=spec.every,
+        ceiling=spec.ceiling,
+        stabilize=spec.stabilize,
+        pick_delta=spec.pick_delta,
+        pick_ceiling=spec.pick_ceiling,
+    )
 
 
 def _validate_greg(spec: UnitGReg, fail: Callable[[str, str], None]) -> None:
     from ..prune.units import SCOPES, UnitError
+
     if not spec.modes:
         fail("unit_greg.modes", "must name at least one of greg-1, greg-2")
     for j, mode in enumerate(spec.modes):
@@ -183,8 +211,9 @@ def parse_ratios(items: tuple[str, ...], groups: list[str], fail: Callable[[str,
     return out
 
 
-def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, dev: dict,
-                 fail: Callable[[str, str], None]) -> None:
+def expand_units(
+    st, add: Callable[..., None], groups: list[str], test: dict, dev: dict, fail: Callable[[str, str], None]
+) -> None:
     """Add the unit cells of study ``st`` through ``add(name, kind, **params)``.
 
     ``groups``: the model's unit-group names (one sensitivity curve each); ``test``/``dev``: the
@@ -205,38 +234,93 @@ def expand_units(st, add: Callable[..., None], groups: list[str], test: dict, de
                 for x in ue.fractions:
                     for seed in seeds:
                         norm = {"normalize": ue.normalize} if scope == "global" else {}
-                        add(f"{score}_{scope}_{_pct(x)}_seed{seed}", "unit-eval", score=score, scope=scope,
-                            fraction=x, seed=seed, eval=test, **data(ue, score), **norm)
+                        add(
+                            f"{score}_{scope}_{_pct(x)}_seed{seed}",
+                            "unit-eval",
+                            score=score,
+                            scope=scope,
+                            fraction=x,
+                            seed=seed,
+                            eval=test,
+                            **data(ue, score),
+                            **norm,
+                        )
             if ue.ratios:
-                add(f"{score}_ratios_seed{seeds[0]}", "unit-eval", score=score, scope="per-layer", fraction=None,
-                    ratios=parse_ratios(ue.ratios, groups, fail, "units_eval.ratios"), seed=seeds[0], eval=test,
-                    **data(ue, score))
+                add(
+                    f"{score}_ratios_seed{seeds[0]}",
+                    "unit-eval",
+                    score=score,
+                    scope="per-layer",
+                    fraction=None,
+                    ratios=parse_ratios(ue.ratios, groups, fail, "units_eval.ratios"),
+                    seed=seeds[0],
+                    eval=test,
+                    **data(ue, score),
+                )
     us = st.unit_sensitivity
     if us:
         add("dense", "unit-sensitivity", score=None, group=None, fraction=0.0, seed=0, eval=dev)
         for score in us.scores:
             for group in groups:
                 for x in us.fractions:
-                    add(f"{score}_{group}_{_pct(x)}", "unit-sensitivity", score=score, group=group, fraction=x,
-                        seed=0, eval=dev, **data(us, score))
+                    add(
+                        f"{score}_{group}_{_pct(x)}",
+                        "unit-sensitivity",
+                        score=score,
+                        group=group,
+                        fraction=x,
+                        seed=0,
+                        eval=dev,
+                        **data(us, score),
+                    )
     ur = st.unit_retrain
     if ur:
         for seed in ur.seeds:  # seed-major, like the weight retraining grid
             for score in ur.scores:
                 for x in ur.fractions:
-                    add(f"{score}_{ur.scope}_{_pct(x)}_seed{seed}", "unit-retrain", score=score, scope=ur.scope,
-                        fraction=x, seed=0, train_seed=seed, overrides=list(ur.overrides), retraining="retrain",
-                        eval=test, **data(ur, score))
+                    add(
+                        f"{score}_{ur.scope}_{_pct(x)}_seed{seed}",
+                        "unit-retrain",
+                        score=score,
+                        scope=ur.scope,
+                        fraction=x,
+                        seed=0,
+                        train_seed=seed,
+                        overrides=list(ur.overrides),
+                        retraining="retrain",
+                        eval=test,
+                        **data(ur, score),
+                    )
                 if ur.runs_ratios(score):
-                    add(f"{score}_ratios_seed{seed}", "unit-retrain", score=score, scope="per-layer", fraction=None,
-                        ratios=parse_ratios(ur.ratios, groups, fail, "unit_retrain.ratios"), seed=0,
-                        train_seed=seed, overrides=list(ur.overrides), retraining="retrain", eval=test,
-                        **data(ur, score))
+                    add(
+                        f"{score}_ratios_seed{seed}",
+                        "unit-retrain",
+                        score=score,
+                        scope="per-layer",
+                        fraction=None,
+                        ratios=parse_ratios(ur.ratios, groups, fail, "unit_retrain.ratios"),
+                        seed=0,
+                        train_seed=seed,
+                        overrides=list(ur.overrides),
+                        retraining="retrain",
+                        eval=test,
+                        **data(ur, score),
+                    )
     ug = st.unit_greg
     if ug:
         for seed in ug.seeds:
             for mode in ug.modes:
                 for x in ug.fractions:
-                    add(f"{mode}_{ug.scope}_{_pct(x)}_seed{seed}", "unit-greg", score=mode, scope=ug.scope,
-                        fraction=x, seed=seed, train_seed=seed, greg=dataclasses.asdict(greg_config(ug, mode)),
-                        overrides=list(ug.overrides), retraining="retrain", eval=test)
+                    add(
+                        f"{mode}_{ug.scope}_{_pct(x)}_seed{seed}",
+                        "unit-greg",
+                        score=mode,
+                        scope=ug.scope,
+                        fraction=x,
+                        seed=seed,
+                        train_seed=seed,
+                        greg=dataclasses.asdict(greg_config(ug, mode)),
+                        overrides=list(ug.overrides),
+                        retraining="retrain",
+                        eval=test,
+                    )

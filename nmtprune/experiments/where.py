@@ -11,6 +11,7 @@
 Vocabulary rows 0-3 are the specials (pad, unk, s, /s); words follow by descending training count,
 so row rank = frequency rank. Specials are reported apart and left out of the word counts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,11 @@ from ..prune import MaskSet
 __all__ = ["where_pruned", "ROW_MATRICES"]
 
 # (weight class, parameter, which vocabulary indexes its rows)
-ROW_MATRICES = (("src_emb", "src_emb.weight", "src"), ("tgt_emb", "tgt_emb.weight", "tgt"),
-                ("softmax", "generator.weight", "tgt"))
+ROW_MATRICES = (
+    ("src_emb", "src_emb.weight", "src"),
+    ("tgt_emb", "tgt_emb.weight", "tgt"),
+    ("softmax", "generator.weight", "tgt"),
+)
 
 
 def _ratio(kept: int, total: int) -> float:
@@ -55,12 +59,21 @@ def lstm_blocks(model: nn.Module, masks: MaskSet) -> dict:
                     b["offdiag_survival"] = _ratio(off_kept, sub.numel() - diag.numel())
         for b in blocks.values():
             b["survival"] = _ratio(b["kept"], b["total"])
-        gates = {g: _ratio(sum(b["kept"] for n, b in blocks.items() if n.startswith(g + ".")),
-                           sum(b["total"] for n, b in blocks.items() if n.startswith(g + ".")))
-                 for g in GATES}
+        gates = {
+            g: _ratio(
+                sum(b["kept"] for n, b in blocks.items() if n.startswith(g + ".")),
+                sum(b["total"] for n, b in blocks.items() if n.startswith(g + ".")),
+            )
+            for g in GATES
+        }
         kinds = sorted({n.split(".", 1)[1] for n in blocks})
-        inputs = {k: _ratio(sum(b["kept"] for n, b in blocks.items() if n.endswith("." + k)),
-                            sum(b["total"] for n, b in blocks.items() if n.endswith("." + k))) for k in kinds}
+        inputs = {
+            k: _ratio(
+                sum(b["kept"] for n, b in blocks.items() if n.endswith("." + k)),
+                sum(b["total"] for n, b in blocks.items() if n.endswith("." + k)),
+            )
+            for k in kinds
+        }
         out[wc.name] = {"blocks": blocks, "gates": gates, "inputs": inputs}
     return out
 
@@ -75,14 +88,22 @@ def row_survival(weight: torch.Tensor, mask: torch.Tensor, vocab, rank_bins: int
     bins = []
     for chunk in np.array_split(words, min(rank_bins, len(words))):
         if len(chunk):
-            bins.append({"rank_lo": int(chunk[0] - n_special + 1), "rank_hi": int(chunk[-1] - n_special + 1),
-                         "count_hi": int(vocab.counts[chunk[0]]), "count_lo": int(vocab.counts[chunk[-1]]),
-                         "survival": round(float(kept[chunk].sum()) / (len(chunk) * width), 6)})
+            bins.append(
+                {
+                    "rank_lo": int(chunk[0] - n_special + 1),
+                    "rank_hi": int(chunk[-1] - n_special + 1),
+                    "count_hi": int(vocab.counts[chunk[0]]),
+                    "count_lo": int(vocab.counts[chunk[-1]]),
+                    "survival": round(float(kept[chunk].sum()) / (len(chunk) * width), 6),
+                }
+            )
     full = words[kept[words] == 0]
     rest = words[kept[words] > 0]
     counts = np.asarray(vocab.counts)
     return {
-        "rows": int(mask.shape[0]), "words": int(len(words)), "width": int(width),
+        "rows": int(mask.shape[0]),
+        "words": int(len(words)),
+        "width": int(width),
         "bins": bins,
         "fully_pruned_words": int(len(full)),
         "fully_pruned_fraction": round(len(full) / max(1, len(words)), 6),
@@ -104,6 +125,7 @@ def where_pruned(model: nn.Module, masks: MaskSet, src_vocab, tgt_vocab, rank_bi
     """
     named = dict(model.named_parameters())
     vocabs = {"src": src_vocab, "tgt": tgt_vocab}
-    rows = {cls: row_survival(named[p], masks[p].cpu(), vocabs[v], rank_bins)
-            for cls, p, v in ROW_MATRICES if p in masks}
+    rows = {
+        cls: row_survival(named[p], masks[p].cpu(), vocabs[v], rank_bins) for cls, p, v in ROW_MATRICES if p in masks
+    }
     return {"classes": masks.stats(model), "lstm": lstm_blocks(model, masks), "rows": rows}

@@ -10,6 +10,7 @@ not training-seed noise (retrained cells have seeds for that).
 The statistics and the score come from sacreBLEU's own BLEU, so the observed difference equals the
 difference of the ``bleu_tok_lc`` numbers (tokenised lowercased text, ``tokenize='none'``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,9 @@ def corpus_bleu_from_stats(stats: np.ndarray) -> float:
     return float(_metric()._compute_score_from_stats(total.tolist()).score)
 
 
-def paired_bootstrap(stats_a: np.ndarray, stats_b: np.ndarray, samples: int = 1000, seed: int = 1,
-                     level: float = 0.95) -> dict:
+def paired_bootstrap(
+    stats_a: np.ndarray, stats_b: np.ndarray, samples: int = 1000, seed: int = 1, level: float = 0.95
+) -> dict:
     """BLEU(a) − BLEU(b) on the test set and over ``samples`` paired resamples of its sentences.
 
     Args:
@@ -48,8 +50,10 @@ def paired_bootstrap(stats_a: np.ndarray, stats_b: np.ndarray, samples: int = 10
         small when the sign of the difference is stable), ``samples``, ``seed``, ``sentences``.
     """
     if stats_a.shape != stats_b.shape or stats_a.ndim != 2:
-        raise ValueError(f"paired_bootstrap: statistics of the same sentences expected, got shapes "
-                         f"{tuple(stats_a.shape)} and {tuple(stats_b.shape)}")
+        raise ValueError(
+            f"paired_bootstrap: statistics of the same sentences expected, got shapes "
+            f"{tuple(stats_a.shape)} and {tuple(stats_b.shape)}"
+        )
     if samples < 1:
         raise ValueError(f"paired_bootstrap: samples must be >= 1, got {samples}")
     n = stats_a.shape[0]
@@ -61,6 +65,13 @@ def paired_bootstrap(stats_a: np.ndarray, stats_b: np.ndarray, samples: int = 10
     diffs = np.array([corpus_bleu_from_stats(x) - corpus_bleu_from_stats(y) for x, y in zip(sums_a, sums_b)])
     tail = (1.0 - level) / 2
     p = min(1.0, 2 * min(float((diffs <= 0).mean()), float((diffs >= 0).mean())))
-    return {"delta": corpus_bleu_from_stats(stats_a) - corpus_bleu_from_stats(stats_b),
-            "low": float(np.quantile(diffs, tail)), "high": float(np.quantile(diffs, 1 - tail)),
-            "p_two_sided": p, "level": level, "samples": samples, "seed": seed, "sentences": n}
+    return {
+        "delta": corpus_bleu_from_stats(stats_a) - corpus_bleu_from_stats(stats_b),
+        "low": float(np.quantile(diffs, tail)),
+        "high": float(np.quantile(diffs, 1 - tail)),
+        "p_two_sided": p,
+        "level": level,
+        "samples": samples,
+        "seed": seed,
+        "sentences": n,
+    }

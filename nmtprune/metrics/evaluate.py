@@ -6,6 +6,7 @@
 * ``sacrebleu``: cased, detokenised output against the raw reference with sacreBLEU's defaults; its
   signature is reported. A lowercasing model loses case here by construction.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,9 @@ __all__ = ["translate_data", "perplexity", "bleu_scores", "tok_lc_texts", "evalu
 
 
 @torch.no_grad()
-def translate_data(model, data: ParallelData, tgt_vocab, beam: int = 5, batch_size: int = 64,
-                   alpha: float = 1.0, device="cpu") -> list[list[str]]:
+def translate_data(
+    model, data: ParallelData, tgt_vocab, beam: int = 5, batch_size: int = 64, alpha: float = 1.0, device="cpu"
+) -> list[list[str]]:
     """Decode every source of ``data``; returns token lists in the data's order."""
     model.eval()
     out: list[list[str]] = [[] for _ in range(len(data))]
@@ -66,12 +68,24 @@ def bleu_scores(hyp_tokens: list[list[str]], raw_refs: list[str], tgt_lang: str)
     detok = [tok.detokenize(h) for h in hyp_tokens]
     metric = sacrebleu.metrics.BLEU()
     cased = metric.corpus_score(detok, [raw_refs])
-    return {"bleu_tok_lc": round(tok_lc.score, 2), "sacrebleu": round(cased.score, 2),
-            "sacrebleu_signature": str(metric.get_signature())}
+    return {
+        "bleu_tok_lc": round(tok_lc.score, 2),
+        "sacrebleu": round(cased.score, 2),
+        "sacrebleu_signature": str(metric.get_signature()),
+    }
 
 
-def evaluate_data(model, data: ParallelData, tgt_vocab, tgt_lang: str, beam: int = 5, alpha: float = 1.0,
-                  batch_size: int = 64, device="cpu", with_ppl: bool = True) -> tuple[dict, list[list[str]]]:
+def evaluate_data(
+    model,
+    data: ParallelData,
+    tgt_vocab,
+    tgt_lang: str,
+    beam: int = 5,
+    alpha: float = 1.0,
+    batch_size: int = 64,
+    device="cpu",
+    with_ppl: bool = True,
+) -> tuple[dict, list[list[str]]]:
     """BLEU, perplexity (unless ``with_ppl`` is False) and decoding speed; returns (metrics, hypotheses)."""
     start = time.perf_counter()
     hyps = translate_data(model, data, tgt_vocab, beam=beam, batch_size=batch_size, alpha=alpha, device=device)

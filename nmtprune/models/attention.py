@@ -8,6 +8,7 @@ attentional layer h~ ``out_size``; all equal ``hidden`` unless a unit-pruned mod
 W_a is (hidden x memory_size) and W_c is (out_size x (memory_size + hidden)). ``dot`` needs
 memory_size == hidden.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,7 @@ __all__ = ["GlobalAttention"]
 
 
 class GlobalAttention(nn.Module):
-    def __init__(self, hidden: int, kind: str = "general", memory_size: int | None = None,
-                 out_size: int | None = None):
+    def __init__(self, hidden: int, kind: str = "general", memory_size: int | None = None, out_size: int | None = None):
         super().__init__()
         if kind not in ("dot", "general"):
             raise ValueError(f"attention must be 'dot' or 'general', got {kind!r}")
@@ -38,8 +38,9 @@ class GlobalAttention(nn.Module):
         """
         return F.linear(memory, self.W_a) if self.W_a is not None else memory
 
-    def forward(self, h: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor,
-                mask_bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, h: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask_bias: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One decoder step.
 
         Args:

@@ -23,6 +23,7 @@ backward is hand-written and cannot be differentiated again, so this path is onl
 training (:meth:`Seq2Seq.forward`); scoring (Hessian-vector products, in eval mode) and decoding run
 the readable step. Tests hold the two paths to the same logits and gradients.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,8 +84,9 @@ class _Packing:
         return torch.empty_like(x).index_copy_(0, self.order, x)
 
 
-def _cell(gates: torch.Tensor, c_prev: torch.Tensor, act: torch.Tensor,
-          tanh_c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _cell(
+    gates: torch.Tensor, c_prev: torch.Tensor, act: torch.Tensor, tanh_c: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """LSTM nonlinearity: returns h, c (n_t, n) and fills the buffers that backward reads.
 
     gates: (n_t, 4n) pre-activations in PyTorch's (i, f, g, o) order; c_prev: (n_t, n).
@@ -92,15 +94,21 @@ def _cell(gates: torch.Tensor, c_prev: torch.Tensor, act: torch.Tensor,
     """
     n = c_prev.shape[1]
     torch.sigmoid(gates, out=act)
-    torch.tanh(gates[:, 2 * n:3 * n], out=act[:, 2 * n:3 * n])
+    torch.tanh(gates[:, 2 * n : 3 * n], out=act[:, 2 * n : 3 * n])
     i, f, g, o = act.chunk(4, 1)
     c = torch.addcmul(f * c_prev, i, g)
     torch.tanh(c, out=tanh_c)
     return o * tanh_c, c
 
 
-def _cell_backward(dh: torch.Tensor, dc: torch.Tensor, act: torch.Tensor, c_prev: torch.Tensor,
-                   tanh_c: torch.Tensor, d_gates: torch.Tensor) -> torch.Tensor:
+def _cell_backward(
+    dh: torch.Tensor,
+    dc: torch.Tensor,
+    act: torch.Tensor,
+    c_prev: torch.Tensor,
+    tanh_c: torch.Tensor,
+    d_gates: torch.Tensor,
+) -> torch.Tensor:
     """Gradients of the gate pre-activations, written to d_gates (n_t, 4n); returns that of c_prev.
 
     dh, dc: gradients reaching this step's h and c (n_t, n); act, c_prev, tanh_c as saved.
@@ -114,7 +122,7 @@ def _cell_backward(dh: torch.Tensor, dc: torch.Tensor, act: torch.Tensor, c_prev
     torch.mul(dc, c_prev, out=df)
     torch.mul(dc, i, out=dg)
     torch.mul(dh, tanh_c, out=do)
-    _sigmoid_backward(d_gates[:, :2 * n], act[:, :2 * n], grad_input=d_gates[:, :2 * n])
+    _sigmoid_backward(d_gates[:, : 2 * n], act[:, : 2 * n], grad_input=d_gates[:, : 2 * n])
     _sigmoid_backward(do, o, grad_input=do)
     _tanh_backward_out(dg, g, grad_input=dg)
     return dc * f
@@ -128,8 +136,8 @@ class _DecoderLoop(torch.autograd.Function):
     @staticmethod
     def forward(ctx, spec: DecoderSpec, lengths, emb, keys, memory, mask_bias, *tensors):
         L, E, A = len(spec.sizes), spec.emb_dim, spec.attn_size
-        h_init, c_init, flat, w_c = tensors[:L], tensors[L:2 * L], tensors[2 * L:-1], tensors[-1]
-        layers = [flat[4 * k:4 * k + 4] for k in range(L)]
+        h_init, c_init, flat, w_c = tensors[:L], tensors[L : 2 * L], tensors[2 * L : -1], tensors[-1]
+        layers = [flat[4 * k : 4 * k + 4] for k in range(L)]
         B, T, _ = emb.shape
         P = _Packing(lengths, T)
         N, n0 = P.total, P.counts[0]
@@ -144,12 +152,13 @@ class _DecoderLoop(torch.autograd.Function):
             R[0][P.rows(0), E:] = 0
         c_prev = [emb.new_empty(N, n) for n in spec.sizes]  # c_{t-1} of each token
         for k in range(L):
-            R[k][P.rows(0), widths[k]:] = h_init[k].index_select(0, P.order)[:n0]
+            R[k][P.rows(0), widths[k] :] = h_init[k].index_select(0, P.order)[:n0]
             c_prev[k][P.rows(0)] = c_init[k].index_select(0, P.order)[:n0]
         # Side by side, matching the columns of R: layer 1 skips the embedding columns, whose product
         # for all tokens at once (with both biases) is `pre`.
-        w_rec = [torch.cat([layers[0][0][:, E:], layers[0][1]], 1)] + \
-                [torch.cat([w_ih, w_hh], 1) for w_ih, w_hh, _, _ in layers[1:]]
+        w_rec = [torch.cat([layers[0][0][:, E:], layers[0][1]], 1)] + [
+            torch.cat([w_ih, w_hh], 1) for w_ih, w_hh, _, _ in layers[1:]
+        ]
         bias = [b_ih + b_hh for _, _, b_ih, b_hh in layers]
         pre = torch.addmm(bias[0], R[0][:, :E], layers[0][0][:, :E].t())  # (N, 4H_1)
         act = [emb.new_empty(N, 4 * n) for n in spec.sizes]
@@ -175,7 +184,7 @@ class _DecoderLoop(torch.autograd.Function):
                         full = F.dropout(ones[k], spec.dropout, True)
                         noise[k][r] = full.index_select(0, P.order[:n])
                         h = h * noise[k][r]
-                    R[k + 1][r, :h.shape[1]] = h
+                    R[k + 1][r, : h.shape[1]] = h
                 else:
                     Z[r, H_mem:] = h
             scores = torch.baddbmm(mask_bias[:n], keys[:n], Z[r, H_mem:].unsqueeze(2)).squeeze(2)  # (n, S)
@@ -183,10 +192,11 @@ class _DecoderLoop(torch.autograd.Function):
             Z[r, :H_mem] = torch.bmm(align[r].unsqueeze(1), memory[:n]).squeeze(1)
             torch.tanh(Z[r] @ w_c.t(), out=h_tilde[r])
             if spec.input_feed and n_next:
-                R[0][nxt, E:E + A] = h_tilde[r][:n_next]
+                R[0][nxt, E : E + A] = h_tilde[r][:n_next]
         ctx.spec, ctx.packing = spec, P
-        ctx.save_for_backward(keys, memory, w_c, layers[0][0], *w_rec, *R, *act, *c_prev, *tanh_c, *noise,
-                              Z, align, h_tilde)
+        ctx.save_for_backward(
+            keys, memory, w_c, layers[0][0], *w_rec, *R, *act, *c_prev, *tanh_c, *noise, Z, align, h_tilde
+        )
         return P.unpack(h_tilde)
 
     @staticmethod
@@ -195,8 +205,8 @@ class _DecoderLoop(torch.autograd.Function):
         L, E, A = len(spec.sizes), spec.emb_dim, spec.attn_size
         saved = list(ctx.saved_tensors)
         keys, memory, w_c, w_ih0 = saved[:4]
-        w_rec, R, act, c_prev, tanh_c = (saved[4 + j * L:4 + (j + 1) * L] for j in range(5))
-        noise = saved[4 + 5 * L:-3]
+        w_rec, R, act, c_prev, tanh_c = (saved[4 + j * L : 4 + (j + 1) * L] for j in range(5))
+        noise = saved[4 + 5 * L : -3]
         Z, align, h_tilde = saved[-3:]
         H_mem = memory.shape[2]
         widths = [E + (A if spec.input_feed else 0)] + list(spec.sizes[:-1])
@@ -219,13 +229,14 @@ class _DecoderLoop(torch.autograd.Function):
             d_scores[r] = torch._softmax_backward_data(d_align, align[r], 1, align.dtype)
             d_above = dz[:, H_mem:] + torch.bmm(d_scores[r].unsqueeze(1), keys[:n]).squeeze(1)
             for k in reversed(range(L)):
-                dc[k][:n] = _cell_backward(d_above + dh[k][:n], dc[k][:n], act[k][r], c_prev[k][r], tanh_c[k][r],
-                                           dG[k][r])
+                dc[k][:n] = _cell_backward(
+                    d_above + dh[k][:n], dc[k][:n], act[k][r], c_prev[k][r], tanh_c[k][r], dG[k][r]
+                )
                 lo = E if k == 0 else 0
                 d_rows = dG[k][r] @ w_rec[k]  # (n, columns of R[k] from lo)
-                dh[k][:n] = d_rows[:, widths[k] - lo:]
+                dh[k][:n] = d_rows[:, widths[k] - lo :]
                 if k > 0:
-                    d_above = d_rows[:, :widths[k]]
+                    d_above = d_rows[:, : widths[k]]
                     if noise:
                         d_above = d_above * noise[k - 1][r]
                 elif spec.input_feed:
@@ -241,13 +252,32 @@ class _DecoderLoop(torch.autograd.Function):
         # sums over steps, per sentence: batch-first and zero at padding, so in batch order directly
         d_memory = torch.bmm(P.unpack(align).transpose(1, 2), P.unpack(d_ctx))  # (B, S, H_mem)
         d_keys = torch.bmm(P.unpack(d_scores).transpose(1, 2), P.unpack(Z[:, H_mem:]))  # (B, S, H_top)
-        return (None, None, d_emb, d_keys, d_memory, None, *(P.unsort(x) for x in dh), *(P.unsort(x) for x in dc),
-                *grads, d_wc)
+        return (
+            None,
+            None,
+            d_emb,
+            d_keys,
+            d_memory,
+            None,
+            *(P.unsort(x) for x in dh),
+            *(P.unsort(x) for x in dc),
+            *grads,
+            d_wc,
+        )
 
 
-def decoder_loop(spec: DecoderSpec, lengths: torch.Tensor, emb: torch.Tensor, keys: torch.Tensor,
-                 memory: torch.Tensor, mask_bias: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor],
-                 layers: list[tuple[torch.Tensor, ...]], w_c: torch.Tensor) -> torch.Tensor:
+def decoder_loop(
+    spec: DecoderSpec,
+    lengths: torch.Tensor,
+    emb: torch.Tensor,
+    keys: torch.Tensor,
+    memory: torch.Tensor,
+    mask_bias: torch.Tensor,
+    h: list[torch.Tensor],
+    c: list[torch.Tensor],
+    layers: list[tuple[torch.Tensor, ...]],
+    w_c: torch.Tensor,
+) -> torch.Tensor:
     """h~ at every step of a teacher-forced decoder (training mode), as one autograd node.
 
     Args:

@@ -11,6 +11,7 @@ about ten times the copy itself.
 When the backward itself is being differentiated (``create_graph``: second-order scores), it falls
 back to the plain softmax formula on the saved logits, which autograd can differentiate again.
 """
+
 from __future__ import annotations
 
 import torch

@@ -9,6 +9,7 @@ classes, masks and checkpoints see no difference) and runs each layer through th
 :func:`make_encoder` keeps the plain ``nn.LSTM`` whenever the sizes are equal, so every uniform
 model (all checkpoints written before per-layer sizes existed) runs the code it always ran.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -39,8 +40,9 @@ def fp32_lstm(device_type: str) -> Iterator[bool]:
         yield False
 
 
-def lstm_cell(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
-              weights: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def lstm_cell(
+    x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, weights: Sequence[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of one LSTM layer through the fused cell kernel.
 
     x: (B, in); h, c: (B, n); weights: (w_ih (4n, in), w_hh (4n, n), b_ih (4n,), b_hh (4n,)) -> h', c' (B, n).
@@ -51,8 +53,9 @@ def lstm_cell(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
         return torch._VF.lstm_cell(x, (h, c), *weights)
 
 
-def run_layer(data: torch.Tensor, batch_sizes: torch.Tensor, weights: Sequence[torch.Tensor],
-              training: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def run_layer(
+    data: torch.Tensor, batch_sizes: torch.Tensor, weights: Sequence[torch.Tensor], training: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One LSTM layer over packed data, starting from zero state.
 
     Args:
@@ -68,8 +71,9 @@ def run_layer(data: torch.Tensor, batch_sizes: torch.Tensor, weights: Sequence[t
     return out, h[0], c[0]
 
 
-def run_by_length(emb: torch.Tensor, lengths: torch.Tensor, layers: Sequence[Sequence[torch.Tensor]],
-                  dropout: float, training: bool) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def run_by_length(
+    emb: torch.Tensor, lengths: torch.Tensor, layers: Sequence[Sequence[torch.Tensor]], dropout: float, training: bool
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """A stacked LSTM over a padded batch of different lengths, through the dense fused kernel only.
 
     The same function as packing the batch and running ``nn.LSTM``, for training on the CPU: there
@@ -107,8 +111,9 @@ def run_by_length(emb: torch.Tensor, lengths: torch.Tensor, layers: Sequence[Seq
         h, c = x.new_zeros(1, B, n), x.new_zeros(1, B, n)
         outs, h_end, c_end, start = [], [], [], 0
         for seg, (end, rows) in enumerate(zip(ends, active)):
-            out, h, c = torch._VF.lstm(x[start:end, :rows], (h[:, :rows], c[:, :rows]), list(weights),
-                                       True, 1, 0.0, training, False, False)
+            out, h, c = torch._VF.lstm(
+                x[start:end, :rows], (h[:, :rows], c[:, :rows]), list(weights), True, 1, 0.0, training, False, False
+            )
             outs.append(F.pad(out, (0, 0, 0, B - rows)))
             done = active[seg + 1] if seg + 1 < len(ends) else 0  # sentences of length `end` stop here
             h_end.append(h[0, done:rows])
@@ -142,8 +147,12 @@ class LSTMParams(nn.Module):
             width = n
 
     def layer(self, k: int) -> tuple[torch.Tensor, ...]:
-        return (getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
-                getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}"))
+        return (
+            getattr(self, f"weight_ih_l{k}"),
+            getattr(self, f"weight_hh_l{k}"),
+            getattr(self, f"bias_ih_l{k}"),
+            getattr(self, f"bias_hh_l{k}"),
+        )
 
 
 class LSTMStack(LSTMParams):

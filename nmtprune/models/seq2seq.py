@@ -25,6 +25,7 @@ for a trained model, per layer for a unit-pruned model after ``nmtprune shrink``
 (:mod:`nmtprune.prune.units`). The encoder is then an :class:`~.lstm_stack.LSTMStack` with the same
 parameter names when its layer sizes differ.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,9 +58,13 @@ class Encoded:
 
     def index_select(self, index: torch.Tensor) -> "Encoded":
         """Reorder/expand along the batch (beam search)."""
-        return Encoded(self.memory.index_select(0, index), self.keys.index_select(0, index),
-                       self.mask_bias.index_select(0, index),
-                       [x.index_select(0, index) for x in self.h], [x.index_select(0, index) for x in self.c])
+        return Encoded(
+            self.memory.index_select(0, index),
+            self.keys.index_select(0, index),
+            self.mask_bias.index_select(0, index),
+            [x.index_select(0, index) for x in self.h],
+            [x.index_select(0, index) for x in self.c],
+        )
 
 
 @dataclass
@@ -71,8 +76,11 @@ class DecoderState:
     feed: torch.Tensor
 
     def index_select(self, index: torch.Tensor) -> "DecoderState":
-        return DecoderState([x.index_select(0, index) for x in self.h],
-                            [x.index_select(0, index) for x in self.c], self.feed.index_select(0, index))
+        return DecoderState(
+            [x.index_select(0, index) for x in self.h],
+            [x.index_select(0, index) for x in self.c],
+            self.feed.index_select(0, index),
+        )
 
 
 # The decoder's parameters: nn.LSTM's names, per-layer sizes; the step loop lives in Seq2Seq.
@@ -115,8 +123,9 @@ class Seq2Seq(nn.Module):
         Not under autocast (the readable path keeps the mixed-precision rules of the LSTM kernels), and
         not in eval mode, where scores differentiate twice and hooks watch the encoder module.
         """
-        return self.fast_train and self.training and torch.is_grad_enabled() and \
-            not torch.is_autocast_enabled(device_type)
+        return (
+            self.fast_train and self.training and torch.is_grad_enabled() and not torch.is_autocast_enabled(device_type)
+        )
 
     # ------------------------------------------------------------------ encoder
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
@@ -125,8 +134,10 @@ class Seq2Seq(nn.Module):
         emb = self.drop(self.src_emb(self._source_ids(src, src_len)))  # (B, S, E)
         if emb.device.type == "cpu" and torch.backends.mkldnn.enabled and self._fast("cpu"):
             # oneDNN's kernel only sees packed batches whose lengths are all equal (lstm_stack.py)
-            layers = [[getattr(self.encoder, f"{w}_l{k}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-                      for k in range(self.cfg.enc_layers)]
+            layers = [
+                [getattr(self.encoder, f"{w}_l{k}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                for k in range(self.cfg.enc_layers)
+            ]
             memory, h_n, c_n = run_by_length(emb, src_len, layers, self.encoder.dropout, True)
         else:
             packed = pack_padded_sequence(emb, src_len.cpu(), batch_first=True, enforce_sorted=False)
@@ -170,7 +181,7 @@ class Seq2Seq(nn.Module):
         Sliced once per forward, not per step: a slice taken inside the loop would make backward
         scatter every step's gradient into a zero tensor of the full matrix's size.
         """
-        return self.decoder.weight_ih_l0[:, self.cfg.emb_dim:]
+        return self.decoder.weight_ih_l0[:, self.cfg.emb_dim :]
 
     def _step(self, pre0: torch.Tensor, state: DecoderState, enc: Encoded, w_feed: torch.Tensor):
         """One decoder step given layer 1's precomputed embedding gates pre0: (B, 4H).
@@ -194,8 +205,7 @@ class Seq2Seq(nn.Module):
         h_tilde, align = self.attention(x, enc.keys, enc.memory, enc.mask_bias)
         return h_tilde, DecoderState(hs, cs, h_tilde), align
 
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
-                return_align: bool = False):
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor, return_align: bool = False):
         """Teacher-forced logits.
 
         src: (B, S); src_len: (B,); tgt_in: (B, T) starting with <s>.
@@ -217,8 +227,14 @@ class Seq2Seq(nn.Module):
         logits = self.generator(self.drop(torch.stack(outs, dim=1)))  # (B, T, V)
         return (logits, torch.stack(aligns, dim=1)) if return_align else logits
 
-    def trace(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
-              tgt_out: torch.Tensor | None = None, **kwargs) -> Trace:
+    def trace(
+        self,
+        src: torch.Tensor,
+        src_len: torch.Tensor,
+        tgt_in: torch.Tensor,
+        tgt_out: torch.Tensor | None = None,
+        **kwargs,
+    ) -> Trace:
         """Every prunable matrix's inputs on one teacher-forced batch (eval mode, no gradients).
 
         :func:`~.trace.trace_batch` with this model: ``params=`` picks matrices, ``reduce=``
@@ -235,11 +251,22 @@ class Seq2Seq(nn.Module):
         """
         B, T = tgt_in.shape
         lengths = _target_lengths(tgt_in)
-        spec = DecoderSpec(self.cfg.emb_dim, self.cfg.attn_size, self.cfg.dec_sizes, self.cfg.input_feed,
-                           self.cfg.dropout)
+        spec = DecoderSpec(
+            self.cfg.emb_dim, self.cfg.attn_size, self.cfg.dec_sizes, self.cfg.input_feed, self.cfg.dropout
+        )
         layers = [self.decoder.layer(k) for k in range(self.cfg.dec_layers)]
-        outs = decoder_loop(spec, lengths, self.drop(self.tgt_emb(tgt_in)), enc.keys, enc.memory, enc.mask_bias,
-                            enc.h, enc.c, layers, self.attention.W_c)  # (B, T, A), zero at padding
+        outs = decoder_loop(
+            spec,
+            lengths,
+            self.drop(self.tgt_emb(tgt_in)),
+            enc.keys,
+            enc.memory,
+            enc.mask_bias,
+            enc.h,
+            enc.c,
+            layers,
+            self.attention.W_c,
+        )  # (B, T, A), zero at padding
         real = (torch.arange(T, device=tgt_in.device).unsqueeze(0) < lengths.unsqueeze(1)).view(-1)
         index, pad = real.nonzero().squeeze(1), (~real).nonzero().squeeze(1)  # positions among the B*T
         # dropout over all positions, as the step loop draws it, then the softmax layer on N rows only

@@ -50,6 +50,7 @@ reference model, XᵀX of every matrix but the embeddings is about 30 MB). ``par
 kept, not the pass: the decoder's recurrence ties all its layers together, so a method that prunes
 layer by layer, feeding later layers from already pruned earlier ones, traces again after each layer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -113,9 +114,17 @@ def traced_params(model: nn.Module, params: Iterable[str] | None = None) -> list
 
 
 @torch.no_grad()
-def trace_batch(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
-                tgt_out: torch.Tensor | None = None, *, params: Iterable[str] | None = None,
-                reduce: Reducer | None = None, states: bool = False) -> Trace:
+def trace_batch(
+    model: Seq2Seq,
+    src: torch.Tensor,
+    src_len: torch.Tensor,
+    tgt_in: torch.Tensor,
+    tgt_out: torch.Tensor | None = None,
+    *,
+    params: Iterable[str] | None = None,
+    reduce: Reducer | None = None,
+    states: bool = False,
+) -> Trace:
     """Teacher-forced trace of one batch: each matrix's inputs on real tokens (module docstring).
 
     Args:
@@ -149,8 +158,7 @@ def trace_batch(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, tgt_in
     return out
 
 
-def trace_batches(model: Seq2Seq, batches: Iterable, reduce: Reducer, *,
-                  params: Iterable[str] | None = None) -> int:
+def trace_batches(model: Seq2Seq, batches: Iterable, reduce: Reducer, *, params: Iterable[str] | None = None) -> int:
     """Stream :func:`trace_batch` over minibatches into ``reduce``; returns the number of batches.
 
     ``batches``: objects with ``src``, ``src_len``, ``tgt_in``, ``tgt_out`` (``nmtprune.data.Batch``).
@@ -163,8 +171,9 @@ def trace_batches(model: Seq2Seq, batches: Iterable, reduce: Reducer, *,
     return n
 
 
-def _trace_encoder(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, want: set[str], states: bool,
-                   out: Trace) -> Encoded:
+def _trace_encoder(
+    model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, want: set[str], states: bool, out: Trace
+) -> Encoded:
     """The source side: ids, embeddings, every encoder layer's inputs and outputs, the memory.
 
     Returns the model's own :class:`~.seq2seq.Encoded` for the decoder.
@@ -213,8 +222,9 @@ def _previous_rows(x: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
     return torch.cat([x.new_zeros(sizes[0], x.shape[1]), rows])
 
 
-def _trace_decoder(model: Seq2Seq, tgt_in: torch.Tensor, real: torch.Tensor, enc: Encoded, want: set[str],
-                   states: bool, out: Trace) -> None:
+def _trace_decoder(
+    model: Seq2Seq, tgt_in: torch.Tensor, real: torch.Tensor, enc: Encoded, want: set[str], states: bool, out: Trace
+) -> None:
     """The target side: the model's step loop, keeping each step's inputs on the real positions."""
     B, T = tgt_in.shape
     L = model.cfg.dec_layers
@@ -229,9 +239,12 @@ def _trace_decoder(model: Seq2Seq, tgt_in: torch.Tensor, real: torch.Tensor, enc
         return
     # what to keep per step: the embedding and feed halves of layer 1's input, each layer's h_{t-1},
     # h_t and c_t, the context and h~
-    keep = {"emb": "decoder.weight_ih_l0" in want,
-            "feed": "decoder.weight_ih_l0" in want and model.cfg.input_feed,
-            "ctx": "attention.W_c" in want, "h~": states or "generator.weight" in want}
+    keep = {
+        "emb": "decoder.weight_ih_l0" in want,
+        "feed": "decoder.weight_ih_l0" in want and model.cfg.input_feed,
+        "ctx": "attention.W_c" in want,
+        "h~": states or "generator.weight" in want,
+    }
     for k in range(L):
         keep[f"h_prev{k}"] = f"decoder.weight_hh_l{k}" in want
         keep[f"h{k}"] = states or f"decoder.weight_ih_l{k + 1}" in want or (k == L - 1 and keep["ctx"])
@@ -326,4 +339,3 @@ class Gram(_Accumulator):
         else:
             value = torch.bincount(x, minlength=self._columns(name, x)).double()
         self._add(name, value, x.shape[0])
-

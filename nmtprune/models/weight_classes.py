@@ -16,6 +16,7 @@ Biases are in no class and are never pruned (as in the paper); percentages are o
 them); :func:`gate_blocks` reports them as their own block. ``attention`` includes W_a for
 ``general`` attention, which the paper (dot attention) did not have.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,10 +47,18 @@ class WeightClass:
 def weight_classes(model: nn.Module) -> list[WeightClass]:
     """The classes of a Seq2Seq model, in the paper's Fig 4 order."""
     cfg = model.cfg
-    out = [WeightClass(f"src_layer{k + 1}", (f"encoder.weight_ih_l{k}", f"encoder.weight_hh_l{k}"),
-                       f"source layer {k + 1}") for k in range(cfg.enc_layers)]
-    out += [WeightClass(f"tgt_layer{k + 1}", (f"decoder.weight_ih_l{k}", f"decoder.weight_hh_l{k}"),
-                        f"target layer {k + 1}") for k in range(cfg.dec_layers)]
+    out = [
+        WeightClass(
+            f"src_layer{k + 1}", (f"encoder.weight_ih_l{k}", f"encoder.weight_hh_l{k}"), f"source layer {k + 1}"
+        )
+        for k in range(cfg.enc_layers)
+    ]
+    out += [
+        WeightClass(
+            f"tgt_layer{k + 1}", (f"decoder.weight_ih_l{k}", f"decoder.weight_hh_l{k}"), f"target layer {k + 1}"
+        )
+        for k in range(cfg.dec_layers)
+    ]
     attn = ("attention.W_a", "attention.W_c") if cfg.attention == "general" else ("attention.W_c",)
     out.append(WeightClass("attention", attn, "attention"))
     out.append(WeightClass("softmax", ("generator.weight",), "softmax"))
@@ -77,5 +86,4 @@ def gate_blocks(param_name: str, shape: tuple[int, ...], emb_dim: int, input_fee
         col_parts = [("input", slice(0, emb_dim)), ("feed", slice(emb_dim, cols))]
     else:
         col_parts = [("input", slice(0, cols))]
-    return [(f"{g}.{kind}", slice(j * H, (j + 1) * H), cs)
-            for j, g in enumerate(GATES) for kind, cs in col_parts]
+    return [(f"{g}.{kind}", slice(j * H, (j + 1) * H), cs) for j, g in enumerate(GATES) for kind, cs in col_parts]

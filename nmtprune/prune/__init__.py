@@ -18,10 +18,24 @@ Example::
     masks.apply(model)
     train(cfg, out, init_model=model, after_step=masks.after_step, ...)
 """
+
 from ..sparse.masks import FORMAT, VERSION, MaskFileError, MaskSet
-from .registry import (get_schedule, get_score, get_selection, register_schedule, register_score, register_selection,
-                       reload_plugins, run_score, schedule_names, score_names, selection_names, unregister_schedule,
-                       unregister_score, unregister_selection)
+from .registry import (
+    get_schedule,
+    get_score,
+    get_selection,
+    register_schedule,
+    register_score,
+    register_selection,
+    reload_plugins,
+    run_score,
+    schedule_names,
+    score_names,
+    selection_names,
+    unregister_schedule,
+    unregister_score,
+    unregister_selection,
+)
 from .schedule import Schedule, cubic, iterative, one_shot
 from .scores import random_uniform, weight_magnitude
 from .select import SCHEMES, class_std, n_to_prune, select
@@ -29,9 +43,44 @@ from .spec import Paper, Part, PluginError, ScheduleSpec, ScoreSpec, SelectionSp
 from ..sparse.targets import class_groups, prunable
 from .threshold import kth_smallest, prune_lowest
 
-__all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION", "Schedule", "one_shot", "iterative", "cubic",
-           "ScoreSpec", "ScheduleSpec", "Paper", "Step", "Part", "PluginError", "get_score", "score_names",
-           "register_score", "unregister_score", "run_score", "get_schedule", "schedule_names", "register_schedule",
-           "unregister_schedule", "reload_plugins", "weight_magnitude", "random_uniform", "SCHEMES", "select",
-           "class_std", "n_to_prune", "prune_lowest", "kth_smallest", "prunable", "class_groups", "SelectionSpec",
-           "get_selection", "selection_names", "register_selection", "unregister_selection"]
+__all__ = [
+    "MaskSet",
+    "MaskFileError",
+    "FORMAT",
+    "VERSION",
+    "Schedule",
+    "one_shot",
+    "iterative",
+    "cubic",
+    "ScoreSpec",
+    "ScheduleSpec",
+    "Paper",
+    "Step",
+    "Part",
+    "PluginError",
+    "get_score",
+    "score_names",
+    "register_score",
+    "unregister_score",
+    "run_score",
+    "get_schedule",
+    "schedule_names",
+    "register_schedule",
+    "unregister_schedule",
+    "reload_plugins",
+    "weight_magnitude",
+    "random_uniform",
+    "SCHEMES",
+    "select",
+    "class_std",
+    "n_to_prune",
+    "prune_lowest",
+    "kth_smallest",
+    "prunable",
+    "class_groups",
+    "SelectionSpec",
+    "get_selection",
+    "selection_names",
+    "register_selection",
+    "unregister_selection",
+]

@@ -11,6 +11,7 @@ with ``--damp`` and ``--block-size``; ``--calib-sentences`` sets its calibration
 masks fixed; ``export DIR --out OUT`` writes the same checkpoint with ``model.sparse.safetensors``
 (bitmask + values) instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ def _resolve_selection(args):
     """The selection spec and the sparsity to prune at (an N:M pattern fixes its own)."""
     from ..config import ConfigError
     from .registry import get_selection
+
     try:
         selection = get_selection(args.select)
     except ValueError as exc:
@@ -39,8 +41,10 @@ def _resolve_selection(args):
     fixed = selection.fixed_sparsity
     if fixed is not None:
         if args.sparsity is not None and abs(args.sparsity - fixed) > 1e-9:
-            raise ConfigError(f"--select {args.select} prunes {fixed:g} of every group; --sparsity {args.sparsity} "
-                              "disagrees (leave it out)")
+            raise ConfigError(
+                f"--select {args.select} prunes {fixed:g} of every group; --sparsity {args.sparsity} "
+                "disagrees (leave it out)"
+            )
         return selection, fixed
     if args.sparsity is None:
         raise ConfigError(f"--select {args.select} needs --sparsity")
@@ -58,6 +62,7 @@ def _calibration(args, spec) -> tuple[int, int]:
 def _method_options(args, spec) -> dict:
     """The reconstruction's options: the spec's, overridden by --damp / --block-size."""
     from ..config import ConfigError
+
     opts = dict(spec.options)
     if args.damp is not None:
         if not args.damp >= 0:
@@ -75,17 +80,23 @@ def _method_options(args, spec) -> dict:
 def _check_prune_args(args, spec, n_batches: int) -> None:
     """The options that would otherwise fail deep inside scoring or selection, after minutes of work."""
     from ..config import ConfigError
+
     if not 0.0 <= args.sparsity < 1.0:  # also false for nan
-        raise ConfigError(f"--sparsity is the fraction of the weight classes to prune: it must satisfy "
-                          f"0 <= s < 1, got {args.sparsity}")
+        raise ConfigError(
+            f"--sparsity is the fraction of the weight classes to prune: it must satisfy "
+            f"0 <= s < 1, got {args.sparsity}"
+        )
     if spec.needs_data and (n_batches < 1 or args.score_batch_size < 1):
-        raise ConfigError(f"score {args.score!r} scores on training batches: --score-batches and "
-                          f"--score-batch-size must be >= 1, got {n_batches} and {args.score_batch_size}")
+        raise ConfigError(
+            f"score {args.score!r} scores on training batches: --score-batches and "
+            f"--score-batch-size must be >= 1, got {n_batches} and {args.score_batch_size}"
+        )
 
 
 def _check_classes(classes, model) -> None:
     from ..config import ConfigError
     from ..sparse.targets import class_groups
+
     known = [name for name, _ in class_groups(model)]
     unknown = [c for c in classes or () if c not in known]
     if unknown:
@@ -113,14 +124,19 @@ def _cmd_prune(args) -> int:
         batches = load_scoring_batches(cfg, sv, tv, n_batches, args.score_batch_size, args.seed)
         if args.calib_sentences is not None:  # exactly that many sentences: the last batch is cut
             batches = _cut(batches, args.calib_sentences)
-        scoring = {"n_batches": len(batches), "batch_size": args.score_batch_size,
-                   "sentences": sum(int(b.src.shape[0]) for b in batches),
-                   "target_tokens": sum(b.n_tokens for b in batches), "options": options,
-                   "absent_rows": absent_row_counts(model, batches)}
+        scoring = {
+            "n_batches": len(batches),
+            "batch_size": args.score_batch_size,
+            "sentences": sum(int(b.src.shape[0]) for b in batches),
+            "target_tokens": sum(b.n_tokens for b in batches),
+            "options": options,
+            "absent_rows": absent_row_counts(model, batches),
+        }
     t0 = time.perf_counter()
     if spec.reconstruct is not None:  # prunes and updates the weights itself, layer by layer
-        masks = spec.reconstruct(model, batches, args.sparsity, selection, classes=args.classes or None,
-                                 seed=args.seed, **options)
+        masks = spec.reconstruct(
+            model, batches, args.sparsity, selection, classes=args.classes or None, seed=args.seed, **options
+        )
     else:
         scores = run_score(spec, model, batches, seed=args.seed)
         masks = selection(scores, model, args.sparsity, classes=args.classes or None)
@@ -131,12 +147,21 @@ def _cmd_prune(args) -> int:
     with writing(out):
         save_checkpoint(out, model, cfg, sv, tv)
         masks.save(out / "masks.safetensors")
-        write_json_atomic(out / "prune.json", {"model": str(args.model), "score": args.score,
-                                               "select": args.select, "sparsity": args.sparsity, "seed": args.seed,
-                                               "stats": stats, "scoring": scoring,
-                                               "selection": _jsonable(masks.info),
-                                               "note": "sparsity is over the weight classes; biases are never pruned",
-                                               **provenance()})
+        write_json_atomic(
+            out / "prune.json",
+            {
+                "model": str(args.model),
+                "score": args.score,
+                "select": args.select,
+                "sparsity": args.sparsity,
+                "seed": args.seed,
+                "stats": stats,
+                "scoring": scoring,
+                "selection": _jsonable(masks.info),
+                "note": "sparsity is over the weight classes; biases are never pruned",
+                **provenance(),
+            },
+        )
     _print_stats(stats)
     print(str(out))
     return 0
@@ -145,14 +170,16 @@ def _cmd_prune(args) -> int:
 def _cut(batches, n: int) -> list:
     """The first ``n`` sentences of ``batches`` (a shorter last batch)."""
     import dataclasses
+
     out, left = [], n
     for b in batches:
         if left <= 0:
             break
         if b.src.shape[0] > left:
             k = left
-            b = dataclasses.replace(b, src=b.src[:k], src_len=b.src_len[:k], tgt_in=b.tgt_in[:k],
-                                    tgt_out=b.tgt_out[:k], index=b.index[:k])
+            b = dataclasses.replace(
+                b, src=b.src[:k], src_len=b.src_len[:k], tgt_in=b.tgt_in[:k], tgt_out=b.tgt_out[:k], index=b.index[:k]
+            )
         out.append(b)
         left -= int(b.src.shape[0])
     return out
@@ -170,8 +197,9 @@ def _cmd_retrain(args) -> int:
 
     masks = MaskSet.load(Path(args.pruned) / "masks.safetensors")
     with writing(args.out):
-        summary = retrain(args.pruned, masks, args.out, args.seed, args.overrides, resume=args.resume,
-                          progress=not args.no_progress)
+        summary = retrain(
+            args.pruned, masks, args.out, args.seed, args.overrides, resume=args.resume, progress=not args.no_progress
+        )
     print(json.dumps(summary))
     return 0
 
@@ -195,8 +223,16 @@ def _cmd_export(args) -> int:
     with writing(out / "model.sparse.safetensors"):
         size = save_compressed(model, masks, out / "model.sparse.safetensors", fp16=args.fp16)
     dense = sum(v.numel() * 4 for v in model.state_dict().values())
-    print(json.dumps({"file": str(out / "model.sparse.safetensors"), "bytes": size, "dense_fp32_bytes": dense,
-                      "ratio": round(size / dense, 4)}))
+    print(
+        json.dumps(
+            {
+                "file": str(out / "model.sparse.safetensors"),
+                "bytes": size,
+                "dense_fp32_bytes": dense,
+                "ratio": round(size / dense, 4),
+            }
+        )
+    )
     return 0
 
 
@@ -206,26 +242,56 @@ def add_cli(sub) -> None:
 
     p = sub.add_parser("prune", help="prune a model: score x selection at a target sparsity")
     p.add_argument("model", help="checkpoint directory")
-    p.add_argument("--score", default="magnitude", choices=sorted(score_names("weight")),
-                   help="a registered weight score, the package's or an installed plugin's (default %(default)s)")
-    p.add_argument("--select", "--selection", dest="select", default="class-blind", metavar="NAME",
-                   help=f"a registered selection {selection_names()} or an N:M pattern such as 2:4 or 4:8 "
-                   "(default %(default)s)")
-    p.add_argument("--sparsity", type=float, default=None, help="fraction of the weight classes to prune, [0, 1) "
-                   "(required unless the selection fixes it, as N:M does)")
+    p.add_argument(
+        "--score",
+        default="magnitude",
+        choices=sorted(score_names("weight")),
+        help="a registered weight score, the package's or an installed plugin's (default %(default)s)",
+    )
+    p.add_argument(
+        "--select",
+        "--selection",
+        dest="select",
+        default="class-blind",
+        metavar="NAME",
+        help=f"a registered selection {selection_names()} or an N:M pattern such as 2:4 or 4:8 (default %(default)s)",
+    )
+    p.add_argument(
+        "--sparsity",
+        type=float,
+        default=None,
+        help="fraction of the weight classes to prune, [0, 1) (required unless the selection fixes it, as N:M does)",
+    )
     p.add_argument("--classes", nargs="*", help="prune only these weight classes (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seeds random scores, re-initialisation, sampled "
-                   "targets / probes, and the choice of scoring batches")
-    p.add_argument("--score-batches", type=int, default=None,
-                   help="data-driven scores: training batches to score on (default: the score's own, "
-                   "e.g. 100 for obd/snip/taylor, 16 for the Hessian-based ones)")
-    p.add_argument("--score-batch-size", type=int, default=SCORING_BATCH_SIZE,
-                   help="sentences per scoring batch (default %(default)s)")
-    p.add_argument("--calib-sentences", type=int, default=None,
-                   help="data-driven scores and methods: this many training sentences (instead of --score-batches)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds random scores, re-initialisation, sampled targets / probes, and the choice of scoring batches",
+    )
+    p.add_argument(
+        "--score-batches",
+        type=int,
+        default=None,
+        help="data-driven scores: training batches to score on (default: the score's own, "
+        "e.g. 100 for obd/snip/taylor, 16 for the Hessian-based ones)",
+    )
+    p.add_argument(
+        "--score-batch-size",
+        type=int,
+        default=SCORING_BATCH_SIZE,
+        help="sentences per scoring batch (default %(default)s)",
+    )
+    p.add_argument(
+        "--calib-sentences",
+        type=int,
+        default=None,
+        help="data-driven scores and methods: this many training sentences (instead of --score-batches)",
+    )
     p.add_argument("--damp", type=float, default=None, help="sparsegpt: relative damping of H (default 0.01)")
-    p.add_argument("--block-size", type=int, default=None,
-                   help="sparsegpt: columns per lazy-update and mask block (default 128)")
+    p.add_argument(
+        "--block-size", type=int, default=None, help="sparsegpt: columns per lazy-update and mask block (default 128)"
+    )
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_prune)
 

@@ -18,6 +18,7 @@ step as in one-shot retraining.
 The masks object is shared with the training loop and changed in place, so the loop's checkpoint of
 the masks (and hence ``--resume``) always holds the masks in force.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Literal, Mapping, Optional, Sequence
@@ -37,8 +38,15 @@ __all__ = ["ScheduledPruner", "make_schedule", "full_masks", "SPECS"]
 Rescore = Callable[[nn.Module, int], Mapping[str, torch.Tensor]]  # (model, step) -> scores
 
 
-def make_schedule(kind: str, target: float, total_steps: int, rounds: int = 3, prune_until: float = 0.5,
-                  every: int = 0, events: int = 0) -> Schedule:
+def make_schedule(
+    kind: str,
+    target: float,
+    total_steps: int,
+    rounds: int = 3,
+    prune_until: float = 0.5,
+    every: int = 0,
+    events: int = 0,
+) -> Schedule:
     """The step -> sparsity function of a named schedule over a run of ``total_steps`` steps.
 
     Args:
@@ -84,16 +92,26 @@ def _gradual(target: float, span: int, every: int = 0, events: int = 0, **_unuse
 SPECS = (
     ScheduleSpec("one-shot", _one_shot),
     ScheduleSpec("iterative", _iterative, "iterative ({rounds} rounds)"),
-    ScheduleSpec("gradual", _gradual, "gradual (Zhu & Gupta's cubic)",
-                 Paper("Gradual (Zhu & Gupta 2017)", "cubic schedule of magnitude pruning during training",
-                       "GNMT En→De 26.77 dense → 26.86 / 26.52 / 26.19 at 80 / 85 / 90 %")),
+    ScheduleSpec(
+        "gradual",
+        _gradual,
+        "gradual (Zhu & Gupta's cubic)",
+        Paper(
+            "Gradual (Zhu & Gupta 2017)",
+            "cubic schedule of magnitude pruning during training",
+            "GNMT En→De 26.77 dense → 26.86 / 26.52 / 26.19 at 80 / 85 / 90 %",
+        ),
+    ),
 )
 
 
 def full_masks(model: nn.Module, classes: Optional[Sequence[str]] = None) -> MaskSet:
     """All-keep masks over the prunable parameters (of ``classes``): the start of gradual pruning."""
-    keep = {name: torch.ones_like(p, dtype=torch.bool) for cname, name, p in prunable(model)
-            if classes is None or cname in classes}
+    keep = {
+        name: torch.ones_like(p, dtype=torch.bool)
+        for cname, name, p in prunable(model)
+        if classes is None or cname in classes
+    }
     return MaskSet(keep, {"scheme": None, "sparsity": 0.0})
 
 
@@ -112,9 +130,17 @@ class ScheduledPruner:
         classes: prune only these weight classes.
     """
 
-    def __init__(self, masks: MaskSet, schedule: Schedule | Callable[[int], Schedule], rescore: Rescore,
-                 scheme: Literal["class-blind", "class-uniform", "class-distribution"] = "class-blind", *,
-                 class_scale=None, classes: Optional[Sequence[str]] = None, bound: bool = True):
+    def __init__(
+        self,
+        masks: MaskSet,
+        schedule: Schedule | Callable[[int], Schedule],
+        rescore: Rescore,
+        scheme: Literal["class-blind", "class-uniform", "class-distribution"] = "class-blind",
+        *,
+        class_scale=None,
+        classes: Optional[Sequence[str]] = None,
+        bound: bool = True,
+    ):
         self.masks = masks
         self._schedule = schedule
         self._bound = bound
@@ -126,8 +152,9 @@ class ScheduledPruner:
         self.events: list[tuple[int, float]] = []  # (step, sparsity) of each pruning event
 
     @classmethod
-    def over_run(cls, masks: MaskSet, factory: Callable[[int], Schedule], rescore: Rescore, scheme: str = "class-blind",
-                 **kwargs) -> "ScheduledPruner":
+    def over_run(
+        cls, masks: MaskSet, factory: Callable[[int], Schedule], rescore: Rescore, scheme: str = "class-blind", **kwargs
+    ) -> "ScheduledPruner":
         """A pruner whose schedule is made from the run's total step count (see :meth:`bind`)."""
         return cls(masks, factory, rescore, scheme, bound=False, **kwargs)
 
@@ -152,8 +179,7 @@ class ScheduledPruner:
         with torch.enable_grad():  # data-driven scores need autograd
             scores = self.rescore(model, step)
         prev = self.masks if self.current > 0 else None
-        return select(scores, model, target, self.scheme, class_scale=self.class_scale,
-                      classes=self.classes, prev=prev)
+        return select(scores, model, target, self.scheme, class_scale=self.class_scale, classes=self.classes, prev=prev)
 
     def update(self, model: nn.Module, optimizer: Optional[torch.optim.Optimizer], step: int) -> bool:
         """Prune if the schedule asks for more sparsity at ``step`` (steps done so far).

@@ -17,6 +17,7 @@ result is deterministic and, at a fixed score, the pruned set grows monotonicall
 
 Cost: one stable sort per row (per row) or per group (N:M), O(rows · cols · log) time.
 """
+
 from __future__ import annotations
 
 import torch
@@ -74,8 +75,10 @@ def check_nm(n: int, m: int, cols: int | None = None) -> None:
     if m < 1 or not 0 <= n <= m:
         raise ValueError(f"N:M needs 0 <= N <= M and M >= 1, got {n}:{m}")
     if cols is not None and cols % m:
-        raise ValueError(f"N:M with M = {m} needs a row width divisible by {m}; this matrix has {cols} "
-                         f"columns ({cols % m} would be left in an incomplete group)")
+        raise ValueError(
+            f"N:M with M = {m} needs a row width divisible by {m}; this matrix has {cols} "
+            f"columns ({cols % m} would be left in an incomplete group)"
+        )
 
 
 def parse_nm(text: str) -> tuple[int, int]:

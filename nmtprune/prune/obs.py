@@ -31,6 +31,7 @@ D = W - Ŵ and H = XᵀX (:func:`reconstruction_error`). SparseGPT, the practica
   :func:`lstm_joint_prune` prunes [W_ih W_hh] with it and splits the result. For the decoder's first
   layer x_t is [embedding; input feed h~_{t-1}], so its joint input is [emb; feed; h_{t-1}].
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -44,8 +45,15 @@ from .nm import check_nm, per_row_mask
 from .sparsegpt import sparsegpt_prune
 from .threshold import prune_lowest
 
-__all__ = ["reconstruction_error", "obs_greedy_exact", "wanda_scores", "embedding_saliency",
-           "embedding_obs_prune", "JointGram", "lstm_joint_prune"]
+__all__ = [
+    "reconstruction_error",
+    "obs_greedy_exact",
+    "wanda_scores",
+    "embedding_saliency",
+    "embedding_obs_prune",
+    "JointGram",
+    "lstm_joint_prune",
+]
 
 
 def reconstruction_error(W: torch.Tensor, W_new: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
@@ -56,7 +64,7 @@ def reconstruction_error(W: torch.Tensor, W_new: torch.Tensor, H: torch.Tensor) 
     Returns:
         0-d float64 tensor.
     """
-    D = (W.detach().double() - W_new.detach().double())  # (rows, cols)
+    D = W.detach().double() - W_new.detach().double()  # (rows, cols)
     return ((D @ H.detach().double()) * D).sum()
 
 
@@ -129,15 +137,17 @@ def embedding_saliency(weight: torch.Tensor, counts: torch.Tensor, *, damp: floa
         (V, E) float64: the increase of the calibration output error if that weight alone is zeroed.
     """
     if counts.shape != weight.shape[:1]:
-        raise ValueError(f"embedding {tuple(weight.shape)} needs ({weight.shape[0]},) counts, "
-                         f"got {tuple(counts.shape)}")
+        raise ValueError(
+            f"embedding {tuple(weight.shape)} needs ({weight.shape[0]},) counts, got {tuple(counts.shape)}"
+        )
     h = counts.detach().double().to(weight.device)
     h = h + damp * h.mean()
     return weight.detach().double().pow(2) * h[:, None]
 
 
-def embedding_obs_prune(weight: torch.Tensor, counts: torch.Tensor, sparsity: float, *, damp: float = 0.01,
-                        scope: str = "matrix") -> tuple[torch.Tensor, torch.Tensor]:
+def embedding_obs_prune(
+    weight: torch.Tensor, counts: torch.Tensor, sparsity: float, *, damp: float = 0.01, scope: str = "matrix"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """OBS on an embedding: prune the lowest count-weighted squared magnitudes; no update.
 
     Args:
@@ -206,8 +216,10 @@ class JointGram:
             return
         slot0, x0 = self._pending.pop(cname)
         if slot0 == slot:
-            raise ValueError(f"{name} arrived twice without its partner in {self.params[cname]}: trace both "
-                             f"matrices of {cname} together")
+            raise ValueError(
+                f"{name} arrived twice without its partner in {self.params[cname]}: trace both "
+                f"matrices of {cname} together"
+            )
         xi, xh = (x0, x) if slot0 == 0 else (x, x0)
         if xi.shape[0] != xh.shape[0]:
             raise ValueError(f"{cname}: {xi.shape[0]} input rows but {xh.shape[0]} recurrent rows")
@@ -224,10 +236,17 @@ class JointGram:
         return self.stats
 
 
-def lstm_joint_prune(w_ih: torch.Tensor, w_hh: torch.Tensor, H: torch.Tensor, sparsity: float | None = None, *,
-                     mask_ih: torch.Tensor | None = None, mask_hh: torch.Tensor | None = None,
-                     nm: tuple[int, int] | None = None, **kwargs
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def lstm_joint_prune(
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    H: torch.Tensor,
+    sparsity: float | None = None,
+    *,
+    mask_ih: torch.Tensor | None = None,
+    mask_hh: torch.Tensor | None = None,
+    nm: tuple[int, int] | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """SparseGPT on one LSTM layer's [W_ih W_hh], the linear map on [x_t; h_{t-1}], split back.
 
     Args:
@@ -252,5 +271,9 @@ def lstm_joint_prune(w_ih: torch.Tensor, w_hh: torch.Tensor, H: torch.Tensor, sp
         check_nm(*nm, n_in)
     W = torch.cat([w_ih.detach(), w_hh.detach().to(w_ih.dtype)], dim=1)  # (4n, in + n)
     W_new, keep = sparsegpt_prune(W, H, sparsity, mask=mask, nm=nm, **kwargs)
-    return (W_new[:, :n_in].contiguous(), W_new[:, n_in:].to(w_hh.dtype).contiguous(), keep[:, :n_in].contiguous(),
-            keep[:, n_in:].contiguous())
+    return (
+        W_new[:, :n_in].contiguous(),
+        W_new[:, n_in:].to(w_hh.dtype).contiguous(),
+        keep[:, :n_in].contiguous(),
+        keep[:, n_in:].contiguous(),
+    )

@@ -29,6 +29,7 @@ The masks' ``info`` has the keys every selection records plus ``reconstruction``
 damping, block size, calibration tokens per class, seconds). Cost: one traced forward pass over
 the calibration batches per weight class, plus O(cols³ + rows · cols²) per matrix.
 """
+
 from __future__ import annotations
 
 import time
@@ -75,9 +76,17 @@ def _embedding(p: torch.Tensor, counts: torch.Tensor, how: str, k: int, sparsity
     return nm_mask(sal, *nm) if nm_fits(p.shape, nm[1]) else None
 
 
-def sparsegpt_model(model: nn.Module, batches, sparsity: Optional[float], selection: SelectionSpec, *,
-                    classes: Optional[Sequence[str]] = None, damp: float = 0.01, block_size: int = 128,
-                    **_) -> MaskSet:
+def sparsegpt_model(
+    model: nn.Module,
+    batches,
+    sparsity: Optional[float],
+    selection: SelectionSpec,
+    *,
+    classes: Optional[Sequence[str]] = None,
+    damp: float = 0.01,
+    block_size: int = 128,
+    **_,
+) -> MaskSet:
     """Prune ``model`` in place with SparseGPT under ``selection`` (module docstring); returns the masks.
 
     Args:
@@ -108,7 +117,7 @@ def sparsegpt_model(model: nn.Module, batches, sparsity: Optional[float], select
         trace_batches(model, batches, reducer, params=[cname])
         with torch.no_grad():
             if cname in _EMBEDDINGS:
-                (name, p), = group
+                ((name, p),) = group
                 tokens[cname] = int(reducer.stats[name].sum())
                 keep = _embedding(p, reducer.stats[name], how, counts.get(name, 0), sparsity, nm, damp)
                 if keep is None:
@@ -142,9 +151,14 @@ def sparsegpt_model(model: nn.Module, batches, sparsity: Optional[float], select
     info = mask_info(masks, model, selection.name, sparsity if how != "nm" else 1 - nm[0] / nm[1], classes)
     if nm is not None:
         info.update(nm=selection.name, nominal_sparsity=1 - nm[0] / nm[1], dense_matrices=dense)
-    info["reconstruction"] = {"method": "sparsegpt", "damp": damp, "block_size": block_size,
-                              "mask_choice": {"counts": "block", "row": "row", "nm": "nm"}[how],
-                              "calibration_tokens": tokens, "seconds": round(time.perf_counter() - t0, 2)}
+    info["reconstruction"] = {
+        "method": "sparsegpt",
+        "damp": damp,
+        "block_size": block_size,
+        "mask_choice": {"counts": "block", "row": "row", "nm": "nm"}[how],
+        "calibration_tokens": tokens,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
     return MaskSet(masks, info)
 
 

@@ -25,6 +25,7 @@ Everything is read on first use. A plugin that fails to load, or a name register
 one-line :class:`PluginError` naming the entry point; :func:`reload_plugins` reads the entry points
 again (after installing a plugin into a running process).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,10 +35,26 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .spec import PluginError, ScheduleSpec, ScoreSpec, SelectionSpec, UnitError
 
-__all__ = ["get_score", "score_names", "register_score", "unregister_score", "run_score", "scoring_batches_for",
-           "get_schedule", "schedule_names", "register_schedule", "unregister_schedule", "reload_plugins", "SCORE_GROUP",
-           "SCHEDULE_GROUP", "SELECTION_GROUP", "get_selection", "selection_names", "register_selection",
-           "unregister_selection"]
+__all__ = [
+    "get_score",
+    "score_names",
+    "register_score",
+    "unregister_score",
+    "run_score",
+    "scoring_batches_for",
+    "get_schedule",
+    "schedule_names",
+    "register_schedule",
+    "unregister_schedule",
+    "reload_plugins",
+    "SCORE_GROUP",
+    "SCHEDULE_GROUP",
+    "SELECTION_GROUP",
+    "get_selection",
+    "selection_names",
+    "register_selection",
+    "unregister_selection",
+]
 
 SCORE_GROUP, SCHEDULE_GROUP = "nmtprune.scores", "nmtprune.schedules"  # entry-point groups
 SELECTION_GROUP = "nmtprune.selections"
@@ -67,8 +84,10 @@ def _package_specs(package: str) -> list:
     """The ``SPECS`` of every public module of ``package``: those its ``ORDER`` names first, then by name."""
     pkg = importlib.import_module(package)
     order = tuple(getattr(pkg, "ORDER", ()))
-    names = sorted((m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")),
-                   key=lambda n: (order.index(n) if n in order else len(order), n))
+    names = sorted(
+        (m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")),
+        key=lambda n: (order.index(n) if n in order else len(order), n),
+    )
     return [s for n in names for s in _module_specs(f"{package}.{n}")]
 
 
@@ -103,7 +122,7 @@ def _table(cls: type) -> dict[str, tuple[Any, str]]:
         table: dict = {}
         sources = {ScoreSpec: _SCORE_PACKAGES, ScheduleSpec: _SCHEDULE_MODULES, SelectionSpec: _SELECTION_MODULES}[cls]
         for source in sources:
-            for spec in (_package_specs(source) if cls is ScoreSpec else _module_specs(source)):
+            for spec in _package_specs(source) if cls is ScoreSpec else _module_specs(source):
                 _add(table, spec, spec.fn.__module__ if cls is ScoreSpec else source, {})
         _builtin[cls] = table
     if _plugins[cls] is None:
@@ -122,8 +141,9 @@ def _register(spec, cls: type, replace: bool) -> None:
         raise PluginError(f"register a {cls.__name__}, not a {type(spec).__name__}")
     table = _table(cls)
     if spec.name in table and not replace:
-        raise PluginError(f"{spec.name!r} is already registered by {table[spec.name][1]}; pass replace=True "
-                          "to replace it")
+        raise PluginError(
+            f"{spec.name!r} is already registered by {table[spec.name][1]}; pass replace=True to replace it"
+        )
     _registered[cls][spec.name] = (spec, "register call")
 
 
@@ -222,13 +242,22 @@ def scoring_batches_for(spec: ScoreSpec, batches: Batches = None, n_batches: Opt
     if not spec.needs_data:
         return None
     if batches is None:
-        raise ValueError(f"score {spec.name!r} scores on training batches ({spec.n_batches} by default): "
-                         "pass batches= (a list, or a function n -> list)")
+        raise ValueError(
+            f"score {spec.name!r} scores on training batches ({spec.n_batches} by default): "
+            "pass batches= (a list, or a function n -> list)"
+        )
     return batches(spec.n_batches if n_batches is None else n_batches) if callable(batches) else batches
 
 
-def run_score(score: Union[str, ScoreSpec], model, batches: Batches = None, *, seed: int = 0,
-              n_batches: Optional[int] = None, **options) -> dict:
+def run_score(
+    score: Union[str, ScoreSpec],
+    model,
+    batches: Batches = None,
+    *,
+    seed: int = 0,
+    n_batches: Optional[int] = None,
+    **options,
+) -> dict:
     """Compute a score as every caller does: ``seed``, the scoring batches it needs, the caller's options.
 
     Args:

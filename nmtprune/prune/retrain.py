@@ -6,6 +6,7 @@ else unchanged. :func:`retrain_config` keeps that *relative* structure for whate
 reference used (ours: Adam): lr x 0.5, epochs = max(2, round(E / 3)), halving twice per epoch from
 epoch ceil(E_r / 2), no plateau decay, no early stopping. Overrides (``train.epochs=4``) win.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,28 +30,66 @@ __all__ = ["retrain_config", "retrain", "sparse_from_scratch", "continue_dense",
 def retrain_config(cfg: ExperimentConfig, seed: int, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """The retraining recipe derived from the reference model's training config."""
     epochs = max(2, round(cfg.train.epochs / 3))
-    return with_overrides(cfg, list(overrides), "retraining config", seed=seed, lr=cfg.train.lr * 0.5,
-                          epochs=epochs, decay_start=math.ceil(epochs / 2), decays_per_epoch=2, lr_decay=0.5,
-                          decay_on_plateau=False, early_stop_patience=0, max_steps=0)
+    return with_overrides(
+        cfg,
+        list(overrides),
+        "retraining config",
+        seed=seed,
+        lr=cfg.train.lr * 0.5,
+        epochs=epochs,
+        decay_start=math.ceil(epochs / 2),
+        decays_per_epoch=2,
+        lr_decay=0.5,
+        decay_on_plateau=False,
+        early_stop_patience=0,
+        max_steps=0,
+    )
 
 
-def retrain(model_dir: str | Path, masks: Optional[MaskSet], out: str | Path, seed: int,
-            overrides: Sequence[str] = (), resume: bool = False, progress: bool = False) -> dict:
+def retrain(
+    model_dir: str | Path,
+    masks: Optional[MaskSet],
+    out: str | Path,
+    seed: int,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    progress: bool = False,
+) -> dict:
     """Retrain the model in ``model_dir`` with ``masks`` fixed (None: dense). Writes ``out/best``."""
     model, cfg, sv, tv = load_model(model_dir)
     model.train()
-    return train(retrain_config(cfg, seed, overrides), out, resume=resume, progress=progress,
-                 init_model=model, vocabs=(sv, tv), masks=masks)
+    return train(
+        retrain_config(cfg, seed, overrides),
+        out,
+        resume=resume,
+        progress=progress,
+        init_model=model,
+        vocabs=(sv, tv),
+        masks=masks,
+    )
 
 
-def continue_dense(model_dir: str | Path, out: str | Path, seed: int, overrides: Sequence[str] = (),
-                   resume: bool = False, progress: bool = False) -> dict:
+def continue_dense(
+    model_dir: str | Path,
+    out: str | Path,
+    seed: int,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    progress: bool = False,
+) -> dict:
     """The control See et al. lacked: the dense model trained with the same retraining recipe."""
     return retrain(model_dir, None, out, seed, overrides, resume, progress)
 
 
-def sparse_from_scratch(model_dir: str | Path, masks: MaskSet, out: str | Path, seed: int,
-                        overrides: Sequence[str] = (), resume: bool = False, progress: bool = False) -> dict:
+def sparse_from_scratch(
+    model_dir: str | Path,
+    masks: MaskSet,
+    out: str | Path,
+    seed: int,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    progress: bool = False,
+) -> dict:
     """A fresh model (the reference's architecture, vocabularies and recipe) trained under ``masks``."""
     _, cfg, sv, tv = load_model(model_dir)
     cfg = with_overrides(cfg, list(overrides), "training config", seed=seed)
@@ -59,11 +98,21 @@ def sparse_from_scratch(model_dir: str | Path, masks: MaskSet, out: str | Path, 
     return train(cfg, out, resume=resume, progress=progress, init_model=model, vocabs=(sv, tv), masks=masks)
 
 
-def prune_while_training(model_dir: str | Path, out: str | Path, seed: int, target: float,
-                         schedule: str = "gradual", scheme: str = "class-blind",
-                         rescore: Optional[Callable[[torch.nn.Module, int], dict]] = None, rounds: int = 3,
-                         prune_until: float = 0.5, overrides: Sequence[str] = (), resume: bool = False,
-                         progress: bool = False, events: int = 0) -> dict:
+def prune_while_training(
+    model_dir: str | Path,
+    out: str | Path,
+    seed: int,
+    target: float,
+    schedule: str = "gradual",
+    scheme: str = "class-blind",
+    rescore: Optional[Callable[[torch.nn.Module, int], dict]] = None,
+    rounds: int = 3,
+    prune_until: float = 0.5,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    progress: bool = False,
+    events: int = 0,
+) -> dict:
     """Start from the dense model in ``model_dir`` and prune on ``schedule`` within the retraining budget.
 
     ``gradual`` is Zhu & Gupta's cubic schedule (the strong baseline), ``iterative`` prunes in
@@ -79,7 +128,18 @@ def prune_while_training(model_dir: str | Path, out: str | Path, seed: int, targ
     rescore = rescore or (lambda m, _step: weight_magnitude(m))
     scale = class_std(model) if scheme == "class-distribution" else None
     pruner = ScheduledPruner.over_run(
-        full_masks(model), lambda total: make_schedule(schedule, target, total, rounds, prune_until, events=events), rescore,
-        scheme, class_scale=scale)
-    return train(retrain_config(cfg, seed, overrides), out, resume=resume, progress=progress,
-                 init_model=model, vocabs=(sv, tv), pruner=pruner)
+        full_masks(model),
+        lambda total: make_schedule(schedule, target, total, rounds, prune_until, events=events),
+        rescore,
+        scheme,
+        class_scale=scale,
+    )
+    return train(
+        retrain_config(cfg, seed, overrides),
+        out,
+        resume=resume,
+        progress=progress,
+        init_model=model,
+        vocabs=(sv, tv),
+        pruner=pruner,
+    )

@@ -19,6 +19,7 @@ matrix, can lose more than another: the sparsity is the same everywhere (up to r
   Hardware: NVIDIA's sparse tensor cores (Ampere and later) run 2:4 matrix products about twice as
   fast as dense; other patterns, and any CPU, gain nothing from it, so no speed is claimed here.
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence
@@ -39,8 +40,13 @@ def nm_fits(shape: Sequence[int], m: int) -> bool:
     return len(shape) == 2 and shape[1] % m == 0
 
 
-def mask_info(masks: Mapping[str, torch.Tensor], model: nn.Module, scheme: str, sparsity: float,
-              classes: Optional[Sequence[str]] = None) -> dict:
+def mask_info(
+    masks: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    scheme: str,
+    sparsity: float,
+    classes: Optional[Sequence[str]] = None,
+) -> dict:
     """The ``info`` every selection records (:func:`nmtprune.prune.select.select`'s keys), from the masks.
 
     ``class_threshold`` is None per class (no single threshold exists); ``sparsity`` is the fraction
@@ -59,9 +65,18 @@ def mask_info(masks: Mapping[str, torch.Tensor], model: nn.Module, scheme: str, 
                 big = float(p.detach()[pruned].abs().max())
                 largest[c] = max(big, largest[c] or 0.0)
     n_pruned = sum(counts.values())
-    return {"scheme": scheme, "sparsity": n_pruned / total if total else 0.0, "requested_sparsity": sparsity,
-            "classes": [c for c, _ in groups], "threshold": None, "class_threshold": {c: None for c in counts},
-            "class_pruned": counts, "max_pruned_abs_weight": largest, "n_total": total, "n_pruned": n_pruned}
+    return {
+        "scheme": scheme,
+        "sparsity": n_pruned / total if total else 0.0,
+        "requested_sparsity": sparsity,
+        "classes": [c for c, _ in groups],
+        "threshold": None,
+        "class_threshold": {c: None for c in counts},
+        "class_pruned": counts,
+        "max_pruned_abs_weight": largest,
+        "n_total": total,
+        "n_pruned": n_pruned,
+    }
 
 
 def _checked(scores: Mapping[str, torch.Tensor], name: str, p: torch.Tensor) -> torch.Tensor:
@@ -73,18 +88,35 @@ def _checked(scores: Mapping[str, torch.Tensor], name: str, p: torch.Tensor) -> 
     return s
 
 
-def per_row_select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: float, *,
-                   classes: Optional[Sequence[str]] = None, **_) -> MaskSet:
+def per_row_select(
+    scores: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    sparsity: float,
+    *,
+    classes: Optional[Sequence[str]] = None,
+    **_,
+) -> MaskSet:
     """Keep-masks pruning ``round(sparsity · cols)`` of the lowest scores of every stored row (module docstring)."""
     if isinstance(sparsity, bool) or not 0.0 <= float(sparsity) < 1.0:
         raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
-    masks = {name: per_row_mask(_checked(scores, name, p), float(sparsity)).to(p.device)
-             for _, group in class_groups(model, classes) for name, p in group}
+    masks = {
+        name: per_row_mask(_checked(scores, name, p), float(sparsity)).to(p.device)
+        for _, group in class_groups(model, classes)
+        for name, p in group
+    }
     return MaskSet(masks, mask_info(masks, model, "per-row", float(sparsity), classes))
 
 
-def nm_select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: Optional[float] = None, *,
-              n: int, m: int, classes: Optional[Sequence[str]] = None, **_) -> MaskSet:
+def nm_select(
+    scores: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    sparsity: Optional[float] = None,
+    *,
+    n: int,
+    m: int,
+    classes: Optional[Sequence[str]] = None,
+    **_,
+) -> MaskSet:
     """N of every M consecutive inputs kept in each row; matrices of a width not divisible by M stay dense.
 
     ``sparsity`` is ignored (the pattern gives 1 - n/m); ``info`` adds ``nm`` ("n:m"),
@@ -115,15 +147,24 @@ def parse_nm_name(name: str) -> Optional[dict]:
 
 SPECS = (
     SelectionSpec(
-        "per-row", per_row_select, label="per-row", reconstruct_as="row",
+        "per-row",
+        per_row_select,
+        label="per-row",
+        reconstruct_as="row",
         paper=Paper("Wanda (Sun et al. 2023)", "scores compared within each output row"),
         text="Every row of every matrix loses the same fraction of its own weights; for an embedding a row is "
-             "one word's vector."),
+        "one word's vector.",
+    ),
     SelectionSpec(
-        "N:M", nm_select, label="N:M", reconstruct_as="nm", parse=parse_nm_name,
+        "N:M",
+        nm_select,
+        label="N:M",
+        reconstruct_as="nm",
+        parse=parse_nm_name,
         sparsity_of=lambda n, m: 1 - n / m,
         paper=Paper("N:M sparsity (Mishra et al. 2021)", "N of every M consecutive inputs of a row kept"),
         text="In every row, each group of M neighbouring inputs keeps its N best weights (2:4 keeps 2 of 4).",
         notes="2:4 is the pattern NVIDIA's sparse tensor cores (Ampere and later) run about twice as fast as dense "
-              "matrix products; on a CPU it is only a mask, with no speed-up."),
+        "matrix products; on a CPU it is only a mask, with no speed-up.",
+    ),
 )

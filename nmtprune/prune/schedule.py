@@ -10,6 +10,7 @@ caller re-selects masks whenever ``sched(t) != sched(t - 1)``, which also tells 
 * :func:`cubic`: Zhu & Gupta (2017) automated gradual pruning,
   s_t = s_f + (s_i - s_f)(1 - (t - t0)/(n Δt))^3 for t0 <= t <= t0 + nΔt, clamped outside.
 """
+
 from __future__ import annotations
 
 from typing import Callable

@@ -16,6 +16,7 @@ counted against the *dense* total of the selected classes, never against the rem
 Cost: O(N) per call, a few passes over one copy of the scores (no sort, see :mod:`.threshold`);
 about 0.25 s of one CPU core for 32M weights.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -54,8 +55,15 @@ def class_std(model: nn.Module, classes: Optional[Sequence[str]] = None) -> dict
     out = {}
     for cname, group in class_groups(model, classes):
         # Per-parameter var/mean combined exactly (Chan et al.), so no copy of the class is made.
-        stats = [(p.numel(), *map(float, torch.var_mean(p.detach().float() if p.dtype != torch.float64
-                                                        else p.detach(), correction=0))) for _, p in group]
+        stats = [
+            (
+                p.numel(),
+                *map(
+                    float, torch.var_mean(p.detach().float() if p.dtype != torch.float64 else p.detach(), correction=0)
+                ),
+            )
+            for _, p in group
+        ]
         n = sum(k for k, _, _ in stats)
         mean = sum(k * mu for k, _, mu in stats) / n
         out[cname] = math.sqrt(sum(k * (var + (mu - mean) ** 2) for k, var, mu in stats) / n)
@@ -105,10 +113,16 @@ def _scales(class_scale, scores, model, groups, flats) -> dict[str, float]:
     return sigma
 
 
-def select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: float,
-           scheme: Literal["class-blind", "class-uniform", "class-distribution"], *,
-           class_scale: Optional[Mapping[str, float] | Literal["weights", "scores"]] = None,
-           classes: Optional[Sequence[str]] = None, prev: Optional[MaskSet] = None) -> MaskSet:
+def select(
+    scores: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    sparsity: float,
+    scheme: Literal["class-blind", "class-uniform", "class-distribution"],
+    *,
+    class_scale: Optional[Mapping[str, float] | Literal["weights", "scores"]] = None,
+    classes: Optional[Sequence[str]] = None,
+    prev: Optional[MaskSet] = None,
+) -> MaskSet:
     """Keep-masks pruning exactly round(sparsity·N) of the chosen classes' weights.
 
     Args:
@@ -146,10 +160,10 @@ def select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: float
             if name not in scores:
                 raise ValueError(f"scores lack parameter {name!r}")
             if tuple(scores[name].shape) != tuple(p.shape):
-                raise ValueError(f"score for {name!r} has shape {tuple(scores[name].shape)}, "
-                                 f"the parameter {tuple(p.shape)}")
-    dtype = torch.float64 if any(scores[n].dtype == torch.float64 for _, g in groups for n, _ in g) \
-        else torch.float32
+                raise ValueError(
+                    f"score for {name!r} has shape {tuple(scores[name].shape)}, the parameter {tuple(p.shape)}"
+                )
+    dtype = torch.float64 if any(scores[n].dtype == torch.float64 for _, g in groups for n, _ in g) else torch.float32
     # One copy of all scores in canonical order; class c is the slice span[c] of it.
     flat = torch.cat([scores[n].detach().reshape(-1).to(dtype) for _, g in groups for n, _ in g])
     if bool(torch.isnan(flat.sum())) and bool(torch.isnan(flat).any()):  # cheap test first
@@ -164,9 +178,15 @@ def select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: float
             flat[span[c]].div_(sigma[c])  # score/σ_c: class-blind on it is class-distribution
         info["class_scale"] = sigma
     if prev is not None:  # already-pruned weights go first (-inf sorts below every score)
-        forced = torch.cat([~prev[n].to(flat.device).reshape(-1) if n in prev else
-                            torch.zeros(p.numel(), dtype=torch.bool, device=flat.device)
-                            for _, g in groups for n, p in g])
+        forced = torch.cat(
+            [
+                ~prev[n].to(flat.device).reshape(-1)
+                if n in prev
+                else torch.zeros(p.numel(), dtype=torch.bool, device=flat.device)
+                for _, g in groups
+                for n, p in g
+            ]
+        )
         flat[forced] = -math.inf
     if scheme == "class-uniform":
         parts, info["class_threshold"] = [], {}
@@ -184,16 +204,18 @@ def select(scores: Mapping[str, torch.Tensor], model: nn.Module, sparsity: float
         scale = info.get("class_scale", {})
         info["class_threshold"] = {c: None if t is None else t * scale.get(c, 1.0) for c in sizes}
     masks, counts, largest = _split(keep, groups, scratch=flat)  # the score copy is dead now
-    info.update(class_pruned=counts, max_pruned_abs_weight=largest, n_total=sum(sizes.values()),
-                n_pruned=sum(counts.values()))
+    info.update(
+        class_pruned=counts, max_pruned_abs_weight=largest, n_total=sum(sizes.values()), n_pruned=sum(counts.values())
+    )
     return MaskSet(masks, info)
 
 
 def _check_prev(forced: Optional[torch.Tensor], k: int, where: str) -> None:
     n = int(torch.count_nonzero(forced)) if forced is not None else 0
     if n > k:
-        raise ValueError(f"prev already prunes {n} weights in {where}, more than the {k} this sparsity "
-                         "prunes; masks only grow")
+        raise ValueError(
+            f"prev already prunes {n} weights in {where}, more than the {k} this sparsity prunes; masks only grow"
+        )
 
 
 def _split(keep: torch.Tensor, groups, scratch: torch.Tensor):
@@ -219,18 +241,35 @@ def _split(keep: torch.Tensor, groups, scratch: torch.Tensor):
 
 def _scheme(name: str):
     """``select`` with its scheme fixed: the function of one scheme's :class:`SelectionSpec`."""
+
     def fn(scores, model, sparsity, **kwargs) -> MaskSet:
         return select(scores, model, sparsity, name, **kwargs)
+
     fn.__name__ = fn.__qualname__ = "select_" + name.replace("-", "_")
     return fn
 
 
 _SEE = Paper("See et al. 2016", "three ways to share a sparsity among weight classes")
 SPECS = (
-    SelectionSpec("class-blind", _scheme("class-blind"), label="class-blind", paper=_SEE,
-                  text="One threshold over every weight of every class: the lowest scores go, wherever they are."),
-    SelectionSpec("class-uniform", _scheme("class-uniform"), label="class-uniform", paper=_SEE,
-                  text="Every weight class loses the same fraction of its own weights."),
-    SelectionSpec("class-distribution", _scheme("class-distribution"), label="class-distribution", paper=_SEE,
-                  text="A score below λ times its class's standard deviation is pruned, one λ for all classes."),
+    SelectionSpec(
+        "class-blind",
+        _scheme("class-blind"),
+        label="class-blind",
+        paper=_SEE,
+        text="One threshold over every weight of every class: the lowest scores go, wherever they are.",
+    ),
+    SelectionSpec(
+        "class-uniform",
+        _scheme("class-uniform"),
+        label="class-uniform",
+        paper=_SEE,
+        text="Every weight class loses the same fraction of its own weights.",
+    ),
+    SelectionSpec(
+        "class-distribution",
+        _scheme("class-distribution"),
+        label="class-distribution",
+        paper=_SEE,
+        text="A score below λ times its class's standard deviation is pruned, one λ for all classes.",
+    ),
 )

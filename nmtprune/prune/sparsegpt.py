@@ -46,6 +46,7 @@ Implementation choices, as in the paper:
 
 Cost: O(cols³) for the factorisation plus O(rows · cols²) for the updates, per matrix.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,8 +60,9 @@ __all__ = ["sparsegpt_prune", "damped_hessian", "inverse_hessian_chain", "SCOPES
 SCOPES = ("row", "block")
 
 
-def damped_hessian(H: torch.Tensor, damp: float = 0.01, dtype: torch.dtype = torch.float64
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def damped_hessian(
+    H: torch.Tensor, damp: float = 0.01, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A damped copy of H with its dead columns made harmless.
 
     Args:
@@ -95,8 +97,9 @@ def inverse_hessian_chain(H: torch.Tensor) -> torch.Tensor:
         L = torch.linalg.cholesky(H)
         return torch.linalg.cholesky(torch.cholesky_inverse(L), upper=True)
     except RuntimeError as err:  # torch.linalg.LinAlgError is a RuntimeError
-        raise ValueError("H is not positive definite after damping; use a larger damp or more "
-                         f"calibration tokens ({err})") from None
+        raise ValueError(
+            f"H is not positive definite after damping; use a larger damp or more calibration tokens ({err})"
+        ) from None
 
 
 def _block_keep(scores: torch.Tensor, sparsity: float, i1: int, i2: int, cols: int, scope: str) -> torch.Tensor:
@@ -113,12 +116,19 @@ def _block_keep(scores: torch.Tensor, sparsity: float, i1: int, i2: int, cols: i
     return keep.view_as(scores)
 
 
-def sparsegpt_prune(W: torch.Tensor, H: torch.Tensor, sparsity: float | None = None, *,
-                    mask: torch.Tensor | None = None, nm: tuple[int, int] | None = None,
-                    block_size: int = 128, damp: float = 0.01, scope: str = "row",
-                    dtype: torch.dtype = torch.float64,
-                    on_block: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def sparsegpt_prune(
+    W: torch.Tensor,
+    H: torch.Tensor,
+    sparsity: float | None = None,
+    *,
+    mask: torch.Tensor | None = None,
+    nm: tuple[int, int] | None = None,
+    block_size: int = 128,
+    damp: float = 0.01,
+    scope: str = "row",
+    dtype: torch.dtype = torch.float64,
+    on_block: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Prune one matrix with SparseGPT and update its surviving weights (module docstring).
 
     Exactly one of ``sparsity``, ``mask`` and ``nm`` says what to prune:
@@ -192,11 +202,11 @@ def sparsegpt_prune(W: torch.Tensor, H: torch.Tensor, sparsity: float | None = N
         for i in range(i2 - i1):
             j = i1 + i
             if nm is not None and j % m == 0:
-                keep[:, j:j + m] = nm_mask(W1[:, i:i + m].pow(2) / d[i:i + m].pow(2), n, m)
+                keep[:, j : j + m] = nm_mask(W1[:, i : i + m].pow(2) / d[i : i + m].pow(2), n, m)
             w = W1[:, i]
             q = torch.where(keep[:, j], w, torch.zeros_like(w))
             err = (w - q) / d[i]  # (rows,)
-            W1[:, i + 1:] -= torch.outer(err, U1[i, i + 1:])
+            W1[:, i + 1 :] -= torch.outer(err, U1[i, i + 1 :])
             W1[:, i] = q  # exact zeros where pruned
             err1[:, i] = err
         if i2 < cols:

@@ -10,6 +10,7 @@ steps and animated parts the site shows. Nothing downstream keeps a table of its
 This module holds plain data only: it imports no model code, so a score file (or a plugin) can
 import it without pulling in the rest of the package.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,18 @@ from typing import Any, Callable, Mapping, Optional
 from ..config import ConfigError
 from ..errors import UserError
 
-__all__ = ["ScoreSpec", "ScheduleSpec", "SelectionSpec", "Paper", "Step", "Part", "PluginError", "UnitError", "KINDS",
-           "RECONSTRUCT_AS"]
+__all__ = [
+    "ScoreSpec",
+    "ScheduleSpec",
+    "SelectionSpec",
+    "Paper",
+    "Step",
+    "Part",
+    "PluginError",
+    "UnitError",
+    "KINDS",
+    "RECONSTRUCT_AS",
+]
 
 KINDS = ("weight", "unit")  # one value per weight (shaped like the parameter) or one per hidden unit
 # how a method that updates weights (ScoreSpec.reconstruct) reads a selection: "counts" takes the number of
@@ -47,6 +58,7 @@ class Paper:
         headline: the paper's own headline result (other models and data: context only); empty for a
             paper cited without one.
     """
+
     method: str
     criterion: str = ""
     headline: str = ""
@@ -59,6 +71,7 @@ class Step:
     ``part`` names the :class:`Part` whose histogram the step shows; None shows the score itself.
     A step whose part was not computed for a score (a variant without that part) is left out.
     """
+
     title: str
     text: str
     formula: str
@@ -76,6 +89,7 @@ class Part:
     second scoring pass. ``log``: binned over log10 of the positive values (zeros counted apart),
     for quantities spanning decades. ``label`` names the quantity in the picture.
     """
+
     name: str
     label: str
     fn: Callable[..., Mapping[str, Any]]
@@ -116,6 +130,7 @@ class ScoreSpec:
             returning the masks; ``selection`` is a :class:`SelectionSpec`. The CLI and the sweep
             call it instead of scoring and selecting; ``fn`` stays a plain score for everything else.
     """
+
     name: str
     fn: Callable[..., Mapping[str, Any]]
     kind: str = "weight"
@@ -167,8 +182,9 @@ class ScoreSpec:
         its report label is its name and it cites no paper of its own, unless ``changes`` say so.
         """
         site_label = f"{self.site_label} ({name})" if self.site_label is not None else None
-        return dataclasses.replace(self, **{"name": name, "label": "", "paper": None, "site_label": site_label,
-                                            **changes})
+        return dataclasses.replace(
+            self, **{"name": name, "label": "", "paper": None, "site_label": site_label, **changes}
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,6 +199,7 @@ class ScheduleSpec:
         label: the report's name for it; ``{rounds}`` is replaced by the study's rounds.
         paper: where it comes from.
     """
+
     name: str
     make: Callable[..., Callable[[int], float]]
     label: str = ""
@@ -219,6 +236,7 @@ class SelectionSpec:
             one of them; the registry then answers ``name`` with this spec and those params.
         sparsity_of: for a selection whose pattern fixes the sparsity: ``sparsity_of(**params)``.
     """
+
     name: str
     fn: Callable[..., Any]
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -236,8 +254,10 @@ class SelectionSpec:
         if not callable(self.fn):
             raise PluginError(f"selection {self.name!r}: fn must be callable")
         if self.reconstruct_as not in RECONSTRUCT_AS:
-            raise PluginError(f"selection {self.name!r}: reconstruct_as must be one of {list(RECONSTRUCT_AS)}, "
-                              f"got {self.reconstruct_as!r}")
+            raise PluginError(
+                f"selection {self.name!r}: reconstruct_as must be one of {list(RECONSTRUCT_AS)}, "
+                f"got {self.reconstruct_as!r}"
+            )
         if not self.label:
             object.__setattr__(self, "label", self.name)
 

@@ -5,6 +5,7 @@ core. Instead a strided sample brackets the k-th value, comparisons count what l
 bracket, and ``kthvalue`` runs only on the ~2 % of scores inside it; a full ``kthvalue`` is the
 fallback whenever the sample misjudges, so the result is always exact.
 """
+
 from __future__ import annotations
 
 import math

@@ -8,6 +8,7 @@ Example::
 Names other than :func:`add_cli` are imported on first use (PEP 562), so that registering the
 ``report`` command does not load matplotlib or torch.
 """
+
 import importlib
 
 from .cli import add_cli

@@ -11,6 +11,7 @@ Issue 4 asks for two comparisons that cut across the report's sections:
 
 Both only read the study's result files, like the rest of the report.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,19 +48,40 @@ def init_vs_trained(c: Collected) -> str:
         for s in rt.sparsities:
             only = curves.get((base, rt.scheme), {}).get(s, [])
             ret, scr = retrained.get(s, []), from_scratch.get(s, [])
-            rows.append([f"`{base}` / `{init}`", f"{100 * s:g} %", f(mean_bleu(only)) if only else "–",
-                         ms([m["bleu_tok_lc"] for m in ret]) if base in rt.scores else "not retrained",
-                         ms([m["bleu_tok_lc"] for m in scr]), epochs_trained(scr)])
+            rows.append(
+                [
+                    f"`{base}` / `{init}`",
+                    f"{100 * s:g} %",
+                    f(mean_bleu(only)) if only else "–",
+                    ms([m["bleu_tok_lc"] for m in ret]) if base in rt.scores else "not retrained",
+                    ms([m["bleu_tok_lc"] for m in scr]),
+                    epochs_trained(scr),
+                ]
+            )
             a, b = mean_bleu(ret), mean_bleu(scr)
             if a is not None and b is not None:
-                said.append(f"`{init}` at {100 * s:g} % ends {f(abs(a - b))} BLEU {'below' if b < a else 'above'} "
-                            f"`{base}` pruned and retrained")
-    out = [f"At initialisation vs after training ({rt.scheme}; \"after training\": the score computed on the "
-           "trained model, which is then pruned and retrained with the recipe above; \"at initialisation\": the "
-           "same score computed on a re-initialised model, whose mask is held through training from scratch):", "",
-           table(["score (after training / at initialisation)", "sparsity", "after training: pruned only",
-                  "after training: pruned + retrained", "at initialisation: trained from scratch",
-                  "epochs trained from scratch"], rows), ""]
+                said.append(
+                    f"`{init}` at {100 * s:g} % ends {f(abs(a - b))} BLEU {'below' if b < a else 'above'} "
+                    f"`{base}` pruned and retrained"
+                )
+    out = [
+        f'At initialisation vs after training ({rt.scheme}; "after training": the score computed on the '
+        'trained model, which is then pruned and retrained with the recipe above; "at initialisation": the '
+        "same score computed on a re-initialised model, whose mask is held through training from scratch):",
+        "",
+        table(
+            [
+                "score (after training / at initialisation)",
+                "sparsity",
+                "after training: pruned only",
+                "after training: pruned + retrained",
+                "at initialisation: trained from scratch",
+                "epochs trained from scratch",
+            ],
+            rows,
+        ),
+        "",
+    ]
     if said:
         out += ["; ".join(said) + ".", ""]
     return "\n".join(out)
@@ -68,25 +90,41 @@ def init_vs_trained(c: Collected) -> str:
 def _training_half(c: Optional[Collected]) -> list[str]:
     """BLEU of ``snip-init`` masks scored on different numbers of batches, each trained from scratch."""
     from ..prune.registry import get_score, score_names
+
     rt = c.study.retrain if c is not None else None
     if rt is None or not rt.scratch:
         return []
     known = score_names("weight")
-    variants = sorted((get_score(s).n_batches, s) for s in (rt.scratch_scores or rt.scores)
-                      if s in known and (s == "snip-init" or s.startswith("snip-init-b")))
+    variants = sorted(
+        (get_score(s).n_batches, s)
+        for s in (rt.scratch_scores or rt.scores)
+        if s in known and (s == "snip-init" or s.startswith("snip-init-b"))
+    )
     if len(variants) < 2:
         return []
     rows = []
     for n, s in variants:
         got = c.trained("scratch", s)
-        rows.append([str(n), f"`{s}`"] + [x for sp in rt.sparsities for x in (
-            ms([m["bleu_tok_lc"] for m in got.get(sp, [])]), epochs_trained(got.get(sp, [])))])
-    return ["The training half: each mask (one variance-scaling initialisation per seed, scored on the first n "
-            "batches) held fixed through training from scratch with the reference's recipe; test BLEU, beam "
-            f"{c.study.beam} (\"early stop\" as in the scratch table):", "",
-            table(["scoring batches", "score"] + [x for sp in rt.sparsities
-                                                  for x in (f"BLEU at {100 * sp:g} %", f"epochs at {100 * sp:g} %")],
-                  rows), ""]
+        rows.append(
+            [str(n), f"`{s}`"]
+            + [
+                x
+                for sp in rt.sparsities
+                for x in (ms([m["bleu_tok_lc"] for m in got.get(sp, [])]), epochs_trained(got.get(sp, [])))
+            ]
+        )
+    return [
+        "The training half: each mask (one variance-scaling initialisation per seed, scored on the first n "
+        "batches) held fixed through training from scratch with the reference's recipe; test BLEU, beam "
+        f'{c.study.beam} ("early stop" as in the scratch table):',
+        "",
+        table(
+            ["scoring batches", "score"]
+            + [x for sp in rt.sparsities for x in (f"BLEU at {100 * sp:g} %", f"epochs at {100 * sp:g} %")],
+            rows,
+        ),
+        "",
+    ]
 
 
 def snip_batches_section(path: Path, c: Optional[Collected] = None) -> str:
@@ -107,21 +145,32 @@ def snip_batches_section(path: Path, c: Optional[Collected] = None) -> str:
         for sp, r in d["sparsities"].items():
             ov, pairs = r["overlap_with_full_no_emb"], r["draw_pairs_overlap_no_emb"]
             draws = [v for k, v in ov.items() if k.startswith("b1_draw")]
-            rows.append([f"{100 * float(sp):g} %", f(r["chance_overlap_no_emb"][full], 3)]
-                        + [f(ov.get(f"b{n}"), 3) for n in d["counts"][:-1]]
-                        + [f(sum(draws) / len(draws), 3) if draws else "–",
-                           f(sum(pairs.values()) / len(pairs), 3) if pairs else "–"])
+            rows.append(
+                [f"{100 * float(sp):g} %", f(r["chance_overlap_no_emb"][full], 3)]
+                + [f(ov.get(f"b{n}"), 3) for n in d["counts"][:-1]]
+                + [
+                    f(sum(draws) / len(draws), 3) if draws else "–",
+                    f(sum(pairs.values()) / len(pairs), 3) if pairs else "–",
+                ]
+            )
         absent, rows_ = d["absent_rows"], d.get("embedding_rows", {})
-        out += [f"From `{path}` (command `{d['command']}`, commit `{d['commit']}`): `snip-init` on one "
-                f"variance-scaling initialisation (seed {d['init_seed']}) scored with the first n of "
-                f"{d['counts'][-1]} training batches of {d['batch_size']} sentences, class-blind masks. Overlap = "
-                f"share of the {full} mask's kept weights that the other mask keeps too, over the LSTM, attention "
-                "and softmax weights (the embeddings are left out: rows of tokens absent from the batches are "
-                "ranked by |w|, the same in every variant; with one batch, "
-                f"{absent.get('b1', {}).get('src_emb.weight', '?')} of {rows_.get('src_emb.weight', '?')} source "
-                f"and {absent.get('b1', {}).get('tgt_emb.weight', '?')} of {rows_.get('tgt_emb.weight', '?')} "
-                "target rows are absent). Chance = the kept share, what an unrelated mask would overlap.", "",
-                table(["sparsity", "chance"] + [f"b{n} vs {full}" for n in d["counts"][:-1]]
-                      + [f"other single batches vs {full} (mean)", "single batches with each other (mean)"], rows),
-                ""]
+        out += [
+            f"From `{path}` (command `{d['command']}`, commit `{d['commit']}`): `snip-init` on one "
+            f"variance-scaling initialisation (seed {d['init_seed']}) scored with the first n of "
+            f"{d['counts'][-1]} training batches of {d['batch_size']} sentences, class-blind masks. Overlap = "
+            f"share of the {full} mask's kept weights that the other mask keeps too, over the LSTM, attention "
+            "and softmax weights (the embeddings are left out: rows of tokens absent from the batches are "
+            "ranked by |w|, the same in every variant; with one batch, "
+            f"{absent.get('b1', {}).get('src_emb.weight', '?')} of {rows_.get('src_emb.weight', '?')} source "
+            f"and {absent.get('b1', {}).get('tgt_emb.weight', '?')} of {rows_.get('tgt_emb.weight', '?')} "
+            "target rows are absent). Chance = the kept share, what an unrelated mask would overlap.",
+            "",
+            table(
+                ["sparsity", "chance"]
+                + [f"b{n} vs {full}" for n in d["counts"][:-1]]
+                + [f"other single batches vs {full} (mean)", "single batches with each other (mean)"],
+                rows,
+            ),
+            "",
+        ]
     return "\n".join(out + _training_half(c))

@@ -14,6 +14,7 @@ verdict needs the dev loss to have levelled off only once the lr had decayed to 
 less; a run whose dev loss levelled off with the lr at half its start or more had stopped improving before
 its schedule could stop it, and the note says that instead, with its dev loss against the dense model's.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,16 @@ from ..train.loop import learning_rate
 from .collect import Collected, compared_retraining, mean_std, retrain_runs
 from .sections import ms
 
-__all__ = ["BudgetPair", "budget_pairs", "budget_note", "runs_bleu", "recipe_changes", "RunEnd", "run_end", "dense_train_loss"]
+__all__ = [
+    "BudgetPair",
+    "budget_pairs",
+    "budget_note",
+    "runs_bleu",
+    "recipe_changes",
+    "RunEnd",
+    "run_end",
+    "dense_train_loss",
+]
 FROZEN = 0.005  # nats per token: a dev loss this close to its final value has stopped moving
 UNDERFIT = 0.5  # a train-dev gap below this share of the dense reference's is called underfitting
 LR_SPENT = 0.25  # the lr at or below this share of its start when the dev loss levelled off: the schedule ended it
@@ -38,6 +48,7 @@ LR_SPENT = 0.25  # the lr at or below this share of its start when the dev loss 
 @dataclass(frozen=True)
 class BudgetPair:
     """One (score, schedule, sparsity) retrained under both recipes. ``*_runs``: metrics per seed."""
+
     study: str  # the other study's name
     overrides: tuple[str, ...]  # its retraining overrides
     prune_until: float  # its scheduled runs' pruning stretch, as a share of its steps
@@ -68,8 +79,11 @@ def budget_pairs(c: Collected, sparsities: Optional[Iterable[float]] = None) -> 
             ours = c.trained("retrain", score, sched)
             for x in sorted(set(longer) & set(ours)):
                 if keep is None or x in keep:
-                    out.append(BudgetPair(other.study.name, ort.overrides, ort.prune_until, score, sched, x,
-                                          ours[x], longer[x]))
+                    out.append(
+                        BudgetPair(
+                            other.study.name, ort.overrides, ort.prune_until, score, sched, x, ours[x], longer[x]
+                        )
+                    )
     return out
 
 
@@ -83,6 +97,7 @@ def recipe_changes(overrides: Iterable[str], prune_until: float, scheduled: bool
 @dataclass(frozen=True)
 class RunEnd:
     """How one run's training ended, from its ``curve`` (losses in nats per target token)."""
+
     epochs: int
     frozen_from: Optional[int]  # the epoch after which the dev loss stayed within FROZEN of its last value
     lr_share: Optional[float]  # the lr then, as a share of the run's starting lr (None: recipe unknown)
@@ -149,9 +164,12 @@ def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]])
     if len(ends) != 1:  # one run per pair so far (n=1); a mean of several endings would need its own words
         return ""
     e = ends[0]
-    text = (f"its dev loss stayed within {FROZEN} of its final {e.dev_loss:.3f} after epoch {e.frozen_from} of "
-            f"{e.epochs}" + _lr_then(e.lr_share)
-            if e.frozen_from else f"its dev loss was still moving in its last epoch ({e.dev_loss:.3f})")
+    text = (
+        f"its dev loss stayed within {FROZEN} of its final {e.dev_loss:.3f} after epoch {e.frozen_from} of "
+        f"{e.epochs}" + _lr_then(e.lr_share)
+        if e.frozen_from
+        else f"its dev loss was still moving in its last epoch ({e.dev_loss:.3f})"
+    )
     gap = e.dev_loss - e.train_loss
     text += f"; its training loss over the last epoch was {e.train_loss:.3f}, {gap:.3f} below its dev loss"
     if dense is not None:
@@ -159,14 +177,18 @@ def _ending(p: BudgetPair, model_dir: str, dense: Optional[tuple[float, float]])
         text += f" (the dense reference ended at {dense[0]:.3f}, {dgap:.3f} below its dev loss)"
         if e.frozen_from and e.lr_share is not None and dgap > 0 and gap < UNDERFIT * dgap:
             if e.lr_share <= LR_SPENT:
-                text += (": it still underfit the training data when its decayed lr stopped its progress, so the "
-                         "lr schedule, not a fit to the data, ended its training")
+                text += (
+                    ": it still underfit the training data when its decayed lr stopped its progress, so the "
+                    "lr schedule, not a fit to the data, ended its training"
+                )
             else:  # flat with most of its lr left: more epochs at this lr would not have moved it
                 d = dense[1] - e.dev_loss
-                text += (": its dev loss levelled off with the lr still at half its start or more, so the lr "
-                         "schedule did not end its training; it fits the training data less closely than the dense "
-                         f"model yet ends with a dev loss {abs(d):.3f} {'below' if d >= 0 else 'above'} the dense "
-                         "reference's")
+                text += (
+                    ": its dev loss levelled off with the lr still at half its start or more, so the lr "
+                    "schedule did not end its training; it fits the training data less closely than the dense "
+                    f"model yet ends with a dev loss {abs(d):.3f} {'below' if d >= 0 else 'above'} the dense "
+                    "reference's"
+                )
     return text
 
 
@@ -183,6 +205,7 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
     if not pairs or dense is None:
         return ""
     d = dense["bleu_tok_lc"]
+
     def gap(runs: list[dict]) -> float:
         return mean_std([r["bleu_tok_lc"] for r in runs])[0] - d
 
@@ -199,18 +222,28 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
         e_ours, e_long = _epochs(p.ours), _epochs(p.longer)
         budgets = f" ({e_ours} vs {e_long} epochs)" if e_ours and e_long else ""
         ending = _ending(p, c.study.model, ref)
-        parts.append((f"- {recipe(p.study, p.overrides, p.prune_until)}: " if several else "")
-                     + f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {runs_bleu(p.ours)} → {runs_bleu(p.longer)}, "
-                     f"gap to dense {gap(p.ours):+.2f} → {gap(p.longer):+.2f}" + (f"; {ending}" if ending else ""))
+        parts.append(
+            (f"- {recipe(p.study, p.overrides, p.prune_until)}: " if several else "")
+            + f"{p.schedule} {p.score} at {100 * p.sparsity:g} %{budgets}: {runs_bleu(p.ours)} → {runs_bleu(p.longer)}, "
+            f"gap to dense {gap(p.ours):+.2f} → {gap(p.longer):+.2f}" + (f"; {ending}" if ending else "")
+        )
     closed = [p for p in pairs if gap(p.longer) - gap(p.ours) >= 0.5 * -gap(p.ours) > 0]
     if several:
-        text = ("**Longer retraining budget**: the same cells retrained with other recipes —\n\n"
-                + ".\n".join(parts) + ".\n\n")
+        text = (
+            "**Longer retraining budget**: the same cells retrained with other recipes —\n\n"
+            + ".\n".join(parts)
+            + ".\n\n"
+        )
     else:
-        text = (f"**Longer retraining budget** ({recipe(*names[0])}): the same cells retrained for longer — "
-                + "; ".join(parts) + ". ")
+        text = (
+            f"**Longer retraining budget** ({recipe(*names[0])}): the same cells retrained for longer — "
+            + "; ".join(parts)
+            + ". "
+        )
     if closed:
-        text += ("Where a longer budget closes at least half of the gap (" + ", ".join(
-            (f"`{p.study}` " if several else "") + f"{p.schedule} {100 * p.sparsity:g} %" for p in closed)
-            + "), the See recipe's short budget, more than the sparsity, limits the retrained model.")
+        text += (
+            "Where a longer budget closes at least half of the gap ("
+            + ", ".join((f"`{p.study}` " if several else "") + f"{p.schedule} {100 * p.sparsity:g} %" for p in closed)
+            + "), the See recipe's short budget, more than the sparsity, limits the retrained model."
+        )
     return text.rstrip()

@@ -4,6 +4,7 @@ Each check states the paper's claim, evaluates it on our results and returns met
 run, with the numbers that decided it (and the exceptions). Comparisons are exact (no tolerance
 beyond the one the claim names); the report states the sample sizes next to them.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,18 +44,23 @@ def _dominates(c: Collected, other: str, key: str) -> Check:
     if not common:
         return Check(key, claim, NOT_RUN, "no sparsity ≥ 20 % has both schemes")
     boot, command = _scheme_bootstrap(c, other)
-    bad = [f"{_pct(s)}: {_bleu(blind[s]):.2f} < {_bleu(oth[s]):.2f}" + _interval(boot.get(s))
-           for s in common if _bleu(blind[s]) < _bleu(oth[s])]
+    bad = [
+        f"{_pct(s)}: {_bleu(blind[s]):.2f} < {_bleu(oth[s]):.2f}" + _interval(boot.get(s))
+        for s in common
+        if _bleu(blind[s]) < _bleu(oth[s])
+    ]
     ev = f"{len(common) - len(bad)} of {len(common)} sparsities ({', '.join(_pct(s) for s in common)})"
     ev += f"; exceptions: {'; '.join(bad)}" if bad else ""
     tested = [s for s in common if s in boot]
     if tested:  # test-set noise: which gaps does a paired bootstrap of the test sentences resolve?
         ahead = [_pct(s) for s in tested if boot[s]["low"] > 0]
         behind = [_pct(s) for s in tested if boot[s]["high"] < 0]
-        ev += (f". Paired bootstrap of the test sentences ({boot[tested[0]]['samples']} resamples; "
-               f"`{command}`): class-blind "
-               f"significantly ahead at {', '.join(ahead) or 'no sparsity'}, significantly behind at "
-               f"{', '.join(behind) or 'no sparsity'}, within noise elsewhere ({len(tested)} tested)")
+        ev += (
+            f". Paired bootstrap of the test sentences ({boot[tested[0]]['samples']} resamples; "
+            f"`{command}`): class-blind "
+            f"significantly ahead at {', '.join(ahead) or 'no sparsity'}, significantly behind at "
+            f"{', '.join(behind) or 'no sparsity'}, within noise elsewhere ({len(tested)} tested)"
+        )
     return Check(key, claim, NOT_MET if bad else MET, ev)
 
 
@@ -65,8 +71,13 @@ def _scheme_bootstrap(c: Collected, other: str) -> tuple[dict[float, dict], str]
         d = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}, ""
-    if not c.cells or d.get("model_hash") != c.cells[0].params.get("model_hash") or d.get("beam") != c.study.beam \
-            or d.get("split") != c.study.split or d.get("max_sentences") != c.study.max_sentences:
+    if (
+        not c.cells
+        or d.get("model_hash") != c.cells[0].params.get("model_hash")
+        or d.get("beam") != c.study.beam
+        or d.get("split") != c.study.split
+        or d.get("max_sentences") != c.study.max_sentences
+    ):
         return {}, ""  # another model or protocol: not about these numbers
     key = f"class-blind-vs-{other.removeprefix('class-')}"
     return {float(s): r[key] for s, r in d.get("sparsities", {}).items() if key in r}, str(d.get("command", path))
@@ -75,8 +86,11 @@ def _scheme_bootstrap(c: Collected, other: str) -> tuple[dict[float, dict], str]
 def _interval(r: Optional[dict]) -> str:
     if not r:
         return ""
-    return (f" (Δ {r['delta']:+.2f}, {100 * r['level']:g} % bootstrap interval [{r['low']:+.2f}, {r['high']:+.2f}]"
-            + (", within noise" if r["low"] <= 0 <= r["high"] else "") + ")")
+    return (
+        f" (Δ {r['delta']:+.2f}, {100 * r['level']:g} % bootstrap interval [{r['low']:+.2f}, {r['high']:+.2f}]"
+        + (", within noise" if r["low"] <= 0 <= r["high"] else "")
+        + ")"
+    )
 
 
 def _retrained_vs_dense(c: Collected, key: str, s: float, tol: float) -> Check:
@@ -88,8 +102,12 @@ def _retrained_vs_dense(c: Collected, key: str, s: float, tol: float) -> Check:
     mu, sd, n = mean_std([m["bleu_tok_lc"] for m in rt])
     ok = mu >= dense["bleu_tok_lc"] - tol
     spread = f" ± {sd:.2f}" if sd is not None else ""
-    return Check(key, claim, MET if ok else NOT_MET,
-                 f"{mu:.2f}{spread} (n={n}) vs dense {dense['bleu_tok_lc']:.2f}: Δ {mu - dense['bleu_tok_lc']:+.2f}")
+    return Check(
+        key,
+        claim,
+        MET if ok else NOT_MET,
+        f"{mu:.2f}{spread} (n={n}) vs dense {dense['bleu_tok_lc']:.2f}: Δ {mu - dense['bleu_tok_lc']:+.2f}",
+    )
 
 
 def _prune_targets(c: Collected) -> list[Check]:
@@ -100,8 +118,14 @@ def _prune_targets(c: Collected) -> list[Check]:
         out.append(Check("T3", claim, NOT_RUN, "needs the dense cell and class-blind at 40 %"))
     else:
         d = _bleu(pts[0.4]) - dense["bleu_tok_lc"]
-        out.append(Check("T3", claim, MET if d >= -0.5 else NOT_MET,
-                         f"{_bleu(pts[0.4]):.2f} vs dense {dense['bleu_tok_lc']:.2f}: Δ {d:+.2f} (paper −0.33)"))
+        out.append(
+            Check(
+                "T3",
+                claim,
+                MET if d >= -0.5 else NOT_MET,
+                f"{_bleu(pts[0.4]):.2f} vs dense {dense['bleu_tok_lc']:.2f}: Δ {d:+.2f} (paper −0.33)",
+            )
+        )
     out += [_retrained_vs_dense(c, "T4", 0.8, 0.0), _retrained_vs_dense(c, "T5", 0.9, 0.5)]
     return out
 
@@ -115,9 +139,15 @@ def _more(c: Collected) -> list[Check]:
     claim = "magnitude (class-blind) ≥ random pruning at every sparsity"
     if common:
         bad = [f"{_pct(s)}" for s in common if _bleu(blind[s]) < _bleu(rnd[s])]
-        out.append(Check("R1", claim, NOT_MET if bad else MET,
-                         f"{len(common) - len(bad)} of {len(common)} sparsities"
-                         + (f"; exceptions: {', '.join(bad)}" if bad else "")))
+        out.append(
+            Check(
+                "R1",
+                claim,
+                NOT_MET if bad else MET,
+                f"{len(common) - len(bad)} of {len(common)} sparsities"
+                + (f"; exceptions: {', '.join(bad)}" if bad else ""),
+            )
+        )
     else:
         out.append(Check("R1", claim, NOT_RUN, "no sparsity with both"))
     rt, sc = c.trained("retrain"), c.trained("scratch")
@@ -126,15 +156,23 @@ def _more(c: Collected) -> list[Check]:
     if common:
         gaps = {s: _bleu(sc[s]) - _bleu(rt[s]) for s in common}
         bad = [_pct(s) for s, g in gaps.items() if g >= 0]
-        out.append(Check("R2", claim, NOT_MET if bad else MET,
-                         "scratch − retrained: " + ", ".join(f"{_pct(s)} {g:+.2f}" for s, g in gaps.items())))
+        out.append(
+            Check(
+                "R2",
+                claim,
+                NOT_MET if bad else MET,
+                "scratch − retrained: " + ", ".join(f"{_pct(s)} {g:+.2f}" for s, g in gaps.items()),
+            )
+        )
     else:
         out.append(Check("R2", claim, NOT_RUN, "needs retrain and scratch cells at the same sparsity"))
     cont = [m for ms in c.trained("dense-continued").values() for m in ms]
     claim = "retrained 80 % ≥ the dense model trained for the same extra epochs (control the paper lacked)"
     if cont and rt.get(0.8):
         a, b = _bleu(rt[0.8]), _bleu(cont)
-        out.append(Check("R3", claim, MET if a >= b else NOT_MET, f"{a:.2f} vs dense-continued {b:.2f} (n={len(cont)})"))
+        out.append(
+            Check("R3", claim, MET if a >= b else NOT_MET, f"{a:.2f} vs dense-continued {b:.2f} (n={len(cont)})")
+        )
     else:
         out.append(Check("R3", claim, NOT_RUN, "needs retrain at 80 % and dense-continued cells"))
     out += [_loss_check(c)] + _breakdown_checks(c) + _where_checks(c)
@@ -174,8 +212,12 @@ def _loss_check(c: Collected) -> Check:
         return Check("L1", claim, NOT_RUN, "no loss-curve retrain cell")
     d, p = run["start"]["dense_dev_loss"], run["start"]["pruned_dev_loss"]
     best = min(x[1] for x in run["curve"]["dev"])
-    return Check("L1", claim, MET if p > d and best < d else NOT_MET,
-                 f"dense {d:.3f} → pruned {p:.3f} → best retrained {best:.3f} (paper 2.27 → 2.53 → 1.95–2.0)")
+    return Check(
+        "L1",
+        claim,
+        MET if p > d and best < d else NOT_MET,
+        f"dense {d:.3f} → pruned {p:.3f} → best retrained {best:.3f} (paper 2.27 → 2.53 → 1.95–2.0)",
+    )
 
 
 def _rank_corr(xs: list[float], ys: list[float]) -> float:
@@ -199,25 +241,48 @@ def _breakdown_checks(c: Collected) -> list[Check]:
     if uni:
         ranked = sorted(uni, key=lambda k: -uni[k]["delta_ppl"])
         ok = set(ranked[:3]) == {"softmax", top, "attention"}
-        out.append(Check("B1", claim, MET if ok else NOT_MET, "largest Δppl: " + ", ".join(
-            f"{k} {uni[k]['delta_ppl']:+.2f}" for k in ranked[:4])))
+        out.append(
+            Check(
+                "B1",
+                claim,
+                MET if ok else NOT_MET,
+                "largest Δppl: " + ", ".join(f"{k} {uni[k]['delta_ppl']:+.2f}" for k in ranked[:4]),
+            )
+        )
         pts = [(m["max_pruned_abs_weight"], m["delta_ppl"]) for m in uni.values() if m.get("max_pruned_abs_weight")]
         if len(pts) >= 3:
             r = _rank_corr([p[0] for p in pts], [p[1] for p in pts])
-            out.append(Check("B3", "class-uniform: classes whose deleted weights are larger hurt more (Fig 5)",
-                             MET if r > 0 else NOT_MET,
-                             f"Spearman ρ(max deleted |w|, Δppl) = {r:+.2f} over {len(pts)} classes"))
+            out.append(
+                Check(
+                    "B3",
+                    "class-uniform: classes whose deleted weights are larger hurt more (Fig 5)",
+                    MET if r > 0 else NOT_MET,
+                    f"Spearman ρ(max deleted |w|, Δppl) = {r:+.2f} over {len(pts)} classes",
+                )
+            )
     else:
         out.append(Check("B1", claim, NOT_RUN, "no class-uniform breakdown"))
     blind = bd.get("class-blind", {})
     claim = "class-blind: softmax still does the most damage, and less than under class-uniform"
     if blind:
         worst = max(blind, key=lambda k: blind[k]["delta_ppl"])
-        less = uni.get("softmax") and blind.get("softmax") and blind["softmax"]["delta_ppl"] < uni["softmax"]["delta_ppl"]
-        out.append(Check("B2", claim, MET if worst == "softmax" and less else NOT_MET,
-                         f"largest: {worst} {blind[worst]['delta_ppl']:+.2f}"
-                         + (f"; softmax blind {blind['softmax']['delta_ppl']:+.2f} vs uniform "
-                            f"{uni['softmax']['delta_ppl']:+.2f}" if uni.get("softmax") and blind.get("softmax") else "")))
+        less = (
+            uni.get("softmax") and blind.get("softmax") and blind["softmax"]["delta_ppl"] < uni["softmax"]["delta_ppl"]
+        )
+        out.append(
+            Check(
+                "B2",
+                claim,
+                MET if worst == "softmax" and less else NOT_MET,
+                f"largest: {worst} {blind[worst]['delta_ppl']:+.2f}"
+                + (
+                    f"; softmax blind {blind['softmax']['delta_ppl']:+.2f} vs uniform "
+                    f"{uni['softmax']['delta_ppl']:+.2f}"
+                    if uni.get("softmax") and blind.get("softmax")
+                    else ""
+                ),
+            )
+        )
     else:
         out.append(Check("B2", claim, NOT_RUN, "no class-blind breakdown"))
     return out
@@ -233,29 +298,60 @@ def _where_checks(c: Collected) -> list[Check]:
     for cls in ("src_emb", "tgt_emb"):
         bins = w["rows"].get(cls, {}).get("bins", [])
         if len(bins) >= 2:
-            parts.append(f"{cls}: most frequent bin {100 * bins[0]['survival']:.0f} % vs rarest "
-                         f"{100 * bins[-1]['survival']:.0f} %")
+            parts.append(
+                f"{cls}: most frequent bin {100 * bins[0]['survival']:.0f} % vs rarest "
+                f"{100 * bins[-1]['survival']:.0f} %"
+            )
             ok &= bins[0]["survival"] > bins[-1]["survival"]
-    out.append(Check("W1", "rarer words lose more of their embedding (survival falls with frequency rank)",
-                     MET if ok and parts else NOT_MET, "; ".join(parts)))
-    order_ok = [cls for cls, v in w["lstm"].items() if v["gates"]["g"] > v["gates"]["i"] > v["gates"]["o"] > v["gates"]["f"]]
-    out.append(Check("W2", "in every LSTM class, survival orders ĥ (g) > i > o > f",
-                     MET if len(order_ok) == len(w["lstm"]) else NOT_MET,
-                     f"holds in {len(order_ok)} of {len(w['lstm'])}: " + "; ".join(
-                         f"{cls} " + "/".join(f"{g}{100 * v['gates'][g]:.0f}" for g in ("g", "i", "o", "f"))
-                         for cls, v in w["lstm"].items())))
+    out.append(
+        Check(
+            "W1",
+            "rarer words lose more of their embedding (survival falls with frequency rank)",
+            MET if ok and parts else NOT_MET,
+            "; ".join(parts),
+        )
+    )
+    order_ok = [
+        cls for cls, v in w["lstm"].items() if v["gates"]["g"] > v["gates"]["i"] > v["gates"]["o"] > v["gates"]["f"]
+    ]
+    out.append(
+        Check(
+            "W2",
+            "in every LSTM class, survival orders ĥ (g) > i > o > f",
+            MET if len(order_ok) == len(w["lstm"]) else NOT_MET,
+            f"holds in {len(order_ok)} of {len(w['lstm'])}: "
+            + "; ".join(
+                f"{cls} " + "/".join(f"{g}{100 * v['gates'][g]:.0f}" for g in ("g", "i", "o", "f"))
+                for cls, v in w["lstm"].items()
+            ),
+        )
+    )
     lows = [cls for cls in w["lstm"] if cls.endswith("layer1")]
-    low_ok = [cls for cls in lows if w["lstm"][cls]["inputs"].get("input", 0) > w["lstm"][cls]["inputs"].get("recurrent", 1)]
-    out.append(Check("W3", "lowest layers: feed-forward input survives more than recurrent",
-                     MET if lows and len(low_ok) == len(lows) else NOT_MET,
-                     "; ".join(f"{cls} input {100 * w['lstm'][cls]['inputs'].get('input', 0):.0f} % vs recurrent "
-                               f"{100 * w['lstm'][cls]['inputs'].get('recurrent', 0):.0f} %" for cls in lows)))
+    low_ok = [
+        cls for cls in lows if w["lstm"][cls]["inputs"].get("input", 0) > w["lstm"][cls]["inputs"].get("recurrent", 1)
+    ]
+    out.append(
+        Check(
+            "W3",
+            "lowest layers: feed-forward input survives more than recurrent",
+            MET if lows and len(low_ok) == len(lows) else NOT_MET,
+            "; ".join(
+                f"{cls} input {100 * w['lstm'][cls]['inputs'].get('input', 0):.0f} % vs recurrent "
+                f"{100 * w['lstm'][cls]['inputs'].get('recurrent', 0):.0f} %"
+                for cls in lows
+            ),
+        )
+    )
     s, t = w["rows"].get("src_emb"), w["rows"].get("tgt_emb")
     if s and t:
-        out.append(Check("W4", "more target than source words lose their whole embedding (paper 1,194 vs 100 of 50K)",
-                         MET if t["fully_pruned_fraction"] > s["fully_pruned_fraction"] else NOT_MET,
-                         f"target {t['fully_pruned_words']} of {t['words']}, "
-                         f"source {s['fully_pruned_words']} of {s['words']}"))
+        out.append(
+            Check(
+                "W4",
+                "more target than source words lose their whole embedding (paper 1,194 vs 100 of 50K)",
+                MET if t["fully_pruned_fraction"] > s["fully_pruned_fraction"] else NOT_MET,
+                f"target {t['fully_pruned_words']} of {t['words']}, source {s['fully_pruned_words']} of {s['words']}",
+            )
+        )
     return out
 
 

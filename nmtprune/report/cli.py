@@ -1,4 +1,5 @@
 """``nmtprune report``: argparse registration; matplotlib and the renderer load only when it runs."""
+
 from __future__ import annotations
 
 
@@ -13,9 +14,11 @@ def _cmd_report(args) -> int:
         args.parser.error("give a STUDY file, --readme README.md, or both")
     if args.study is not None:
         from .render import write_report
+
         print(write_report(args.study, results_dir=args.results, reports_dir=args.reports))
     if args.readme is not None:
         from .summary import update_readme
+
         try:
             changed = update_readme(args.readme, results_dir=args.results)
         except (OSError, ValueError) as e:
@@ -28,8 +31,12 @@ def add_cli(subparsers) -> None:
     """Register ``report STUDY`` on an argparse subparsers object."""
     r = subparsers.add_parser("report", help="write reports/<study>/REPORT.md and figures from the results")
     r.add_argument("study", nargs="?", help="study YAML, e.g. studies/see2016_quick.yaml")
-    r.add_argument("--readme", metavar="README", help="rewrite the README's generated results tables (between "
-                   "its results:begin/end markers) from the methods and hidden-unit studies' results")
+    r.add_argument(
+        "--readme",
+        metavar="README",
+        help="rewrite the README's generated results tables (between "
+        "its results:begin/end markers) from the methods and hidden-unit studies' results",
+    )
     r.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (default: results)")
     r.add_argument("--reports", default=str(DEFAULT_REPORTS), help="reports folder (default: reports)")
     r.set_defaults(func=_cmd_report, parser=r)

@@ -4,6 +4,7 @@ Only the cells of the study as it stands are used (the ids of :func:`nmtprune.ex
 results of another model or other settings that sit in the same folder are counted as stale and
 ignored. A cell without a result is "missing" (not run yet); a failed one keeps its error.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,6 +47,7 @@ def retrain_runs(rt) -> list[tuple[str, str]]:
 @dataclass
 class Collected:
     """The study, its cells and their stored results."""
+
     study: Study
     cells: list[Cell]
     results: dict[str, dict]  # cell id -> result (ok or failed)
@@ -64,14 +66,19 @@ class Collected:
         return out
 
     def failures(self, kind: str) -> list[tuple[str, str]]:
-        return [(c.id, (self.results[c.id].get("error") or "").splitlines()[0] if self.results[c.id].get("error")
-                 else "") for c in self.cells if c.kind == kind and c.id in self.results
-                and self.results[c.id].get("status") != "ok"]
+        return [
+            (c.id, (self.results[c.id].get("error") or "").splitlines()[0] if self.results[c.id].get("error") else "")
+            for c in self.cells
+            if c.kind == kind and c.id in self.results and self.results[c.id].get("status") != "ok"
+        ]
 
     def ok(self, kind: str) -> list[tuple[dict, dict]]:
         """``(params, metrics)`` of the successful cells of ``kind``, in plan order."""
-        return [(c.params, self.results[c.id]["metrics"]) for c in self.cells
-                if c.kind == kind and self.results.get(c.id, {}).get("status") == "ok"]
+        return [
+            (c.params, self.results[c.id]["metrics"])
+            for c in self.cells
+            if c.kind == kind and self.results.get(c.id, {}).get("status") == "ok"
+        ]
 
     def provenance(self) -> dict[str, list]:
         """Distinct commands, commits and machines (cpu, cores, threads) behind the results, and
@@ -82,22 +89,32 @@ class Collected:
             cmds.add(p.get("command") or "?")
             commits.add(p.get("commit") or "unknown")
             m = p.get("machine") or {}
-            machines.add(f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores, torch {m.get('torch', '?')}, "
-                         f"{r.get('threads', m.get('threads', '?'))} threads)" + (f", {m['gpu']}" if m.get("gpu") else ""))
+            machines.add(
+                f"{m.get('cpu', '?')} ({m.get('cores', '?')} cores, torch {m.get('torch', '?')}, "
+                f"{r.get('threads', m.get('threads', '?'))} threads)" + (f", {m['gpu']}" if m.get("gpu") else "")
+            )
             if r.get("reused_from"):
                 reused[r["reused_from"].get("study") or "?"] += 1
-        return {"commands": sorted(cmds), "commits": sorted(commits), "machines": sorted(machines),
-                "reused": [f"{n} from `{s}`" for s, n in sorted(reused.items())]}
+        return {
+            "commands": sorted(cmds),
+            "commits": sorted(commits),
+            "machines": sorted(machines),
+            "reused": [f"{n} from `{s}`" for s, n in sorted(reused.items())],
+        }
 
     def provenance_lines(self) -> list[str]:
         """The report's Commands / Commits / Machines bullets (and Reused, when a sweep copied cells)."""
         prov = self.provenance()
-        lines = ["* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
-                 "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
-                 "* **Machines**: " + ("; ".join(prov["machines"]) or "–")]
+        lines = [
+            "* **Commands**: " + (", ".join(f"`{x}`" for x in prov["commands"]) or "–"),
+            "* **Commits**: " + (", ".join(f"`{x}`" for x in prov["commits"]) or "–"),
+            "* **Machines**: " + ("; ".join(prov["machines"]) or "–"),
+        ]
         if prov["reused"]:
-            lines.append("* **Reused**: " + ", ".join(prov["reused"]) + " (the same cells, measured there; "
-                         "each file's `reused_from` names its source and its provenance is the original run's)")
+            lines.append(
+                "* **Reused**: " + ", ".join(prov["reused"]) + " (the same cells, measured there; "
+                "each file's `reused_from` names its source and its provenance is the original run's)"
+            )
         return lines
 
     # ------------------------------------------------------------------ tidy views
@@ -155,13 +172,20 @@ class Collected:
         return dict(sorted((p["sparsity"], m) for p, m in self.ok("storage")))
 
     def signatures(self) -> list[str]:
-        return sorted({r["metrics"]["sacrebleu_signature"] for r in self.results.values()
-                       if r.get("status") == "ok" and isinstance(r.get("metrics"), dict)
-                       and r["metrics"].get("sacrebleu_signature")})
+        return sorted(
+            {
+                r["metrics"]["sacrebleu_signature"]
+                for r in self.results.values()
+                if r.get("status") == "ok"
+                and isinstance(r.get("metrics"), dict)
+                and r["metrics"].get("sacrebleu_signature")
+            }
+        )
 
 
-def collect(study_path: str | Path, results_dir: str | Path = DEFAULT_RESULTS,
-            study: Optional[Study] = None) -> Collected:
+def collect(
+    study_path: str | Path, results_dir: str | Path = DEFAULT_RESULTS, study: Optional[Study] = None
+) -> Collected:
     """Load the study and the stored results of its cells."""
     study = study or load_study(study_path)
     cells = plan(study)
@@ -193,6 +217,8 @@ def compared_retraining(c: Collected) -> list[Collected]:
 
 
 def epochs_run(runs: list[dict]) -> str:
-    """"15" or "11–15": the epochs the runs trained, from their ``train_summary`` ("" when none says)."""
-    es = sorted({r["train_summary"]["epochs"] for r in runs if (r.get("train_summary") or {}).get("epochs") is not None})
+    """ "15" or "11–15": the epochs the runs trained, from their ``train_summary`` ("" when none says)."""
+    es = sorted(
+        {r["train_summary"]["epochs"] for r in runs if (r.get("train_summary") or {}).get("epochs") is not None}
+    )
     return "" if not es else (f"{es[0]:g}" if len(es) == 1 else f"{es[0]:g}–{es[-1]:g}")

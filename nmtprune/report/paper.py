@@ -4,10 +4,24 @@
 Class names are this project's (:func:`nmtprune.models.weight_classes`); the paper's 4-layer model
 has ``src_layer1..4`` / ``tgt_layer1..4``.
 """
+
 from __future__ import annotations
 
-__all__ = ["DENSE_BLEU", "DENSE_PPL", "FIG3", "FIG4", "FIG5_MAX_W", "FIG6", "FIG7", "STORAGE", "FIG8_WORDS",
-           "PAPER_LAYERS", "PAPER_WEIGHTS", "PAPER_CLASS_NAMES", "paper_class"]
+__all__ = [
+    "DENSE_BLEU",
+    "DENSE_PPL",
+    "FIG3",
+    "FIG4",
+    "FIG5_MAX_W",
+    "FIG6",
+    "FIG7",
+    "STORAGE",
+    "FIG8_WORDS",
+    "PAPER_LAYERS",
+    "PAPER_WEIGHTS",
+    "PAPER_CLASS_NAMES",
+    "paper_class",
+]
 
 DENSE_BLEU = 20.48  # newstest2014, after unk replacement
 DENSE_PPL = 6.1  # test perplexity of the baseline (Luong et al. 2015)
@@ -24,11 +38,39 @@ FIG3 = {
 }
 FIG3 = {scheme: dict(zip(SPARSITIES, v)) for scheme, v in FIG3.items()}
 
-_CLASSES = ("src_layer1", "src_layer2", "src_layer3", "src_layer4", "tgt_layer1", "tgt_layer2", "tgt_layer3",
-            "tgt_layer4", "attention", "softmax", "src_emb", "tgt_emb")
-PAPER_CLASS_NAMES = dict(zip(_CLASSES, (
-    "source layer 1", "source layer 2", "source layer 3", "source layer 4", "target layer 1", "target layer 2",
-    "target layer 3", "target layer 4", "attention", "softmax", "source embedding", "target embedding")))
+_CLASSES = (
+    "src_layer1",
+    "src_layer2",
+    "src_layer3",
+    "src_layer4",
+    "tgt_layer1",
+    "tgt_layer2",
+    "tgt_layer3",
+    "tgt_layer4",
+    "attention",
+    "softmax",
+    "src_emb",
+    "tgt_emb",
+)
+PAPER_CLASS_NAMES = dict(
+    zip(
+        _CLASSES,
+        (
+            "source layer 1",
+            "source layer 2",
+            "source layer 3",
+            "source layer 4",
+            "target layer 1",
+            "target layer 2",
+            "target layer 3",
+            "target layer 4",
+            "attention",
+            "softmax",
+            "source embedding",
+            "target embedding",
+        ),
+    )
+)
 # Fig 4: perplexity change when only that class's part of the 90 % mask is applied.
 FIG4 = {
     "class-blind": (0.467, 0.362, 0.796, 0.795, 0.201, 0.223, -0.292, 1.108, 0.416, 7.804, 2.963, 2.351),
@@ -37,11 +79,17 @@ FIG4 = {
 }
 FIG4 = {scheme: dict(zip(_CLASSES, v)) for scheme, v in FIG4.items()}
 # Fig 5: class-uniform at 90 %: the largest deleted |w| per class (its Δppl is FIG4["class-uniform"]).
-FIG5_MAX_W = dict(zip(_CLASSES, (0.2251, 0.2445, 0.2710, 0.3307, 0.2612, 0.2658, 0.2956, 0.3361, 0.4586,
-                                 0.2575, 0.1575, 0.1419)))
+FIG5_MAX_W = dict(
+    zip(_CLASSES, (0.2251, 0.2445, 0.2710, 0.3307, 0.2612, 0.2658, 0.2956, 0.3361, 0.4586, 0.2575, 0.1575, 0.1419))
+)
 # Fig 6: class-blind BLEU: pruned only / pruned + retrained / sparse from the beginning (single runs).
-FIG6 = {0.5: (19.55, 21.03, 19.95), 0.6: (18.81, 21.24, 20.24), 0.7: (16.41, 21.02, 20.13),
-        0.8: (10.99, 20.91, 19.98), 0.9: (1.20, 20.13, 19.09)}
+FIG6 = {
+    0.5: (19.55, 21.03, 19.95),
+    0.6: (18.81, 21.24, 20.24),
+    0.7: (16.41, 21.02, 20.13),
+    0.8: (10.99, 20.91, 19.98),
+    0.9: (1.20, 20.13, 19.09),
+}
 # Fig 7: validation loss of the baseline (at iteration 405K), just after pruning 80 %, 25K and 35K
 # iterations into retraining, and the range where it ends (~540K, about 3.8 epochs later).
 FIG7 = {"dense": 2.27, "pruned": 2.53, "retrained_25k": 2.22, "retrained_35k": 1.99, "final": (1.95, 2.0)}
@@ -61,7 +109,7 @@ def paper_class(cls: str, layers: int | tuple[int, int]) -> str:
     enc, dec = (layers, layers) if isinstance(layers, int) else layers
     for side, n in (("src_layer", enc), ("tgt_layer", dec)):
         if cls.startswith(side):
-            k = int(cls[len(side):])
+            k = int(cls[len(side) :])
             if n <= 1:
                 return f"{side}{PAPER_LAYERS}"
             return f"{side}{1 + round((k - 1) * (PAPER_LAYERS - 1) / (n - 1))}"

@@ -5,6 +5,7 @@ folder, and returns the written file stem (``fig3`` -> ``fig3.png`` + ``fig3.svg
 there is nothing to plot yet. Files carry no date or version metadata, so re-rendering the same
 results gives byte-stable SVGs and git shows only real changes.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,15 @@ from .scratch import with_dev_curves  # noqa: E402
 
 __all__ = ["fig3", "fig4", "fig5", "fig6", "fig6_scratch", "fig7", "fig8", "fig_storage", "SCHEME_COLORS", "GATE_ORDER"]
 
-plt.rcParams.update({"svg.hashsalt": "nmtprune", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
-                     "figure.constrained_layout.use": True})
+plt.rcParams.update(
+    {
+        "svg.hashsalt": "nmtprune",
+        "font.size": 9,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "figure.constrained_layout.use": True,
+    }
+)
 SCHEME_COLORS = {"class-blind": "tab:blue", "class-uniform": "tab:orange", "class-distribution": "tab:green"}
 GATE_ORDER = ("i", "f", "o", "g")  # the paper's order; g is the cell input ĥ
 GATE_LABEL = {"i": "i", "f": "f", "o": "o", "g": "ĥ (g)"}
@@ -48,8 +56,10 @@ def fig3(curves: dict, out: Path) -> Optional[str]:
         return None
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     order = list(SCHEME_COLORS)
-    for (score, scheme), pts in sorted(curves.items(), key=lambda kv: (kv[0][0] != "magnitude", kv[0][0],
-                                                                       order.index(kv[0][1]) if kv[0][1] in order else 9)):
+    for (score, scheme), pts in sorted(
+        curves.items(),
+        key=lambda kv: (kv[0][0] != "magnitude", kv[0][0], order.index(kv[0][1]) if kv[0][1] in order else 9),
+    ):
         xs = [100 * s for s in pts]
         dense = pts.get(0.0, [{}])[0].get("bleu_tok_lc")
         label = f"{scheme}" if score == "magnitude" else f"{score} ({scheme})"
@@ -61,8 +71,13 @@ def fig3(curves: dict, out: Path) -> Optional[str]:
             deltas = [mean_std([m["bleu_tok_lc"] for m in ms])[0] - dense for ms in pts.values()]
             axes[1].plot(xs, deltas, label=f"ours: {label}", **style)
     for scheme, vals in paper.FIG3.items():
-        axes[1].plot([100 * s for s in vals], [v - paper.DENSE_BLEU for v in vals.values()], ls=":",
-                     color=SCHEME_COLORS[scheme], label=f"paper: {scheme}")
+        axes[1].plot(
+            [100 * s for s in vals],
+            [v - paper.DENSE_BLEU for v in vals.values()],
+            ls=":",
+            color=SCHEME_COLORS[scheme],
+            label=f"paper: {scheme}",
+        )
     axes[0].set(xlabel="% pruned", ylabel="test BLEU (tok-lc)", title="BLEU, no retraining")
     axes[1].set(xlabel="% pruned", ylabel="BLEU − dense BLEU", title="Δ vs own dense baseline")
     axes[2].set(xlabel="% pruned", ylabel="test perplexity", yscale="log", title="Perplexity")
@@ -79,15 +94,23 @@ def fig4(breakdown: dict, classes: list[str], layers: int, out: Path) -> Optiona
     width = 0.8 / max(1, len(breakdown))
     for j, (scheme, per) in enumerate(breakdown.items()):
         xs = [i + j * width for i in range(len(classes))]
-        axes[0].bar(xs, [per.get(c, {}).get("delta_ppl", math.nan) for c in classes], width,
-                    label=scheme, color=SCHEME_COLORS.get(scheme))
+        axes[0].bar(
+            xs,
+            [per.get(c, {}).get("delta_ppl", math.nan) for c in classes],
+            width,
+            label=scheme,
+            color=SCHEME_COLORS.get(scheme),
+        )
         vals = [paper.FIG4.get(scheme, {}).get(paper.paper_class(c, layers), math.nan) for c in classes]
         axes[1].bar(xs, vals, width, label=scheme, color=SCHEME_COLORS.get(scheme))
-    for ax, title in ((axes[0], "ours (dev perplexity)"),
-                      (axes[1], f"paper, class at the same depth (of {paper.PAPER_LAYERS} layers)")):
+    for ax, title in (
+        (axes[0], "ours (dev perplexity)"),
+        (axes[1], f"paper, class at the same depth (of {paper.PAPER_LAYERS} layers)"),
+    ):
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(classes))])
-        ax.set_xticklabels(classes if ax is axes[0] else [paper.paper_class(c, layers) for c in classes],
-                           rotation=45, ha="right")
+        ax.set_xticklabels(
+            classes if ax is axes[0] else [paper.paper_class(c, layers) for c in classes], rotation=45, ha="right"
+        )
         ax.set(ylabel="Δ perplexity", title=title, yscale="symlog")
         ax.legend(fontsize=7)
     return _save(fig, out, "fig4")
@@ -103,40 +126,72 @@ def fig5(breakdown: dict, out: Path, floor: float = 1e-3) -> Optional[str]:
         mine = [(c, m) for s, c, m in pts if s == scheme]
         for c, m in mine:
             d = m["delta_ppl"]
-            ax.scatter(m["max_pruned_abs_weight"], max(d, floor), color=SCHEME_COLORS.get(scheme),
-                       facecolors="none" if d <= 0 else SCHEME_COLORS.get(scheme), s=22)
+            ax.scatter(
+                m["max_pruned_abs_weight"],
+                max(d, floor),
+                color=SCHEME_COLORS.get(scheme),
+                facecolors="none" if d <= 0 else SCHEME_COLORS.get(scheme),
+                s=22,
+            )
             if scheme == "class-uniform":
-                ax.annotate(c, (m["max_pruned_abs_weight"], max(d, floor)), fontsize=6, xytext=(3, 2),
-                            textcoords="offset points")
+                ax.annotate(
+                    c,
+                    (m["max_pruned_abs_weight"], max(d, floor)),
+                    fontsize=6,
+                    xytext=(3, 2),
+                    textcoords="offset points",
+                )
         ax.scatter([], [], color=SCHEME_COLORS.get(scheme), label=scheme)
-    ax.set(xlabel="largest deleted |w| in the class", ylabel="Δ perplexity (log)", yscale="log",
-           title="Why class-uniform fails (Fig 5)")
+    ax.set(
+        xlabel="largest deleted |w| in the class",
+        ylabel="Δ perplexity (log)",
+        yscale="log",
+        title="Why class-uniform fails (Fig 5)",
+    )
     ax.legend(fontsize=7)
     return _save(fig, out, "fig5")
 
 
-def fig6(pruned: dict, retrained: dict, scratch: dict, continued: list, dense: Optional[float],
-         out: Path) -> Optional[str]:
+def fig6(
+    pruned: dict, retrained: dict, scratch: dict, continued: list, dense: Optional[float], out: Path
+) -> Optional[str]:
     """BLEU of pruned / retrained (mean ± std) / scratch at each sparsity, dense and dense-continued."""
     if not (retrained or scratch or continued):
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    series = (("pruned only", pruned, "tab:red"), ("pruned + retrained", retrained, "tab:blue"),
-              ("sparse from scratch", scratch, "tab:green"))
+    series = (
+        ("pruned only", pruned, "tab:red"),
+        ("pruned + retrained", retrained, "tab:blue"),
+        ("sparse from scratch", scratch, "tab:green"),
+    )
     top = 3.0  # the Δ panel zooms on the paper's range below; above, it shows every point of ours
     for label, data, color in series:
         if data:
             xs = [100 * s for s in data]
             stats = [mean_std([m["bleu_tok_lc"] for m in ms]) for ms in data.values()]
-            axes[0].errorbar(xs, [s[0] for s in stats], yerr=[s[1] or 0 for s in stats], label=label,
-                             color=color, marker="o", ms=3, capsize=3)
+            axes[0].errorbar(
+                xs,
+                [s[0] for s in stats],
+                yerr=[s[1] or 0 for s in stats],
+                label=label,
+                color=color,
+                marker="o",
+                ms=3,
+                capsize=3,
+            )
             if dense is not None:
                 axes[1].plot(xs, [s[0] - dense for s in stats], color=color, marker="o", ms=3, label=f"ours: {label}")
                 top = max([top] + [s[0] - dense + 0.5 for s in stats])
-    for k, (label, color) in enumerate((("pruned only", "tab:red"), ("pruned + retrained", "tab:blue"),
-                                        ("sparse from scratch", "tab:green"))):
-        axes[1].plot([100 * s for s in paper.FIG6], [v[k] - paper.DENSE_BLEU for v in paper.FIG6.values()],
-                     ls=":", color=color, label=f"paper: {label}")
+    for k, (label, color) in enumerate(
+        (("pruned only", "tab:red"), ("pruned + retrained", "tab:blue"), ("sparse from scratch", "tab:green"))
+    ):
+        axes[1].plot(
+            [100 * s for s in paper.FIG6],
+            [v[k] - paper.DENSE_BLEU for v in paper.FIG6.values()],
+            ls=":",
+            color=color,
+            label=f"paper: {label}",
+        )
     if dense is not None:
         axes[0].axhline(dense, color="black", lw=1, label="dense")
         axes[1].axhline(0, color="black", lw=1)
@@ -161,24 +216,44 @@ def fig6_scratch(dense_log: list, scratch: dict, out: Path, random: Optional[dic
     ``dense_log``: ``[[step, loss, ...], ...]``; ``scratch`` and ``random`` (the random-mask control, dashed):
     {sparsity: [metrics with curve["dev"]]}.
     """
+
     def curves(trained: dict) -> dict:
         return {x: [r["curve"]["dev"] for r in rs] for x, rs in with_dev_curves(trained).items()}
+
     runs, rand = curves(scratch), curves(random or {})
     if not dense_log or not runs:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    ax.plot([p[0] for p in dense_log], [p[1] for p in dense_log], color="black", marker="o", ms=3, lw=2,
-            label="dense reference (its own training)")
+    ax.plot(
+        [p[0] for p in dense_log],
+        [p[1] for p in dense_log],
+        color="black",
+        marker="o",
+        ms=3,
+        lw=2,
+        label="dense reference (its own training)",
+    )
     cmap = plt.get_cmap("viridis")
     xs = sorted(set(runs) | set(rand))
     for k, x in enumerate(xs):
         color = cmap(k / max(1, len(xs) - 1) * 0.9)
         for style, label, group in (("-", "sparse from scratch", runs), ("--", "random mask from scratch", rand)):
             for j, dev in enumerate(group.get(x, [])):
-                ax.plot([p[0] for p in dev], [p[1] for p in dev], color=color, ls=style, marker="o", ms=2.5, lw=1,
-                        label=f"{label} {100 * x:g} %" if j == 0 else None)
-    ax.set(xlabel="step (batches)", ylabel="dev loss per token (nats)",
-           title="Sparse from scratch vs the dense training, step for step")
+                ax.plot(
+                    [p[0] for p in dev],
+                    [p[1] for p in dev],
+                    color=color,
+                    ls=style,
+                    marker="o",
+                    ms=2.5,
+                    lw=1,
+                    label=f"{label} {100 * x:g} %" if j == 0 else None,
+                )
+    ax.set(
+        xlabel="step (batches)",
+        ylabel="dev loss per token (nats)",
+        title="Sparse from scratch vs the dense training, step for step",
+    )
     ax.legend(fontsize=7)
     return _save(fig, out, "fig6_scratch")
 
@@ -190,18 +265,37 @@ def fig7(run: Optional[dict], dense_log: list, out: Path) -> Optional[str]:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     s0 = dense_log[-1][0] if dense_log else 0
     if dense_log:
-        ax.plot([p[0] for p in dense_log], [p[1] for p in dense_log], color="black", marker="o", ms=3,
-                label="dense training (dev)")
+        ax.plot(
+            [p[0] for p in dense_log],
+            [p[1] for p in dense_log],
+            color="black",
+            marker="o",
+            ms=3,
+            label="dense training (dev)",
+        )
     start = run.get("start", {})
-    ax.plot([s0, s0], [start.get("dense_dev_loss"), start.get("pruned_dev_loss")], color="tab:red", lw=2,
-            label="pruning")
+    ax.plot(
+        [s0, s0], [start.get("dense_dev_loss"), start.get("pruned_dev_loss")], color="tab:red", lw=2, label="pruning"
+    )
     curve = run.get("curve", {})
     if curve.get("train"):
-        ax.plot([s0 + p[0] for p in curve["train"]], [p[1] for p in curve["train"]], color="tab:blue", alpha=0.5,
-                lw=1, label="retraining (train loss)")
+        ax.plot(
+            [s0 + p[0] for p in curve["train"]],
+            [p[1] for p in curve["train"]],
+            color="tab:blue",
+            alpha=0.5,
+            lw=1,
+            label="retraining (train loss)",
+        )
     if curve.get("dev"):
-        ax.plot([s0] + [s0 + p[0] for p in curve["dev"]], [start.get("pruned_dev_loss")] + [p[1] for p in curve["dev"]],
-                color="tab:blue", marker="o", ms=3, label="retraining (dev loss)")
+        ax.plot(
+            [s0] + [s0 + p[0] for p in curve["dev"]],
+            [start.get("pruned_dev_loss")] + [p[1] for p in curve["dev"]],
+            color="tab:blue",
+            marker="o",
+            ms=3,
+            label="retraining (dev loss)",
+        )
     ax.set(xlabel="step (batches)", ylabel="loss per token (nats)", title="Loss through pruning and retraining")
     ax.legend(fontsize=7)
     return _save(fig, out, "fig7")
@@ -219,16 +313,17 @@ def fig8(where: Optional[dict], out: Path) -> Optional[str]:
     axes[0].tick_params(axis="x", rotation=45)
     axes[0].legend(fontsize=7)
     lstm = where["lstm"]
-    cols = [f"{g}.{k}" for g in GATE_ORDER for k in KIND_ORDER
-            if any(f"{g}.{k}" in v["blocks"] for v in lstm.values())]
+    cols = [f"{g}.{k}" for g in GATE_ORDER for k in KIND_ORDER if any(f"{g}.{k}" in v["blocks"] for v in lstm.values())]
     grid = [[lstm[c]["blocks"].get(b, {}).get("survival", math.nan) for b in cols] for c in lstm]
     # light blue: blocks a layer does not have (input feeding exists only in tgt_layer1)
     cmap = plt.get_cmap("Greys_r").with_extremes(bad="#dbe9f6")
-    im = axes[1].imshow(grid, cmap=cmap, vmin=0, vmax=max(0.01, max(v for r in grid for v in r if v == v)),
-                        aspect="auto")
+    im = axes[1].imshow(
+        grid, cmap=cmap, vmin=0, vmax=max(0.01, max(v for r in grid for v in r if v == v)), aspect="auto"
+    )
     axes[1].set_xticks(range(len(cols)))
-    axes[1].set_xticklabels([f"{GATE_LABEL[b.split('.')[0]]}.{b.split('.')[1][:3]}" for b in cols], rotation=60,
-                            fontsize=7)
+    axes[1].set_xticklabels(
+        [f"{GATE_LABEL[b.split('.')[0]]}.{b.split('.')[1][:3]}" for b in cols], rotation=60, fontsize=7
+    )
     axes[1].set_yticks(range(len(lstm)))
     axes[1].set_yticklabels(list(lstm))
     for i, row in enumerate(grid):
@@ -241,8 +336,12 @@ def fig8(where: Optional[dict], out: Path) -> Optional[str]:
     for cls, rows in where["rows"].items():
         mids = [(b["rank_lo"] + b["rank_hi"]) / 2 for b in rows["bins"]]
         axes[2].plot(mids, [100 * b["survival"] for b in rows["bins"]], marker=".", label=cls)
-    axes[2].set(xscale="log", xlabel="word frequency rank (1 = most frequent)", ylabel="% of row surviving",
-                title="Embedding / softmax rows by frequency")
+    axes[2].set(
+        xscale="log",
+        xlabel="word frequency rank (1 = most frequent)",
+        ylabel="% of row surviving",
+        title="Embedding / softmax rows by frequency",
+    )
     axes[2].legend(fontsize=7)
     return _save(fig, out, "fig8")
 
@@ -252,13 +351,21 @@ def fig_storage(storage: dict, out: Path) -> Optional[str]:
     if not storage:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    bars = [(tag, kind) for tag in ("fp32", "fp16") for kind in ("dense_bytes", "compressed_bytes")
-            if any(tag in m for m in storage.values())]
+    bars = [
+        (tag, kind)
+        for tag in ("fp32", "fp16")
+        for kind in ("dense_bytes", "compressed_bytes")
+        if any(tag in m for m in storage.values())
+    ]
     width = 0.8 / len(bars)
     for j, (tag, kind) in enumerate(bars):
         xs = [i + j * width for i in range(len(storage))]
-        ax.bar(xs, [m.get(tag, {}).get(kind, math.nan) / 1e6 for m in storage.values()], width,
-               label=f"{kind.split('_')[0]} {tag}")
+        ax.bar(
+            xs,
+            [m.get(tag, {}).get(kind, math.nan) / 1e6 for m in storage.values()],
+            width,
+            label=f"{kind.split('_')[0]} {tag}",
+        )
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(storage))])
     ax.set_xticklabels([f"{100 * s:.0f} %" for s in storage])
     ax.set(xlabel="% pruned", ylabel="file size (MB)", title="Storage")

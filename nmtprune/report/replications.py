@@ -5,6 +5,7 @@ other reference models) under ``replications``, and this section runs the same c
 (:func:`nmtprune.report.checks.run_checks`) on each and tabulates the verdicts side by side. Read-only:
 a replication whose cells have not run shows "not run", never a guess.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,19 +43,31 @@ def replication_section(c: Collected, own: list[Check]) -> str:
     keys = list(dict.fromkeys(keys))
     claims = {k: next(checks[k].claim for _, checks in cols if k in checks) for k in keys}
     rows = [[k, claims[k]] + [MARK[checks[k].status] if k in checks else "–" for _, checks in cols] for k in keys]
-    out = ["## Are the findings the same on the other models?", "",
-           "See et al. checked their findings on a second corpus. The same checks as above, run on each "
-           "replication study's own results (✅ met, ❌ not met, ⏳ not run yet; each study's report gives the "
-           "numbers):", "", table(["", "claim"] + [label for label, _ in cols], rows), ""]
+    out = [
+        "## Are the findings the same on the other models?",
+        "",
+        "See et al. checked their findings on a second corpus. The same checks as above, run on each "
+        "replication study's own results (✅ met, ❌ not met, ⏳ not run yet; each study's report gives the "
+        "numbers):",
+        "",
+        table(["", "claim"] + [label for label, _ in cols], rows),
+        "",
+    ]
     ran = [k for k in keys if all(k in checks and checks[k].status != NOT_RUN for _, checks in cols)]
     if ran:
         verdicts = {k: {checks[k].status for _, checks in cols} for k in ran}
         same = [k for k in ran if len(verdicts[k]) == 1]
         differ = [k for k in ran if len(verdicts[k]) > 1]
-        out += [f"Checks run on every model: {len(ran)}. The same verdict on every model: "
-                f"{', '.join(same) or 'none'}. Verdicts that differ between models: {', '.join(differ) or 'none'}."
-                + (f" Not yet run on every model: {', '.join(k for k in keys if k not in ran)}."
-                   if len(ran) < len(keys) else ""), ""]
+        out += [
+            f"Checks run on every model: {len(ran)}. The same verdict on every model: "
+            f"{', '.join(same) or 'none'}. Verdicts that differ between models: {', '.join(differ) or 'none'}."
+            + (
+                f" Not yet run on every model: {', '.join(k for k in keys if k not in ran)}."
+                if len(ran) < len(keys)
+                else ""
+            ),
+            "",
+        ]
     if unreadable:
         out += ["Unreadable replication studies: " + "; ".join(unreadable), ""]
     return "\n".join(out)

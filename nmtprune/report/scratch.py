@@ -7,6 +7,7 @@ itself go faster or slower than the dense training did. The second is measurable
 reference's ``train_log.jsonl`` and each scratch cell's ``curve["dev"]`` log the dev loss at the same
 epoch boundaries. This module lines them up and words the comparison; it never runs anything.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,12 +29,15 @@ def dense_dev_log(model_dir: str) -> list[list[float]]:
     if not log.is_file():
         return []
     recs = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines() if '"dev"' in x]
-    return [[r["step"], math.log(r["dev_ppl"]), r.get("epoch")] for r in recs if r.get("type") == "dev" and r.get("dev_ppl")]
+    return [
+        [r["step"], math.log(r["dev_ppl"]), r.get("epoch")] for r in recs if r.get("type") == "dev" and r.get("dev_ppl")
+    ]
 
 
 @dataclass(frozen=True)
 class ScratchVsDense:
     """Dev loss at one step both trainings logged. ``scratch``: {sparsity: (mean loss over seeds, seeds)}."""
+
     step: int
     epoch: Optional[int]  # the reference's epoch that ended at ``step``
     dense: float
@@ -77,9 +81,15 @@ def scratch_vs_dense(c: Collected) -> Optional[ScratchVsDense]:
         return None
     seed = _train_seed(c.study.model)
     last = dense[-1][1] - dense[-2][1] if len(dense) >= 2 else None
-    return ScratchVsDense(step=step, epoch=epoch[step], dense=at[step], scratch=scratch,
-                          dense_last_change=last, random=random,
-                          same_seed=seed is not None and all(r.get("train_seed") == seed for rs in runs.values() for r in rs))
+    return ScratchVsDense(
+        step=step,
+        epoch=epoch[step],
+        dense=at[step],
+        scratch=scratch,
+        dense_last_change=last,
+        random=random,
+        same_seed=seed is not None and all(r.get("train_seed") == seed for rs in runs.values() for r in rs),
+    )
 
 
 def with_dev_curves(trained: dict[float, list[dict]]) -> dict[float, list[dict]]:
@@ -110,11 +120,17 @@ def scratch_note(c: Collected) -> str:
     seed = " and training seed" if v.same_seed else ""
     changed = c.study.retrain.scratch_overrides if c.study.retrain else ()
     recipe = f"the reference's recipe with {', '.join(changed)}" if changed else "same recipe"
-    text = (f"Sparse from scratch beside the dense reference's own training ({recipe}{seed}; the masked weights "
-            f"held at zero): dev loss (nats per target token) at step {v.step:,}"
-            + (f" (the end of the reference's epoch {v.epoch})" if v.epoch else "") + f": dense {v.dense:.3f}; "
-            + "; ".join(f"{100 * x:g} % {m:.3f} ({m - v.dense:+.3f}{'' if n == 1 else f', n={n}'})"
-                        for x, (m, n) in v.scratch.items()) + ".")
+    text = (
+        f"Sparse from scratch beside the dense reference's own training ({recipe}{seed}; the masked weights "
+        f"held at zero): dev loss (nats per target token) at step {v.step:,}"
+        + (f" (the end of the reference's epoch {v.epoch})" if v.epoch else "")
+        + f": dense {v.dense:.3f}; "
+        + "; ".join(
+            f"{100 * x:g} % {m:.3f} ({m - v.dense:+.3f}{'' if n == 1 else f', n={n}'})"
+            for x, (m, n) in v.scratch.items()
+        )
+        + "."
+    )
     ahead, behind = v.lower(), v.higher()
     if ahead:
         text += f" At {_pcts(ahead)} the dev loss under the mask was lower than the dense training's at the same step"
@@ -122,52 +138,69 @@ def scratch_note(c: Collected) -> str:
     elif behind:
         text += f" At {_pcts(behind)} it was higher than the dense training's at the same step."
     if v.dense_last_change is not None:
-        text += (f" The reference's dev loss changed by {v.dense_last_change:+.3f} over its last epoch"
-                 + (" (still falling when its training ended)." if v.dense_last_change <= -AHEAD
-                    else " (no longer falling)."))
+        text += f" The reference's dev loss changed by {v.dense_last_change:+.3f} over its last epoch" + (
+            " (still falling when its training ended)." if v.dense_last_change <= -AHEAD else " (no longer falling)."
+        )
     if v.same_seed and ahead:
         # sparse_from_scratch seeds the fresh model with the training seed, as train() seeded the reference's:
         # the same initial weights (tests/test_prune_pipeline.py checks it), which See et al. do not state for theirs
-        text += (" With the reference's training seed these runs start from the reference's own initial weights: "
-                 "under the trained model's mask that is Frankle & Carbin's (2019) lottery-ticket setting (the mask "
-                 "found by training, applied to the original initialisation). Whether a fresh initialisation keeps "
-                 "the head start is not measured here.")
+        text += (
+            " With the reference's training seed these runs start from the reference's own initial weights: "
+            "under the trained model's mask that is Frankle & Carbin's (2019) lottery-ticket setting (the mask "
+            "found by training, applied to the original initialisation). Whether a fresh initialisation keeps "
+            "the head start is not measured here."
+        )
     text += _random_control(c, v, ahead)
     return text
 
 
 def _random_control(c: Collected, v: ScratchVsDense, ahead: list[float]) -> str:
     """The random-mask control's words: what it shows at the sparsities where the trained mask was ahead."""
+
     def bleu(score: Optional[str], x: float) -> str:
         mu = _mean_bleu(c, score, x)
         return "–" if mu is None else f"{mu:.2f}"
+
     text = ""
     if v.random:
-        text += (" A random mask of the same sparsity trained from scratch (the control): "
-                 + "; ".join(f"{100 * x:g} % dev loss {m:.3f} ({m - v.dense:+.3f} vs dense), test BLEU "
-                             f"{bleu('random', x)} vs the trained model's mask's {bleu(None, x)}"
-                             for x, (m, _) in v.random.items()) + ".")
+        text += (
+            " A random mask of the same sparsity trained from scratch (the control): "
+            + "; ".join(
+                f"{100 * x:g} % dev loss {m:.3f} ({m - v.dense:+.3f} vs dense), test BLEU "
+                f"{bleu('random', x)} vs the trained model's mask's {bleu(None, x)}"
+                for x, (m, _) in v.random.items()
+            )
+            + "."
+        )
     checked = [x for x in ahead if x in v.random]
     also = [x for x in checked if v.random[x][0] <= v.dense - AHEAD]
     not_ = [x for x in checked if x not in also]
     if also:
-        text += (f" At {_pcts(also)} the random mask too reached a lower dev loss than the dense training at the same "
-                 "step: there sparsity alone, not only what the trained model's mask carries, gives the head start.")
+        text += (
+            f" At {_pcts(also)} the random mask too reached a lower dev loss than the dense training at the same "
+            "step: there sparsity alone, not only what the trained model's mask carries, gives the head start."
+        )
     if not_:
-        text += (f" At {_pcts(not_)} the random mask did not reach a lower dev loss than the dense training: there "
-                 "the head start in dev loss comes from what the trained model's mask carries.")
+        text += (
+            f" At {_pcts(not_)} the random mask did not reach a lower dev loss than the dense training: there "
+            "the head start in dev loss comes from what the trained model's mask carries."
+        )
     text += _bleu_split(c, checked)
     planned = set(c.study.retrain.scratch_random) if c.study.retrain else set()
     waiting = [x for x in ahead if x not in v.random and x in planned]
     unchecked = [x for x in ahead if x not in v.random and x not in planned]
     if waiting:
-        text += (f" The random-mask control (`retrain.scratch_random`) at {_pcts(waiting)}, which separates what the "
-                 "trained model's mask carries from sparsity alone, has not run yet.")
+        text += (
+            f" The random-mask control (`retrain.scratch_random`) at {_pcts(waiting)}, which separates what the "
+            "trained model's mask carries from sparsity alone, has not run yet."
+        )
     if unchecked:
-        text += (f" At {_pcts(unchecked)} no random-mask control is planned, so why training under these masks "
-                 "reaches a lower dev loss at equal steps there is not measured by this study "
-                 "(`retrain.scratch_random` at those sparsities would separate what the trained model's mask carries "
-                 "from sparsity alone).")
+        text += (
+            f" At {_pcts(unchecked)} no random-mask control is planned, so why training under these masks "
+            "reaches a lower dev loss at equal steps there is not measured by this study "
+            "(`retrain.scratch_random` at those sparsities would separate what the trained model's mask carries "
+            "from sparsity alone)."
+        )
     return text
 
 
@@ -194,8 +227,10 @@ def _bleu_split(c: Collected, checked: list[float]) -> str:
         return ""
     text = f" In test BLEU over the dense model's {d:.2f}: " + "; ".join(parts) + "."
     if part:
-        text += (f" So in BLEU part of the gain at {_pcts(part)} comes with sparsity alone, without the trained "
-                 "model's mask.")
+        text += (
+            f" So in BLEU part of the gain at {_pcts(part)} comes with sparsity alone, without the trained "
+            "model's mask."
+        )
     if all_:
         text += f" At {_pcts(all_)} the random mask's BLEU gain is as large: in BLEU sparsity alone gives it."
     return text

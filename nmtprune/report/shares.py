@@ -6,6 +6,7 @@ gradual). Putting each run's final per-class shares next to its retrained BLEU s
 runs with the same allocation but far apart in BLEU differ by *when* the weights went, not *which*.
 Read-only: the shares are the ``masks.stats`` every retrain result stores.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -52,9 +53,13 @@ def shares_section(c: Collected, sparsity: Optional[float] = None) -> str:
     for (score, sched), (shares, _) in got.items():
         runs = c.trained("retrain", score, sched)[x]
         rows.append([score, sched, ms([r["bleu_tok_lc"] for r in runs])] + [f(shares.get(k), 1) for k in classes])
-    out = [f"Where each retrained run's final masks prune at {100 * x:g} % (% of each class pruned, mean over "
-           "seeds; a gradual or iterative run's masks are those in force at its end):", "",
-           table(["score", "schedule", "retrained BLEU"] + [f"`{k}`" for k in classes], rows), ""]
+    out = [
+        f"Where each retrained run's final masks prune at {100 * x:g} % (% of each class pruned, mean over "
+        "seeds; a gradual or iterative run's masks are those in force at its end):",
+        "",
+        table(["score", "schedule", "retrained BLEU"] + [f"`{k}`" for k in classes], rows),
+        "",
+    ]
     notes = []
     for (score, sched), (shares, bleu) in got.items():
         base = got.get((score, "one-shot"))
@@ -62,9 +67,13 @@ def shares_section(c: Collected, sparsity: Optional[float] = None) -> str:
             continue
         apart = max(abs(shares[k] - base[0][k]) for k in classes if k in shares and k in base[0])
         if apart <= SAME_ALLOCATION and abs(bleu - base[1]) >= SCHEDULE_GAP:
-            notes.append(f"{score}'s one-shot and {sched} masks prune every class within {apart:.1f} points of each "
-                         f"other, yet retrain to {base[1]:.2f} vs {bleu:.2f} BLEU")
+            notes.append(
+                f"{score}'s one-shot and {sched} masks prune every class within {apart:.1f} points of each "
+                f"other, yet retrain to {base[1]:.2f} vs {bleu:.2f} BLEU"
+            )
     if notes:
-        out += ["; ".join(notes) + ": there, when the weights are removed matters more than which classes lose "
-                "them.", ""]
+        out += [
+            "; ".join(notes) + ": there, when the weights are removed matters more than which classes lose them.",
+            "",
+        ]
     return "\n".join(out)

@@ -17,6 +17,7 @@ Five tables:
 
 "(n)" is the number of training seeds behind a mean; pruning without training is deterministic and has none.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -42,6 +43,7 @@ def score_label(name: str) -> str:
     """The tables' name of a score (its spec's ``label``) or of a GReg mode; an unknown name as it is."""
     from ..prune.registry import get_score
     from ..prune.units.greg import MODE_LABELS
+
     try:
         return get_score(name).label
     except ValueError:
@@ -51,6 +53,7 @@ def score_label(name: str) -> str:
 def schedule_label(name: str, rounds: int) -> str:
     """The tables' name of a schedule (its spec's ``label``, the study's ``rounds`` filled in)."""
     from ..prune.registry import get_schedule
+
     try:
         return get_schedule(name).label.replace("{rounds}", str(rounds))
     except ValueError:
@@ -71,8 +74,10 @@ def _report_link(c: Collected) -> str:
 
 def _what(c: Collected) -> str:
     """Where the numbers come from: the report, the model, the test split and the decoding."""
-    return (f"{_report_link(c)}; `{Path(c.study.model).name}`, BLEU on `{c.study.split}`, beam {c.study.beam}, "
-            "mean ± std (seeds)")
+    return (
+        f"{_report_link(c)}; `{Path(c.study.model).name}`, BLEU on `{c.study.split}`, beam {c.study.beam}, "
+        "mean ± std (seeds)"
+    )
 
 
 def see_table(c: Collected) -> Optional[str]:
@@ -82,19 +87,28 @@ def see_table(c: Collected) -> Optional[str]:
         return None
     score, sparsities = rt.scores[0], sorted(rt.sparsities)
     curve = c.prune_curves().get((score, rt.scheme), {})
-    rows = [["pruned, no retraining"] + [_cell([m["bleu_tok_lc"] for m in curve.get(x, [])], seeded=False)
-                                         for x in sparsities]]
-    for kind, label, notes in (("retrain", "pruned + retrained", []), ("scratch", "sparse from scratch", ["same mask"])):
+    rows = [
+        ["pruned, no retraining"]
+        + [_cell([m["bleu_tok_lc"] for m in curve.get(x, [])], seeded=False) for x in sparsities]
+    ]
+    for kind, label, notes in (
+        ("retrain", "pruned + retrained", []),
+        ("scratch", "sparse from scratch", ["same mask"]),
+    ):
         got = c.trained(kind, score)
         epochs = epochs_run([m for ms_ in got.values() for m in ms_])  # the rows' budgets differ: say so
         notes = notes + ([f"{epochs} epochs"] if epochs else [])
-        rows.append([label + (f" ({', '.join(notes)})" if notes else "")]
-                    + [_cell([m["bleu_tok_lc"] for m in got.get(x, [])]) for x in sparsities])
+        rows.append(
+            [label + (f" ({', '.join(notes)})" if notes else "")]
+            + [_cell([m["bleu_tok_lc"] for m in got.get(x, [])]) for x in sparsities]
+        )
     dense = c.dense()
     continued = [m["bleu_tok_lc"] for p, m in c.ok("dense-continued")]
-    head = (f"See et al. (2016), {score} {rt.scheme} pruning ({_what(c)}; "
-            f"dense {f(dense['bleu_tok_lc']) if dense else '–'}, dense trained on for the same budget "
-            f"{_cell(continued)}):")
+    head = (
+        f"See et al. (2016), {score} {rt.scheme} pruning ({_what(c)}; "
+        f"dense {f(dense['bleu_tok_lc']) if dense else '–'}, dense trained on for the same budget "
+        f"{_cell(continued)}):"
+    )
     return head + "\n\n" + table(["% pruned"] + [f"{100 * x:g} %" for x in sparsities], rows)
 
 
@@ -109,12 +123,16 @@ def weights_table(c: Collected) -> Optional[str]:
     methods = [(s, "one-shot") for s in rt.scores] + [tuple(x.split(":")[::-1]) for x in rt.scheduled]
     sparsities = sorted(rt.sparsities)
     dense = c.dense()
-    rows = [[score_label(s), schedule_label(sched, rt.rounds)] +
-            [_cell(got.get((s, sched, x), [])) for x in sparsities] for s, sched in methods]
+    rows = [
+        [score_label(s), schedule_label(sched, rt.rounds)] + [_cell(got.get((s, sched, x), [])) for x in sparsities]
+        for s, sched in methods
+    ]
     continued = [m["bleu_tok_lc"] for p, m in c.ok("dense-continued")]
-    head = (f"Weight pruning, class-blind, pruned then retrained with See et al.'s recipe ({_what(c)}; "
-            f"dense {f(dense['bleu_tok_lc']) if dense else '–'}, "
-            f"dense trained on for the same budget {_cell(continued)}; magnitude one-shot is See et al.'s method):")
+    head = (
+        f"Weight pruning, class-blind, pruned then retrained with See et al.'s recipe ({_what(c)}; "
+        f"dense {f(dense['bleu_tok_lc']) if dense else '–'}, "
+        f"dense trained on for the same budget {_cell(continued)}; magnitude one-shot is See et al.'s method):"
+    )
     return head + "\n\n" + table(["score", "schedule"] + [f"{100 * x:g} %" for x in sparsities], rows)
 
 
@@ -138,16 +156,22 @@ def recipes_table(c: Collected) -> Optional[str]:
     def label(overrides, until: float) -> str:
         return ", ".join(recipe_changes(overrides, until, scheduled)) or "See et al.'s"
 
-    rows = [[f"{label(rt.overrides, rt.prune_until)} ({c.study.name})", epochs_run(sum(ours.values(), []))]
-            + [bleu(ours[k]) for k in cols]]
+    rows = [
+        [f"{label(rt.overrides, rt.prune_until)} ({c.study.name})", epochs_run(sum(ours.values(), []))]
+        + [bleu(ours[k]) for k in cols]
+    ]
     for name, overrides, until in recipes:
         runs = [longer.get((name, *k), []) for k in cols]
-        rows.append([f"{label(overrides, until)} ([{name}](reports/{name}/REPORT.md))", epochs_run(sum(runs, []))]
-                    + [bleu(r) for r in runs])
-    head = (f"The same retrained cells with longer recipes ({_what(c)}; dense "
-            f"{f(dense['bleu_tok_lc']) if dense else '–'}; the first row is the study's own recipe, See et al.'s: half "
-            "the reference's lr for a third of its epochs, constant, then halving twice per epoch from half-way; "
-            "each other row changes only what it names):")
+        rows.append(
+            [f"{label(overrides, until)} ([{name}](reports/{name}/REPORT.md))", epochs_run(sum(runs, []))]
+            + [bleu(r) for r in runs]
+        )
+    head = (
+        f"The same retrained cells with longer recipes ({_what(c)}; dense "
+        f"{f(dense['bleu_tok_lc']) if dense else '–'}; the first row is the study's own recipe, See et al.'s: half "
+        "the reference's lr for a third of its epochs, constant, then halving twice per epoch from half-way; "
+        "each other row changes only what it names):"
+    )
     names = [f"{score_label(s)} {sched} {100 * x:g} %" for s, sched, x in cols]
     return head + "\n\n" + table(["recipe", "epochs"] + names, rows)
 
@@ -171,18 +195,37 @@ def units_table(c: Collected) -> Optional[str]:
     greg = list(c.study.unit_greg.modes) if c.study.unit_greg else []
     keys = [(s, x, score_label(s)) for s in list(ur.scores) + greg]
     keys += [(s, None, f"{score_label(s)}, per-layer ratios") for s in ur.scores if ur.runs_ratios(s)]
-    rows = [[name, _cell(only.get((s, fx), []), seeded=s in greg), _cell(after.get((s, fx), [])),
-             f"{100 * params[(s, fx)]:.0f} %" if (s, fx) in params else "–"] for s, fx, name in keys]
-    ratios = (f" (in the \"per-layer ratios\" rows, Li et al.'s fractions read off the sensitivity curves: "
-              f"{', '.join(ur.ratios)})") if ur.ratios else ""
-    head = (f"Hidden units: {100 * x:g} % of every layer's units removed{ratios}, the model physically shrunk, "
-            f"then retrained ({_what(c)}; dense "
-            f"{f(dense['bleu_tok_lc']) if dense else '–'}; decoding speed in [BENCHMARKS.md](BENCHMARKS.md)):")
+    rows = [
+        [
+            name,
+            _cell(only.get((s, fx), []), seeded=s in greg),
+            _cell(after.get((s, fx), [])),
+            f"{100 * params[(s, fx)]:.0f} %" if (s, fx) in params else "–",
+        ]
+        for s, fx, name in keys
+    ]
+    ratios = (
+        (
+            f' (in the "per-layer ratios" rows, Li et al.\'s fractions read off the sensitivity curves: '
+            f"{', '.join(ur.ratios)})"
+        )
+        if ur.ratios
+        else ""
+    )
+    head = (
+        f"Hidden units: {100 * x:g} % of every layer's units removed{ratios}, the model physically shrunk, "
+        f"then retrained ({_what(c)}; dense "
+        f"{f(dense['bleu_tok_lc']) if dense else '–'}; decoding speed in [BENCHMARKS.md](BENCHMARKS.md)):"
+    )
     return head + "\n\n" + table(["score", "pruned only", "retrained", "parameters left"], rows)
 
 
-def summary(results_dir: str | Path = "results", see_studies: tuple = (SEE_STUDY, SEE_TATOEBA_STUDY),
-            weights_study: str | Path = WEIGHTS_STUDY, units_study: str | Path = UNITS_STUDY) -> str:
+def summary(
+    results_dir: str | Path = "results",
+    see_studies: tuple = (SEE_STUDY, SEE_TATOEBA_STUDY),
+    weights_study: str | Path = WEIGHTS_STUDY,
+    units_study: str | Path = UNITS_STUDY,
+) -> str:
     """The generated README block, markers included."""
     parts = [see_table(collect(s, results_dir)) for s in see_studies]
     weights = collect(weights_study, results_dir)
@@ -200,7 +243,7 @@ def update_readme(readme: str | Path, results_dir: str | Path = "results") -> bo
     i, j = text.find(BEGIN), text.find(END)
     if i < 0 or j < i:
         raise ValueError(f"{path}: expected a block from the line {BEGIN!r} to the line {END!r}")
-    new = text[:i] + summary(results_dir) + text[j + len(END):]
+    new = text[:i] + summary(results_dir) + text[j + len(END) :]
     if new == text:
         return False
     tmp = path.with_name(path.name + ".tmp")

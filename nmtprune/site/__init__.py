@@ -11,6 +11,7 @@
   data in ``nmtprune/site/static/``);
 * :mod:`.video`: ``nmtprune video --method M --out FILE`` renders the same animations to MP4 and GIF.
 """
+
 from .cli import add_cli
 
 __all__ = ["add_cli"]

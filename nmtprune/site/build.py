@@ -6,6 +6,7 @@ without a checkout. ``--static DIR`` (or ``$NMTPRUNE_SITE_STATIC``) points at an
 while editing the JS of a checkout elsewhere. The built folder is self-contained and opens from
 ``python -m http.server`` (ES modules need http://, not file://).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,12 @@ def static_root(static: Optional[str | Path] = None):
     chosen = static or os.environ.get(STATIC_ENV)
     root = Path(chosen) if chosen else resources.files("nmtprune.site") / "static"
     if not (root / "index.html").is_file():
-        how = ("pass --static DIR (a folder holding index.html, css/ and js/)" if chosen else
-               "the package was installed without its data files: reinstall nmtprune "
-               "(pip install .) or pass --static DIR")
+        how = (
+            "pass --static DIR (a folder holding index.html, css/ and js/)"
+            if chosen
+            else "the package was installed without its data files: reinstall nmtprune "
+            "(pip install .) or pass --static DIR"
+        )
         where = f"{chosen} (from {'--static' if static else '$' + STATIC_ENV})" if chosen else str(root)
         raise FileNotFoundError(f"the site's static sources are missing: no index.html in {where}; {how}")
     return root
@@ -84,9 +88,15 @@ def copy_static(out: str | Path, static: Optional[str | Path] = None) -> int:
     return _copy_tree(static_root(static), Path(out))
 
 
-def build_site(model_dir: str | Path, out: str | Path, results_dir: Optional[str | Path] = None,
-               progress=print, static: Optional[str | Path] = None,
-               frames: Sequence[str | Path] = (), **export_kw) -> dict:
+def build_site(
+    model_dir: str | Path,
+    out: str | Path,
+    results_dir: Optional[str | Path] = None,
+    progress=print,
+    static: Optional[str | Path] = None,
+    frames: Sequence[str | Path] = (),
+    **export_kw,
+) -> dict:
     """Build the site into ``out``; returns a summary (paths, sizes, seconds).
 
     ``frames``: retraining-frame artifacts (files or folders of them, see :mod:`.frames`) to include.
@@ -97,7 +107,13 @@ def build_site(model_dir: str | Path, out: str | Path, results_dir: Optional[str
     path = write_export(export, out)
     _copy_tree(root, Path(out))
     chunks = [f for d in CHUNK_DIRS for f in (path.parent / d).glob("*.json")]
-    return {"out": str(out), "export": str(path), "export_bytes": path.stat().st_size,
-            "chunks": len(chunks), "chunk_bytes": sum(f.stat().st_size for f in chunks),
-            "methods": [m["id"] for m in export["methods"]], "training": [t["id"] for t in export["training"]],
-            "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "out": str(out),
+        "export": str(path),
+        "export_bytes": path.stat().st_size,
+        "chunks": len(chunks),
+        "chunk_bytes": sum(f.stat().st_size for f in chunks),
+        "methods": [m["id"] for m in export["methods"]],
+        "training": [t["id"] for t in export["training"]],
+        "seconds": round(time.perf_counter() - t0, 1),
+    }

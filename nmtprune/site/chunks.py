@@ -17,6 +17,7 @@ chunk that completes it and its size in bytes (``chunk``, ``chunk_bytes``; paths
 
 :func:`join_export` puts them back, so the validator and the videos read the one full export.
 """
+
 from __future__ import annotations
 
 import copy
@@ -64,8 +65,11 @@ def split_export(export: dict) -> tuple[dict, dict[str, dict]]:
             m["class_chunks"][cname] = path
             m["class_chunk_bytes"][cname] = len(dumps(chunk).encode("utf-8"))
     for i, t in enumerate(core["training"]):
-        put(t, f"t/{i}.json", {"w0": t.pop("w0"), "keep": t.pop("keep"),
-                               "deltas": [f.pop("delta") for f in t["frames"]]})
+        put(
+            t,
+            f"t/{i}.json",
+            {"w0": t.pop("w0"), "keep": t.pop("keep"), "deltas": [f.pop("delta") for f in t["frames"]]},
+        )
     return core, chunks
 
 

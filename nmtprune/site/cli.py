@@ -1,5 +1,6 @@
 """``nmtprune site``, ``nmtprune site-frames``, ``nmtprune site-greg`` and ``nmtprune video``: argparse registration; the work
 is imported only when a command runs, so registering costs the CLI's start-up nothing."""
+
 from __future__ import annotations
 
 import json
@@ -15,16 +16,28 @@ DEFAULT_FRAMES = "docs/frames"  # the committed retraining-frame artifacts (nmtp
 
 def _threads(n: int) -> None:
     import torch
+
     torch.set_num_threads(n)
 
 
 def _cmd_site(args) -> int:
     from .build import build_site
+
     _threads(args.threads)
     frames = [f for f in args.frames if f and (f != DEFAULT_FRAMES or Path(f).is_dir())]
-    summary = build_site(args.model, args.out, args.results or None, samples=args.samples, split=args.split,
-                         max_rows=args.max_rows, max_cols=args.max_cols, static=args.static, frames=frames,
-                         scores=args.scores or None, progress=(lambda *_: None) if args.quiet else print)
+    summary = build_site(
+        args.model,
+        args.out,
+        args.results or None,
+        samples=args.samples,
+        split=args.split,
+        max_rows=args.max_rows,
+        max_cols=args.max_cols,
+        static=args.static,
+        frames=frames,
+        scores=args.scores or None,
+        progress=(lambda *_: None) if args.quiet else print,
+    )
     print(json.dumps(summary))
     print(f"serve it with: python -m http.server -d {args.out} 8000   then open http://localhost:8000/")
     return 0
@@ -32,43 +45,107 @@ def _cmd_site(args) -> int:
 
 def _cmd_frames(args) -> int:
     from .frames import record_retraining
+
     score, _, selection = args.method.partition("/")
     score = args.score or score  # --score snip-init: an at-init score, trained from its initialisation
     out = args.out or f"{DEFAULT_FRAMES}/{score}-{selection}-s{round(args.sparsity * 100)}.json"
-    art = record_retraining(args.model, out, score=score, selection=selection or "class-blind",
-                            sparsity=args.sparsity, steps=args.steps, every=args.every, param=args.param,
-                            rows=args.rows, cols=args.cols, seed=args.seed, dev_sentences=args.dev_sentences,
-                            threads=args.threads, overrides=args.set, argv=sys.argv[1:],
-                            progress=(lambda *_: None) if args.quiet else print)
-    print(json.dumps({"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]),
-                      "param": art["param"], "kind": art["kind"], "dev_ppl": [art["frames"][0]["dev_ppl"], art["frames"][-1]["dev_ppl"]],
-                      "seconds": art["provenance"]["seconds"]}))
+    art = record_retraining(
+        args.model,
+        out,
+        score=score,
+        selection=selection or "class-blind",
+        sparsity=args.sparsity,
+        steps=args.steps,
+        every=args.every,
+        param=args.param,
+        rows=args.rows,
+        cols=args.cols,
+        seed=args.seed,
+        dev_sentences=args.dev_sentences,
+        threads=args.threads,
+        overrides=args.set,
+        argv=sys.argv[1:],
+        progress=(lambda *_: None) if args.quiet else print,
+    )
+    print(
+        json.dumps(
+            {
+                "out": out,
+                "bytes": Path(out).stat().st_size,
+                "frames": len(art["frames"]),
+                "param": art["param"],
+                "kind": art["kind"],
+                "dev_ppl": [art["frames"][0]["dev_ppl"], art["frames"][-1]["dev_ppl"]],
+                "seconds": art["provenance"]["seconds"],
+            }
+        )
+    )
     return 0
 
 
 def _cmd_greg(args) -> int:
     from .greg_frames import record_greg
+
     out = args.out or f"{DEFAULT_FRAMES}/units-{args.mode}-per-layer.json"
-    art = record_greg(args.model, out, study=args.study, mode=args.mode, fraction=args.fraction, steps=args.steps,
-                      every=args.every, param=args.param, rows=args.rows, cols=args.cols, seed=args.seed,
-                      dev_sentences=args.dev_sentences, threads=args.threads, argv=sys.argv[1:],
-                      progress=(lambda *_: None) if args.quiet else print)
+    art = record_greg(
+        args.model,
+        out,
+        study=args.study,
+        mode=args.mode,
+        fraction=args.fraction,
+        steps=args.steps,
+        every=args.every,
+        param=args.param,
+        rows=args.rows,
+        cols=args.cols,
+        seed=args.seed,
+        dev_sentences=args.dev_sentences,
+        threads=args.threads,
+        argv=sys.argv[1:],
+        progress=(lambda *_: None) if args.quiet else print,
+    )
     g = art["greg"]
-    print(json.dumps({"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]), "removed": g["removed"],
-                      "dev_ppl": {"dense": art["dense_dev_ppl"], "pruned_without_penalty": g["ppl_pruned_without_penalty"],
-                                  "after_penalty": g["ppl_after_penalty"],
-                                  "after_penalty_pruned": g["ppl_after_penalty_pruned"]},
-                      "seconds": art["provenance"]["seconds"]}))
+    print(
+        json.dumps(
+            {
+                "out": out,
+                "bytes": Path(out).stat().st_size,
+                "frames": len(art["frames"]),
+                "removed": g["removed"],
+                "dev_ppl": {
+                    "dense": art["dense_dev_ppl"],
+                    "pruned_without_penalty": g["ppl_pruned_without_penalty"],
+                    "after_penalty": g["ppl_after_penalty"],
+                    "after_penalty_pruned": g["ppl_after_penalty_pruned"],
+                },
+                "seconds": art["provenance"]["seconds"],
+            }
+        )
+    )
     return 0
 
 
 def _cmd_video(args) -> int:
     from .video import render_video
+
     _threads(args.threads)
-    print(json.dumps(render_video(args.method, args.out, export=args.export, model_dir=args.model,
-                                  results_dir=args.results or None, fps=args.fps, seconds=args.seconds,
-                                  weight_class=args.weight_class, frames=args.frames,
-                                  frames_dir=args.frames_dir or None, train_seconds=args.train_seconds)))
+    print(
+        json.dumps(
+            render_video(
+                args.method,
+                args.out,
+                export=args.export,
+                model_dir=args.model,
+                results_dir=args.results or None,
+                fps=args.fps,
+                seconds=args.seconds,
+                weight_class=args.weight_class,
+                frames=args.frames,
+                frames_dir=args.frames_dir or None,
+                train_seconds=args.train_seconds,
+            )
+        )
+    )
     return 0
 
 
@@ -77,29 +154,45 @@ def add_cli(subparsers) -> None:
     s = subparsers.add_parser("site", help="build the static website that shows how each pruning method works")
     s.add_argument("--out", required=True, help="output folder (serve it with python -m http.server)")
     s.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
-    s.add_argument("--results", default=DEFAULT_RESULTS,
-                   help="folder of study result JSONs for the BLEU/perplexity curves ('' for none)")
+    s.add_argument(
+        "--results",
+        default=DEFAULT_RESULTS,
+        help="folder of study result JSONs for the BLEU/perplexity curves ('' for none)",
+    )
     s.add_argument("--samples", type=int, default=3, help="sample sentences translated per sparsity")
     s.add_argument("--split", help="split the samples come from (default: the model's dev split)")
     s.add_argument("--max-rows", type=int, default=256, help="shown rows per matrix (strided subsample)")
     s.add_argument("--max-cols", type=int, default=128, help="shown columns per matrix")
-    s.add_argument("--scores", nargs="*", help="scores to show (default: magnitude, random and every score in "
-                   "the results that this version computes)")
-    s.add_argument("--frames", nargs="*", default=[DEFAULT_FRAMES],
-                   help=f"retraining-frame artifacts or folders of them (default: {DEFAULT_FRAMES}, if present)")
-    s.add_argument("--static", help="folder of the site's HTML/CSS/JS (default: the copy installed with nmtprune; "
-                   "also $NMTPRUNE_SITE_STATIC)")
+    s.add_argument(
+        "--scores",
+        nargs="*",
+        help="scores to show (default: magnitude, random and every score in the results that this version computes)",
+    )
+    s.add_argument(
+        "--frames",
+        nargs="*",
+        default=[DEFAULT_FRAMES],
+        help=f"retraining-frame artifacts or folders of them (default: {DEFAULT_FRAMES}, if present)",
+    )
+    s.add_argument(
+        "--static",
+        help="folder of the site's HTML/CSS/JS (default: the copy installed with nmtprune; also $NMTPRUNE_SITE_STATIC)",
+    )
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_cmd_site)
 
-    f = subparsers.add_parser("site-frames", help="record frames of a short real retraining run under a mask "
-                              "for the site's walk-through")
+    f = subparsers.add_parser(
+        "site-frames", help="record frames of a short real retraining run under a mask for the site's walk-through"
+    )
     f.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
     f.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/SCORE-SELECTION-sPCT.json)")
     f.add_argument("--method", default="magnitude/class-blind", help="score/selection of the mask")
-    f.add_argument("--score", help="the mask's score (overrides --method's); an at-init score (snip-init, "
-                   "grasp-init) trains the initialisation it scored under the mask instead of retraining")
+    f.add_argument(
+        "--score",
+        help="the mask's score (overrides --method's); an at-init score (snip-init, "
+        "grasp-init) trains the initialisation it scored under the mask instead of retraining",
+    )
     f.add_argument("--sparsity", type=float, default=0.8, help="fraction pruned (default 0.8)")
     f.add_argument("--steps", type=int, default=200, help="optimizer steps of the (re)training recipe to run")
     f.add_argument("--every", type=int, default=10, help="record a frame every this many steps")
@@ -108,14 +201,22 @@ def add_cli(subparsers) -> None:
     f.add_argument("--cols", type=int, default=64, help="recorded columns")
     f.add_argument("--dev-sentences", type=int, default=64, help="dev sentences for the perplexity of each frame")
     f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override the retraining config, e.g. --set train.bf16=false")
+    f.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the retraining config, e.g. --set train.bf16=false",
+    )
     f.add_argument("--threads", type=int, default=1)
     f.add_argument("--quiet", action="store_true")
     f.set_defaults(func=_cmd_frames)
 
-    g = subparsers.add_parser("site-greg", help="record frames of a real GReg penalty phase (the units to remove "
-                              "fading out) for the site's walk-through of units-l1/per-layer")
+    g = subparsers.add_parser(
+        "site-greg",
+        help="record frames of a real GReg penalty phase (the units to remove "
+        "fading out) for the site's walk-through of units-l1/per-layer",
+    )
     g.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
     g.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/units-MODE-per-layer.json)")
     g.add_argument("--study", default="studies/units.yaml", help="study whose unit_greg section gives the schedule")
@@ -141,11 +242,21 @@ def add_cli(subparsers) -> None:
     v.add_argument("--class", dest="weight_class", default=None, help="weight class whose matrix is shown")
     v.add_argument("--fps", type=int, default=10)
     v.add_argument("--seconds", type=float, default=12.0, help="length of the pruning sweep")
-    v.add_argument("--frames", help="a site-frames JSON of the method: append its retraining segment (default: "
-                   "the export's frames of the method, else --frames-dir/SCORE-SELECTION-s*.json)")
-    v.add_argument("--frames-dir", default=DEFAULT_FRAMES, help=f"where frames are found by name (default: "
-                   f"{DEFAULT_FRAMES}; '' for none)")
-    v.add_argument("--train-seconds", type=float, default=8.0, help="length of the retraining segment "
-                   "(sweep + segment at most 60 s)")
+    v.add_argument(
+        "--frames",
+        help="a site-frames JSON of the method: append its retraining segment (default: "
+        "the export's frames of the method, else --frames-dir/SCORE-SELECTION-s*.json)",
+    )
+    v.add_argument(
+        "--frames-dir",
+        default=DEFAULT_FRAMES,
+        help=f"where frames are found by name (default: {DEFAULT_FRAMES}; '' for none)",
+    )
+    v.add_argument(
+        "--train-seconds",
+        type=float,
+        default=8.0,
+        help="length of the retraining segment (sweep + segment at most 60 s)",
+    )
     v.add_argument("--threads", type=int, default=1)
     v.set_defaults(func=_cmd_video)

@@ -3,6 +3,7 @@
 The lowest layer of the site package: every exporter and the videos encode or decode through it,
 and it imports nothing from the site.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,9 @@ def q8(a: np.ndarray, scale: float) -> np.ndarray:
     return np.clip(np.round(a / scale * 127), -127, 127).astype(np.int8)
 
 
-def hist_of(flat: dict[str, torch.Tensor], log: bool = False, label: Optional[str] = None,
-            bins: int = HIST_BINS) -> dict:
+def hist_of(
+    flat: dict[str, torch.Tensor], log: bool = False, label: Optional[str] = None, bins: int = HIST_BINS
+) -> dict:
     """Histograms of 1-D value sets {key: (n_key,)} on shared bins (the end bins also hold the tails
     beyond them: the 0.1 % quantiles bound the bins, so one outlier cannot squash the picture).
 

@@ -30,6 +30,7 @@ Extension points for methods to come:
   units, cuts, per-group histograms and parameter counts per level) for the walk-through's
   ``unit-histograms`` / ``units`` / ``shrink`` steps.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,8 +54,19 @@ from .samples import sample_translations
 from .texts import score_text, selection_text, steps_for
 from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores, unit_histogram, unit_method, unit_scores
 
-__all__ = ["FORMAT", "VERSION", "LEVELS", "build_export", "display_grid", "b64", "METHOD_BUILDERS", "shown_scores",
-           "export_scores", "hist_of", "score_runner"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "LEVELS",
+    "build_export",
+    "display_grid",
+    "b64",
+    "METHOD_BUILDERS",
+    "shown_scores",
+    "export_scores",
+    "hist_of",
+    "score_runner",
+]
 
 FORMAT = "nmtprune-site"
 VERSION = 4  # 2: training frames, score parts, walk-through steps; 3: unit scopes, per-group histograms and cuts;
@@ -78,16 +90,24 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
     n_total = sum(sizes.values())
     flat = {c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes}
     # σ_c exactly as the engine uses it (weights' std for |w|, scores' std otherwise): ask the engine.
-    sigma = select(scores, model, 0.5, "class-distribution").info["class_scale"] \
-        if scheme == "class-distribution" else {c: 1.0 for c in sizes}
+    sigma = (
+        select(scores, model, 0.5, "class-distribution").info["class_scale"]
+        if scheme == "class-distribution"
+        else {c: 1.0 for c in sizes}
+    )
     per_class_sorted = {c: torch.sort(v).values for c, v in flat.items()}
     pruned_at, thresholds, class_sparsity, global_t = {}, {c: [] for c in sizes}, {c: [] for c in sizes}, []
     if scheme == "class-uniform":
         for c in classes:
             for p in c.params:
-                pruned_at[p] = b64(_q(torch.searchsorted(per_class_sorted[c.name],
-                                                         grid_sample(scores[p].float(), grids[p]).contiguous()),
-                                      sizes[c.name]))
+                pruned_at[p] = b64(
+                    _q(
+                        torch.searchsorted(
+                            per_class_sorted[c.name], grid_sample(scores[p].float(), grids[p]).contiguous()
+                        ),
+                        sizes[c.name],
+                    )
+                )
         for lv in LEVELS:
             for c in sizes:
                 thresholds[c].append(_kth(per_class_sorted[c], lv))
@@ -105,21 +125,28 @@ def _method(score: str, scheme: str, scores: dict, model, classes, params, grids
             for c in sizes:
                 tc = None if t is None else t * sigma[c]
                 thresholds[c].append(tc)
-                n_c = 0 if tc is None else int(torch.searchsorted(per_class_sorted[c], torch.tensor([tc]),
-                                                                  right=True))
+                n_c = 0 if tc is None else int(torch.searchsorted(per_class_sorted[c], torch.tensor([tc]), right=True))
                 class_sparsity[c].append(n_c / sizes[c])
         del pooled
-    return {"id": f"{score}/{scheme}", "score": score, "selection": scheme,
-            "sigma": sigma if scheme == "class-distribution" else None,
-            "global_threshold": global_t, "class_threshold": thresholds,
-            "class_sparsity": {c: [round(v, 5) for v in vs] for c, vs in class_sparsity.items()},
-            "pruned_at": pruned_at, "curve": [], "samples": []}
+    return {
+        "id": f"{score}/{scheme}",
+        "score": score,
+        "selection": scheme,
+        "sigma": sigma if scheme == "class-distribution" else None,
+        "global_threshold": global_t,
+        "class_threshold": thresholds,
+        "class_sparsity": {c: [round(v, 5) for v in vs] for c, vs in class_sparsity.items()},
+        "pruned_at": pruned_at,
+        "curve": [],
+        "samples": [],
+    }
 
 
 def _histograms(scores: dict, classes, log: bool = False, label: Optional[str] = None) -> dict:
     """Per-class histograms of one score (or part) {param: tensor} on shared bins (:func:`hist_of`)."""
-    return hist_of({c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes},
-                   log, label)
+    return hist_of(
+        {c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes}, log, label
+    )
 
 
 def _log_histograms(scores: dict, classes) -> Optional[dict]:
@@ -145,7 +172,10 @@ def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
 
 
 # scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
-METHOD_BUILDERS: dict[str, Callable] = {**{scheme: _method for scheme in SCHEMES}, **{u: unit_method for u in UNIT_SCOPES}}
+METHOD_BUILDERS: dict[str, Callable] = {
+    **{scheme: _method for scheme in SCHEMES},
+    **{u: unit_method for u in UNIT_SCOPES},
+}
 
 
 def shown_scores() -> list[str]:
@@ -183,11 +213,22 @@ def _training(frames: Sequence, mhash: str) -> list[dict]:
     return out
 
 
-def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None, *,
-                 scores: Optional[Sequence[str]] = None, schemes: Sequence[str] = SCHEMES,
-                 max_rows: int = 256, max_cols: int = 128, samples: int = 3, split: Optional[str] = None,
-                 sample_levels: list[int] = SAMPLE_LEVELS, seed: int = 0, frames: Sequence = (),
-                 score_kwargs: Optional[dict] = None, progress=print) -> dict:
+def build_export(
+    model_dir: str | Path,
+    results_dir: Optional[str | Path] = None,
+    *,
+    scores: Optional[Sequence[str]] = None,
+    schemes: Sequence[str] = SCHEMES,
+    max_rows: int = 256,
+    max_cols: int = 128,
+    samples: int = 3,
+    split: Optional[str] = None,
+    sample_levels: list[int] = SAMPLE_LEVELS,
+    seed: int = 0,
+    frames: Sequence = (),
+    score_kwargs: Optional[dict] = None,
+    progress=print,
+) -> dict:
     """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`).
 
     ``scores``: None exports magnitude, random and every computable score of the study results
@@ -206,8 +247,16 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
             w = grid_sample(named[p].detach().float(), grids[p])
             scale = float(w.abs().max()) or 1.0
             q = torch.clamp(torch.round(w / scale * 127), -127, 127).to(torch.int8).numpy()
-            plist.append({"name": p, "shape": list(named[p].shape), **grids[p], "scale": scale, "weights": b64(q),
-                          "blocks": grid_blocks(p, named[p].shape, grids[p], cfg)})
+            plist.append(
+                {
+                    "name": p,
+                    "shape": list(named[p].shape),
+                    **grids[p],
+                    "scale": scale,
+                    "weights": b64(q),
+                    "blocks": grid_blocks(p, named[p].shape, grids[p], cfg),
+                }
+            )
         out_classes.append({"name": c.name, "paper": c.paper_name, "size": c.numel(model), "params": plist})
     mhash = model_hash(model_dir)
     curves, curve_info = read_curves(results_dir, mhash) if results_dir else ({}, {"source": None})
@@ -241,26 +290,59 @@ def build_export(model_dir: str | Path, results_dir: Optional[str | Path] = None
             m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
             m["curve"] = curves.get((s, scheme), [])
             m["retrained"] = retrained.get(m["id"], [])
-            m["steps"] = steps_for(s, scheme, training=next((t for t in training if t["method"] == m["id"]), None),
-                                   parts=parts, retrained=bool(m["retrained"]))
+            m["steps"] = steps_for(
+                s,
+                scheme,
+                training=next((t for t in training if t["method"] == m["id"]), None),
+                parts=parts,
+                retrained=bool(m["retrained"]),
+            )
             methods.append(m)
         del sc
     if samples > 0:
-        sample_data = sample_translations(model_dir, methods, sample_levels, n=samples, split=split or
-                                          curve_info.get("split"), score_fn=runner, progress=progress)
+        sample_data = sample_translations(
+            model_dir,
+            methods,
+            sample_levels,
+            n=samples,
+            split=split or curve_info.get("split"),
+            score_fn=runner,
+            progress=progress,
+        )
     else:  # e.g. a video, which shows no translations: skip the decoding
-        sample_data = {"split": None, "corpus": cfg.data.corpus, "decoding": "greedy", "levels": [],
-                       "sources": [], "references": []}
+        sample_data = {
+            "split": None,
+            "corpus": cfg.data.corpus,
+            "decoding": "greedy",
+            "levels": [],
+            "sources": [],
+            "references": [],
+        }
     for m in methods:  # a builder's pruning hook (unit methods) served the samples; it is not data
         m.pop("_prune", None)
     return {
-        "format": FORMAT, "version": VERSION,
-        "model": {"dir": str(model_dir), "hash": mhash, "corpus": cfg.data.corpus,
-                  "langs": [cfg.data.src_lang, cfg.data.tgt_lang],
-                  "arch": {k: getattr(cfg.model, k) for k in ("emb_dim", "hidden", "enc_layers", "dec_layers",
-                                                              "attention", "input_feed", "src_vocab_size",
-                                                              "tgt_vocab_size")},
-                  "total": sum(c["size"] for c in out_classes)},
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {
+            "dir": str(model_dir),
+            "hash": mhash,
+            "corpus": cfg.data.corpus,
+            "langs": [cfg.data.src_lang, cfg.data.tgt_lang],
+            "arch": {
+                k: getattr(cfg.model, k)
+                for k in (
+                    "emb_dim",
+                    "hidden",
+                    "enc_layers",
+                    "dec_layers",
+                    "attention",
+                    "input_feed",
+                    "src_vocab_size",
+                    "tgt_vocab_size",
+                )
+            },
+            "total": sum(c["size"] for c in out_classes),
+        },
         "levels": {"min": LEVELS[0], "max": LEVELS[-1], "step": 1},
         "classes": out_classes,
         "scores": score_entries,

@@ -27,6 +27,7 @@ retraining, where the survivors move most, not a converged run. The artifact is 
 (format ``nmtprune-site-frames``) with its command, commit, seed and recipe; ``nmtprune site
 --frames FILE_OR_DIR`` puts it into the export, and the "how it works" walk-through plays it.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,16 @@ from .encode import b64, q8
 from .grid import display_grid, grid_blocks
 from .runner import score_runner
 
-__all__ = ["FORMAT", "VERSION", "record_retraining", "load_frames", "default_param", "load_for_frames",
-           "train_logged", "encode_frames"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "record_retraining",
+    "load_frames",
+    "default_param",
+    "load_for_frames",
+    "train_logged",
+    "encode_frames",
+]
 
 FORMAT = "nmtprune-site-frames"
 VERSION = 1
@@ -57,11 +66,13 @@ def default_param(names: Sequence[str]) -> str:
 
 def _dev_subset(cfg, sv, tv, n: int):
     from ..data.batching import ParallelData, load_split
+
     d = cfg.data
     full = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, sv, tv)
     idx = list(range(min(n, len(full))))
-    return ParallelData(*[[getattr(full, f)[i] for i in idx] for f in
-                          ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")])
+    return ParallelData(
+        *[[getattr(full, f)[i] for i in idx] for f in ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")]
+    )
 
 
 def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: int):
@@ -72,6 +83,7 @@ def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: 
     from ..metrics.evaluate import perplexity
     from ..models.weight_classes import weight_classes
     from ..train.checkpoint import load_model
+
     model, cfg, sv, tv = load_model(model_dir)
     names = [p for c in weight_classes(model) for p in c.params]
     param = param or default_param(names)
@@ -85,6 +97,7 @@ def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: 
             v = perplexity(m.eval(), dev)
         m.train(was)
         return round(v, 4)
+
     dev_ppl.sentences = len(dev)
     return model, cfg, sv, tv, param, dev_ppl
 
@@ -93,9 +106,11 @@ def train_logged(rcfg, model, vocabs, frames: list[dict], after_step, masks=None
     """Run ``train`` on ``model`` in a throw-away folder and give each frame the loss and learning rate
     the loop logged over the steps that end at it (``train_loss``, ``lr``; None where nothing was logged)."""
     from ..train.loop import train
+
     with tempfile.TemporaryDirectory(prefix="nmtprune-frames-") as tmp:
-        train(rcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=vocabs, masks=masks,
-              after_step=after_step)
+        train(
+            rcfg, Path(tmp) / "run", progress=False, init_model=model, vocabs=vocabs, masks=masks, after_step=after_step
+        )
         logged = [json.loads(x) for x in (Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines() if x]
     by_step = {r["step"]: r for r in logged if r.get("type") == "train"}
     for f in frames:
@@ -104,8 +119,9 @@ def train_logged(rcfg, model, vocabs, frames: list[dict], after_step, masks=None
         f["lr"] = r["lr"] if r else None
 
 
-def encode_frames(frames: list[dict], deltas: list[np.ndarray], w0: np.ndarray, keep: np.ndarray, grid: dict,
-                  traces: int) -> dict:
+def encode_frames(
+    frames: list[dict], deltas: list[np.ndarray], w0: np.ndarray, keep: np.ndarray, grid: dict, traces: int
+) -> dict:
     """Quantise each frame's Δ (int8, one scale for all frames) into ``frame["delta"]``; returns the
     artifact's ``w0_scale``, ``w0``, ``keep``, ``delta_scale`` and ``traces`` (the ``traces`` kept cells
     (keep (cells,) uint8) that moved most, with their values per frame)."""
@@ -115,17 +131,44 @@ def encode_frames(frames: list[dict], deltas: list[np.ndarray], w0: np.ndarray, 
         f["delta"] = b64(q8(d, dscale))
     moved = np.abs(deltas[-1]) * keep
     pick = [int(i) for i in np.argsort(-moved)[:traces] if moved[i] > 0]
-    tr = [{"cell": i, "row": (i // grid["cols"]) * grid["row_stride"], "col": (i % grid["cols"]) * grid["col_stride"],
-           "values": [round(float(w0[i] + d[i]), 6) for d in deltas]} for i in pick]
-    return {"w0_scale": wscale, "w0": b64(q8(w0, wscale)), "keep": b64(keep.astype(np.uint8)),
-            "delta_scale": dscale, "traces": tr}
+    tr = [
+        {
+            "cell": i,
+            "row": (i // grid["cols"]) * grid["row_stride"],
+            "col": (i % grid["cols"]) * grid["col_stride"],
+            "values": [round(float(w0[i] + d[i]), 6) for d in deltas],
+        }
+        for i in pick
+    ]
+    return {
+        "w0_scale": wscale,
+        "w0": b64(q8(w0, wscale)),
+        "keep": b64(keep.astype(np.uint8)),
+        "delta_scale": dscale,
+        "traces": tr,
+    }
 
 
-def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *, score: str = "magnitude",
-                      selection: str = "class-blind", sparsity: float = 0.8, steps: int = 200, every: int = 10,
-                      param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0,
-                      dev_sentences: int = 64, traces: int = 6, threads: int = 1, overrides: Sequence[str] = (),
-                      argv: Optional[list[str]] = None, progress=print) -> dict:
+def record_retraining(
+    model_dir: str | Path,
+    out: Optional[str | Path] = None,
+    *,
+    score: str = "magnitude",
+    selection: str = "class-blind",
+    sparsity: float = 0.8,
+    steps: int = 200,
+    every: int = 10,
+    param: Optional[str] = None,
+    rows: int = 48,
+    cols: int = 64,
+    seed: int = 0,
+    dev_sentences: int = 64,
+    traces: int = 6,
+    threads: int = 1,
+    overrides: Sequence[str] = (),
+    argv: Optional[list[str]] = None,
+    progress=print,
+) -> dict:
     """Run the short retraining (an at-init score: training from the scored initialisation) and return
     (and write to ``out``, if given) the frames artifact."""
     from ..config import with_overrides
@@ -168,8 +211,9 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
                 kept = sum(int(masks[n].sum()) for n in ns)
                 drift[c] = round((sq / max(1, kept)) ** 0.5, 7)
         deltas.append(w - w0)
-        frames.append({"step": step, "dev_ppl": dev_ppl(model), "drift": drift, "pruned_nonzero":
-                       int(np.count_nonzero(w[~keep]))})  # must stay 0: the mask holds after every step
+        frames.append(
+            {"step": step, "dev_ppl": dev_ppl(model), "drift": drift, "pruned_nonzero": int(np.count_nonzero(w[~keep]))}
+        )  # must stay 0: the mask holds after every step
         progress(f"site-frames: step {step}/{steps}, dev ppl {frames[-1]['dev_ppl']}")
 
     calls = {"n": 0}
@@ -180,8 +224,13 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
             record(calls["n"])
 
     record(0)
-    short = [f"train.max_steps={steps}", f"train.log_every={every}", "train.save_every=0", f"train.threads={threads}",
-             *overrides]
+    short = [
+        f"train.max_steps={steps}",
+        f"train.log_every={every}",
+        "train.save_every=0",
+        f"train.threads={threads}",
+        *overrides,
+    ]
     # from init: the reference recipe (full learning rate), as sparse_from_scratch; else See et al.'s retraining
     rcfg = with_overrides(cfg, short, "training config", seed=seed) if from_init else retrain_config(cfg, seed, short)
     model.train()
@@ -189,25 +238,44 @@ def record_retraining(model_dir: str | Path, out: Optional[str | Path] = None, *
     t = rcfg.train
     prov = provenance(argv if argv is not None else [])
     if argv is None:  # called from Python (a test, a notebook): say so rather than quote the host's argv
-        prov["command"] = (f"nmtprune.site.frames.record_retraining({str(model_dir)!r}, score={score!r}, "
-                           f"selection={selection!r}, sparsity={sparsity}, steps={steps}, every={every}, seed={seed})")
+        prov["command"] = (
+            f"nmtprune.site.frames.record_retraining({str(model_dir)!r}, score={score!r}, "
+            f"selection={selection!r}, sparsity={sparsity}, steps={steps}, every={every}, seed={seed})"
+        )
     art = {
-        "format": FORMAT, "version": VERSION,
+        "format": FORMAT,
+        "version": VERSION,
         "id": f"{score}/{selection}@{round(sparsity * 100)}",
         "kind": "from-init" if from_init else "retrain",
         "init": {"kind": "variance-scaling", "seed": seed} if from_init else None,
         "provenance": {**prov, "seed": seed, "seconds": round(time.perf_counter() - t0, 1)},
         "model": {"dir": str(model_dir), "hash": model_hash(model_dir), "corpus": cfg.data.corpus},
-        "method": f"{score}/{selection}", "score": score, "selection": selection, "sparsity": sparsity,
-        "recipe": {"steps": steps, "every": every, "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size,
-                   "bf16": t.bf16, "threads": threads, "dev_sentences": dev_ppl.sentences, "dev_split": cfg.data.dev_split,
-                   "recipe": "training config (the reference recipe) from the scored variance-scaling "
-                             "initialisation, first `steps` steps" if from_init else
-                             "retrain_config (See et al.: half the learning rate), first `steps` steps"},
+        "method": f"{score}/{selection}",
+        "score": score,
+        "selection": selection,
+        "sparsity": sparsity,
+        "recipe": {
+            "steps": steps,
+            "every": every,
+            "optimizer": t.optimizer,
+            "lr": t.lr,
+            "batch_size": t.batch_size,
+            "bf16": t.bf16,
+            "threads": threads,
+            "dev_sentences": dev_ppl.sentences,
+            "dev_split": cfg.data.dev_split,
+            "recipe": "training config (the reference recipe) from the scored variance-scaling "
+            "initialisation, first `steps` steps"
+            if from_init
+            else "retrain_config (See et al.: half the learning rate), first `steps` steps",
+        },
         "dense_dev_ppl": dense_ppl,
-        "param": param, "shape": list(named[param].shape), **grid,
+        "param": param,
+        "shape": list(named[param].shape),
+        **grid,
         "blocks": grid_blocks(param, named[param].shape, grid, cfg),
-        **encode_frames(frames, deltas, w0, keep, grid, traces), "frames": frames,
+        **encode_frames(frames, deltas, w0, keep, grid, traces),
+        "frames": frames,
     }
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ The artifact is a retraining-frames file (:data:`.frames.FORMAT`) of ``kind: "gr
 the method ``units-l1/per-layer`` (GReg-1 removes its units), with the extra ``greg`` block. Nothing
 is masked during the phase (``keep`` is all ones).
 """
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,24 @@ __all__ = ["record_greg", "METHOD"]
 METHOD = "units-l1/per-layer"  # GReg-1 picks its units as this method does (L1, per layer)
 
 
-def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, study: str | Path = "studies/units.yaml",
-                mode: str = "greg-1", fraction: Optional[float] = None, steps: Optional[int] = None, every: int = 25,
-                param: Optional[str] = None, rows: int = 48, cols: int = 64, seed: int = 0, dev_sentences: int = 64,
-                threads: int = 1, argv: Optional[list[str]] = None, progress=print) -> dict:
+def record_greg(
+    model_dir: str | Path,
+    out: Optional[str | Path] = None,
+    *,
+    study: str | Path = "studies/units.yaml",
+    mode: str = "greg-1",
+    fraction: Optional[float] = None,
+    steps: Optional[int] = None,
+    every: int = 25,
+    param: Optional[str] = None,
+    rows: int = 48,
+    cols: int = 64,
+    seed: int = 0,
+    dev_sentences: int = 64,
+    threads: int = 1,
+    argv: Optional[list[str]] = None,
+    progress=print,
+) -> dict:
     """Run the GReg penalty phase of ``study``'s ``unit_greg`` schedule (``mode``; ``fraction``: the
     section's first by default; ``steps``: the whole phase by default) and return (and write to
     ``out``, if given) the frames artifact."""
@@ -77,6 +92,7 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
 
     def pruned_ppl(m, mask) -> float:  # a copy with the units removed (their weights zeroed)
         import copy
+
         c = copy.deepcopy(m)
         mask.maskset(c).apply(c)
         return dev_ppl(c)
@@ -98,21 +114,43 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     def record(step: int) -> None:
         with torch.no_grad():
             w = named[param].detach()[::rs, ::cs].reshape(-1).float().numpy()
-            drift = {c: round((sum(float((named[n].detach() - start[n]).pow(2).sum()) for n in ns)
-                               / max(1, sum(named[n].numel() for n in ns))) ** 0.5, 7) for c, ns in groups}
+            drift = {
+                c: round(
+                    (
+                        sum(float((named[n].detach() - start[n]).pow(2).sum()) for n in ns)
+                        / max(1, sum(named[n].numel() for n in ns))
+                    )
+                    ** 0.5,
+                    7,
+                )
+                for c, ns in groups
+            }
             l1 = _l1(model)
         phase, lam = gcfg.lam(step if reg.frozen_at is None else reg.frozen_at)
         norms = {}
         for g in unit_names:
             k = reg.mask.keep[g] if reg.mask is not None else None
-            norms[g] = {"removed": round(float(l1[g][~k].mean()), 6) if k is not None and bool((~k).any()) else None,
-                        "kept": round(float(l1[g][k].mean() if k is not None else l1[g].mean()), 6)}
+            norms[g] = {
+                "removed": round(float(l1[g][~k].mean()), 6) if k is not None and bool((~k).any()) else None,
+                "kept": round(float(l1[g][k].mean() if k is not None else l1[g].mean()), 6),
+            }
         deltas.append(w - w0)
-        frames.append({"step": step, "dev_ppl": dev_ppl(model), "drift": drift, "pruned_nonzero": 0,
-                       "lam": lam, "phase": phase, "mag_ratio": reg.mag_ratio(model) if reg.mask is not None else None,
-                       "norms": norms})
-        progress(f"site-greg: step {step}/{steps}, lambda {lam:g}, dev ppl {frames[-1]['dev_ppl']}, "
-                 f"mag ratio {frames[-1]['mag_ratio']}")
+        frames.append(
+            {
+                "step": step,
+                "dev_ppl": dev_ppl(model),
+                "drift": drift,
+                "pruned_nonzero": 0,
+                "lam": lam,
+                "phase": phase,
+                "mag_ratio": reg.mag_ratio(model) if reg.mask is not None else None,
+                "norms": norms,
+            }
+        )
+        progress(
+            f"site-greg: step {step}/{steps}, lambda {lam:g}, dev ppl {frames[-1]['dev_ppl']}, "
+            f"mag ratio {frames[-1]['mag_ratio']}"
+        )
 
     def after_step(m, optimizer) -> None:
         reg(m, optimizer)
@@ -122,8 +160,17 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     record(0)
     # the penalty phase as greg_prune runs it: half the reference learning rate, constant
     short = [f"train.max_steps={steps}", f"train.log_every={every}", "train.save_every=0", f"train.threads={threads}"]
-    pcfg = with_overrides(cfg, short, "GReg penalty-phase config", seed=seed, lr=cfg.train.lr * 0.5, epochs=total,
-                          decay_start=0, decay_on_plateau=False, early_stop_patience=0)
+    pcfg = with_overrides(
+        cfg,
+        short,
+        "GReg penalty-phase config",
+        seed=seed,
+        lr=cfg.train.lr * 0.5,
+        epochs=total,
+        decay_start=0,
+        decay_on_plateau=False,
+        early_stop_patience=0,
+    )
     model.train()
     train_logged(pcfg, model, (sv, tv), frames, after_step)
     model.eval()
@@ -131,31 +178,61 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
     t = pcfg.train
     prov = provenance(argv if argv is not None else [])
     if argv is None:
-        prov["command"] = (f"nmtprune.site.greg_frames.record_greg({str(model_dir)!r}, study={str(study)!r}, "
-                           f"mode={mode!r}, fraction={fraction}, steps={steps}, every={every}, seed={seed})")
+        prov["command"] = (
+            f"nmtprune.site.greg_frames.record_greg({str(model_dir)!r}, study={str(study)!r}, "
+            f"mode={mode!r}, fraction={fraction}, steps={steps}, every={every}, seed={seed})"
+        )
     removed = {g: int((~reg.mask.keep[g]).sum()) for g in unit_names}
     art = {
-        "format": FORMAT, "version": VERSION,
-        "id": f"{mode}/{spec.scope}@{round(fraction * 100)}", "kind": "greg", "init": None,
+        "format": FORMAT,
+        "version": VERSION,
+        "id": f"{mode}/{spec.scope}@{round(fraction * 100)}",
+        "kind": "greg",
+        "init": None,
         "provenance": {**prov, "seed": seed, "seconds": round(time.perf_counter() - t0, 1)},
         "model": {"dir": str(model_dir), "hash": model_hash(model_dir), "corpus": cfg.data.corpus},
-        "method": METHOD, "score": "units-l1", "selection": spec.scope, "sparsity": fraction,
-        "recipe": {"steps": steps, "every": every, "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size,
-                   "bf16": t.bf16, "threads": threads, "dev_sentences": dev_ppl.sentences, "dev_split": cfg.data.dev_split,
-                   "recipe": f"GReg penalty phase of {study} (unit_greg, {mode}): half the reference learning "
-                             f"rate, constant, first `steps` of its {total} steps"},
+        "method": METHOD,
+        "score": "units-l1",
+        "selection": spec.scope,
+        "sparsity": fraction,
+        "recipe": {
+            "steps": steps,
+            "every": every,
+            "optimizer": t.optimizer,
+            "lr": t.lr,
+            "batch_size": t.batch_size,
+            "bf16": t.bf16,
+            "threads": threads,
+            "dev_sentences": dev_ppl.sentences,
+            "dev_split": cfg.data.dev_split,
+            "recipe": f"GReg penalty phase of {study} (unit_greg, {mode}): half the reference learning "
+            f"rate, constant, first `steps` of its {total} steps",
+        },
         "dense_dev_ppl": dense_ppl,
-        "param": param, "shape": list(named[param].shape), **grid,
+        "param": param,
+        "shape": list(named[param].shape),
+        **grid,
         "blocks": grid_blocks(param, named[param].shape, grid, cfg),
         # nothing is masked during the phase: every shown cell is kept
-        **encode_frames(frames, deltas, w0, np.ones(w0.size, dtype=np.uint8), grid, traces=6), "frames": frames,
-        "greg": {"mode": mode, "fraction": fraction, "scope": spec.scope, "delta": gcfg.delta, "every": gcfg.every,
-                 "ceiling": gcfg.ceiling, "stabilize": gcfg.stabilize, "phase_steps": total,
-                 "frozen_at": reg.frozen_at, "removed": removed,
-                 # a row of the shown matrix belongs to unit (row mod n): 1 where that unit is removed
-                 "removed_rows": b64(_removed_rows(model, param, rows_of, reg.mask)),
-                 "ppl_pruned_without_penalty": without if reg.mask is not None and mode == "greg-1" else None,
-                 "ppl_after_penalty": frames[-1]["dev_ppl"], "ppl_after_penalty_pruned": pruned_ppl(model, reg.mask)},
+        **encode_frames(frames, deltas, w0, np.ones(w0.size, dtype=np.uint8), grid, traces=6),
+        "frames": frames,
+        "greg": {
+            "mode": mode,
+            "fraction": fraction,
+            "scope": spec.scope,
+            "delta": gcfg.delta,
+            "every": gcfg.every,
+            "ceiling": gcfg.ceiling,
+            "stabilize": gcfg.stabilize,
+            "phase_steps": total,
+            "frozen_at": reg.frozen_at,
+            "removed": removed,
+            # a row of the shown matrix belongs to unit (row mod n): 1 where that unit is removed
+            "removed_rows": b64(_removed_rows(model, param, rows_of, reg.mask)),
+            "ppl_pruned_without_penalty": without if reg.mask is not None and mode == "greg-1" else None,
+            "ppl_after_penalty": frames[-1]["dev_ppl"],
+            "ppl_after_penalty_pruned": pruned_ppl(model, reg.mask),
+        },
     }
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +243,7 @@ def record_greg(model_dir: str | Path, out: Optional[str | Path] = None, *, stud
 def _removed_rows(model, param: str, rows_of: np.ndarray, mask) -> np.ndarray:
     """uint8 (shown rows,): 1 where the shown row is an incoming row of a removed unit."""
     from ..prune.units import axis_keeps
+
     rows, _ = axis_keeps(model, mask).get(param, (None, None))
     if rows is None:
         return np.zeros(len(rows_of), dtype=np.uint8)

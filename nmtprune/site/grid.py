@@ -3,6 +3,7 @@
 Shared by the export, the retraining-frame recorders and the videos, so every picture of a matrix
 names its cells the same way.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,13 @@ def display_grid(shape: tuple[int, int], max_rows: int, max_cols: int) -> dict:
     (its true value and its true pruned-at sparsity; averaging would invent weights)."""
     rows, cols = shape
     rs, cs = max(1, math.ceil(rows / max_rows)), max(1, math.ceil(cols / max_cols))
-    return {"rows": len(range(0, rows, rs)), "cols": len(range(0, cols, cs)), "row_stride": rs,
-            "col_stride": cs, "rule": grid_rule(shape, rs, cs)}
+    return {
+        "rows": len(range(0, rows, rs)),
+        "cols": len(range(0, cols, cs)),
+        "row_stride": rs,
+        "col_stride": cs,
+        "rule": grid_rule(shape, rs, cs),
+    }
 
 
 def grid_blocks(name: str, shape, grid: dict, cfg) -> list[dict]:
@@ -45,8 +51,15 @@ def grid_blocks(name: str, shape, grid: dict, cfg) -> list[dict]:
         return []
     out = []
     for bname, rs, cs in gate_blocks(name, tuple(shape), cfg.model.emb_dim, cfg.model.input_feed):
-        out.append({"name": bname, "r0": -(-rs.start // grid["row_stride"]), "r1": -(-rs.stop // grid["row_stride"]),
-                    "c0": -(-cs.start // grid["col_stride"]), "c1": -(-cs.stop // grid["col_stride"])})
+        out.append(
+            {
+                "name": bname,
+                "r0": -(-rs.start // grid["row_stride"]),
+                "r1": -(-rs.stop // grid["row_stride"]),
+                "c0": -(-cs.start // grid["col_stride"]),
+                "c1": -(-cs.stop // grid["col_stride"]),
+            }
+        )
     return out
 
 

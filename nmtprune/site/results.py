@@ -16,6 +16,7 @@ curve never mixes evaluation settings. The dense point (sparsity / fraction 0) j
 The info names that study's YAML (``study_path``), so the site can print the sweep that would measure
 a method the results lack.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -54,8 +55,16 @@ def _curves(pts: dict, dense: list[dict], extra=()) -> dict:
     for key, by_s in pts.items():
         if dense:
             by_s.setdefault(0.0, []).extend(dense)
-        curves[key] = [{"sparsity": s, "bleu": _mean(ms, "bleu_tok_lc"), "ppl": _mean(ms, "ppl"), "n": len(ms),
-                        **{k: _mean(ms, k) for k in extra}} for s, ms in sorted(by_s.items())]
+        curves[key] = [
+            {
+                "sparsity": s,
+                "bleu": _mean(ms, "bleu_tok_lc"),
+                "ppl": _mean(ms, "ppl"),
+                "n": len(ms),
+                **{k: _mean(ms, k) for k in extra},
+            }
+            for s, ms in sorted(by_s.items())
+        ]
     return curves
 
 
@@ -74,8 +83,15 @@ def _study_path(use: list[dict], study) -> Optional[str]:
 
 def _info(use: list[dict], matched: bool, study) -> dict:
     ev = use[0]["params"].get("eval", {}) if use else {}
-    return {"study": study, "study_path": _study_path(use, study), "matched_model": matched, "points": len(use),
-            "split": ev.get("split"), "beam": ev.get("beam"), "max_sentences": ev.get("max_sentences")}
+    return {
+        "study": study,
+        "study_path": _study_path(use, study),
+        "matched_model": matched,
+        "points": len(use),
+        "split": ev.get("split"),
+        "beam": ev.get("beam"),
+        "max_sentences": ev.get("max_sentences"),
+    }
 
 
 def read_unit_curves(results_dir, mhash: str) -> tuple[dict, dict]:
@@ -109,9 +125,14 @@ def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
     curves = _curves(pts, dense)
     units, uinfo = read_unit_curves(results_dir, mhash)
     curves.update(units)
-    info = {"source": str(results_dir), **_info(use, matched, study), "bleu": "BLEU (tokenised, lowercased)",
-            "units": uinfo}
+    info = {
+        "source": str(results_dir),
+        **_info(use, matched, study),
+        "bleu": "BLEU (tokenised, lowercased)",
+        "units": uinfo,
+    }
     # the site warns when curves are not the exported model's: any kind with points that did not match
-    info["matched_model"] = all(i["matched_model"] for i in (info, uinfo) if i["points"]) and \
-        bool(info["points"] or uinfo["points"])
+    info["matched_model"] = all(i["matched_model"] for i in (info, uinfo) if i["points"]) and bool(
+        info["points"] or uinfo["points"]
+    )
     return curves, info

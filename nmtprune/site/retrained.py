@@ -13,6 +13,7 @@ the seeds' own values, so the site draws error bars of measured values only.
 Results of the exported model (same ``model_hash``) are preferred, as for the pruned-only curves
 (:mod:`.results`); ``matched_model`` says which were used.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -37,8 +38,14 @@ def _rows(root: Path) -> list[dict]:
 
 def _point(x: float, ms: list[dict]) -> dict:
     bleu, std, n = mean_std([m.get("bleu_tok_lc") for m in ms])
-    return {"sparsity": x, "bleu": bleu, "bleu_std": std, "n": n, "ppl": mean_std([m.get("ppl") for m in ms])[0],
-            "bleus": [m.get("bleu_tok_lc") for m in ms if m.get("bleu_tok_lc") is not None]}
+    return {
+        "sparsity": x,
+        "bleu": bleu,
+        "bleu_std": std,
+        "n": n,
+        "ppl": mean_std([m.get("ppl") for m in ms])[0],
+        "bleus": [m.get("bleu_tok_lc") for m in ms if m.get("bleu_tok_lc") is not None],
+    }
 
 
 def _method_of(p: dict) -> Optional[tuple[str, float]]:
@@ -90,8 +97,15 @@ def read_retrained(results_dir, mhash: str) -> tuple[dict, dict]:
     for key in sorted((k for _, k in best.values()), key=lambda k: (k[0], k[1], k[2] != "one-shot", k[2])):
         mid, kind, schedule, study = key
         label = RETRAIN_KINDS[kind] + ("" if schedule == "one-shot" else f" ({schedule})")
-        series[mid].append({"kind": kind, "label": label, "schedule": schedule, "study": study,
-                            "study_path": paths.get(key) or (f"studies/{study}.yaml" if study else None),
-                            "matched_model": bool(matched),
-                            "points": [_point(x, ms) for x, ms in sorted(pts[key].items())]})
+        series[mid].append(
+            {
+                "kind": kind,
+                "label": label,
+                "schedule": schedule,
+                "study": study,
+                "study_path": paths.get(key) or (f"studies/{study}.yaml" if study else None),
+                "matched_model": bool(matched),
+                "points": [_point(x, ms) for x, ms in sorted(pts[key].items())],
+            }
+        )
     return dict(series), {str(s): _point(0.0, ms) for s, ms in sorted(dense.items(), key=lambda kv: str(kv[0]))}

@@ -1,4 +1,5 @@
 """Scores computed for the site exactly as the study computes them (same seed, same scoring batches)."""
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -26,5 +27,6 @@ def score_runner(cfg, src_vocab, tgt_vocab, seed: int = 0, extra: Optional[dict]
             kw["record"] = ctx.setdefault("record", {})
             ctx["batches"] = used
         return run_score(spec, model, used, **kw)
+
     run.batches = batches
     return run

@@ -3,6 +3,7 @@
 Greedy decoding of 3 short sentences costs milliseconds; the selection (O(N)) dominates, so each
 score is computed once and each (method, level) costs one :func:`select` and one mask application.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +24,17 @@ def _pick(data: ParallelData, n: int) -> list[int]:
     return idx or list(range(min(n, len(data))))
 
 
-def sample_translations(model_dir: str | Path, methods: list[dict], levels: list[int], *, n: int = 3,
-                        split: Optional[str] = None, seed: int = 0, score_fn: Optional[Callable] = None,
-                        progress=print) -> dict:
+def sample_translations(
+    model_dir: str | Path,
+    methods: list[dict],
+    levels: list[int],
+    *,
+    n: int = 3,
+    split: Optional[str] = None,
+    seed: int = 0,
+    score_fn: Optional[Callable] = None,
+    progress=print,
+) -> dict:
     """Fill ``methods[i]["samples"]`` with ``[{"level", "hyps"}]``; return the sources and references.
 
     ``score_fn(name, model)`` computes a score (default: the registry's function with ``seed``; the
@@ -37,11 +46,13 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
     score_fn = score_fn or (lambda name, m: run_score(name, m, seed=seed))
     model, cfg, src_vocab, tgt_vocab = load_model(model_dir)
     split = split or cfg.data.dev_split
-    full = load_split(cfg.data.corpus, split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase,
-                      src_vocab, tgt_vocab)
+    full = load_split(
+        cfg.data.corpus, split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase, src_vocab, tgt_vocab
+    )
     idx = _pick(full, n)
-    data = ParallelData(*[[getattr(full, f)[i] for i in idx] for f in
-                          ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")])
+    data = ParallelData(
+        *[[getattr(full, f)[i] for i in idx] for f in ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")]
+    )
     detok = Tokenizer(cfg.data.tgt_lang, cfg.data.lowercase)
     dense_state = {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -70,5 +81,11 @@ def sample_translations(model_dir: str | Path, methods: list[dict], levels: list
                 select(scores[m["score"]], model, lv / 100, m["selection"]).apply(model)
             m["samples"].append({"level": lv, "hyps": decode()})
     model.load_state_dict(dense_state)
-    return {"split": split, "corpus": cfg.data.corpus, "decoding": "greedy", "levels": list(levels),
-            "sources": [full.raw_src[i] for i in idx], "references": [full.raw_tgt[i] for i in idx]}
+    return {
+        "split": split,
+        "corpus": cfg.data.corpus,
+        "decoding": "greedy",
+        "levels": list(levels),
+        "sources": [full.raw_src[i] for i in idx],
+        "references": [full.raw_tgt[i] for i in idx],
+    }

@@ -20,6 +20,7 @@ own bins (an attention unit's L1 and a tied LSTM unit's differ by a large factor
 the pooled normalised scores on shared bins; and the parameter count of the physically shrunk
 model (:func:`nmtprune.prune.units.shrunk_config`) at every level.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -28,8 +29,16 @@ import torch
 
 from .encode import LEVELS, b64, hist_of
 
-__all__ = ["UNIT_PREFIX", "UNIT_SCOPES", "UNIT_NORMALIZE", "shown_unit_scores", "is_unit_score", "unit_scores",
-           "unit_method", "unit_histogram"]
+__all__ = [
+    "UNIT_PREFIX",
+    "UNIT_SCOPES",
+    "UNIT_NORMALIZE",
+    "shown_unit_scores",
+    "is_unit_score",
+    "unit_scores",
+    "unit_method",
+    "unit_histogram",
+]
 
 UNIT_PREFIX = "units-"  # "units-l1" is the unit score "l1" (nmtprune.prune.score_names("unit"))
 UNIT_SCOPES = ("per-layer", "global")
@@ -39,12 +48,14 @@ UNIT_BINS = 40  # histogram bins per group: 512 units fill 40 bins without gaps
 
 def is_unit_score(name: str) -> bool:
     from ..prune.registry import score_names
-    return name.startswith(UNIT_PREFIX) and name[len(UNIT_PREFIX):] in score_names("unit")
+
+    return name.startswith(UNIT_PREFIX) and name[len(UNIT_PREFIX) :] in score_names("unit")
 
 
 def shown_unit_scores() -> list[str]:
     """The unit scores the site always shows (their spec says ``shown``); the studied ones join them."""
     from ..prune.registry import get_score, score_names
+
     return [UNIT_PREFIX + n for n in score_names("unit") if get_score(n).shown]
 
 
@@ -52,7 +63,8 @@ def unit_scores(name: str, model, seed: int = 0, batches: Optional[Callable[[int
     """{group: FloatTensor (n_units,)} of the unit score ``units-<name>``; ``batches(n)`` gives
     scoring batches to the scores that need data (n: the spec's ``n_batches``)."""
     from ..prune.registry import get_score, run_score
-    spec = get_score(name[len(UNIT_PREFIX):], kind="unit")
+
+    spec = get_score(name[len(UNIT_PREFIX) :], kind="unit")
     if spec.needs_data and batches is None:
         raise ValueError(f"unit score {spec.name!r} needs scoring batches")
     return {g: s.detach().float().cpu() for g, s in run_score(spec, model, batches, seed=seed).items()}
@@ -65,13 +77,19 @@ def unit_histogram(scores: dict) -> dict:
     for g, s in scores.items():
         h = hist_of({g: s.reshape(-1)}, bins=UNIT_BINS)
         ranges[g], counts[g] = [h["lo"], h["hi"]], h["counts"][g]
-    return {"lo": min(r[0] for r in ranges.values()), "hi": max(r[1] for r in ranges.values()), "bins": UNIT_BINS,
-            "counts": counts, "ranges": ranges}
+    return {
+        "lo": min(r[0] for r in ranges.values()),
+        "hi": max(r[1] for r in ranges.values()),
+        "bins": UNIT_BINS,
+        "counts": counts,
+        "ranges": ranges,
+    }
 
 
 def _n_params(cfg) -> int:
     """Parameters of a model with config ``cfg``, built on the meta device (no memory, no init cost)."""
     from ..models.seq2seq import Seq2Seq
+
     with torch.device("meta"):
         return sum(p.numel() for p in Seq2Seq(cfg).parameters())
 
@@ -97,6 +115,7 @@ def unit_method(score: str, scheme: str, scores: dict, model, classes, params, g
     from ..prune.units import axis_keeps, select_units, shrunk_config, unit_groups
     from ..prune.units.groups import UnitError
     from ..prune.units.select import group_scale
+
     groups = unit_groups(model.cfg)
     norm = UNIT_NORMALIZE if scheme == "global" else "none"
     # the scores the selection compares: raw per layer, each group divided by its l2 norm globally
@@ -104,8 +123,10 @@ def unit_method(score: str, scheme: str, scores: dict, model, classes, params, g
     shapes = {p: tuple(params[p].shape) for c in classes for p in c.params}
     sizes = {c.name: c.numel(model) for c in classes}
     # q per axis: (rows,) and (cols,) int16, 99 until a level removes that row's / column's unit
-    q_axes = {p: [torch.full((s[0],), 99, dtype=torch.int16), torch.full((s[1],), 99, dtype=torch.int16)]
-              for p, s in shapes.items()}
+    q_axes = {
+        p: [torch.full((s[0],), 99, dtype=torch.int16), torch.full((s[1],), 99, dtype=torch.int16)]
+        for p, s in shapes.items()
+    }
     kept = {g.name: [] for g in groups}
     cut = {g.name: [] for g in groups}
     class_sparsity = {c: [] for c in sizes}
@@ -129,8 +150,9 @@ def unit_method(score: str, scheme: str, scores: dict, model, classes, params, g
                 if k is not None:  # first level that removes the unit: pruned at S iff q < S
                     q_axes[p][axis][(~k) & (q_axes[p][axis] == 99)] = lv - 1
         for c in classes:
-            class_sparsity[c.name].append(round(sum(_pruned(keeps.get(p), shapes[p]) for p in c.params)
-                                                / sizes[c.name], 5))
+            class_sparsity[c.name].append(
+                round(sum(_pruned(keeps.get(p), shapes[p]) for p in c.params) / sizes[c.name], 5)
+            )
         key = tuple(kept[g.name][-1] for g in groups)
         if key not in cache:
             cache[key] = _n_params(shrunk_config(model.cfg, mask))
@@ -146,15 +168,42 @@ def unit_method(score: str, scheme: str, scores: dict, model, classes, params, g
 
     n = len(LEVELS)
     hist = unit_histogram(compared)
-    units = {"scope": scheme, "normalize": norm, "limit": limit,
-             "groups": [{"name": g.name, "members": list(g.members), "size": g.size, "kept": kept[g.name],
-                         "cut": cut[g.name], "hist": {"lo": hist["ranges"][g.name][0], "hi": hist["ranges"][g.name][1],
-                                                      "counts": hist["counts"][g.name]}}
-                        for g in groups],
-             "bins": UNIT_BINS, "params": n_params, "dense_params": sum(p.numel() for p in model.parameters())}
+    units = {
+        "scope": scheme,
+        "normalize": norm,
+        "limit": limit,
+        "groups": [
+            {
+                "name": g.name,
+                "members": list(g.members),
+                "size": g.size,
+                "kept": kept[g.name],
+                "cut": cut[g.name],
+                "hist": {
+                    "lo": hist["ranges"][g.name][0],
+                    "hi": hist["ranges"][g.name][1],
+                    "counts": hist["counts"][g.name],
+                },
+            }
+            for g in groups
+        ],
+        "bins": UNIT_BINS,
+        "params": n_params,
+        "dense_params": sum(p.numel() for p in model.parameters()),
+    }
     if scheme == "global":  # normalised scores are comparable across groups: one pool, shared bins
         units["pooled"] = hist_of(compared, bins=UNIT_BINS)
-    return {"id": f"{score}/{scheme}", "score": score, "selection": scheme, "sigma": None,
-            "global_threshold": global_cut, "class_threshold": {c: [None] * n for c in sizes},
-            "class_sparsity": class_sparsity, "pruned_at": pruned_at, "curve": [], "samples": [], "units": units,
-            "_prune": prune}
+    return {
+        "id": f"{score}/{scheme}",
+        "score": score,
+        "selection": scheme,
+        "sigma": None,
+        "global_threshold": global_cut,
+        "class_threshold": {c: [None] * n for c in sizes},
+        "class_sparsity": class_sparsity,
+        "pruned_at": pruned_at,
+        "curve": [],
+        "samples": [],
+        "units": units,
+        "_prune": prune,
+    }

@@ -16,6 +16,7 @@ marker, and a caption with the step and dev perplexity (:func:`.video_training.t
 through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel; the GIF (half the frame rate,
 640 px wide) through Pillow.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -49,8 +50,9 @@ def _load_export(export: Optional[str], model_dir: Optional[str], results_dir, m
     return build_export(model_dir, results_dir, scores=(method.split("/")[0],), samples=0, progress=lambda *_: None)
 
 
-def find_training(method: str, export: dict, frames: Optional[str | Path] = None,
-                  frames_dir: Optional[str | Path] = None) -> Optional[dict]:
+def find_training(
+    method: str, export: dict, frames: Optional[str | Path] = None, frames_dir: Optional[str | Path] = None
+) -> Optional[dict]:
     """The training-frames artifact the video shows for ``method``, or None.
 
     ``frames`` (a file) wins and must be of ``method``; else the export's own artifact of the method
@@ -68,15 +70,27 @@ def find_training(method: str, export: dict, frames: Optional[str | Path] = None
     return next((a for a in load_frames([frames_dir]) if a["method"] == method), None)
 
 
-def render_video(method: str, out: str | Path, *, export: Optional[str] = None, model_dir: Optional[str] = None,
-                 results_dir=None, fps: int = 10, seconds: float = 12.0, weight_class: Optional[str] = None,
-                 gif: bool = True, frames: Optional[str | Path] = None, frames_dir: Optional[str | Path] = None,
-                 train_seconds: float = 8.0) -> dict:
+def render_video(
+    method: str,
+    out: str | Path,
+    *,
+    export: Optional[str] = None,
+    model_dir: Optional[str] = None,
+    results_dir=None,
+    fps: int = 10,
+    seconds: float = 12.0,
+    weight_class: Optional[str] = None,
+    gif: bool = True,
+    frames: Optional[str | Path] = None,
+    frames_dir: Optional[str | Path] = None,
+    train_seconds: float = 8.0,
+) -> dict:
     """Write ``out`` (.mp4; a .gif beside it unless ``gif=False``; or just a .gif). Returns paths and frame counts.
 
     ``seconds``: the pruning sweep; ``train_seconds``: the retraining segment, present when
     :func:`find_training` finds frames (``frames``, ``frames_dir``). Together at most a minute."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -86,12 +100,17 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         raise ValueError(f"unknown method {method!r}; the export has {[x['id'] for x in d['methods']]}")
     training = find_training(method, d, frames, frames_dir)
     if seconds + (train_seconds if training else 0) > MAX_SECONDS:
-        raise ValueError(f"the video would last {seconds + (train_seconds if training else 0):g} s; "
-                         f"keep --seconds (+ --train-seconds) within {MAX_SECONDS:g}")
+        raise ValueError(
+            f"the video would last {seconds + (train_seconds if training else 0):g} s; "
+            f"keep --seconds (+ --train-seconds) within {MAX_SECONDS:g}"
+        )
     score = next(s for s in d["scores"] if s["name"] == m["score"])
     hist, classes = score["histogram"], d["classes"]
-    cls = next((c for c in classes if c["name"] == weight_class), None) if weight_class else \
-        max(classes, key=lambda c: c["size"] if c["params"][0]["blocks"] else 0)  # an LSTM class shows the gates
+    cls = (
+        next((c for c in classes if c["name"] == weight_class), None)
+        if weight_class
+        else max(classes, key=lambda c: c["size"] if c["params"][0]["blocks"] else 0)
+    )  # an LSTM class shows the gates
     if cls is None:
         raise ValueError(f"unknown weight class {weight_class!r}")
     p = cls["params"][0]
@@ -120,13 +139,21 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         ax.tick_params(labelsize=7)
     ax_m = fig.add_subplot(gs[:, 2])
     img = ax_m.imshow(base_rgb, aspect="auto", interpolation="nearest")
-    ax_m.set_title(f"{p['name']} ({'×'.join(map(str, p['shape']))})\nshown: every {p['row_stride']}th row, "
-                   f"{p['col_stride']}th col", fontsize=8.5)
+    ax_m.set_title(
+        f"{p['name']} ({'×'.join(map(str, p['shape']))})\nshown: every {p['row_stride']}th row, "
+        f"{p['col_stride']}th col",
+        fontsize=8.5,
+    )
     ax_m.set_xticks([]), ax_m.set_yticks([])
     for b in p["blocks"]:
-        ax_m.add_patch(plt.Rectangle((b["c0"] - 0.5, b["r0"] - 0.5), b["c1"] - b["c0"], b["r1"] - b["r0"],
-                                     fill=False, lw=0.8, ec="black"))
-        ax_m.text(b["c0"] + 1, b["r0"] + 1, b["name"], fontsize=7, va="top", bbox={"fc": "white", "alpha": 0.75, "pad": 1})
+        ax_m.add_patch(
+            plt.Rectangle(
+                (b["c0"] - 0.5, b["r0"] - 0.5), b["c1"] - b["c0"], b["r1"] - b["r0"], fill=False, lw=0.8, ec="black"
+            )
+        )
+        ax_m.text(
+            b["c0"] + 1, b["r0"] + 1, b["name"], fontsize=7, va="top", bbox={"fc": "white", "alpha": 0.75, "pad": 1}
+        )
     ax_b = fig.add_subplot(gs[:2, 3])
     names = [c["name"] for c in classes][::-1]
     cbars = ax_b.barh(names, [0] * len(names), color=DARK)
@@ -136,11 +163,18 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
     xs, ys = bleu_series(m)  # a unit method's: against the % of units removed (unit-eval results)
     if xs:
         ax_c.plot(xs, ys, color=ACCENT, lw=2)
-    ax_c.set_xlim(0, 100), ax_c.set_title(("BLEU vs % of units removed" if update_units else
-                                          "BLEU (tokenised, lowercased)") if xs else "BLEU: no results in export",
-                                         fontsize=9, loc="left")
+    (
+        ax_c.set_xlim(0, 100),
+        ax_c.set_title(
+            ("BLEU vs % of units removed" if update_units else "BLEU (tokenised, lowercased)")
+            if xs
+            else "BLEU: no results in export",
+            fontsize=9,
+            loc="left",
+        ),
+    )
     ax_c.tick_params(labelsize=7)
-    marker, = ax_c.plot([], [], "o", color=ACCENT, ms=8)
+    (marker,) = ax_c.plot([], [], "o", color=ACCENT, ms=8)
     vline = ax_c.axvline(0, color="#444", ls="--", lw=1)
     s_text = fig.text(0.5, 0.915, "", ha="center", fontsize=14)
     caption = fig.text(0.04, 0.03, "", ha="left", va="bottom", fontsize=11.5, wrap=True)
@@ -151,11 +185,14 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         s = levels[i]
         if "units" in m:  # a hidden-unit method's level is the share of the units removed
             where = "all hidden units" if m["units"]["scope"] == "global" else "every layer's units"
-            s_text.set_text(f"{s} % of {where} removed  ·  {m['units']['params'][s]:,} of "
-                            f"{m['units']['dense_params']:,} parameters left")
+            s_text.set_text(
+                f"{s} % of {where} removed  ·  {m['units']['params'][s]:,} of "
+                f"{m['units']['dense_params']:,} parameters left"
+            )
         else:
-            s_text.set_text(f"sparsity {s} %  ·  {d['model']['total']:,} weights, "
-                            f"{round(s / 100 * d['model']['total']):,} pruned")
+            s_text.set_text(
+                f"sparsity {s} %  ·  {d['model']['total']:,} weights, {round(s / 100 * d['model']['total']):,} pruned"
+            )
         if update_units is not None:
             update_units(s)
         st = steps[min(len(steps) - 1, i * len(steps) // n)]
@@ -197,17 +234,32 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         segments.append((nt, training_segment(training, m["label"], nt, HOLD)))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"method": method, "class": cls["name"], "fps": fps, "frames": sum(k for k, _ in segments),
-              "training_frames": segments[1][0] if training is not None else 0,
-              "training": training["id"] if training is not None else None, "bleu_points": len(xs),
-              "panels": "units" if update_units is not None else "classes"}
+    result = {
+        "method": method,
+        "class": cls["name"],
+        "fps": fps,
+        "frames": sum(k for k, _ in segments),
+        "training_frames": segments[1][0] if training is not None else 0,
+        "training": training["id"] if training is not None else None,
+        "bleu_points": len(xs),
+        "panels": "units" if update_units is not None else "classes",
+    }
     gif_frames = []
     writer = None
     if out.suffix.lower() != ".gif":
         import imageio_ffmpeg
-        writer = imageio_ffmpeg.write_frames(str(out), (1280, 720), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-                                             quality=None, bitrate=None, output_params=["-crf", "23"],
-                                             macro_block_size=16)
+
+        writer = imageio_ffmpeg.write_frames(
+            str(out),
+            (1280, 720),
+            fps=fps,
+            codec="libx264",
+            pix_fmt_out="yuv420p",
+            quality=None,
+            bitrate=None,
+            output_params=["-crf", "23"],
+            macro_block_size=16,
+        )
         writer.send(None)
         result["mp4"] = str(out)
     k = 0  # the video's frame index, across segments (the GIF keeps every second one)
@@ -226,6 +278,7 @@ def render_video(method: str, out: str | Path, *, export: Optional[str] = None, 
         plt.close("all")  # the sweep's figure and the retraining segment's
     if gif or out.suffix.lower() == ".gif":
         from PIL import Image
+
         gpath = out if out.suffix.lower() == ".gif" else out.with_suffix(".gif")
         ims = [Image.fromarray(f).quantize(colors=64, method=Image.Quantize.MEDIANCUT) for f in gif_frames]
         ims[0].save(gpath, save_all=True, append_images=ims[1:], duration=round(2000 / fps), loop=0, optimize=True)

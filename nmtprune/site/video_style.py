@@ -1,4 +1,5 @@
 """The videos' colours, the same as the site's (``static/css/site.css``, ``static/js/matrix.js``)."""
+
 from __future__ import annotations
 
 import numpy as np

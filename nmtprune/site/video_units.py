@@ -11,6 +11,7 @@ method's exported ``units`` block:
   it drawn dark;
 * the units each group keeps at f, and the parameter count of the physically shrunk model against f.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,12 @@ def unit_panels(fig, gs, m: dict) -> Callable[[int], None]:
         pool = u.get("pooled")
         h = {"lo": pool["lo"], "hi": pool["hi"], "counts": pool["counts"][g["name"]]} if pool else g["hist"]
         edges = np.linspace(h["lo"], h["hi"], len(h["counts"]) + 1)
-        bars = ax.bar((edges[:-1] + edges[1:]) / 2, np.sqrt(np.asarray(h["counts"], dtype=float)),  # sqrt: as the site
-                      width=edges[1] - edges[0], color=LIGHT)
+        bars = ax.bar(
+            (edges[:-1] + edges[1:]) / 2,
+            np.sqrt(np.asarray(h["counts"], dtype=float)),  # sqrt: as the site
+            width=edges[1] - edges[0],
+            color=LIGHT,
+        )
         line = ax.axvline(h["lo"], color=LINE, lw=1.5)
         title = ax.set_title(g["name"], fontsize=9, loc="left")
         ax.set_yticks([])
@@ -64,15 +69,17 @@ def unit_panels(fig, gs, m: dict) -> Callable[[int], None]:
     ax_k.set_xlim(0, 1), ax_k.set_title("units kept per group", fontsize=9, loc="left")
     ax_k.set_yticks([]), ax_k.tick_params(labelsize=7)
     # group names are long (src_layer1+tgt_layer1): written on the bars, not as tick labels cut off at the edge
-    klabels = [ax_k.text(0.02, j, "", fontsize=7, va="center", bbox={"fc": "white", "alpha": 0.8, "pad": 1})
-               for j in range(len(names))]
+    klabels = [
+        ax_k.text(0.02, j, "", fontsize=7, va="center", bbox={"fc": "white", "alpha": 0.8, "pad": 1})
+        for j in range(len(names))
+    ]
     ax_p = fig.add_subplot(gs[3, 1])
     levels = list(range(len(u["params"])))
     ax_p.plot(levels, [v / u["dense_params"] for v in u["params"]], color=ACCENT, lw=2)
     ax_p.set_xlim(0, 100), ax_p.set_ylim(0, 1.05)
     ax_p.set_title("parameters left (shrunk model / dense)", fontsize=9, loc="left")
     ax_p.tick_params(labelsize=7)
-    pmark, = ax_p.plot([], [], "o", color=ACCENT, ms=7)
+    (pmark,) = ax_p.plot([], [], "o", color=ACCENT, ms=7)
 
     def update(s: int) -> None:
         lv = min(s, u["limit"])
@@ -88,4 +95,5 @@ def unit_panels(fig, gs, m: dict) -> Callable[[int], None]:
             rect.set_width(g["kept"][lv] / g["size"])
             label.set_text(f"{name}: {g['kept'][lv]} / {g['size']}")
         pmark.set_data([s], [u["params"][s] / u["dense_params"]])
+
     return update

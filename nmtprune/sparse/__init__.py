@@ -8,9 +8,19 @@
 Training reads and writes these (a checkpoint of a masked run saves its masks; a pruned model may be
 stored compressed), and pruning builds them, so they sit below both.
 """
+
 from .compressed import SparseFileError, load_compressed, save_compressed
 from .masks import FORMAT, VERSION, MaskFileError, MaskSet
 from .targets import class_groups, prunable
 
-__all__ = ["MaskSet", "MaskFileError", "FORMAT", "VERSION", "SparseFileError", "save_compressed", "load_compressed",
-           "prunable", "class_groups"]
+__all__ = [
+    "MaskSet",
+    "MaskFileError",
+    "FORMAT",
+    "VERSION",
+    "SparseFileError",
+    "save_compressed",
+    "load_compressed",
+    "prunable",
+    "class_groups",
+]

@@ -9,6 +9,7 @@ Loading gives back exactly the saved weights (float32), or their float16 roundin
 A checkpoint directory may hold ``model.sparse.safetensors`` in place of ``model.safetensors``;
 :func:`nmtprune.train.checkpoint.load_model` reads either.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,16 @@ def save_compressed(model: torch.nn.Module, masks: MaskSet, path: str | Path, fp
             tensors[name] = value.to(dtype).contiguous()
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file(tensors, str(tmp), metadata={"format": SPARSE_FORMAT, "version": "1",
-                                           "dtype": str(dtype).replace("torch.", ""), "shapes": json.dumps(shapes)})
+    save_file(
+        tensors,
+        str(tmp),
+        metadata={
+            "format": SPARSE_FORMAT,
+            "version": "1",
+            "dtype": str(dtype).replace("torch.", ""),
+            "shapes": json.dumps(shapes),
+        },
+    )
     os.replace(tmp, path)
     return path.stat().st_size
 

@@ -9,6 +9,7 @@ therefore an ordinary checkpoint, and the mask file next to it records which zer
 On disk a MaskSet is a safetensors file of bit-packed masks (``np.packbits``, 1 bit per weight,
 big-endian bit order) with the shapes and the selection ``info`` as JSON in its metadata.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,12 +57,10 @@ class MaskSet:
             model is then the file's fault, reported as a MaskFileError naming it.
     """
 
-    def __init__(self, masks: Mapping[str, torch.Tensor], info: Optional[dict] = None,
-                 source: Optional[Path] = None):
+    def __init__(self, masks: Mapping[str, torch.Tensor], info: Optional[dict] = None, source: Optional[Path] = None):
         for name, m in masks.items():
             if not torch.is_tensor(m) or m.dtype != torch.bool:
-                raise TypeError(f"mask for {name!r} must be a torch.bool tensor, got "
-                                f"{getattr(m, 'dtype', type(m))}")
+                raise TypeError(f"mask for {name!r} must be a torch.bool tensor, got {getattr(m, 'dtype', type(m))}")
         self.masks: dict[str, torch.Tensor] = dict(masks)
         self.info: dict = dict(info or {})
         self.source = source
@@ -86,8 +85,9 @@ class MaskSet:
 
     def equal(self, other: "MaskSet") -> bool:
         """True when both cover the same parameters with bit-identical masks (``info`` ignored)."""
-        return (self.masks.keys() == other.masks.keys()
-                and all(torch.equal(m, other.masks[n].to(m.device)) for n, m in self.masks.items()))
+        return self.masks.keys() == other.masks.keys() and all(
+            torch.equal(m, other.masks[n].to(m.device)) for n, m in self.masks.items()
+        )
 
     def to(self, device: torch.device | str) -> "MaskSet":
         return MaskSet({n: m.to(device) for n, m in self.masks.items()}, self.info, self.source)
@@ -104,8 +104,9 @@ class MaskSet:
             if name not in named:
                 raise self._misfit(f"mask for {name!r}, which the model does not have")
             if tuple(m.shape) != tuple(named[name].shape):
-                raise self._misfit(f"mask for {name!r} has shape {tuple(m.shape)}, the parameter "
-                                   f"{tuple(named[name].shape)}")
+                raise self._misfit(
+                    f"mask for {name!r} has shape {tuple(m.shape)}, the parameter {tuple(named[name].shape)}"
+                )
         return named
 
     def _misfit(self, what: str) -> ValueError:
@@ -184,13 +185,18 @@ class MaskSet:
             if not any(n in self.masks for n, _ in group):
                 continue
             total = sum(p.numel() for _, p in group)
-            pruned = sum(int(self.masks[n].numel() - self.masks[n].count_nonzero()) for n, _ in group
-                         if n in self.masks)
+            pruned = sum(
+                int(self.masks[n].numel() - self.masks[n].count_nonzero()) for n, _ in group if n in self.masks
+            )
             zeros = sum(int(p.numel() - p.detach().count_nonzero()) for _, p in group)
             out[cname] = {"total": total, "pruned": pruned, "sparsity": pruned / total, "zeros": zeros}
             total_all, pruned_all, zeros_all = total_all + total, pruned_all + pruned, zeros_all + zeros
-        out["overall"] = {"total": total_all, "pruned": pruned_all,
-                          "sparsity": pruned_all / total_all if total_all else 0.0, "zeros": zeros_all}
+        out["overall"] = {
+            "total": total_all,
+            "pruned": pruned_all,
+            "sparsity": pruned_all / total_all if total_all else 0.0,
+            "zeros": zeros_all,
+        }
         return out
 
     def restrict(self, class_names: Sequence[str], model: nn.Module) -> "MaskSet":
@@ -238,11 +244,11 @@ class MaskSet:
                 meta = fh.metadata() or {}
                 packed = {k: fh.get_tensor(k) for k in fh.keys()}
         except (SafetensorError, OSError, RuntimeError, ValueError) as e:
-            raise MaskFileError(f"{path}: not a readable safetensors mask file (truncated or foreign?): "
-                                f"{e}") from None
+            raise MaskFileError(f"{path}: not a readable safetensors mask file (truncated or foreign?): {e}") from None
         if meta.get("format") != FORMAT:
-            raise MaskFileError(f"{path}: not an nmtprune mask file (metadata format "
-                                f"{meta.get('format')!r}, expected {FORMAT!r})")
+            raise MaskFileError(
+                f"{path}: not an nmtprune mask file (metadata format {meta.get('format')!r}, expected {FORMAT!r})"
+            )
         if meta.get("version") != str(VERSION):
             raise MaskFileError(f"{path}: mask file version {meta.get('version')!r}, this code reads {VERSION}")
         try:

@@ -5,6 +5,7 @@ parameters in its ``params`` order, each tensor flattened row-major) defines the
 to break ties in :mod:`nmtprune.prune.select`, so every module iterates through this helper.
 Biases are in no class and never appear here.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -23,8 +24,9 @@ def prunable(model: nn.Module) -> list[tuple[str, str, torch.nn.Parameter]]:
     return [(wc.name, p, named[p]) for wc in weight_classes(model) for p in wc.params]
 
 
-def class_groups(model: nn.Module, classes: Optional[Sequence[str]] = None
-                 ) -> list[tuple[str, list[tuple[str, torch.nn.Parameter]]]]:
+def class_groups(
+    model: nn.Module, classes: Optional[Sequence[str]] = None
+) -> list[tuple[str, list[tuple[str, torch.nn.Parameter]]]]:
     """Weight classes as ``[(class_name, [(param_name, parameter), ...]), ...]`` in canonical order.
 
     Args:

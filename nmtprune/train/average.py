@@ -5,6 +5,7 @@ usually gains a few tenths of BLEU for free. The checkpoints must share the arch
 vocabularies; pruning masks, if any, must be the same in all of them (then every pruned weight is
 zero in each checkpoint and stays zero in the mean).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,10 @@ def epoch_checkpoints(run: str | Path, last: int) -> list[Path]:
     run = Path(run)
     found = sorted(p for p in run.glob("epoch-[0-9][0-9][0-9]") if p.is_dir())
     if len(found) < last:
-        raise CheckpointError(f"{run}: asked for the last {last} epoch checkpoints, found {len(found)} "
-                              f"(train with train.keep_epochs={last} to keep them)")
+        raise CheckpointError(
+            f"{run}: asked for the last {last} epoch checkpoints, found {len(found)} "
+            f"(train with train.keep_epochs={last} to keep them)"
+        )
     return found[-last:]
 
 
@@ -46,9 +49,13 @@ def average_checkpoints(paths: Sequence[str | Path]):
         if osrc.itos != src_vocab.itos or otgt.itos != tgt_vocab.itos:
             raise CheckpointError(f"{path}: its vocabularies differ from {paths[0]}'s; cannot average")
         omasks = load_masks(path)
-        if (masks is None) != (omasks is None) or (masks is not None and (
+        if (masks is None) != (omasks is None) or (
+            masks is not None
+            and (
                 set(masks.masks) != set(omasks.masks)
-                or any(not torch.equal(masks.masks[n], omasks.masks[n]) for n in masks.masks))):
+                or any(not torch.equal(masks.masks[n], omasks.masks[n]) for n in masks.masks)
+            )
+        ):
             raise CheckpointError(f"{path}: its pruning masks differ from {paths[0]}'s; cannot average")
         for k, v in other.state_dict().items():
             total[k] += v.float()

@@ -14,6 +14,7 @@ renames (``DIR`` -> ``.DIR.old<pid>``, then the new one -> ``DIR``), so a crash 
 new checkpoint, never a mix. A kill between the two renames leaves no ``DIR`` at all, only the two
 hidden copies: :func:`recover_checkpoints` puts the newest complete one back.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,19 @@ from ..sparse.compressed import SparseFileError, load_compressed
 from ..sparse.masks import MaskFileError, MaskSet
 from ..errors import UserError
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_model", "load_trainer_state", "write_json_atomic",
-           "FORMAT", "VERSION", "MASKS_FILE", "load_masks", "recover_checkpoints", "resume_masks"]
+__all__ = [
+    "CheckpointError",
+    "save_checkpoint",
+    "load_model",
+    "load_trainer_state",
+    "write_json_atomic",
+    "FORMAT",
+    "VERSION",
+    "MASKS_FILE",
+    "load_masks",
+    "recover_checkpoints",
+    "resume_masks",
+]
 
 MASKS_FILE = "masks.safetensors"  # the pruning masks in force, in checkpoints of pruned training
 
@@ -120,8 +132,11 @@ def recover_checkpoints(out: str | Path) -> list[str]:
     for name, found in sorted(leftovers.items()):
         final = out / name
         if not final.exists():
-            whole = [(meta.get("step", -1), kind == "tmp", p.stat().st_mtime, p) for kind, p in found
-                     if p.is_dir() and not p.is_symlink() and (meta := _complete(p)) is not None]
+            whole = [
+                (meta.get("step", -1), kind == "tmp", p.stat().st_mtime, p)
+                for kind, p in found
+                if p.is_dir() and not p.is_symlink() and (meta := _complete(p)) is not None
+            ]
             if whole:
                 os.replace(max(whole, key=lambda w: w[:3])[3], final)
                 restored.append(name)
@@ -143,9 +158,17 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
 
 
-def save_checkpoint(path: str | Path, model: Seq2Seq, cfg: ExperimentConfig, src_vocab: Vocab,
-                    tgt_vocab: Vocab, optimizer: Optional[torch.optim.Optimizer] = None,
-                    trainer: Optional[dict] = None, extra_meta: Optional[dict] = None, masks=None) -> None:
+def save_checkpoint(
+    path: str | Path,
+    model: Seq2Seq,
+    cfg: ExperimentConfig,
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    trainer: Optional[dict] = None,
+    extra_meta: Optional[dict] = None,
+    masks=None,
+) -> None:
     """Write a checkpoint directory atomically. ``trainer`` (JSON-able) makes it resumable.
 
     ``masks`` (a MaskSet): the pruning masks in force, saved bit-packed as ``masks.safetensors``.
@@ -210,8 +233,9 @@ def load_model(path: str | Path, device="cpu"):
     path = Path(path)
     _read_meta(path)
     try:
-        cfg = config_from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")),
-                               str(path / "config.json"))
+        cfg = config_from_dict(
+            json.loads((path / "config.json").read_text(encoding="utf-8")), str(path / "config.json")
+        )
     except (OSError, json.JSONDecodeError, ConfigError) as exc:
         raise CheckpointError(f"{path / 'config.json'}: {exc}") from exc
     src_vocab, tgt_vocab = Vocab.load(path / "src.vocab"), Vocab.load(path / "tgt.vocab")
@@ -227,8 +251,10 @@ def load_model(path: str | Path, device="cpu"):
     if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
         raise CheckpointError(f"{path / 'model.safetensors'}: tensors do not match the model in config.json")
     model.load_state_dict(state)
-    for name, vocab, size in (("src.vocab", src_vocab, cfg.model.src_vocab_size),
-                              ("tgt.vocab", tgt_vocab, cfg.model.tgt_vocab_size)):
+    for name, vocab, size in (
+        ("src.vocab", src_vocab, cfg.model.src_vocab_size),
+        ("tgt.vocab", tgt_vocab, cfg.model.tgt_vocab_size),
+    ):
         if len(vocab) != size:  # a truncated or foreign vocabulary file
             raise CheckpointError(f"{path / name}: {len(vocab)} entries, config.json says {size}")
     return model.to(device).eval(), cfg, src_vocab, tgt_vocab
@@ -255,7 +281,6 @@ def load_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer) -> di
     if "rng.cuda" in tensors and torch.cuda.is_available():
         torch.cuda.set_rng_state(tensors["rng.cuda"])
     return trainer
-
 
 
 def load_masks(path: str | Path):
@@ -285,6 +310,8 @@ def resume_masks(path: str | Path, passed=None):
     if saved is None and passed is not None:
         raise CheckpointError(f"{path}: the run trained without masks; resume it without --mask")
     if saved is not None and passed is not None and not passed.equal(saved):
-        raise CheckpointError(f"{path}: the run trains under the masks in {path / MASKS_FILE} ({_describe(saved)}), "
-                              f"not those passed ({_describe(passed)}); omit --mask or pass those same masks")
+        raise CheckpointError(
+            f"{path}: the run trains under the masks in {path / MASKS_FILE} ({_describe(saved)}), "
+            f"not those passed ({_describe(passed)}); omit --mask or pass those same masks"
+        )
     return passed if passed is not None else saved

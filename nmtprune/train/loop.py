@@ -6,6 +6,7 @@ holds optimizer and RNG state. Under ``torchrun`` every rank takes its share of 
 and the loss is normalised by the *global* token count, so the averaged gradient equals the
 single-process one.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,16 +27,39 @@ from ..data.vocab import Vocab
 from ..metrics.evaluate import evaluate_data, perplexity
 from ..models.seq2seq import Seq2Seq, nll_loss, smoothed_nll_loss
 from .precision import resolve_precision
-from .checkpoint import (CheckpointError, load_masks, load_model, load_trainer_state, recover_checkpoints, resume_masks,
-                         save_checkpoint, write_json_atomic)
+from .checkpoint import (
+    CheckpointError,
+    load_masks,
+    load_model,
+    load_trainer_state,
+    recover_checkpoints,
+    resume_masks,
+    save_checkpoint,
+    write_json_atomic,
+)
 from .metrics_log import append_record, cut_back
 from ..errors import UserError
 
-__all__ = ["train", "TrainingError", "learning_rate", "bad_epochs", "build_vocabs", "make_optimizer", "RESUME_MUTABLE_KEYS"]
+__all__ = [
+    "train",
+    "TrainingError",
+    "learning_rate",
+    "bad_epochs",
+    "build_vocabs",
+    "make_optimizer",
+    "RESUME_MUTABLE_KEYS",
+]
 
 # Keys that may differ between the interrupted run's config and the resuming command.
-RESUME_MUTABLE_KEYS = {"train.max_steps", "train.threads", "train.log_every", "train.save_every",
-                       "train.keep_epochs", "train.epochs", "train.bf16"}
+RESUME_MUTABLE_KEYS = {
+    "train.max_steps",
+    "train.threads",
+    "train.log_every",
+    "train.save_every",
+    "train.keep_epochs",
+    "train.epochs",
+    "train.bf16",
+}
 # train.bf16 is a setting of the machine, like threads: a run started on an AVX-512 bf16 CPU may resume on
 # an AVX2 one (in fp32); it is then no longer bitwise equal to an uninterrupted run, and run metadata says so.
 # train.epochs may grow on resume (extending a finished run): the lr schedule and the batches of each
@@ -83,7 +107,7 @@ def learning_rate(cfg: ExperimentConfig, epoch: int, pos: int, n_batches: int, p
         dpe = t.decays_per_epoch
         points = math.floor(done * dpe + 1e-9)  # decay points passed: k/dpe <= done
         n += max(0, points - t.decay_start * dpe + 1)
-    return t.lr * t.lr_decay ** n
+    return t.lr * t.lr_decay**n
 
 
 def bad_epochs(bad: int, best_bleu: float, bleu: float) -> int:
@@ -111,10 +135,17 @@ def _check_resume_config(cfg: ExperimentConfig, saved: ExperimentConfig, where: 
         raise CheckpointError(f"{where}: cannot resume, the config differs from the checkpoint's in {diff}")
 
 
-def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress: bool = True,
-          after_step: Optional[Callable[[torch.nn.Module, torch.optim.Optimizer], None]] = None,
-          init_model: Optional[Seq2Seq] = None, vocabs: Optional[tuple[Vocab, Vocab]] = None,
-          masks=None, pruner=None) -> dict:
+def train(
+    cfg: ExperimentConfig,
+    out: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    after_step: Optional[Callable[[torch.nn.Module, torch.optim.Optimizer], None]] = None,
+    init_model: Optional[Seq2Seq] = None,
+    vocabs: Optional[tuple[Vocab, Vocab]] = None,
+    masks=None,
+    pruner=None,
+) -> dict:
     """Train a model; writes ``out/last`` (resumable), ``out/best`` and ``out/metrics.jsonl``.
 
     Args:
@@ -145,8 +176,10 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         model, saved_cfg, src_vocab, tgt_vocab = load_model(last)
         _check_resume_config(cfg, saved_cfg, last)
         if pruner is not None and cfg.train.epochs != saved_cfg.train.epochs:
-            raise CheckpointError(f"{last}: cannot change train.epochs ({saved_cfg.train.epochs} -> "
-                                  f"{cfg.train.epochs}) when resuming scheduled pruning: its schedule spans the epochs")
+            raise CheckpointError(
+                f"{last}: cannot change train.epochs ({saved_cfg.train.epochs} -> "
+                f"{cfg.train.epochs}) when resuming scheduled pruning: its schedule spans the epochs"
+            )
         cfg = saved_cfg.__class__(data=saved_cfg.data, model=saved_cfg.model, train=cfg.train)
         if pruner is None:  # a scheduled pruner's masks are restored from the checkpoint below
             masks = resume_masks(last, masks)
@@ -155,11 +188,14 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             raise CheckpointError(f"{out}: already holds a training run; use --resume or another --out")
         torch.manual_seed(t.seed)
         src_vocab, tgt_vocab = vocabs if vocabs is not None else build_vocabs(cfg)
-        model_cfg = cfg.model.__class__(**{**config_to_dict(cfg)["model"], "src_vocab_size": len(src_vocab),
-                                           "tgt_vocab_size": len(tgt_vocab)})
+        model_cfg = cfg.model.__class__(
+            **{**config_to_dict(cfg)["model"], "src_vocab_size": len(src_vocab), "tgt_vocab_size": len(tgt_vocab)}
+        )
         cfg = cfg.__class__(data=cfg.data, model=model_cfg, train=cfg.train)
         model = init_model if init_model is not None else Seq2Seq(cfg.model)
-    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
+    device = (
+        torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
+    )
     model.to(device)
     if pruner is not None:
         if masks is not None and masks is not pruner.masks:
@@ -168,12 +204,27 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
     if masks is not None:
         masks.apply(model)
     d = cfg.data
-    train_data = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len)
+    train_data = load_split(
+        d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len
+    )
     dev_data = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
     optimizer = make_optimizer(model, cfg)
-    state = {"epoch": 0, "pos": 0, "step": 0, "plateau_decays": 0, "best_bleu": -1.0, "best_ppl": float("inf"),
-             "bad_epochs": 0, "log_lines": 0, "wall_s": 0.0, "stopped_early": False, "precisions": [],
-             "grad_scaler": None, "window_loss": 0.0, "window_tokens": 0}
+    state = {
+        "epoch": 0,
+        "pos": 0,
+        "step": 0,
+        "plateau_decays": 0,
+        "best_bleu": -1.0,
+        "best_ppl": float("inf"),
+        "bad_epochs": 0,
+        "log_lines": 0,
+        "wall_s": 0.0,
+        "stopped_early": False,
+        "precisions": [],
+        "grad_scaler": None,
+        "window_loss": 0.0,
+        "window_tokens": 0,
+    }
     metrics_file = out / "metrics.jsonl"
     if pruner is not None:  # the schedule spans the run: epochs x batches per epoch (max_steps, a
         # stopping point that --resume may change, is deliberately not part of it)
@@ -218,16 +269,30 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         if rank == 0:
             if scaler is not None:
                 state["grad_scaler"] = scaler.state_dict()
-            save_checkpoint(path, model, cfg, src_vocab, tgt_vocab, optimizer if resumable else None,
-                            dict(state) if resumable else None,
-                            extra_meta={"step": state["step"], "precision": precision.record()}, masks=masks)
+            save_checkpoint(
+                path,
+                model,
+                cfg,
+                src_vocab,
+                tgt_vocab,
+                optimizer if resumable else None,
+                dict(state) if resumable else None,
+                extra_meta={"step": state["step"], "precision": precision.record()},
+                masks=masks,
+            )
 
     start_wall = time.time() - state["wall_s"]
     while state["epoch"] < t.epochs and not state["stopped_early"]:
         epoch = state["epoch"]
         batches = make_batches(train_data, t.batch_size, t.seed, epoch)
-        bar = tqdm(total=len(batches), initial=state["pos"], desc=f"epoch {epoch + 1}/{t.epochs}",
-                   disable=not progress or rank != 0, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(batches),
+            initial=state["pos"],
+            desc=f"epoch {epoch + 1}/{t.epochs}",
+            disable=not progress or rank != 0,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
         # the loss logged every log_every steps averages the steps since the last line, within the epoch;
         # its sums are trainer state, so a window that spans a resume logs what an uninterrupted run does
         if state["pos"] == 0:
@@ -254,8 +319,10 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
                 objective = loss_sum = nll_loss(logits, batch.tgt_out)
             loss_value = float(loss_sum.detach())
             if not math.isfinite(loss_value):  # before any write: a diverged run never becomes best/ or last/
-                raise TrainingError(f"{out}: the training loss is {loss_value} at step {state['step'] + 1} (lr "
-                                    f"{lr:g}); the run diverged and stopped, its checkpoints are those before it")
+                raise TrainingError(
+                    f"{out}: the training loss is {loss_value} at step {state['step'] + 1} (lr "
+                    f"{lr:g}); the run diverged and stopped, its checkpoints are those before it"
+                )
             scaled = objective * world / n_tok
             if scaler is None:
                 scaled.backward()
@@ -283,10 +350,21 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
                 secs = time.perf_counter() - window_t0
                 avg = state["window_loss"] / max(1, state["window_tokens"])
                 tok_s = state["window_tokens"] * world / max(secs, 1e-9)
-                bar.set_postfix(loss=f"{avg:.3f}", ppl=f"{math.exp(min(avg, 50)):.1f}", tok_s=f"{tok_s:.0f}", lr=f"{lr:.3g}")
-                log({"type": "train", "step": state["step"], "epoch": epoch + state["pos"] / len(batches),
-                     "loss": round(avg, 5), "ppl": round(math.exp(min(avg, 50)), 3), "lr": lr,
-                     "tokens_per_s": round(tok_s, 1), "grad_norm": round(float(grad_norm), 4)})
+                bar.set_postfix(
+                    loss=f"{avg:.3f}", ppl=f"{math.exp(min(avg, 50)):.1f}", tok_s=f"{tok_s:.0f}", lr=f"{lr:.3g}"
+                )
+                log(
+                    {
+                        "type": "train",
+                        "step": state["step"],
+                        "epoch": epoch + state["pos"] / len(batches),
+                        "loss": round(avg, 5),
+                        "ppl": round(math.exp(min(avg, 50)), 3),
+                        "lr": lr,
+                        "tokens_per_s": round(tok_s, 1),
+                        "grad_norm": round(float(grad_norm), 4),
+                    }
+                )
                 state["window_loss"], state["window_tokens"], window_t0 = 0.0, 0, time.perf_counter()
             if t.save_every and state["step"] % t.save_every == 0:
                 state["wall_s"] = time.time() - start_wall
@@ -299,8 +377,9 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         state["pos"] = 0
         if rank == 0:
             dev_ppl = perplexity(model, dev_data, device=device)
-            dev, _ = evaluate_data(model, dev_data, tgt_vocab, d.tgt_lang, beam=t.dev_beam, device=device,
-                                   with_ppl=False)  # dev_ppl above, unrounded for the plateau test
+            dev, _ = evaluate_data(
+                model, dev_data, tgt_vocab, d.tgt_lang, beam=t.dev_beam, device=device, with_ppl=False
+            )  # dev_ppl above, unrounded for the plateau test
             improved = dev["bleu_tok_lc"] > state["best_bleu"]
             if t.decay_on_plateau and dev_ppl >= state["best_ppl"]:
                 state["plateau_decays"] += 1
@@ -311,15 +390,28 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
             if t.early_stop_patience and state["bad_epochs"] >= t.early_stop_patience:
                 state["stopped_early"] = True
             state["wall_s"] = time.time() - start_wall
-            log({"type": "dev", "epoch": state["epoch"], "step": state["step"], "dev_ppl": round(dev_ppl, 3),
-                 "dev_bleu_tok_lc": dev["bleu_tok_lc"], "dev_sacrebleu": dev["sacrebleu"], "wall_s": round(state["wall_s"], 1)})
-            print(f"epoch {state['epoch']}: dev ppl {dev_ppl:.2f}  dev BLEU(tok-lc, beam {t.dev_beam}) "
-                  f"{dev['bleu_tok_lc']:.2f}{'  *best*' if improved else ''}", file=sys.stderr, flush=True)
+            log(
+                {
+                    "type": "dev",
+                    "epoch": state["epoch"],
+                    "step": state["step"],
+                    "dev_ppl": round(dev_ppl, 3),
+                    "dev_bleu_tok_lc": dev["bleu_tok_lc"],
+                    "dev_sacrebleu": dev["sacrebleu"],
+                    "wall_s": round(state["wall_s"], 1),
+                }
+            )
+            print(
+                f"epoch {state['epoch']}: dev ppl {dev_ppl:.2f}  dev BLEU(tok-lc, beam {t.dev_beam}) "
+                f"{dev['bleu_tok_lc']:.2f}{'  *best*' if improved else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
             if improved:
                 checkpoint(out / "best", False)
             if t.keep_epochs > 0:  # weights only, for checkpoint averaging (nmtprune average)
                 checkpoint(out / f"epoch-{state['epoch']:03d}", False)
-                for old in sorted(out.glob("epoch-[0-9][0-9][0-9]"))[:-t.keep_epochs]:
+                for old in sorted(out.glob("epoch-[0-9][0-9][0-9]"))[: -t.keep_epochs]:
                     shutil.rmtree(old)
         if world > 1:
             flags = torch.tensor([float(state["stopped_early"]), float(state["plateau_decays"])], device=device)
@@ -334,11 +426,16 @@ def train(cfg: ExperimentConfig, out: str | Path, resume: bool = False, progress
         del net
         dist.barrier()
     # None (JSON null) until a dev evaluation has run: the -1 / inf placeholders are no scores, and inf is no JSON
-    summary = {"steps": state["step"], "epochs": state["epoch"],
-               "best_dev_bleu_tok_lc": state["best_bleu"] if state["best_bleu"] >= 0 else None,
-               "best_dev_ppl": state["best_ppl"] if math.isfinite(state["best_ppl"]) else None,
-               "wall_s": round(state["wall_s"], 1), "stopped_early": state["stopped_early"], "precision": precision.record(),
-               "precisions_used": list(state["precisions"])}
+    summary = {
+        "steps": state["step"],
+        "epochs": state["epoch"],
+        "best_dev_bleu_tok_lc": state["best_bleu"] if state["best_bleu"] >= 0 else None,
+        "best_dev_ppl": state["best_ppl"] if math.isfinite(state["best_ppl"]) else None,
+        "wall_s": round(state["wall_s"], 1),
+        "stopped_early": state["stopped_early"],
+        "precision": precision.record(),
+        "precisions_used": list(state["precisions"]),
+    }
     if rank == 0:
         write_json_atomic(out / "summary.json", summary)
     return summary

@@ -4,6 +4,7 @@ The reports draw their loss curves from it, so on resume it is cut back to the l
 knew of (those logged after it are logged again) without ever leaving it shorter than that: the cut
 copy is written beside it and renamed over it.
 """
+
 from __future__ import annotations
 
 import json

@@ -13,6 +13,7 @@ cuDNN's RNN casts to fp16 whatever dtype autocast asks for, which under bf16 wou
 
 The resolved precision and the facts behind it go into every run's metadata (:meth:`Precision.record`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -80,13 +81,18 @@ def cpu_facts() -> dict:
     ok, why = cpu_bf16()
     flags = _cpu_flags()
     isa = "AVX-512 bf16" if ok else ("AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "other"))
-    return {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "isa": isa, "cpu_bf16": ok,
-            "cpu_bf16_reason": why}
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "isa": isa,
+        "cpu_bf16": ok,
+        "cpu_bf16_reason": why,
+    }
 
 
 @dataclass(frozen=True)
 class Precision:
     """How a training step runs: ``name`` is fp32, bf16 or fp16; ``setting`` is what the config said."""
+
     name: str
     device_type: str
     setting: object
@@ -108,12 +114,18 @@ class Precision:
 
     def record(self) -> dict:
         """JSON-able: what was asked, what runs, why, and the hardware facts."""
-        return {"precision": self.name, "bf16_setting": self.setting, "device": self.device_type,
-                "reason": self.reason, **self.facts}
+        return {
+            "precision": self.name,
+            "bf16_setting": self.setting,
+            "device": self.device_type,
+            "reason": self.reason,
+            **self.facts,
+        }
 
 
-def resolve_precision(setting, device: torch.device | str = "cpu", *, cpu_check=None,
-                      cuda_bf16: Optional[bool] = None) -> Precision:
+def resolve_precision(
+    setting, device: torch.device | str = "cpu", *, cpu_check=None, cuda_bf16: Optional[bool] = None
+) -> Precision:
     """The precision a run with ``train.bf16 = setting`` uses on ``device``.
 
     ``cpu_check`` (a () -> (bool, reason) callable) and ``cuda_bf16`` replace the hardware checks in tests.
@@ -130,8 +142,10 @@ def resolve_precision(setting, device: torch.device | str = "cpu", *, cpu_check=
         if bf16:
             return Precision("bf16", dtype, setting, "the GPU supports bf16 (LSTM kernels kept in fp32)", facts)
         if setting is True:
-            raise ConfigError("train.bf16=true: this GPU has no bf16; set train.bf16=auto (fp16 with loss "
-                              "scaling) or train.bf16=false (fp32)")
+            raise ConfigError(
+                "train.bf16=true: this GPU has no bf16; set train.bf16=auto (fp16 with loss "
+                "scaling) or train.bf16=false (fp32)"
+            )
         return Precision("fp16", dtype, setting, "the GPU lacks bf16: fp16 autocast with a gradient scaler", facts)
     ok, why = (cpu_check or cpu_bf16)()
     facts = cpu_facts() if cpu_check is None else {"cpu_bf16": ok, "cpu_bf16_reason": why}
@@ -140,6 +154,8 @@ def resolve_precision(setting, device: torch.device | str = "cpu", *, cpu_check=
     if ok:
         return Precision("bf16", dtype, setting, why, facts)
     if setting is True:
-        raise ConfigError(f"train.bf16=true needs a CPU with native bf16, and {why}: "
-                          "set train.bf16=auto (fp32 here) or train.bf16=false")
+        raise ConfigError(
+            f"train.bf16=true needs a CPU with native bf16, and {why}: "
+            "set train.bf16=auto (fp32 here) or train.bf16=false"
+        )
     return Precision("fp32", dtype, setting, f"auto: fp32, since {why}", facts)

@@ -3,6 +3,7 @@
 A made-up language pair: each source word maps to one target word and the target reverses the
 order, so a tiny attention model can learn it exactly.
 """
+
 import random
 from pathlib import Path
 

@@ -20,12 +20,12 @@ Every data-driven score takes ``absent_rows`` ("magnitude" default, "keep", "zer
 rows of tokens missing from the batches; see :mod:`._data`. Costs: each file's docstring and
 ``benchmarks/bench_scores.py``.
 """
+
 from __future__ import annotations
 
 from ..registry import get_score, run_score, score_names
 from ._autograd import DoubleBackwardError
-from ._data import (ABSENT_POLICIES, absent_row_counts, absent_rows, batch_source, load_scoring_batches,
-                    scoring_batches)
+from ._data import ABSENT_POLICIES, absent_row_counts, absent_rows, batch_source, load_scoring_batches, scoring_batches
 from .grasp import grasp_score
 from .magnitude import weight_magnitude
 from .obd import obd_saliency
@@ -33,10 +33,26 @@ from .random import random_uniform
 from .snip import snip_sensitivity
 from .taylor import taylor_importance
 
-__all__ = ["get_score", "run_score", "score_names", "SCORING_BATCH_SIZE", "ORDER", "weight_magnitude",
-           "random_uniform", "obd_saliency", "snip_sensitivity", "grasp_score", "taylor_importance",
-           "scoring_batches", "load_scoring_batches", "batch_source", "absent_rows", "absent_row_counts",
-           "ABSENT_POLICIES", "DoubleBackwardError"]
+__all__ = [
+    "get_score",
+    "run_score",
+    "score_names",
+    "SCORING_BATCH_SIZE",
+    "ORDER",
+    "weight_magnitude",
+    "random_uniform",
+    "obd_saliency",
+    "snip_sensitivity",
+    "grasp_score",
+    "taylor_importance",
+    "scoring_batches",
+    "load_scoring_batches",
+    "batch_source",
+    "absent_rows",
+    "absent_row_counts",
+    "ABSENT_POLICIES",
+    "DoubleBackwardError",
+]
 
 SCORING_BATCH_SIZE = 64  # sentences per scoring batch: the reference model's training batch size
 # the files listed first, in this order (the registry's order: listings, the report's table of papers);

@@ -32,6 +32,7 @@ A caller that forbids that switch (``nonfused=False``) on a cuDNN model gets a
 :class:`DoubleBackwardError` before any work, and any other "no double backward" failure from
 autograd is re-raised as one, with the fix in the message.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,10 +46,22 @@ from torch import nn
 from ...data.vocab import PAD
 from ...sparse.targets import prunable
 
-__all__ = ["Objective", "DoubleBackwardError", "seq2seq_objective", "prunable_params", "weights",
-           "scoring_mode", "require_batches",
-           "token_loss", "mean_gradient", "fisher_diagonal", "hvp", "hutchinson_diagonal",
-           "exact_hessian_diagonal", "exact_gn_diagonal"]
+__all__ = [
+    "Objective",
+    "DoubleBackwardError",
+    "seq2seq_objective",
+    "prunable_params",
+    "weights",
+    "scoring_mode",
+    "require_batches",
+    "token_loss",
+    "mean_gradient",
+    "fisher_diagonal",
+    "hvp",
+    "hutchinson_diagonal",
+    "exact_hessian_diagonal",
+    "exact_gn_diagonal",
+]
 
 Params = Mapping[str, torch.Tensor]  # {param_name: parameter}; the weights being scored
 Vectors = dict[str, torch.Tensor]  # {param_name: float32 tensor shaped like the parameter}
@@ -89,8 +102,15 @@ def seq2seq_objective(model: nn.Module) -> Objective:
             rows = slice(i, i + k)
             s_len = int(batch.src_len[rows].max())
             t_len = int((batch.tgt_out[rows] != PAD).sum(1).max())  # trim padding to the sub-batch
-            parts.append(type(batch)(batch.src[rows, :s_len], batch.src_len[rows], batch.tgt_in[rows, :t_len],
-                                     batch.tgt_out[rows, :t_len], batch.index[rows]))
+            parts.append(
+                type(batch)(
+                    batch.src[rows, :s_len],
+                    batch.src_len[rows],
+                    batch.tgt_in[rows, :t_len],
+                    batch.tgt_out[rows, :t_len],
+                    batch.index[rows],
+                )
+            )
         return parts
 
     return Objective(logits, split, lambda batch: batch.n_tokens)
@@ -108,9 +128,11 @@ def weights(params: Params) -> Vectors:
 
 def require_batches(batches: Optional[Sequence], score: str) -> Sequence:
     if batches is None or len(batches) == 0:
-        raise ValueError(f"score {score!r} is data-driven and needs scoring batches (batches=[...]): "
-                         "`nmtprune prune` and the sweep build them from the training split "
-                         "(nmtprune.prune.scores.scoring_batches)")
+        raise ValueError(
+            f"score {score!r} is data-driven and needs scoring batches (batches=[...]): "
+            "`nmtprune prune` and the sweep build them from the training split "
+            "(nmtprune.prune.scores.scoring_batches)"
+        )
     return batches
 
 
@@ -119,8 +141,9 @@ def _on_cudnn(params: Params) -> bool:
 
 
 @contextlib.contextmanager
-def scoring_mode(model: nn.Module, params: Params, double_backward: bool = False,
-                 nonfused: bool = True) -> Iterator[None]:
+def scoring_mode(
+    model: nn.Module, params: Params, double_backward: bool = False, nonfused: bool = True
+) -> Iterator[None]:
     """Eval mode (no dropout) and, for double backward or on a CUDA model, the non-fused RNN path
     (cuDNN off): cuDNN's LSTM supports no double backward (pytorch #5261), and it refuses any backward in
     eval mode ("cudnn RNN backward can only be called in training mode", pytorch #5878).
@@ -135,7 +158,8 @@ def scoring_mode(model: nn.Module, params: Params, double_backward: bool = False
         raise DoubleBackwardError(
             "this estimator needs Hessian-vector products (double backward), which cuDNN's LSTM kernel "
             "does not support (pytorch #5261); pass nonfused=True (the default) to run the scoring "
-            "forward with cuDNN off, or use a first-order score (obd with the Fisher, snip, taylor)")
+            "forward with cuDNN off, or use a first-order score (obd with the Fisher, snip, taylor)"
+        )
     was_training = model.training
     model.eval()
     ctx = contextlib.ExitStack()
@@ -154,17 +178,21 @@ def _explain_double_backward() -> Iterator[None]:
         yield
     except RuntimeError as e:
         msg = str(e)
-        if "double backward" in msg.lower() or "backwards is not supported" in msg or \
-                "differentiate twice" in msg or ("derivative for" in msg and "not implemented" in msg):
+        if (
+            "double backward" in msg.lower()
+            or "backwards is not supported" in msg
+            or "differentiate twice" in msg
+            or ("derivative for" in msg and "not implemented" in msg)
+        ):
             raise DoubleBackwardError(
                 f"a Hessian-vector product failed because an op has no double backward ({msg.splitlines()[0]}). "
                 "Fused RNN kernels (cuDNN) cannot be differentiated twice: score with nonfused=True "
-                "(cuDNN off), on the CPU, or with a first-order score") from e
+                "(cuDNN off), on the CPU, or with a first-order score"
+            ) from e
         raise
 
 
-def token_loss(obj: Objective, batch, temperature: float = 1.0,
-               targets: Optional[torch.Tensor] = None) -> torch.Tensor:
+def token_loss(obj: Objective, batch, temperature: float = 1.0, targets: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Summed token cross-entropy of one batch (float32), logits divided by ``temperature``.
 
     ``targets`` (N_b,) replaces the reference tokens (the true Fisher samples them from the model).
@@ -184,12 +212,18 @@ def _zeros(params: Params) -> Vectors:
     return {k: torch.zeros(p.shape, dtype=torch.float32, device=p.device) for k, p in params.items()}
 
 
-def _grad(out: torch.Tensor, params: Params, create_graph: bool = False, retain_graph: Optional[bool] = None,
-          grad_outputs=None) -> list[torch.Tensor]:
+def _grad(
+    out: torch.Tensor,
+    params: Params,
+    create_graph: bool = False,
+    retain_graph: Optional[bool] = None,
+    grad_outputs=None,
+) -> list[torch.Tensor]:
     """d out / d params; a parameter ``out`` does not depend on gets zeros (not None)."""
     ps = list(params.values())
-    gs = torch.autograd.grad(out, ps, grad_outputs=grad_outputs, create_graph=create_graph,
-                             retain_graph=retain_graph, allow_unused=True)
+    gs = torch.autograd.grad(
+        out, ps, grad_outputs=grad_outputs, create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
+    )
     return [torch.zeros_like(p) if g is None else g for p, g in zip(ps, gs)]
 
 
@@ -204,8 +238,15 @@ def mean_gradient(obj: Objective, params: Params, batches: Sequence, temperature
     return {k: v / n for k, v in acc.items()}
 
 
-def fisher_diagonal(obj: Objective, params: Params, batches: Sequence, kind: str = "true", seed: int = 0,
-                    samples: int = 1, micro_batch: Optional[int] = 1) -> Vectors:
+def fisher_diagonal(
+    obj: Objective,
+    params: Params,
+    batches: Sequence,
+    kind: str = "true",
+    seed: int = 0,
+    samples: int = 1,
+    micro_batch: Optional[int] = 1,
+) -> Vectors:
     """Diagonal of the Fisher of E: (1/N) Σ over examples of squared gradients.
 
     Args:
@@ -238,15 +279,21 @@ def fisher_diagonal(obj: Objective, params: Params, batches: Sequence, kind: str
                 for a, g in zip(acc.values(), _grad(loss, params, retain_graph=s + 1 < samples)):
                     a.add_(g.float().square())
         else:
-            for part in ([b] if micro_batch is None else obj.split(b, micro_batch)):
+            for part in [b] if micro_batch is None else obj.split(b, micro_batch):
                 for a, g in zip(acc.values(), _grad(token_loss(obj, part), params)):
                     a.add_(g.float().square())
     n = _count(obj, batches) * (samples if kind == "true" else 1)
     return {k: v / n for k, v in acc.items()}
 
 
-def hvp(obj: Objective, params: Params, batches: Sequence, vectors: Sequence[Mapping[str, torch.Tensor]],
-        temperature: float = 1.0, with_gradient: bool = False):
+def hvp(
+    obj: Objective,
+    params: Params,
+    batches: Sequence,
+    vectors: Sequence[Mapping[str, torch.Tensor]],
+    temperature: float = 1.0,
+    with_gradient: bool = False,
+):
     """H v for each v in ``vectors`` (H = ∇²E over all batches): one create_graph backward per batch,
     then one double backward per vector. Needs :func:`scoring_mode` with ``double_backward=True``.
 
@@ -269,8 +316,9 @@ def hvp(obj: Objective, params: Params, batches: Sequence, vectors: Sequence[Map
     return ({k: v / n for k, v in grad.items()}, outs) if with_gradient else outs
 
 
-def hutchinson_diagonal(obj: Objective, params: Params, batches: Sequence, probes: int = 1, seed: int = 0,
-                        probe_batch: int = 1) -> Vectors:
+def hutchinson_diagonal(
+    obj: Objective, params: Params, batches: Sequence, probes: int = 1, seed: int = 0, probe_batch: int = 1
+) -> Vectors:
     """diag(H) ≈ z ⊙ (H_b z) with Rademacher z, ``probes`` fresh z per batch, summed over batches / N.
 
     Each batch gets its own probes, so the sum is an unbiased estimate of diag ∇²E with
@@ -294,13 +342,18 @@ def hutchinson_diagonal(obj: Objective, params: Params, batches: Sequence, probe
             for start in range(0, probes, probe_batch):
                 k = min(probe_batch, probes - start)
                 draws = [[torch.randint(0, 2, p.shape, generator=gen) for p in params.values()] for _ in range(k)]
-                z = [(torch.stack([d[i] for d in draws]) * 2 - 1).to(p.device, torch.float32)
-                     for i, p in enumerate(params.values())]  # per param (k, *shape)
-                hz = torch.autograd.grad([g[i] for i in live], [list(params.values())[i] for i in live],
-                                         grad_outputs=[z[i].to(g[i].dtype) if k > 1 else z[i][0].to(g[i].dtype)
-                                                       for i in live],
-                                         retain_graph=start + k < probes, allow_unused=True,
-                                         is_grads_batched=k > 1)
+                z = [
+                    (torch.stack([d[i] for d in draws]) * 2 - 1).to(p.device, torch.float32)
+                    for i, p in enumerate(params.values())
+                ]  # per param (k, *shape)
+                hz = torch.autograd.grad(
+                    [g[i] for i in live],
+                    [list(params.values())[i] for i in live],
+                    grad_outputs=[z[i].to(g[i].dtype) if k > 1 else z[i][0].to(g[i].dtype) for i in live],
+                    retain_graph=start + k < probes,
+                    allow_unused=True,
+                    is_grads_batched=k > 1,
+                )
                 accs = list(acc.values())
                 for i, h in zip(live, hz):
                     if h is not None:
@@ -312,12 +365,13 @@ def hutchinson_diagonal(obj: Objective, params: Params, batches: Sequence, probe
 def _check_tiny(params: Params, max_weights: int, what: str) -> None:
     n = sum(p.numel() for p in params.values())
     if n > max_weights:
-        raise ValueError(f"the exact {what} costs one backward pass per weight; this model has {n:,} weights "
-                         f"(max_weights={max_weights:,}): use it on tiny models only")
+        raise ValueError(
+            f"the exact {what} costs one backward pass per weight; this model has {n:,} weights "
+            f"(max_weights={max_weights:,}): use it on tiny models only"
+        )
 
 
-def exact_hessian_diagonal(obj: Objective, params: Params, batches: Sequence,
-                           max_weights: int = 20_000) -> Vectors:
+def exact_hessian_diagonal(obj: Objective, params: Params, batches: Sequence, max_weights: int = 20_000) -> Vectors:
     """∂²E/∂w_k² exactly, one double backward per weight (tiny models: tests, rank correlations)."""
     _check_tiny(params, max_weights, "Hessian diagonal")
     acc = _zeros(params)
@@ -329,7 +383,7 @@ def exact_hessian_diagonal(obj: Objective, params: Params, batches: Sequence,
                     continue  # the gradient does not depend on the weights: zero curvature
                 flat, out = gk.reshape(-1), acc[k].view(-1)
                 for i in range(flat.numel()):
-                    h, = torch.autograd.grad(flat[i], p, retain_graph=True, allow_unused=True)
+                    (h,) = torch.autograd.grad(flat[i], p, retain_graph=True, allow_unused=True)
                     if h is not None:
                         out[i] += float(h.reshape(-1)[i])
     n = _count(obj, batches)

@@ -25,6 +25,7 @@ Source rows count as present when the id occurs in ``batch.src``, target rows wh
 design. Softmax rows of absent tokens still get gradient through the normaliser and are left alone.
 :func:`absent_row_counts` gives the numbers a report needs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,9 +38,19 @@ from torch import nn
 from ...data.batching import Batch, ParallelData, collate, load_split, make_batches
 from ...data.vocab import PAD
 
-__all__ = ["scoring_batches", "load_scoring_batches", "batch_source", "scored_weights", "absent_rows",
-           "absent_row_counts", "fill_absent_rows", "ABSENT_POLICIES", "variance_scaling_copy", "INITS",
-           "check_options"]
+__all__ = [
+    "scoring_batches",
+    "load_scoring_batches",
+    "batch_source",
+    "scored_weights",
+    "absent_rows",
+    "absent_row_counts",
+    "fill_absent_rows",
+    "ABSENT_POLICIES",
+    "variance_scaling_copy",
+    "INITS",
+    "check_options",
+]
 
 ABSENT_POLICIES = ("magnitude", "keep", "zero")
 INITS = (None, "variance-scaling")  # score the model as given, or a re-initialised copy (at-init scores)
@@ -51,6 +62,8 @@ def check_options(absent_rows: str, init=None) -> None:
         raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
     if absent_rows not in ABSENT_POLICIES:
         raise ValueError(f"absent_rows must be one of {list(ABSENT_POLICIES)}, got {absent_rows!r}")
+
+
 _EMB_INPUTS = {"src_emb.weight": "src", "tgt_emb.weight": "tgt_in"}  # embedding -> the batch field it reads
 
 
@@ -61,8 +74,7 @@ def scoring_batches(data: ParallelData, n_batches: int, batch_size: int = 64, se
     return [collate(data, idx) for idx in make_batches(data, batch_size, seed=seed, epoch=0)[:n_batches]]
 
 
-def load_scoring_batches(cfg, src_vocab, tgt_vocab, n_batches: int, batch_size: int = 64,
-                         seed: int = 0) -> list[Batch]:
+def load_scoring_batches(cfg, src_vocab, tgt_vocab, n_batches: int, batch_size: int = 64, seed: int = 0) -> list[Batch]:
     """Scoring batches from the training split named by an ExperimentConfig (with its max_len)."""
     d = cfg.data
     train = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len)
@@ -77,11 +89,13 @@ def batch_source(cfg, src_vocab, tgt_vocab, batch_size: int = 64, seed: int = 0)
     def source(n_batches: int) -> list[Batch]:
         if "train" not in cache:
             d = cfg.data
-            cache["train"] = load_split(d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab,
-                                        tgt_vocab, d.max_len)
+            cache["train"] = load_split(
+                d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab, d.max_len
+            )
         if n_batches not in cache:
             cache[n_batches] = scoring_batches(cache["train"], n_batches, batch_size, seed)
         return cache[n_batches]
+
     return source
 
 
@@ -110,8 +124,9 @@ def absent_row_counts(model: nn.Module, batches: Sequence[Batch]) -> dict[str, i
     return {k: int(v.sum()) for k, v in absent_rows(model, batches).items()}
 
 
-def fill_absent_rows(scores: dict[str, torch.Tensor], model: nn.Module, batches: Sequence[Batch],
-                     policy: str = "magnitude") -> dict[str, torch.Tensor]:
+def fill_absent_rows(
+    scores: dict[str, torch.Tensor], model: nn.Module, batches: Sequence[Batch], policy: str = "magnitude"
+) -> dict[str, torch.Tensor]:
     """Apply an absent-row policy (module docstring) to ``scores`` in place; returns them."""
     if policy not in ABSENT_POLICIES:
         raise ValueError(f"absent_rows must be one of {list(ABSENT_POLICIES)}, got {policy!r}")
@@ -150,7 +165,7 @@ def variance_scaling_copy(model: nn.Module, seed: int = 0) -> nn.Module:
                 p.zero_()
                 continue
             rows, cols = p.shape
-            std = cols ** -0.5 if name.endswith("_emb.weight") else math.sqrt(2.0 / (rows + cols))
+            std = cols**-0.5 if name.endswith("_emb.weight") else math.sqrt(2.0 / (rows + cols))
             p.copy_(torch.randn(p.shape, generator=gen) * std)
             if name.endswith("_emb.weight"):
                 p[PAD].zero_()

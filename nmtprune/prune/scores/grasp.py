@@ -24,6 +24,7 @@ Cost: about 1 + (5-8) forward+backward passes per batch on a CPU. Hessian-vector
 double backward: the forward runs with cuDNN off (see :mod:`._autograd`); ``nonfused=False``
 on a cuDNN model raises DoubleBackwardError. Absent embedding rows: :mod:`._data`.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -32,28 +33,46 @@ import torch
 from torch import nn
 
 from ..spec import Paper, ScoreSpec
-from ._autograd import Objective, Params, hvp, mean_gradient, prunable_params, require_batches, scoring_mode, \
-    seq2seq_objective, weights
+from ._autograd import (
+    Objective,
+    Params,
+    hvp,
+    mean_gradient,
+    prunable_params,
+    require_batches,
+    scoring_mode,
+    seq2seq_objective,
+    weights,
+)
 from ._data import check_options, fill_absent_rows, variance_scaling_copy
 
 __all__ = ["grasp_score", "grasp_from_objective", "SPECS"]
 
 
-def grasp_from_objective(obj: Objective, params: Params, batches: Sequence, temperature: float = 1.0,
-                         absolute: bool = False) -> dict[str, torch.Tensor]:
+def grasp_from_objective(
+    obj: Objective, params: Params, batches: Sequence, temperature: float = 1.0, absolute: bool = False
+) -> dict[str, torch.Tensor]:
     """w ⊙ (H g) (= −GraSP's S; lowest first = GraSP's order), or |w ⊙ Hg| with ``absolute``."""
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
     g = mean_gradient(obj, params, batches, temperature)
-    hg, = hvp(obj, params, batches, [g], temperature)
+    (hg,) = hvp(obj, params, batches, [g], temperature)
     w = weights(params)
     out = {k: w[k] * hg[k] for k in params}
     return {k: v.abs() for k, v in out.items()} if absolute else out
 
 
-def grasp_score(model: nn.Module, batches: Optional[Sequence] = None, init: Optional[str] = None, seed: int = 0,
-                temperature: float = 1.0, absolute: bool = False, nonfused: bool = True,
-                absent_rows: str = "magnitude", **_unused) -> dict[str, torch.Tensor]:
+def grasp_score(
+    model: nn.Module,
+    batches: Optional[Sequence] = None,
+    init: Optional[str] = None,
+    seed: int = 0,
+    temperature: float = 1.0,
+    absolute: bool = False,
+    nonfused: bool = True,
+    absent_rows: str = "magnitude",
+    **_unused,
+) -> dict[str, torch.Tensor]:
     """GraSP score of every weight-class parameter of a Seq2Seq, negated so lower = pruned first.
 
     Args:
@@ -78,14 +97,23 @@ def grasp_score(model: nn.Module, batches: Optional[Sequence] = None, init: Opti
 
 _VS = "variance-scaling"
 _GRASP = ScoreSpec(
-    "grasp", grasp_score, options={"init": None}, n_batches=16,
+    "grasp",
+    grasp_score,
+    options={"init": None},
+    n_batches=16,
     cost="about 1 + (5-8) forward+backward passes per batch (Hessian-vector products: double backward)",
-    paper=Paper("GraSP (Wang et al. 2020)", "−w ⊙ Hg at initialisation, prune the largest",
-                "VGG-16 ImageNet 80 % at init: −1.6 % top-1; beats SNIP at ≥ 95–98 %"),
-    label="GraSP", site_label="GraSP", symbol="w⊙Hg",
+    paper=Paper(
+        "GraSP (Wang et al. 2020)",
+        "−w ⊙ Hg at initialisation, prune the largest",
+        "VGG-16 ImageNet 80 % at init: −1.6 % top-1; beats SNIP at ≥ 95–98 %",
+    ),
+    label="GraSP",
+    site_label="GraSP",
+    symbol="w⊙Hg",
     text="GraSP (Wang et al. 2020): how removing the weight changes the gradient flow, w·(Hg) with H the Hessian and g "
-         "the gradient; weights whose removal reduces gradient flow least go first.",
-    formula=r"\mathrm{score}(w) = w \odot (H g)")
+    "the gradient; weights whose removal reduces gradient flow least go first.",
+    formula=r"\mathrm{score}(w) = w \odot (H g)",
+)
 
 SPECS = (
     _GRASP,

@@ -4,6 +4,7 @@ Formula: ``score(w) = |w|`` for every weight of every weight class; small scores
 Data: none (only the weights). Cost: one pass over the weights, O(N) time and O(N) memory for the
 returned scores.
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,17 +35,39 @@ def _signed_w(model: nn.Module, scores, ctx) -> dict[str, torch.Tensor]:
     return scored_weights(model, scores)
 
 
-SPECS = (ScoreSpec(
-    "magnitude", weight_magnitude, baseline=True, shown=True, cost="one pass over the weights",
-    paper=Paper("See et al. 2016", "magnitude, one-shot, class-blind + retraining",
-                "WMT'14 En-De 20.48 → 80 %: +0.4 BLEU, 90 %: −0.35 after retraining"),
-    site_label="Magnitude", symbol="|w|",
-    text="Each weight's score is its absolute value: small weights are assumed to matter least and are pruned first "
-         "(See et al. 2016).",
-    formula=r"\mathrm{score}(w) = |w|",
-    steps=(Step("The trained weights", "Every prunable weight of the trained model, with its sign, pooled over all "
+SPECS = (
+    ScoreSpec(
+        "magnitude",
+        weight_magnitude,
+        baseline=True,
+        shown=True,
+        cost="one pass over the weights",
+        paper=Paper(
+            "See et al. 2016",
+            "magnitude, one-shot, class-blind + retraining",
+            "WMT'14 En-De 20.48 → 80 %: +0.4 BLEU, 90 %: −0.35 after retraining",
+        ),
+        site_label="Magnitude",
+        symbol="|w|",
+        text="Each weight's score is its absolute value: small weights are assumed to matter least and are pruned first "
+        "(See et al. 2016).",
+        formula=r"\mathrm{score}(w) = |w|",
+        steps=(
+            Step(
+                "The trained weights",
+                "Every prunable weight of the trained model, with its sign, pooled over all "
                 "classes (bar heights are √count so the tails stay visible; the end bars also hold the 0.1 % beyond "
-                "them).", r"w \in W_c \text{ for every class } c", part="w"),
-           Step("Score every weight: |w|", "Folding the sign away gives the score. Small weights are assumed to "
-                "matter least and are pruned first (See et al. 2016).", r"\mathrm{score}(w) = |w|")),
-    parts=(Part("w", "w (signed)", _signed_w),)),)
+                "them).",
+                r"w \in W_c \text{ for every class } c",
+                part="w",
+            ),
+            Step(
+                "Score every weight: |w|",
+                "Folding the sign away gives the score. Small weights are assumed to "
+                "matter least and are pruned first (See et al. 2016).",
+                r"\mathrm{score}(w) = |w|",
+            ),
+        ),
+        parts=(Part("w", "w (signed)", _signed_w),),
+    ),
+)

@@ -36,6 +36,7 @@ Cost on the reference model (2x512 LSTM, 21.3M weights, 2 CPU threads, idle mach
 epoch (454 steps); ``obd-hutchinson`` (2 probes) 2.5 s per batch and 1.7 GB peak extra memory (0.47 epoch for
 its 16); ``obd-empirical`` (per sentence) 4.1 s per batch (0.39 epoch for its 8).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -44,9 +45,19 @@ import torch
 from torch import nn
 
 from ..spec import Paper, Part, ScoreSpec, Step
-from ._autograd import (Objective, Params, exact_gn_diagonal, exact_hessian_diagonal, fisher_diagonal,
-                        hutchinson_diagonal, prunable_params, require_batches, scoring_mode, seq2seq_objective,
-                        weights)
+from ._autograd import (
+    Objective,
+    Params,
+    exact_gn_diagonal,
+    exact_hessian_diagonal,
+    fisher_diagonal,
+    hutchinson_diagonal,
+    prunable_params,
+    require_batches,
+    scoring_mode,
+    seq2seq_objective,
+    weights,
+)
 from ._data import check_options, fill_absent_rows, scored_weights
 
 __all__ = ["obd_saliency", "obd_from_objective", "curvature_diagonal", "ESTIMATORS", "SECOND_ORDER", "SPECS"]
@@ -55,9 +66,18 @@ ESTIMATORS = ("fisher", "empirical", "hutchinson", "exact", "gn-exact")
 SECOND_ORDER = ("hutchinson", "exact")  # the estimators that need double backward
 
 
-def curvature_diagonal(obj: Objective, params: Params, batches: Sequence, estimator: str = "fisher",
-                       seed: int = 0, samples: int = 1, micro_batch: Optional[int] = 1, probes: int = 1,
-                       probe_batch: int = 1, max_weights: int = 20_000) -> dict[str, torch.Tensor]:
+def curvature_diagonal(
+    obj: Objective,
+    params: Params,
+    batches: Sequence,
+    estimator: str = "fisher",
+    seed: int = 0,
+    samples: int = 1,
+    micro_batch: Optional[int] = 1,
+    probes: int = 1,
+    probe_batch: int = 1,
+    max_weights: int = 20_000,
+) -> dict[str, torch.Tensor]:
     """h_kk for every weight by ``estimator`` (module docstring); {name: float32, shaped like the param}."""
     if estimator == "fisher":
         return fisher_diagonal(obj, params, batches, "true", seed=seed, samples=samples)
@@ -72,9 +92,15 @@ def curvature_diagonal(obj: Objective, params: Params, batches: Sequence, estima
     raise ValueError(f"unknown OBD estimator {estimator!r}; known: {list(ESTIMATORS)}")
 
 
-def obd_from_objective(obj: Objective, params: Params, batches: Sequence, estimator: str = "fisher",
-                       clamp: bool = True, record: Optional[dict] = None,
-                       **estimator_options) -> dict[str, torch.Tensor]:
+def obd_from_objective(
+    obj: Objective,
+    params: Params,
+    batches: Sequence,
+    estimator: str = "fisher",
+    clamp: bool = True,
+    record: Optional[dict] = None,
+    **estimator_options,
+) -> dict[str, torch.Tensor]:
     """½ · h_kk · w_k² for every weight of ``params`` (any model, given its Objective).
 
     ``record``: a dict that receives ``record["curvature"] = {name: h_kk as used (clamped if clamp)}``,
@@ -88,11 +114,22 @@ def obd_from_objective(obj: Objective, params: Params, batches: Sequence, estima
     return {k: 0.5 * h[k] * w[k].square() for k in params}
 
 
-def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator: str = "fisher", seed: int = 0,
-                 samples: int = 1, micro_batch: Optional[int] = 1, probes: int = 1, probe_batch: int = 1,
-                 clamp: bool = True,
-                 nonfused: bool = True, absent_rows: str = "magnitude", max_weights: int = 20_000,
-                 record: Optional[dict] = None, **_unused) -> dict[str, torch.Tensor]:
+def obd_saliency(
+    model: nn.Module,
+    batches: Optional[Sequence] = None,
+    estimator: str = "fisher",
+    seed: int = 0,
+    samples: int = 1,
+    micro_batch: Optional[int] = 1,
+    probes: int = 1,
+    probe_batch: int = 1,
+    clamp: bool = True,
+    nonfused: bool = True,
+    absent_rows: str = "magnitude",
+    max_weights: int = 20_000,
+    record: Optional[dict] = None,
+    **_unused,
+) -> dict[str, torch.Tensor]:
     """OBD saliency of every weight-class parameter of a Seq2Seq.
 
     Args:
@@ -116,9 +153,20 @@ def obd_saliency(model: nn.Module, batches: Optional[Sequence] = None, estimator
     batches = require_batches(batches, f"obd ({estimator})")
     params = prunable_params(model)
     with scoring_mode(model, params, double_backward=estimator in SECOND_ORDER, nonfused=nonfused):
-        scores = obd_from_objective(seq2seq_objective(model), params, batches, estimator, clamp=clamp, seed=seed,
-                                    samples=samples, micro_batch=micro_batch, probes=probes,
-                                    probe_batch=probe_batch, max_weights=max_weights, record=record)
+        scores = obd_from_objective(
+            seq2seq_objective(model),
+            params,
+            batches,
+            estimator,
+            clamp=clamp,
+            seed=seed,
+            samples=samples,
+            micro_batch=micro_batch,
+            probes=probes,
+            probe_batch=probe_batch,
+            max_weights=max_weights,
+            record=record,
+        )
     return fill_absent_rows(scores, model, batches, absent_rows)
 
 
@@ -141,40 +189,78 @@ def _saliency(model: nn.Module, scores, ctx) -> dict[str, torch.Tensor]:
 
 
 _OBD = ScoreSpec(
-    "obd", obd_saliency, options={"estimator": "fisher", "samples": 1}, n_batches=100,
+    "obd",
+    obd_saliency,
+    options={"estimator": "fisher", "samples": 1},
+    n_batches=100,
     cost="one forward+backward per batch (first derivatives only): 100 batches ≈ half a training epoch",
-    paper=Paper("OBD (LeCun et al. 1990)", "s = ½·h_kk·w²; prune, retrain, repeat",
-                "MNIST digit net: ~4× fewer parameters, test error down; SNIP's Table 1: LeNet-300-100 92 % / 2.0 % "
-                "err (ref 1.7 %)"),
-    label="OBD (Fisher)", site_label="OBD", symbol="½hw²",
+    paper=Paper(
+        "OBD (LeCun et al. 1990)",
+        "s = ½·h_kk·w²; prune, retrain, repeat",
+        "MNIST digit net: ~4× fewer parameters, test error down; SNIP's Table 1: LeNet-300-100 92 % / 2.0 % "
+        "err (ref 1.7 %)",
+    ),
+    label="OBD (Fisher)",
+    site_label="OBD",
+    symbol="½hw²",
     text="Optimal Brain Damage (LeCun et al. 1990): the loss increase a second-order Taylor expansion predicts when "
-         "the weight is set to 0, ½·h·w², with h the curvature of the loss along that weight (the diagonal of the "
-         "Fisher information or Hessian, estimated on training batches).",
+    "the weight is set to 0, ½·h·w², with h the curvature of the loss along that weight (the diagonal of the "
+    "Fisher information or Hessian, estimated on training batches).",
     formula=r"\mathrm{score}(w) = \frac{1}{2} h_{ww} w^2, \quad h_{ww} \approx \frac{\partial^2 L}{\partial w^2}",
-    steps=(Step("The curvature along every weight", "OBD's first ingredient: h_kk, how sharply the training loss "
-                "curves along weight k, estimated on training batches (obd: the Fisher diagonal, squared gradients "
-                "with target words sampled from the model; obd-empirical: squared per-sentence gradients with the "
-                "reference words; obd-hutchinson: z⊙Hz with random ±1 probes z). Negative estimates are clamped to "
-                "0. The x-axis is log10 (curvatures span many decades); the zeros, e.g. embedding rows of words no "
-                "batch contains, are counted apart.",
-                r"h_{kk} \approx \mathrm{E}\left[ \left( \frac{\partial L}{\partial w_k} \right)^2 \right] "
-                r"\approx \frac{\partial^2 L}{\partial w_k^2}", part="curvature"),
-           Step("The squared weights", "The second ingredient: w², the squared distance the weight travels when it "
-                "is set to 0 (log10 x-axis).", r"w_k^2", part="w2"),
-           Step("The saliency ½·h·w²", "Their product is the loss increase a quadratic expansion predicts when "
-                "weight k alone is deleted: the saliency, OBD's score. A large weight on a flat direction can matter "
-                "less than a small one on a steep direction. (Embedding rows of words no batch contains have h = 0; "
-                "their score is |w| times the median saliency/|w| instead.)",
-                r"s_k = \frac{1}{2} h_{kk} w_k^2 \approx L(w - w_k e_k) - L(w)", part="saliency")),
-    parts=(Part("curvature", "curvature h_kk", _curvature, log=True), Part("w2", "w²", _w2, log=True),
-           Part("saliency", "saliency ½·h_kk·w²", _saliency, log=True)))
+    steps=(
+        Step(
+            "The curvature along every weight",
+            "OBD's first ingredient: h_kk, how sharply the training loss "
+            "curves along weight k, estimated on training batches (obd: the Fisher diagonal, squared gradients "
+            "with target words sampled from the model; obd-empirical: squared per-sentence gradients with the "
+            "reference words; obd-hutchinson: z⊙Hz with random ±1 probes z). Negative estimates are clamped to "
+            "0. The x-axis is log10 (curvatures span many decades); the zeros, e.g. embedding rows of words no "
+            "batch contains, are counted apart.",
+            r"h_{kk} \approx \mathrm{E}\left[ \left( \frac{\partial L}{\partial w_k} \right)^2 \right] "
+            r"\approx \frac{\partial^2 L}{\partial w_k^2}",
+            part="curvature",
+        ),
+        Step(
+            "The squared weights",
+            "The second ingredient: w², the squared distance the weight travels when it is set to 0 (log10 x-axis).",
+            r"w_k^2",
+            part="w2",
+        ),
+        Step(
+            "The saliency ½·h·w²",
+            "Their product is the loss increase a quadratic expansion predicts when "
+            "weight k alone is deleted: the saliency, OBD's score. A large weight on a flat direction can matter "
+            "less than a small one on a steep direction. (Embedding rows of words no batch contains have h = 0; "
+            "their score is |w| times the median saliency/|w| instead.)",
+            r"s_k = \frac{1}{2} h_{kk} w_k^2 \approx L(w - w_k e_k) - L(w)",
+            part="saliency",
+        ),
+    ),
+    parts=(
+        Part("curvature", "curvature h_kk", _curvature, log=True),
+        Part("w2", "w²", _w2, log=True),
+        Part("saliency", "saliency ½·h_kk·w²", _saliency, log=True),
+    ),
+)
 
 SPECS = (
     _OBD,
-    _OBD.variant("obd-empirical", options={"estimator": "empirical", "micro_batch": 1}, n_batches=8,
-                 cost="one backward per sentence"),
-    _OBD.variant("obd-hutchinson", options={"estimator": "hutchinson", "probes": 2}, n_batches=16,
-                 cost="two Hessian-vector products (double backward) per batch"),
-    _OBD.variant("obd-exact", options={"estimator": "exact"}, n_batches=4,
-                 cost="one double backward per weight: tiny models only"),
+    _OBD.variant(
+        "obd-empirical",
+        options={"estimator": "empirical", "micro_batch": 1},
+        n_batches=8,
+        cost="one backward per sentence",
+    ),
+    _OBD.variant(
+        "obd-hutchinson",
+        options={"estimator": "hutchinson", "probes": 2},
+        n_batches=16,
+        cost="two Hessian-vector products (double backward) per batch",
+    ),
+    _OBD.variant(
+        "obd-exact",
+        options={"estimator": "exact"},
+        n_batches=4,
+        cost="one double backward per weight: tiny models only",
+    ),
 )

@@ -5,6 +5,7 @@ in canonical order, so the scores (and hence the masks) are identical on every d
 Pruning the lowest scores removes a uniformly random subset of the selected size.
 Data: none. Cost: O(N) random numbers.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,9 +31,18 @@ def random_uniform(model: nn.Module, seed: int = 0, **_unused) -> dict[str, torc
     return {name: torch.rand(p.shape, generator=gen).to(p.device) for _, name, p in prunable(model)}
 
 
-SPECS = (ScoreSpec(
-    "random", random_uniform, mask_per_seed=True, baseline=True, shown=True, cost="one random number per weight",
-    site_label="Random", symbol="u",
-    text="Each weight gets an independent uniform random score: the control baseline every pruning criterion must "
-         "beat.",
-    formula=r"\mathrm{score}(w) \sim U[0, 1)"),)
+SPECS = (
+    ScoreSpec(
+        "random",
+        random_uniform,
+        mask_per_seed=True,
+        baseline=True,
+        shown=True,
+        cost="one random number per weight",
+        site_label="Random",
+        symbol="u",
+        text="Each weight gets an independent uniform random score: the control baseline every pruning criterion must "
+        "beat.",
+        formula=r"\mathrm{score}(w) \sim U[0, 1)",
+    ),
+)

@@ -19,6 +19,7 @@ scaling (:func:`._data.variance_scaling_copy`, seeded by ``seed``), as the paper
 Cost: one forward+backward per scoring batch; first derivatives only (on CUDA cuDNN is off while scoring: see :mod:`._autograd`).
 Embedding rows of tokens absent from the batches: see :mod:`._data` (``absent_rows``).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -27,10 +28,24 @@ import torch
 from torch import nn
 
 from ..spec import Paper, Part, ScoreSpec, Step
-from ._autograd import Objective, Params, mean_gradient, prunable_params, require_batches, scoring_mode, \
-    seq2seq_objective, weights
-from ._data import INITS, absent_rows as absent_row_masks, check_options, fill_absent_rows, scored_weights, \
-    variance_scaling_copy
+from ._autograd import (
+    Objective,
+    Params,
+    mean_gradient,
+    prunable_params,
+    require_batches,
+    scoring_mode,
+    seq2seq_objective,
+    weights,
+)
+from ._data import (
+    INITS,
+    absent_rows as absent_row_masks,
+    check_options,
+    fill_absent_rows,
+    scored_weights,
+    variance_scaling_copy,
+)
 
 __all__ = ["snip_sensitivity", "snip_from_objective", "INITS", "SPECS"]
 
@@ -41,8 +56,14 @@ def snip_from_objective(obj: Objective, params: Params, batches: Sequence) -> di
     return {k: (g[k] * w[k]).abs() for k in params}
 
 
-def snip_sensitivity(model: nn.Module, batches: Optional[Sequence] = None, init: Optional[str] = None,
-                     seed: int = 0, absent_rows: str = "magnitude", **_unused) -> dict[str, torch.Tensor]:
+def snip_sensitivity(
+    model: nn.Module,
+    batches: Optional[Sequence] = None,
+    init: Optional[str] = None,
+    seed: int = 0,
+    absent_rows: str = "magnitude",
+    **_unused,
+) -> dict[str, torch.Tensor]:
     """SNIP connection sensitivity of every weight-class parameter of a Seq2Seq.
 
     Args:
@@ -88,23 +109,41 @@ def _abs_w(model: nn.Module, scores, ctx) -> dict[str, torch.Tensor]:
 
 _VS = "variance-scaling"
 _SNIP = ScoreSpec(
-    "snip", snip_sensitivity, options={"init": None}, n_batches=100,
+    "snip",
+    snip_sensitivity,
+    options={"init": None},
+    n_batches=100,
     cost="one forward+backward per batch (first derivatives only)",
-    paper=Paper("SNIP (Lee et al. 2019)", "|g ⊙ w| at initialisation, once",
-                "LeNet-300-100 95 % / 1.6 % err, 98 % / 2.4 %; LSTM/GRU on sequential MNIST at 80–95 %"),
-    label="SNIP", site_label="SNIP", symbol="|gw|",
+    paper=Paper(
+        "SNIP (Lee et al. 2019)",
+        "|g ⊙ w| at initialisation, once",
+        "LeNet-300-100 95 % / 1.6 % err, 98 % / 2.4 %; LSTM/GRU on sequential MNIST at 80–95 %",
+    ),
+    label="SNIP",
+    site_label="SNIP",
+    symbol="|gw|",
     text="SNIP (Lee et al. 2019): connection sensitivity, the first-order change of the loss when the weight is "
-         "removed, |∂L/∂w · w| on training batches. The -init variants score a fresh initialisation, then the model "
-         "trains under that mask.",
+    "removed, |∂L/∂w · w| on training batches. The -init variants score a fresh initialisation, then the model "
+    "trains under that mask.",
     formula=r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|",
-    steps=(Step("The gradient of every weight", "SNIP's first ingredient: |∂L/∂w|, the gradient of the mean token "
-                "loss accumulated over all scoring batches, then made absolute (log10 x-axis).",
-                r"|g| = \left| \frac{\partial L}{\partial w} \right|", part="abs_g"),
-           Step("The size of every weight", "The second ingredient: |w| (log10 x-axis).", r"|w|", part="abs_w"),
-           Step("Score every weight: |g·w|", "Their product is the first-order change of the loss when the "
-                "connection is cut: its sensitivity. The least sensitive connections are pruned first.",
-                r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|")),
-    parts=(Part("abs_g", "|∂L/∂w|", _abs_g, log=True), Part("abs_w", "|w|", _abs_w, log=True)))
+    steps=(
+        Step(
+            "The gradient of every weight",
+            "SNIP's first ingredient: |∂L/∂w|, the gradient of the mean token "
+            "loss accumulated over all scoring batches, then made absolute (log10 x-axis).",
+            r"|g| = \left| \frac{\partial L}{\partial w} \right|",
+            part="abs_g",
+        ),
+        Step("The size of every weight", "The second ingredient: |w| (log10 x-axis).", r"|w|", part="abs_w"),
+        Step(
+            "Score every weight: |g·w|",
+            "Their product is the first-order change of the loss when the "
+            "connection is cut: its sensitivity. The least sensitive connections are pruned first.",
+            r"\mathrm{score}(w) = \left| \frac{\partial L}{\partial w} w \right|",
+        ),
+    ),
+    parts=(Part("abs_g", "|∂L/∂w|", _abs_g, log=True), Part("abs_w", "|w|", _abs_w, log=True)),
+)
 
 
 def _at_init(name: str, n_batches: int) -> ScoreSpec:

@@ -16,6 +16,7 @@ it is OBS's first step, without the updates.
 Data: calibration batches of the training split (``n_batches``); cost: one traced forward pass per
 weight class plus a Cholesky factorisation and O(rows · cols²) updates per matrix.
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,7 +43,7 @@ def obs_cost(model, batches=None, damp: float = 0.01, **_) -> dict[str, torch.Te
     out = {}
     for cname, group in class_groups(model):
         if cname in _EMBEDDINGS:
-            (name, p), = group
+            ((name, p),) = group
             out[name] = embedding_saliency(p, grams[name], damp=damp).to(p.dtype)
             continue
         if cname in joint.params:  # one linear map on [x_t; h_{t-1}]
@@ -58,20 +59,30 @@ def obs_cost(model, batches=None, damp: float = 0.01, **_) -> dict[str, torch.Te
     return out
 
 
-def _reconstruct(model, batches, sparsity, selection, *, classes=None, damp: float = 0.01, block_size: int = 128,
-                 **_):
+def _reconstruct(model, batches, sparsity, selection, *, classes=None, damp: float = 0.01, block_size: int = 128, **_):
     return sparsegpt_model(model, batches, sparsity, selection, classes=classes, damp=damp, block_size=block_size)
 
 
-SPECS = (ScoreSpec(
-    "sparsegpt", obs_cost, n_batches=4, options={"damp": 0.01, "block_size": 128}, reconstruct=_reconstruct,
-    cost="one traced forward pass per weight class on the calibration batches, a Cholesky factorisation and "
-         "O(rows · cols²) weight updates per matrix",
-    paper=Paper("SparseGPT (Frantar & Alistarh 2023)",
-                "OBS per matrix: prune column by column, push each pruned weight's output error onto the free "
-                "weights through the inverse-Hessian chain",
-                "OPT-175B at 50 %, no retraining: perplexity 8.21 (dense 8.35; magnitude collapses)"),
-    label="SparseGPT", site_label="SparseGPT", symbol="w²/[H⁻¹]ᵢᵢ",
-    text="SparseGPT (Frantar & Alistarh 2023): each matrix is pruned to keep its outputs on a few calibration "
-         "sentences, and the weights that stay move to make up for the ones removed.",
-    formula=r"\mathrm{score}(w_{ij}) = \frac{w_{ij}^2}{[H^{-1}]_{jj}},\quad H = X^\top X + \lambda I"),)
+SPECS = (
+    ScoreSpec(
+        "sparsegpt",
+        obs_cost,
+        n_batches=4,
+        options={"damp": 0.01, "block_size": 128},
+        reconstruct=_reconstruct,
+        cost="one traced forward pass per weight class on the calibration batches, a Cholesky factorisation and "
+        "O(rows · cols²) weight updates per matrix",
+        paper=Paper(
+            "SparseGPT (Frantar & Alistarh 2023)",
+            "OBS per matrix: prune column by column, push each pruned weight's output error onto the free "
+            "weights through the inverse-Hessian chain",
+            "OPT-175B at 50 %, no retraining: perplexity 8.21 (dense 8.35; magnitude collapses)",
+        ),
+        label="SparseGPT",
+        site_label="SparseGPT",
+        symbol="w²/[H⁻¹]ᵢᵢ",
+        text="SparseGPT (Frantar & Alistarh 2023): each matrix is pruned to keep its outputs on a few calibration "
+        "sentences, and the weights that stay move to make up for the ones removed.",
+        formula=r"\mathrm{score}(w_{ij}) = \frac{w_{ij}^2}{[H^{-1}]_{jj}},\quad H = X^\top X + \lambda I",
+    ),
+)

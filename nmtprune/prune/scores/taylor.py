@@ -19,6 +19,7 @@ Cost: first order, one forward+backward per batch (on CUDA with cuDNN off, as fo
 (non-fused LSTM path, see :mod:`._autograd`).
 Absent embedding rows: :mod:`._data`.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -27,15 +28,23 @@ import torch
 from torch import nn
 
 from ..spec import Paper, ScoreSpec
-from ._autograd import Objective, Params, hvp, mean_gradient, prunable_params, require_batches, scoring_mode, \
-    seq2seq_objective, weights
+from ._autograd import (
+    Objective,
+    Params,
+    hvp,
+    mean_gradient,
+    prunable_params,
+    require_batches,
+    scoring_mode,
+    seq2seq_objective,
+    weights,
+)
 from ._data import check_options, fill_absent_rows
 
 __all__ = ["taylor_importance", "taylor_from_objective", "SPECS"]
 
 
-def taylor_from_objective(obj: Objective, params: Params, batches: Sequence, order: int = 1
-                          ) -> dict[str, torch.Tensor]:
+def taylor_from_objective(obj: Objective, params: Params, batches: Sequence, order: int = 1) -> dict[str, torch.Tensor]:
     """Mean over batches of (g_b w)² (order 1) or (g_b w − ½ w H_b W)² (order 2)."""
     if order not in (1, 2):
         raise ValueError(f"Taylor order must be 1 or 2, got {order!r}")
@@ -53,8 +62,14 @@ def taylor_from_objective(obj: Objective, params: Params, batches: Sequence, ord
     return {k: v / len(batches) for k, v in acc.items()}
 
 
-def taylor_importance(model: nn.Module, batches: Optional[Sequence] = None, order: int = 1,
-                      nonfused: bool = True, absent_rows: str = "magnitude", **_unused) -> dict[str, torch.Tensor]:
+def taylor_importance(
+    model: nn.Module,
+    batches: Optional[Sequence] = None,
+    order: int = 1,
+    nonfused: bool = True,
+    absent_rows: str = "magnitude",
+    **_unused,
+) -> dict[str, torch.Tensor]:
     """Taylor importance of every weight-class parameter of a Seq2Seq.
 
     Args:
@@ -78,19 +93,35 @@ def taylor_importance(model: nn.Module, batches: Optional[Sequence] = None, orde
 
 SPECS = (
     ScoreSpec(
-        "taylor", taylor_importance, options={"order": 1}, n_batches=100, cost="one forward+backward per batch",
-        paper=Paper("Taylor (Molchanov et al. 2019)", "(g·w)² accumulated over minibatches",
-                    ">93 % correlation with the oracle loss change; ResNet-101 −30 % params, −0.02 % top-1"),
-        label="Taylor", site_label="Taylor", symbol="(gw)²",
+        "taylor",
+        taylor_importance,
+        options={"order": 1},
+        n_batches=100,
+        cost="one forward+backward per batch",
+        paper=Paper(
+            "Taylor (Molchanov et al. 2019)",
+            "(g·w)² accumulated over minibatches",
+            ">93 % correlation with the oracle loss change; ResNet-101 −30 % params, −0.02 % top-1",
+        ),
+        label="Taylor",
+        site_label="Taylor",
+        symbol="(gw)²",
         text="Taylor importance (Molchanov et al. 2019): the squared first-order estimate of the loss change when the "
-             "weight is removed, averaged over training batches.",
-        formula=r"\mathrm{score}(w) = \frac{1}{B} \sum_b \left( \frac{\partial L_b}{\partial w} w \right)^2"),
-    ScoreSpec("taylor2", taylor_importance, options={"order": 2}, n_batches=16,
-              cost="one create_graph backward and one double backward per batch",
-              site_label="Taylor, second order", symbol="(gw − ½wHW)²",
-              text="The second-order Taylor estimate of the loss change when the weight is removed: the first-order "
-                   "term g·w corrected by half the weight times the Hessian applied to all weights, squared per "
-                   "training batch and averaged.",
-              formula=r"\mathrm{score}(w_m) = \frac{1}{B} \sum_b \left( g_{b,m} w_m - \tfrac{1}{2} w_m (H_b W)_m "
-                      r"\right)^2"),
+        "weight is removed, averaged over training batches.",
+        formula=r"\mathrm{score}(w) = \frac{1}{B} \sum_b \left( \frac{\partial L_b}{\partial w} w \right)^2",
+    ),
+    ScoreSpec(
+        "taylor2",
+        taylor_importance,
+        options={"order": 2},
+        n_batches=16,
+        cost="one create_graph backward and one double backward per batch",
+        site_label="Taylor, second order",
+        symbol="(gw − ½wHW)²",
+        text="The second-order Taylor estimate of the loss change when the weight is removed: the first-order "
+        "term g·w corrected by half the weight times the Hessian applied to all weights, squared per "
+        "training batch and averaged.",
+        formula=r"\mathrm{score}(w_m) = \frac{1}{B} \sum_b \left( g_{b,m} w_m - \tfrac{1}{2} w_m (H_b W)_m "
+        r"\right)^2",
+    ),
 )

@@ -12,6 +12,7 @@ calibration data: a token that never occurs scores 0 in every dimension and goes
 updated: Wanda only scores. The paper compares scores within each output row; under the project's
 selections the same scores are compared per class or over all classes.
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,15 +36,28 @@ def wanda_importance(model, batches=None, **_) -> dict[str, torch.Tensor]:
         raise ValueError("wanda needs calibration batches (n_batches > 0)")
     sums = ColumnSquares(model)
     trace_batches(model, batches, sums, params=[name for _, name, _ in prunable(model)])
-    return {name: wanda_scores(p.detach(), sums.stats[name], embedding=name in _EMBEDDINGS)
-            for _, name, p in prunable(model)}
+    return {
+        name: wanda_scores(p.detach(), sums.stats[name], embedding=name in _EMBEDDINGS)
+        for _, name, p in prunable(model)
+    }
 
 
-SPECS = (ScoreSpec(
-    "wanda", wanda_importance, n_batches=2, cost="one forward pass per calibration batch, no gradients",
-    paper=Paper("Wanda (Sun et al. 2023)", "|w| · ‖input‖₂ per weight, no update",
-                "LLaMA-7B at 50 %, no retraining: perplexity 7.26 (SparseGPT 7.22, magnitude 17.3, dense 5.68)"),
-    label="Wanda", site_label="Wanda", symbol="|w|·‖x‖",
-    text="Wanda (Sun et al. 2023): each weight's magnitude times the size of the input it multiplies over a few "
-         "calibration sentences, so a weight on a strong input is kept even when it is small.",
-    formula=r"\mathrm{score}(w_{ij}) = |w_{ij}| \cdot \lVert X_j \rVert_2"),)
+SPECS = (
+    ScoreSpec(
+        "wanda",
+        wanda_importance,
+        n_batches=2,
+        cost="one forward pass per calibration batch, no gradients",
+        paper=Paper(
+            "Wanda (Sun et al. 2023)",
+            "|w| · ‖input‖₂ per weight, no update",
+            "LLaMA-7B at 50 %, no retraining: perplexity 7.26 (SparseGPT 7.22, magnitude 17.3, dense 5.68)",
+        ),
+        label="Wanda",
+        site_label="Wanda",
+        symbol="|w|·‖x‖",
+        text="Wanda (Sun et al. 2023): each weight's magnitude times the size of the input it multiplies over a few "
+        "calibration sentences, so a weight on a strong input is kept even when it is small.",
+        formula=r"\mathrm{score}(w_{ij}) = |w_{ij}| \cdot \lVert X_j \rVert_2",
+    ),
+)

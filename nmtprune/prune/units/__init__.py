@@ -42,14 +42,46 @@ the ``in`` slots of the units ``l1`` picks, applied as a ``train(after_step=...)
     masked = copy.deepcopy(model); mask.apply(masked)     # zeros, same shapes
     small = shrink(model, mask)                            # smaller, same outputs as masked
 """
+
 from .activations import unit_activations
-from .groups import (Slot, UnitError, UnitGroup, find_group, member_names, member_size, member_slots, sum_members,
-                     ties, unit_groups, unit_view)
+from .groups import (
+    Slot,
+    UnitError,
+    UnitGroup,
+    find_group,
+    member_names,
+    member_size,
+    member_slots,
+    sum_members,
+    ties,
+    unit_groups,
+    unit_view,
+)
 from .mask import UnitMask, axis_keeps
 from .scores import get_unit_score, unit_score_names
 from .select import SCOPES, select_units
 from .shrink import dead_units, shrink, shrunk_config
 
-__all__ = ["Slot", "UnitError", "UnitGroup", "find_group", "member_names", "member_size", "member_slots",
-           "sum_members", "ties", "unit_groups", "unit_view", "UnitMask", "axis_keeps", "get_unit_score",
-           "unit_score_names", "SCOPES", "select_units", "shrink", "shrunk_config", "dead_units", "unit_activations"]
+__all__ = [
+    "Slot",
+    "UnitError",
+    "UnitGroup",
+    "find_group",
+    "member_names",
+    "member_size",
+    "member_slots",
+    "sum_members",
+    "ties",
+    "unit_groups",
+    "unit_view",
+    "UnitMask",
+    "axis_keeps",
+    "get_unit_score",
+    "unit_score_names",
+    "SCOPES",
+    "select_units",
+    "shrink",
+    "shrunk_config",
+    "dead_units",
+    "unit_activations",
+]

@@ -6,6 +6,7 @@ trace (:meth:`~nmtprune.models.Seq2Seq.trace`) gives them, keyed by the unit mem
 encoder layers re-run one at a time with the fused kernel on the packed input ``encode`` gives it,
 the decoder's per-step states from the model's own step function.
 """
+
 from __future__ import annotations
 
 import torch

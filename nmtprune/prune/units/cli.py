@@ -12,6 +12,7 @@ unit mask), ``masks.safetensors`` (its weight-level MaskSet, so ``nmtprune retra
 ``DIR/units.json``, else from the units that are already dead (all-zero incoming weights and biases,
 e.g. a retrained unit-pruned model).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,6 +32,7 @@ def _sizes(m) -> dict:
 
 def _print_groups(mask, model) -> None:
     from .groups import unit_groups
+
     print(f"{'unit group':28s} {'units':>6s} {'removed':>8s} {'kept':>6s}", file=sys.stderr)
     kept = mask.kept()
     for g in unit_groups(model.cfg):
@@ -39,6 +41,7 @@ def _print_groups(mask, model) -> None:
 
 def _parse_ratios(items: list[str]) -> dict[str, float]:
     from .groups import UnitError
+
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -64,8 +67,10 @@ def _cmd_prune_units(args) -> int:
         raise UnitError("give either --fraction or --ratios")
     spec = get_unit_score(args.score)
     if spec.needs_data and (args.batches < 1 or args.batch_size < 1):
-        raise UnitError(f"unit score {args.score!r} scores on training minibatches: --batches and --batch-size "
-                        f"must be >= 1, got {args.batches} and {args.batch_size}")
+        raise UnitError(
+            f"unit score {args.score!r} scores on training minibatches: --batches and --batch-size "
+            f"must be >= 1, got {args.batches} and {args.batch_size}"
+        )
     model, cfg, sv, tv = load_model(args.model)
     # the first --batches shuffled training minibatches of the model's own corpus, for the data scores
     batches = load_scoring_batches(cfg, sv, tv, args.batches, args.batch_size, args.seed) if spec.needs_data else None
@@ -80,14 +85,25 @@ def _cmd_prune_units(args) -> int:
         save_checkpoint(out, model, cfg, sv, tv)
         masks.save(out / "masks.safetensors")
         mask.save(out / "units.json", model)
-        write_json_atomic(out / "prune.json", {
-            "model": str(args.model), "kind": "units", "score": args.score, "scope": args.scope,
-            "fraction": fraction, "groups": args.groups or "all", "seed": args.seed,
-            "score_batches": len(batches) if batches else 0,
-            "units": {name: {"size": k.numel(), "kept": int(k.sum())} for name, k in mask.keep.items()},
-            "params_dense": dense_params, "params_after_shrink": small_params, "stats": masks.stats(model),
-            "note": "removed units have their weights and biases zeroed; `nmtprune shrink` makes the model smaller",
-            **provenance()})
+        write_json_atomic(
+            out / "prune.json",
+            {
+                "model": str(args.model),
+                "kind": "units",
+                "score": args.score,
+                "scope": args.scope,
+                "fraction": fraction,
+                "groups": args.groups or "all",
+                "seed": args.seed,
+                "score_batches": len(batches) if batches else 0,
+                "units": {name: {"size": k.numel(), "kept": int(k.sum())} for name, k in mask.keep.items()},
+                "params_dense": dense_params,
+                "params_after_shrink": small_params,
+                "stats": masks.stats(model),
+                "note": "removed units have their weights and biases zeroed; `nmtprune shrink` makes the model smaller",
+                **provenance(),
+            },
+        )
     _print_groups(mask, model)
     print(f"parameters {dense_params:,d} -> {small_params:,d} after `nmtprune shrink`", file=sys.stderr)
     print(str(out))
@@ -101,16 +117,36 @@ def _cmd_greg(args) -> int:
 
     if (args.fraction is None) == (not args.ratios):
         raise UnitError("give either --fraction or --ratios")
-    cfg = GRegConfig(mode=args.mode, delta=args.delta, every=args.every, ceiling=args.ceiling,
-                     pick_delta=args.pick_delta, pick_ceiling=args.pick_ceiling, stabilize=args.stabilize,
-                     recover=args.recover, roles=tuple(args.roles),
-                     mag_ratio=None if args.mag_ratio <= 0 else args.mag_ratio)
+    cfg = GRegConfig(
+        mode=args.mode,
+        delta=args.delta,
+        every=args.every,
+        ceiling=args.ceiling,
+        pick_delta=args.pick_delta,
+        pick_ceiling=args.pick_ceiling,
+        stabilize=args.stabilize,
+        recover=args.recover,
+        roles=tuple(args.roles),
+        mag_ratio=None if args.mag_ratio <= 0 else args.mag_ratio,
+    )
     fraction = _parse_ratios(args.ratios) if args.ratios else args.fraction
     with writing(args.out):
-        info = greg_prune(args.model, args.out, fraction, cfg, args.scope, args.groups or None, args.seed,
-                          args.overrides, args.penalty_dir, progress=not args.no_progress)
-    print(f"parameters {info['params_dense']:,d} -> {info['params_after_shrink']:,d} after `nmtprune shrink`",
-          file=sys.stderr)
+        info = greg_prune(
+            args.model,
+            args.out,
+            fraction,
+            cfg,
+            args.scope,
+            args.groups or None,
+            args.seed,
+            args.overrides,
+            args.penalty_dir,
+            progress=not args.no_progress,
+        )
+    print(
+        f"parameters {info['params_dense']:,d} -> {info['params_after_shrink']:,d} after `nmtprune shrink`",
+        file=sys.stderr,
+    )
     print(str(args.out))
     return 0
 
@@ -131,12 +167,21 @@ def _cmd_shrink(args) -> int:
         mask, origin = dead_units(model), "dead units (all-zero incoming weights and biases)"
     small = shrink(model, mask)
     with writing(out):
-        save_checkpoint(out, small, dataclasses.replace(cfg, model=small.cfg), sv, tv,
-                        extra_meta={"shrunk_from": str(src)})
-        write_json_atomic(out / "shrink.json", {
-            "from": str(src), "mask": origin, "removed": {name: len(r) for name, r in mask.removed().items()},
-            "sizes_before": _sizes(cfg.model), "sizes_after": _sizes(small.cfg),
-            "params_before": _n_params(model), "params_after": _n_params(small)})
+        save_checkpoint(
+            out, small, dataclasses.replace(cfg, model=small.cfg), sv, tv, extra_meta={"shrunk_from": str(src)}
+        )
+        write_json_atomic(
+            out / "shrink.json",
+            {
+                "from": str(src),
+                "mask": origin,
+                "removed": {name: len(r) for name, r in mask.removed().items()},
+                "sizes_before": _sizes(cfg.model),
+                "sizes_after": _sizes(small.cfg),
+                "params_before": _n_params(model),
+                "params_after": _n_params(small),
+            },
+        )
     _print_groups(mask, model)
     print(f"parameters {_n_params(model):,d} -> {_n_params(small):,d}", file=sys.stderr)
     print(str(out))
@@ -150,17 +195,35 @@ def add_cli(sub) -> None:
     p.add_argument("model", help="checkpoint directory")
     p.add_argument("--score", default="l1", choices=unit_score_names())
     p.add_argument("--fraction", type=float, help="fraction of units to remove, [0, 1)")
-    p.add_argument("--ratios", nargs="+", metavar="GROUP=F", help="per-layer fractions, e.g. tgt_layer2=0.3 "
-                   "attention=0.5 (groups not named keep all units)")
+    p.add_argument(
+        "--ratios",
+        nargs="+",
+        metavar="GROUP=F",
+        help="per-layer fractions, e.g. tgt_layer2=0.3 attention=0.5 (groups not named keep all units)",
+    )
     scope = p.add_mutually_exclusive_group()
-    scope.add_argument("--per-layer", dest="scope", action="store_const", const="per-layer",
-                       help="every group loses the same fraction of its own units (default)")
-    scope.add_argument("--global", dest="scope", action="store_const", const="global",
-                       help="one ranking over the units of all chosen groups")
+    scope.add_argument(
+        "--per-layer",
+        dest="scope",
+        action="store_const",
+        const="per-layer",
+        help="every group loses the same fraction of its own units (default)",
+    )
+    scope.add_argument(
+        "--global",
+        dest="scope",
+        action="store_const",
+        const="global",
+        help="one ranking over the units of all chosen groups",
+    )
     p.set_defaults(scope="per-layer")
     p.add_argument("--groups", nargs="*", help="prune only these unit groups or layers (default: all)")
-    p.add_argument("--batches", type=int, default=30, help="training minibatches for the unit scores that "
-                   "read data (default %(default)s)")
+    p.add_argument(
+        "--batches",
+        type=int,
+        default=30,
+        help="training minibatches for the unit scores that read data (default %(default)s)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
@@ -185,8 +248,9 @@ def add_cli(sub) -> None:
     g.add_argument("--stabilize", type=int, default=40_000, help="steps at the ceiling before pruning (default 40000)")
     g.add_argument("--recover", type=float, default=1e-4, help="kept units get lambda = -recover (default 1e-4)")
     g.add_argument("--roles", nargs="+", default=["in"], choices=["in", "bias", "out"], help="penalised slots")
-    g.add_argument("--mag-ratio", type=float, default=1000.0,
-                   help="stop growing lambda at this kept/removed L1 ratio; 0 = off")
+    g.add_argument(
+        "--mag-ratio", type=float, default=1000.0, help="stop growing lambda at this kept/removed L1 ratio; 0 = off"
+    )
     g.add_argument("--penalty-dir", help="where the penalty-phase run goes (default OUT.penalty)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--no-progress", action="store_true")

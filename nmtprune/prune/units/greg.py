@@ -30,6 +30,7 @@ exactly. lr·λ must stay below 1 (UnitError otherwise); keep lr·τ ≤ 1e-2.
 steps), then zeroes the removed units and writes the same files as ``nmtprune prune-units``; fine-
 tune with ``nmtprune retrain OUT`` as for any unit-pruned model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -89,8 +90,12 @@ class GRegConfig:
     def __post_init__(self):
         def num(name, positive=True):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or \
-                    (v <= 0 if positive else v < 0):
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or (v <= 0 if positive else v < 0)
+            ):
                 raise UnitError(f"greg: {name} must be a finite number {'> 0' if positive else '>= 0'}, got {v!r}")
 
         if self.mode not in MODES:
@@ -105,8 +110,10 @@ class GRegConfig:
         if self.delta > self.ceiling:
             raise UnitError(f"greg: delta ({self.delta}) exceeds ceiling ({self.ceiling})")
         if self.mode == "greg-2" and not (self.pick_delta <= self.pick_ceiling < self.ceiling):
-            raise UnitError(f"greg-2 needs pick_delta <= pick_ceiling < ceiling, got {self.pick_delta}, "
-                            f"{self.pick_ceiling}, {self.ceiling}")
+            raise UnitError(
+                f"greg-2 needs pick_delta <= pick_ceiling < ceiling, got {self.pick_delta}, "
+                f"{self.pick_ceiling}, {self.ceiling}"
+            )
         roles = tuple(self.roles)
         if not roles or len(set(roles)) != len(roles) or not set(roles) <= {"in", "bias", "out"}:
             raise UnitError(f"greg: roles must be distinct names from ['in', 'bias', 'out'], got {self.roles!r}")
@@ -161,8 +168,14 @@ class GrowingRegularizer:
         at which the magnitude-ratio rule stopped the growth (None if it did not).
     """
 
-    def __init__(self, model: nn.Module, cfg: GRegConfig, fraction: float | Mapping[str, float],
-                 scope: str = "per-layer", groups: Optional[Sequence[str]] = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        cfg: GRegConfig,
+        fraction: float | Mapping[str, float],
+        scope: str = "per-layer",
+        groups: Optional[Sequence[str]] = None,
+    ):
         self.cfg, self.fraction, self.scope, self.groups = cfg, fraction, scope, groups
         all_groups = unit_groups(model.cfg)
         if isinstance(fraction, Mapping):
@@ -171,8 +184,13 @@ class GrowingRegularizer:
             chosen = {find_group(all_groups, name).name for name in groups} if groups else {g.name for g in all_groups}
         self.chosen = [g for g in all_groups if g.name in chosen]
         self.step, self.mask, self.frozen_at, self.history = 0, None, None, []
-        self._slots = [(g.name, s, g.size) for g in self.chosen for m in g.members
-                       for s in member_slots(model.cfg, m) if s.role in cfg.roles]
+        self._slots = [
+            (g.name, s, g.size)
+            for g in self.chosen
+            for m in g.members
+            for s in member_slots(model.cfg, m)
+            if s.role in cfg.roles
+        ]
         if cfg.mode == "greg-1":
             self._pick(model)
 
@@ -204,8 +222,10 @@ class GrowingRegularizer:
         lams = self.lambdas()
         top = max(float(v.max()) for v in lams.values())
         if lr * top >= 1:
-            raise UnitError(f"greg: lr x lambda = {lr} x {top} >= 1 would flip the weights' sign; lower "
-                            "ceiling or the learning rate (keep lr x ceiling <= 1e-2)")
+            raise UnitError(
+                f"greg: lr x lambda = {lr} x {top} >= 1 would flip the weights' sign; lower "
+                "ceiling or the learning rate (keep lr x ceiling <= 1e-2)"
+            )
         named = dict(model.named_parameters())
         for group, slot, n in self._slots:
             p = named[slot.param]
@@ -216,14 +236,28 @@ class GrowingRegularizer:
             phase, lam = self.cfg.lam(self.step if self.frozen_at is None else self.frozen_at)
             ratio = self.mag_ratio(model) if self.mask is not None else None
             self.history.append({"step": self.step, "phase": phase, "lam": lam, "mag_ratio": ratio})
-            if (self.cfg.mag_ratio is not None and ratio is not None and self.frozen_at is None
-                    and phase == "prune" and ratio >= self.cfg.mag_ratio):
+            if (
+                self.cfg.mag_ratio is not None
+                and ratio is not None
+                and self.frozen_at is None
+                and phase == "prune"
+                and ratio >= self.cfg.mag_ratio
+            ):
                 self.frozen_at = self.step
 
 
-def greg_prune(model_dir: str | Path, out: str | Path, fraction: float | Mapping[str, float], cfg: GRegConfig,
-               scope: str = "per-layer", groups: Optional[Sequence[str]] = None, seed: int = 0,
-               overrides: Sequence[str] = (), penalty_dir: str | Path | None = None, progress: bool = False) -> dict:
+def greg_prune(
+    model_dir: str | Path,
+    out: str | Path,
+    fraction: float | Mapping[str, float],
+    cfg: GRegConfig,
+    scope: str = "per-layer",
+    groups: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    penalty_dir: str | Path | None = None,
+    progress: bool = False,
+) -> dict:
     """GReg penalty phase, then pruning; writes ``out`` like ``nmtprune prune-units``.
 
     The phase trains the model in ``model_dir`` with ``train`` for ``cfg.steps()`` steps at a
@@ -245,32 +279,62 @@ def greg_prune(model_dir: str | Path, out: str | Path, fraction: float | Mapping
             raise FileExistsError(f"{d}: exists and is not empty; choose another --out")
     model, ref_cfg, sv, tv = load_model(model_dir)
     steps = cfg.steps()
-    phase_cfg = with_overrides(ref_cfg, list(overrides), "GReg penalty-phase config", seed=seed,
-                               lr=ref_cfg.train.lr * 0.5, epochs=steps, max_steps=steps, decay_start=0,
-                               decay_on_plateau=False, early_stop_patience=0)
+    phase_cfg = with_overrides(
+        ref_cfg,
+        list(overrides),
+        "GReg penalty-phase config",
+        seed=seed,
+        lr=ref_cfg.train.lr * 0.5,
+        epochs=steps,
+        max_steps=steps,
+        decay_start=0,
+        decay_on_plateau=False,
+        early_stop_patience=0,
+    )
     reg = GrowingRegularizer(model, cfg, fraction, scope, groups)
     model.train()
     summary = train(phase_cfg, penalty_dir, progress=progress, after_step=reg, init_model=model, vocabs=(sv, tv))
     model = model.cpu().eval()
     mask = reg.mask
-    dense_params, small_params = sum(p.numel() for p in model.parameters()), \
-        sum(p.numel() for p in shrink(model, mask).parameters())
+    dense_params, small_params = (
+        sum(p.numel() for p in model.parameters()),
+        sum(p.numel() for p in shrink(model, mask).parameters()),
+    )
     masks = mask.maskset(model)
     masks.apply(model)
     save_checkpoint(out, model, ref_cfg, sv, tv)
     masks.save(out / "masks.safetensors")
     mask.save(out / "units.json", model)
-    info = {"model": str(model_dir), "kind": "units", "score": cfg.mode, "scope": scope,
-            "fraction": dict(fraction) if isinstance(fraction, Mapping) else fraction,
-            "groups": list(groups or []) or "all",
-            "seed": seed, "greg": {**dataclasses.asdict(cfg), "steps": steps, "pick_step": cfg.pick_step,
-                                   "frozen_at": reg.frozen_at, "lr": phase_cfg.train.lr},
-            "penalty_run": str(penalty_dir), "penalty_summary": summary, "history": reg.history,
-            "units": {name: {"size": k.numel(), "kept": int(k.sum())} for name, k in mask.keep.items()},
-            "params_dense": dense_params, "params_after_shrink": small_params, "stats": masks.stats(model),
-            "penalty_train_config": config_to_dict(phase_cfg)["train"],
-            "note": "penalty phase then L1 pruning (GReg); fine-tune with `nmtprune retrain`", **provenance()}
+    info = {
+        "model": str(model_dir),
+        "kind": "units",
+        "score": cfg.mode,
+        "scope": scope,
+        "fraction": dict(fraction) if isinstance(fraction, Mapping) else fraction,
+        "groups": list(groups or []) or "all",
+        "seed": seed,
+        "greg": {
+            **dataclasses.asdict(cfg),
+            "steps": steps,
+            "pick_step": cfg.pick_step,
+            "frozen_at": reg.frozen_at,
+            "lr": phase_cfg.train.lr,
+        },
+        "penalty_run": str(penalty_dir),
+        "penalty_summary": summary,
+        "history": reg.history,
+        "units": {name: {"size": k.numel(), "kept": int(k.sum())} for name, k in mask.keep.items()},
+        "params_dense": dense_params,
+        "params_after_shrink": small_params,
+        "stats": masks.stats(model),
+        "penalty_train_config": config_to_dict(phase_cfg)["train"],
+        "note": "penalty phase then L1 pruning (GReg); fine-tune with `nmtprune retrain`",
+        **provenance(),
+    }
     write_json_atomic(out / "prune.json", info)
-    print(f"GReg ({cfg.mode}): {steps} penalty steps, last mag ratio "
-          f"{reg.history[-1]['mag_ratio'] if reg.history else None}", file=sys.stderr)
+    print(
+        f"GReg ({cfg.mode}): {steps} penalty steps, last mag ratio "
+        f"{reg.history[-1]['mag_ratio'] if reg.history else None}",
+        file=sys.stderr,
+    )
     return info

@@ -31,6 +31,7 @@ states (equal layer counts, Luong et al.), and the two top layers under ``dot`` 
 score h_t . h_s needs equal widths). A 2+2-layer model has the groups ``src_layer1+tgt_layer1``,
 ``src_layer2+tgt_layer2`` and ``attention``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,19 @@ import torch
 from ...config import ModelConfig
 from ..spec import UnitError
 
-__all__ = ["UnitError", "Slot", "UnitGroup", "member_names", "member_size", "member_slots", "ties",
-           "unit_groups", "find_group", "unit_view", "sum_members"]
+__all__ = [
+    "UnitError",
+    "Slot",
+    "UnitGroup",
+    "member_names",
+    "member_size",
+    "member_slots",
+    "ties",
+    "unit_groups",
+    "find_group",
+    "unit_view",
+    "sum_members",
+]
 
 
 @dataclass(frozen=True)
@@ -85,8 +97,11 @@ class UnitGroup:
 
 def member_names(cfg: ModelConfig) -> list[str]:
     """``src_layer1..``, ``tgt_layer1..``, ``attention``: the canonical member order."""
-    return ([f"src_layer{k + 1}" for k in range(cfg.enc_layers)]
-            + [f"tgt_layer{k + 1}" for k in range(cfg.dec_layers)] + ["attention"])
+    return (
+        [f"src_layer{k + 1}" for k in range(cfg.enc_layers)]
+        + [f"tgt_layer{k + 1}" for k in range(cfg.dec_layers)]
+        + ["attention"]
+    )
 
 
 def member_size(cfg: ModelConfig, member: str) -> int:
@@ -100,8 +115,8 @@ def _split(cfg: ModelConfig, member: str) -> tuple[str, int]:
     """``tgt_layer2`` -> ("tgt", 1) (0-based layer index); UnitError for a name that is no member."""
     for side, layers in (("src", cfg.enc_layers), ("tgt", cfg.dec_layers)):
         prefix = f"{side}_layer"
-        if member.startswith(prefix) and member[len(prefix):].isdigit():
-            k = int(member[len(prefix):]) - 1
+        if member.startswith(prefix) and member[len(prefix) :].isdigit():
+            k = int(member[len(prefix) :]) - 1
             if 0 <= k < layers:
                 return side, k
     raise UnitError(f"unknown layer {member!r}; this model has {member_names(cfg)}")
@@ -118,11 +133,13 @@ def member_slots(cfg: ModelConfig, member: str) -> list[Slot]:
         return out
     side, k = _split(cfg, member)
     module, layers = ("encoder", cfg.enc_layers) if side == "src" else ("decoder", cfg.dec_layers)
-    out = [Slot(f"{module}.weight_ih_l{k}", 0, "in", gates=True),
-           Slot(f"{module}.weight_hh_l{k}", 0, "in", gates=True),
-           Slot(f"{module}.bias_ih_l{k}", 0, "bias", gates=True),
-           Slot(f"{module}.bias_hh_l{k}", 0, "bias", gates=True),
-           Slot(f"{module}.weight_hh_l{k}", 1, "out")]
+    out = [
+        Slot(f"{module}.weight_ih_l{k}", 0, "in", gates=True),
+        Slot(f"{module}.weight_hh_l{k}", 0, "in", gates=True),
+        Slot(f"{module}.bias_ih_l{k}", 0, "bias", gates=True),
+        Slot(f"{module}.bias_hh_l{k}", 0, "bias", gates=True),
+        Slot(f"{module}.weight_hh_l{k}", 1, "out"),
+    ]
     if k + 1 < layers:
         out.append(Slot(f"{module}.weight_ih_l{k + 1}", 1, "out"))
     elif side == "src":  # keys = W_a h_s; context c enters W_c [c; h] first
@@ -186,7 +203,7 @@ def unit_view(tensor: torch.Tensor, slot: Slot, n: int) -> torch.Tensor:
     if slot.gates:
         t = t.reshape(4, n, -1).transpose(0, 1)  # (n, 4, m)
         return t.reshape(n, -1)
-    t = t[slot.offset: slot.offset + n]
+    t = t[slot.offset : slot.offset + n]
     return t.reshape(n, -1)
 
 

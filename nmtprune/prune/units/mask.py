@@ -13,6 +13,7 @@ On disk (``units.json``)::
      "groups": {"src_layer1+tgt_layer1": {"members": [...], "size": 512, "removed": [3, 17, ...]}, ...},
      "info": {...how the units were selected...}}
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,9 @@ class UnitMask:
         return {name: int(k.sum()) for name, k in self.keep.items()}
 
     def equal(self, other: "UnitMask") -> bool:
-        return (self.keep.keys() == other.keep.keys()
-                and all(torch.equal(k, other.keep[n]) for n, k in self.keep.items()))
+        return self.keep.keys() == other.keep.keys() and all(
+            torch.equal(k, other.keep[n]) for n, k in self.keep.items()
+        )
 
     def check(self, model: nn.Module) -> list[UnitGroup]:
         """The model's groups, after checking that this mask covers exactly them and empties none.
@@ -119,10 +121,19 @@ class UnitMask:
     # ------------------------------------------------------------------ disk
     def to_json(self, model: Optional[nn.Module] = None) -> dict:
         members = {g.name: list(g.members) for g in unit_groups(model.cfg)} if model is not None else {}
-        return {"format": FORMAT, "version": VERSION,
-                "groups": {name: {"members": members.get(name, name.split("+")), "size": k.numel(),
-                                  "removed": (~k).nonzero().flatten().tolist()} for name, k in self.keep.items()},
-                "info": self.info}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "groups": {
+                name: {
+                    "members": members.get(name, name.split("+")),
+                    "size": k.numel(),
+                    "removed": (~k).nonzero().flatten().tolist(),
+                }
+                for name, k in self.keep.items()
+            },
+            "info": self.info,
+        }
 
     @classmethod
     def from_json(cls, obj: dict, where: str = "unit mask") -> "UnitMask":
@@ -152,8 +163,10 @@ class UnitMask:
         obj = self.to_json(model)
         groups = ",\n".join(f"  {json.dumps(name)}: {json.dumps(g)}" for name, g in obj["groups"].items())
         # one line per group: the index lists would otherwise take one line per unit
-        text = (f'{{"format": "{FORMAT}", "version": {VERSION},\n "info": {json.dumps(obj["info"])},\n'
-                f' "groups": {{\n{groups}\n }}\n}}\n')
+        text = (
+            f'{{"format": "{FORMAT}", "version": {VERSION},\n "info": {json.dumps(obj["info"])},\n'
+            f' "groups": {{\n{groups}\n }}\n}}\n'
+        )
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
 

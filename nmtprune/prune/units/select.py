@@ -15,6 +15,7 @@ Scopes:
 Counting is exact and ties are broken by position: groups in canonical order, then unit index; the
 earlier unit is removed first. A selection that would remove every unit of a group is refused.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,9 @@ def group_scale(scores: torch.Tensor, normalize: str) -> float:
     if normalize not in NORMALIZATIONS:
         raise UnitError(f"unknown score normalisation {normalize!r}; known: {list(NORMALIZATIONS)}")
     s = scores.detach().to(torch.float64).reshape(-1)
-    scale = 0.0 if normalize == "none" or not s.numel() else \
-        float(s.norm()) if normalize == "l2" else float(s.abs().mean())
+    scale = (
+        0.0 if normalize == "none" or not s.numel() else float(s.norm()) if normalize == "l2" else float(s.abs().mean())
+    )
     return scale if scale > 0 else 1.0
 
 
@@ -49,9 +51,16 @@ def _check_fraction(f, where: str) -> float:
     return float(f)
 
 
-def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction: float | Mapping[str, float],
-                 scope: Literal["per-layer", "global"] = "per-layer", *, groups: Optional[Sequence[str]] = None,
-                 prev: Optional[UnitMask] = None, normalize: str = "none") -> UnitMask:
+def select_units(
+    scores: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    fraction: float | Mapping[str, float],
+    scope: Literal["per-layer", "global"] = "per-layer",
+    *,
+    groups: Optional[Sequence[str]] = None,
+    prev: Optional[UnitMask] = None,
+    normalize: str = "none",
+) -> UnitMask:
     """Remove the lowest-scoring units.
 
     Args:
@@ -86,8 +95,11 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
         chosen = [g for g in all_groups if g.name in ratios]
     else:
         f = _check_fraction(fraction, "unit selection")
-        chosen = all_groups if groups is None else [g for g in all_groups
-                                                    if g.name in {find_group(all_groups, n).name for n in groups}]
+        chosen = (
+            all_groups
+            if groups is None
+            else [g for g in all_groups if g.name in {find_group(all_groups, n).name for n in groups}]
+        )
         ratios = {g.name: f for g in chosen}
     flat = []
     for g in chosen:
@@ -104,8 +116,10 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
             s = s.masked_fill(~prev.keep[g.name], -math.inf)
         flat.append(s)
     # groups outside the selection keep what prev kept
-    keep = {g.name: prev.keep[g.name].clone() if prev is not None else torch.ones(g.size, dtype=torch.bool)
-            for g in all_groups}
+    keep = {
+        g.name: prev.keep[g.name].clone() if prev is not None else torch.ones(g.size, dtype=torch.bool)
+        for g in all_groups
+    }
     if scope == "per-layer":
         for g, s in zip(chosen, flat):
             _remove(keep[g.name], s, round(ratios[g.name] * g.size), g.name, prev)
@@ -120,12 +134,20 @@ def select_units(scores: Mapping[str, torch.Tensor], model: nn.Module, fraction:
             keep[g.name] = part
     for g in chosen:
         if not bool(keep[g.name].any()):
-            raise UnitError(f"this selection removes every unit of {g.name} ({g.size}); lower the fraction "
-                            "or use per-layer selection")
+            raise UnitError(
+                f"this selection removes every unit of {g.name} ({g.size}); lower the fraction "
+                "or use per-layer selection"
+            )
     removed = {g.name: int((~keep[g.name]).sum()) for g in chosen}
-    info = {"scope": scope, **({"normalize": normalize} if scope == "global" else {}), "fraction": dict(ratios) if isinstance(fraction, Mapping) else float(fraction),
-            "groups": [g.name for g in chosen], "removed": removed,
-            "n_total": sum(g.size for g in chosen), "n_removed": sum(removed.values())}
+    info = {
+        "scope": scope,
+        **({"normalize": normalize} if scope == "global" else {}),
+        "fraction": dict(ratios) if isinstance(fraction, Mapping) else float(fraction),
+        "groups": [g.name for g in chosen],
+        "removed": removed,
+        "n_total": sum(g.size for g in chosen),
+        "n_removed": sum(removed.values()),
+    }
     return UnitMask(keep, info)
 
 

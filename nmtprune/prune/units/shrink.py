@@ -11,6 +11,7 @@ shrinking it again composes (:meth:`~.mask.UnitMask.compose`).
 :func:`dead_units` recovers the mask from a model whose removed units are already zero (e.g. after
 ``nmtprune retrain``, which keeps them zero), so ``nmtprune shrink`` needs no mask file there.
 """
+
 from __future__ import annotations
 
 import dataclasses

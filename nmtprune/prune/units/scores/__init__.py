@@ -9,6 +9,7 @@ state kept between calls, unknown keyword arguments ignored. A data-driven score
 minibatches it is given by default (``n_batches``) and raises UnitError without them.
 :mod:`nmtprune.prune.registry` collects the specs; a new file is found without being listed here.
 """
+
 from __future__ import annotations
 
 from ...registry import get_score, score_names
@@ -20,9 +21,21 @@ from .random import random_unit
 from .taylor import taylor_unit, taylor_unit_second_order
 from .xinghu import xinghu_unit
 
-__all__ = ["get_unit_score", "unit_score_names", "l1_unit", "l1_out_unit", "taylor_unit", "taylor_unit_second_order",
-           "n2ps_unit", "hagiwara_unit", "hagiwara_goodness", "hagiwara_energy", "hagiwara_power", "xinghu_unit",
-           "random_unit"]
+__all__ = [
+    "get_unit_score",
+    "unit_score_names",
+    "l1_unit",
+    "l1_out_unit",
+    "taylor_unit",
+    "taylor_unit_second_order",
+    "n2ps_unit",
+    "hagiwara_unit",
+    "hagiwara_goodness",
+    "hagiwara_energy",
+    "hagiwara_power",
+    "xinghu_unit",
+    "random_unit",
+]
 
 
 def get_unit_score(name: str) -> ScoreSpec:

@@ -7,6 +7,7 @@
   (row j = everything unit j feeds: its W_hh column, the next layer's W_ih column, the W_a row /
   column and W_c column of the tops; for h~ the softmax and input-feeding columns).
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -40,8 +41,11 @@ def collect(model: nn.Module, batches: Iterable | None, name: str) -> tuple[dict
 def out_views(model: nn.Module, member: str, n: int) -> list[torch.Tensor]:
     """The member's outgoing weights, one (n, m) float64 matrix per ``out`` slot."""
     named = dict(model.named_parameters())
-    return [unit_view(named[s.param].detach().double().cpu(), s, n)
-            for s in member_slots(model.cfg, member) if s.role == "out"]
+    return [
+        unit_view(named[s.param].detach().double().cpu(), s, n)
+        for s in member_slots(model.cfg, member)
+        if s.role == "out"
+    ]
 
 
 def reduce_tokens(x: torch.Tensor, reduce: str, name: str) -> torch.Tensor:

@@ -32,6 +32,7 @@ one-unit-at-a-time removal with retraining maps to iterative selection, not to t
 Data: goodness and energy need teacher-forced minibatches (eval mode); power needs none. Cost: one
 forward per minibatch; energy adds one (N, n) × (n, n) product per out slot.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -48,9 +49,15 @@ __all__ = ["hagiwara_unit", "hagiwara_goodness", "hagiwara_energy", "hagiwara_po
 CRITERIA = ("goodness", "energy", "power")
 
 
-def hagiwara_unit(model: nn.Module, batches: Iterable | None = None, criterion: str = "goodness",
-                  reduce: str = "mean", sign: str = "abs", incoming: bool = False,
-                  **_unused) -> dict[str, torch.Tensor]:
+def hagiwara_unit(
+    model: nn.Module,
+    batches: Iterable | None = None,
+    criterion: str = "goodness",
+    reduce: str = "mean",
+    sign: str = "abs",
+    incoming: bool = False,
+    **_unused,
+) -> dict[str, torch.Tensor]:
     """One of Hagiwara's unit criteria: ``{group: FloatTensor (n,)}``, lower = removed first.
 
     Args:
@@ -74,8 +81,11 @@ def hagiwara_unit(model: nn.Module, batches: Iterable | None = None, criterion: 
         def power(member: str, n: int) -> torch.Tensor:
             p = sum(v.pow(2).sum(dim=1) for v in out_views(model, member, n))
             if incoming:
-                p = p + sum(unit_view(named[s.param].detach().double().cpu(), s, n).pow(2).sum(dim=1)
-                            for s in member_slots(model.cfg, member) if s.role == "in")
+                p = p + sum(
+                    unit_view(named[s.param].detach().double().cpu(), s, n).pow(2).sum(dim=1)
+                    for s in member_slots(model.cfg, member)
+                    if s.role == "in"
+                )
             return p.float()
 
         return sum_members(model.cfg, power)
@@ -114,26 +124,50 @@ _HAGIWARA = Paper("Hagiwara 1994", "goodness factor, consuming energy, weights p
 _DATA_COST = "one forward per minibatch (activations) and one pass over the outgoing weights"
 SPECS = (
     ScoreSpec(
-        "hagiwara-goodness", hagiwara_goodness, kind="unit", n_batches=16, reconstructed=True, cost=_DATA_COST,
-        paper=_HAGIWARA, label="Hagiwara (goodness)", site_label="Units · Hagiwara goodness", symbol="Gⱼ",
+        "hagiwara-goodness",
+        hagiwara_goodness,
+        kind="unit",
+        n_batches=16,
+        reconstructed=True,
+        cost=_DATA_COST,
+        paper=_HAGIWARA,
+        label="Hagiwara (goodness)",
+        site_label="Units · Hagiwara goodness",
+        symbol="Gⱼ",
         text="Hagiwara's goodness factor (1994): the squared signal a unit sends forward, its mean squared activation "
-             "times the squared weights of its outgoing connections.",
+        "times the squared weights of its outgoing connections.",
         formula=r"\mathrm{score}(j) = \frac{1}{N} \sum_t h_{t,j}^2 \cdot \sum_k W_{k,j}^2",
         how="Mean squared activation over the tokens of 16 training minibatches, times the unit's outgoing squared "
-            "norm."),
+        "norm.",
+    ),
     ScoreSpec(
-        "hagiwara-energy", hagiwara_energy, kind="unit", n_batches=16, reconstructed=True, cost=_DATA_COST,
-        paper=_HAGIWARA, site_label="Units · Hagiwara energy", symbol="|Eⱼ|",
+        "hagiwara-energy",
+        hagiwara_energy,
+        kind="unit",
+        n_batches=16,
+        reconstructed=True,
+        cost=_DATA_COST,
+        paper=_HAGIWARA,
+        site_label="Units · Hagiwara energy",
+        symbol="|Eⱼ|",
         text="Hagiwara's consuming energy (1994): the unit's share of the forward signal energy its layer sends, cross "
-             "terms with the other units included.",
+        "terms with the other units included.",
         formula=r"\mathrm{score}(j) = \left| \frac{1}{N} \sum_t h_{t,j} (V V^{\top} h_t)_j \right|",
         how="The unit's activation times the signal its layer's outgoing weights V send back onto it, averaged over "
-            "tokens."),
+        "tokens.",
+    ),
     ScoreSpec(
-        "hagiwara-power", hagiwara_power, kind="unit", reconstructed=True, cost="one pass over the outgoing weights",
-        paper=_HAGIWARA, site_label="Units · Hagiwara power", symbol="Σₖ wₖⱼ²",
+        "hagiwara-power",
+        hagiwara_power,
+        kind="unit",
+        reconstructed=True,
+        cost="one pass over the outgoing weights",
+        paper=_HAGIWARA,
+        site_label="Units · Hagiwara power",
+        symbol="Σₖ wₖⱼ²",
         text="Hagiwara's weights power (1994), the paper's best criterion: the squared norm of a unit's outgoing "
-             "weights; no data needed.",
+        "weights; no data needed.",
         formula=r"\mathrm{score}(j) = \sum_k W_{k,j}^2",
-        how="The summed squares of every weight that reads the unit."),
+        how="The summed squares of every weight that reads the unit.",
+    ),
 )

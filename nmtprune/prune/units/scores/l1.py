@@ -11,6 +11,7 @@ Formulas (unit j of a member with n units; tied members are summed, :func:`~..gr
 
 Data: none. Cost: one pass over the LSTM, attention and softmax weights.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,11 @@ def _l1(model: nn.Module, role: str) -> dict[str, torch.Tensor]:
     named = dict(model.named_parameters())
 
     def member_score(member: str, n: int) -> torch.Tensor:
-        return sum(unit_view(named[s.param].detach().float(), s, n).abs().sum(dim=1)
-                   for s in member_slots(model.cfg, member) if s.role == role)
+        return sum(
+            unit_view(named[s.param].detach().float(), s, n).abs().sum(dim=1)
+            for s in member_slots(model.cfg, member)
+            if s.role == role
+        )
 
     return sum_members(model.cfg, member_score)
 
@@ -45,19 +49,33 @@ def l1_out_unit(model: nn.Module, **_unused) -> dict[str, torch.Tensor]:
 _LI = Paper("L1 (Li et al. 2017)", "the units with the smallest L1 norm of their weights go first")
 SPECS = (
     ScoreSpec(
-        "l1", l1_unit, kind="unit", shown=True, cost="one pass over the weights", paper=_LI,
-        label="L1 (Li et al.)", site_label="Units · L1", symbol="‖Wⱼ‖₁",
+        "l1",
+        l1_unit,
+        kind="unit",
+        shown=True,
+        cost="one pass over the weights",
+        paper=_LI,
+        label="L1 (Li et al.)",
+        site_label="Units · L1",
+        symbol="‖Wⱼ‖₁",
         text="Structured pruning of whole hidden units (Li et al. 2017, for LSTM units): each unit's score is the L1 "
-             "norm of its incoming weights, its four gate rows (i, f, g, o) of W_ih and W_hh (row j of W_c for the "
-             "attentional layer); tied layers add their scores. Units with the smallest norm are removed first.",
+        "norm of its incoming weights, its four gate rows (i, f, g, o) of W_ih and W_hh (row j of W_c for the "
+        "attentional layer); tied layers add their scores. Units with the smallest norm are removed first.",
         formula=r"\mathrm{score}(j) = \sum_{g \in i,f,g,o} \left( |W^{ih}_{g,j}|_1 + |W^{hh}_{g,j}|_1 \right)",
-        how="The summed |w| of the unit's four gate rows of W_ih and W_hh (the attentional layer: its row of W_c)."),
+        how="The summed |w| of the unit's four gate rows of W_ih and W_hh (the attentional layer: its row of W_c).",
+    ),
     ScoreSpec(
-        "l1-out", l1_out_unit, kind="unit", cost="one pass over the weights", paper=_LI,
-        site_label="Units · L1 (outgoing)", symbol="‖W·ⱼ‖₁",
+        "l1-out",
+        l1_out_unit,
+        kind="unit",
+        cost="one pass over the weights",
+        paper=_LI,
+        site_label="Units · L1 (outgoing)",
+        symbol="‖W·ⱼ‖₁",
         text="The L1 norm of the weights a unit sends (ablation of Li et al.): its recurrent column of W_hh, the next "
-             "layer's W_ih column, the attention's W_a row and W_c column at the top; for the attentional layer the "
-             "softmax and input-feeding columns.",
+        "layer's W_ih column, the attention's W_a row and W_c column at the top; for the attentional layer the "
+        "softmax and input-feeding columns.",
         formula=r"\mathrm{score}(j) = \sum_{k} |W_{k,j}| \text{ over every weight that reads unit } j",
-        how="The summed |w| of every column that reads the unit."),
+        how="The summed |w| of every column that reads the unit.",
+    ),
 )

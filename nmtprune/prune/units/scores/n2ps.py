@@ -27,6 +27,7 @@ methods compare at equal size. Input-neuron (embedding dimension) significance i
 Data: teacher-forced minibatches (``batches``), eval mode. Cost: one forward per minibatch
 (:func:`~..activations.unit_activations`) plus one pass over the outgoing weights.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -41,8 +42,9 @@ from ._common import collect, out_views, reduce_tokens
 __all__ = ["n2ps_unit", "SPECS"]
 
 
-def n2ps_unit(model: nn.Module, batches: Iterable | None = None, activation: str = "abs", reduce: str = "mean",
-              **_unused) -> dict[str, torch.Tensor]:
+def n2ps_unit(
+    model: nn.Module, batches: Iterable | None = None, activation: str = "abs", reduce: str = "mean", **_unused
+) -> dict[str, torch.Tensor]:
     """N2PS significance per unit: ``{group: FloatTensor (n,)}``, lower = removed first.
 
     Args:
@@ -67,12 +69,21 @@ def n2ps_unit(model: nn.Module, batches: Iterable | None = None, activation: str
     return sum_members(model.cfg, member_score)
 
 
-SPECS = (ScoreSpec(
-    "n2ps", n2ps_unit, kind="unit", n_batches=16, reconstructed=True,
-    cost="one forward per minibatch (activations) and one pass over the outgoing weights",
-    paper=Paper("N2PS (Augasta & Kathirvalavakumar 2011)", "mean |activation| times the outgoing L1 norm"),
-    label="N2PS", site_label="Units · N2PS", symbol="Aⱼ·Σₖ|wₖⱼ|",
-    text="Significance of a hidden neuron (Augasta & Kathirvalavakumar 2011): its mean absolute activation over the "
-         "training tokens times the summed |w| of its outgoing connections.",
-    formula=r"\mathrm{score}(j) = \frac{1}{N} \sum_t |h_{t,j}| \cdot \sum_k |W_{k,j}|",
-    how="Mean |activation| over the tokens of 16 training minibatches, times the unit's outgoing L1 norm."),)
+SPECS = (
+    ScoreSpec(
+        "n2ps",
+        n2ps_unit,
+        kind="unit",
+        n_batches=16,
+        reconstructed=True,
+        cost="one forward per minibatch (activations) and one pass over the outgoing weights",
+        paper=Paper("N2PS (Augasta & Kathirvalavakumar 2011)", "mean |activation| times the outgoing L1 norm"),
+        label="N2PS",
+        site_label="Units · N2PS",
+        symbol="Aⱼ·Σₖ|wₖⱼ|",
+        text="Significance of a hidden neuron (Augasta & Kathirvalavakumar 2011): its mean absolute activation over the "
+        "training tokens times the summed |w| of its outgoing connections.",
+        formula=r"\mathrm{score}(j) = \frac{1}{N} \sum_t |h_{t,j}| \cdot \sum_k |W_{k,j}|",
+        how="Mean |activation| over the tokens of 16 training minibatches, times the unit's outgoing L1 norm.",
+    ),
+)

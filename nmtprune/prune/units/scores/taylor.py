@@ -25,6 +25,7 @@ Data: teacher-forced minibatches (``batches``: objects with ``src``, ``src_len``
 order one forward + backward per minibatch; second order one more double backward (needs the
 non-fused LSTM path, selected here by disabling oneDNN/cuDNN; about 3x slower).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,8 +76,7 @@ def _differentiable_twice():
             yield
 
 
-def taylor_unit(model: Seq2Seq, batches: Iterable | None = None, order: int = 1, **_unused
-                ) -> dict[str, torch.Tensor]:
+def taylor_unit(model: Seq2Seq, batches: Iterable | None = None, order: int = 1, **_unused) -> dict[str, torch.Tensor]:
     """Gate Taylor importance per unit, averaged over ``batches``.
 
     Args:
@@ -136,22 +136,36 @@ def taylor_unit_second_order(model: Seq2Seq, batches: Iterable | None = None, **
 _MOLCHANOV = Paper("Taylor (Molchanov et al. 2019)", "(∂E/∂z)² of a unit's gate, squared per minibatch")
 SPECS = (
     ScoreSpec(
-        "taylor-unit", taylor_unit, kind="unit", n_batches=16, cost="one forward+backward per minibatch",
-        paper=_MOLCHANOV, label="Taylor", site_label="Units · Taylor", symbol="(∂E/∂zⱼ)²",
+        "taylor-unit",
+        taylor_unit,
+        kind="unit",
+        n_batches=16,
+        cost="one forward+backward per minibatch",
+        paper=_MOLCHANOV,
+        label="Taylor",
+        site_label="Units · Taylor",
+        symbol="(∂E/∂zⱼ)²",
         text="Taylor importance of a unit (Molchanov et al. 2019): a gate z_j = 1 multiplies the unit's output "
-             "wherever it is read; the squared first-order estimate of the loss change when z_j goes to 0, squared "
-             "per training minibatch and averaged.",
+        "wherever it is read; the squared first-order estimate of the loss change when z_j goes to 0, squared "
+        "per training minibatch and averaged.",
         formula=r"\mathrm{score}(j) = \frac{1}{B} \sum_b \left( \sum_t h_{t,j} \frac{\partial E_b}{\partial h_{t,j}} "
-                r"\right)^2",
+        r"\right)^2",
         how="The gradient of the minibatch loss with respect to the unit's gate, squared per minibatch and averaged "
-            "over 16 training minibatches."),
+        "over 16 training minibatches.",
+    ),
     ScoreSpec(
-        "taylor-unit-2", taylor_unit_second_order, kind="unit", n_batches=16,
-        cost="one forward+backward and one double backward per minibatch (non-fused LSTM path)", paper=_MOLCHANOV,
-        site_label="Units · Taylor (2nd order)", symbol="(gⱼ − ½(Hz)ⱼ)²",
+        "taylor-unit-2",
+        taylor_unit_second_order,
+        kind="unit",
+        n_batches=16,
+        cost="one forward+backward and one double backward per minibatch (non-fused LSTM path)",
+        paper=_MOLCHANOV,
+        site_label="Units · Taylor (2nd order)",
+        symbol="(gⱼ − ½(Hz)ⱼ)²",
         text="Second-order Taylor importance (Molchanov et al. 2019): the first-order term corrected by the Hessian of "
-             "the loss over all unit gates, times the gate vector.",
+        "the loss over all unit gates, times the gate vector.",
         formula=r"\mathrm{score}(j) = \frac{1}{B} \sum_b \left( \frac{\partial E_b}{\partial z_j} - \frac{1}{2} "
-                r"(H_b z)_j \right)^2",
-        how="The gate gradient minus half the Hessian-gate product, squared per minibatch and averaged."),
+        r"(H_b z)_j \right)^2",
+        how="The gate gradient minus half the Hessian-gate product, squared per minibatch and averaged.",
+    ),
 )

@@ -34,6 +34,7 @@ Data: teacher-forced minibatches (``batches``), eval mode. Cost: one forward per
 decoder unit one quantile and one bincount over N values: O(n · N log N); the redundancy is one
 n × n covariance inverse per encoder layer.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -52,8 +53,9 @@ def quantile_bins(h: torch.Tensor, bins: int) -> torch.Tensor:
     """Equal-count bin index of every value: h (N, n) -> LongTensor (N, n) in [0, bins)."""
     q = torch.arange(1, bins, dtype=h.dtype) / bins
     edges = torch.quantile(h, q, dim=0)  # (bins - 1, n)
-    return torch.stack([torch.bucketize(h[:, j].contiguous(), edges[:, j].contiguous(), right=True)
-                        for j in range(h.shape[1])], dim=1)
+    return torch.stack(
+        [torch.bucketize(h[:, j].contiguous(), edges[:, j].contiguous(), right=True) for j in range(h.shape[1])], dim=1
+    )
 
 
 def mutual_information(b: torch.Tensor, c: torch.Tensor, bias: str = "miller-madow") -> float:
@@ -92,9 +94,18 @@ def _redundancy(h: torch.Tensor, ridge: float = 1e-10) -> torch.Tensor:
     return -0.5 * torch.log(torch.diagonal(cov) * torch.diagonal(torch.linalg.inv(cov)))
 
 
-def xinghu_unit(model: nn.Module, batches: Iterable | None = None, seed: int = 0, bins: int = 16, top_k: int = 100,
-                target: str = "reference", bias: str = "miller-madow", encoder: str = "redundancy",
-                max_tokens: int = 100_000, **_unused) -> dict[str, torch.Tensor]:
+def xinghu_unit(
+    model: nn.Module,
+    batches: Iterable | None = None,
+    seed: int = 0,
+    bins: int = 16,
+    top_k: int = 100,
+    target: str = "reference",
+    bias: str = "miller-madow",
+    encoder: str = "redundancy",
+    max_tokens: int = 100_000,
+    **_unused,
+) -> dict[str, torch.Tensor]:
     """MI relevance per unit: ``{group: FloatTensor (n,)}``, lower = removed first.
 
     Args: see the module docstring for ``bins``, ``top_k``, ``target``, ``bias``, ``encoder``,
@@ -105,9 +116,11 @@ def xinghu_unit(model: nn.Module, batches: Iterable | None = None, seed: int = 0
     for name, value, ok in (("bins", bins, 2), ("top_k", top_k, 1), ("max_tokens", max_tokens, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < ok:
             raise UnitError(f"xinghu-mi: {name} must be an int >= {ok}, got {value!r}")
-    for name, value, allowed in (("target", target, ("reference", "prediction")),
-                                 ("bias", bias, ("miller-madow", "none")),
-                                 ("encoder", encoder, ("redundancy", "zero"))):
+    for name, value, allowed in (
+        ("target", target, ("reference", "prediction")),
+        ("bias", bias, ("miller-madow", "none")),
+        ("encoder", encoder, ("redundancy", "zero")),
+    ):
         if value not in allowed:
             raise UnitError(f"xinghu-mi: {name} must be one of {list(allowed)}, got {value!r}")
     acts, y = collect(model, batches, "xinghu-mi")
@@ -141,15 +154,24 @@ def xinghu_unit(model: nn.Module, batches: Iterable | None = None, seed: int = 0
     return out
 
 
-SPECS = (ScoreSpec(
-    "xinghu-mi", xinghu_unit, kind="unit", n_batches=16, reconstructed=True,
-    cost="one forward per minibatch (activations), then a histogram per unit",
-    paper=Paper("Xing & Hu 2009", "mutual information between a unit's activation and the next target word"),
-    label="Xing & Hu (MI)", site_label="Units · Xing & Hu MI", symbol="Î(hⱼ; y)",
-    text="Relevance by mutual information (Xing & Hu 2009): how much a unit's binned activation tells about the next "
-         "target word (the 100 most frequent words plus 'other'), estimated with the Miller-Madow correction; the "
-         "least informative units go first.",
-    formula=r"\mathrm{score}(j) = \hat{I}(h_j; y) = \sum_{b,c} \hat{p}(b,c) \log \frac{\hat{p}(b,c)}{\hat{p}(b) "
-            r"\hat{p}(c)}",
-    how="Mutual information between the unit's activation (16 equal-count bins) and the reference next token, over the "
-        "decoder positions of 16 training minibatches; a tied layer is scored by its decoder side."),)
+SPECS = (
+    ScoreSpec(
+        "xinghu-mi",
+        xinghu_unit,
+        kind="unit",
+        n_batches=16,
+        reconstructed=True,
+        cost="one forward per minibatch (activations), then a histogram per unit",
+        paper=Paper("Xing & Hu 2009", "mutual information between a unit's activation and the next target word"),
+        label="Xing & Hu (MI)",
+        site_label="Units · Xing & Hu MI",
+        symbol="Î(hⱼ; y)",
+        text="Relevance by mutual information (Xing & Hu 2009): how much a unit's binned activation tells about the next "
+        "target word (the 100 most frequent words plus 'other'), estimated with the Miller-Madow correction; the "
+        "least informative units go first.",
+        formula=r"\mathrm{score}(j) = \hat{I}(h_j; y) = \sum_{b,c} \hat{p}(b,c) \log \frac{\hat{p}(b,c)}{\hat{p}(b) "
+        r"\hat{p}(c)}",
+        how="Mutual information between the unit's activation (16 equal-count bins) and the reference next token, over the "
+        "decoder positions of 16 training minibatches; a tied layer is scored by its decoder side.",
+    ),
+)
