@@ -302,6 +302,12 @@ def _bench() -> tuple[Optional[dict], Optional[Path]]:
     return None, None
 
 
+def _portable(command: str) -> str:
+    """The benchmark's command as a reader can run it: the recording machine's interpreter path becomes ``python``."""
+    exe, sep, rest = command.partition(" ")
+    return f"python{sep}{rest}" if "/" in exe and Path(exe).name.startswith("python") else command
+
+
 def _bench_speed(bench: Optional[dict]) -> Optional[float]:
     """Beam-5 sentences/s of the shrunk model over the dense model's in a ``bench_shrink.py`` file."""
     res = (bench or {}).get("results", {})
@@ -431,7 +437,7 @@ def _target(c: Collected, got: dict, dense: Optional[dict]) -> str:
                 else " (not retrained: its outputs differ from the dense model's, so this is not the target's speed)"
             )
             + f", beam 5, {bench.get('settings', {}).get('threads')} thread(s), load average at start "
-            f"{bench.get('machine', {}).get('loadavg_at_start', ['?'])[0]}; command `{bench.get('command', '?')}`"
+            f"{bench.get('machine', {}).get('loadavg_at_start', ['?'])[0]}; command `{_portable(bench.get('command', '?'))}`"
         )
         if bench
         else "no benchmark file"
