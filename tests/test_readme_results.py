@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from nmtprune.cli import main
-from nmtprune.report.summary import BEGIN, END, _cell, summary, update_readme
+from nmtprune.config import ConfigError
+from nmtprune.report.summary import BEGIN, END, _cell, readme_studies, summary, update_readme
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +25,27 @@ def test_the_committed_readme_shows_the_committed_results(monkeypatch):
     monkeypatch.chdir(ROOT)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text[text.index(BEGIN) : text.index(END) + len(END)]
-    assert block == summary(
-        ROOT / "results",
-        (ROOT / "studies/see2016.yaml", ROOT / "studies/see2016_tatoeba.yaml"),
-        ROOT / "studies/saliency.yaml",
-        ROOT / "studies/units.yaml",
-    ), "README.md's results tables are stale: run `nmtprune report --readme README.md` and commit it"
+    assert block == summary(ROOT / "results", readme_studies(ROOT / "studies")), (
+        "README.md's results tables are stale: run `nmtprune report --readme README.md` and commit it"
+    )
+
+
+def test_the_studies_say_which_readme_tables_they_feed(tmp_path, monkeypatch):
+    """The README's tables come from the studies whose ``readme:`` key names them, in table order."""
+    monkeypatch.chdir(ROOT)
+    assert [(t, p.name) for t, p in readme_studies(ROOT / "studies")] == [
+        ("see", "see2016.yaml"),
+        ("see", "see2016_tatoeba.yaml"),
+        ("weights", "saliency.yaml"),
+        ("recipes", "saliency.yaml"),
+        ("units", "units.yaml"),
+    ]
+    (tmp_path / "a.yaml").write_text("model: models/multi30k-en-de\nreadme: [units]\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("model: models/multi30k-en-de\nreadme: [see]\n", encoding="utf-8")
+    assert [(t, p.name) for t, p in readme_studies(tmp_path)] == [("see", "b.yaml"), ("units", "a.yaml")]
+    (tmp_path / "c.yaml").write_text("model: models/multi30k-en-de\nreadme: [headline]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c.yaml: key 'readme\[0\]' must be one of \['see', 'weights'"):
+        readme_studies(tmp_path)
 
 
 def test_update_replaces_only_the_block_and_is_idempotent(tmp_path, monkeypatch):

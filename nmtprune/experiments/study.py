@@ -53,9 +53,12 @@ __all__ = [
     "Storage",
     "load_study",
     "study_to_dict",
+    "README_TABLES",
 ]
 
 REPORTS = ("see2016", "methods", "units")
+# the README's generated tables a study may feed, in the order the README shows them (``readme:`` key)
+README_TABLES = ("see", "weights", "recipes", "units")
 TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -145,6 +148,7 @@ class Study:
     report: str = "see2016"  # which report renders it: see2016 (the paper's figures), methods, units
     compare_with: tuple[str, ...] = ()  # other study files whose results the report shows beside these (read-only)
     replications: tuple[str, ...] = ()  # the same study on other models: the report runs its checks on each
+    readme: tuple[str, ...] = ()  # which of the README's generated tables show this study (README_TABLES)
     prune_eval: Optional[PruneEval] = None
     class_breakdown: Optional[ClassBreakdown] = None
     retrain: Optional[Retrain] = None
@@ -214,6 +218,9 @@ def _validate(st: Study, where: str) -> None:
     """Range and name checks that types cannot express."""
     if st.report not in REPORTS:
         _fail(where, "report", f"must be one of {list(REPORTS)}, got {st.report!r}")
+    for i, t in enumerate(st.readme):
+        if t not in README_TABLES:
+            _fail(where, f"readme[{i}]", f"must be one of {list(README_TABLES)}, got {t!r}")
     for key in ("beam", "batch_size"):
         if getattr(st, key) < 1:
             _fail(where, key, f"must be >= 1, got {getattr(st, key)}")

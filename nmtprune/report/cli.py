@@ -20,7 +20,7 @@ def _cmd_report(args) -> int:
         from .summary import update_readme
 
         try:
-            changed = update_readme(args.readme, results_dir=args.results)
+            changed = update_readme(args.readme, results_dir=args.results, studies_dir=args.studies)
         except (OSError, ValueError) as e:
             args.parser.error(str(e))
         print(f"{args.readme}: results tables {'updated' if changed else 'already up to date'}")
@@ -35,8 +35,9 @@ def add_cli(subparsers) -> None:
         "--readme",
         metavar="README",
         help="rewrite the README's generated results tables (between "
-        "its results:begin/end markers) from the methods and hidden-unit studies' results",
+        "its results:begin/end markers) from the results of the studies whose readme: key names a table",
     )
+    r.add_argument("--studies", default="studies", help="where --readme finds the study files (default: studies)")
     r.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (default: results)")
     r.add_argument("--reports", default=str(DEFAULT_REPORTS), help="reports folder (default: reports)")
     r.set_defaults(func=_cmd_report, parser=r)
