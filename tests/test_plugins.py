@@ -174,8 +174,10 @@ def test_register_score_in_a_notebook(tiny_cfg):
 
 def test_register_schedule_reaches_make_schedule_and_studies(tmp_path):
     from nmtprune.experiments import load_study
+    from nmtprune.experiments.grid import expand
     from nmtprune.prune import ScheduleSpec, register_schedule, unregister_schedule
     from nmtprune.prune.gradual import make_schedule
+    from nmtprune.prune.registry import get_schedule
     from nmtprune.report.summary import schedule_label
 
     def halfway(target, span, **_):  # all at once, half-way through the pruning stretch
@@ -193,7 +195,20 @@ def test_register_schedule_reaches_make_schedule_and_studies(tmp_path):
             encoding="utf-8",
         )
         assert load_study(study).retrain.schedules == ("halfway",)
+        # what the schedule's spec declares, not its name, decides how its cells are built
+        register_schedule(ScheduleSpec("evented", halfway, study_params=("events",)))
+        study.write_text(
+            study.read_text(encoding="utf-8").replace("schedules: [halfway]", "scheduled: [evented:obd, halfway:obd]"),
+            encoding="utf-8",
+        )
+        cells = [c for c in expand(load_study(study), "h") if c.kind == "retrain"]
+        by_schedule = {c.params["schedule"]: c.params for c in cells}
+        assert by_schedule["evented"]["events"] == 10 and "events" not in by_schedule["halfway"]
+        assert get_schedule("halfway").during_training and not get_schedule("one-shot").during_training
     finally:
         unregister_schedule("halfway")
+        unregister_schedule("evented")
+    with pytest.raises(PluginError, match="study_params \\['epochs'\\] not among"):
+        ScheduleSpec("odd", halfway, study_params=("epochs",))
     with pytest.raises(ValueError, match="unknown schedule 'halfway'"):
         make_schedule("halfway", 0.8, 100)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..prune.registry import get_score, get_selection
+from ..prune.registry import get_schedule, get_score, get_selection
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
 from .study import Study
 from .unit_study import UNIT_SECTIONS, expand_units
@@ -163,7 +163,8 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                         eval=test,
                     )
                 else:  # a data-driven gradual run prunes rt.gradual_events times (data-free: every ~1 %)
-                    events = {"events": rt.gradual_events} if sched == "gradual" and get_score(score).needs_data else {}
+                    uses_events = "events" in get_schedule(sched).study_params and get_score(score).needs_data
+                    events = {"events": rt.gradual_events} if uses_events else {}
                     add(
                         f"{score}_{sched}_{rt_scheme}_{_pct(s)}_seed{seed}",
                         "retrain",

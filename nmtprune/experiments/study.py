@@ -38,7 +38,7 @@ from typing import Any, Optional
 
 
 from ..config import ConfigError, read_yaml
-from ..prune.registry import get_selection, schedule_names, score_names, selection_names
+from ..prune.registry import get_schedule, get_selection, schedule_names, score_names, selection_names
 from ..prune.select import SCHEMES
 from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
@@ -311,7 +311,7 @@ def _validate(st: Study, where: str) -> None:
     if (
         st.retrain
         and st.retrain.scheme not in SCHEMES
-        and (st.retrain.scheduled or set(st.retrain.schedules) != {"one-shot"})
+        and (st.retrain.scheduled or any(get_schedule(s).during_training for s in st.retrain.schedules))
     ):
         _fail(
             where,

@@ -16,6 +16,7 @@ from typing import Callable
 
 import torch
 
+from ..prune.registry import get_schedule
 from ..train.checkpoint import load_masks, load_model, recover_checkpoints
 from .context import Context
 from .grid import Cell
@@ -70,9 +71,11 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     start = {"dense_dev_loss": round(math.log(ctx.dense_perplexity(dev_split)), 5)}
     kwargs = dict(seed=p["train_seed"], overrides=list(p["overrides"]), resume=resume, progress=ctx.progress)
     masks = None
+    # a cell without a schedule is one of See et al.'s one-shot cells
+    during_training = get_schedule(p.get("schedule", "one-shot")).during_training
     if kind == "dense-continued":
         summary = fn(ctx.study.model, out, **kwargs)
-    elif p.get("schedule", "one-shot") != "one-shot":  # masks grow during retraining (iterative, gradual)
+    elif during_training:  # masks grow during retraining (iterative, gradual)
         summary = _scheduled()(
             ctx.study.model,
             out,
@@ -97,7 +100,7 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
         summary = fn(ctx.study.model, masks, out, **kwargs)
     # a scheduled run's best-dev checkpoint may predate the last pruning event (less sparse than the
     # target): evaluate where training ended, at the target sparsity, instead
-    scheduled = p.get("schedule", "one-shot") != "one-shot" and kind == "retrain"
+    scheduled = during_training and kind == "retrain"
     trained, *_ = load_model(out / ("last" if scheduled else "best"))
     with torch.no_grad():
         result = evaluate(ctx, trained)

@@ -90,8 +90,8 @@ def _gradual(target: float, span: int, every: int = 0, events: int = 0, **_unuse
 
 # the schedules studies name (retrain.schedules, retrain.scheduled), with the words the report prints
 SPECS = (
-    ScheduleSpec("one-shot", _one_shot),
-    ScheduleSpec("iterative", _iterative, "iterative ({rounds} rounds)"),
+    ScheduleSpec("one-shot", _one_shot, during_training=False),
+    ScheduleSpec("iterative", _iterative, "iterative ({rounds} rounds)", study_params=("rounds",)),
     ScheduleSpec(
         "gradual",
         _gradual,
@@ -101,6 +101,7 @@ SPECS = (
             "cubic schedule of magnitude pruning during training",
             "GNMT En→De 26.77 dense → 26.86 / 26.52 / 26.19 at 80 / 85 / 90 %",
         ),
+        study_params=("events",),
     ),
 )
 

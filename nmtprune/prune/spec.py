@@ -198,18 +198,30 @@ class ScheduleSpec:
             keywords it does not use and raises ValueError naming a bad one.
         label: the report's name for it; ``{rounds}`` is replaced by the study's rounds.
         paper: where it comes from.
+        during_training: True when masks change while the model retrains (the run re-scores the current
+            model at each pruning event and is evaluated where it ended, at the target); False when the
+            whole target is pruned before the first step and the masks stay fixed (one-shot), so the run
+            is an ordinary retraining from masks selected up front.
+        study_params: which of the study's ``retrain`` keys ``make`` reads beside the target and span:
+            ``rounds`` and/or ``events`` (``retrain.gradual_events``, passed to data-driven scores only,
+            whose every event costs scoring batches).
     """
 
     name: str
     make: Callable[..., Callable[[int], float]]
     label: str = ""
     paper: Optional[Paper] = None
+    during_training: bool = True
+    study_params: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise PluginError(f"a schedule needs a name, got {self.name!r}")
         if not callable(self.make):
             raise PluginError(f"schedule {self.name!r}: make must be callable")
+        unknown = sorted(set(self.study_params) - {"rounds", "events"})
+        if unknown:
+            raise PluginError(f"schedule {self.name!r}: study_params {unknown} not among ['events', 'rounds']")
         if not self.label:
             object.__setattr__(self, "label", self.name)
 

@@ -25,6 +25,7 @@ from typing import Iterable, Optional
 
 from ..config import ConfigError, load_config
 from ..experiments.study import Retrain
+from ..prune.registry import get_schedule
 from ..prune.retrain import retrain_config
 from ..train.loop import learning_rate
 from .collect import Collected, compared_retraining, mean_std, retrain_runs
@@ -213,7 +214,7 @@ def budget_note(c: Collected, sparsities: Optional[Iterable[float]] = None) -> s
     several = len(names) > 1  # then one bullet per study, each naming its recipe
 
     def recipe(name: str, overrides: tuple[str, ...], until: float) -> str:
-        scheduled = any(p.schedule != "one-shot" for p in pairs if p.study == name)
+        scheduled = any(get_schedule(p.schedule).during_training for p in pairs if p.study == name)
         return f"`{name}` study, overrides " + ", ".join(recipe_changes(overrides, until, scheduled))
 
     ref = dense_train_loss(c.study.model)

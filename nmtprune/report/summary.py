@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..experiments.study import README_TABLES, load_study
+from ..prune.registry import get_schedule
 from .budget import budget_pairs, recipe_changes
 from .collect import Collected, collect, epochs_run, mean_std
 from .sections import f, table
@@ -149,7 +150,7 @@ def recipes_table(c: Collected) -> Optional[str]:
     def bleu(runs: list[dict]) -> str:
         return _cell([r["bleu_tok_lc"] for r in runs])
 
-    scheduled = any(sched != "one-shot" for _, sched, _ in cols)  # every row retrains the same cells
+    scheduled = any(get_schedule(sched).during_training for _, sched, _ in cols)  # every row retrains the same cells
 
     def label(overrides, until: float) -> str:
         return ", ".join(recipe_changes(overrides, until, scheduled)) or "See et al.'s"
