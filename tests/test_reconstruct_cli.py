@@ -102,6 +102,21 @@ def test_cli_sparsegpt_exact_sparsity(dense, tmp_path, select_):
     assert meta["selection"]["reconstruction"]["method"] == "sparsegpt"
 
 
+def test_sparsegpt_mask_control_keeps_the_masks_and_the_trained_weights(dense, tmp_path):
+    """sparsegpt-mask: SparseGPT's own masks, every surviving weight at its dense value (no update)."""
+    args = ["--select", "class-blind", "--sparsity", "0.6", "--block-size", "8"]
+    full, full_masks, _ = prune(dense, tmp_path / "full", "--score", "sparsegpt", *args)
+    ctrl, ctrl_masks, meta = prune(dense, tmp_path / "ctrl", "--score", "sparsegpt-mask", *args)
+    ref = dict(load_model(dense)[0].named_parameters())
+    moved = 0
+    for _, name, p in prunable(ctrl):
+        assert torch.equal(ctrl_masks[name], full_masks[name])
+        assert torch.equal(p, ref[name] * ctrl_masks[name])
+        moved += int((dict(full.named_parameters())[name] != p)[full_masks[name]].sum())
+    assert moved > 0  # the control differs from SparseGPT only where the update moved a kept weight
+    assert meta["selection"]["reconstruction"]["weights"] == "dense (mask only, no update)"
+
+
 @pytest.mark.parametrize("select_", ["per-row", "2:4"])
 def test_cli_wanda_exact_sparsity(dense, tmp_path, select_):
     model, masks, meta = prune(

@@ -63,26 +63,53 @@ def _reconstruct(model, batches, sparsity, selection, *, classes=None, damp: flo
     return sparsegpt_model(model, batches, sparsity, selection, classes=classes, damp=damp, block_size=block_size)
 
 
+def _mask_only(model, batches, sparsity, selection, **kw):
+    """SparseGPT's masks on the dense weights: the control that tells the mask's share from the update's.
+
+    The masks are the ones :func:`_reconstruct` chooses (each block's choice already sees the updates of
+    the blocks before it, so they are exactly SparseGPT's), but every surviving weight keeps its trained
+    value instead of the updated one.
+    """
+    dense = {n: p.detach().clone() for n, p in model.named_parameters()}
+    masks = _reconstruct(model, batches, sparsity, selection, **kw)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            p.copy_(dense[n])
+    masks.apply(model)
+    masks.info["reconstruction"]["weights"] = "dense (mask only, no update)"
+    return masks
+
+
+_SPARSEGPT = ScoreSpec(
+    "sparsegpt",
+    obs_cost,
+    n_batches=4,
+    options={"damp": 0.01, "block_size": 128},
+    reconstruct=_reconstruct,
+    cost="one traced forward pass per weight class on the calibration batches, a Cholesky factorisation and "
+    "O(rows · cols²) weight updates per matrix",
+    paper=Paper(
+        "SparseGPT (Frantar & Alistarh 2023)",
+        "OBS per matrix: prune column by column, push each pruned weight's output error onto the free "
+        "weights through the inverse-Hessian chain",
+        "OPT-175B at 50 %, no retraining: perplexity 8.21 (dense 8.35; magnitude collapses)",
+    ),
+    label="SparseGPT",
+    site_label="SparseGPT",
+    symbol="w²/[H⁻¹]ᵢᵢ",
+    text="SparseGPT (Frantar & Alistarh 2023): each matrix is pruned to keep its outputs on a few calibration "
+    "sentences, and the weights that stay move to make up for the ones removed.",
+    formula=r"\mathrm{score}(w_{ij}) = \frac{w_{ij}^2}{[H^{-1}]_{jj}},\quad H = X^\top X + \lambda I",
+)
+
 SPECS = (
-    ScoreSpec(
-        "sparsegpt",
-        obs_cost,
-        n_batches=4,
-        options={"damp": 0.01, "block_size": 128},
-        reconstruct=_reconstruct,
-        cost="one traced forward pass per weight class on the calibration batches, a Cholesky factorisation and "
-        "O(rows · cols²) weight updates per matrix",
-        paper=Paper(
-            "SparseGPT (Frantar & Alistarh 2023)",
-            "OBS per matrix: prune column by column, push each pruned weight's output error onto the free "
-            "weights through the inverse-Hessian chain",
-            "OPT-175B at 50 %, no retraining: perplexity 8.21 (dense 8.35; magnitude collapses)",
-        ),
-        label="SparseGPT",
-        site_label="SparseGPT",
-        symbol="w²/[H⁻¹]ᵢᵢ",
-        text="SparseGPT (Frantar & Alistarh 2023): each matrix is pruned to keep its outputs on a few calibration "
-        "sentences, and the weights that stay move to make up for the ones removed.",
-        formula=r"\mathrm{score}(w_{ij}) = \frac{w_{ij}^2}{[H^{-1}]_{jj}},\quad H = X^\top X + \lambda I",
+    _SPARSEGPT,
+    # the control beside SparseGPT's curve: the same masks with the trained weights, no update
+    _SPARSEGPT.variant(
+        "sparsegpt-mask",
+        reconstruct=_mask_only,
+        label="SparseGPT mask, no update",
+        text="SparseGPT's mask with the trained weights left as they were: what the mask alone keeps, without "
+        "the weight updates.",
     ),
 )
