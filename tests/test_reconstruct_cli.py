@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from nmtprune.cli import main
+from nmtprune.config import ConfigError
 from nmtprune.experiments import load_study, plan
 from nmtprune.models.trace import Gram, trace_batches
 from nmtprune.prune import get_score, get_selection, run_score, select, selection_names
@@ -209,6 +210,35 @@ def test_a_study_cell_runs_sparsegpt_through_the_sweep(tmp_path):
     assert cell["masks"]["stats"]["overall"]["sparsity"] == pytest.approx(0.7, abs=1e-3)
     assert cell["masks"]["info"]["reconstruction"]["method"] == "sparsegpt"
     assert get_score("sparsegpt").reconstruct is not None and get_score("wanda").reconstruct is None
+
+
+RETRAIN = """\
+retrain:
+  sparsities: [0.9]
+  scores: [sparsegpt]
+  seeds: [1, 2]
+  selected: [wanda@per-row, "magnitude@2:4"]
+  scratch: false
+  dense_continued: false
+"""
+
+
+def test_retraining_under_another_selection_is_queued_once_per_selected_seed(tmp_path):
+    """retrain.selected: one-shot runs under their own selection; an N:M pattern at its own sparsity."""
+    study = write_study(tmp_path, STUDY + RETRAIN, "recon_rt")
+    ids = [c.id.rsplit("-", 1)[0] for c in plan(load_study(study)) if c.kind == "retrain"]
+    assert ids == [
+        "retrain_sparsegpt_class-blind_s90_seed1",
+        "retrain_sparsegpt_class-blind_s90_seed2",
+        "retrain_wanda_per-row_s90_seed1",
+        "retrain_magnitude_2of4_s50_seed1",
+    ]
+    bad = write_study(tmp_path, STUDY + RETRAIN.replace("wanda@per-row", "wanda"), "bad")
+    with pytest.raises(ConfigError, match=r"key 'retrain.selected\[0\]' must be SCORE@SELECTION"):
+        load_study(bad)
+    bad.write_text(bad.read_text().replace("[wanda,", "[wanda@rows,"))
+    with pytest.raises(ConfigError, match=r"key 'retrain.selected\[0\]' names an unknown scheme 'rows'"):
+        load_study(bad)
 
 
 def test_a_registered_selection_is_usable_by_name_in_a_study(tmp_path):

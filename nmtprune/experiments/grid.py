@@ -17,6 +17,7 @@ from pathlib import Path
 from ..prune.registry import get_schedule, get_score, get_selection
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
 from .study import Study
+from .sitedata.study import expand_site
 from .unit_study import UNIT_SECTIONS, expand_units
 
 __all__ = ["Cell", "KINDS", "TRAINED_KINDS", "model_hash", "expand"]
@@ -178,6 +179,20 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                         eval=test,
                         **events,
                     )
+        for item in rt.selected if rt else ():  # one-shot under another selection, e.g. wanda@per-row, sparsegpt@2:4
+            score, _, scheme = item.partition("@")
+            fixed = get_selection(scheme).fixed_sparsity
+            for seed in rt.selected_seeds:
+                for s in rt.sparsities if fixed is None else (fixed,):
+                    add(
+                        f"{score}_{_tag(scheme)}_{_pct(s)}_seed{seed}",
+                        "retrain",
+                        **mask(score, scheme, s, seed if get_score(score).mask_per_seed else 0),
+                        train_seed=seed,
+                        overrides=overrides,
+                        retraining="retrain",
+                        eval=test,
+                    )
         if rt and rt.scratch:
             for seed in rt.scratch_seeds:
                 for s in rt.sparsities:
@@ -222,5 +237,7 @@ def expand(study: Study, mhash: str) -> list[Cell]:
         expand_units(
             study, add, unit_group_names_of(study.model), test, {**test, "split": study.dev_split}, fail
         )  # sensitivity: dev BLEU (Li et al. use validation)
+    if study.site:  # the website's data: one cell per score (nmtprune.experiments.sitedata)
+        expand_site(study, add)
     unique = {c.id: c for c in cells}  # e.g. the loss-curve run is also a retrain grid point
     return sorted(unique.values(), key=lambda c: KINDS.index(c.kind))

@@ -40,6 +40,7 @@ from typing import Any, Optional
 from ..config import ConfigError, read_yaml
 from ..prune.registry import get_schedule, get_selection, schedule_names, score_names, selection_names
 from ..prune.select import SCHEMES
+from .sitedata.study import SiteSection, validate_site
 from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
 __all__ = [
@@ -94,6 +95,10 @@ class Retrain:
     # retraining between them, gradual (Zhu & Gupta's cubic schedule); see nmtprune.prune.gradual
     schedules: tuple[str, ...] = ("one-shot",)
     scheduled: tuple[str, ...] = ()  # extra "SCHEDULE:SCORE" runs, e.g. gradual:magnitude, iterative:obd
+    # extra one-shot "SCORE@SELECTION" runs under another selection than ``scheme`` (wanda@per-row,
+    # magnitude@2:4), trained with ``selected_seeds``: at every sparsity above, or once at an N:M pattern's own
+    selected: tuple[str, ...] = ()
+    selected_seeds: tuple[int, ...] = (1,)
     rounds: int = 3  # iterative: number of equal pruning rounds
     prune_until: float = 0.5  # iterative/gradual: fraction of the retraining steps by which the target is reached
     # gradual with a data-driven score (not magnitude): pruning events, each re-scoring on the scoring batches
@@ -159,9 +164,10 @@ class Study:
     unit_sensitivity: Optional[UnitSensitivity] = None
     unit_retrain: Optional[UnitRetrain] = None
     unit_greg: Optional[UnitGReg] = None
+    site: Optional[SiteSection] = None  # the website's data per score: nmtprune.experiments.sitedata.study
 
 
-SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage") + UNIT_SECTIONS
+SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage") + UNIT_SECTIONS + ("site",)
 
 
 def _fail(where: str, key: str, msg: str):
@@ -277,6 +283,14 @@ def _validate(st: Study, where: str) -> None:
                     f"must be SCHEDULE:SCORE with a schedule in {schedules}, got {item!r}",
                 )
             scores.append((f"retrain.scheduled[{j}]", score))
+        for j, item in enumerate(rt.selected):
+            score, _, scheme = item.partition("@")
+            if not score or not scheme:
+                _fail(where, f"retrain.selected[{j}]", f"must be SCORE@SELECTION, e.g. wanda@per-row, got {item!r}")
+            scores.append((f"retrain.selected[{j}]", score))
+            schemes.append((f"retrain.selected[{j}]", scheme))
+        if rt.selected and not rt.selected_seeds:
+            _fail(where, "retrain.selected_seeds", "must name at least one seed")
         scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
         sparsities += [(f"retrain.scratch_random[{i}]", x) for i, x in enumerate(rt.scratch_random)]
         if rt.rounds < 1:
@@ -306,7 +320,8 @@ def _validate(st: Study, where: str) -> None:
                 key,
                 f"names an unknown scheme {name!r}; known schemes: {selection_names()} or an N:M pattern such as 2:4",
             )
-        if selection.fixed_sparsity is not None and not key.startswith("prune_eval"):
+        own_point = key.startswith(("prune_eval", "retrain.selected"))  # cells at the pattern's own sparsity
+        if selection.fixed_sparsity is not None and not own_point:
             _fail(where, key, f"names {name!r}, which fixes its own sparsity: only prune_eval runs it")
     if (
         st.retrain
@@ -321,6 +336,7 @@ def _validate(st: Study, where: str) -> None:
     for key, s in sparsities:
         _check_sparsity(where, key, s)
     validate_units(st, lambda key, msg: _fail(where, key, msg))
+    validate_site(st, lambda key, msg: _fail(where, key, msg))
 
 
 def _check_model(st: Study, where: str) -> None:
