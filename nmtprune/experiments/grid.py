@@ -216,6 +216,33 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                         retraining="scratch",
                         eval=test,
                     )
+        sm = rt.scratch_matched if rt else None
+        for seed in sm.seeds if sm else ():  # each mask from its own initialisation (study.ScratchMatched)
+            for s in sm.sparsities:
+                for score in sm.scores:
+                    spec = get_score(score)
+                    init = "scored" if spec.at_init else "fresh"
+                    add(
+                        f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}_{init}-init",
+                        "scratch",
+                        **mask(score, rt_scheme, s, seed if spec.at_init or spec.mask_per_seed else 0),
+                        train_seed=seed,
+                        overrides=list(rt.scratch_overrides),
+                        retraining="scratch",
+                        eval=test,
+                        init=init,
+                    )
+            if sm.dense:  # no mask, through the same path: is the sparse network better than the dense one?
+                add(
+                    f"dense_seed{seed}_fresh-init",
+                    "scratch",
+                    **mask(None, None, 0.0, 0),
+                    train_seed=seed,
+                    overrides=list(rt.scratch_overrides),
+                    retraining="scratch",
+                    eval=test,
+                    init="fresh",
+                )
         if rt and rt.dense_continued:
             for seed in rt.dense_seeds:
                 add(

@@ -49,6 +49,7 @@ __all__ = [
     "PruneEval",
     "ClassBreakdown",
     "Retrain",
+    "ScratchMatched",
     "LossCurve",
     "Where",
     "Storage",
@@ -86,6 +87,23 @@ class ClassBreakdown:
 
 
 @dataclass(frozen=True)
+class ScratchMatched:
+    """Sparse from scratch where every mask starts from its own initialisation.
+
+    An at-initialisation score's mask (snip-init, grasp-init) trains from the very copy it scored (its
+    mask seed = the training seed, so each seed scores and trains its own draw); any other mask, and the
+    dense control (``dense``: no mask, the same scratch path), from a fresh draw that is not the
+    reference's initialisation. The plain ``scratch`` cells instead start from the model's initialisation
+    drawn with the training seed, which at the reference's seed is the reference's own.
+    """
+
+    sparsities: tuple[float, ...] = (0.9,)
+    scores: tuple[str, ...] = ("magnitude",)
+    seeds: tuple[int, ...] = (1, 2, 3)
+    dense: bool = True
+
+
+@dataclass(frozen=True)
 class Retrain:
     sparsities: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
     scores: tuple[str, ...] = ("magnitude",)  # the first one's run at loss_curve is Fig 7
@@ -112,6 +130,7 @@ class Retrain:
     # the control for sparse from scratch: a random mask (seed = the scratch seed) trained from scratch at these
     # sparsities; it tells what the trained model's mask carries from what sparsity alone does
     scratch_random: tuple[float, ...] = ()
+    scratch_matched: Optional[ScratchMatched] = None  # the same question with each mask's own initialisation
     dense_continued: bool = True  # the control: dense model trained with the retraining recipe
     dense_seeds: tuple[int, ...] = (1, 2, 3)
 
@@ -292,6 +311,12 @@ def _validate(st: Study, where: str) -> None:
         if rt.selected and not rt.selected_seeds:
             _fail(where, "retrain.selected_seeds", "must name at least one seed")
         scores += [(f"retrain.scratch_scores[{j}]", x) for j, x in enumerate(rt.scratch_scores)]
+        sm = rt.scratch_matched
+        if sm is not None:
+            scores += [(f"retrain.scratch_matched.scores[{j}]", x) for j, x in enumerate(sm.scores)]
+            sparsities += [(f"retrain.scratch_matched.sparsities[{i}]", x) for i, x in enumerate(sm.sparsities)]
+            if not sm.seeds:
+                _fail(where, "retrain.scratch_matched.seeds", "must name at least one seed")
         sparsities += [(f"retrain.scratch_random[{i}]", x) for i, x in enumerate(rt.scratch_random)]
         if rt.rounds < 1:
             _fail(where, "retrain.rounds", f"must be >= 1, got {rt.rounds}")

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from ..prune.registry import get_schedule
+from ..prune.retrain import FRESH_INIT_OFFSET, scored_initialisation
 from ..train.checkpoint import load_masks, load_model, recover_checkpoints
 from .context import Context
 from .grid import Cell
@@ -73,8 +74,16 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     masks = None
     # a cell without a schedule is one of See et al.'s one-shot cells
     during_training = get_schedule(p.get("schedule", "one-shot")).during_training
+    # scratch cells of the matched protocol say where training starts (prune.retrain.sparse_from_scratch)
+    init = p.get("init")
+    if init == "scored":  # the copy the at-init score scored with the mask's seed
+        kwargs["init"] = scored_initialisation(p["score"], ctx.dense(), p["seed"])
+    elif init is not None:
+        kwargs["init"] = init
     if kind == "dense-continued":
         summary = fn(ctx.study.model, out, **kwargs)
+    elif kind == "scratch" and p["score"] is None:  # the dense control through the scratch path: no mask
+        summary = fn(ctx.study.model, None, out, **kwargs)
     elif during_training:  # masks grow during retraining (iterative, gradual)
         summary = _scheduled()(
             ctx.study.model,
@@ -107,6 +116,9 @@ def run_trained(ctx: Context, cell: Cell) -> dict:
     if masks is not None:
         result["mask_held"] = _mask_held(trained, masks)
         result["masks"] = {"stats": masks.stats(trained)}
+    if init is not None:
+        seed = FRESH_INIT_OFFSET + p["train_seed"] if init == "fresh" else p["seed"]
+        result["init"] = {"kind": init, "seed": seed, "file": str(out / "init.safetensors")}
     result.update(
         start=start,
         curve=read_curve(out / "metrics.jsonl"),

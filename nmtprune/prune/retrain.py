@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import torch
+from safetensors.torch import save_file
+from torch import nn
 
 from ..config import ExperimentConfig, with_overrides
 from ..models.seq2seq import Seq2Seq
@@ -21,10 +23,24 @@ from ..train.checkpoint import load_model
 from ..train.loop import train
 from .gradual import ScheduledPruner, full_masks, make_schedule
 from ..sparse.masks import MaskSet
+from .registry import get_score
 from .scores import weight_magnitude
+from .scores._data import variance_scaling_copy
 from .select import class_std
 
-__all__ = ["retrain_config", "retrain", "sparse_from_scratch", "continue_dense", "prune_while_training"]
+__all__ = [
+    "retrain_config",
+    "retrain",
+    "sparse_from_scratch",
+    "scored_initialisation",
+    "continue_dense",
+    "prune_while_training",
+    "FRESH_INIT_OFFSET",
+]
+
+# sparse_from_scratch(init="fresh") draws the network with seed FRESH_INIT_OFFSET + seed: a training
+# seed alone would rebuild the reference's own initial weights when it equals the reference's seed
+FRESH_INIT_OFFSET = 10_000
 
 
 def retrain_config(cfg: ExperimentConfig, seed: int, overrides: Sequence[str] = ()) -> ExperimentConfig:
@@ -83,19 +99,53 @@ def continue_dense(
 
 def sparse_from_scratch(
     model_dir: str | Path,
-    masks: MaskSet,
+    masks: Optional[MaskSet],
     out: str | Path,
     seed: int,
     overrides: Sequence[str] = (),
     resume: bool = False,
     progress: bool = False,
+    init: Union[None, str, nn.Module] = None,
 ) -> dict:
-    """A fresh model (the reference's architecture, vocabularies and recipe) trained under ``masks``."""
+    """A new model (the reference's architecture, vocabularies and recipe) trained under ``masks``.
+
+    Args:
+        masks: the fixed masks; None trains the dense network through the same path (the control).
+        init: where training starts.
+            ``None``: the model's own initialisation drawn with ``seed``, which at the reference's
+            training seed *is* the reference's initial weights (a rewinding setting);
+            ``"fresh"``: the model's own initialisation drawn with ``FRESH_INIT_OFFSET + seed``;
+            a module: its weights (an at-initialisation score's scored copy, so its mask trains from
+            the initialisation it was chosen for; see :func:`scored_initialisation`).
+            Unless resuming, the starting weights are saved as ``out/init.safetensors``.
+    """
     _, cfg, sv, tv = load_model(model_dir)
     cfg = with_overrides(cfg, list(overrides), "training config", seed=seed)
-    torch.manual_seed(seed)
+    if init not in (None, "fresh") and not isinstance(init, nn.Module):
+        raise ValueError(f"init must be None, 'fresh' or a model to start from, got {init!r}")
+    torch.manual_seed(FRESH_INIT_OFFSET + seed if init == "fresh" else seed)
     model = Seq2Seq(cfg.model)
+    if isinstance(init, nn.Module):
+        model.load_state_dict(init.state_dict())
+    if init is not None and not resume:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / "init.safetensors.tmp"
+        save_file({n: t.detach().contiguous() for n, t in model.state_dict().items()}, str(tmp))
+        tmp.replace(out / "init.safetensors")
     return train(cfg, out, resume=resume, progress=progress, init_model=model, vocabs=(sv, tv), masks=masks)
+
+
+def scored_initialisation(score: str, model: nn.Module, seed: int) -> nn.Module:
+    """The re-initialised copy that the at-initialisation ``score`` scores with ``seed`` (its mask's start).
+
+    Raises:
+        ValueError: ``score`` scores the model as given, not a re-initialised copy.
+    """
+    spec = get_score(score)
+    if not spec.at_init or spec.options.get("init") != "variance-scaling":
+        raise ValueError(f"score {score!r} does not score a re-initialised copy of the model")
+    return variance_scaling_copy(model, seed)
 
 
 def prune_while_training(

@@ -149,15 +149,27 @@ class Collected:
                 out[p["scheme"]][p["weight_class"]] = m
         return dict(out)
 
-    def trained(self, kind: str, score: Optional[str] = None, schedule: str = "one-shot") -> dict[float, list[dict]]:
+    def trained(
+        self,
+        kind: str,
+        score: Optional[str] = None,
+        schedule: str = "one-shot",
+        init: Optional[str] = None,
+        scheme: Optional[str] = None,
+    ) -> dict[float, list[dict]]:
         """``{sparsity: [metrics per seed]}`` of retrain / scratch / dense-continued cells.
 
-        retrain/scratch: of one score (default: the first listed) and schedule (default one-shot).
+        retrain/scratch: of one score (default: the first listed) and schedule (default one-shot);
+        ``init``: scratch cells of the matched-initialisation protocol (``"scored"``, ``"fresh"``; the
+        dense control is score None), None = the plain scratch cells; ``scheme``: only that selection
+        (None: any).
         """
-        score = score or self._first("retrain")
+        score = score if score is not None or init is not None else self._first("retrain")
         out: dict = defaultdict(list)
         for p, m in self.ok(kind):
             if kind != "dense-continued" and (p["score"] != score or p.get("schedule", "one-shot") != schedule):
+                continue
+            if p.get("init") != init or (scheme is not None and p.get("scheme") != scheme):
                 continue
             out[p["sparsity"]].append({**m, "train_seed": p.get("train_seed")})
         return dict(sorted(out.items()))
