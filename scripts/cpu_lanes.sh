@@ -22,10 +22,18 @@ STEPS=(
   "studies/saliency.yaml|retrain|random_"              # the random-mask control at 90/95 %, 3 seeds (~1.5 h
                                                         # each in fp32 on an AVX2 core): does any score matter
                                                         # once the network is retrained?
-  "studies/budget_long.yaml|retrain dense-continued|"  # the recipe that met issue 4's 95 % target: seeds 2, 3
+  "studies/reconstruction.yaml|prune-eval|"           # SparseGPT, Wanda, N:M and their controls without
+                                                        # retraining (~2.5 min per cell)
+  "studies/saliency.yaml|scratch|seed1_scored-init seed1_fresh-init"   # each mask from its own initialisation
+                                                        # and the dense network through the scratch path, seed 1
+  "studies/reconstruction.yaml|retrain dense-continued|sparsegpt_class-blind_s95_seed1 sparsegpt_class-blind_s90_seed1"
+  "studies/reconstruction.yaml|retrain|_seed1"          # Wanda per-row, 2:4, SparseGPT's mask without update
+  "studies/saliency.yaml|scratch|_scored-init _fresh-init"   # seeds 2 and 3 of the matched protocol
+  "studies/reconstruction.yaml|retrain|"                # SparseGPT's seeds 2 and 3
+  "studies/budget_long.yaml|retrain dense-continued|"  # the recipe that met the 95 % target: seeds 2, 3
                                                         # and its dense control (~170 min each)
   "studies/saliency.yaml|retrain|gradual_class-blind_s95_seed1 iterative_class-blind_s95_seed1"
-  "studies/saliency.yaml|retrain|_s95_seed1"           # which method comes closest at 95 % (issue target)
+  "studies/saliency.yaml|retrain|_s95_seed1"           # which method comes closest at 95 % (the target)
   "studies/units.yaml|unit-retrain unit-greg|"          # every unit method retrained, 3 seeds
   "studies/see2016.yaml|retrain dense-continued|"       # See et al. Fig 6, 3 seeds, and the dense control
   "studies/see2016.yaml|scratch|"                       # sparse from scratch (~1-2 h each)
@@ -33,7 +41,7 @@ STEPS=(
   "studies/see2016_tatoeba.yaml|retrain dense-continued|_seed1"   # the seed-1 curve and its dense control
   "studies/see2016_tatoeba.yaml|retrain dense-continued|"
   "studies/see2016_tatoeba.yaml|scratch|"
-  "studies/budget.yaml|retrain|retrain_magnitude_class-blind_s90 gradual_class-blind_s95"   # T5's and issue 4's
+  "studies/budget.yaml|retrain|retrain_magnitude_class-blind_s90 gradual_class-blind_s95"   # T5's and the 95 % target's
                                                         # gaps with the reference's full epochs (~70-140 min each)
   "studies/saliency.yaml|retrain dense-continued|"    # the 90/95 % points, 3 seeds, and the dense control
   "studies/saliency.yaml|scratch|snip-init_ grasp-init_ magnitude_"   # at-initialisation masks from scratch
