@@ -1,4 +1,4 @@
-"""The ``nmtprune`` command: data | train | average | prune | retrain | export | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
+"""The ``nmtprune`` command: data | train | average | prune | retrain | export | compress | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
 
 from __future__ import annotations
 
@@ -197,6 +197,46 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_compress(args) -> int:
+    from .compress import check_options, compress_directory, format_report, training_batches
+    from .errors import check_new_out, writing
+    from .train.checkpoint import load_masks, load_model
+
+    # options first: a bad one is reported before the model, the data and minutes of k-means
+    check_options(args.method, args.bits, args.level, args.finetune_steps, args.finetune_lr)
+    if args.finetune_steps and args.finetune_batches < 1:
+        from .config import ConfigError
+
+        raise ConfigError(f"--finetune-batches must be >= 1, got {args.finetune_batches}")
+    src, out = Path(args.pruned), check_new_out(args.out)
+    model, cfg, sv, tv = load_model(src)
+    masks = load_masks(src)
+    batches = (
+        training_batches(cfg, sv, tv, args.finetune_batches, args.finetune_batch_size, args.seed)
+        if args.finetune_steps
+        else ()
+    )
+    with writing(out):
+        report = compress_directory(
+            src,
+            out,
+            model,
+            masks,
+            method=args.method,
+            bits=args.bits,
+            level=args.level,
+            finetune_steps=args.finetune_steps,
+            finetune_lr=args.finetune_lr,
+            batches=batches,
+        )
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_report(report))
+        print(str(out))
+    return 0
+
+
 def _cmd_info(args) -> int:
     from .models.weight_classes import weight_classes
     from .train.checkpoint import load_model
@@ -269,6 +309,20 @@ def build_parser() -> argparse.ArgumentParser:
     from .prune.units.cli import add_cli as add_units_cli
 
     add_units_cli(sub)
+
+    c = sub.add_parser("compress", help="store a (pruned) model small: mask + quantised values + positions, zstd-coded")
+    c.add_argument("pruned", help="a model directory (from prune, retrain, or any checkpoint)")
+    c.add_argument("--out", required=True, help="new directory; evaluate and translate read it as a model")
+    c.add_argument("--method", default="kmeans", help="int8 (per-row symmetric) or kmeans (default %(default)s)")
+    c.add_argument("--bits", type=int, default=None, help="kmeans: 2^bits centroids per weight class (default 5)")
+    c.add_argument("--level", type=int, default=19, help="zstd compression level 1..22 (default %(default)s)")
+    c.add_argument("--finetune-steps", type=int, default=0, help="kmeans: Adam steps on the centroids (default 0)")
+    c.add_argument("--finetune-lr", type=float, default=1e-4, help="their learning rate (default %(default)s)")
+    c.add_argument("--finetune-batches", type=int, default=8, help="training batches to cycle through (default 8)")
+    c.add_argument("--finetune-batch-size", type=int, default=64, help="sentences per batch (default 64)")
+    c.add_argument("--seed", type=int, default=0, help="which training batches")
+    c.add_argument("--json", action="store_true", help="print the report as JSON (it is also DIR/compress.json)")
+    c.set_defaults(func=_cmd_compress)
 
     for name, func, helptext in (
         ("translate", _cmd_translate, "translate text with a model"),

@@ -4,7 +4,7 @@ Layout of ``DIR``::
 
     meta.json              {"format": "nmtprune-checkpoint", "version": 1, ...}
     config.json            the resolved ExperimentConfig (vocabulary sizes filled in)
-    model.safetensors      weights
+    model.safetensors      weights (or model.sparse.safetensors from `export`, model.compressed from `compress`)
     src.vocab tgt.vocab    token<TAB>count per line
     trainer.safetensors    optimizer tensors and torch's RNG state (dropout) (only in resumable checkpoints)
     trainer.json           step, epoch, position in the epoch, lr state, history (idem)
@@ -31,6 +31,8 @@ from safetensors.torch import load_file, save_file
 from ..config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict
 from ..data.vocab import Vocab
 from ..models.seq2seq import Seq2Seq
+from ..compress.directory import COMPRESSED_FILE, read_state
+from ..compress.container import CompressedFileError
 from ..sparse.compressed import SparseFileError, load_compressed
 from ..sparse.masks import MaskFileError, MaskSet
 from ..errors import UserError
@@ -244,6 +246,11 @@ def load_model(path: str | Path, device="cpu"):
         try:
             state = load_compressed(path / "model.sparse.safetensors")
         except SparseFileError as exc:
+            raise CheckpointError(str(exc)) from exc
+    elif not (path / "model.safetensors").exists() and (path / COMPRESSED_FILE).exists():
+        try:  # `nmtprune compress`'s directory: exactly the quantised weights, dequantised
+            state = read_state(path)
+        except CompressedFileError as exc:
             raise CheckpointError(str(exc)) from exc
     else:
         state = _load_tensors(path / "model.safetensors")
