@@ -26,6 +26,9 @@ STEPS=(
                                                         # retraining (~2.5 min per cell)
   "studies/saliency.yaml|scratch|seed1_scored-init seed1_fresh-init"   # each mask from its own initialisation
                                                         # and the dense network through the scratch path, seed 1
+  "studies/budget.yaml|retrain dense-continued|gradual_class-blind_s90_seed1 dense-continued_seed1"   # schedule vs
+  "studies/budget_long.yaml|retrain|magnitude_class-blind_s95_seed1"   # budget: gradual 90 % and a dense control at
+                                                        # 15 epochs, one-shot 95 % at 25 epochs (seed 1 each)
   "studies/reconstruction.yaml|retrain dense-continued|sparsegpt_class-blind_s95_seed1 sparsegpt_class-blind_s90_seed1"
   "studies/reconstruction.yaml|retrain|_seed1"          # Wanda per-row, 2:4, SparseGPT's mask without update
   "studies/saliency.yaml|scratch|_scored-init _fresh-init"   # seeds 2 and 3 of the matched protocol
