@@ -219,7 +219,7 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
 
 
 def test_methods_cost_section_reads_the_benchmark_files_format(tmp_path):
-    from nmtprune.report.methods import _cost_section
+    from nmtprune.report.methods_cost import _cost_section
 
     shipped = ROOT / "benchmarks" / "results" / "bench_scores.json"  # written by benchmarks/bench_scores.py
     data = json.loads(shipped.read_text())
@@ -256,7 +256,7 @@ def test_methods_cost_section_reads_the_benchmark_files_format(tmp_path):
     assert "commit `c0ffee`" in text and f"commit `{(data['correlation'].get('run') or data)['commit']}`" in text
     assert "No benchmark yet" in _cost_section(tmp_path / "none.json")
     # the targets table's cost row: met at <= 1 epoch, not met above, not measured without a cost part
-    from nmtprune.report.methods import _obd_cost_row
+    from nmtprune.report.methods_targets import _obd_cost_row
 
     assert _obd_cost_row(tmp_path / "b.json")[1] == "✅ met" and "0.14 epoch" in _obd_cost_row(tmp_path / "b.json")[2]
     data["cost"]["scores"]["obd"]["projected_default_epochs"] = 1.3

@@ -216,7 +216,7 @@ def test_ratio_scores_pick_which_scores_also_run_with_ratios(ustudy, tmp_path):
 
 
 def test_units_target_prefers_methods_with_three_seeds():
-    from nmtprune.report.units import TARGET_FRACTION, _target
+    from nmtprune.report.units_target import TARGET_FRACTION, _target
 
     dense = {"bleu_tok_lc": 30.0}
     got = {
@@ -231,7 +231,7 @@ def test_units_target_prefers_methods_with_three_seeds():
 
 
 def test_equal_size_table_brackets_the_unit_models_size_with_weight_pruned_points():
-    from nmtprune.report.units import _equal_size_table
+    from nmtprune.report.units_versus import _equal_size_table
 
     class Fake:  # the two kinds of result the table reads, as Collected.ok gives them
         def ok(self, kind):
@@ -293,7 +293,7 @@ def test_gate_ratios_by_hand_and_the_gates_table_from_the_script(ustudy, tmp_pat
     for row in d["scores"].values():
         assert row["ratios"] and all(set(v) == {"i", "f", "g", "o"} for v in row["ratios"].values())
     from nmtprune.report.collect import collect
-    from nmtprune.report.units import _gates_table
+    from nmtprune.report.units_eval import _gates_table
 
     text = _gates_table(collect(ustudy, tmp_path / "results"))
     assert text.startswith("Which gates:") and "| l1 |" in text and "| random-unit |" in text
