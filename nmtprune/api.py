@@ -74,9 +74,9 @@ def weight_classes(m: Loaded) -> dict[str, dict]:
 
     Returns:
         ``{class: {"paper": name in the paper, "params": {parameter name: shape}, "size": weights}}``,
-        e.g. ``"src_layer1": {"params": {"encoder.weight_ih_l0": (2048, 512), ...}, "size": 2097152}``
-        for the shipped model (LSTM matrices are ``(4·hidden, input)``, the four gates stacked). Biases
-        belong to no class. Calls :func:`nmtprune.models.weight_classes`.
+            e.g. ``"src_layer1": {"params": {"encoder.weight_ih_l0": (2048, 512), ...}, "size": 2097152}``
+            for the shipped model (LSTM matrices are ``(4·hidden, input)``, the four gates stacked). Biases
+            belong to no class. Calls :func:`nmtprune.models.weight_classes`.
     """
     named = dict(m.net.named_parameters())
     return {
@@ -134,8 +134,8 @@ def select(
         options: passed on, e.g. ``classes=["softmax"]`` to prune only those classes.
     Returns:
         a :class:`nmtprune.prune.MaskSet`: ``{parameter name: BoolTensor shaped like it, True = keep}``.
-        The model is not changed (``masks.apply(m.net)`` zeroes the pruned weights). Calls the selection
-        registered under ``scheme`` (:func:`nmtprune.prune.select` for the three of See et al.).
+            The model is not changed (``masks.apply(m.net)`` zeroes the pruned weights). Calls the selection
+            registered under ``scheme`` (:func:`nmtprune.prune.select` for the three of See et al.).
     """
     return get_selection(scheme)(scores, m.net, sparsity, **options)
 
@@ -180,9 +180,9 @@ def evaluate(m: Loaded, data: ParallelData | str | None = None, *, limit: Option
     """BLEU, perplexity and decoding speed on ``data`` (a :func:`sentences` result or a split's name).
 
     Returns:
-        ``{"bleu_tok_lc": BLEU on tokenised lowercased text (the Multi30k protocol), "sacrebleu":
-        cased sacreBLEU, "ppl": perplexity, "sentences_per_s": ..., "beam": ..., "sentences": ...}``.
-        Calls :func:`nmtprune.metrics.evaluate_data`.
+        a dict: ``bleu_tok_lc`` (BLEU on tokenised lowercased text, the Multi30k protocol),
+            ``sacrebleu`` (cased, detokenised) with its ``sacrebleu_signature``, ``ppl`` (perplexity),
+            ``sentences_per_s``, ``beam`` and ``sentences``. Calls :func:`nmtprune.metrics.evaluate_data`.
     """
     if not isinstance(data, ParallelData):
         data = sentences(m, data or "", limit)
@@ -213,7 +213,7 @@ def retrain(
         overrides: ``section.key=value`` settings that win over the recipe, e.g. ``["train.max_steps=20"]``.
     Returns:
         the best checkpoint (by dev BLEU), or the last one when the run stopped before its first epoch
-        ended. Calls :func:`nmtprune.prune.retrain.retrain_config` and :func:`nmtprune.train.train`.
+            ended. Calls :func:`nmtprune.prune.retrain.retrain_config` and :func:`nmtprune.train.train`.
     """
     net = copy.deepcopy(m.net).train()  # m stays as it was
     train(retrain_config(m.cfg, seed, overrides), out, progress=False, init_model=net, vocabs=m[2:], masks=masks)
