@@ -29,6 +29,8 @@ STEPS=(
   "studies/budget.yaml|retrain dense-continued|gradual_class-blind_s90_seed1 dense-continued_seed1"   # schedule vs
   "studies/budget_long.yaml|retrain|magnitude_class-blind_s95_seed1"   # budget: gradual 90 % and a dense control at
                                                         # 15 epochs, one-shot 95 % at 25 epochs (seed 1 each)
+  "studies/units.yaml|unit-retrain|random-unit"        # random units removed and retrained, 3 seeds: the
+                                                        # control beside every unit method
   "studies/reconstruction.yaml|retrain dense-continued|sparsegpt_class-blind_s95_seed1 sparsegpt_class-blind_s90_seed1"
   "studies/reconstruction.yaml|retrain|_seed1"          # Wanda per-row, 2:4, SparseGPT's mask without update
   "studies/saliency.yaml|scratch|_scored-init _fresh-init"   # seeds 2 and 3 of the matched protocol

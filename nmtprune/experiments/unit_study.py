@@ -284,7 +284,8 @@ def expand_units(
                         score=score,
                         scope=ur.scope,
                         fraction=x,
-                        seed=0,
+                        # the random control draws a new mask per seed (mask seed = training seed)
+                        seed=seed if get_score(score, kind="unit").mask_per_seed else 0,
                         train_seed=seed,
                         overrides=list(ur.overrides),
                         retraining="retrain",
