@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..experiments.study import README_TABLES, load_study
-from ..prune.registry import get_schedule
+from ..prune.registry import get_schedule, get_score
 from .budget import budget_pairs, recipe_changes
 from .collect import Collected, collect, epochs_run, mean_std
 from .sections import f, table
@@ -197,7 +197,7 @@ def units_table(c: Collected) -> Optional[str]:
     rows = [
         [
             name,
-            _cell(only.get((s, fx), []), seeded=s in greg),
+            _cell(only.get((s, fx), []), seeded=s in greg or get_score(s, kind="unit").mask_per_seed),
             _cell(after.get((s, fx), [])),
             f"{100 * params[(s, fx)]:.0f} %" if (s, fx) in params else "–",
         ]
