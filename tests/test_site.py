@@ -80,7 +80,7 @@ def test_video_has_the_expected_frames(built, tmp_path):
     frames, secs = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "v.mp4"))
     assert frames == 10 and abs(secs - 2.5) < 0.3
     with Image.open(res["gif"]) as g:
-        assert 2 <= g.n_frames == res["gif_frames"] <= 5 and g.size == (640, 360)
+        assert 2 <= g.n_frames == res["gif_frames"] <= 5 and g.size == (1280, 720)
     direct = render_video(
         "random/class-distribution", tmp_path / "d.mp4", model_dir=str(built["model"]), fps=4, seconds=1, gif=False
     )  # computed from the model, no site needed

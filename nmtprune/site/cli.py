@@ -241,7 +241,9 @@ def add_cli(subparsers) -> None:
     v.add_argument("--results", default=DEFAULT_RESULTS)
     v.add_argument("--class", dest="weight_class", default=None, help="weight class whose matrix is shown")
     v.add_argument("--fps", type=int, default=10)
-    v.add_argument("--seconds", type=float, default=12.0, help="length of the pruning sweep")
+    v.add_argument(
+        "--seconds", type=float, help="length of the pruning part (default: as long as its captions need to be read)"
+    )
     v.add_argument(
         "--frames",
         help="a site-frames JSON of the method: append its retraining segment (default: "
