@@ -13,7 +13,10 @@ chunk that completes it and its size in bytes (``chunk``, ``chunk_bytes``; paths
   core still says which methods remove units);
 * a method's pruned-at bytes per class, ``m/<i>-c<j>.json``: ``{"pruned_at": {param: b64}}``
   (the method names them in ``class_chunks`` {class: path} and ``class_chunk_bytes``);
-* a retraining run's ``t/<i>.json``: ``{"w0", "keep", "deltas": [b64 per frame]}``.
+* a retraining run's ``t/<i>.json``: ``{"w0", "keep", "deltas": [b64 per frame]}``;
+* a weight score's per-cell values and class percentiles (:data:`CELL_KEYS`) per class,
+  ``c/<j>-s<i>.json`` (named like a method's, in the score's ``class_chunks``): fetched only when a
+  matrix read-out first asks for them.
 
 :func:`join_export` puts them back, so the validator and the videos read the one full export.
 """
@@ -25,11 +28,12 @@ import json
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["METHOD_KEYS", "UNIT_KEYS", "split_export", "join_export", "read_export", "dumps"]
+__all__ = ["METHOD_KEYS", "UNIT_KEYS", "CELL_KEYS", "split_export", "join_export", "read_export", "dumps"]
 
 # a method's keys that only the page showing that method needs
 METHOD_KEYS = ("class_threshold", "global_threshold", "class_sparsity", "samples")
 UNIT_KEYS = ("groups", "params", "pooled")  # of a hidden-unit method's ``units``
+CELL_KEYS = ("score_at", "class_percentile")  # of a weight score: {param: b64} per shown cell
 
 
 def dumps(obj) -> str:
@@ -64,6 +68,17 @@ def split_export(export: dict) -> tuple[dict, dict[str, dict]]:
             chunks[path] = chunk
             m["class_chunks"][cname] = path
             m["class_chunk_bytes"][cname] = len(dumps(chunk).encode("utf-8"))
+    for i, sc in enumerate(core["scores"]):
+        if CELL_KEYS[0] not in sc:
+            continue  # a hidden-unit score: one number per unit, no cells
+        cells = {k: sc.pop(k) for k in CELL_KEYS}
+        sc["class_chunks"], sc["class_chunk_bytes"] = {}, {}
+        for j, c in enumerate(core["classes"]):
+            path = f"c/{j}-s{i}.json"
+            chunk = {k: {p["name"]: v[p["name"]] for p in c["params"]} for k, v in cells.items()}
+            chunks[path] = chunk
+            sc["class_chunks"][c["name"]] = path
+            sc["class_chunk_bytes"][c["name"]] = len(dumps(chunk).encode("utf-8"))
     for i, t in enumerate(core["training"]):
         put(
             t,
@@ -95,6 +110,15 @@ def join_export(core: dict, read: Callable[[str], dict]) -> dict:
         for path in m.pop("class_chunks").values():
             m["pruned_at"].update(read(path)["pruned_at"])
         m.pop("class_chunk_bytes")
+    for sc in ex["scores"]:
+        if "class_chunks" not in sc:
+            continue
+        for key in CELL_KEYS:
+            sc[key] = {}
+        for path in sc.pop("class_chunks").values():
+            for key, v in read(path).items():
+                sc[key].update(v)
+        sc.pop("class_chunk_bytes")
     for t in ex["training"]:
         if "chunk" not in t:
             continue

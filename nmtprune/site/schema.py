@@ -236,6 +236,10 @@ _PARAM = {
         "blocks": {"type": "array", "items": {"type": "object", "required": ["name", "r0", "r1", "c0", "c1"]}},
     },
 }
+# a weight score's matrix read-out, per shown cell of every exported matrix {param: b64}: score_at its
+# score (float32, little-endian), class_percentile floor(100·r/N_c) (uint8; r: the weights of its
+# class scoring lower, N_c: the class's size). Hidden-unit scores have neither. (export._cells)
+_CELLS = {"type": "object", "additionalProperties": _STR}
 SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "nmtprune site export",
@@ -288,7 +292,13 @@ SCHEMA: dict = {
             "items": {
                 "type": "object",
                 "required": ["name", "label", "text", "formula", "histogram", "parts"],
-                "properties": {"histogram": _HIST, "parts": {"type": "object"}, "histogram_log": _HIST},
+                "properties": {
+                    "histogram": _HIST,
+                    "parts": {"type": "object"},
+                    "histogram_log": _HIST,
+                    "score_at": _CELLS,
+                    "class_percentile": _CELLS,
+                },
             },
         },  # the walk-through's log-axis histogram, when one reads better
         "selections": {"type": "array", "items": {"type": "object", "required": ["name", "label", "text", "formula"]}},
@@ -428,6 +438,15 @@ def validate(export: dict) -> dict:
         for key, h in (("histogram", s["histogram"]), *s["parts"].items()):
             if any(len(c) != h["bins"] for c in h["counts"].values()):
                 raise ExportError(f"score {s['name']}.{key}: every count list needs one count per bin")
+    for s in scores.values():
+        for key, size in (("score_at", 4), ("class_percentile", 1)):
+            if key not in s:
+                continue
+            if set(s[key]) != set(params):
+                raise ExportError(f"score {s['name']}.{key} must cover exactly the exported matrices")
+            for name, b in s[key].items():
+                if _nbytes(b, f"score {s['name']}.{key}.{name}") != size * params[name]["rows"] * params[name]["cols"]:
+                    raise ExportError(f"score {s['name']}.{key}.{name}: the wrong number of cells")
     training = {t["id"]: t for t in export["training"]}
     if len(training) != len(export["training"]):
         raise ExportError("training: two artifacts share an id")

@@ -1,5 +1,5 @@
 // BLEU and perplexity against sparsity from the study's results, with a marker at the slider's sparsity.
-import { svgEl as s } from "./svg.js";
+import { hoverTip, svgEl as s } from "./svg.js";
 import { fmtLevel } from "./data.js";
 import { drawRetrained, retrainedValues } from "./retrained.js";
 
@@ -75,20 +75,41 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   const ticks = [lo, (lo + hi) / 2, hi].map((v) => (log ? Math.exp(v) : v));
   for (const v of ticks) svg.append(s("text", { x: L - 4, y: Y(v) + 4, "text-anchor": "end", class: "tick" }, v >= 100 ? v.toFixed(0) : v.toFixed(1)));
   svg.append(s("text", { x: L, y: 12, class: "tick" }, label + (log ? " (log scale)" : "") + (method.units ? " · x: units removed" : "")));
-  for (const m of methods) {
+  const tip = hoverTip(svg, W, H);
+  const what = (v) => `${label.split(" (")[0]} ${v.toFixed(key === "bleu" ? 2 : 1)}`;
+  // the chosen method last, so its line and points lie over the grey ones
+  for (const m of [...methods.filter((x) => x.id !== method.id), ...methods.filter((x) => x.id === method.id)]) {
     const pts = m.curve.filter((p) => p[key] !== null && (!log || p[key] > 0));
     if (!pts.length) continue;
     const path = pts.map((p, i) => `${i ? "L" : "M"}${X(p.sparsity).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
     const c = s("path", { d: path, class: m.id === method.id ? "curve current" : "curve other", "data-method": m.id });
     c.append(s("title", {}, m.label)); // hover names the method
-    svg.append(c);
+    // a wide invisible stroke and a target on every measured point: hovering either names the method
+    // and the measured point nearest the pointer, in the same words for every curve
+    const hit = s("path", { d: path, class: "curve-hit", "data-method": m.id });
+    const near = (ev) => {
+      const x = tip.svgX(ev);
+      return pts.reduce((b, p) => (Math.abs(X(p.sparsity) - x) < Math.abs(X(b.sparsity) - x) ? p : b));
+    };
+    const say = (p) => tip.show(X(p.sparsity), Y(p[key]), m.label, `${what(p[key])} measured at ${fmtLevel(p.sparsity)}`, m.id);
+    hit.addEventListener("pointermove", (ev) => say(near(ev)));
+    hit.addEventListener("pointerdown", (ev) => say(near(ev)));
+    svg.append(c, hit);
+    for (const p of pts) {
+      const dot = s("circle", { cx: X(p.sparsity), cy: Y(p[key]), r: 6, class: "pt-hit", "data-method": m.id, "data-sparsity": p.sparsity });
+      dot.addEventListener("pointerenter", () => say(p));
+      dot.addEventListener("pointerdown", () => say(p));
+      svg.append(dot);
+    }
   }
-  if (key === "bleu") drawRetrained(svg, method, X, Y);
+  svg.addEventListener("pointerleave", () => tip.hide());
+  if (key === "bleu") drawRetrained(svg, method, X, Y, tip);
   svg.append(s("line", { x1: X(x), y1: T, x2: X(x), y2: H - B, class: "marker-line" }));
   const pt = nearestMeasured(method.curve, key, x);
   if (!pt || (log && pt.value <= 0)) {
     svg.dataset.measured = "none";
     svg.append(s("text", { x: (L + W - R) / 2, y: (T + H - B) / 2, "text-anchor": "middle", class: "not-measured" }, "not measured"));
+    tip.raise();
     return svg;
   }
   // the marker sits on a measured point (a vertex of the curve, on the axis scale the curve is drawn on)
@@ -97,6 +118,7 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   svg.append(s("circle", { cx: X(pt.sparsity), cy: Y(pt.value), r: 5, class: "marker" }));
   svg.append(s("text", { x: lx, y: ly, class: "marker-label" }, pt.value.toFixed(1)));
   svg.append(s("text", { x: lx, y: ly + 12, class: "marker-at" }, `measured at ${fmtLevel(pt.sparsity)}`));
+  tip.raise();
   return svg;
 }
 
@@ -114,7 +136,8 @@ export function curveLegend(d, method) {
   };
   key("key-line", `${method.label}, pruned only`);
   const others = d.methods.filter((m) => !m.units === !method.units && m.id !== method.id && m.curve.length).length;
-  if (others) key("key-line other", `the ${others} other method${others === 1 ? "" : "s"} (hover a grey curve for its name)`);
+  if (others) key("key-line other", `the ${others} other method${others === 1 ? "" : "s"} (hover or tap any curve or dot for its method and value)`);
   (method.retrained || []).forEach((r, i) => key(`key-dot r${i % 3}`, `${r.label} (${r.study}): mean ± std over training seeds`));
+  key("key-marker", "dashed line: the slider; red dot: the measured point nearest it");
   return p;
 }

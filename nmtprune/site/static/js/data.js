@@ -51,20 +51,24 @@ export function missingChunks(d, st, view) {
   return out;
 }
 
+// One chunk's parsed JSON, fetched once however many ask; a failed fetch is forgotten, so a retry fetches again.
+async function fetchChunk(d, path) {
+  if (!d.chunks.has(path)) {
+    d.chunks.set(path, fetch(d.base + path).then((r) => {
+      if (!r.ok) throw new Error(`data/${path}: HTTP ${r.status}`);
+      return r.json();
+    }));
+  }
+  try { return await d.chunks.get(path); } catch (err) { d.chunks.delete(path); throw err; }
+}
+
 // Fetch the chunks (each once), reporting (bytes loaded, bytes total, what) as each arrives.
 export async function loadChunks(d, need, onProgress) {
   const total = need.reduce((a, n) => a + n.bytes, 0);
   let done = 0;
   onProgress(0, total, need.map((n) => n.what).join(", "));
   await Promise.all(need.map(async (n) => {
-    if (!d.chunks.has(n.path)) {
-      d.chunks.set(n.path, fetch(d.base + n.path).then((r) => {
-        if (!r.ok) throw new Error(`data/${n.path}: HTTP ${r.status}`);
-        return r.json();
-      }));
-    }
-    let ch;
-    try { ch = await d.chunks.get(n.path); } catch (err) { d.chunks.delete(n.path); throw err; } // a retry fetches again
+    const ch = await fetchChunk(d, n.path);
     n.apply(ch);
     done += n.bytes;
     onProgress(done, total, n.what);
@@ -82,6 +86,25 @@ function bytes(b64) {
 export function weights(p) {
   if (!p._w) p._w = new Int8Array(bytes(p.weights).buffer);
   return p._w;
+}
+
+// A weight score's shown cells of one class, for the matrix read-out: Map param -> {score: Float32Array,
+// pct: Uint8Array (percentile in the class, floor(100·r/N_c))}. Fetched the first time a read-out asks
+// (no view waits for it); null when the score has none (hidden-unit scores score units, not weights).
+export async function cellsOf(d, scoreName, clsName) {
+  const sc = d.scoreByName.get(scoreName);
+  const paths = sc && sc.class_chunks ? new Map(Object.entries(sc.class_chunks)) : new Map();
+  if (!paths.has(clsName)) return null;
+  sc._cells = sc._cells || new Map();
+  if (!sc._cells.has(clsName)) {
+    const ch = await fetchChunk(d, paths.get(clsName));
+    const out = new Map();
+    for (const [p, b] of Object.entries(ch.score_at)) {
+      out.set(p, { score: new Float32Array(bytes(b).buffer), pct: bytes(ch.class_percentile[p]) });
+    }
+    sc._cells.set(clsName, out);
+  }
+  return sc._cells.get(clsName);
 }
 
 export function prunedAt(method, pname) {

@@ -3,12 +3,13 @@
 // the masks on the matrix, and the frames of a real retraining run (training.js).
 import { href, state } from "./state.js";
 import { fmtPct, trainingOf } from "./data.js";
-import { classMatrix, panelWidth } from "./matrix.js";
+import { classMatrix, legend, panelWidth } from "./matrix.js";
 import { renderTraining } from "./training.js";
 import { fillFromLeft, addPruned, histCanvas } from "./histogram.js";
 import { shrinkChart, unitBars } from "./unitviz.js";
 import { chart, curveLegend } from "./curve.js";
 import { retrainReadout } from "./retrained.js";
+import { cellReadout } from "./views/cells.js";
 
 // Summed over keys (classes or groups): one pooled histogram's counts and zeros.
 function pooledBars(hist) {
@@ -29,7 +30,31 @@ function scoreHist(score) {
   return score.histogram_log || score.histogram;
 }
 
+// The colours a step's picture uses, as a legend (null: one colour, or a chart with its own legend).
+function stepLegend(step, t) {
+  const hist = ["histogram", "class-histograms", "unit-histograms"].includes(step.viz);
+  if (hist && step.threshold !== "none") {
+    return legend([["pruned", step.viz === "unit-histograms" || step.of === "pooled" ? "removed" : "pruned"],
+      ["hist-kept", "kept"], ["threshold", "threshold at the slider's sparsity"]]);
+  }
+  if (hist) return null; // no cut drawn: light bars only
+  if (step.viz === "class-bars") return legend([["pruned", "share of the class pruned"], ["track", "kept"]]);
+  if (step.viz === "units") return legend([["hist-kept", "units kept"], ["track", "units removed"]]);
+  if (step.viz === "matrix") return legend([["pos", "positive weight"], ["neg", "negative weight"], ["pruned", "pruned"]]);
+  if (step.viz === "training" && t) {
+    return legend([["pos", "positive w (Δ: grew)"], ["neg", "negative w (Δ: shrank)"], ["pruned", t.kind === "greg" ? "masked" : "pruned"]]);
+  }
+  return null;
+}
+
 export function viz(d, m, step, width) {
+  const out = vizOnly(d, m, step, width);
+  const key = stepLegend(step, trainingOf(d, step));
+  if (key) out.prepend(key);
+  return out;
+}
+
+function vizOnly(d, m, step, width) {
   const score = d.scoreByName.get(m.score), hist = score.histogram, s = state.s;
   const box = document.createElement("div");
   box.className = "viz";
@@ -113,7 +138,8 @@ export function viz(d, m, step, width) {
     const link = document.createElement("a");
     link.href = href({ view: "matrix" });
     link.textContent = `${cls.name}: open the matrix view →`;
-    box.append(link, classMatrix(cls, m, s, panelWidth(cls, width)).node);
+    const { node } = classMatrix(cls, m, s, panelWidth(cls, width));
+    box.append(link, cellReadout(d, m, cls, s, node), node);
   }
   return box;
 }

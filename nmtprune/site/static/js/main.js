@@ -8,7 +8,7 @@ import { renderHow } from "./views/how.js";
 import { renderCompare } from "./views/compare.js";
 
 const RENDER = { model: renderModel, matrix: renderMatrix, how: renderHow, compare: renderCompare };
-const TITLES = { model: "1 · The model", matrix: "2 · Matrix & sparsity", how: "3 · How it works", compare: "4 · Compare" };
+const TITLES = { model: "1 · Start: the model", matrix: "2 · Matrix & sparsity", how: "3 · How it works", compare: "4 · Compare" };
 
 // Any URL gives a valid state: unknown names fall back to the first available ones. Names are looked
 // up in Maps (data.js), so an inherited name such as "constructor" is as unknown as any other.

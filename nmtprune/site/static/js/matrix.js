@@ -12,11 +12,14 @@ export function legend(items) {
   const p = document.createElement("p");
   p.className = "legend";
   for (const [c, t] of items) {
+    const item = document.createElement("span"); // a swatch and its words stay together when the line wraps
+    item.className = "legend-item";
     const sw = document.createElement("span");
     sw.className = `swatch ${c}`;
     const lab = document.createElement("span");
     lab.textContent = t;
-    p.append(sw, lab);
+    item.append(sw, lab);
+    p.append(item);
   }
   return p;
 }
@@ -105,6 +108,7 @@ export function classMatrix(cls, method, s, maxWidth = 360) {
     }, maxWidth);
     pruned += np; shown += p.rows * p.cols;
     cv.dataset.pruned = String(np);
+    cv.dataset.param = p.name; // which matrix a cell read-out (views/cells.js) reads
     wrap.append(panel(p, cv, `${np.toLocaleString("en-US")} shown cells pruned`));
   }
   return { node: wrap, pruned, shown };

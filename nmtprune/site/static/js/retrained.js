@@ -13,8 +13,9 @@ export function retrainedValues(m) {
     [p.bleu - (p.bleu_std || 0), p.bleu + (p.bleu_std || 0)])));
 }
 
-// Dots with ± std bars on the BLEU chart (X, Y: the chart's scales).
-export function drawRetrained(svg, m, X, Y) {
+// Dots with ± std bars on the BLEU chart (X, Y: the chart's scales); tip: the chart's tooltip
+// (curve.js hoverTip), which a hovered or tapped dot fills in the curves' words.
+export function drawRetrained(svg, m, X, Y, tip = null) {
   retrainedOf(m).forEach((r, i) => {
     const g = s("g", { class: `retrained r${i % 3}`, "data-series": r.label });
     g.append(s("title", {}, `${m.label}, ${r.label} (${r.study})`));
@@ -22,8 +23,15 @@ export function drawRetrained(svg, m, X, Y) {
       if (p.bleu === null) continue;
       const x = X(p.sparsity), sd = p.bleu_std || 0;
       if (sd) g.append(s("line", { x1: x, x2: x, y1: Y(p.bleu - sd), y2: Y(p.bleu + sd), class: "err" }));
-      g.append(SHAPES[i % 3] === "circle" ? s("circle", { cx: x, cy: Y(p.bleu), r: 3.5, class: "dot" })
-        : s("rect", { x: x - 3, y: Y(p.bleu) - 3, width: 6, height: 6, class: "dot" }));
+      const dot = SHAPES[i % 3] === "circle" ? s("circle", { cx: x, cy: Y(p.bleu), r: 3.5, class: "dot" })
+        : s("rect", { x: x - 3, y: Y(p.bleu) - 3, width: 6, height: 6, class: "dot" });
+      if (tip) {
+        const say = () => tip.show(x, Y(p.bleu), `${m.label}, ${r.label}`,
+          `BLEU ${fmtBleu(p)} measured at ${fmtLevel(p.sparsity)}`, m.id);
+        dot.addEventListener("pointerenter", say);
+        dot.addEventListener("pointerdown", say);
+      }
+      g.append(dot);
     }
     svg.append(g);
   });

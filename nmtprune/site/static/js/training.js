@@ -7,7 +7,7 @@
 import { set } from "./state.js";
 import { fmtInt, trainingArrays } from "./data.js";
 import { PRUNED, drawPanel, heat, panel } from "./matrix.js";
-import { svgEl } from "./svg.js";
+import { hoverTip, pointTargets, svgEl } from "./svg.js";
 
 // A small line chart against the step: series [{pts: [[step, y]], cls}], a dashed marker at `x`,
 // an optional horizontal reference line {y, label}.
@@ -39,6 +39,12 @@ function lineChart(label, series, x, xMax, { log = false, ref = null } = {}) {
     svg.append(svgEl("path", { d: pts.map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(""), class: `curve ${s.cls}` }));
   }
   svg.append(svgEl("line", { x1: X(x), y1: T, x2: X(x), y2: H - B, class: "marker-line" }));
+  const tip = hoverTip(svg, W, H); // every recorded point answers a hover or a tap, as the study curves do
+  for (const s of series) {
+    pointTargets(svg, tip, s.pts.filter((p) => p[1] !== null && (!log || p[1] > 0)).map((p) => ({ x: X(p[0]), y: Y(p[1]),
+      who: s.name || label, what: `${s.name ? `${label}: ` : ""}${p[1].toPrecision(4)} at step ${p[0]}` })));
+  }
+  tip.raise();
   return svg;
 }
 
@@ -139,7 +145,7 @@ export function renderTraining(d, t, f, width) {
     charts.append(
       lineChart("training loss", [{ pts: t.frames.map((x) => [x.step, x.train_loss]), cls: "current" }], fr.step, last),
       lineChart(`${t.traces.length} surviving weights that moved most`, t.traces.map((tr) => ({
-        pts: tr.values.map((v, i) => [steps[i], v]), cls: "trace" })), fr.step, last));
+        pts: tr.values.map((v, i) => [steps[i], v]), cls: "trace", name: `weight [${tr.row}, ${tr.col}] of ${t.param}` })), fr.step, last));
   }
   const src = document.createElement("p");
   src.className = "muted small";

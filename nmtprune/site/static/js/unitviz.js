@@ -3,7 +3,7 @@
 // against f. The slider of a unit method is f, the share of the hidden units removed (of every
 // layer per-layer, of all layers together globally).
 import { fmtInt, fmtPct } from "./data.js";
-import { svgEl as s } from "./svg.js";
+import { hoverTip, pointTargets, svgEl as s } from "./svg.js";
 
 // One bar per unit group: kept units out of its size at level f (tied members share one bar).
 export function unitBars(m, f) {
@@ -59,6 +59,10 @@ export function shrinkChart(m, f, width) {
   svg.append(s("path", { d: u.params.map((v, i) => `${i ? "L" : "M"}${X(i).toFixed(1)},${Y(v).toFixed(1)}`).join(""), class: "curve current" }));
   svg.append(s("line", { x1: X(f), y1: T, x2: X(f), y2: H - B, class: "marker-line" }));
   svg.append(s("circle", { cx: X(f), cy: Y(n), r: 5, class: "marker" }));
+  const tip = hoverTip(svg, W, H); // every level answers a hover or a tap, as the study curves do
+  pointTargets(svg, tip, u.params.map((v, i) => ({ x: X(i), y: Y(v), who: `${m.label}: the shrunk model`,
+    what: `${fmtInt(v)} parameters at ${i} % of the units removed` })));
+  tip.raise();
   box.append(read, svg, unitBars(m, f));
   return box;
 }

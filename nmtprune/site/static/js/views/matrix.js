@@ -5,6 +5,7 @@ import { PRUNED_RULE, fmtInt, fmtPct, methodOf, sampleAt } from "../data.js";
 import { classMatrix, legend, panelWidth } from "../matrix.js";
 import { chart, curveLegend, curveReadout } from "../curve.js";
 import { retrainReadout } from "../retrained.js";
+import { cellReadout } from "./cells.js";
 
 function classTabs(d) {
   const nav = document.createElement("nav");
@@ -75,7 +76,7 @@ export function renderMatrix(d, root) {
   rule.className = "muted small";
   rule.textContent = `Each cell is one real weight (strided subsample, no averaging; colour ∝ √|w|). ${PRUNED_RULE}. ` +
     "LSTM matrices: rows are the gates i, f, g (cell input ĥ), o; columns the input (and input-feeding) and recurrent weights.";
-  left.append(classTabs(d), read, key, node, rule);
+  left.append(classTabs(d), read, key, cellReadout(d, m, cls, state.s, node), node, rule);
   const right = document.createElement("div");
   const how = document.createElement("p");
   how.className = "links";

@@ -1,7 +1,12 @@
-// View 1, the model: every weight class as a tile whose area is its parameter count (squarified
-// treemap), filled from the bottom by the fraction the chosen method prunes at the current sparsity.
+// View 1, the opening view: the model drawn as encoder, attention and decoder with every weight class
+// in its place (diagram.js; a class opens its matrices), what pruning is and what See et al. found
+// with this model's numbers (teach.js), then every weight class as a tile whose area is its parameter
+// count (squarified treemap), filled from the bottom by the fraction the chosen method prunes.
 import { href, state } from "../state.js";
 import { fmtInt, fmtPct, methodOf } from "../data.js";
+import { legend } from "../matrix.js";
+import { modelDiagram } from "./diagram.js";
+import { teachText } from "./teach.js";
 
 // Squarified treemap (Bruls et al. 2000): rows of tiles laid along the short side, keeping aspect ratios near 1.
 function squarify(items, x, y, w, h) {
@@ -38,8 +43,21 @@ export function renderModel(d, root) {
   const intro = document.createElement("p");
   intro.className = "lead";
   intro.textContent = `${d.model.corpus} (${d.model.langs.join("→")}), ${d.model.arch.enc_layers}+${d.model.arch.dec_layers}-layer LSTM, ` +
-    `${fmtInt(d.model.total)} prunable weights in ${d.classes.length} classes (See et al. 2016). Tile area = parameter count; ` +
-    `dark fill = share pruned by ${m.label} at ${state.s} %. Click a tile to open its matrix.`;
+    `${fmtInt(d.model.total)} prunable weights in ${d.classes.length} classes (See et al. 2016). Click a class in the ` +
+    "picture, or a tile below, to open its matrices.";
+  // the picture beside the words where both fit, above them otherwise
+  const width = root.clientWidth || 800, side = width >= 1080;
+  const top = document.createElement("div");
+  top.className = "teach-grid" + (side ? " side" : "");
+  const fig = document.createElement("figure");
+  fig.className = "diagram-fig";
+  fig.append(modelDiagram(d, m, side ? Math.min(760, Math.floor(width * 0.6)) : width),
+    legend([["emb", "embedding"], ["lstm", "LSTM layer"], ["att", "attention"], ["softmax", "softmax"],
+      ["pruned", `share of the class pruned by ${m.label} at ${state.s} %`]]));
+  top.append(fig, teachText(d));
+  const sizes = document.createElement("h2");
+  sizes.textContent = "Where the weights are";
+  const mapKey = legend([["tile-key", "a class: area ∝ its weights"], ["pruned", `its share pruned by ${m.label} at ${state.s} %`]]);
   const map = document.createElement("div");
   map.className = "treemap";
   map.id = "treemap";
@@ -49,7 +67,7 @@ export function renderModel(d, root) {
   const links = document.createElement("p");
   links.className = "links";
   links.append(cmp);
-  root.append(intro, map, links);
+  root.append(intro, top, sizes, mapKey, map, links);
   const W = map.clientWidth || 800, H = map.clientHeight || 500;
   const tiles = squarify(d.classes.map((c) => ({ value: c.size, cls: c })), 0, 0, W, H);
   for (const t of tiles) {
