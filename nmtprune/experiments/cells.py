@@ -18,6 +18,7 @@ from .context import Context
 from .grid import Cell
 from .measure import evaluate
 from .trained import run_trained
+from .site_cells import run_site_score
 from .unit_cells import UNIT_RUNNERS
 from .where import where_pruned
 
@@ -116,4 +117,5 @@ RUNNERS: dict[str, Callable[[Context, Cell], dict]] = {
     "scratch": run_trained,
     "dense-continued": run_trained,
     **UNIT_RUNNERS,  # unit-eval, unit-sensitivity, unit-retrain
+    "site-score": run_site_score,  # the website's data of one score
 }

@@ -11,6 +11,7 @@ KINDS = (
     "class-breakdown",
     "where",
     "storage",
+    "site-score",
     "unit-eval",
     "unit-sensitivity",
     "retrain",
