@@ -173,20 +173,30 @@ def test_a_matrix_cell_reads_out_its_value_score_rank_and_fate(browser, url, bui
     assert pg.locator("#cell-readout").get_attribute("data-state") == ("pruned" if q[i] < 98 else "kept")
     assert pg.errors == []
     pg.context.close()
-    pg = new_page(browser, PHONE)  # a tap on a phone
-    open_site(pg, url, f"#view=matrix&score=magnitude&sel=class-blind&s={s}&cls={cls['name']}")
-    cv = pg.locator(f"canvas[data-param='{p['name']}']")
+    tp = _touch_page(browser)  # a tap on a phone
+    open_site(tp, url, f"#view=matrix&score=magnitude&sel=class-blind&s={s}&cls={cls['name']}")
+    cv = tp.locator(f"canvas[data-param='{p['name']}']")
     cv.scroll_into_view_if_needed()
     box = cv.bounding_box()
     r, c = divmod(gone, p["cols"])
-    pg.mouse.move(box["x"] + (c + 0.5) * box["width"] / p["cols"], box["y"] + (r + 0.5) * box["height"] / p["rows"])
-    pg.mouse.down()
-    pg.mouse.up()
-    assert pg.locator("#cell-readout").get_attribute("data-state") == "pruned"
-    assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
-    shot(pg, "teach-matrix-cell-phone")
-    assert pg.errors == []
-    pg.context.close()
+    cv.tap(position={"x": (c + 0.5) * box["width"] / p["cols"], "y": (r + 0.5) * box["height"] / p["rows"]})
+    tp.wait_for_function("document.getElementById('cell-readout').dataset.score !== undefined", timeout=5000)
+    ro = tp.locator("#cell-readout")
+    assert (ro.get_attribute("data-cell"), ro.get_attribute("data-state")) == (str(gone), "pruned")
+    assert tp.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    shot(tp, "teach-matrix-cell-phone")
+    assert tp.errors == []
+    tp.context.close()
+
+
+def _touch_page(browser):
+    """A phone-sized page with a touch screen, recording page errors like ``new_page``."""
+    ctx = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    return pg
 
 
 def test_a_curve_hover_names_its_method_and_measured_point(browser, url, built):
@@ -214,6 +224,19 @@ def test_a_curve_hover_names_its_method_and_measured_point(browser, url, built):
     assert pg.locator("#curve-legend .key-marker").count() == 1
     assert pg.errors == []
     pg.context.close()
+    tp = _touch_page(browser)  # a tap shows the tip, and lifting the finger leaves it to be read
+    _serve_core(tp, core)
+    open_site(tp, url, "#view=matrix&score=magnitude&sel=class-blind&s=50")
+    chart = tp.locator("svg.chart").first
+    dot = chart.locator(f"circle.pt-hit[data-method='{other['id']}']").nth(2)
+    dot.scroll_into_view_if_needed()
+    dot.tap()
+    tp.wait_for_timeout(300)
+    tip = chart.locator(".hover-tip")
+    assert tip.get_attribute("visibility") == "visible" and other["label"] in tip.text_content()
+    shot(tp, "teach-curve-tap-phone")
+    assert tp.errors == []
+    tp.context.close()
 
 
 def test_charts_with_several_colours_have_legends(page, url, built):

@@ -102,7 +102,8 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
       svg.append(dot);
     }
   }
-  svg.addEventListener("pointerleave", () => tip.hide());
+  // a mouse that leaves takes the tip with it; a lifted finger leaves it, to be read
+  svg.addEventListener("pointerleave", (ev) => { if (ev.pointerType === "mouse") tip.hide(); });
   if (key === "bleu") drawRetrained(svg, method, X, Y, tip);
   svg.append(s("line", { x1: X(x), y1: T, x2: X(x), y2: H - B, class: "marker-line" }));
   const pt = nearestMeasured(method.curve, key, x);

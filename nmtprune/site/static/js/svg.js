@@ -50,5 +50,6 @@ export function pointTargets(svg, tip, pts) {
     dot.addEventListener("pointerdown", say);
     svg.append(dot);
   }
-  svg.addEventListener("pointerleave", () => tip.hide());
+  // a mouse that leaves takes the tip with it; a lifted finger leaves it, to be read
+  svg.addEventListener("pointerleave", (ev) => { if (ev.pointerType === "mouse") tip.hide(); });
 }

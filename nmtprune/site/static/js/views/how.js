@@ -15,20 +15,30 @@ function button(id, text, onClick, disabled = false) {
   return b;
 }
 
+// The buttons and the speed are made once and moved into each redraw: while the steps play, the view
+// is redrawn many times a second, and a press whose button was replaced between its mouse-down and
+// mouse-up would be lost (the click lands on no button).
+let kept = null;
+
 function playerControls(d) {
-  const box = document.createElement("span");
-  box.className = "walk-player";
+  if (!kept) {
+    const box = document.createElement("span");
+    box.className = "walk-player";
+    const play = button("how-play", "", () => { stop(); playWalk(d); });
+    const speed = document.createElement("select");
+    speed.id = "how-speed";
+    speed.setAttribute("aria-label", "playing speed");
+    for (const x of SPEEDS) speed.append(option(String(x), `${x}×`));
+    speed.addEventListener("change", () => setSpeed(Number(speed.value)));
+    box.append(play, speed);
+    const step = (delta) => () => { stopWalk(false); set({ step: state.step + delta }); };
+    kept = { box, play, speed, prev: button("how-prev", "← Previous", step(-1)), next: button("how-next", "Next →", step(1)) };
+  }
   const playing = isPlaying();
-  const play = button("how-play", playing ? "❚❚ Pause" : "▶ Play the steps", () => { stop(); playWalk(d); });
-  play.setAttribute("aria-pressed", String(playing));
-  const speed = document.createElement("select");
-  speed.id = "how-speed";
-  speed.setAttribute("aria-label", "playing speed");
-  for (const x of SPEEDS) speed.append(option(String(x), `${x}×`));
-  speed.value = String(getSpeed());
-  speed.addEventListener("change", () => setSpeed(Number(speed.value)));
-  box.append(play, speed);
-  return box;
+  kept.play.textContent = playing ? "❚❚ Pause" : "▶ Play the steps";
+  kept.play.setAttribute("aria-pressed", String(playing));
+  kept.speed.value = String(getSpeed());
+  return kept;
 }
 
 export function renderHow(d, root) {
@@ -36,12 +46,13 @@ export function renderHow(d, root) {
   const steps = m.steps, i = state.step, step = steps[i];
   const head = document.createElement("div");
   head.className = "step-nav";
-  const prev = button("how-prev", "← Previous", () => { stopWalk(false); set({ step: i - 1 }); }, i === 0);
-  const next = button("how-next", "Next →", () => { stopWalk(false); set({ step: i + 1 }); }, i === steps.length - 1);
+  const { box, prev, next } = playerControls(d);
+  prev.disabled = i === 0;
+  next.disabled = i === steps.length - 1;
   const label = document.createElement("span");
   label.id = "how-step-label";
   label.textContent = `${m.label}: step ${i + 1} of ${steps.length}`;
-  head.append(prev, label, next, playerControls(d));
+  head.append(prev, label, next, box);
   const dots = document.createElement("ol");
   dots.className = "step-dots";
   steps.forEach((st, j) => {
