@@ -77,7 +77,7 @@ def test_scheme_bootstrap_script_checks_the_stored_cells_and_resumes(tmp_path):
     import sys
 
     from conftest import ROOT
-    from test_experiments import sweep, write_study
+    from experiment_helpers import sweep, write_study
 
     from nmtprune.experiments import ResultStore, load_study, plan
 

@@ -33,7 +33,7 @@ from nmtprune.compress.positions import (
 )
 from nmtprune.train.checkpoint import load_masks, load_model, save_checkpoint
 
-from test_experiments import make_model
+from experiment_helpers import make_model
 
 VARIANTS = [("int8", None), ("kmeans", 4), ("kmeans", 6)]
 

@@ -29,7 +29,7 @@ from nmtprune.report import write_report
 from nmtprune.site.export import build_export
 from nmtprune.site.schema import validate
 
-from test_experiments import make_model
+from experiment_helpers import make_model
 
 # the third-party module: one score that needs data (one scoring batch), with its words and its paper
 PLUGIN = '''\

@@ -19,7 +19,7 @@ from nmtprune.prune.scores import load_scoring_batches
 from nmtprune.sparse.masks import MaskSet
 from nmtprune.sparse.targets import class_groups, prunable
 from nmtprune.train.checkpoint import load_model
-from test_experiments import make_model, sweep, write_study
+from experiment_helpers import make_model, sweep, write_study
 
 CALIB = 16  # calibration sentences
 

@@ -9,7 +9,7 @@ from nmtprune.report import write_report
 from nmtprune.report.collect import collect
 from nmtprune.report.scratch import scratch_note, scratch_vs_dense
 
-from test_report import eval_metrics, ok, toy  # noqa: F401  (toy is a fixture)
+from report_helpers import eval_metrics, ok, toy  # noqa: F401  (toy is a fixture)
 
 DENSE_DEV_PPL = {1: 20.0, 2: 8.0, 3: 5.0}  # the reference's dev perplexity at the end of each epoch (10 steps each)
 

@@ -19,7 +19,7 @@ from nmtprune.prune.scores._data import variance_scaling_copy
 from nmtprune.report.collect import collect
 from nmtprune.report.scratch_matched import matched_scratch_section, with_n
 from nmtprune.train.checkpoint import load_model, save_checkpoint
-from test_experiments import STUDY, make_model, sweep, write_study
+from experiment_helpers import STUDY, make_model, sweep, write_study
 
 MATCHED = (
     "retrain:\n  sparsities: [0.8]\n  scores: [magnitude]\n  seeds: [1]\n  scratch_seeds: [1]\n"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from test_experiments import make_model
+from experiment_helpers import make_model
 
 
 def test_snip_batch_ablation_writes_consistent_overlaps(tmp_path):

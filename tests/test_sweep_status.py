@@ -14,7 +14,7 @@ from nmtprune.experiments.estimate import cell_seconds, kind_medians, machine_ke
 from nmtprune.experiments.status import format_status, sweep_status
 from nmtprune.provenance import machine
 
-from test_experiments import STUDY, held, write_study
+from experiment_helpers import STUDY, held, write_study
 
 RETRAIN = "retrain: {{sparsities: [0.5, 0.8], seeds: [1], scratch: false, dense_continued: false}}\n"
 HERE = {"provenance": {"machine": machine()}}  # a result timed on this machine

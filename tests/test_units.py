@@ -1,111 +1,23 @@
-"""Hidden-unit pruning: groups and ties, unit masks, selection, scores, shrinking, per-layer sizes, CLI."""
+"""Hidden-unit pruning: groups and ties, unit masks, selection, shrinking, per-layer sizes, CLI."""
 
-import copy
 import json
 import math
 
 import pytest
 import torch
 
-from test_experiments import make_model
 from nmtprune.cli import main
-from nmtprune.config import ConfigError, ExperimentConfig, ModelConfig, config_from_dict, config_to_dict, with_overrides
-from nmtprune.data.vocab import BOS, EOS, PAD, Vocab
-from nmtprune.decode.search import beam_search, greedy_search
+from nmtprune.config import ConfigError, ExperimentConfig, config_from_dict, config_to_dict, with_overrides
+from nmtprune.data.vocab import Vocab
 from nmtprune.models import Seq2Seq
 from nmtprune.models.lstm_stack import LSTMStack
-from nmtprune.prune.units import (
-    UnitError,
-    UnitMask,
-    dead_units,
-    get_unit_score,
-    select_units,
-    shrink,
-    unit_activations,
-    unit_groups,
-)
+from nmtprune.prune.units import UnitError, UnitMask, dead_units, get_unit_score, select_units, shrink, unit_groups
 from nmtprune.train.checkpoint import load_model, save_checkpoint
 
-CONFIGS = [  # (enc_layers, dec_layers, attention, input_feed)
-    (1, 1, "general", True),
-    (1, 1, "dot", False),
-    (2, 2, "general", True),
-    (2, 2, "dot", True),
-    (2, 3, "general", False),
-    (3, 2, "dot", True),
-]
+from experiment_helpers import make_model
+from unit_helpers import CONFIGS, Batch, assert_same_outputs, make, masked_copy, random_mask, removing
 
 
-def make(el=2, dl=2, att="general", feed=True, n=6, E=5, seed=0, dtype=torch.float32, **kw):
-    torch.manual_seed(seed)
-    cfg = ModelConfig(
-        emb_dim=E,
-        hidden=n,
-        enc_layers=el,
-        dec_layers=dl,
-        attention=att,
-        input_feed=feed,
-        dropout=0.0,
-        init_range=0.5,
-        src_vocab_size=11,
-        tgt_vocab_size=13,
-        **kw,
-    )
-    return Seq2Seq(cfg).to(dtype).eval()
-
-
-class Batch:
-    def __init__(self, seed=0, B=3, S=6, T=5):
-        g = torch.Generator().manual_seed(seed)
-        self.src = torch.randint(4, 11, (B, S), generator=g)
-        self.src_len = torch.tensor([S, 4, 2][:B])
-        for b in range(B):
-            self.src[b, self.src_len[b] :] = PAD
-        tgt = torch.randint(4, 13, (B, T + 1), generator=g)
-        tgt[:, 0] = BOS
-        tgt[1, 3:] = PAD
-        tgt[1, 2] = EOS
-        self.tgt_in, self.tgt_out = tgt[:, :-1], tgt[:, 1:]
-
-
-def random_mask(model, seed=0):
-    """Remove a different random number of units (>= 1, not all) from every group."""
-    g = torch.Generator().manual_seed(seed)
-    keep = {}
-    for grp in unit_groups(model.cfg):
-        k = torch.ones(grp.size, dtype=torch.bool)
-        if grp.size > 1:
-            k[torch.randperm(grp.size, generator=g)[: int(torch.randint(1, grp.size, (1,), generator=g))]] = False
-        keep[grp.name] = k
-    return UnitMask(keep)
-
-
-def removing(model, **removed):
-    """The UnitMask removing these unit indices per group (groups not named keep all units)."""
-    keep = {g.name: torch.ones(g.size, dtype=torch.bool) for g in unit_groups(model.cfg)}
-    for name, units in removed.items():
-        keep[name][units] = False
-    return UnitMask(keep)
-
-
-def masked_copy(model, mask):
-    m = copy.deepcopy(model)
-    mask.apply(m)
-    return m
-
-
-def assert_same_outputs(a, b, batch=None):
-    batch = batch or Batch()
-    with torch.no_grad():
-        la, aa = a(batch.src, batch.src_len, batch.tgt_in, return_align=True)
-        lb, ab = b(batch.src, batch.src_len, batch.tgt_in, return_align=True)
-        torch.testing.assert_close(la, lb, rtol=0, atol=1e-6)
-        torch.testing.assert_close(aa, ab, rtol=0, atol=1e-6)
-        assert greedy_search(a, batch.src, batch.src_len) == greedy_search(b, batch.src, batch.src_len)
-        assert beam_search(a, batch.src, batch.src_len, beam=3) == beam_search(b, batch.src, batch.src_len, beam=3)
-
-
-# ---------------------------------------------------------------------- model: per-layer sizes
 def test_default_sizes_and_names_unchanged(tiny_cfg):
     assert tiny_cfg.enc_sizes == (8, 8) and tiny_cfg.dec_sizes == (8, 8) and tiny_cfg.attn_size == 8
     model = Seq2Seq(tiny_cfg)
@@ -152,6 +64,8 @@ def test_per_layer_sizes_build_and_validate():
 
 
 # ---------------------------------------------------------------------- groups and masks
+
+
 def test_groups_merge_tied_members():
     names = lambda *a: [g.name for g in unit_groups(make(*a).cfg)]  # noqa: E731
     assert names(2, 2, "general") == ["src_layer1+tgt_layer1", "src_layer2+tgt_layer2", "attention"]
@@ -270,6 +184,8 @@ def test_unit_mask_json_and_errors(tmp_path):
 
 
 # ---------------------------------------------------------------------- selection
+
+
 def test_select_units_counts_ties_and_errors():
     model = make(2, 3, "general", True, n=6)
     flat = {g.name: torch.zeros(g.size) for g in unit_groups(model.cfg)}
@@ -301,138 +217,8 @@ def test_select_units_counts_ties_and_errors():
 
 
 # ---------------------------------------------------------------------- scores
-def test_l1_scores_by_hand():
-    n, E = 3, 2
-    model = make(2, 2, "general", True, n=n, E=E)
-    p = {k: v.detach() for k, v in model.named_parameters()}
-    l1, out = get_unit_score("l1")(model), get_unit_score("l1-out")(model)
-    for k, group in ((0, "src_layer1+tgt_layer1"), (1, "src_layer2+tgt_layer2")):
-        for j in range(n):
-            rows = [g * n + j for g in range(4)]
-            want = sum(
-                float(p[f"{s}.weight_{w}_l{k}"][rows].detach().abs().sum())
-                for s in ("encoder", "decoder")
-                for w in ("ih", "hh")
-            )
-            assert l1[group][j].item() == pytest.approx(want, rel=1e-6)
-            cols = [p[f"{s}.weight_hh_l{k}"][:, j] for s in ("encoder", "decoder")]
-            if k == 0:  # the next layer's input columns
-                cols += [p[f"{s}.weight_ih_l1"][:, j] for s in ("encoder", "decoder")]
-            else:  # the tops: W_a column (encoder) and row (decoder), W_c context and h columns
-                cols += [
-                    p["attention.W_a"][:, j],
-                    p["attention.W_a"][j],
-                    p["attention.W_c"][:, j],
-                    p["attention.W_c"][:, n + j],
-                ]
-            assert out[group][j].item() == pytest.approx(sum(float(c.abs().sum()) for c in cols), rel=1e-6)
-    for j in range(n):
-        assert l1["attention"][j].item() == pytest.approx(float(p["attention.W_c"][j].abs().sum()), rel=1e-6)
-        want = float(p["generator.weight"][:, j].abs().sum() + p["decoder.weight_ih_l0"][:, E + j].abs().sum())
-        assert out["attention"][j].item() == pytest.approx(want, rel=1e-6)
-    with torch.no_grad():  # literal values: only three weights left
-        for t in model.parameters():
-            t.zero_()
-        model.encoder.weight_ih_l0[n + 1, 0] = -3.0  # forget-gate row of unit 1
-        model.attention.W_c[0, 2] = 0.5
-        model.generator.weight[4, 1] = 2.0
-    assert get_unit_score("l1")(model)["src_layer1+tgt_layer1"].tolist() == [0.0, 3.0, 0.0]
-    assert get_unit_score("l1")(model)["attention"].tolist() == [0.5, 0.0, 0.0]
-    assert get_unit_score("l1-out")(model)["attention"].tolist() == [0.0, 2.0, 0.0]
 
 
-def _consumer_columns(n, E):
-    """By hand, for a 2+2 general model with input feeding: (param, axis, offset) per group."""
-    return {
-        "src_layer1+tgt_layer1": [
-            ("encoder.weight_hh_l0", 1, 0),
-            ("encoder.weight_ih_l1", 1, 0),
-            ("decoder.weight_hh_l0", 1, 0),
-            ("decoder.weight_ih_l1", 1, 0),
-        ],
-        "src_layer2+tgt_layer2": [
-            ("encoder.weight_hh_l1", 1, 0),
-            ("attention.W_a", 1, 0),
-            ("attention.W_c", 1, 0),
-            ("decoder.weight_hh_l1", 1, 0),
-            ("attention.W_a", 0, 0),
-            ("attention.W_c", 1, n),
-        ],
-        "attention": [("generator.weight", 1, 0), ("decoder.weight_ih_l0", 1, E)],
-    }
-
-
-def _gate_grads(model, batch, scale=1.0, n=4, E=3):
-    """dE/dz at z = scale * 1, from ordinary weight gradients: Σ_k W[k, j] · dE/dW'[k, j], W' = W z."""
-    m = copy.deepcopy(model)
-    cols = _consumer_columns(n, E)
-    with torch.no_grad():
-        for entries in cols.values():
-            for name, axis, off in entries:
-                t = dict(m.named_parameters())[name]
-                (t[:, off : off + n] if axis == 1 else t[off : off + n]).mul_(scale)
-    logits = m(batch.src, batch.src_len, batch.tgt_in)
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 13), batch.tgt_out.reshape(-1), ignore_index=PAD)
-    loss.backward()
-    W, G = dict(model.named_parameters()), {k: p.grad for k, p in m.named_parameters()}
-    # W_a' = diag(z_dec) W_a diag(z_enc): the derivative along one axis keeps the other axis' scale
-    W["attention.W_a"] = W["attention.W_a"] * scale
-    out = {}
-    for group, entries in cols.items():
-        out[group] = sum(
-            ((W[k] * G[k])[:, o : o + n].sum(0) if a == 1 else (W[k] * G[k])[o : o + n].sum(1)) for k, a, o in entries
-        )
-    return out
-
-
-def test_taylor_first_and_second_order_by_hand():
-    model = make(2, 2, "general", True, n=4, E=3, dtype=torch.float64)
-    batches = [Batch(0), Batch(1)]
-    fo = get_unit_score("taylor-unit")(model, batches=batches)
-    so = get_unit_score("taylor-unit-2")(model, batches=batches)
-    eps = 1e-4
-    want_fo, want_so = {}, {}
-    for b in batches:
-        g = _gate_grads(model, b)
-        hp, hm = _gate_grads(model, b, 1 + eps), _gate_grads(model, b, 1 - eps)
-        for k in g:  # H·1 = d/dt g(1 + t·1), by central differences
-            want_fo[k] = want_fo.get(k, 0) + g[k].detach() ** 2 / 2
-            h1 = (hp[k] - hm[k]).detach() / (2 * eps)
-            want_so[k] = want_so.get(k, 0) + (g[k].detach() - 0.5 * h1) ** 2 / 2
-    for k in fo:
-        torch.testing.assert_close(fo[k].double(), want_fo[k], rtol=1e-5, atol=1e-12)
-        torch.testing.assert_close(so[k].double(), want_so[k], rtol=1e-4, atol=1e-12)
-    assert not torch.allclose(fo["attention"], so["attention"])
-    with pytest.raises(UnitError, match="needs minibatches"):
-        get_unit_score("taylor-unit")(model)
-
-
-def test_taylor_dot_attention_is_general_with_identity():
-    dot = make(2, 2, "dot", True, n=4, E=3, dtype=torch.float64)
-    general = make(2, 2, "general", True, n=4, E=3, dtype=torch.float64)
-    general.load_state_dict({**dot.state_dict(), "attention.W_a": torch.eye(4, dtype=torch.float64)})
-    a = get_unit_score("taylor-unit")(dot, batches=[Batch(0)])
-    b = get_unit_score("taylor-unit")(general, batches=[Batch(0)])
-    for k in a:
-        torch.testing.assert_close(a[k], b[k])
-    assert {k: v.shape for k, v in a.items()} == {g.name: (g.size,) for g in unit_groups(dot.cfg)}
-
-
-def test_activations_match_the_model():
-    model = make(2, 3, "general", True)
-    b = Batch()
-    acts = unit_activations(model, b)
-    with torch.no_grad():
-        enc = model.encode(b.src, b.src_len)
-        logits = model(b.src, b.src_len, b.tgt_in)
-    # packing the padded memory with the same lengths gives the packed (time-major, sorted) order
-    packed = torch.nn.utils.rnn.pack_padded_sequence(enc.memory, b.src_len, batch_first=True, enforce_sorted=False)
-    torch.testing.assert_close(acts["src_layer2"], packed.data)
-    torch.testing.assert_close(model.generator(acts["attention"]), logits.transpose(0, 1)[(b.tgt_out != PAD).t()])
-    assert acts["tgt_layer2"].shape == (int((b.tgt_out != PAD).sum()), 6)
-
-
-# ---------------------------------------------------------------------- command line
 def test_cli_prune_units_shrink_retrain(tmp_path, capsys):
     make_model(tmp_path / "dense")
     assert (

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_experiments import make_model
+from experiment_helpers import make_model
 from nmtprune.cli import main
 from nmtprune.config import ModelConfig
 from nmtprune.data.vocab import BOS, EOS, PAD

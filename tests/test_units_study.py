@@ -14,7 +14,7 @@ from nmtprune.models import Seq2Seq
 from nmtprune.prune.units import UnitError, get_unit_score, select_units, shrink, unit_groups
 from nmtprune.report.render import write_report
 
-from test_experiments import write_study
+from experiment_helpers import write_study
 
 UNITS = """\
 model: {model}
