@@ -1,4 +1,4 @@
-"""``nmtprune site``: compute the export, validate it, and lay out the static site around it.
+"""``nmtprune site``: assemble the export from stored site data, validate it, lay out the static site around it.
 
 The static sources (HTML/CSS/JS, no framework, nothing fetched from the network) ship inside the
 package as ``nmtprune/site/static/`` (package data), so an installed ``nmtprune`` builds the site
@@ -97,13 +97,16 @@ def build_site(
     frames: Sequence[str | Path] = (),
     **export_kw,
 ) -> dict:
-    """Build the site into ``out``; returns a summary (paths, sizes, seconds).
+    """Build the site into ``out``; returns a summary (paths, sizes, methods, methods left out, seconds).
 
     ``frames``: retraining-frame artifacts (files or folders of them, see :mod:`.frames`) to include.
+    ``export_kw``: :func:`.export.build_export`'s keywords, e.g. ``compute_missing=False`` to show only
+    what the ``site-score`` cells stored (the command line's default).
     """
     t0 = time.perf_counter()
-    root = static_root(static)  # fail before the (slow) export when the sources are missing
-    export = build_export(model_dir, results_dir, progress=progress, frames=frames, **export_kw)
+    root = static_root(static)  # fail before the export when the sources are missing
+    missing: list[str] = []
+    export = build_export(model_dir, results_dir, progress=progress, frames=frames, missing=missing, **export_kw)
     path = write_export(export, out)
     _copy_tree(root, Path(out))
     chunks = [f for d in CHUNK_DIRS for f in (path.parent / d).glob("*.json")]
@@ -115,5 +118,6 @@ def build_site(
         "chunk_bytes": sum(f.stat().st_size for f in chunks),
         "methods": [m["id"] for m in export["methods"]],
         "training": [t["id"] for t in export["training"]],
+        "missing": missing,  # methods left out: no stored site data (nmtprune sweep studies/site.yaml)
         "seconds": round(time.perf_counter() - t0, 1),
     }

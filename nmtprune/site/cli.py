@@ -36,6 +36,7 @@ def _cmd_site(args) -> int:
         static=args.static,
         frames=frames,
         scores=args.scores or None,
+        compute_missing=args.compute_missing,
         progress=(lambda *_: None) if args.quiet else print,
     )
     print(json.dumps(summary))
@@ -157,10 +158,13 @@ def add_cli(subparsers) -> None:
     s.add_argument(
         "--results",
         default=DEFAULT_RESULTS,
-        help="folder of study result JSONs for the BLEU/perplexity curves ('' for none)",
+        help="folder of study result JSONs: the BLEU/perplexity curves and the stored site data of each score "
+        "('' for none)",
     )
     s.add_argument("--samples", type=int, default=3, help="sample sentences translated per sparsity")
-    s.add_argument("--split", help="split the samples come from (default: the model's dev split)")
+    s.add_argument(
+        "--split", help="split the samples come from (default: the results' BLEU split, else the model's dev split)"
+    )
     s.add_argument("--max-rows", type=int, default=256, help="shown rows per matrix (strided subsample)")
     s.add_argument("--max-cols", type=int, default=128, help="shown columns per matrix")
     s.add_argument(
@@ -177,6 +181,13 @@ def add_cli(subparsers) -> None:
     s.add_argument(
         "--static",
         help="folder of the site's HTML/CSS/JS (default: the copy installed with nmtprune; also $NMTPRUNE_SITE_STATIC)",
+    )
+    s.add_argument(
+        "--compute-missing",
+        action="store_true",
+        help="score and translate here what no site-score cell stored (slow: minutes per data-driven score); "
+        "by default such methods are left out with a line naming the sweep that computes them "
+        "(nmtprune sweep studies/site.yaml)",
     )
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--quiet", action="store_true")

@@ -1,5 +1,12 @@
-"""The site's data: one versioned JSON export computed from the real model and study results
+"""The site's data: one versioned JSON export of the real model and study results
 (written as a small core and chunks the page fetches on demand, :mod:`.chunks`).
+
+The site reads, it does not compute: every score's histograms, shown cells' values, each method's
+pruned-at bytes, thresholds and sample translations come from the ``site-score`` cells that
+``nmtprune sweep studies/site.yaml`` stored under ``results/`` (:mod:`.stored`; computed by
+:mod:`nmtprune.experiments.sitedata`). A method no cell stored is left out with a line naming that
+sweep, or computed here by the same code when asked (``compute_missing``, ``--compute-missing``).
+From the model itself the export reads only the shown weights.
 
 Why one "pruned-at" byte per shown weight instead of a mask per sparsity: for a fixed score the
 masks are nested (see :mod:`nmtprune.prune.select`), so each weight has a rank r in the pruning
@@ -24,7 +31,7 @@ Extension points for methods to come:
   exported as histograms a step can show (``of``); ``ctx`` holds what the score recorded (``record=``)
   and its batches, so no part costs a second scoring pass;
 * a selection whose masks are not one nested order per pool registers its builder in
-  :data:`METHOD_BUILDERS` (same signature and result as :func:`_method`) and its walk-through in
+  :data:`METHOD_BUILDERS` (:mod:`nmtprune.experiments.sitedata.compute`) and its walk-through in
   :data:`.texts.SELECTION_TEXT`. Hidden-unit pruning is one (:mod:`.units`): the scores ``units-<unit
   score>`` with the selections ``per-layer`` and ``global``; their entries also carry ``units`` (kept
   units, cuts, per-group histograms and parameter counts per level) for the walk-through's
@@ -34,25 +41,28 @@ Extension points for methods to come:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
-import numpy as np
 import torch
 
+from ..config import ConfigError
 from ..experiments.grid import model_hash
+from ..experiments.sitedata.compute import METHOD_BUILDERS, SiteModel, compute_score
+from ..experiments.sitedata.names import SAMPLE_LEVELS as _SAMPLE_LEVELS
+from ..experiments.sitedata.names import sweep_hint
 from ..models.weight_classes import weight_classes
-from ..prune import get_score, score_names, select
+from ..prune import get_score, score_names
 from ..prune.select import SCHEMES
 from ..train.checkpoint import load_model
-from .encode import HIST_BINS, LEVELS, b64, hist_of
+from .encode import LEVELS, b64, hist_of
 from .frames import load_frames
 from .grid import display_grid, grid_blocks, grid_rule, grid_sample
 from .results import read_curves
 from .retrained import read_retrained
 from .runner import score_runner
-from .samples import sample_translations
+from .stored import StoredScores
 from .texts import score_text, selection_text, steps_for
-from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores, unit_histogram, unit_method, unit_scores
+from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores
 
 __all__ = [
     "FORMAT",
@@ -66,116 +76,13 @@ __all__ = [
     "export_scores",
     "hist_of",
     "score_runner",
+    "MissingSiteData",
 ]
 
 FORMAT = "nmtprune-site"
 VERSION = 4  # 2: training frames, score parts, walk-through steps; 3: unit scopes, per-group histograms and cuts;
 # 4: retraining results; written as a core and chunks fetched on demand (.chunks)
-SAMPLE_LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98]
-
-
-def _q(rank: torch.Tensor, n: int) -> np.ndarray:
-    """Pruned-at percent byte: pruned at slider S iff q < S (see the module docstring)."""
-    return torch.clamp((rank.double() * 100 / n).floor(), 0, 99).to(torch.uint8).numpy()
-
-
-def _kth(sorted_vals: torch.Tensor, level: int) -> Optional[float]:
-    k = round(level / 100 * sorted_vals.numel())
-    return float(sorted_vals[k - 1]) if k > 0 else None
-
-
-def _method(score: str, scheme: str, scores: dict, model, classes, params, grids) -> dict:
-    """Pruned-at bytes, per-class thresholds and per-class sparsity at every level for one method."""
-    sizes = {c.name: c.numel(model) for c in classes}
-    n_total = sum(sizes.values())
-    flat = {c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes}
-    # σ_c exactly as the engine uses it (weights' std for |w|, scores' std otherwise): ask the engine.
-    sigma = (
-        select(scores, model, 0.5, "class-distribution").info["class_scale"]
-        if scheme == "class-distribution"
-        else {c: 1.0 for c in sizes}
-    )
-    per_class_sorted = {c: torch.sort(v).values for c, v in flat.items()}
-    pruned_at, thresholds, class_sparsity, global_t = {}, {c: [] for c in sizes}, {c: [] for c in sizes}, []
-    if scheme == "class-uniform":
-        for c in classes:
-            for p in c.params:
-                pruned_at[p] = b64(
-                    _q(
-                        torch.searchsorted(
-                            per_class_sorted[c.name], grid_sample(scores[p].float(), grids[p]).contiguous()
-                        ),
-                        sizes[c.name],
-                    )
-                )
-        for lv in LEVELS:
-            for c in sizes:
-                thresholds[c].append(_kth(per_class_sorted[c], lv))
-                class_sparsity[c].append(round(lv / 100 * sizes[c]) / sizes[c])
-            global_t.append(None)
-    else:  # class-blind, class-distribution: one pooled order over score / σ_c (σ_c = 1 for class-blind)
-        pooled = torch.sort(torch.cat([flat[c] / sigma[c] for c in sizes])).values
-        for c in classes:
-            for p in c.params:
-                key = (grid_sample(scores[p].float(), grids[p]) / sigma[c.name]).contiguous()
-                pruned_at[p] = b64(_q(torch.searchsorted(pooled, key), n_total))
-        for lv in LEVELS:
-            t = _kth(pooled, lv)
-            global_t.append(t)
-            for c in sizes:
-                tc = None if t is None else t * sigma[c]
-                thresholds[c].append(tc)
-                n_c = 0 if tc is None else int(torch.searchsorted(per_class_sorted[c], torch.tensor([tc]), right=True))
-                class_sparsity[c].append(n_c / sizes[c])
-        del pooled
-    return {
-        "id": f"{score}/{scheme}",
-        "score": score,
-        "selection": scheme,
-        "sigma": sigma if scheme == "class-distribution" else None,
-        "global_threshold": global_t,
-        "class_threshold": thresholds,
-        "class_sparsity": {c: [round(v, 5) for v in vs] for c, vs in class_sparsity.items()},
-        "pruned_at": pruned_at,
-        "curve": [],
-        "samples": [],
-    }
-
-
-def _histograms(scores: dict, classes, log: bool = False, label: Optional[str] = None) -> dict:
-    """Per-class histograms of one score (or part) {param: tensor} on shared bins (:func:`hist_of`)."""
-    return hist_of(
-        {c.name: torch.cat([scores[p].detach().reshape(-1).float() for p in c.params]) for c in classes}, log, label
-    )
-
-
-def _log_histograms(scores: dict, classes) -> Optional[dict]:
-    """The score's per-class histograms over log10 of its values (:func:`hist_of` ``log``), or None when
-    a linear axis shows it: the scores are signed, or the median score lies beyond the first of the
-    linear bins. Data-driven saliencies (OBD, SNIP, Taylor) span decades: on a linear axis more than
-    half of the weights share the first bar and a 50 % cut at ~1e-9 against a top of ~1e-6 is not seen.
-    The linear ``histogram`` stays too (the video draws it)."""
-    pooled = torch.cat([scores[p].detach().reshape(-1).float() for c in classes for p in c.params])
-    pooled = pooled[torch.isfinite(pooled)]
-    if not pooled.numel() or bool((pooled < 0).any()):
-        return None
-    sub = pooled[:: max(1, pooled.numel() // 1_000_000)]
-    lo, median, hi = float(pooled.min()), float(torch.quantile(sub, 0.5)), float(torch.quantile(sub, 0.999))
-    if median - lo >= (hi - lo) / HIST_BINS:
-        return None
-    return _histograms(scores, classes, log=True)
-
-
-def _parts(score: str, model, sc: dict, ctx: dict, classes) -> dict:
-    """{part: histograms} of the parts the score's spec declares (a log-binned part says so)."""
-    return {p.name: _histograms(p.fn(model, sc, ctx), classes, p.log, p.label) for p in get_score(score).parts}
-
-
-# scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
-METHOD_BUILDERS: dict[str, Callable] = {
-    **{scheme: _method for scheme in SCHEMES},
-    **{u: unit_method for u in UNIT_SCOPES},
-}
+SAMPLE_LEVELS = list(_SAMPLE_LEVELS)
 
 
 def shown_scores() -> list[str]:
@@ -213,34 +120,30 @@ def _training(frames: Sequence, mhash: str) -> list[dict]:
     return out
 
 
-def build_export(
-    model_dir: str | Path,
-    results_dir: Optional[str | Path] = None,
-    *,
-    scores: Optional[Sequence[str]] = None,
-    schemes: Sequence[str] = SCHEMES,
-    max_rows: int = 256,
-    max_cols: int = 128,
-    samples: int = 3,
-    split: Optional[str] = None,
-    sample_levels: list[int] = SAMPLE_LEVELS,
-    seed: int = 0,
-    frames: Sequence = (),
-    score_kwargs: Optional[dict] = None,
-    progress=print,
-) -> dict:
-    """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`).
+class MissingSiteData(ConfigError):
+    """No stored site data for any method the site would show (and computing was not asked for)."""
 
-    ``scores``: None exports magnitude, random and every computable score of the study results
-    (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.frames`).
-    ``score_kwargs``: extra keyword arguments for every score function (they win over the defaults).
-    """
-    model, cfg, sv, tv = load_model(model_dir)
-    runner = score_runner(cfg, sv, tv, seed, score_kwargs)
-    classes = weight_classes(model)
-    named = dict(model.named_parameters())
-    grids = {p: display_grid(tuple(named[p].shape), max_rows, max_cols) for c in classes for p in c.params}
-    out_classes = []
+
+def _sample_info(cfg, model_dir, split: str, samples: int, sample_levels) -> dict:
+    """The export's ``samples`` entry when no method brought one: the sentences only (read, not translated)."""
+    if samples <= 0:  # e.g. a video, which shows no translations
+        return {
+            "split": None,
+            "corpus": cfg.data.corpus,
+            "decoding": "greedy",
+            "levels": [],
+            "sources": [],
+            "references": [],
+        }
+    from ..experiments.sitedata.samples import SampleSet
+
+    _, cfg, src_vocab, tgt_vocab = load_model(model_dir)
+    return SampleSet(cfg, src_vocab, tgt_vocab, split, samples, sample_levels).info
+
+
+def _classes(model, cfg, classes, named, grids) -> list[dict]:
+    """The weight classes with the shown cells' weights (int8 steps of the matrix's largest |w|)."""
+    out = []
     for c in classes:
         plist = []
         for p in c.params:
@@ -257,7 +160,48 @@ def build_export(
                     "blocks": grid_blocks(p, named[p].shape, grids[p], cfg),
                 }
             )
-        out_classes.append({"name": c.name, "paper": c.paper_name, "size": c.numel(model), "params": plist})
+        out.append({"name": c.name, "paper": c.paper_name, "size": c.numel(model), "params": plist})
+    return out
+
+
+def build_export(
+    model_dir: str | Path,
+    results_dir: Optional[str | Path] = None,
+    *,
+    scores: Optional[Sequence[str]] = None,
+    schemes: Sequence[str] = SCHEMES,
+    max_rows: int = 256,
+    max_cols: int = 128,
+    samples: int = 3,
+    split: Optional[str] = None,
+    sample_levels: list[int] = SAMPLE_LEVELS,
+    seed: int = 0,
+    frames: Sequence = (),
+    score_kwargs: Optional[dict] = None,
+    stored: bool = True,
+    compute_missing: bool = True,
+    missing: Optional[list] = None,
+    progress=print,
+) -> dict:
+    """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`).
+
+    ``scores``: None exports magnitude, random and every computable score of the study results
+    (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.frames`).
+    ``score_kwargs``: extra keyword arguments for every score function (they win over the defaults;
+    such scores are computed, never read). ``stored``: read what ``site-score`` cells stored under
+    ``results_dir`` (:mod:`.stored`). ``compute_missing``: compute a method no cell stored (scoring
+    and translating here, :mod:`nmtprune.experiments.sitedata.compute`); otherwise it is left out
+    with a progress line naming the sweep that computes it, and its id appended to ``missing``.
+
+    Raises:
+        MissingSiteData: nothing stored for any method, and ``compute_missing`` is off.
+    """
+    model, cfg, _, _ = load_model(model_dir)  # the shown weights only: scoring happens in SiteModel
+    classes = weight_classes(model)
+    named = dict(model.named_parameters())
+    grids = {p: display_grid(tuple(named[p].shape), max_rows, max_cols) for c in classes for p in c.params}
+    out_classes = _classes(model, cfg, classes, named, grids)
+    del model, named
     mhash = model_hash(model_dir)
     curves, curve_info = read_curves(results_dir, mhash) if results_dir else ({}, {"source": None})
     names, skipped = export_scores(curves, scores)
@@ -267,25 +211,49 @@ def build_export(
     training = _training(frames, mhash)
     if not scores:  # a score with recorded frames of this model (e.g. snip-init's from-init run) is shown too
         names += [t["score"] for t in training if t["matched_model"] and t["score"] not in names]
-    score_entries, methods, used_schemes = [], [], []
+    split = split or curve_info.get("split") or cfg.data.dev_split
+    settings = dict(
+        seed=seed, max_rows=max_rows, max_cols=max_cols, samples=samples, split=split, sample_levels=sample_levels
+    )
+    store = StoredScores(results_dir, mhash, **settings) if stored and results_dir and not score_kwargs else None
+    site: Optional[SiteModel] = None  # loaded only to compute what no cell stored
+    score_entries, methods, used_schemes, sample_info, lost = [], [], [], None, []
     for s in names:
         progress(f"site export: score {s}")
-        if is_unit_score(s):  # one number per hidden unit; selected per layer or globally
-            sc, s_schemes = unit_scores(s, model, seed, runner.batches), list(UNIT_SCOPES)
-            hist, parts, log_hist = unit_histogram(sc), {}, None
-        else:
-            ctx: dict = {}
-            sc, s_schemes = runner(s, model, ctx), list(schemes)
-            hist, parts = _histograms(sc, classes), _parts(s, model, sc, ctx, classes)
-            log_hist = _log_histograms(sc, classes)
-            del ctx
-        score_entries.append({"name": s, **score_text(s), "histogram": hist, "parts": parts})
-        if log_hist:  # the walk-through draws this one (see _log_histograms)
-            score_entries[-1]["histogram_log"] = log_hist
+        s_schemes = list(UNIT_SCOPES) if is_unit_score(s) else list(schemes)
+        got, data = {}, None
+        for scheme in s_schemes if store else ():
+            art = store.find(s, scheme)
+            if art is not None:
+                data = data or art["score"]
+                sample_info = sample_info or art["samples"]
+                got[scheme] = next(m for m in art["methods"] if m["selection"] == scheme)
+        todo = [x for x in s_schemes if x not in got]
+        if todo and compute_missing:
+            if site is None:
+                site = SiteModel(model_dir, score_kwargs=score_kwargs, **settings)
+            art = compute_score(site, s, todo, progress)
+            data = data or art["score"]
+            sample_info = sample_info or art["samples"]
+            got.update({m["selection"]: m for m in art["methods"]})
+        elif todo:
+            lost += [f"{s}/{x}" for x in todo]
+            wanted, hint = (store.wanted(), store.hint()) if store else ("not read", sweep_hint())
+            progress(
+                f"site export: {', '.join(f'{s}/{x}' for x in todo)}: no stored site data ({wanted}); "
+                f"left out. Compute it with `{hint}` (its site section must list {s}) "
+                "or build with --compute-missing"
+            )
+        if data is None:
+            continue
+        score_entries.append({"name": s, **score_text(s), **data})
         for scheme in s_schemes:
-            progress(f"site export: {s}/{scheme}")
+            if scheme not in got:
+                continue
             used_schemes += [scheme] if scheme not in used_schemes else []
-            m = METHOD_BUILDERS[scheme](s, scheme, sc, model, classes, named, grids)
+            m = dict(got[scheme])
+            if samples <= 0:
+                m["samples"] = []
             m["label"] = f"{score_entries[-1]['label']} · {scheme}"
             m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
             m["curve"] = curves.get((s, scheme), [])
@@ -294,32 +262,20 @@ def build_export(
                 s,
                 scheme,
                 training=next((t for t in training if t["method"] == m["id"]), None),
-                parts=parts,
+                parts=data["parts"],
                 retrained=bool(m["retrained"]),
             )
             methods.append(m)
-        del sc
-    if samples > 0:
-        sample_data = sample_translations(
-            model_dir,
-            methods,
-            sample_levels,
-            n=samples,
-            split=split or curve_info.get("split"),
-            score_fn=runner,
-            progress=progress,
+    if missing is not None:
+        missing.extend(lost)
+    if not methods and lost:
+        hint = store.hint() if store else sweep_hint()
+        raise MissingSiteData(
+            f"no stored site data for model {mhash} under {results_dir} ({len(lost)} methods): "
+            f"compute it with `{hint}` or build with --compute-missing"
         )
-    else:  # e.g. a video, which shows no translations: skip the decoding
-        sample_data = {
-            "split": None,
-            "corpus": cfg.data.corpus,
-            "decoding": "greedy",
-            "levels": [],
-            "sources": [],
-            "references": [],
-        }
-    for m in methods:  # a builder's pruning hook (unit methods) served the samples; it is not data
-        m.pop("_prune", None)
+    if samples <= 0 or sample_info is None:
+        sample_info = _sample_info(cfg, model_dir, split, samples, sample_levels)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -350,5 +306,5 @@ def build_export(
         "methods": methods,
         "training": training,
         "results": curve_info,
-        "samples": sample_data,
+        "samples": sample_info,
     }
