@@ -13,10 +13,11 @@ from typing import Optional
 
 from ..experiments.study import LossCurve
 from .collect import Collected, mean_std
+from .stats import ALPHA, holm
 
-__all__ = ["Check", "run_checks", "curve_run", "curve_spec", "TARGETS"]
+__all__ = ["Check", "run_checks", "curve_run", "curve_spec", "TARGETS", "MET", "NOT_MET", "NOT_RUN", "TIE"]
 
-MET, NOT_MET, NOT_RUN = "met", "not met", "not run"
+MET, NOT_MET, NOT_RUN, TIE = "met", "not met", "not run", "tie"  # tie: every exception is within noise
 TARGETS = ("T1", "T2", "T3", "T4", "T5")  # See et al.'s five targets
 
 
@@ -44,24 +45,34 @@ def _dominates(c: Collected, other: str, key: str) -> Check:
     if not common:
         return Check(key, claim, NOT_RUN, "no sparsity ≥ 20 % has both schemes")
     boot, command = _scheme_bootstrap(c, other)
+    # the family: every bootstrap test of T1 and T2 together (both schemes, every sparsity tested)
+    family = {
+        (o, s): r["p_two_sided"]
+        for o in ("class-uniform", "class-distribution")
+        for s, r in _scheme_bootstrap(c, o)[0].items()
+        if s in common and "p_two_sided" in r
+    }
+    adjusted = holm(family)
+    exceptions = [s for s in common if _bleu(blind[s]) < _bleu(oth[s])]
     bad = [
-        f"{_pct(s)}: {_bleu(blind[s]):.2f} < {_bleu(oth[s]):.2f}" + _interval(boot.get(s))
-        for s in common
-        if _bleu(blind[s]) < _bleu(oth[s])
+        f"{_pct(s)}: {_bleu(blind[s]):.2f} < {_bleu(oth[s]):.2f}" + _interval(boot.get(s), adjusted.get((other, s)))
+        for s in exceptions
     ]
     ev = f"{len(common) - len(bad)} of {len(common)} sparsities ({', '.join(_pct(s) for s in common)})"
     ev += f"; exceptions: {'; '.join(bad)}" if bad else ""
-    tested = [s for s in common if s in boot]
+    tested = [s for s in common if (other, s) in adjusted]
     if tested:  # test-set noise: which gaps does a paired bootstrap of the test sentences resolve?
-        ahead = [_pct(s) for s in tested if boot[s]["low"] > 0]
-        behind = [_pct(s) for s in tested if boot[s]["high"] < 0]
+        ahead = [_pct(s) for s in tested if adjusted[(other, s)] <= ALPHA and boot[s]["delta"] > 0]
+        behind = [_pct(s) for s in tested if adjusted[(other, s)] <= ALPHA and boot[s]["delta"] < 0]
         ev += (
             f". Paired bootstrap of the test sentences ({boot[tested[0]]['samples']} resamples; "
-            f"`{command}`): class-blind "
+            f"`{command}`), p-values Holm-corrected over the {len(family)} tests of T1 and T2: class-blind "
             f"significantly ahead at {', '.join(ahead) or 'no sparsity'}, significantly behind at "
-            f"{', '.join(behind) or 'no sparsity'}, within noise elsewhere ({len(tested)} tested)"
+            f"{', '.join(behind) or 'no sparsity'}, a tie elsewhere ({len(tested)} tested)"
         )
-    return Check(key, claim, NOT_MET if bad else MET, ev)
+    # an exception the bootstrap cannot tell from noise is a tie, not a failure of the claim
+    real = [s for s in exceptions if (other, s) not in adjusted or adjusted[(other, s)] <= ALPHA]
+    return Check(key, claim, MET if not exceptions else NOT_MET if real else TIE, ev)
 
 
 def _scheme_bootstrap(c: Collected, other: str) -> tuple[dict[float, dict], str]:
@@ -83,12 +94,14 @@ def _scheme_bootstrap(c: Collected, other: str) -> tuple[dict[float, dict], str]
     return {float(s): r[key] for s, r in d.get("sparsities", {}).items() if key in r}, str(d.get("command", path))
 
 
-def _interval(r: Optional[dict]) -> str:
+def _interval(r: Optional[dict], adjusted: Optional[float] = None) -> str:
     if not r:
         return ""
+    noise = r["low"] <= 0 <= r["high"] if adjusted is None else adjusted > ALPHA
     return (
         f" (Δ {r['delta']:+.2f}, {100 * r['level']:g} % bootstrap interval [{r['low']:+.2f}, {r['high']:+.2f}]"
-        + (", within noise" if r["low"] <= 0 <= r["high"] else "")
+        + (f", Holm-adjusted p = {adjusted:.2f}" if adjusted is not None else "")
+        + (", within noise" if noise else "")
         + ")"
     )
 

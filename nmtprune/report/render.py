@@ -14,13 +14,13 @@ from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
 from .budget import budget_note
 from .replications import replication_section
-from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
+from .checks import MET, NOT_MET, NOT_RUN, TIE, Check, run_checks
 from .paths import DEFAULT_REPORTS
 from .collect import Collected, collect, compared_retraining, mean_std
 from .sections import fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, ms, storage_section, table
 
 __all__ = ["write_report", "render"]
-BADGE = {MET: "✅ met", NOT_MET: "❌ not met", NOT_RUN: "⏳ not run"}
+BADGE = {MET: "✅ met", NOT_MET: "❌ not met", NOT_RUN: "⏳ not run", TIE: "🟰 tie (within noise)"}
 GRADUAL_GAP = 1.0  # BLEU by which gradual must beat one-shot before the discussion draws a conclusion
 
 
@@ -94,11 +94,15 @@ def _discussion(c: Collected, targets: list[Check], more: list[Check]) -> str:
     met = [k for k in every if k.status == MET]
     differs = [k for k in every if k.status == NOT_MET]
     missing = [k for k in every if k.status == NOT_RUN]
+    ties = [k for k in every if k.status == TIE]
     out = ["## What agrees / what differs", ""]
     out += ["**Agrees with See et al.:**", ""] + (
         [f"* {k.key}: {k.claim} — {k.evidence}" for k in met] or ["* nothing yet"]
     )
     out += ["", "**Differs:**", ""] + ([f"* {k.key}: {k.claim} — {k.evidence}" for k in differs] or ["* nothing"])
+    if ties:
+        out += ["", "**A tie (every exception within test-set noise):**", ""]
+        out += [f"* {k.key}: {k.claim} — {k.evidence}" for k in ties]
     out += ["", "**Not run yet:** " + (", ".join(f"{k.key}" for k in missing) or "none"), ""]
     notes = []
     st = c.study

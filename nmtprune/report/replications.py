@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import ConfigError
-from .checks import MET, NOT_MET, NOT_RUN, Check, run_checks
+from .checks import MET, NOT_MET, NOT_RUN, TIE, Check, run_checks
 from .collect import Collected, collect
 from .sections import table
 
 __all__ = ["replication_section"]
 
-MARK = {MET: "✅", NOT_MET: "❌", NOT_RUN: "⏳"}
+MARK = {MET: "✅", NOT_MET: "❌", NOT_RUN: "⏳", TIE: "🟰"}
 
 
 def _column(c: Collected) -> tuple[str, dict[str, Check]]:
@@ -47,7 +47,7 @@ def replication_section(c: Collected, own: list[Check]) -> str:
         "## Are the findings the same on the other models?",
         "",
         "See et al. checked their findings on a second corpus. The same checks as above, run on each "
-        "replication study's own results (✅ met, ❌ not met, ⏳ not run yet; each study's report gives the "
+        "replication study's own results (✅ met, ❌ not met, 🟰 a tie within noise, ⏳ not run yet; each study's report gives the "
         "numbers):",
         "",
         table(["", "claim"] + [label for label, _ in cols], rows),
