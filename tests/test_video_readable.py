@@ -75,6 +75,7 @@ def _labelled_and_legible(fig):
     texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() * fig.dpi / 72 < 14]
     assert not small  # about 14 px and up on the 1280×720 frame
+    assert not [ax for ax in fig.axes if ax.get_visible() and ax.yaxis.get_offset_text().get_text()]  # no "1e6"
     return [t.get_text() for lg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)] if lg for t in lg.get_texts()]
 
 

@@ -153,6 +153,7 @@ def sweep_figure(d: dict, m: dict, cls: dict):
     """The pruning part's figure: returns ``.fig``, ``.draw(frame: Frame)`` and its axes and bars (tested)."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import EngFormatter
 
     score = next(s for s in d["scores"] if s["name"] == m["score"])
     classes = [c["name"] for c in d["classes"]]
@@ -181,6 +182,8 @@ def sweep_figure(d: dict, m: dict, cls: dict):
         what = h.get("label") if part else f"score {score.get('symbol') or score['label']}"
         ax.set_xlabel(f"{what} (log scale)" if h.get("log") else what, fontsize=FONT["label"])
         ax.set_ylabel("weights per bin (count)", fontsize=FONT["label"])
+        # 1M, 200k on the ticks: matplotlib's default puts a small "1e6" above the axis instead
+        ax.yaxis.set_major_formatter(EngFormatter(sep=""))
         ax.tick_params(labelsize=FONT["tick"])
         ax.set_title("distribution of " + what + " over all weights", fontsize=FONT["title"], loc="left")
         counts = {c: np.asarray(h["counts"].get(c, [0] * h["bins"]), dtype=float) for c in classes}
