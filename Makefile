@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REF ?= models/multi30k-en-de
 
-.PHONY: venv browser demo lint test test-all docs clean
+.PHONY: venv browser demo lint test test-all docs tutorial wheel-check clean
 
 $(BIN)/nmtprune: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -56,6 +56,16 @@ docs: venv
 	$(BIN)/python -c "import mkdocs, material, mkdocstrings, mkdocs_gen_files, mkdocs_literate_nav" 2>/dev/null \
 		|| $(BIN)/pip install -q -e '.[docs]'
 	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --site-dir site-docs
+
+# The tutorial's docs page (docs/tutorial.md and its figures), rendered by running docs/tutorial.py at its
+# full sizes; tests/test_tutorial.py runs it small and fails while the page is of an older script.
+tutorial: venv
+	$(BIN)/python docs/tutorial_render.py
+
+# The wheel as a user installs it (built offline, installed without dependencies into a throwaway venv,
+# run from outside the source tree); part of `make test` too.
+wheel-check: venv
+	$(BIN)/python -m pytest -q tests/test_wheel.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,9 +1,10 @@
-"""The README's tour runs as written on this CPU, whatever its ISA.
+"""The command-line tour (docs/tour.md) and the README's command-line example run as written on this CPU,
+whatever its ISA.
 
-Every command of the tour's code block is either run here — as written, with only options appended that
+Every command of their code blocks is either run here — as written, with only options appended that
 make it short (a few training steps, a few scoring batches) and ``runs/`` moved into a temporary folder —
-or listed in SKIP with the reason it cannot be. A tour command in neither fails the test, so a command
-added to the README is classified before it ships.
+or listed in SKIP with the reason it cannot be. A command in neither fails the test, so a command
+added to either is classified before it ships.
 """
 
 import os
@@ -35,6 +36,7 @@ RUN = {
     "nmtprune sweep studies/see2016.yaml --status": "",
 }
 SKIP = {
+    "nmtprune evaluate runs/p80 --split test_2016_flickr": "decodes 1,000 sentences; tests/test_cli.py runs evaluate",
     "nmtprune average --run runs/m30k --last 3 --out runs/m30k/avg3": "needs three finished epochs",
     "torchrun --nproc_per_node 2 -m nmtprune train CONFIG --out DIR": "tests/test_train.py runs DDP on the toy model",
     "nmtprune evaluate models/multi30k-en-de --split test_2016_flickr --json": "decodes 1,000 sentences; "
@@ -62,19 +64,29 @@ SKIP = {
 }
 
 
-def tour_commands() -> list[str]:
-    """The command lines of the README's tour block, comments removed, in order."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index("## A short tour") :]
+# (file, the heading its code block follows): the docs' full tour, then the README's five-line example
+SOURCES = (("docs/tour.md", "## A short tour"), ("README.md", "## On the command line"))
+
+
+def block_commands(path: str, heading: str) -> list[str]:
+    """The command lines of the first code block after ``heading`` in ``path``, comments removed, in order."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    block = text[text.index(heading) :]
     block = block[block.index("```") + 3 :]
     block = block[: block.index("```")]
     lines = [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
 
+def tour_commands() -> list[str]:
+    """Every command of the tour and of the README's example, each once, in order."""
+    return list(dict.fromkeys(c for path, heading in SOURCES for c in block_commands(path, heading)))
+
+
 def test_every_tour_command_is_run_or_skipped_with_a_reason():
     unknown = [c for c in tour_commands() if c not in RUN and c not in SKIP]
-    assert not unknown, f"README tour commands this test does not know (add them to RUN or SKIP): {unknown}"
+    assert not unknown, f"tour commands this test does not know (add them to RUN or SKIP): {unknown}"
+    assert len(block_commands("README.md", "## On the command line")) == 5  # the README's example stays short
 
 
 def test_the_tour_runs_as_written(tmp_path):
