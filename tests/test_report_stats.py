@@ -16,3 +16,14 @@ def test_holm_matches_the_step_down_definition():
 def test_a_family_of_sixteen_null_tests_rarely_survives():
     ps = {i: 0.04 for i in range(16)}  # each "significant" alone, none after the correction
     assert all(p > 0.05 for p in holm(ps).values())
+
+
+def test_rank_corr_permutation_p_is_exact_for_few_points():
+    from nmtprune.report.stats import rank_corr, rank_corr_p
+
+    xs = [1, 2, 3, 4]
+    assert rank_corr(xs, [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert rank_corr_p(xs, [10, 20, 30, 40]) == pytest.approx(1 / 24)  # only the identity pairing reaches ρ = 1
+    assert rank_corr_p(xs, [40, 30, 20, 10]) == pytest.approx(1.0)  # every pairing reaches ρ = -1
+    many = list(range(12))
+    assert rank_corr_p(many, many) == rank_corr_p(many, many) < 0.001  # sampled, seeded: the same every run
