@@ -1,7 +1,9 @@
-"""Shared by the site tests: a trained toy model, fake study results, a local HTTP server and
-Playwright page helpers. Plain functions, plus the browser tests' fixtures (``built``, ``browser``,
-``url``, ``page``), which a module imports by name, so each module builds only what it uses."""
+"""Shared by the site tests: a trained toy model, fake study results, readers of the export, a local HTTP
+server and Playwright page helpers. Plain functions, plus the fixtures (``built``, ``browser``, ``url``,
+``page``), which a module imports by name, so each module builds only what it uses."""
 
+import base64
+import copy
 import functools
 import http.server
 import json
@@ -9,10 +11,12 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from nmtprune.config import load_config
+from nmtprune.site.schema import ExportError, validate
 from nmtprune.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,6 +310,24 @@ def build_toy_site(tmp: Path) -> dict:
         "frames_file": tmp / "frames" / "toy.json",
         "tmp": tmp,
     }
+
+
+def decode_cells(b64: str, dtype) -> np.ndarray:
+    """An exported base64 array as numpy."""
+    return np.frombuffer(base64.b64decode(b64), dtype)
+
+
+def method_of(ex, mid):
+    """The method ``mid`` of an export."""
+    return next(m for m in ex["methods"] if m["id"] == mid)
+
+
+def refused(ex, mid: str, edit, match: str) -> None:
+    """A copy of the export with ``edit(method mid)`` applied fails validation with ``match``."""
+    bad = copy.deepcopy(ex)
+    edit(method_of(bad, mid))
+    with pytest.raises(ExportError, match=match):
+        validate(bad)
 
 
 @pytest.fixture(scope="module")

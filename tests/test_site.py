@@ -1,7 +1,7 @@
 """The website's export and the video, end to end on a toy model: the export is valid, agrees with
 the pruning engine and carries real retraining frames; the video has its frames; the CLI commands
-run. The built site in a real browser: ``test_site_browser.py``; frames, extension points and
-packaging: ``test_site_frames.py``.
+run. Unit methods on the site: ``test_site_units.py``. The built site in a real browser:
+``test_site_browser.py``; frames, extension points and packaging: ``test_site_frames.py``.
 """
 
 import base64
@@ -13,12 +13,7 @@ import pytest
 
 from nmtprune.prune import select
 from nmtprune.site.schema import ExportError, validate
-from site_helpers import build_toy_site
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_toy_site(tmp_path_factory.mktemp("site"))
+from site_helpers import built, decode_cells, method_of  # noqa: F401 (built is a fixture)
 
 
 def test_export_is_valid_and_matches_the_engine(built):
@@ -234,10 +229,6 @@ def test_cli_commands(built, tmp_path, capsys):
         args.func(args)
 
 
-def _cells(b64: str, dtype) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(b64), dtype)
-
-
 def test_export_carries_real_retraining_frames_and_score_parts(built):
     ex = built["export"]
     assert sorted(t["id"] for t in ex["training"]) == [
@@ -254,13 +245,13 @@ def test_export_carries_real_retraining_frames_and_score_parts(built):
     for m in ex["methods"]:  # only the methods with frames walk through their (re)training
         assert any(s["viz"] == "training" for s in m["steps"]) == (m["id"] in by_method), m["id"]
         assert m["training"] == ([by_method[m["id"]]["id"]] if m["id"] in by_method else [])
-    keep = _cells(t["keep"], np.uint8).astype(bool)
-    w0 = _cells(t["w0"], np.int8)
+    keep = decode_cells(t["keep"], np.uint8).astype(bool)
+    w0 = decode_cells(t["w0"], np.int8)
     assert 0 < keep.sum() < keep.size and not w0[~keep].any()  # 80 % pruned: those start (and stay) at 0
     assert [f["step"] for f in t["frames"]] == [0, 2, 4, 6]
-    moved = [np.abs(_cells(f["delta"], np.int8)[keep]).sum() for f in t["frames"]]
+    moved = [np.abs(decode_cells(f["delta"], np.int8)[keep]).sum() for f in t["frames"]]
     assert moved[0] == 0 and moved[-1] > 0  # survivors move...
-    assert all(not _cells(f["delta"], np.int8)[~keep].any() for f in t["frames"])  # ...pruned ones never do
+    assert all(not decode_cells(f["delta"], np.int8)[~keep].any() for f in t["frames"])  # ...pruned ones never do
     assert t["frames"][0]["train_loss"] is None and all(f["train_loss"] > 0 for f in t["frames"][1:])
     assert all(f["dev_ppl"] > 1 for f in t["frames"]) and t["traces"] and len(t["traces"][0]["values"]) == 4
     mag = next(s for s in ex["scores"] if s["name"] == "magnitude")
@@ -282,18 +273,6 @@ def test_export_carries_real_retraining_frames_and_score_parts(built):
         validate(bad)
 
 
-def _method(ex, mid):
-    return next(m for m in ex["methods"] if m["id"] == mid)
-
-
-def _refused(ex, mid: str, edit, match: str) -> None:
-    """A copy of the export with ``edit(method mid)`` applied fails validation with ``match``."""
-    bad = copy.deepcopy(ex)
-    edit(_method(bad, mid))
-    with pytest.raises(ExportError, match=match):
-        validate(bad)
-
-
 def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
     """OBD's walk-through shows h_kk, w² and ½·h·w² before the rank/cut steps; the exported histograms
     are those of a direct curvature computation on the same scoring batches."""
@@ -307,7 +286,7 @@ def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
     ex = built["export"]
     obd = next(s for s in ex["scores"] if s["name"] == "obd")
     assert set(obd["parts"]) == {"curvature", "w2", "saliency"} and all(h["log"] for h in obd["parts"].values())
-    m = _method(ex, "obd/class-blind")
+    m = method_of(ex, "obd/class-blind")
     assert [st.get("of") for st in m["steps"][:3]] == ["curvature", "w2", "saliency"]
     assert [st["viz"] for st in m["steps"][3:]] == ["histogram", "class-histograms", "class-bars", "matrix"]
     assert m["steps"][3]["threshold"] == "global"  # rank and cut: the selection's steps follow the parts
@@ -342,203 +321,3 @@ def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
         assert torch.allclose(rec["record"]["curvature"][n], direct["curvature"][n])
         live = direct["curvature"][n] > 0
         assert torch.allclose(score[n][live], direct["saliency"][n][live])
-
-
-def test_unit_method_removes_whole_rows_and_columns_and_shrinks_the_model(built):
-    import torch
-
-    from nmtprune.prune.units import get_unit_score, select_units, unit_groups
-    from nmtprune.train.checkpoint import load_model
-
-    ex = built["export"]
-    m = _method(ex, "units-l1/per-layer")
-    assert m["selection"] in {s["name"] for s in ex["selections"]}
-    assert [st["viz"] for st in m["steps"]] == [
-        "unit-histograms",
-        "unit-histograms",
-        "units",
-        "class-bars",
-        "matrix",
-        "shrink",
-        "training",
-    ]  # the last: GReg's penalty phase
-    assert m["units"]["scope"] == "per-layer" and m["units"]["limit"] == 98
-    assert len(m["samples"]) > 1 and all(len(s["hyps"]) == len(ex["samples"]["sources"]) for s in m["samples"])
-    model, *_ = load_model(built["model"])
-    scores = get_unit_score("l1")(model)
-    u = m["units"]
-    assert u["dense_params"] == u["params"][0] == sum(p.numel() for p in model.parameters())
-    assert (
-        all(b <= a for a, b in zip(u["params"], u["params"][1:])) and u["params"][90] < u["params"][50] < u["params"][0]
-    )
-    score_hist = next(s for s in ex["scores"] if s["name"] == "units-l1")["histogram"]
-    for g, eg in zip(unit_groups(model.cfg), u["groups"]):
-        assert eg["name"] == g.name and eg["kept"][50] == g.size - round(0.5 * g.size)
-        # each group on its own bins, all its units counted; per layer the compared scores are the raw ones
-        assert sum(eg["hist"]["counts"]) == sum(score_hist["counts"][g.name]) == g.size
-        assert [eg["hist"]["lo"], eg["hist"]["hi"]] == score_hist["ranges"][g.name]
-        assert eg["hist"]["lo"] == pytest.approx(float(scores[g.name].min()))
-        for level in (0, 30, 70):  # the cut: the highest score among the removed units
-            gone = ~select_units(scores, model, level / 100, "per-layer").keep[g.name]
-            assert eg["cut"][level] == (pytest.approx(float(scores[g.name][gone].max())) if gone.any() else None)
-    full_rows = 0
-    for level in (30, 70):
-        mask = select_units(scores, model, level / 100, "per-layer")
-        keepset = mask.maskset(model).masks
-        for c in ex["classes"]:
-            n_pruned = 0
-            for p in c["params"]:
-                keep = keepset.get(p["name"], torch.ones(p["shape"], dtype=torch.bool))
-                n_pruned += int((~keep).sum())
-                pruned = _cells(m["pruned_at"][p["name"]], np.uint8).reshape(p["rows"], p["cols"]) < level
-                assert (pruned == ~keep[:: p["row_stride"], :: p["col_stride"]].numpy()).all(), (p["name"], level)
-                # structure: a cell is pruned iff its whole row or its whole column is
-                rows, cols = pruned.all(axis=1), pruned.all(axis=0)
-                assert (pruned == (rows[:, None] | cols[None, :])).all(), p["name"]
-                full_rows += int(rows.sum()) if p["blocks"] else 0
-            assert abs(m["class_sparsity"][c["name"]][level] - n_pruned / c["size"]) < 1e-4
-    assert full_rows > 0  # removed units' gate rows of the LSTM matrices, all pruned
-    emb = next(c for c in ex["classes"] if not c["params"][0]["blocks"] and "emb" in c["name"])
-    assert emb and m["class_sparsity"][emb["name"]][90] == 0  # units never touch the embeddings
-    _refused(ex, "units-l1/per-layer", lambda x: x["units"]["params"].__setitem__(5, 10**9), "cannot grow")
-    _refused(ex, "magnitude/class-blind", lambda x: x["steps"][0].update(viz="shrink"), "hidden units")
-
-
-def test_global_unit_method_ranks_normalised_scores_of_all_layers(built):
-    """``units-l1/global``: the kept units per group, the one threshold and the pooled histogram are
-    the engine's global selection of l2-normalised scores; a level the engine refuses is held."""
-    import torch
-
-    from nmtprune.prune.units import get_unit_score, select_units, unit_groups
-    from nmtprune.prune.units.groups import UnitError
-    from nmtprune.site.units import UNIT_NORMALIZE
-    from nmtprune.train.checkpoint import load_model
-
-    ex = built["export"]
-    m = _method(ex, "units-l1/global")
-    assert [st["viz"] for st in m["steps"]][:5] == [
-        "unit-histograms",
-        "unit-histograms",
-        "histogram",
-        "unit-histograms",
-        "units",
-    ]
-    assert m["steps"][2]["of"] == "pooled" and m["steps"][2]["threshold"] == "global"
-    model, *_ = load_model(built["model"])
-    scores = get_unit_score("l1")(model)
-    u = m["units"]
-    assert u["scope"] == "global" and u["normalize"] == UNIT_NORMALIZE == "l2"
-    normed = {g: s.double() / s.double().norm() for g, s in scores.items()}
-    assert sum(sum(c) for c in u["pooled"]["counts"].values()) == sum(g["size"] for g in u["groups"])
-    allowed = []
-    for level in range(99):
-        try:
-            allowed.append(select_units(scores, model, level / 100, "global", normalize="l2"))
-        except UnitError:
-            break
-    assert u["limit"] == len(allowed) - 1
-    for level in (0, 20, 60, 98):
-        mask = allowed[min(level, u["limit"])]
-        removed = [normed[g.name][~mask.keep[g.name]] for g in unit_groups(model.cfg)]
-        gone = torch.cat(removed)
-        assert m["global_threshold"][level] == (pytest.approx(float(gone.max())) if gone.numel() else None)
-        for g, eg in zip(unit_groups(model.cfg), u["groups"]):
-            assert eg["kept"][level] == int(mask.keep[g.name].sum())
-    # global ranking removes different shares of different layers (per layer it would be equal)
-    assert len({eg["kept"][60] / eg["size"] for eg in u["groups"]}) > 1
-    _refused(ex, "units-l1/global", lambda x: x["units"]["groups"][0]["cut"].pop(), "one cut per level")
-    _refused(ex, "units-l1/global", lambda x: x["steps"][2].update(of="nothing"), "unknown part")
-
-
-def test_unit_method_curve_is_the_unit_eval_results(built):
-    """The hidden-unit study's unit-eval cells give the unit method its BLEU / perplexity curve against
-    the % of units removed: the dense cell at 0, seeds averaged, ratio cells and other checkpoints skipped."""
-    from nmtprune.experiments.grid import model_hash
-    from nmtprune.site.results import read_unit_curves
-    from site_helpers import unit_metrics
-
-    ex = built["export"]
-
-    def point(f, seeds):
-        ms = [unit_metrics(f, s) for s in seeds]
-        return {
-            "sparsity": f * 100,
-            "bleu": np.mean([m["bleu_tok_lc"] for m in ms]),
-            "ppl": np.mean([m["ppl"] for m in ms]),
-            "n": len(ms),
-            "params_ratio": 1 - 0.6 * f,
-        }
-
-    want = [point(0, [0]), point(0.1, [0]), point(0.25, [0]), point(0.5, [1, 2]), point(0.75, [0])]
-    got = _method(ex, "units-l1/per-layer")["curve"]
-    assert [p["sparsity"] for p in got] == [p["sparsity"] for p in want]
-    for g, w in zip(got, want):
-        assert g == pytest.approx(w), g
-    assert ex["results"]["units"] == {
-        **ex["results"]["units"],
-        "study": "units",
-        "matched_model": True,
-        "points": 8,
-        "beam": 5,
-    }  # 9 cells, the other checkpoint's not
-    assert all("params_ratio" not in p for m in ex["methods"] if "units" not in m for p in m["curve"])
-    curves, info = read_unit_curves(built["tmp"] / "results", model_hash(built["model"]))
-    assert set(curves) == {("units-l1", "per-layer"), ("units-l1", "global")}
-    assert curves[("units-l1", "global")] == [pytest.approx(point(0, [0])), pytest.approx(point(0.5, [0]))]
-    assert not read_unit_curves(built["tmp"] / "results", "another-hash")[1]["matched_model"]
-    bad = copy.deepcopy(ex)
-    _method(bad, "units-l1/per-layer")["curve"].reverse()
-    with pytest.raises(ExportError, match="increasing"):
-        validate(bad)
-    bad = copy.deepcopy(ex)
-    _method(bad, "units-l1/per-layer")["curve"][1]["params_ratio"] = 1.5
-    with pytest.raises(ExportError, match="params_ratio"):
-        validate(bad)
-    bad = copy.deepcopy(ex)
-    _method(bad, "magnitude/class-blind")["curve"][0]["params_ratio"] = 1.0
-    with pytest.raises(ExportError, match="without hidden units"):
-        validate(bad)
-
-
-def test_video_of_a_unit_method_shows_unit_groups_and_its_bleu(built, tmp_path):
-    pytest.importorskip("imageio_ffmpeg", reason="pip install imageio-ffmpeg (.ci/install-browser.sh)")
-    from nmtprune.site.video import render_video
-    from nmtprune.site.video_units import bleu_series, cut_of
-
-    m = _method(built["export"], "units-l1/per-layer")
-    res = render_video(
-        "units-l1/per-layer",
-        tmp_path / "u.mp4",
-        export=str(built["out"] / "data" / "export.json"),
-        fps=4,
-        seconds=1,
-        gif=False,
-        train_seconds=0.5,
-    )
-    assert res["frames"] == 4 + 2 and res["panels"] == "units" and res["bleu_points"] == len(m["curve"]) == 5
-    assert res["training"] == "greg-1/per-layer@50"  # the segment: GReg's penalty phase
-    assert bleu_series(m)[0] == [0, 10, 25, 50, 75]
-    # the line on a group's histogram: its own cut per layer, the one global threshold globally
-    g = m["units"]["groups"][0]
-    assert cut_of(m, g, 0) is None and cut_of(m, g, 50) == g["cut"][50]
-    mg = _method(built["export"], "units-l1/global")
-    assert all(cut_of(mg, x, 50) == mg["global_threshold"][50] for x in mg["units"]["groups"])
-    res = render_video(
-        "units-l1/global",
-        tmp_path / "g.mp4",
-        export=str(built["out"] / "data" / "export.json"),
-        fps=4,
-        seconds=1,
-        gif=False,
-    )
-    assert res["frames"] == 4 and res["panels"] == "units" and res["bleu_points"] == len(mg["curve"]) == 2
-    res = render_video(
-        "magnitude/class-blind",
-        tmp_path / "w.mp4",
-        export=str(built["out"] / "data" / "export.json"),
-        fps=4,
-        seconds=1,
-        gif=False,
-        train_seconds=0.5,
-    )  # a weight method: per-class panels
-    assert res["panels"] == "classes" and res["bleu_points"] == 5
