@@ -202,9 +202,12 @@ def _cmd_compress(args) -> int:
     from .errors import check_new_out, writing
     from .train.checkpoint import load_masks, load_model
 
-    # options first: a bad one is reported before the model, the data and minutes of k-means
+    # options first: a bad one is reported before loading the model and the training data
     check_options(args.method, args.bits, args.level, args.finetune_steps, args.finetune_lr)
-    if args.finetune_steps and args.finetune_batches < 1:
+    # by default a fresh batch per step: cycling a few batches over-fits them (the centroids are shared
+    # by the whole model, so they follow whatever those sentences want)
+    n_batches = args.finetune_steps if args.finetune_batches is None else args.finetune_batches
+    if args.finetune_steps and n_batches < 1:
         from .config import ConfigError
 
         raise ConfigError(f"--finetune-batches must be >= 1, got {args.finetune_batches}")
@@ -212,9 +215,7 @@ def _cmd_compress(args) -> int:
     model, cfg, sv, tv = load_model(src)
     masks = load_masks(src)
     batches = (
-        training_batches(cfg, sv, tv, args.finetune_batches, args.finetune_batch_size, args.seed)
-        if args.finetune_steps
-        else ()
+        training_batches(cfg, sv, tv, n_batches, args.finetune_batch_size, args.seed) if args.finetune_steps else ()
     )
     with writing(out):
         report = compress_directory(
@@ -318,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--level", type=int, default=19, help="zstd compression level 1..22 (default %(default)s)")
     c.add_argument("--finetune-steps", type=int, default=0, help="kmeans: Adam steps on the centroids (default 0)")
     c.add_argument("--finetune-lr", type=float, default=1e-4, help="their learning rate (default %(default)s)")
-    c.add_argument("--finetune-batches", type=int, default=8, help="training batches to cycle through (default 8)")
+    c.add_argument(
+        "--finetune-batches", type=int, default=None, help="training batches to cycle through (default: one per step)"
+    )
     c.add_argument("--finetune-batch-size", type=int, default=64, help="sentences per batch (default 64)")
     c.add_argument("--seed", type=int, default=0, help="which training batches")
     c.add_argument("--json", action="store_true", help="print the report as JSON (it is also DIR/compress.json)")

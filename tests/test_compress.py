@@ -169,13 +169,13 @@ def test_finetuning_lowers_the_loss_and_keeps_pruned_weights_zero(pruned):
 def test_cli_finetunes_and_the_file_holds_the_tuned_centroids(pruned, tmp_path, capsys):
     out = tmp_path / "c"
     args = ["compress", str(pruned), "--out", str(out), "--bits", "4", "--finetune-steps", "3", "--finetune-lr", "0.05"]
-    assert main([*args, "--finetune-batch-size", "8", "--json"]) == 0
+    assert main([*args, "--finetune-batches", "2", "--finetune-batch-size", "8", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     ft = report["info"]["finetune"]
-    assert ft["steps"] == 3 and ft["loss_after"] < ft["loss_before"]
+    assert ft["steps"] == 3 and ft["batches"] == 2 and ft["loss_after"] < ft["loss_before"]
     model, cfg, sv, tv = load_model(out)
     q = read_quantised(out)
-    batches = training_batches(cfg, sv, tv, 8, 8)
+    batches = training_batches(cfg, sv, tv, 2, 8)
     assert mean_loss(model, q, batches) == ft["loss_after"]
 
 

@@ -6,8 +6,11 @@ centroids on the few large weights, which matter most), then Lloyd iterations mo
 mean of its members. Only kept weights take part: pruned ones are stored by their positions, not
 as a code, so zero needs no centroid.
 
-In one dimension the nearest centroid is found by binary search between the midpoints of the
-sorted centroids, so an iteration costs O(n log k) for n weights.
+In one dimension every cluster is a run of the sorted weights, cut at the midpoints between
+neighbouring centroids: with the weights sorted once and their prefix sums at hand, an iteration
+costs O(k log n) for n weights, not O(n). That matters: from the linear start Lloyd's iterations
+converge slowly (hundreds of iterations at 5 bits on an LSTM layer), so they run to convergence
+(the cuts stop moving) at a negligible cost instead of stopping early.
 """
 
 from __future__ import annotations
@@ -35,8 +38,19 @@ def assign(values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(mids, values.double().contiguous(), right=False)
 
 
-def kmeans_1d(values: torch.Tensor, bits: int, max_iter: int = 50) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Cluster ``values`` (n,) into 2^bits centroids.
+def _cuts(sorted_values: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """(k + 1,) cluster boundaries in ``sorted_values`` (n,): cluster j is ``sorted_values[cuts[j]:cuts[j + 1]]``.
+
+    The same rule as :func:`assign` (a value on a midpoint goes to the lower centroid).
+    """
+    mids = (centroids[1:] + centroids[:-1]) / 2  # (k - 1,)
+    inner = torch.searchsorted(sorted_values, mids, right=True)
+    ends = torch.tensor([0, sorted_values.numel()], dtype=inner.dtype)
+    return torch.cat([ends[:1], inner, ends[1:]])
+
+
+def kmeans_1d(values: torch.Tensor, bits: int, max_iter: int = 10_000) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Cluster ``values`` (n,) into 2^bits centroids, Lloyd's iterations from :func:`linear_init`.
 
     Returns:
         (centroids (2^bits,) float32 sorted, codes (n,) uint8, iterations run). The codes are the
@@ -44,18 +58,22 @@ def kmeans_1d(values: torch.Tensor, bits: int, max_iter: int = 50) -> tuple[torc
     """
     k = 2**bits
     v = values.detach().cpu().double().reshape(-1)
+    if v.numel() == 0:
+        return linear_init(v, k), torch.zeros(0, dtype=torch.uint8), 0
+    ordered, _ = torch.sort(v)
+    prefix = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(ordered, 0)])  # (n + 1,)
     centroids = linear_init(v, k).double()
-    codes = assign(v, centroids)
+    cuts = _cuts(ordered, centroids)
     it = 0
     for it in range(1, max_iter + 1):
-        sums = torch.bincount(codes, weights=v, minlength=k)
-        counts = torch.bincount(codes, minlength=k)
+        counts = cuts[1:] - cuts[:-1]  # (k,)
+        sums = prefix[cuts[1:]] - prefix[cuts[:-1]]
         # an empty cluster keeps its centroid: it costs one codebook entry and may catch weights later
         centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
         centroids, _ = torch.sort(centroids)
-        new = assign(v, centroids)
-        if torch.equal(new, codes):
+        new = _cuts(ordered, centroids)
+        if torch.equal(new, cuts):  # the same clusters again: converged
             break
-        codes = new
+        cuts = new
     final = centroids.float()
     return final, assign(v, final).to(torch.uint8), it
