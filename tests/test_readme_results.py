@@ -36,6 +36,7 @@ def test_the_studies_say_which_readme_tables_they_feed(tmp_path, monkeypatch):
     assert [(t, p.name) for t, p in readme_studies(ROOT / "studies")] == [
         ("see", "see2016.yaml"),
         ("see", "see2016_tatoeba.yaml"),
+        ("oneshot", "reconstruction.yaml"),
         ("weights", "saliency.yaml"),
         ("recipes", "saliency.yaml"),
         ("units", "units.yaml"),
@@ -44,7 +45,7 @@ def test_the_studies_say_which_readme_tables_they_feed(tmp_path, monkeypatch):
     (tmp_path / "b.yaml").write_text("model: models/multi30k-en-de\nreadme: [see]\n", encoding="utf-8")
     assert [(t, p.name) for t, p in readme_studies(tmp_path)] == [("see", "b.yaml"), ("units", "a.yaml")]
     (tmp_path / "c.yaml").write_text("model: models/multi30k-en-de\nreadme: [headline]\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"c.yaml: key 'readme\[0\]' must be one of \['see', 'weights'"):
+    with pytest.raises(ConfigError, match=r"c.yaml: key 'readme\[0\]' must be one of \['see', 'oneshot', 'weights'"):
         readme_studies(tmp_path)
 
 

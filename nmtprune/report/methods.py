@@ -14,12 +14,14 @@ import json
 from pathlib import Path
 from typing import Optional
 
+from ..prune.registry import get_schedule, get_selection
 from .at_init import epochs_trained, init_vs_trained, snip_batches_section
 from .collect import Collected, mean_bleu, mean_std, retrain_runs
 from .methods_cost import _cost_section
 from .methods_scores import _data_driven, _scores, _spec
 from .methods_targets import _target
 from .methods_where import _breakdown_section, _where_section
+from .scratch_matched import matched_scratch_section
 from .sections import _head, commands, f, ms, not_run, table
 from .shares import shares_section
 
@@ -120,16 +122,22 @@ def _retrain_section(c: Collected) -> str:
     dense_bleu = dense.get("bleu_tok_lc") if dense else None
     pruned = c.prune_curves()
     rows = []
-    for score, sched in retrain_runs(rt):
-        got = c.trained("retrain", score, sched)
-        for s in rt.sparsities:
-            only = pruned.get((score, rt.scheme), {}).get(s, [])
+    # (score, schedule, selection, sparsities): the study's runs, then its runs under another selection
+    runs = [(score, sched, rt.scheme, rt.sparsities) for score, sched in retrain_runs(rt)]
+    for item in rt.selected:
+        score, _, scheme = item.partition("@")
+        fixed = get_selection(scheme).fixed_sparsity
+        runs.append((score, "one-shot", scheme, rt.sparsities if fixed is None else (fixed,)))
+    for score, sched, scheme, sparsities in runs:
+        got = c.trained("retrain", score, sched, scheme=scheme)
+        for s in sparsities:
+            only = pruned.get((score, scheme), {}).get(s, [])
             # a data-driven score re-scores at each of the study's gradual events (data-free: every ~1 %)
-            events = sched == "gradual" and getattr(_spec(score), "needs_data", False)
+            events = "events" in get_schedule(sched).study_params and getattr(_spec(score), "needs_data", False)
             label = f"{sched} ({rt.gradual_events} events)" if events else sched
             rows.append(
                 [
-                    score,
+                    score if scheme == rt.scheme else f"{score} ({scheme})",
                     label,
                     f"{100 * s:g} %",
                     f(mean_bleu(only)) if only and sched == "one-shot" else "–",
@@ -174,6 +182,8 @@ def _retrain_section(c: Collected) -> str:
         ]
         vs = init_vs_trained(c)
         out += [vs] if vs else []
+    matched = matched_scratch_section(c)
+    out += [matched] if matched else []
     out += [commands(c, ("retrain", "scratch", "dense-continued")), ""]
     return "\n".join(out)
 

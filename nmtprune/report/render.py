@@ -263,6 +263,9 @@ def write_report(
         text = render_units(c, out)
     else:
         text = render(c, out)
+    from .findings import arrange
+
+    text = arrange(c, text)  # findings first, provenance last
     path = out / "REPORT.md"
     tmp = path.with_name(".REPORT.md.tmp")
     tmp.write_text(text, encoding="utf-8")

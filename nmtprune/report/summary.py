@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..experiments.study import README_TABLES, load_study
-from ..prune.registry import get_schedule, get_score
+from ..prune.registry import get_schedule, get_score, get_selection
 from .budget import budget_pairs, recipe_changes
 from .collect import Collected, collect, epochs_run, mean_std
 from .sections import f, table
@@ -109,6 +109,42 @@ def see_table(c: Collected) -> Optional[str]:
         f"{_cell(continued)}):"
     )
     return head + "\n\n" + table(["% pruned"] + [f"{100 * x:g} %" for x in sparsities], rows)
+
+
+def oneshot_table(c: Collected) -> Optional[str]:
+    """Pruning without retraining: every score of the study, class-blind at its sparsities of 70 % and more,
+    and each N:M pattern at its own sparsity."""
+    pe = c.study.prune_eval
+    if pe is None:
+        return None
+    curves = c.prune_curves()
+    blind = [x for x in sorted(pe.sparsities) if x >= 0.7]
+    patterns = list(dict.fromkeys(s for m in pe.methods for s in m.schemes if get_selection(s).fixed_sparsity))
+    cols = [("class-blind", x) for x in blind] + [(s, get_selection(s).fixed_sparsity) for s in patterns]
+    rows = []
+    for score in dict.fromkeys(m.score for m in pe.methods):
+        schemes = {s for m in pe.methods if m.score == score for s in m.schemes}
+        seeded = get_score(score).mask_per_seed
+        rows.append(
+            [score_label(score)]
+            + [
+                _cell([r["bleu_tok_lc"] for r in curves.get((score, s), {}).get(x, [])], seeded=seeded)
+                if s in schemes
+                else "·"
+                for s, x in cols
+            ]
+        )
+    dense = c.dense()
+    head = (
+        f"Pruned in one shot, no retraining ({_what(c)}; dense {f(dense['bleu_tok_lc']) if dense else '–'}; "
+        "– not run yet, · not in the study; SparseGPT also updates the weights it keeps):"
+    )
+    header = (
+        ["score"]
+        + [f"class-blind {100 * x:g} %" for x in blind]
+        + [f"{s} ({100 * x:g} %)" for s, x in cols[len(blind) :]]
+    )
+    return head + "\n\n" + table(header, rows)
 
 
 def weights_table(c: Collected) -> Optional[str]:
@@ -219,7 +255,13 @@ def units_table(c: Collected) -> Optional[str]:
     return head + "\n\n" + table(["score", "pruned only", "retrained", "parameters left"], rows)
 
 
-TABLES = {"see": see_table, "weights": weights_table, "recipes": recipes_table, "units": units_table}
+TABLES = {
+    "see": see_table,
+    "oneshot": oneshot_table,
+    "weights": weights_table,
+    "recipes": recipes_table,
+    "units": units_table,
+}
 
 
 def readme_studies(studies_dir: str | Path = DEFAULT_STUDIES) -> list[tuple[str, Path]]:
