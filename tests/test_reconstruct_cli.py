@@ -269,3 +269,25 @@ def test_sparsegpt_as_a_plain_score_is_the_obs_cost_of_one_weight():
     d = torch.linalg.inv(damped_hessian(gram.stats["generator.weight"], 0.01)[0]).diagonal()
     torch.testing.assert_close(scores["generator.weight"], W.pow(2) / d[None, :])
     assert {n for _, n, _ in prunable(model)} == set(scores)
+
+
+def test_a_class_breakdown_of_sparsegpt_keeps_its_updates_in_the_pruned_class(tmp_path):
+    text = STUDY + "class_breakdown: {{sparsity: 0.7, scores: [sparsegpt], schemes: [class-blind]}}\n"
+    study = write_study(tmp_path, text, "breakdown")
+    assert sweep(study, tmp_path, only=["class-breakdown"])["failed"] == 0
+    st = load_study(study)
+    cell = next(c for c in plan(st) if c.kind == "class-breakdown" and c.params["weight_class"] == "softmax")
+    got = json.loads(next((tmp_path / "results" / "breakdown").glob(f"{cell.id}*.json")).read_text())["metrics"]
+    from nmtprune.experiments.context import Context
+
+    ctx = Context(st, tmp_path / "ctx")
+    masks, updated = ctx.masks("sparsegpt", "class-blind", 0.7), ctx.updated("sparsegpt", "class-blind", 0.7)
+    model = ctx.dense()
+    only = masks.restrict(["softmax"], model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in only.masks:
+                p.copy_(updated[name])
+    only.apply(model)
+    assert got["dev_ppl"] == round(ctx.perplexity(model, cell.params["eval"]["dev_split"]), 4)
+    assert updated and ctx.updated("magnitude", "class-blind", 0.7) == {}

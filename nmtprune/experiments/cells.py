@@ -20,7 +20,7 @@ from .measure import evaluate
 from .trained import run_trained
 from .site_cells import run_site_score
 from .unit_cells import UNIT_RUNNERS
-from .where import where_pruned
+from .where import mask_overlap, where_pruned
 
 __all__ = ["RUNNERS", "run_prune_eval", "run_class_breakdown", "run_where", "run_storage"]
 
@@ -47,7 +47,14 @@ def run_class_breakdown(ctx: Context, cell: Cell) -> dict:
     masks = ctx.masks(p["score"], p["scheme"], p["sparsity"], p["seed"])
     dense_ppl = ctx.dense_perplexity(p["eval"]["dev_split"])
     model = ctx.dense()
-    masks.restrict([cls], model).apply(model)
+    restricted = masks.restrict([cls], model)
+    # a method that updates the weights it keeps (SparseGPT) is measured with its updates in that class
+    updated = ctx.updated(p["score"], p["scheme"], p["sparsity"], p["seed"])
+    with torch.no_grad():
+        for name, prm in model.named_parameters():
+            if name in restricted.masks and name in updated:
+                prm.copy_(updated[name])
+    restricted.apply(model)
     ppl = ctx.perplexity(model, p["eval"]["dev_split"])
     stats = masks.stats(model)[cls]
     return {
@@ -66,7 +73,11 @@ def run_where(ctx: Context, cell: Cell) -> dict:
     """Fig 8: where the pruned weights are (no decoding)."""
     p = cell.params
     masks = ctx.masks(p["score"], p["scheme"], p["sparsity"], p["seed"])
-    return where_pruned(ctx.dense(), masks, ctx.src_vocab, ctx.tgt_vocab, rank_bins=p["rank_bins"])
+    out = where_pruned(ctx.dense(), masks, ctx.src_vocab, ctx.tgt_vocab, rank_bins=p["rank_bins"])
+    if p["score"] != "magnitude":  # does the method prune other weights than magnitude would?
+        ref = ctx.masks("magnitude", p["scheme"], p["sparsity"], 0)
+        out["overlap_with_magnitude"] = mask_overlap(ctx.dense(), masks, ref)
+    return out
 
 
 def _file_size(state: dict[str, torch.Tensor], path: Path, dtype: torch.dtype) -> int:

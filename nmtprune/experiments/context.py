@@ -181,8 +181,8 @@ class Context:
 
         Data-driven scores also get their scoring batches; ``info["scoring"]`` then records how many,
         their size and the embedding rows they never touch (the absent-row pitfall). For a method that
-        updates weights the masks are its own; cells that apply masks to the dense weights (class
-        breakdown) measure the mask without the updates, :meth:`pruned` gives both.
+        updates weights the masks are its own; :meth:`pruned` applies both, :meth:`updated` gives the
+        updated weights alone (a class breakdown takes them for the one class it prunes).
         """
         key = (score, scheme, float(sparsity), int(seed))
         if key not in self._masks:
@@ -211,6 +211,11 @@ class Context:
                 self._updated.pop(self._masks.popitem(last=False)[0], None)
         self._masks.move_to_end(key)
         return self._masks[key]
+
+    def updated(self, score: str, scheme: str, sparsity: float, seed: int = 0) -> dict[str, torch.Tensor]:
+        """The weights a reconstruction left (``{param: tensor}``); {} for a method that only removes weights."""
+        self.masks(score, scheme, sparsity, seed)
+        return self._updated.get((score, scheme, float(sparsity), int(seed)), {})
 
     def pruned(self, score: str, scheme: str, sparsity: float, seed: int = 0) -> tuple[Seq2Seq, MaskSet]:
         """The dense model with the given masks applied (and a reconstruction's updated weights), and the masks."""

@@ -22,7 +22,7 @@ from ..data.vocab import SPECIALS
 from ..models.weight_classes import GATES, gate_blocks, weight_classes
 from ..prune import MaskSet
 
-__all__ = ["where_pruned", "ROW_MATRICES"]
+__all__ = ["where_pruned", "mask_overlap", "ROW_MATRICES"]
 
 # (weight class, parameter, which vocabulary indexes its rows)
 ROW_MATRICES = (
@@ -129,3 +129,39 @@ def where_pruned(model: nn.Module, masks: MaskSet, src_vocab, tgt_vocab, rank_bi
         cls: row_survival(named[p], masks[p].cpu(), vocabs[v], rank_bins) for cls, p, v in ROW_MATRICES if p in masks
     }
     return {"classes": masks.stats(model), "lstm": lstm_blocks(model, masks), "rows": rows}
+
+
+def mask_overlap(model: nn.Module, masks: MaskSet, ref: MaskSet) -> dict[str, dict]:
+    """How far ``masks`` prune the same weights as ``ref`` (e.g. magnitude's mask at the same sparsity).
+
+    Returns:
+        ``{class: {"shared": share of this mask's pruned weights that ``ref`` prunes too, "chance": the
+        share an unrelated mask would reach (``ref``'s pruned fraction of the class), "pruned": count}}``
+        and ``"overall"``; ``shared`` is None where this mask prunes nothing.
+    """
+    named = dict(model.named_parameters())
+    out, tot = {}, [0, 0, 0, 0]  # pruned here, pruned by both, ref pruned, class size
+    for cname, names in _classes(model, masks):
+        pruned = both = ref_pruned = size = 0
+        for n in names:
+            here, there = ~masks[n].cpu(), ~ref[n].cpu()
+            pruned, both = pruned + int(here.sum()), both + int((here & there).sum())
+            ref_pruned, size = ref_pruned + int(there.sum()), size + named[n].numel()
+        out[cname] = _overlap_row(pruned, both, ref_pruned, size)
+        tot = [tot[0] + pruned, tot[1] + both, tot[2] + ref_pruned, tot[3] + size]
+    out["overall"] = _overlap_row(*tot)
+    return out
+
+
+def _classes(model: nn.Module, masks: MaskSet) -> list[tuple[str, list[str]]]:
+    from ..sparse.targets import class_groups
+
+    return [(c, [n for n, _ in g if n in masks]) for c, g in class_groups(model) if any(n in masks for n, _ in g)]
+
+
+def _overlap_row(pruned: int, both: int, ref_pruned: int, size: int) -> dict:
+    return {
+        "shared": round(both / pruned, 4) if pruned else None,
+        "chance": round(ref_pruned / size, 4) if size else None,
+        "pruned": pruned,
+    }

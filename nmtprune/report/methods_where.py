@@ -53,6 +53,22 @@ def _where_section(c: Collected) -> str:
         table(["class"] + list(got), rows),
         "",
     ]
+    over = {s: v["overlap_with_magnitude"] for s, v in got.items() if v.get("overlap_with_magnitude")}
+    if over:
+        cols = list(dict.fromkeys(k for v in over.values() for k in v))
+
+        def cell(v: dict, k: str) -> str:
+            r = v.get(k) or {}
+            return "–" if r.get("shared") is None else f"{f(100 * r['shared'], 1)} ({f(100 * r['chance'], 1)})"
+
+        out += [
+            f"How many of each method's pruned weights magnitude's {w.scheme} mask at {100 * w.sparsity:g} % prunes "
+            "too (% of the method's pruned weights in the class; in brackets the share an unrelated mask would reach, "
+            "magnitude's pruned share of the class):",
+            "",
+            table(["score"] + [f"`{k}`" for k in cols], [[s] + [cell(v, k) for k in cols] for s, v in over.items()]),
+            "",
+        ]
     gates = ("i", "f", "g", "o")
     rows = []
     for cls in dict.fromkeys(k for v in got.values() for k in v["lstm"]):
