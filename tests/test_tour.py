@@ -29,6 +29,7 @@ RUN = {
     "nmtprune retrain runs/p80 --out runs/p80r --seed 1": QUICK,
     "nmtprune train configs/multi30k_ref.yaml --out runs/scratch80 --mask runs/p80/masks.safetensors": QUICK,
     "nmtprune export runs/p80 --out runs/p80-small --fp16": "",
+    "nmtprune compress runs/p80 --out runs/p80-k5 --bits 5": "--level 3",
     "nmtprune prune models/multi30k-en-de --score obd --select class-blind --sparsity 0.9 --out runs/obd90": "--score-batches 2",
     "nmtprune prune models/multi30k-en-de --score sparsegpt --select 2:4 --out runs/sgpt24": "--calib-sentences 16",
     "nmtprune prune-units models/multi30k-en-de --score l1 --fraction 0.5 --out runs/u50": "",
