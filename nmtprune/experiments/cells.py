@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..sparse.compressed import load_compressed, save_compressed
+from ..sparse.targets import class_groups
 from .context import Context
 from .grid import Cell
 from .measure import evaluate
@@ -48,11 +49,12 @@ def run_class_breakdown(ctx: Context, cell: Cell) -> dict:
     dense_ppl = ctx.dense_perplexity(p["eval"]["dev_split"])
     model = ctx.dense()
     restricted = masks.restrict([cls], model)
-    # a method that updates the weights it keeps (SparseGPT) is measured with its updates in that class
+    # a method that updates the weights it keeps (SparseGPT) is measured with its updates in that class only
     updated = ctx.updated(p["score"], p["scheme"], p["sparsity"], p["seed"])
+    inside = {n for _, group in class_groups(model, [cls]) for n, _ in group}
     with torch.no_grad():
         for name, prm in model.named_parameters():
-            if name in restricted.masks and name in updated:
+            if name in inside and name in updated:
                 prm.copy_(updated[name])
     restricted.apply(model)
     ppl = ctx.perplexity(model, p["eval"]["dev_split"])
