@@ -73,3 +73,10 @@ def test_a_readme_without_the_markers_is_an_error_naming_the_file(tmp_path, caps
     with pytest.raises(SystemExit):  # neither a study nor --readme
         main(["report"])
     assert "give a STUDY file" in capsys.readouterr().err
+
+
+def test_a_study_without_a_report_writes_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert main(["report", "studies/site.yaml", "--reports", str(tmp_path)]) == 0
+    assert "studies/site.yaml: report: none, so no report is written" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())

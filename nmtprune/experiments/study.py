@@ -58,7 +58,7 @@ __all__ = [
     "README_TABLES",
 ]
 
-REPORTS = ("see2016", "methods", "units")
+REPORTS = ("see2016", "methods", "units", "none")  # none: a study whose results others read (the site's data)
 # the README's generated tables a study may feed, in the order the README shows them (``readme:`` key)
 README_TABLES = ("see", "oneshot", "weights", "recipes", "units")
 TENTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

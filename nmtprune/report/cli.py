@@ -15,7 +15,8 @@ def _cmd_report(args) -> int:
     if args.study is not None:
         from .render import write_report
 
-        print(write_report(args.study, results_dir=args.results, reports_dir=args.reports))
+        path = write_report(args.study, results_dir=args.results, reports_dir=args.reports)
+        print(path if path is not None else f"{args.study}: report: none, so no report is written")
     if args.readme is not None:
         from .summary import update_readme
 

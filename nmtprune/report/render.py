@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
@@ -242,13 +243,16 @@ def render(c: Collected, figs: Path) -> str:
 
 def write_report(
     study_path: str | Path, results_dir: str | Path = DEFAULT_RESULTS, reports_dir: str | Path = DEFAULT_REPORTS
-) -> Path:
-    """Render ``<reports_dir>/<study>/REPORT.md`` with its PNG/SVG figures; returns the file.
+) -> Optional[Path]:
+    """Render ``<reports_dir>/<study>/REPORT.md`` with its PNG/SVG figures; returns the file (None for a
+    study that says ``report: none``).
 
     Raises:
         ConfigError: bad study file (including a missing model directory).
     """
     c = collect(study_path, results_dir)
+    if c.study.report == "none":  # its results are read elsewhere (the site's data): no report of its own
+        return None
     out = Path(reports_dir) / c.study.name
     out.mkdir(parents=True, exist_ok=True)
     for old in list(out.glob("fig*.png")) + list(out.glob("fig*.svg")):  # incl. fig_methods_*
