@@ -181,6 +181,7 @@ def test_cli_commands(built, tmp_path, capsys):
             "test",
             "--frames",
             "--quiet",
+            "--compute-missing",  # a toy model: no site-score cells stored its data
         ]
     )
     assert args.func(args) == 0
