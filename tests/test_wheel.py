@@ -67,3 +67,17 @@ def test_the_public_api_imports_from_the_wheel(installed, tmp_path):
     where, size = r.stdout.split()
     assert Path(where).is_relative_to(installed.parent) and not Path(where).is_relative_to(ROOT)
     assert int(size) > 0
+
+
+def test_the_installed_cli_translates_with_a_model_directory_given_by_path(installed, tmp_path):
+    """The shipped model, named by an absolute path, translated from outside the source tree (greedy: fast)."""
+    r = subprocess.run(
+        [str(installed / "nmtprune"), "translate", str(ROOT / "models" / "multi30k-en-de"), "--beam", "1"],
+        cwd=tmp_path,
+        input="A man is playing a guitar.\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() and "Traceback" not in r.stderr
