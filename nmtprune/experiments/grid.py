@@ -193,56 +193,41 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                         retraining="retrain",
                         eval=test,
                     )
+
+        def scratch(name: str, mask_params: dict, seed: int, **init) -> None:
+            """A sparse-from-scratch cell: a new network trained under the mask (none: the dense control)."""
+            add(
+                name,
+                "scratch",
+                **mask_params,
+                train_seed=seed,
+                overrides=list(rt.scratch_overrides),
+                retraining="scratch",
+                eval=test,
+                **init,
+            )
+
         if rt and rt.scratch:
             for seed in rt.scratch_seeds:
                 for s in rt.sparsities:
                     for score in rt.scratch_scores or rt_scores:
-                        add(
-                            f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}",
-                            "scratch",
-                            **mask(score, rt_scheme, s, 0),
-                            train_seed=seed,
-                            overrides=list(rt.scratch_overrides),
-                            retraining="scratch",
-                            eval=test,
-                        )
+                        scratch(f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}", mask(score, rt_scheme, s, 0), seed)
                 for s in rt.scratch_random:  # the random-mask control (mask seed = training seed)
-                    add(
-                        f"random_{rt_scheme}_{_pct(s)}_seed{seed}",
-                        "scratch",
-                        **mask("random", rt_scheme, s, seed),
-                        train_seed=seed,
-                        overrides=list(rt.scratch_overrides),
-                        retraining="scratch",
-                        eval=test,
-                    )
+                    scratch(f"random_{rt_scheme}_{_pct(s)}_seed{seed}", mask("random", rt_scheme, s, seed), seed)
         sm = rt.scratch_matched if rt else None
         for seed in sm.seeds if sm else ():  # each mask from its own initialisation (study.ScratchMatched)
             for s in sm.sparsities:
                 for score in sm.scores:
                     spec = get_score(score)
                     init = "scored" if spec.at_init else "fresh"
-                    add(
+                    scratch(
                         f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}_{init}-init",
-                        "scratch",
-                        **mask(score, rt_scheme, s, seed if spec.at_init or spec.mask_per_seed else 0),
-                        train_seed=seed,
-                        overrides=list(rt.scratch_overrides),
-                        retraining="scratch",
-                        eval=test,
+                        mask(score, rt_scheme, s, seed if spec.at_init or spec.mask_per_seed else 0),
+                        seed,
                         init=init,
                     )
             if sm.dense:  # no mask, through the same path: is the sparse network better than the dense one?
-                add(
-                    f"dense_seed{seed}_fresh-init",
-                    "scratch",
-                    **mask(None, None, 0.0, 0),
-                    train_seed=seed,
-                    overrides=list(rt.scratch_overrides),
-                    retraining="scratch",
-                    eval=test,
-                    init="fresh",
-                )
+                scratch(f"dense_seed{seed}_fresh-init", mask(None, None, 0.0, 0), seed, init="fresh")
         if rt and rt.dense_continued:
             for seed in rt.dense_seeds:
                 add(
