@@ -14,7 +14,7 @@ from nmtprune.config import ConfigError
 from nmtprune.experiments import load_study, plan
 from nmtprune.experiments.context import Context
 from nmtprune.prune import get_score, select
-from nmtprune.prune.retrain import FRESH_INIT_OFFSET, scored_initialisation, sparse_from_scratch
+from nmtprune.prune.retrain import FRESH_INIT_OFFSET, matched_init, scored_initialisation, sparse_from_scratch
 from nmtprune.prune.scores._data import variance_scaling_copy
 from nmtprune.report.collect import collect
 from nmtprune.report.scratch_matched import matched_scratch_section, with_n
@@ -62,6 +62,16 @@ def test_scored_initialisation_is_the_copy_an_at_init_score_scores(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(got.state_dict().values(), ref.state_dict().values()))
     with pytest.raises(ValueError, match="'magnitude' does not score a re-initialised copy"):
         scored_initialisation("magnitude", model, 3)
+
+
+def test_a_mask_starts_from_its_scored_copy_exactly_when_its_spec_scores_at_initialisation():
+    assert [matched_init(s) for s in ("snip-init", "grasp-init", "magnitude", "random", "obd")] == [
+        "scored",
+        "scored",
+        "fresh",
+        "fresh",
+        "fresh",
+    ]
 
 
 def test_sparse_from_scratch_starts_where_it_is_told_and_saves_the_start(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..prune.registry import get_schedule, get_score, get_selection
+from ..prune.retrain import matched_init
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
 from .study import Study
 from .sitedata.study import expand_site
@@ -218,11 +219,10 @@ def expand(study: Study, mhash: str) -> list[Cell]:
         for seed in sm.seeds if sm else ():  # each mask from its own initialisation (study.ScratchMatched)
             for s in sm.sparsities:
                 for score in sm.scores:
-                    spec = get_score(score)
-                    init = "scored" if spec.at_init else "fresh"
+                    spec, init = get_score(score), matched_init(score)
                     scratch(
                         f"{score}_{rt_scheme}_{_pct(s)}_seed{seed}_{init}-init",
-                        mask(score, rt_scheme, s, seed if spec.at_init or spec.mask_per_seed else 0),
+                        mask(score, rt_scheme, s, seed if init == "scored" or spec.mask_per_seed else 0),
                         seed,
                         init=init,
                     )

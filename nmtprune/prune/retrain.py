@@ -33,6 +33,7 @@ __all__ = [
     "retrain",
     "sparse_from_scratch",
     "scored_initialisation",
+    "matched_init",
     "continue_dense",
     "prune_while_training",
     "FRESH_INIT_OFFSET",
@@ -146,6 +147,16 @@ def scored_initialisation(score: str, model: nn.Module, seed: int) -> nn.Module:
     if not spec.at_init or spec.options.get("init") != "variance-scaling":
         raise ValueError(f"score {score!r} does not score a re-initialised copy of the model")
     return variance_scaling_copy(model, seed)
+
+
+def matched_init(score: str) -> str:
+    """Where ``score``'s mask trains from scratch when each mask starts from its own initialisation.
+
+    ``"scored"``: the spec says the score scores a re-initialised copy (``at_init``), so its mask trains
+    from that copy (:func:`scored_initialisation`); ``"fresh"``: it scores the trained model, so its mask
+    trains from a fresh draw (``sparse_from_scratch(init="fresh")``), never the reference's own.
+    """
+    return "scored" if get_score(score).at_init else "fresh"
 
 
 def prune_while_training(

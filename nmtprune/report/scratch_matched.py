@@ -11,8 +11,7 @@ and sparsity; it never runs anything.
 
 from __future__ import annotations
 
-from ..prune.registry import get_score
-from ..prune.retrain import FRESH_INIT_OFFSET
+from ..prune.retrain import FRESH_INIT_OFFSET, matched_init
 from .collect import Collected, mean_std
 from .sections import f, table
 
@@ -41,7 +40,7 @@ def matched_scratch_section(c: Collected) -> str:
         return ""
     rows = []
     for score in sm.scores:
-        init = "scored" if get_score(score).at_init else "fresh"
+        init = matched_init(score)
         got, plain = c.trained("scratch", score, init=init), c.trained("scratch", score)
         for s in sm.sparsities:
             rows.append([f"`{score}`", f"{100 * s:g} %", START[init], _bleu(got, s), _bleu(plain, s)])
