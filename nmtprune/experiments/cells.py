@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 
 from ..sparse.compressed import load_compressed, save_compressed
 from ..sparse.targets import class_groups
+from .calibration_cells import run_calibration
 from .context import Context
 from .grid import Cell
 from .measure import evaluate
@@ -123,6 +124,7 @@ def run_storage(ctx: Context, cell: Cell) -> dict:
 
 RUNNERS: dict[str, Callable[[Context, Cell], dict]] = {
     "prune-eval": run_prune_eval,
+    "calibration": run_calibration,  # calibration data and settings vs BLEU and pruning time
     "class-breakdown": run_class_breakdown,
     "where": run_where,
     "storage": run_storage,

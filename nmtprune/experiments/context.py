@@ -130,21 +130,18 @@ class Context:
         longer list are the same, so one list per seed serves every score.
         """
         if len(self._scoring.get(seed, [])) < n_batches:
-            if self._train is None:
-                self.model  # noqa: B018 - loads the vocabularies
-                d = self.cfg.data
-                self._train = load_split(
-                    d.corpus,
-                    d.train_split,
-                    d.src_lang,
-                    d.tgt_lang,
-                    d.lowercase,
-                    self.src_vocab,
-                    self.tgt_vocab,
-                    d.max_len,
-                )
-            self._scoring[seed] = scoring_batches(self._train, n_batches, SCORING_BATCH_SIZE, seed)
+            self._scoring[seed] = scoring_batches(self.train_split(), n_batches, SCORING_BATCH_SIZE, seed)
         return self._scoring[seed][:n_batches]
+
+    def train_split(self) -> ParallelData:
+        """The training split with the training ``max_len``: what one training epoch goes through (cached)."""
+        if self._train is None:
+            self.model  # noqa: B018 - loads the vocabularies
+            d = self.cfg.data
+            self._train = load_split(
+                d.corpus, d.train_split, d.src_lang, d.tgt_lang, d.lowercase, self.src_vocab, self.tgt_vocab, d.max_len
+            )
+        return self._train
 
     def rescorer(self, score: str, seed: int = 0) -> Callable[[Seq2Seq, int], dict]:
         """``(model, step) -> scores`` for scheduled pruning (:class:`nmtprune.prune.gradual.ScheduledPruner`).

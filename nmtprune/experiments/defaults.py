@@ -8,6 +8,7 @@ __all__ = ["KINDS", "TRAINED_KINDS", "DEFAULT_RESULTS", "DEFAULT_WORK"]
 # the most results; the training kinds last.
 KINDS = (
     "prune-eval",
+    "calibration",
     "class-breakdown",
     "where",
     "storage",

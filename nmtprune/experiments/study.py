@@ -23,6 +23,8 @@ same settings (the method-comparison studies); the report's See et al. figures u
 * ``where`` (Fig 8): where the pruned weights are at ``sparsity``: per class, per LSTM gate block,
   embedding rows by word frequency. Computed from weights and masks, no decoding.
 * ``storage``: dense vs compressed file size at each sparsity (fp32 and optionally fp16).
+* ``calibration``: a one-shot method's calibration sentences, damping and block size, one at a time,
+  against BLEU and the pruning step's wall time (see :mod:`nmtprune.experiments.calibration_study`).
 * ``units_eval``, ``unit_sensitivity``, ``unit_retrain``, ``unit_greg``: hidden-unit pruning (see
   :mod:`nmtprune.experiments.unit_study`), rendered by ``report: units``.
 """
@@ -40,6 +42,7 @@ from typing import Any, Optional
 from ..config import ConfigError, read_yaml
 from ..prune.registry import get_schedule, get_selection, schedule_names, score_names, selection_names
 from ..prune.select import SCHEMES
+from .calibration_study import Calibration, validate_calibration
 from .sitedata.study import SiteSection, validate_site
 from .unit_study import UNIT_SECTIONS, UnitGReg, UnitRetrain, UnitSensitivity, UnitsEval, validate_units
 
@@ -179,6 +182,7 @@ class Study:
     loss_curve: Optional[LossCurve] = None
     where: Optional[Where] = None
     storage: Optional[Storage] = None
+    calibration: Optional[Calibration] = None  # calibration data and settings vs BLEU and pruning time
     units_eval: Optional[UnitsEval] = None  # hidden-unit sections: nmtprune.experiments.unit_study
     unit_sensitivity: Optional[UnitSensitivity] = None
     unit_retrain: Optional[UnitRetrain] = None
@@ -186,7 +190,8 @@ class Study:
     site: Optional[SiteSection] = None  # the website's data per score: nmtprune.experiments.sitedata.study
 
 
-SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage") + UNIT_SECTIONS + ("site",)
+SECTIONS = ("prune_eval", "class_breakdown", "retrain", "loss_curve", "where", "storage", "calibration")
+SECTIONS += UNIT_SECTIONS + ("site",)
 
 
 def _fail(where: str, key: str, msg: str):
@@ -360,6 +365,7 @@ def _validate(st: Study, where: str) -> None:
         )
     for key, s in sparsities:
         _check_sparsity(where, key, s)
+    validate_calibration(st, lambda key, msg: _fail(where, key, msg))
     validate_units(st, lambda key, msg: _fail(where, key, msg))
     validate_site(st, lambda key, msg: _fail(where, key, msg))
 

@@ -108,7 +108,7 @@ def _cmd_prune(args) -> int:
     from ..provenance import provenance
     from ..train.checkpoint import load_model, save_checkpoint, write_json_atomic
     from . import get_score, run_score
-    from .scores import absent_row_counts, load_scoring_batches
+    from .scores import absent_row_counts, first_sentences, load_scoring_batches
 
     out = check_new_out(args.out)
     spec = get_score(args.score, kind="weight")
@@ -123,7 +123,7 @@ def _cmd_prune(args) -> int:
     if spec.needs_data:  # built before the clock starts: score_seconds times the scoring alone
         batches = load_scoring_batches(cfg, sv, tv, n_batches, args.score_batch_size, args.seed)
         if args.calib_sentences is not None:  # exactly that many sentences: the last batch is cut
-            batches = _cut(batches, args.calib_sentences)
+            batches = first_sentences(batches, args.calib_sentences)
         scoring = {
             "n_batches": len(batches),
             "batch_size": args.score_batch_size,
@@ -165,24 +165,6 @@ def _cmd_prune(args) -> int:
     _print_stats(stats)
     print(str(out))
     return 0
-
-
-def _cut(batches, n: int) -> list:
-    """The first ``n`` sentences of ``batches`` (a shorter last batch)."""
-    import dataclasses
-
-    out, left = [], n
-    for b in batches:
-        if left <= 0:
-            break
-        if b.src.shape[0] > left:
-            k = left
-            b = dataclasses.replace(
-                b, src=b.src[:k], src_len=b.src_len[:k], tgt_in=b.tgt_in[:k], tgt_out=b.tgt_out[:k], index=b.index[:k]
-            )
-        out.append(b)
-        left -= int(b.src.shape[0])
-    return out
 
 
 def _jsonable(info: dict) -> dict:

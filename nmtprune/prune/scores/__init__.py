@@ -25,7 +25,15 @@ from __future__ import annotations
 
 from ..registry import get_score, run_score, score_names
 from ._autograd import DoubleBackwardError
-from ._data import ABSENT_POLICIES, absent_row_counts, absent_rows, batch_source, load_scoring_batches, scoring_batches
+from ._data import (
+    ABSENT_POLICIES,
+    absent_row_counts,
+    absent_rows,
+    batch_source,
+    first_sentences,
+    load_scoring_batches,
+    scoring_batches,
+)
 from .grasp import grasp_score
 from .magnitude import weight_magnitude
 from .obd import obd_saliency
@@ -46,6 +54,7 @@ __all__ = [
     "grasp_score",
     "taylor_importance",
     "scoring_batches",
+    "first_sentences",
     "load_scoring_batches",
     "batch_source",
     "absent_rows",

@@ -29,6 +29,7 @@ design. Softmax rows of absent tokens still get gradient through the normaliser 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from typing import Callable, Sequence
 
@@ -40,6 +41,7 @@ from ...data.vocab import PAD
 
 __all__ = [
     "scoring_batches",
+    "first_sentences",
     "load_scoring_batches",
     "batch_source",
     "scored_weights",
@@ -72,6 +74,27 @@ def scoring_batches(data: ParallelData, n_batches: int, batch_size: int = 64, se
     if n_batches < 1 or batch_size < 1:
         raise ValueError(f"n_batches and batch_size must be >= 1, got {n_batches}, {batch_size}")
     return [collate(data, idx) for idx in make_batches(data, batch_size, seed=seed, epoch=0)[:n_batches]]
+
+
+def first_sentences(batches: list[Batch], n: int) -> list[Batch]:
+    """The first ``n`` sentences of ``batches`` (the last batch cut short when needed): calibration data of
+    exactly n sentences, each smaller set a prefix of a larger one."""
+    out, left = [], n
+    for b in batches:
+        if left <= 0:
+            break
+        if b.src.shape[0] > left:
+            b = dataclasses.replace(
+                b,
+                src=b.src[:left],
+                src_len=b.src_len[:left],
+                tgt_in=b.tgt_in[:left],
+                tgt_out=b.tgt_out[:left],
+                index=b.index[:left],
+            )
+        out.append(b)
+        left -= int(b.src.shape[0])
+    return out
 
 
 def load_scoring_batches(cfg, src_vocab, tgt_vocab, n_batches: int, batch_size: int = 64, seed: int = 0) -> list[Batch]:
