@@ -17,6 +17,7 @@ from pathlib import Path
 from ..prune.registry import get_schedule, get_score, get_selection
 from ..prune.retrain import matched_init
 from .defaults import KINDS, TRAINED_KINDS  # noqa: F401 - re-exported
+from .calibration_study import expand_calibration
 from .study import Study
 from .sitedata.study import expand_site
 from .unit_study import UNIT_SECTIONS, expand_units
@@ -239,6 +240,8 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                     retraining="dense-continued",
                     eval=test,
                 )
+    if study.calibration:  # calibration sentences, damping, block size (calibration_study)
+        expand_calibration(study, add, test)
     if any(getattr(study, sec) for sec in UNIT_SECTIONS):
         from .context import unit_group_names_of  # reads only the config, not the weights
         from ..config import ConfigError
