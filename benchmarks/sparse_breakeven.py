@@ -81,7 +81,7 @@ def random_mask(shape: tuple[int, int], sparsity: float, gen: torch.Generator) -
 def block_mask(shape: tuple[int, int], sparsity: float, block: int, gen: torch.Generator) -> torch.Tensor:
     """Bool (out, in): whole block x block tiles kept at random, (1 - sparsity) of the tiles.
 
-    The shape must divide into tiles (every decoding matrix of the reference model does).
+    The shape must divide into tiles (callers pad it).
     """
     rows, cols = shape[0] // block, shape[1] // block
     if rows * block != shape[0] or cols * block != shape[1]:
@@ -123,11 +123,25 @@ def race(dense_fn, sparse_fn, repeats: int) -> tuple[float, float]:
     return statistics.median(dense), statistics.median(sparse)
 
 
+def _block(fmt: str) -> int:
+    return int(fmt[3:].split("-")[0]) if fmt.startswith("bsr") else 1
+
+
+def _padded(weight: torch.Tensor, block: int) -> torch.Tensor:
+    """weight (out, in) with zero rows and columns up to multiples of ``block`` (BSR needs whole blocks).
+
+    Zero padding stores no block, so the sparse side does no extra work beyond the longer row pointer;
+    the product is cut back to ``out`` rows.
+    """
+    rows, cols = (-weight.shape[0]) % block, (-weight.shape[1]) % block
+    return torch.nn.functional.pad(weight, (0, cols, 0, rows)) if rows or cols else weight
+
+
 def _sparse(weight: torch.Tensor, mask: torch.Tensor, fmt: str) -> torch.Tensor:
     masked = weight * mask
     if fmt.startswith("csr"):
         return masked.to_sparse_csr()
-    b = int(fmt[3:].split("-")[0])
+    b = _block(fmt)
     return masked.to_sparse_bsr((b, b))
 
 
@@ -135,7 +149,7 @@ def _mask(fmt: str, weight: torch.Tensor, sparsity: float, gen: torch.Generator)
     if fmt == "csr-magnitude":
         return magnitude_mask(weight, sparsity)
     if fmt.endswith("-block"):
-        return block_mask(tuple(weight.shape), sparsity, int(fmt[3:].split("-")[0]), gen)
+        return block_mask(tuple(weight.shape), sparsity, _block(fmt), gen)
     return random_mask(tuple(weight.shape), sparsity, gen)
 
 
@@ -146,16 +160,19 @@ def measure(matrices: dict, rows: list[int], sparsities: list[float], formats: l
     for name, (weight, when) in matrices.items():
         for B in rows:
             x = torch.randn(B, weight.shape[1], generator=gen)
-            xt = x.T.contiguous()  # (in, B): the sparse operand must come first
+            out = weight.shape[0]
             for fmt in formats:
+                wp = _padded(weight, _block(fmt))
+                # (in, B), zero rows for padded columns: the sparse operand comes first
+                xt = torch.nn.functional.pad(x.T, (0, 0, 0, wp.shape[1] - x.shape[1])).contiguous()
                 done, dense_ms, sparse_ms, stored = [], [], [], []
                 for s in sorted(sparsities, reverse=True):
-                    ws = _sparse(weight, _mask(fmt, weight, s, gen), fmt)
-                    d, sp = race(lambda: x @ weight.T, lambda: (ws @ xt).T, repeats)
+                    ws = _sparse(wp, _mask(fmt, wp, s, gen), fmt)
+                    d, sp = race(lambda: x @ weight.T, lambda: (ws @ xt)[:out].T, repeats)
                     done.append(s)
                     dense_ms.append(round(d, 4))
                     sparse_ms.append(round(sp, 4))
-                    stored.append(round(ws.values().numel() / weight.numel(), 4))
+                    stored.append(round(ws.values().numel() / wp.numel(), 4))
                     if sp >= d:
                         break
                 results.append(
