@@ -205,6 +205,30 @@ def machine() -> dict:
     return info
 
 
+def record(benchmark: str, **fields) -> dict:
+    """A result's opening fields: benchmark, date, command, git commit, machine; then ``fields``."""
+    from nmtprune.provenance import git_state
+
+    return {
+        "benchmark": benchmark,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]),
+        "git": dict(zip(("commit", "dirty"), git_state())),
+        "machine": machine(),
+        **fields,
+    }
+
+
+def write(result: dict, out: Path, md: str) -> None:
+    """``result`` as JSON at ``out`` and ``md`` beside it (.md), the markdown also printed."""
+    result["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(md, encoding="utf-8")
+    print(md)
+    print(f"wrote {out} and {out.with_suffix('.md')}", file=sys.stderr)
+
+
 def markdown(result: dict) -> str:
     """The table for BENCHMARKS.md: break-even per matrix x B x format, and sparse/dense time at 99 %."""
     m, st = result["machine"], result["settings"]
@@ -258,7 +282,6 @@ def main(argv=None) -> int:
 
     import warnings
 
-    from nmtprune.provenance import git_state
     from nmtprune.train.checkpoint import load_model
 
     warnings.filterwarnings("ignore", message=".*Sparse (CSR|BSR) tensor support is in beta.*")
@@ -269,36 +292,23 @@ def main(argv=None) -> int:
         matrices = {k: v for k, v in matrices.items() if any(w in k for w in args.only)}
     formats = ["csr"] + [f"bsr{b}" for b in args.blocks] + [f"bsr{b}-block" for b in args.blocks]
     formats += ["csr-magnitude"] if args.magnitude else []
-    info = machine()
-    if info["loadavg_at_start"][0] > 0.5:
-        print(f"WARNING: load average {info['loadavg_at_start']} at start: the machine is not idle", file=sys.stderr)
+    result = record("sparse_breakeven")
+    load = result["machine"]["loadavg_at_start"]
+    if load[0] > 0.5:
+        print(f"WARNING: load average {load} at start: the machine is not idle", file=sys.stderr)
     t0 = time.perf_counter()
-    results = measure(matrices, args.rows, sorted(args.sparsities), formats, args.repeats)
-    result = {
-        "benchmark": "sparse_breakeven",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]),
-        "git": dict(zip(("commit", "dirty"), git_state())),
-        "machine": info,
-        "settings": {
-            "model": str(args.model),
-            "rows": args.rows,
-            "formats": formats,
-            "repeats": args.repeats,
-            "threads": torch.get_num_threads(),
-            "dtype": "float32",
-            "product": "dense x @ W.T vs (W_sparse @ x.T).T",
-        },
-        "seconds": round(time.perf_counter() - t0, 1),
-        "results": results,
-        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+    result["settings"] = {
+        "model": str(args.model),
+        "rows": args.rows,
+        "formats": formats,
+        "repeats": args.repeats,
+        "threads": torch.get_num_threads(),
+        "dtype": "float32",
+        "product": "dense x @ W.T vs (W_sparse @ x.T).T",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    md = markdown(result)
-    args.out.with_suffix(".md").write_text(md, encoding="utf-8")
-    print(md)
-    print(f"wrote {args.out} and {args.out.with_suffix('.md')} ({result['seconds']} s)", file=sys.stderr)
+    result["results"] = measure(matrices, args.rows, sorted(args.sparsities), formats, args.repeats)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    write(result, args.out, markdown(result))
     return 0
 
 
