@@ -197,7 +197,7 @@ def _settle_after_actions(pg) -> None:
 
         def act(*args, _do=getattr(pg, name), **kw):
             out = _do(*args, **kw)
-            pg.wait_for_function("!document.body.dataset.loading", timeout=10_000)
+            pg.wait_for_function("!document.body.dataset.loading", timeout=60_000)
             return out
 
         setattr(pg, name, act)
@@ -205,9 +205,9 @@ def _settle_after_actions(pg) -> None:
 
 def open_site(pg, url, hash_=""):
     pg.goto(url + hash_)
-    pg.wait_for_selector("body[data-ready='1']", timeout=10_000)
+    pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
     # on the same page only the hash changes: the new state's chunks may still be on their way
-    pg.wait_for_function("!document.body.dataset.loading", timeout=10_000)
+    pg.wait_for_function("!document.body.dataset.loading", timeout=60_000)
 
 
 def shot(pg, name, folder: Path = ARTIFACTS):

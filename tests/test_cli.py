@@ -16,7 +16,7 @@ def run(*args, stdin=None):
         text=True,
         input=stdin,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
-        timeout=120,
+        timeout=900,
     )
 
 
@@ -81,7 +81,7 @@ def test_a_closed_output_pipe_ends_quietly():
             stdout=w,
             stderr=subprocess.PIPE,
             text=True,
-            timeout=120,
+            timeout=900,
         )
     finally:
         os.close(w)

@@ -228,7 +228,7 @@ def test_cli_checksum_mismatch_exits_1_with_one_line_error(server, tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]

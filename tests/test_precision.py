@@ -107,7 +107,7 @@ def test_cli_bf16_true_without_avx512_kernels_is_one_line(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,
     )
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "set train.bf16=auto" in r.stderr

@@ -37,7 +37,7 @@ def cli(*args):
         capture_output=True,
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
-        timeout=180,
+        timeout=900,
     )
 
 
@@ -188,7 +188,7 @@ def test_masks_hold_under_torchrun(dense, tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=900,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert r.returncode == 0, r.stderr[-2000:]

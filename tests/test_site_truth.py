@@ -75,7 +75,7 @@ def test_a_view_that_fails_to_draw_is_not_a_failed_load(browser, url, built, tmp
     pg = new_page(browser)
     pg.route("**/data/export.json", lambda r: r.fulfill(status=404, body="not here"))
     pg.goto(url)
-    pg.wait_for_function("document.getElementById('status').dataset.kind === 'load'", timeout=10_000)
+    pg.wait_for_function("document.getElementById('status').dataset.kind === 'load'", timeout=60_000)
     assert pg.locator("#status").inner_text().startswith("Could not load the site's data")
     pg.context.close()
 
