@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from .export import FORMAT, VERSION
+from .schema_training import RESULTS_OF, RETRAINED, RETRAINED_POINT, TRAINING
+from .schema_views import CELLS, HIST, NUM_OR_NULL, PARAM, RATIO, STEP, STR, UNITS
 
 __all__ = ["SCHEMA", "validate", "ExportError"]
 
@@ -21,225 +23,6 @@ class ExportError(ValueError):
     pass
 
 
-_NUM = {"type": "number"}
-_NUM_OR_NULL = {"type": ["number", "null"]}
-_STR = {"type": "string"}
-_INT0 = {"type": "integer", "minimum": 0}
-_STEP = {
-    "type": "object",
-    "required": ["title", "text", "formula", "viz", "threshold"],
-    "properties": {
-        "title": _STR,
-        "text": _STR,
-        "formula": _STR,
-        "readout": _STR,
-        "of": _STR,
-        "training": _STR,
-        "viz": {
-            "enum": [
-                "histogram",
-                "class-histograms",
-                "class-bars",
-                "matrix",
-                "training",
-                "units",
-                "shrink",
-                "unit-histograms",
-                "retrained",
-            ]
-        },
-        "hist": {"enum": ["score", "compared"]},
-        "threshold": {"enum": ["none", "global", "class", "group"]},
-    },
-}
-# log: bins over log10 of the positive values, values <= 0 counted in zeros (a score part, nmtprune.prune.spec.Part)
-_HIST = {
-    "type": "object",
-    "required": ["lo", "hi", "bins", "counts"],
-    "properties": {
-        "lo": _NUM,
-        "hi": _NUM,
-        "bins": {"type": "integer", "minimum": 1},
-        "counts": {"type": "object"},
-        "log": {"type": "boolean"},
-        "zeros": {"type": "object"},
-        "label": _STR,
-        "ranges": {"type": "object"},
-    },
-}  # per-key [lo, hi]: each key on its own bins (unit scores)
-_GROUP_HIST = {
-    "type": "object",
-    "required": ["lo", "hi", "counts"],
-    "properties": {"lo": _NUM, "hi": _NUM, "counts": {"type": "array", "items": _INT0}},
-}
-# a hidden-unit method's layers and model size per level (nmtprune.site.units)
-# (scope, normalize, limit: last level the selection allows; cut: the highest compared score removed)
-_UNITS = {
-    "type": "object",
-    "required": ["scope", "normalize", "limit", "bins", "groups", "params", "dense_params"],
-    "properties": {
-        "scope": {"enum": ["per-layer", "global"]},
-        "normalize": {"enum": ["none", "l2", "mean"]},
-        "limit": {"type": "integer", "minimum": 0, "maximum": 98},
-        "bins": {"type": "integer", "minimum": 1},
-        "pooled": _HIST,
-        "dense_params": {"type": "integer", "minimum": 1},
-        "params": {"type": "array", "items": {"type": "integer", "minimum": 1}},
-        "groups": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["name", "members", "size", "kept", "cut", "hist"],
-                "properties": {
-                    "name": _STR,
-                    "members": {"type": "array", "items": _STR},
-                    "size": {"type": "integer", "minimum": 1},
-                    "kept": {"type": "array", "items": {"type": "integer", "minimum": 1}},
-                    "cut": {"type": "array", "items": _NUM_OR_NULL},
-                    "hist": _GROUP_HIST,
-                },
-            },
-        },
-    },
-}
-# a retraining-frames artifact (nmtprune.site.frames), as the export embeds it
-_TRAINING = {
-    "type": "object",
-    "required": [
-        "id",
-        "kind",
-        "method",
-        "sparsity",
-        "provenance",
-        "model",
-        "recipe",
-        "param",
-        "shape",
-        "rule",
-        "rows",
-        "cols",
-        "row_stride",
-        "col_stride",
-        "blocks",
-        "w0_scale",
-        "w0",
-        "keep",
-        "delta_scale",
-        "frames",
-        "traces",
-        "dense_dev_ppl",
-        "matched_model",
-    ],
-    "properties": {
-        "id": _STR,
-        "kind": {"enum": ["retrain", "from-init", "greg"]},
-        "method": _STR,
-        # kind greg (nmtprune.site.greg_frames): the penalty phase's schedule and what it buys
-        "greg": {
-            "type": "object",
-            "required": [
-                "mode",
-                "fraction",
-                "delta",
-                "every",
-                "ceiling",
-                "stabilize",
-                "removed",
-                "removed_rows",
-                "ppl_after_penalty",
-                "ppl_after_penalty_pruned",
-            ],
-        },
-        "sparsity": {"type": "number", "minimum": 0, "maximum": 1},
-        "provenance": {"type": "object", "required": ["command", "commit", "seed"]},
-        "model": {"type": "object", "required": ["hash"]},
-        "recipe": {"type": "object", "required": ["steps", "every", "optimizer", "lr", "batch_size", "dev_sentences"]},
-        "rows": {"type": "integer", "minimum": 1},
-        "cols": {"type": "integer", "minimum": 1},
-        "w0_scale": _NUM,
-        "delta_scale": _NUM,
-        "w0": _STR,
-        "keep": _STR,
-        "matched_model": {"type": "boolean"},
-        "frames": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["step", "dev_ppl", "train_loss", "delta", "drift", "pruned_nonzero"],
-                "properties": {
-                    "step": _INT0,
-                    "dev_ppl": _NUM,
-                    "train_loss": _NUM_OR_NULL,
-                    "lr": _NUM_OR_NULL,
-                    "delta": _STR,
-                    "drift": {"type": "object"},
-                    "pruned_nonzero": {"const": 0},
-                },
-            },
-        },
-        "traces": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["cell", "row", "col", "values"],
-                "properties": {"cell": _INT0, "values": {"type": "array", "items": _NUM}},
-            },
-        },
-    },
-}
-# a unit method's curve point also carries the shrunk model's size (nmtprune.site.results)
-_RATIO = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-# the study a kind of curve comes from (the unit-eval curves': results.units)
-_RESULTS_OF = {
-    "type": "object",
-    "required": ["study", "matched_model", "points"],
-    "properties": {"matched_model": {"type": "boolean"}, "points": _INT0, "study_path": {"type": ["string", "null"]}},
-}  # the YAML that sweeps it
-# one retrained point: mean and sample std over training seeds, and the seeds' own values (nmtprune.site.retrained)
-_RETRAINED_POINT = {
-    "type": "object",
-    "required": ["sparsity", "bleu", "bleu_std", "n", "bleus"],
-    "properties": {
-        "sparsity": {"type": "number", "minimum": 0, "maximum": 100},
-        "bleu": _NUM_OR_NULL,
-        "bleu_std": _NUM_OR_NULL,
-        "n": _INT0,
-        "ppl": _NUM_OR_NULL,
-        "bleus": {"type": "array", "items": _NUM},
-    },
-}
-_RETRAINED = {
-    "type": "object",
-    "required": ["kind", "label", "schedule", "study", "study_path", "points"],
-    "properties": {
-        "kind": {"enum": ["retrain", "scratch", "unit-retrain"]},
-        "label": _STR,
-        "schedule": _STR,
-        "study_path": {"type": ["string", "null"]},
-        "matched_model": {"type": "boolean"},
-        "points": {"type": "array", "items": _RETRAINED_POINT},
-    },
-}
-_PARAM = {
-    "type": "object",
-    "required": ["name", "shape", "rows", "cols", "row_stride", "col_stride", "rule", "scale", "weights", "blocks"],
-    "properties": {
-        "name": _STR,
-        "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
-        "rows": {"type": "integer", "minimum": 1},
-        "cols": {"type": "integer", "minimum": 1},
-        "row_stride": {"type": "integer", "minimum": 1},
-        "col_stride": {"type": "integer", "minimum": 1},
-        "rule": _STR,
-        "scale": _NUM,
-        "weights": _STR,
-        "blocks": {"type": "array", "items": {"type": "object", "required": ["name", "r0", "r1", "c0", "c1"]}},
-    },
-}
-# a weight score's matrix read-out, per shown cell of every exported matrix {param: b64}: score_at its
-# score (float32, little-endian), class_percentile floor(100·r/N_c) (uint8; r: the weights of its
-# class scoring lower, N_c: the class's size). Hidden-unit scores have neither. (export._cells)
-_CELLS = {"type": "object", "additionalProperties": _STR}
 SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "nmtprune site export",
@@ -280,10 +63,10 @@ SCHEMA: dict = {
                 "type": "object",
                 "required": ["name", "paper", "size", "params"],
                 "properties": {
-                    "name": _STR,
-                    "paper": _STR,
+                    "name": STR,
+                    "paper": STR,
                     "size": {"type": "integer", "minimum": 1},
-                    "params": {"type": "array", "items": _PARAM},
+                    "params": {"type": "array", "items": PARAM},
                 },
             },
         },
@@ -293,11 +76,11 @@ SCHEMA: dict = {
                 "type": "object",
                 "required": ["name", "label", "text", "formula", "histogram", "parts"],
                 "properties": {
-                    "histogram": _HIST,
+                    "histogram": HIST,
                     "parts": {"type": "object"},
-                    "histogram_log": _HIST,
-                    "score_at": _CELLS,
-                    "class_percentile": _CELLS,
+                    "histogram_log": HIST,
+                    "score_at": CELLS,
+                    "class_percentile": CELLS,
                 },
             },
         },  # the walk-through's log-axis histogram, when one reads better
@@ -321,11 +104,11 @@ SCHEMA: dict = {
                     "training",
                 ],
                 "properties": {
-                    "global_threshold": {"type": "array", "items": _NUM_OR_NULL},
-                    "units": _UNITS,
-                    "training": {"type": "array", "items": _STR},
-                    "retrained": {"type": "array", "items": _RETRAINED},
-                    "steps": {"type": "array", "items": _STEP},
+                    "global_threshold": {"type": "array", "items": NUM_OR_NULL},
+                    "units": UNITS,
+                    "training": {"type": "array", "items": STR},
+                    "retrained": {"type": "array", "items": RETRAINED},
+                    "steps": {"type": "array", "items": STEP},
                     "curve": {
                         "type": "array",
                         "items": {
@@ -333,10 +116,10 @@ SCHEMA: dict = {
                             "required": ["sparsity", "bleu", "ppl"],
                             "properties": {
                                 "sparsity": {"type": "number", "minimum": 0, "maximum": 100},
-                                "bleu": _NUM_OR_NULL,
-                                "ppl": _NUM_OR_NULL,
+                                "bleu": NUM_OR_NULL,
+                                "ppl": NUM_OR_NULL,
                                 "n": {"type": "integer", "minimum": 1},
-                                "params_ratio": _RATIO,
+                                "params_ratio": RATIO,
                             },
                         },
                     },
@@ -347,26 +130,26 @@ SCHEMA: dict = {
                             "required": ["level", "hyps"],
                             "properties": {
                                 "level": {"type": "integer", "minimum": 0, "maximum": 99},
-                                "hyps": {"type": "array", "items": _STR},
+                                "hyps": {"type": "array", "items": STR},
                             },
                         },
                     },
                 },
             },
         },
-        "training": {"type": "array", "items": _TRAINING},
+        "training": {"type": "array", "items": TRAINING},
         "results": {
             "type": "object",
             "properties": {
-                "units": _RESULTS_OF,
+                "units": RESULTS_OF,
                 "study_path": {"type": ["string", "null"]},
-                "dense_continued": {"type": "object", "additionalProperties": _RETRAINED_POINT},
+                "dense_continued": {"type": "object", "additionalProperties": RETRAINED_POINT},
             },
         },
         "samples": {
             "type": "object",
             "required": ["sources", "references", "levels"],
-            "properties": {"sources": {"type": "array", "items": _STR}, "references": {"type": "array", "items": _STR}},
+            "properties": {"sources": {"type": "array", "items": STR}, "references": {"type": "array", "items": STR}},
         },
     },
 }
@@ -434,7 +217,7 @@ def validate(export: dict) -> dict:
     scores, sels = {s["name"]: s for s in export["scores"]}, {s["name"] for s in export["selections"]}
     for s in scores.values():
         for part, h in s["parts"].items():
-            _check(h, _HIST, f"score {s['name']}.parts.{part}")
+            _check(h, HIST, f"score {s['name']}.parts.{part}")
         for key, h in (("histogram", s["histogram"]), *s["parts"].items()):
             if any(len(c) != h["bins"] for c in h["counts"].values()):
                 raise ExportError(f"score {s['name']}.{key}: every count list needs one count per bin")
