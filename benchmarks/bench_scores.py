@@ -44,13 +44,8 @@ from nmtprune.data.batching import Batch
 from nmtprune.models import Seq2Seq
 from nmtprune.models.seq2seq import nll_loss
 from nmtprune.prune.scores import absent_row_counts, get_score, load_scoring_batches, score_names
-from nmtprune.prune.scores._autograd import (
-    exact_gn_diagonal,
-    exact_hessian_diagonal,
-    prunable_params,
-    scoring_mode,
-    seq2seq_objective,
-)
+from nmtprune.prune.scores._autograd import prunable_params, scoring_mode, seq2seq_objective
+from nmtprune.prune.scores._hessian import exact_gn_diagonal, exact_hessian_diagonal
 from nmtprune.prune.scores.obd import curvature_diagonal
 from nmtprune.provenance import provenance
 from nmtprune.train.checkpoint import load_model

@@ -7,14 +7,8 @@ from torch.func import functional_call
 
 from nmtprune.models.seq2seq import nll_loss
 from nmtprune.prune import get_score
-from nmtprune.prune.scores._autograd import (
-    exact_gn_diagonal,
-    exact_hessian_diagonal,
-    fisher_diagonal,
-    hutchinson_diagonal,
-    prunable_params,
-    seq2seq_objective,
-)
+from nmtprune.prune.scores._autograd import fisher_diagonal, prunable_params, seq2seq_objective
+from nmtprune.prune.scores._hessian import exact_gn_diagonal, exact_hessian_diagonal, hutchinson_diagonal
 
 from score_helpers import flat, rank_corr, tiny_batches, tiny_model
 

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from nmtprune.prune.scores import DoubleBackwardError
-from nmtprune.prune.scores._autograd import Objective, fisher_diagonal, hutchinson_diagonal
+from nmtprune.prune.scores._autograd import Objective, fisher_diagonal
+from nmtprune.prune.scores._hessian import hutchinson_diagonal
 from nmtprune.prune.scores.grasp import grasp_from_objective
 from nmtprune.prune.scores.obd import obd_from_objective
 from nmtprune.prune.scores.snip import snip_from_objective

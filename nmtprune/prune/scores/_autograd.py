@@ -1,10 +1,10 @@
-"""Autograd machinery shared by the data-driven scores (OBD, SNIP, GraSP, Taylor).
+"""Autograd machinery shared by the data-driven scores (OBD, SNIP, GraSP, Taylor): objective, scoring mode, gradients.
 
 Objective: E = (1/N) Σ_t ℓ_t, the mean token cross-entropy over all N non-padding target tokens of
 the scoring batches (teacher forcing, dropout off). Every quantity below is a sum over batches
 divided by N at the end, so batches of any size and number combine exactly. Results are float32
 tensors shaped like each parameter, whatever the parameter's dtype (squared gradients underflow in
-bf16/fp16).
+bf16/fp16). Second derivatives (Hessian-vector products, exact diagonals) are in :mod:`._hessian`.
 
 Costs, in units of one forward+backward pass over the scoring batches ("a pass"):
 
@@ -12,11 +12,6 @@ Costs, in units of one forward+backward pass over the scoring batches ("a pass")
 * :func:`fisher_diagonal` ``true``: 1 pass per Monte-Carlo sample; ``empirical``: 1 forward+backward
   per micro-batch (one sentence by default): ~10x a pass per batch of 64 on the reference model
   (4.1 vs 0.43 s on 2 idle CPU threads; benchmarks/bench_scores.py --only cost).
-* :func:`hvp` / :func:`hutchinson_diagonal`: a backward with ``create_graph`` plus one double
-  backward per vector / probe: on the reference model (CPU, 2 threads) about 3x a pass for one
-  vector and 5.8x for two probes (2.5 vs 0.43 s; benchmarks/bench_scores.py --only cost).
-* :func:`exact_hessian_diagonal`: one double backward per weight; :func:`exact_gn_diagonal`: one
-  backward per (token, vocabulary entry). Tiny models only; both refuse more than ``max_weights``.
 
 Double backward and fused LSTM kernels: cuDNN's RNN kernel has no double backward, so a score that
 differentiates twice cannot go through it. :func:`scoring_mode` with ``double_backward=True`` runs the
@@ -55,12 +50,11 @@ __all__ = [
     "scoring_mode",
     "require_batches",
     "token_loss",
+    "token_count",
+    "zeros_like_params",
+    "param_grads",
     "mean_gradient",
     "fisher_diagonal",
-    "hvp",
-    "hutchinson_diagonal",
-    "exact_hessian_diagonal",
-    "exact_gn_diagonal",
 ]
 
 Params = Mapping[str, torch.Tensor]  # {param_name: parameter}; the weights being scored
@@ -172,26 +166,6 @@ def scoring_mode(
         model.train(was_training)
 
 
-@contextlib.contextmanager
-def _explain_double_backward() -> Iterator[None]:
-    try:
-        yield
-    except RuntimeError as e:
-        msg = str(e)
-        if (
-            "double backward" in msg.lower()
-            or "backwards is not supported" in msg
-            or "differentiate twice" in msg
-            or ("derivative for" in msg and "not implemented" in msg)
-        ):
-            raise DoubleBackwardError(
-                f"a Hessian-vector product failed because an op has no double backward ({msg.splitlines()[0]}). "
-                "Fused RNN kernels (cuDNN) cannot be differentiated twice: score with nonfused=True "
-                "(cuDNN off), on the CPU, or with a first-order score"
-            ) from e
-        raise
-
-
 def token_loss(obj: Objective, batch, temperature: float = 1.0, targets: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Summed token cross-entropy of one batch (float32), logits divided by ``temperature``.
 
@@ -201,18 +175,20 @@ def token_loss(obj: Objective, batch, temperature: float = 1.0, targets: Optiona
     return F.cross_entropy(logits.float() / temperature, ref if targets is None else targets, reduction="sum")
 
 
-def _count(obj: Objective, batches: Sequence) -> int:
+def token_count(obj: Objective, batches: Sequence) -> int:
+    """N: the non-padding target tokens of all batches (what every sum is divided by)."""
     n = sum(obj.count(b) for b in batches)
     if n == 0:
         raise ValueError("the scoring batches hold no target tokens")
     return n
 
 
-def _zeros(params: Params) -> Vectors:
+def zeros_like_params(params: Params) -> Vectors:
+    """One float32 zero accumulator per parameter, shaped like it."""
     return {k: torch.zeros(p.shape, dtype=torch.float32, device=p.device) for k, p in params.items()}
 
 
-def _grad(
+def param_grads(
     out: torch.Tensor,
     params: Params,
     create_graph: bool = False,
@@ -229,12 +205,12 @@ def _grad(
 
 def mean_gradient(obj: Objective, params: Params, batches: Sequence, temperature: float = 1.0) -> Vectors:
     """∇E over all batches (one pass). Accumulating g before any |·| equals one big batch."""
-    acc = _zeros(params)
+    acc = zeros_like_params(params)
     for b in batches:
         loss = token_loss(obj, b, temperature)
-        for a, g in zip(acc.values(), _grad(loss, params)):
+        for a, g in zip(acc.values(), param_grads(loss, params)):
             a.add_(g.float())
-    n = _count(obj, batches)
+    n = token_count(obj, batches)
     return {k: v / n for k, v in acc.items()}
 
 
@@ -267,7 +243,7 @@ def fisher_diagonal(
         raise ValueError(f"Fisher kind must be 'true' or 'empirical', got {kind!r}")
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
-    acc = _zeros(params)
+    acc = zeros_like_params(params)
     gen = torch.Generator().manual_seed(seed)
     for b in batches:
         if kind == "true":
@@ -276,134 +252,11 @@ def fisher_diagonal(
             for s in range(samples):
                 y = torch.multinomial(probs, 1, generator=gen).squeeze(1).to(logits.device)  # (N_b,)
                 loss = F.cross_entropy(logits.float(), y, reduction="sum")
-                for a, g in zip(acc.values(), _grad(loss, params, retain_graph=s + 1 < samples)):
+                for a, g in zip(acc.values(), param_grads(loss, params, retain_graph=s + 1 < samples)):
                     a.add_(g.float().square())
         else:
             for part in [b] if micro_batch is None else obj.split(b, micro_batch):
-                for a, g in zip(acc.values(), _grad(token_loss(obj, part), params)):
+                for a, g in zip(acc.values(), param_grads(token_loss(obj, part), params)):
                     a.add_(g.float().square())
-    n = _count(obj, batches) * (samples if kind == "true" else 1)
-    return {k: v / n for k, v in acc.items()}
-
-
-def hvp(
-    obj: Objective,
-    params: Params,
-    batches: Sequence,
-    vectors: Sequence[Mapping[str, torch.Tensor]],
-    temperature: float = 1.0,
-    with_gradient: bool = False,
-):
-    """H v for each v in ``vectors`` (H = ∇²E over all batches): one create_graph backward per batch,
-    then one double backward per vector. Needs :func:`scoring_mode` with ``double_backward=True``.
-
-    Returns:
-        [Hv, ...] as {name: float32 tensor}; with ``with_gradient``, (∇E, [Hv, ...]) from the same pass.
-    """
-    outs = [_zeros(params) for _ in vectors]
-    grad = _zeros(params)
-    with _explain_double_backward():
-        for b in batches:
-            g = _grad(token_loss(obj, b, temperature), params, create_graph=True)
-            for a, gi in zip(grad.values(), g):
-                a.add_(gi.detach().float())
-            for j, v in enumerate(vectors):
-                dot = sum((gi * v[k].to(gi.dtype)).sum() for gi, k in zip(g, params))
-                for o, h in zip(outs[j].values(), _grad(dot, params, retain_graph=j + 1 < len(vectors))):
-                    o.add_(h.float())
-    n = _count(obj, batches)
-    outs = [{k: v / n for k, v in o.items()} for o in outs]
-    return ({k: v / n for k, v in grad.items()}, outs) if with_gradient else outs
-
-
-def hutchinson_diagonal(
-    obj: Objective, params: Params, batches: Sequence, probes: int = 1, seed: int = 0, probe_batch: int = 1
-) -> Vectors:
-    """diag(H) ≈ z ⊙ (H_b z) with Rademacher z, ``probes`` fresh z per batch, summed over batches / N.
-
-    Each batch gets its own probes, so the sum is an unbiased estimate of diag ∇²E with
-    len(batches) x probes probes in all; the error of one probe on weight k has variance
-    Σ_{j≠k} h_kj² (tests check both the mean and this spread). Not guaranteed non-negative.
-
-    Args:
-        probe_batch: probes per double backward; > 1 runs them as one vmapped backward
-            (``is_grads_batched``), which amortises the decoder loop's per-op overhead at the cost of
-            probe_batch gradient-sized buffers. The probes drawn (probe-major, parameters in order,
-            from a CPU generator seeded with ``seed``) do not depend on it.
-    """
-    if probes < 1 or probe_batch < 1:
-        raise ValueError(f"probes and probe_batch must be >= 1, got {probes}, {probe_batch}")
-    gen = torch.Generator().manual_seed(seed)  # CPU generator: same probes on every device
-    acc = _zeros(params)
-    with _explain_double_backward():
-        for b in batches:
-            g = _grad(token_loss(obj, b), params, create_graph=True)
-            live = [i for i, gi in enumerate(g) if gi.requires_grad]  # others have zero curvature
-            for start in range(0, probes, probe_batch):
-                k = min(probe_batch, probes - start)
-                draws = [[torch.randint(0, 2, p.shape, generator=gen) for p in params.values()] for _ in range(k)]
-                z = [
-                    (torch.stack([d[i] for d in draws]) * 2 - 1).to(p.device, torch.float32)
-                    for i, p in enumerate(params.values())
-                ]  # per param (k, *shape)
-                hz = torch.autograd.grad(
-                    [g[i] for i in live],
-                    [list(params.values())[i] for i in live],
-                    grad_outputs=[z[i].to(g[i].dtype) if k > 1 else z[i][0].to(g[i].dtype) for i in live],
-                    retain_graph=start + k < probes,
-                    allow_unused=True,
-                    is_grads_batched=k > 1,
-                )
-                accs = list(acc.values())
-                for i, h in zip(live, hz):
-                    if h is not None:
-                        accs[i].add_((z[i] * h.float().reshape(z[i].shape)).sum(0))
-    n = _count(obj, batches) * probes
-    return {k: v / n for k, v in acc.items()}
-
-
-def _check_tiny(params: Params, max_weights: int, what: str) -> None:
-    n = sum(p.numel() for p in params.values())
-    if n > max_weights:
-        raise ValueError(
-            f"the exact {what} costs one backward pass per weight; this model has {n:,} weights "
-            f"(max_weights={max_weights:,}): use it on tiny models only"
-        )
-
-
-def exact_hessian_diagonal(obj: Objective, params: Params, batches: Sequence, max_weights: int = 20_000) -> Vectors:
-    """∂²E/∂w_k² exactly, one double backward per weight (tiny models: tests, rank correlations)."""
-    _check_tiny(params, max_weights, "Hessian diagonal")
-    acc = _zeros(params)
-    with _explain_double_backward():
-        for b in batches:
-            g = _grad(token_loss(obj, b), params, create_graph=True)
-            for (k, p), gk in zip(params.items(), g):
-                if not gk.requires_grad:
-                    continue  # the gradient does not depend on the weights: zero curvature
-                flat, out = gk.reshape(-1), acc[k].view(-1)
-                for i in range(flat.numel()):
-                    (h,) = torch.autograd.grad(flat[i], p, retain_graph=True, allow_unused=True)
-                    if h is not None:
-                        out[i] += float(h.reshape(-1)[i])
-    n = _count(obj, batches)
-    return {k: v / n for k, v in acc.items()}
-
-
-def exact_gn_diagonal(obj: Objective, params: Params, batches: Sequence, max_weights: int = 20_000) -> Vectors:
-    """Exact Gauss-Newton (= true Fisher) diagonal: (1/N) Σ_t Σ_v p_t(v) (∇ log p_t(v))².
-
-    One backward per (token, vocabulary entry): tiny models and vocabularies only.
-    """
-    _check_tiny(params, max_weights, "Gauss-Newton diagonal")
-    acc = _zeros(params)
-    for b in batches:
-        logits, _ = obj.logits(b)
-        logp = torch.log_softmax(logits.float(), dim=-1)  # (N_b, V)
-        p = logp.detach().exp()
-        for t in range(logp.shape[0]):
-            for v in range(logp.shape[1]):
-                for a, g in zip(acc.values(), _grad(logp[t, v], params, retain_graph=True)):
-                    a.add_(p[t, v] * g.float().square())
-    n = _count(obj, batches)
+    n = token_count(obj, batches) * (samples if kind == "true" else 1)
     return {k: v / n for k, v in acc.items()}

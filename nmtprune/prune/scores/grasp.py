@@ -36,7 +36,6 @@ from ..spec import Paper, ScoreSpec
 from ._autograd import (
     Objective,
     Params,
-    hvp,
     mean_gradient,
     prunable_params,
     require_batches,
@@ -44,6 +43,7 @@ from ._autograd import (
     seq2seq_objective,
     weights,
 )
+from ._hessian import hvp
 from ._data import check_options, fill_absent_rows, variance_scaling_copy
 
 __all__ = ["grasp_score", "grasp_from_objective", "SPECS"]

@@ -48,16 +48,14 @@ from ..spec import Paper, Part, ScoreSpec, Step
 from ._autograd import (
     Objective,
     Params,
-    exact_gn_diagonal,
-    exact_hessian_diagonal,
     fisher_diagonal,
-    hutchinson_diagonal,
     prunable_params,
     require_batches,
     scoring_mode,
     seq2seq_objective,
     weights,
 )
+from ._hessian import exact_gn_diagonal, exact_hessian_diagonal, hutchinson_diagonal
 from ._data import check_options, fill_absent_rows, scored_weights
 
 __all__ = ["obd_saliency", "obd_from_objective", "curvature_diagonal", "ESTIMATORS", "SECOND_ORDER", "SPECS"]

@@ -31,7 +31,6 @@ from ..spec import Paper, ScoreSpec
 from ._autograd import (
     Objective,
     Params,
-    hvp,
     mean_gradient,
     prunable_params,
     require_batches,
@@ -39,6 +38,7 @@ from ._autograd import (
     seq2seq_objective,
     weights,
 )
+from ._hessian import hvp
 from ._data import check_options, fill_absent_rows
 
 __all__ = ["taylor_importance", "taylor_from_objective", "SPECS"]
