@@ -175,12 +175,21 @@ class _StepClock:
         return out
 
 
+def _first(data, n: int):
+    """The first ``n`` sentences of a ParallelData."""
+    from nmtprune.data.batching import ParallelData
+
+    fields = ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")
+    return ParallelData(*(getattr(data, f)[:n] for f in fields))
+
+
 def time_decoding(model, data, tgt_vocab, beam: int, repeats: int) -> dict:
     """Per-step seconds of decoding ``data`` one sentence at a time: inside decode_step and end to end."""
     from nmtprune.metrics.evaluate import translate_data
 
     clock = model.decode_step = _StepClock(model.decode_step)
-    translate_data(model, data, tgt_vocab, beam=beam, batch_size=1)  # warm-up, untimed
+    warm = _first(data, 2)
+    translate_data(model, warm, tgt_vocab, beam=beam, batch_size=1)  # warm-up (allocator, kernels), untimed
     passes = []
     for _ in range(repeats):
         clock.calls, clock.seconds, clock.src = 0, 0.0, 0
@@ -275,7 +284,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path, nargs="?", default=REPO / "models" / "multi30k-en-de")
     ap.add_argument("--split", default="test_2016_flickr")
-    ap.add_argument("--sentences", type=int, default=100, help="first N sentences decoded")
+    ap.add_argument("--sentences", type=int, default=40, help="first N sentences decoded")
     ap.add_argument("--beams", type=int, nargs="+", default=[5, 1], help="beam sizes (1 = greedy); rows = beam")
     ap.add_argument("--repeats", type=int, default=3, help="decoding passes per variant and beam; median")
     ap.add_argument("--threads", type=int, default=1, help="threads of the decoding and of its limits")
@@ -289,7 +298,7 @@ def main(argv=None) -> int:
 
     from sparse_breakeven import record, write
 
-    from nmtprune.data.batching import ParallelData, load_split
+    from nmtprune.data.batching import load_split
     from nmtprune.prune.units import get_unit_score, select_units, shrink
     from nmtprune.train.checkpoint import load_model
 
@@ -307,8 +316,7 @@ def main(argv=None) -> int:
     d = cfg.data
     data = load_split(d.corpus, args.split, d.src_lang, d.tgt_lang, d.lowercase, src_vocab, tgt_vocab)
     n = min(args.sentences, len(data))
-    fields = ("src", "tgt", "src_tokens", "tgt_tokens", "raw_src", "raw_tgt")
-    data = ParallelData(*(getattr(data, f)[:n] for f in fields))
+    data = _first(data, n)
     result = record("roofline")
     load = result["machine"]["loadavg_at_start"]
     if load[0] > 0.5:
