@@ -131,8 +131,29 @@ def _check_decoding(args) -> None:
 
     if args.beam < 1:
         raise ConfigError(f"--beam must be >= 1 (1 = greedy search), got {args.beam}")
+    if getattr(args, "max_sentences", 0) < 0:
+        raise ConfigError(f"--max-sentences must be >= 0 (0 = all), got {args.max_sentences}")
     if args.threads < 0:
         raise ConfigError(f"--threads must be >= 0 (0 = torch's default), got {args.threads}")
+
+
+def _load_for_decoding(args):
+    """(model, cfg, src_vocab, tgt_vocab) to decode with: onnxruntime for an export-onnx directory, int8 if asked."""
+    from .deploy import META_FILE, load_onnx
+    from .train.checkpoint import load_model
+
+    if (Path(args.model) / META_FILE).is_file():
+        if args.int8:
+            from .config import ConfigError
+
+            raise ConfigError(f"{args.model}: an export-onnx directory has its precision (export-onnx --int8)")
+        return load_onnx(args.model, threads=args.threads)
+    model, *rest = load_model(args.model)
+    if args.int8:
+        from .decode.int8 import int8_model
+
+        model = int8_model(model)
+    return (model, *rest)
 
 
 def _cmd_translate(args) -> int:
@@ -140,10 +161,9 @@ def _cmd_translate(args) -> int:
     from .data.batching import ParallelData
     from .data.tokenize import Tokenizer
     from .metrics.evaluate import translate_data
-    from .train.checkpoint import load_model
 
     _check_decoding(args)
-    model, cfg, src_vocab, tgt_vocab = load_model(args.model)
+    model, cfg, src_vocab, tgt_vocab = _load_for_decoding(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     lines = _read_input(args)
@@ -171,19 +191,20 @@ def _cmd_translate(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     import torch
-    from .data.batching import load_split
+    from .data.batching import ParallelData, load_split
     from .metrics.evaluate import evaluate_data
     from .errors import writing
-    from .train.checkpoint import load_model
 
     _check_decoding(args)
-    model, cfg, src_vocab, tgt_vocab = load_model(args.model)
+    model, cfg, src_vocab, tgt_vocab = _load_for_decoding(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     corpus = args.corpus or cfg.data.corpus
     data = load_split(
         corpus, args.split, cfg.data.src_lang, cfg.data.tgt_lang, cfg.data.lowercase, src_vocab, tgt_vocab
     )
+    if args.max_sentences:
+        data = ParallelData(*(v[: args.max_sentences] for v in vars(data).values()))
     metrics, hyps = evaluate_data(model, data, tgt_vocab, cfg.data.tgt_lang, beam=args.beam, alpha=args.alpha)
     metrics = {"corpus": corpus, "split": args.split, **metrics}
     if args.hyps:
@@ -310,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .prune.units.cli import add_cli as add_units_cli
 
     add_units_cli(sub)
+    from .deploy import add_cli as add_deploy_cli
+
+    add_deploy_cli(sub)
 
     c = sub.add_parser("compress", help="store a (pruned) model small: mask + quantised values + positions, zstd-coded")
     c.add_argument("pruned", help="a model directory (from prune, retrain, or any checkpoint)")
@@ -332,10 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("evaluate", _cmd_evaluate, "BLEU, perplexity and speed on a corpus split"),
     ):
         s = sub.add_parser(name, help=helptext)
-        s.add_argument("model", help="checkpoint directory")
+        s.add_argument("model", help="checkpoint directory (also compressed, or from export-onnx)")
         s.add_argument("--beam", type=int, default=5)
         s.add_argument("--alpha", type=float, default=1.0, help="length normalisation exponent")
         s.add_argument("--threads", type=int, default=0)
+        s.add_argument("--int8", action="store_true", help="int8 weight products on the CPU (decode/int8.py)")
         s.set_defaults(func=func)
         if name == "translate":
             s.add_argument("--input", help="file to translate (default: standard input)")
@@ -345,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--split", required=True)
             s.add_argument("--json", action="store_true")
             s.add_argument("--hyps", help="write tokenised hypotheses here")
+            s.add_argument("--max-sentences", type=int, default=0, help="only the split's first N sentences")
 
     i = sub.add_parser("info", help="weight classes of a model: shapes and sizes")
     i.add_argument("model")
