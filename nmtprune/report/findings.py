@@ -15,6 +15,7 @@ from ..prune.registry import get_score
 from .checks import MET, NOT_MET, NOT_RUN, TIE, run_checks
 from .paper import DENSE_BLEU as PAPER_DENSE, FIG3, FIG6
 from .collect import Collected, mean_bleu, retrain_runs
+from .methods_calibration import calibration_findings
 from .scratch_matched import with_n
 from .sections import f
 
@@ -147,6 +148,7 @@ def _methods(c: Collected, text: str) -> list[str]:
                 )
                 + _link("retraining", _heading(text, "Pruned vs pruned + retrained"))
             )
+    out += calibration_findings(c, _link("cost", _heading(text, "Cost of the one-shot methods")))
     return out
 
 

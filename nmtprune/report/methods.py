@@ -17,6 +17,7 @@ from typing import Optional
 from ..prune.registry import get_schedule, get_selection
 from .at_init import epochs_trained, init_vs_trained, snip_batches_section
 from .collect import Collected, mean_bleu, mean_std, retrain_runs
+from .methods_calibration import calibration_section
 from .methods_cost import _cost_section
 from .methods_scores import _data_driven, _scores, _spec
 from .methods_targets import _target
@@ -250,6 +251,7 @@ def render_methods(c: Collected, figs: Path, bench: Path = Path("benchmarks/resu
     parts = head + [_target(c, bench), _curves_section(c, figs), _retrain_section(c)]
     parts += [_breakdown_section(c)] if st.class_breakdown else []
     parts += [_where_section(c)] if st.where else []
+    parts += [calibration_section(c, figs)] if st.calibration else []
     if any(s.startswith("snip-init") for s in scores):
         parts.append(snip_batches_section(c.results_dir.parent / "ablations" / "snip_batches.json", c))
     parts += [_cost_section(bench)] if _data_driven(scores) else []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .budget import budget_note, budget_pairs, recipe_changes, runs_bleu
 from .collect import Collected, mean_bleu, retrain_runs
+from .methods_calibration import calibration_target_row
 from .methods_scores import _scores
 from .sections import f, table
 
@@ -48,6 +49,8 @@ def _target(c: Collected, bench: Path) -> str:
     rows = (
         [[claim, status, evidence]] + _longer_target_rows(c) + ([_obd_cost_row(bench)] if "obd" in _scores(c) else [])
     )
+    cost = calibration_target_row(c)
+    rows += [cost] if cost else []
     longer = budget_note(c, [TARGET_SPARSITY])
     return "\n".join(
         ["## Targets", "", table(["claim", "ours", "evidence"], rows), ""] + ([longer, ""] if longer else [])
