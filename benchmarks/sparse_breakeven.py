@@ -23,11 +23,13 @@ greedy and beam 5). Masks:
 
 Timing: one thread by default; after a warm-up call, dense and sparse calls alternate ``--repeats``
 times and each side keeps its median (alternating keeps a slow spell of the shared machine from
-falling on one side only). Break-even: the lowest sparsity from which the sparse format's median is
+falling on one side only); the table shows the lowest and highest dense median of each row, the
+spread between races of the same product. Break-even: the lowest sparsity from which the sparse format's median is
 below the dense one's at that sparsity and every higher one; "never" if that does not hold at the
 highest. Sparsities are raced from the highest down and a cell stops at the first loss, since lower
 sparsities cannot change its break-even (and sparse products of dense-ish matrices are the slow
-ones). Writes ``--out`` (JSON, every median) and a markdown snippet beside it.
+ones). Writes ``--out`` (JSON, every median) and a markdown snippet beside it; ``--report JSON``
+rewrites a result's markdown without timing anything.
 """
 
 from __future__ import annotations
@@ -243,10 +245,11 @@ def markdown(result: dict) -> str:
     lines = [
         head,
         "Each cell: break-even sparsity (sparse/dense time at 99 %; below 1: sparse faster).\n",
-        "| matrix (shape, applied) | B | " + " | ".join(formats) + " |",
-        "| --- | --- |" + " --- |" * len(formats),
+        "| matrix (shape, applied) | B | dense ms (lowest–highest median of the row) | " + " | ".join(formats) + " |",
+        "| --- | --- | --- |" + " --- |" * len(formats),
     ]
     cells: dict[tuple[str, int], dict[str, str]] = {}
+    dense: dict[tuple[str, int], list[float]] = {}
     stored: dict[str, list[float]] = {}
     for r in result["results"]:
         at = {s: i for i, s in enumerate(r["sparsities"])}
@@ -256,8 +259,10 @@ def markdown(result: dict) -> str:
             stored.setdefault(r["format"], []).append(r["stored_fraction"][at[0.99]])
         key = (f"{r['matrix']} ({'x'.join(map(str, r['shape']))}, {r['applied']})", r["rows"])
         cells.setdefault(key, {})[r["format"]] = be
-    for (name, rows), row in cells.items():
-        lines.append(f"| {name} | {rows} | " + " | ".join(row.get(f, "–") for f in formats) + " |")
+        dense.setdefault(key, []).extend(r["dense_ms"])
+    for key, row in cells.items():
+        spread = f"{min(dense[key]):.3g}–{max(dense[key]):.3g}"
+        lines.append(f"| {key[0]} | {key[1]} | {spread} | " + " | ".join(row.get(f, "–") for f in formats) + " |")
     if stored:
         lines.append(
             "\nValues stored at 99 % sparsity, as a fraction of the dense matrix (highest over the matrices): "
@@ -278,7 +283,13 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", nargs="+", help="matrices whose name contains one of these words")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--report", type=Path, help="only rewrite the markdown of this result JSON (no timing)")
     args = ap.parse_args(argv)
+    if args.report:
+        md = markdown(json.loads(args.report.read_text(encoding="utf-8")))
+        args.report.with_suffix(".md").write_text(md, encoding="utf-8")
+        print(md)
+        return 0
 
     import warnings
 
