@@ -29,7 +29,8 @@ below the dense one's at that sparsity and every higher one; "never" if that doe
 highest. Sparsities are raced from the highest down and a cell stops at the first loss, since lower
 sparsities cannot change its break-even (and sparse products of dense-ish matrices are the slow
 ones). Writes ``--out`` (JSON, every median) and a markdown snippet beside it; ``--report JSON``
-rewrites a result's markdown without timing anything.
+writes the markdown of one or more results (runs of the same grid side by side) to ``--out``'s .md
+without timing anything.
 """
 
 from __future__ import annotations
@@ -231,38 +232,52 @@ def write(result: dict, out: Path, md: str) -> None:
     print(f"wrote {out} and {out.with_suffix('.md')}", file=sys.stderr)
 
 
-def markdown(result: dict) -> str:
-    """The table for BENCHMARKS.md: break-even per matrix x B x format, and sparse/dense time at 99 %."""
-    m, st = result["machine"], result["settings"]
-    head = (
-        f"Machine: {m['cpuinfo_model']}, {m['cpus']} CPUs, capability `{m['capability']}`; torch {m['torch']}; "
-        f"{st['threads']} thread(s); commit `{(result['git']['commit'] or '?')[:10]}`"
-        f"{' (+uncommitted)' if result['git']['dirty'] else ''}; {result['date']}; load average at start "
-        f"{m['loadavg_at_start'][0]}. Median of {st['repeats']} alternating dense/sparse calls per cell.\n\n"
-        f"Command: `{result['command']}`\n"
-    )
-    formats = result["settings"]["formats"]
-    lines = [
-        head,
-        "Each cell: break-even sparsity (sparse/dense time at 99 %; below 1: sparse faster).\n",
+def _cell(r: dict) -> tuple[str, str]:
+    """(break-even, sparse/dense time at 99 %) of one race series, as the table prints them."""
+    be = "never" if r["break_even"] is None else f"{round(100 * r['break_even'])}"
+    at = r["sparsities"].index(0.99) if 0.99 in r["sparsities"] else None
+    return be, "–" if at is None else f"{r['sparse_ms'][at] / r['dense_ms'][at]:.2f}"
+
+
+def markdown(results: list[dict]) -> str:
+    """The table for BENCHMARKS.md: break-even per matrix x B x format, and sparse/dense time at 99 %.
+
+    With several runs of the same grid each cell lists every run's figure, separated by " / ".
+    """
+    lines = []
+    for result in results:
+        m, st = result["machine"], result["settings"]
+        lines += [
+            f"Machine: {m['cpuinfo_model']}, {m['cpus']} CPUs, capability `{m['capability']}`; torch {m['torch']}; "
+            f"{st['threads']} thread(s); commit `{(result['git']['commit'] or '?')[:10]}`"
+            f"{' (+uncommitted)' if result['git']['dirty'] else ''}; {result['date']}; load average at start "
+            f"{m['loadavg_at_start'][0]}. Median of {st['repeats']} alternating dense/sparse calls per cell.\n",
+            f"Command: `{result['command']}`\n",
+        ]
+    formats = results[0]["settings"]["formats"]
+    lines += [
+        'Each cell: break-even sparsity in % (sparse/dense time at 99 %; below 1: sparse faster); "never": '
+        "not faster at 99 %." + (" Runs in the order above, separated by /." if len(results) > 1 else "") + "\n",
         "| matrix (shape, applied) | B | dense ms (lowest–highest median of the row) | " + " | ".join(formats) + " |",
         "| --- | --- | --- |" + " --- |" * len(formats),
     ]
-    cells: dict[tuple[str, int], dict[str, str]] = {}
+    cells: dict[tuple[str, int], dict[str, list[tuple[str, str]]]] = {}
     dense: dict[tuple[str, int], list[float]] = {}
     stored: dict[str, list[float]] = {}
-    for r in result["results"]:
-        at = {s: i for i, s in enumerate(r["sparsities"])}
-        be = "never up to 99 %" if r["break_even"] is None else f"{round(100 * r['break_even'])} %"
-        if 0.99 in at:
-            be += f" ({r['sparse_ms'][at[0.99]] / r['dense_ms'][at[0.99]]:.2f})"
-            stored.setdefault(r["format"], []).append(r["stored_fraction"][at[0.99]])
-        key = (f"{r['matrix']} ({'x'.join(map(str, r['shape']))}, {r['applied']})", r["rows"])
-        cells.setdefault(key, {})[r["format"]] = be
-        dense.setdefault(key, []).extend(r["dense_ms"])
+    for result in results:
+        for r in result["results"]:
+            key = (f"{r['matrix']} ({'x'.join(map(str, r['shape']))}, {r['applied']})", r["rows"])
+            cells.setdefault(key, {}).setdefault(r["format"], []).append(_cell(r))
+            dense.setdefault(key, []).extend(r["dense_ms"])
+            if 0.99 in r["sparsities"]:
+                stored.setdefault(r["format"], []).append(r["stored_fraction"][r["sparsities"].index(0.99)])
     for key, row in cells.items():
         spread = f"{min(dense[key]):.3g}–{max(dense[key]):.3g}"
-        lines.append(f"| {key[0]} | {key[1]} | {spread} | " + " | ".join(row.get(f, "–") for f in formats) + " |")
+        text = [
+            " / ".join(b for b, _ in row[f]) + " (" + " / ".join(t for _, t in row[f]) + ")" if f in row else "–"
+            for f in formats
+        ]
+        lines.append(f"| {key[0]} | {key[1]} | {spread} | " + " | ".join(text) + " |")
     if stored:
         lines.append(
             "\nValues stored at 99 % sparsity, as a fraction of the dense matrix (highest over the matrices): "
@@ -283,11 +298,13 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", nargs="+", help="matrices whose name contains one of these words")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--report", type=Path, help="only rewrite the markdown of this result JSON (no timing)")
+    ap.add_argument(
+        "--report", type=Path, nargs="+", help="only write the markdown of these result JSONs, one table (no timing)"
+    )
     args = ap.parse_args(argv)
     if args.report:
-        md = markdown(json.loads(args.report.read_text(encoding="utf-8")))
-        args.report.with_suffix(".md").write_text(md, encoding="utf-8")
+        md = markdown([json.loads(p.read_text(encoding="utf-8")) for p in args.report])
+        args.out.with_suffix(".md").write_text(md, encoding="utf-8")
         print(md)
         return 0
 
@@ -319,7 +336,7 @@ def main(argv=None) -> int:
     }
     result["results"] = measure(matrices, args.rows, sorted(args.sparsities), formats, args.repeats)
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    write(result, args.out, markdown(result))
+    write(result, args.out, markdown([result]))
     return 0
 
 
