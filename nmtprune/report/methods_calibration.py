@@ -124,9 +124,13 @@ def _fig(c: Collected, figs: Path, benches) -> Optional[str]:
         b.plot(xs, t, marker="o", ms=3, color=f"C{i % 10}", label=label)
     if in_epochs:
         b.axhline(TARGET_EPOCHS, color="tab:red", ls="--", lw=1, label="target: 1 epoch")
+    ticks = sorted({n for pts in lines.values() for n, _ in pts})
     for ax in (a, b):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [str(n) for n in ticks])
+        ax.minorticks_off()
         ax.set_xlabel("calibration sentences")
+    b.set_ylim(bottom=0)
     a.set_ylabel("test BLEU (tok-lc)")
     b.set_ylabel("pruning time (training epochs)" if in_epochs else "pruning time (s)")
     a.legend(fontsize=7)
