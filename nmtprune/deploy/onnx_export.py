@@ -203,7 +203,7 @@ def quantise_graphs(src: Path, out: Path) -> None:
         for name in (ENCODER_FILE, STEP_FILE):
             # reduce_range: 7-bit weights. Without VNNI (AVX2), the int8 kernels add pairs of u8 x s8
             # products in 16 bits, which saturate with 8-bit weights; on the shipped model 8-bit weights
-            # changed several times as many greedy translations (against fp32) as 7-bit ones.
+            # changed more than twice as many greedy translations (against fp32) as 7-bit ones.
             quantize_dynamic(
                 src / name,
                 out / name,
