@@ -31,10 +31,15 @@ from torch import nn
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 from torch.ao.quantization import per_channel_dynamic_qconfig
 
+from ..errors import UserError
 from ..models.seq2seq import DecoderState, Encoded, Seq2Seq
 from .explicit_step import ExplicitStep, lstm_update, stacked_gate_weights, teacher_forced
 
-__all__ = ["Int8Seq2Seq", "int8_model", "int8_linear", "quantised_linears"]
+__all__ = ["Int8Error", "Int8Seq2Seq", "int8_model", "int8_linear", "quantised_linears"]
+
+
+class Int8Error(RuntimeError, UserError):
+    """This PyTorch build cannot run int8 products."""
 
 
 def int8_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> DynamicLinear:
@@ -121,7 +126,9 @@ def quantised_linears(model: nn.Module) -> list[DynamicLinear]:
 def int8_model(model: Seq2Seq) -> Int8Seq2Seq:
     """The int8 decoder of a trained fp32 model (any device: the result lives on the CPU), in eval mode."""
     if torch.backends.quantized.engine == "none":
-        raise RuntimeError("int8 decoding needs PyTorch's quantised CPU kernels (fbgemm/x86 or qnnpack)")
+        raise Int8Error(
+            "int8 decoding needs PyTorch's quantised CPU kernels (x86/fbgemm or qnnpack); this torch has none"
+        )
     if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in model.parameters()):
         model = copy.deepcopy(model).cpu().float()  # the caller's model stays where it is
     return Int8Seq2Seq(model).eval()
