@@ -138,6 +138,7 @@ def test_the_report_section_shows_measured_cells_in_epochs_and_the_rest_as_not_r
         ("sparsegpt", 3, 0.01, 128): (20.0, 5.0),
         ("sparsegpt", 8, 0.01, 128): (25.0, 10.0),
         ("sparsegpt", 8, 0.001, 128): (24.0, 10.0),
+        ("sparsegpt", 8, 0.01, 0): (15.0, 20.0),
         ("wanda", 3, None, None): (1.0, 1.0),
         ("wanda", 8, None, None): (2.0, 2.0),
     }
@@ -159,7 +160,7 @@ def test_the_report_section_shows_measured_cells_in_epochs_and_the_rest_as_not_r
     rows = [line for line in text.splitlines() if line.startswith("| SparseGPT") or line.startswith("| Wanda")]
     assert len(rows) == 7
     assert "| SparseGPT | 50 % | 8 | 0.01 | 128 | 25.00 | 25.00 | 10.0 | 0.200 |" in text  # 10 s / 50 s
-    assert "| SparseGPT | 50 % | 8 | 0.01 | full | not run | – | – | – | – |" in text
+    assert "| SparseGPT | 50 % | 8 | 0.01 | 4 | not run | – | – | – | – |" in text
     assert "| Wanda | 50 % | 3 | – | – | 1.00 | 49.00 | 1.0 | 0.020 |" in text
     assert "50,000 target tokens at 1000 tok/s" in text
     assert (tmp_path / "figs" / "fig_methods_calibration.png").is_file()
@@ -173,6 +174,6 @@ def test_the_report_section_shows_measured_cells_in_epochs_and_the_rest_as_not_r
     found = calibration_findings(c, "", _bench(tmp_path))
     assert "SparseGPT without retraining, test BLEU by calibration sentences" in found[0] and "25.00 (8)" in found[0]
     assert any("damping at 50 %" in b and "24.00 (0.001), 25.00 (0.01)" in b for b in found)
-    assert not any("block size" in b for b in found)  # one measured block size: nothing to compare
+    assert any("block size at 50 %" in b and "25.00 (128), 15.00 (full)" in b for b in found)  # whole matrix last
     report = write_report(path, tmp_path / "results", tmp_path / "reports").read_text(encoding="utf-8")
     assert "## Cost of the one-shot methods" in report and "test BLEU by calibration sentences" in report

@@ -286,7 +286,11 @@ def calibration_findings(c: Collected, link: str, bench_dir: Path = BENCH_DIR) -
                 )
             ]
             if len(pts) >= 2:
-                shown = ", ".join(f"{b:.2f} ({'full' if v == 0 else f'{v:g}'})" for v, b in sorted(pts))
+                full = key == "block_size"  # block size 0: the whole matrix, listed last
+                shown = ", ".join(
+                    f"{b:.2f} ({'full' if full and v == 0 else f'{v:g}'})"
+                    for v, b in sorted(pts, key=lambda x: (full and x[0] == 0, x[0]))
+                )
                 out.append(
                     f"SparseGPT's {what} at {100 * s:g} % ({_base(c, 'sparsegpt')} sentences; one run per cell): "
                     f"test BLEU {shown}" + link
