@@ -5,8 +5,8 @@ once per target word (:mod:`.onnx_runner`); the search itself (greedy or beam) s
 
 ``encoder.onnx``: ``src`` (B, S) int64 ids, PAD-padded, ``src_len`` (B,) int64 ->
 ``memory`` (B, S, H_enc), ``keys`` (B, S, H), ``mask_bias`` (B, S, 1), ``h0`` .. ``h{L-1}`` and
-``c0`` .. ``c{L-1}`` (B, n_k): the decoder's initial state. It is :meth:`Seq2Seq.encode` traced; the
-packed LSTM becomes ONNX LSTM nodes that take the sentence lengths.
+``c0`` .. ``c{L-1}`` (B, n_k): the decoder's initial state. It computes :meth:`Seq2Seq.encode` with
+one packed ``nn.LSTM`` per layer, which becomes an ONNX LSTM node that takes the sentence lengths.
 
 ``decoder_step.onnx``: ``y`` (B,) int64, ``feed`` (B, A), ``keys``, ``memory``, ``mask_bias``,
 ``h*``, ``c*`` -> ``logp`` (B, V) log-probabilities, ``feed_out`` (B, A) and ``h*_out``, ``c*_out``.
@@ -230,6 +230,9 @@ def export_onnx(model: Seq2Seq, model_dir: str | Path, out: str | Path, int8: bo
     model_dir, out = Path(model_dir), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's folder is private; the export is an ordinary folder
     try:
         if int8:
             fp32 = tmp / "fp32"
