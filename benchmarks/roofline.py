@@ -13,15 +13,16 @@ the beam, 5, or one greedy sentence) of a Seq2Seq (:func:`step_cost`):
     state     keys (S, n_L) and memory (S, H_enc) of the row's sentence, read by scores and context
     FLOPs     2 x rows x (weights kept) + 2 x rows x S x (n_L + H_enc); nonlinearities not counted
 
-Variants: dense fp32 (4 bytes per weight); pruned 90 % unstructured and stored dense (the same bytes
-and FLOPs: a dense kernel multiplies the zeros too); the same pruned model stored CSR (4-byte value
-and 4-byte column index per kept weight, 4 bytes per row pointer, FLOPs on the kept weights: a limit,
-not run here); 50 % of the hidden units removed and the model shrunk (``nmtprune.prune.units``,
-l1 per layer, as benchmarks/bench_shrink.py); int8 weights (1 byte per weight and a 4-byte scale per
-row, fp32 biases and embeddings). Bandwidth: the read speed over a buffer of the variant's own weight
-bytes (read again and again, as decoding reads its weights, so a model that fits the L3 cache reads
-at the cache's speed) or the streaming speed far beyond the L3 cache, whichever is higher; the int8
-variant's compute limit is the int8 GEMM speed of PyTorch's dynamic-quantised linear.
+Variants: dense fp32 (4 bytes per weight); pruned 90 % by magnitude per matrix and stored dense (the
+same bytes and FLOPs: a dense kernel multiplies the zeros too); the same pruned model stored CSR
+(4-byte value and 4-byte column index per kept weight, 4 bytes per row pointer, FLOPs on the kept
+weights: a limit, not run here); 50 % of the hidden units removed and the model shrunk
+(``nmtprune.prune.units``, l1 per layer, as benchmarks/bench_shrink.py); int8 weights (1 byte per
+weight and a 4-byte scale per row, fp32 biases and embeddings; decoded with ``nmtprune.decode.int8``
+under ``--int8``, else a limit only). Bandwidth: the read speed over a buffer of the variant's own
+weight bytes (read again and again, as decoding reads its weights, so a model that fits the L3 cache
+reads at the cache's speed) or the streaming speed far beyond the L3 cache, whichever is higher; the
+int8 variant's compute limit is the int8 GEMM speed of PyTorch's dynamic-quantised linear.
 
 The measured side decodes the first ``--sentences`` of ``--split`` one sentence at a time
 (``translate_data`` with batch 1: rows = beam), counts the ``decode_step`` calls and the time inside
