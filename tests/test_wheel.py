@@ -1,7 +1,7 @@
 """The package as a user installs it: a wheel built offline from a copy of the sources, installed into a
 throwaway environment, runs its CLI and imports its API from outside the source tree.
 
-Offline and cheap: the wheel is built without build isolation (setuptools comes from the running
+Offline and cheap: the wheel is built by ``python -m build`` without build isolation (setuptools comes from the running
 environment) and installed without dependencies; the throwaway environment sees torch and the other
 dependencies through a path entry to this environment's packages, which does not run their ``.pth``
 files, so the editable install of the checkout stays out and ``import nmtprune`` must find the wheel's copy.
@@ -32,8 +32,9 @@ def installed(tmp_path_factory) -> Path:
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "nmtprune", src / "nmtprune", ignore=shutil.ignore_patterns("__pycache__"))
     pip = (sys.executable, "-m", "pip")
-    r = _run(*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist", src, cwd=tmp)
-    assert r.returncode == 0, r.stderr[-2000:]
+    # the standard front end, as a release would run it (without isolation: no download of setuptools)
+    r = _run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp / "dist", src, cwd=tmp)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
     (wheel,) = (tmp / "dist").glob("nmtprune-*.whl")
     env = tmp / "env"
     r = _run(sys.executable, "-m", "venv", "--without-pip", env, cwd=tmp)
