@@ -9,7 +9,7 @@ Two parts, both written to one JSON file:
    medians kept), so its peak memory is its own: the peak resident set during the work minus the
    process's size once model and batches are loaded. Reported per score: seconds per batch, peak
    extra memory, and the projection to the score's *default* batch count (``get_score(name).n_batches``)
-   in units of one training epoch (``epoch_steps`` x the timed step). The issue's target: the
+   in units of one training epoch (``epoch_steps`` x the timed step). The project's target: the
    default ``obd`` <= 1 epoch.
 2. ``correlation`` (a tiny Seq2Seq, vocab 8, hidden 6, trained 1,500 steps to copy its source with
    20 % random targets, so it sits near a minimum with a translation-like non-zero loss): Spearman

@@ -1,6 +1,6 @@
 """CPU decoding speed of a dense model and of its unit-pruned, physically shrunk version, in one run.
 
-Issue 5's target: removing 50 % of the hidden units gives >= 1.8x CPU decoding speed. The shrunk
+The project's target: removing 50 % of the hidden units gives >= 1.8x CPU decoding speed. The shrunk
 model is built here from the dense one (unit score ``--score``, ``--fraction`` of every unit group
 removed: both tied encoder/decoder layers and the attentional layer h~, see
 ``nmtprune.prune.units``) and checked to give the masked model's log-probabilities before timing.

@@ -1,4 +1,4 @@
-"""Mask selection time over all weight classes of a ~30M-weight model (issue target: < 1 s on CPU).
+"""Mask selection time over all weight classes of a ~30M-weight model (target: < 1 s on CPU).
 
 Baseline measured in the same run: the textbook global threshold by a full sort of all scores
 (``torch.sort`` of the concatenation). Median of ``--repeats`` runs each.

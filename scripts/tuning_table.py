@@ -1,4 +1,4 @@
-"""Compare reference-model candidates by dev BLEU (issue 2: pick vocabulary and size by dev BLEU).
+"""Compare reference-model candidates by dev BLEU (vocabulary and size picked by dev BLEU).
 
     python scripts/tuning_table.py runs/tune/bpe8k_2x256 runs/tune/word_2x256 ... \
         --reference models/multi30k-en-de --out results/tuning/multi30k.json

@@ -1,4 +1,4 @@
-"""The hidden-unit sections of a study (issue: structured pruning), and the cells they expand to.
+"""The hidden-unit sections of a study (structured pruning), and the cells they expand to.
 
 * ``units_eval``: every unit score × scope × fraction of units removed, no retraining -> test BLEU,
   perplexity, parameters and decoding speed of the *shrunk* model (physically smaller; its outputs

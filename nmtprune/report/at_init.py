@@ -1,6 +1,6 @@
 """At-initialisation scores in the method report: SNIP/GraSP at init vs after training, and SNIP's batch ablation.
 
-Issue 4 asks for two comparisons that cut across the report's sections:
+Two comparisons cut across the report's sections:
 
 * a score computed at initialisation (``snip-init``, ``grasp-init``: of a re-initialised model, its mask held
   through training from scratch) against the same score computed on the trained model (``snip``, ``grasp``:
