@@ -36,6 +36,8 @@ STEPS=(
   "studies/reconstruction.yaml|retrain dense-continued|sparsegpt_class-blind_s95_seed1 sparsegpt_class-blind_s90_seed1"
   "studies/reconstruction.yaml|retrain|_seed1"          # Wanda per-row, 2:4, SparseGPT's mask without update
   "studies/saliency.yaml|scratch|_scored-init _fresh-init"   # seeds 2 and 3 of the matched protocol
+  "studies/controls80.yaml|retrain scratch|"            # at 80 %: a random mask retrained, and magnitude's mask,
+                                                        # a random mask and the dense network from scratch
   "studies/reconstruction.yaml|retrain|"                # SparseGPT's seeds 2 and 3
   "studies/budget_long.yaml|retrain dense-continued|"  # the recipe that met the 95 % target: seeds 2, 3
                                                         # and its dense control (~170 min each)
