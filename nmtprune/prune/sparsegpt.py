@@ -116,6 +116,19 @@ def _block_keep(scores: torch.Tensor, sparsity: float, i1: int, i2: int, cols: i
     return keep.view_as(scores)
 
 
+def _current(Ww: torch.Tensor, err1: torch.Tensor, U: torch.Tensor, i1: int, i2: int) -> Callable[..., torch.Tensor]:
+    """``current(rows)`` for ``on_column``: rows of Ww with the block's errors so far (err1, zero for the
+    columns not yet done) already pushed onto the columns after the block, as the lazy update will."""
+
+    def current(rows=slice(None)) -> torch.Tensor:
+        out = Ww[rows].clone()
+        if i2 < Ww.shape[1]:
+            out[:, i2:] -= err1[rows] @ U[i1:i2, i2:]
+        return out
+
+    return current
+
+
 def sparsegpt_prune(
     W: torch.Tensor,
     H: torch.Tensor,
@@ -128,6 +141,7 @@ def sparsegpt_prune(
     scope: str = "row",
     dtype: torch.dtype = torch.float64,
     on_block: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+    on_column: Callable[[int, Callable[..., torch.Tensor], torch.Tensor], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Prune one matrix with SparseGPT and update its surviving weights (module docstring).
 
@@ -154,6 +168,11 @@ def sparsegpt_prune(
         on_block: called as ``on_block(i2, W_work, keep)`` after each block, with the working
             (rows, cols) weights (columns < i2 final, the rest updated so far) and the keep-mask so
             far; both are live buffers, to be copied, not changed (e.g. to animate the updates).
+        on_column: called as ``on_column(j, current, keep)`` after each column j, where
+            ``current(rows=slice(None))`` returns a copy of those rows, (len(rows), cols) in the working
+            dtype, as they would be with every update so far applied, the block's pending lazy update
+            of the later columns included (the weights of one-column-at-a-time SparseGPT after column
+            j, to rounding); ``keep`` is live, as for ``on_block``.
     Returns:
         W_new: (rows, cols) in W's dtype and device, exactly 0 wherever keep is False (and on dead
         columns); keep: (rows, cols) bool.
@@ -209,6 +228,8 @@ def sparsegpt_prune(
             W1[:, i + 1 :] -= torch.outer(err, U1[i, i + 1 :])
             W1[:, i] = q  # exact zeros where pruned
             err1[:, i] = err
+            if on_column is not None:
+                on_column(j, _current(Ww, err1, U, i1, i2), keep)
         if i2 < cols:
             Ww[:, i2:] -= err1 @ U[i1:i2, i2:]  # the lazy update of every later column
         if on_block is not None:

@@ -126,8 +126,39 @@ def _cmd_greg(args) -> int:
     return 0
 
 
+def _cmd_sparsegpt(args) -> int:
+    from ..experiments.sparsegpt_frames import record_sparsegpt
+
+    out = args.out or f"{DEFAULT_FRAMES}/sparsegpt-class-blind-s{round(args.sparsity * 100)}.json"
+    art = record_sparsegpt(
+        args.model,
+        out,
+        layer=args.layer,
+        sparsity=args.sparsity,
+        rows=args.rows,
+        cols=args.cols,
+        n_batches=args.batches,
+        seed=args.seed,
+        threads=args.threads,
+        argv=sys.argv[1:],
+        progress=(lambda *_: None) if args.quiet else print,
+    )
+    keys = ("shape", "whole_matrix", "calibration")
+    summary = {"out": out, "bytes": Path(out).stat().st_size, "frames": len(art["frames"]), **{k: art[k] for k in keys}}
+    print(json.dumps({**summary, "seconds": art["provenance"]["seconds"]}))
+    return 0
+
+
 def _cmd_video(args) -> int:
     from .video import render_video
+
+    if args.method.split("/")[0] == "sparsegpt":  # a recorded run of SparseGPT's updates, not a score sweep
+        from .video_sparsegpt import render_sparsegpt_video
+
+        print(
+            json.dumps(render_sparsegpt_video(args.out, frames=args.frames, frames_dir=args.frames_dir, fps=args.fps))
+        )
+        return 0
 
     _threads(args.threads)
     print(
@@ -243,6 +274,22 @@ def add_cli(subparsers) -> None:
     g.add_argument("--threads", type=int, default=1)
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_cmd_greg)
+
+    q = subparsers.add_parser(
+        "site-sparsegpt",
+        help="record SparseGPT's updates on one real matrix, column by column, for the video of sparsegpt/class-blind",
+    )
+    q.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
+    q.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/sparsegpt-class-blind-sPCT.json)")
+    q.add_argument("--layer", default="tgt_layer1", help="LSTM weight class whose [W_ih W_hh] is pruned")
+    q.add_argument("--sparsity", type=float, default=0.8, help="fraction pruned (default 0.8)")
+    q.add_argument("--rows", type=int, default=48, help="recorded gate rows (a multiple of 4: the same per gate)")
+    q.add_argument("--cols", type=int, default=48, help="recorded columns (spread over the whole input)")
+    q.add_argument("--batches", type=int, default=4, help="calibration batches of 64 training sentences")
+    q.add_argument("--seed", type=int, default=0, help="seed of the calibration batches' draw")
+    q.add_argument("--threads", type=int, default=1)
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=_cmd_sparsegpt)
 
     v = subparsers.add_parser("video", help="render a method's animation as MP4 (H.264) and GIF")
     v.add_argument("--method", required=True, help="score/selection, e.g. magnitude/class-blind")

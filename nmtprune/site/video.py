@@ -43,7 +43,16 @@ from .video_style import (
 from .video_training import training_segment
 from .video_units import bleu_panel, matrix_panel, unit_panels, unit_shots
 
-__all__ = ["render_video", "frame_count", "find_training", "plan_video", "sweep_figure", "weight_shots", "MAX_SECONDS"]
+__all__ = [
+    "render_video",
+    "write_video",
+    "frame_count",
+    "find_training",
+    "plan_video",
+    "sweep_figure",
+    "weight_shots",
+    "MAX_SECONDS",
+]
 
 MAX_SECONDS = 60.0  # sweep + retraining: a video someone watches to the end
 
@@ -303,7 +312,6 @@ def render_video(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     d = validate(_load_export(export, model_dir, results_dir, method))
     m = next((x for x in d["methods"] if x["id"] == method), None)
@@ -340,6 +348,17 @@ def render_video(
         "panels": "units" if sweep.units else "classes",
         "captions": [s.caption for s in shots],
     }
+    result.update(write_video(out, segments, fps, gif))
+    result["parts_shown"] = sorted(sweep.parts_shown)
+    return result
+
+
+def write_video(out: Path, segments, fps: int, gif: bool = True) -> dict:
+    """Write ``out`` (.mp4, H.264; a .gif beside it when ``gif``; or just a .gif) from ``segments``: a list of
+    (frame count, ``draw(i) -> (720, 1280, 3) uint8``). Returns the paths written and the GIF's frame count."""
+    import matplotlib.pyplot as plt
+
+    result: dict = {}
     gif_path = out if out.suffix.lower() == ".gif" else (out.with_suffix(".gif") if gif else None)
     gif_frames = []
     writer = None
@@ -372,10 +391,9 @@ def render_video(
     finally:
         if writer is not None:
             writer.close()
-        plt.close("all")  # the sweep's figure and the retraining segment's
+        plt.close("all")  # the figures the segments drew on
     if gif_path is not None:
         result.update(gif=str(gif_path), gif_frames=_write_gif(gif_path, gif_frames, fps / 2))
-    result["parts_shown"] = sorted(sweep.parts_shown)
     return result
 
 
