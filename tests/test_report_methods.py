@@ -43,7 +43,8 @@ def test_methods_report_compares_scores_side_by_side(toy, tmp_path):
     report = write_report(path, results, tmp_path / "reports").read_text()
     assert (
         "| the same with the longer recipe of `longer` (`train.epochs=9`) | ✅ met (1 seed so far; 3 needed) | "
-        "magnitude (one-shot): 29.50 (n=1) vs dense 30.00 (Δ -0.50); [longer](../longer/REPORT.md) |"
+        "magnitude (one-shot): 29.50 (n=1) vs dense 30.00 (Δ -0.50) (n = 1 on both sides: no spread to judge by); "
+        "[longer](../longer/REPORT.md) |"
     ) in report
     assert (
         "| the same with the longer recipe of `longest` (`train.epochs=12`) | ❌ not met | magnitude (one-shot): "

@@ -43,10 +43,10 @@ def test_diff_interval_welch_and_single_run():
 
 
 def test_seed_checks_call_a_difference_inside_the_noise_a_tie():
-    from nmtprune.report.checks import MET, NOT_MET, TIE, _seed_status
+    from nmtprune.report.checks import MET, NOT_MET, TIE, seed_status
 
-    assert _seed_status([30.1, 30.3, 30.5], [30.0], 0.0)[0] == TIE  # +0.3 with a ±1.0 interval
-    assert _seed_status([32.0, 32.1, 32.2], [30.0], 0.0)[0] == MET  # +2.1 ± 0.2
-    assert _seed_status([27.9, 28.0, 28.1], [30.0], -1.0)[0] == NOT_MET  # 2 below, margin 1
-    status, why = _seed_status([30.2], [30.0], 0.0)  # one run each: the point decides, and says so
+    assert seed_status([30.1, 30.3, 30.5], [30.0], 0.0)[0] == TIE  # +0.3 with a ±1.0 interval
+    assert seed_status([32.0, 32.1, 32.2], [30.0], 0.0)[0] == MET  # +2.1 ± 0.2
+    assert seed_status([27.9, 28.0, 28.1], [30.0], -1.0)[0] == NOT_MET  # 2 below, margin 1
+    status, why = seed_status([30.2], [30.0], 0.0)  # one run each: the point decides, and says so
     assert status == MET and "n = 1" in why

@@ -17,7 +17,18 @@ from ..experiments.study import LossCurve
 from .collect import Collected, mean_std
 from .stats import ALPHA, diff_interval, holm, rank_corr, rank_corr_p
 
-__all__ = ["Check", "run_checks", "curve_run", "curve_spec", "TARGETS", "MET", "NOT_MET", "NOT_RUN", "TIE"]
+__all__ = [
+    "Check",
+    "run_checks",
+    "curve_run",
+    "curve_spec",
+    "seed_status",
+    "TARGETS",
+    "MET",
+    "NOT_MET",
+    "NOT_RUN",
+    "TIE",
+]
 
 MET, NOT_MET, NOT_RUN, TIE = "met", "not met", "not run", "tie"  # tie: the difference is within noise
 TARGETS = ("T1", "T2", "T3", "T4", "T5")  # See et al.'s five targets
@@ -117,7 +128,7 @@ def _retrained_vs_dense(c: Collected, key: str, s: float, tol: float) -> Check:
     runs = [m["bleu_tok_lc"] for m in rt]
     mu, sd, n = mean_std(runs)
     spread = f" ± {sd:.2f}" if sd is not None else ""
-    status, why = _seed_status(runs, [dense["bleu_tok_lc"]], -tol)
+    status, why = seed_status(runs, [dense["bleu_tok_lc"]], -tol)
     return Check(
         key,
         claim,
@@ -126,7 +137,7 @@ def _retrained_vs_dense(c: Collected, key: str, s: float, tol: float) -> Check:
     )
 
 
-def _seed_status(a: list[float], b: list[float], margin: float) -> tuple[str, str]:
+def seed_status(a: list[float], b: list[float], margin: float) -> tuple[str, str]:
     """Whether mean(a) − mean(b) ≥ ``margin``, judged by the 95 % interval over seeds.
 
     MET or NOT_MET only when the interval lies wholly on one side of the margin; TIE when it straddles
@@ -202,7 +213,7 @@ def _more(c: Collected) -> list[Check]:
     claim = "retrained 80 % ≥ the dense model trained for the same extra epochs (control the paper lacked)"
     if cont and rt.get(0.8):
         a, b = _bleu(rt[0.8]), _bleu(cont)
-        status, why = _seed_status([m["bleu_tok_lc"] for m in rt[0.8]], [m["bleu_tok_lc"] for m in cont], 0.0)
+        status, why = seed_status([m["bleu_tok_lc"] for m in rt[0.8]], [m["bleu_tok_lc"] for m in cont], 0.0)
         out.append(
             Check(
                 "R3",
