@@ -61,7 +61,7 @@ from .results import read_curves
 from .retrained import read_retrained
 from .runner import score_runner
 from .stored import StoredScores
-from .texts import score_text, selection_text, steps_for
+from .texts import UPDATED_MATRIX, UPDATED_SAMPLES, score_text, selection_text, steps_for, updates_weights
 from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores
 
 __all__ = [
@@ -257,6 +257,10 @@ def build_export(
             m["label"] = f"{score_entries[-1]['label']} · {scheme}"
             m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
             m["curve"] = curves.get((s, scheme), [])
+            if s in curve_info.get("score_study", {}):  # measured by another study than the site's main one
+                m["study_path"] = curve_info["score_study"][s]
+            if updates_weights(s):  # its samples came from the trained weights under its ranking, not the method
+                m.update(samples=[], samples_note=UPDATED_SAMPLES, matrix_note=UPDATED_MATRIX)
             m["retrained"] = retrained.get(m["id"], [])
             m["steps"] = steps_for(
                 s,

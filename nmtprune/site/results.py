@@ -12,7 +12,9 @@ folder (one study's folder or a parent of several) through :class:`ResultStore`:
 Results of the exported model (same ``model_hash``) are preferred; when none match (e.g. a preview
 built on an intermediate checkpoint) all results are used and the export says so
 (``matched_model: false``). Of those, per kind, the study with the most points is used, so that a
-curve never mixes evaluation settings. The dense point (sparsity / fraction 0) joins every curve.
+curve never mixes evaluation settings; a weight score only other studies measured (Wanda and SparseGPT,
+``studies/reconstruction.yaml``) brings its curves from the largest of them that evaluated the same way,
+each curve whole from that study (``info["score_study"]``: the YAML that measures its other selections). The dense point (sparsity / fraction 0) joins every curve.
 The info names that study's YAML (``study_path``), so the site can print the sweep that would measure
 a method the results lack.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..experiments.store import ResultStore
 from ..report.collect import mean_std
@@ -110,10 +112,9 @@ def read_unit_curves(results_dir, mhash: str) -> tuple[dict, dict]:
     return _curves(pts, dense, extra=("params_ratio",)), _info(use, matched, study)
 
 
-def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
-    """``({(score, scheme): [{"sparsity": pct, "bleu", "ppl", "n"}]}, info)``: the prune-eval curves and
-    the unit-eval curves (keys ``("units-<score>", scope)``; their study in ``info["units"]``)."""
-    use, matched, study = _pick(_results(Path(results_dir), "prune-eval"), mhash)
+def _weight_curves(use: list[dict], dense_else: Sequence[dict] = ()) -> tuple[dict, list[dict]]:
+    """The prune-eval curves of one study's rows, each joined by that study's dense point (else by the
+    metrics ``dense_else``: the same model evaluated the same way), and that dense point's metrics."""
     pts: dict = defaultdict(lambda: defaultdict(list))
     dense = []
     for r in use:
@@ -122,12 +123,52 @@ def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
             dense.append(m)
         else:
             pts[(p["score"], p["scheme"])][round(p["sparsity"] * 100, 3)].append(m)
-    curves = _curves(pts, dense)
+    dense = dense or list(dense_else)
+    return _curves(pts, dense), dense
+
+
+def _eval_key(rows: list[dict]) -> tuple:
+    ev = rows[0]["params"].get("eval", {}) if rows else {}
+    return tuple(ev.get(k) for k in ("split", "beam", "max_sentences"))
+
+
+def _other_studies(rows: list[dict], use: list[dict], matched: bool, mhash: str, curves: dict, dense) -> dict:
+    """{score: study path} of the scores that only other studies measured: their curves are added to ``curves``,
+    each whole from one study evaluated as the chosen one was (split, beam, sentences) on the same model,
+    so no curve mixes settings; the study that measured a score also measures its other selections."""
+    want = _eval_key(use)
+    used = {id(r) for r in use}
+    pool = [r for r in rows if (r["params"].get("model_hash") == mhash) == matched and id(r) not in used]
+    by_study: dict = defaultdict(list)
+    for r in pool:
+        by_study[r.get("study")].append(r)
+    paths = {}
+    for study, rs in sorted(by_study.items(), key=lambda kv: (-len(kv[1]), str(kv[0]))):
+        if _eval_key(rs) != want or any(_eval_key([r]) != want for r in rs):
+            continue
+        for key, curve in _weight_curves(rs, dense)[0].items():
+            if not any(k[0] == key[0] for k in curves) or paths.get(key[0]) == _study_path(rs, study):
+                curves[key] = curve
+                paths[key[0]] = _study_path(rs, study)
+    return paths
+
+
+def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
+    """``({(score, scheme): [{"sparsity": pct, "bleu", "ppl", "n"}]}, info)``: the prune-eval curves and
+    the unit-eval curves (keys ``("units-<score>", scope)``; their study in ``info["units"]``).
+
+    The curves are the chosen study's (:func:`_pick`), plus those of scores only other studies measured
+    with the same evaluation (:func:`_other_studies`; ``info["score_study"]`` names their study YAML)."""
+    rows = _results(Path(results_dir), "prune-eval")
+    use, matched, study = _pick(rows, mhash)
+    curves, dense = _weight_curves(use)
+    score_study = _other_studies(rows, use, matched, mhash, curves, dense)
     units, uinfo = read_unit_curves(results_dir, mhash)
     curves.update(units)
     info = {
         "source": str(results_dir),
         **_info(use, matched, study),
+        "score_study": score_study,
         "bleu": "BLEU (tokenised, lowercased)",
         "units": uinfo,
     }

@@ -73,6 +73,22 @@ def _unit_score(label: str, symbol: str, text: str, formula: str, how: str) -> d
 
 
 _RECONSTRUCTED = " Only the paper's abstract was readable: the formula is our reading of it (see the score's module)."
+# a method that updates the surviving weights (SparseGPT): the site's pictures hold trained weights only
+_UPDATES = (
+    " On this site the matrix and its histograms rank the trained weights by this cost before any update, "
+    "which is not the method's own mask: it chooses its mask block by block while it changes the surviving "
+    "weights. The BLEU and perplexity curves are the real method's, updates included; its video shows the "
+    "updates on one real matrix."
+)
+UPDATED_MATRIX = (
+    "These cells are the trained weights ranked by the method's cost before any update, not its result: it picks "
+    "its mask block by block while it changes the surviving weights, so its own mask and weights differ "
+    "(its video shows the updates). The curves are the real method's."
+)
+UPDATED_SAMPLES = (
+    "No translations here: the method changes the surviving weights, and the site stores only the trained "
+    "ones, so a translation of its ranking's mask on them would not be the method's."
+)
 # the walk-through of a unit score without words of its own
 _UNITS = _unit_score(
     "Units",
@@ -289,7 +305,7 @@ def _entry(score: str) -> Optional[dict]:
         return {**_UNITS, "label": f"{_UNITS['label']} ({score})"}
     if spec is None or spec.site_label is None:
         return None
-    text = (spec.text or "") + (_RECONSTRUCTED if spec.reconstructed else "")
+    text = (spec.text or "") + (_RECONSTRUCTED if spec.reconstructed else "") + (_UPDATES if spec.reconstruct else "")
     symbol, formula = spec.symbol or "score", spec.formula or rf"\mathrm{{{spec.name}}}"
     if spec.kind == "unit":
         return _unit_score(spec.site_label, symbol, text, formula, spec.how)
@@ -302,6 +318,12 @@ def _entry(score: str) -> Optional[dict]:
             _step(s.title, "histogram", s.text, s.formula, **({"of": s.part} if s.part else {})) for s in spec.steps
         ],
     }
+
+
+def updates_weights(score: str) -> bool:
+    """Whether the method changes the surviving weights (its spec reconstructs, as SparseGPT)."""
+    spec = _spec(score)
+    return bool(spec is not None and getattr(spec, "reconstruct", None))
 
 
 def score_text(score: str) -> dict:

@@ -20,7 +20,8 @@ export function nearestMeasured(points, key, x) {
 // cells (cell ids: prune-eval_<score>_<selection>_s<pct>…, unit-eval_<unit score>_<scope>_u<pct>…).
 export function measureCommand(d, method) {
   const info = method.units ? d.results.units || {} : d.results;
-  const path = info.study_path || (info.study ? `studies/${info.study}.yaml` : "studies/STUDY.yaml");
+  // a score only another study measured (e.g. wanda, sparsegpt) names that study
+  const path = (!method.units && method.study_path) || info.study_path || (info.study ? `studies/${info.study}.yaml` : "studies/STUDY.yaml");
   const kind = method.units ? "unit-eval" : "prune-eval";
   const part = method.units ? `${method.score.replace(/^units-/, "")}_${method.selection}_u` : `${method.score}_${method.selection}_s`;
   return `nmtprune sweep ${path} --only ${kind} --match ${part}`;

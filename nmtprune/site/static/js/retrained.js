@@ -42,7 +42,8 @@ const fmtBleu = (p) => `${p.bleu.toFixed(2)}${p.bleu_std !== null && p.n > 1 ? `
 
 // The sweep cells that would retrain `m` at `x` % (cell ids: retrain_<score>[_<schedule>]_<selection>_s<pct>…).
 export function retrainCommand(d, m, x, r) {
-  const path = (r && r.study_path) || d.results.study_path || "studies/STUDY.yaml";
+  // a score only another study measured (wanda, sparsegpt) is retrained by that study too
+  const path = (r && r.study_path) || (!m.units && m.study_path) || d.results.study_path || "studies/STUDY.yaml";
   if (m.units) return `nmtprune sweep ${path} --only unit-retrain --match ${m.score.replace(/^units-/, "")}_${m.selection}_u${x}_`;
   const sched = r && r.schedule !== "one-shot" ? `${r.schedule}_` : "";
   return `nmtprune sweep ${path} --only ${r ? r.kind : "retrain"} --match ${m.score}_${sched}${m.selection}_s${x}_`;

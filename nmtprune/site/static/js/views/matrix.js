@@ -24,6 +24,13 @@ function classTabs(d) {
 export function samplesTable(d, m) {
   const box = document.createElement("section");
   box.className = "samples";
+  if (!m.samples.length && m.samples_note) { // a method whose translations the site cannot honestly show
+    const p = document.createElement("p");
+    p.className = "muted samples-note";
+    p.textContent = m.samples_note;
+    box.append(p);
+    return box;
+  }
   const smp = sampleAt(m, state.s);
   const h = document.createElement("h3");
   h.textContent = `Translations at ${smp ? smp.level : 0} % (greedy; ${d.samples.corpus} ${d.samples.split})`;
@@ -76,7 +83,15 @@ export function renderMatrix(d, root) {
   rule.className = "muted small";
   rule.textContent = `Each cell is one real weight (strided subsample, no averaging; colour ∝ √|w|). ${PRUNED_RULE}. ` +
     "LSTM matrices: rows are the gates i, f, g (cell input ĥ), o; columns the input (and input-feeding) and recurrent weights.";
-  left.append(classTabs(d), read, key, cellReadout(d, m, cls, state.s, node), node, rule);
+  left.append(classTabs(d), read);
+  if (m.matrix_note) { // a method that changes the surviving weights: these cells are not its result
+    const note = document.createElement("p");
+    note.id = "matrix-note";
+    note.className = "note small";
+    note.textContent = m.matrix_note;
+    left.append(note);
+  }
+  left.append(key, cellReadout(d, m, cls, state.s, node), node, rule);
   const right = document.createElement("div");
   const how = document.createElement("p");
   how.className = "links";

@@ -1,0 +1,136 @@
+"""Wanda and SparseGPT on the site (toy site, real Chromium): listed as methods with the curves their own study
+measured, only at the measured points; a selection that study did not measure says "not measured" and names
+that study's sweep; SparseGPT, which changes the surviving weights, says that the matrix shows the trained
+weights under its cost and shows no translations it did not make."""
+
+import json
+
+import pytest
+
+from site_helpers import browser, fake_results, new_page, open_site, shot, toy_model  # noqa: F401 (fixtures)
+
+RECON = {"wanda": (0.5, 0.8), "sparsegpt": (0.5, 0.8, 0.9)}  # class-blind points of the "reconstruction" study
+
+
+def _reconstruction_results(folder, mhash):
+    """prune-eval results of a second study, evaluated as the main one, for the two methods only it measures."""
+    folder.mkdir(parents=True)
+    for score, levels in RECON.items():
+        for s in levels:
+            rec = {
+                "format": "nmtprune-result",
+                "version": 1,
+                "id": f"prune-eval_{score}_class-blind_s{round(s * 100)}",
+                "kind": "prune-eval",
+                "status": "ok",
+                "study": "reconstruction",
+                "provenance": {"command": "nmtprune sweep studies/reconstruction.yaml --only prune-eval"},
+                "params": {
+                    "kind": "prune-eval",
+                    "model_hash": mhash,
+                    "score": score,
+                    "scheme": "class-blind",
+                    "sparsity": s,
+                    "eval": {"split": "test", "beam": 1, "max_sentences": 50},
+                },
+                "metrics": {"bleu_tok_lc": 31.0 - 10 * s - (5 if score == "wanda" else 0), "ppl": 6.0 + 20 * s},
+            }
+            (folder / f"{rec['id']}.json").write_text(json.dumps(rec), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from nmtprune.experiments.grid import model_hash
+    from nmtprune.site.build import build_site
+    from nmtprune.site.chunks import read_export
+
+    tmp = tmp_path_factory.mktemp("recon-site")
+    model = toy_model(tmp)
+    fake_results(tmp / "results" / "toy", model_hash(model))  # the main study: magnitude and random
+    _reconstruction_results(tmp / "results" / "reconstruction", model_hash(model))
+    build_site(
+        model,
+        tmp / "out",
+        tmp / "results",
+        samples=1,
+        split="test",
+        max_rows=24,
+        max_cols=16,
+        frames=[],
+        scores=("magnitude", "wanda", "sparsegpt"),
+        compute_missing=True,
+        progress=lambda *_: None,
+    )
+    from site_helpers import Server
+
+    srv = Server(tmp / "out")
+    yield {"export": read_export(tmp / "out" / "data" / "export.json"), "url": srv.url}
+    srv.close()
+
+
+def _method(ex, mid):
+    return next(m for m in ex["methods"] if m["id"] == mid)
+
+
+def test_the_export_takes_each_curve_whole_from_the_study_that_measured_it(site):
+    ex = site["export"]
+    assert ex["results"]["study"] == "toy"  # the main study: the one with the most points
+    for score, levels in RECON.items():
+        m = _method(ex, f"{score}/class-blind")
+        assert [p["sparsity"] for p in m["curve"]] == [0.0, *(round(100 * s, 3) for s in levels)]
+        assert m["study_path"] == "studies/reconstruction.yaml"
+        assert _method(ex, f"{score}/class-uniform")["curve"] == []  # measured nowhere: no point made up
+    sg = _method(ex, "sparsegpt/class-blind")
+    assert sg["samples"] == [] and sg["samples_note"] and sg["matrix_note"]
+    assert "before any update" in next(s for s in ex["scores"] if s["name"] == "sparsegpt")["text"]
+    assert _method(ex, "wanda/class-blind")["samples"] and "matrix_note" not in _method(ex, "wanda/class-blind")
+
+
+def test_wanda_and_sparsegpt_are_methods_with_only_their_measured_points(browser, site, tmp_path):
+    url = site["url"]
+    pg = new_page(browser)
+    open_site(pg, url, "#view=matrix&score=wanda&sel=class-blind&s=60")
+    scores = pg.locator("#score option").evaluate_all("os => os.map(o => o.value)")
+    assert {"wanda", "sparsegpt"} <= set(scores)
+    for score, levels in RECON.items():
+        open_site(pg, url, f"#view=matrix&score={score}&sel=class-blind&s=60")
+        chart = pg.locator(".chart").first
+        dots = chart.locator(f".pt-hit[data-method='{score}/class-blind']")
+        got = sorted(float(x) for x in dots.evaluate_all("ds => ds.map(d => d.dataset.sparsity)"))
+        assert got == [0.0, *(round(100 * s, 3) for s in levels)]  # the measured points, nothing between
+        assert chart.get_attribute("data-measured") == "50"  # 60 % was not evaluated: the nearest measured point
+        assert "measured at 50 %" in pg.locator("#curve-readout").inner_text()
+        shot(pg, f"{score}-class-blind", tmp_path / "artifacts")
+    open_site(pg, url, "#view=matrix&score=wanda&sel=class-uniform&s=50")
+    read = pg.locator("#curve-readout")
+    assert "not measured" in read.inner_text()
+    assert read.locator("code").inner_text() == (
+        "nmtprune sweep studies/reconstruction.yaml --only prune-eval --match wanda_class-uniform_s"
+    )
+    assert pg.errors == []
+    pg.context.close()
+
+
+def test_sparsegpt_says_what_its_matrix_is_and_makes_up_no_translation(browser, site, tmp_path):
+    ex, url = site["export"], site["url"]
+    pg = new_page(browser)
+    open_site(pg, url, "#view=matrix&score=sparsegpt&sel=class-blind&s=80")
+    assert pg.locator("#matrix-note").inner_text() == _method(ex, "sparsegpt/class-blind")["matrix_note"]
+    samples = pg.locator(".samples")
+    assert samples.locator(".sample").count() == 0 and "No translations here" in samples.inner_text()
+    open_site(pg, url, "#view=matrix&score=wanda&sel=class-blind&s=80")
+    assert pg.locator("#matrix-note").count() == 0 and pg.locator(".samples .sample").count() == 1
+    shot(pg, "wanda-matrix", tmp_path / "artifacts")
+    assert pg.errors == []
+    pg.context.close()
+
+
+def test_their_retraining_is_asked_of_the_study_that_measured_them(browser, site):
+    pg = new_page(browser)
+    open_site(pg, site["url"], "#view=matrix&score=sparsegpt&sel=class-blind&s=80")
+    code = pg.locator("#retrain-readout code").first.inner_text()
+    assert code.startswith(
+        "nmtprune sweep studies/reconstruction.yaml --only retrain --match sparsegpt_class-blind_s80"
+    )
+    assert pg.errors == []
+    pg.context.close()
