@@ -150,8 +150,10 @@ def sparsegpt_figure(art: dict):
     ax_e.set_ylabel("shown row (as left)", fontsize=FONT["label"])
     done = np.array([f["column"] + 1 for f in fr])
     tot, tot_m = err.sum(axis=1), err_mask.sum(axis=1)
-    ax_t.plot(done, tot_m, color=MASK_ONLY, lw=2.5)
-    ax_t.plot(done, tot, color=ACCENT, lw=2.5)
+    # the sums grow as the columns pass: each line is drawn up to the frame shown, on axes set for the whole run
+    (line_m,) = ax_t.plot(done, tot_m, color=MASK_ONLY, lw=2.5)
+    (line_s,) = ax_t.plot(done, tot, color=ACCENT, lw=2.5)
+    ax_t.set_ylim(0, max(float(tot_m.max()), float(tot.max()), 1e-12) * 1.05)
     (mk_m,) = ax_t.plot([], [], "o", color=MASK_ONLY, ms=8)
     (mk_s,) = ax_t.plot([], [], "o", color=ACCENT, ms=8)
     ax_t.set_xlim(0, width)
@@ -197,6 +199,8 @@ def sparsegpt_figure(art: dict):
             rect.set_width(max(0.0, v - lo))
         for rect, v in zip(bars_s, err[k]):
             rect.set_width(max(0.0, v - lo))
+        line_m.set_data(done[: k + 1], tot_m[: k + 1])
+        line_s.set_data(done[: k + 1], tot[: k + 1])
         mk_m.set_data([done[k]], [tot_m[k]])
         mk_s.set_data([done[k]], [tot[k]])
         status.set_text(
