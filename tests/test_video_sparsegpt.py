@@ -112,3 +112,5 @@ def test_the_video_is_a_readable_1280x720_mp4(recorded, tmp_path):
     assert tuple(meta["size"]) == (1280, 720)
     assert sum(1 for _ in reader) == res["frames"] >= len(res["captions"])
     np.testing.assert_equal(res["size"], [1280, 720])
+    with pytest.raises(ValueError, match="not of 'sparsegpt/class-uniform'"):
+        render_sparsegpt_video(tmp_path / "u.mp4", frames=out, method="sparsegpt/class-uniform")

@@ -156,7 +156,11 @@ def _cmd_video(args) -> int:
         from .video_sparsegpt import render_sparsegpt_video
 
         print(
-            json.dumps(render_sparsegpt_video(args.out, frames=args.frames, frames_dir=args.frames_dir, fps=args.fps))
+            json.dumps(
+                render_sparsegpt_video(
+                    args.out, frames=args.frames, frames_dir=args.frames_dir, fps=args.fps, method=args.method
+                )
+            )
         )
         return 0
 

@@ -17,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..config import ConfigError
 from .encode import unb64
 from .video_style import ACCENT, DPI, FONT, SIZE, Shot, heat, natural_frames, plan_frames
 
@@ -31,7 +32,7 @@ MASK_ONLY = "#8a8a8a"
 def load_sparsegpt_frames(path: str | Path) -> dict:
     art = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(art, dict) or art.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a {FORMAT} file (record one with nmtprune site-sparsegpt)")
+        raise ConfigError(f"{path}: not a {FORMAT} file (record one with nmtprune site-sparsegpt)")
     return art
 
 
@@ -44,7 +45,7 @@ def find_sparsegpt_frames(frames: Optional[str | Path] = None, frames_dir: Optio
             return load_sparsegpt_frames(f)
         except (ValueError, json.JSONDecodeError):
             continue
-    raise ValueError(f"no {FORMAT} file in {frames_dir!r}; record one with `nmtprune site-sparsegpt`")
+    raise ConfigError(f"no {FORMAT} file in {frames_dir!r}; record one with `nmtprune site-sparsegpt`")
 
 
 def _parts(art: dict) -> str:
@@ -222,14 +223,18 @@ def render_sparsegpt_video(
     frames_dir: Optional[str | Path] = None,
     fps: int = 10,
     gif: bool = True,
+    method: Optional[str] = None,
 ) -> dict:
-    """Write ``out`` (.mp4 with a .gif beside it unless ``gif=False``, or a .gif) from the recorded artifact."""
+    """Write ``out`` (.mp4 with a .gif beside it unless ``gif=False``, or a .gif) from the recorded artifact
+    (``method``, if given, must be the one it recorded)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .video import _grab, write_video
 
     art = find_sparsegpt_frames(frames, frames_dir)
+    if method is not None and method != art["method"]:
+        raise ConfigError(f"the recorded SparseGPT run is of {art['method']!r}, not of {method!r}")
     shots = sparsegpt_shots(art)
     plan = plan_frames(shots, fps, sum(natural_frames(shots, fps)), len(art["frames"]) - 1)
     fig = sparsegpt_figure(art)
