@@ -34,6 +34,9 @@ RUN = {
     "nmtprune prune models/multi30k-en-de --score sparsegpt --select 2:4 --out runs/sgpt24": "--calib-sentences 16",
     "nmtprune prune-units models/multi30k-en-de --score l1 --fraction 0.5 --out runs/u50": "",
     "nmtprune shrink runs/u50 --out runs/u50-small": "",
+    "nmtprune translate runs/u50-small --int8 < input.en": "--beam 2",
+    "nmtprune export-onnx runs/u50-small --out runs/u50-onnx --int8": "",
+    "nmtprune translate runs/u50-onnx < input.en": "--beam 2",
     "nmtprune sweep studies/see2016.yaml --status": "",
 }
 SKIP = {
