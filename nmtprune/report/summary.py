@@ -15,6 +15,9 @@ Four kinds of table, each shown for every study whose ``readme:`` key names it (
   overrides: ``studies/budget*.yaml``), one row per recipe: what the See recipe's short budget costs;
 * ``units``: hidden units, each unit score's retrained 50 % model (per-layer), before and after retraining.
 
+After them, the "Deployable" table (:mod:`.deployable`): size, speed and BLEU of what ships today, read from
+``benchmarks/deployable.py``'s result file when there is one.
+
 "(n)" is the number of training seeds behind a mean; pruning without training is deterministic and has none.
 """
 
@@ -28,6 +31,7 @@ from ..experiments.study import README_TABLES, load_study
 from ..prune.registry import get_schedule, get_score, get_selection
 from .budget import budget_pairs, recipe_changes
 from .collect import Collected, collect, epochs_run, mean_std
+from .deployable import DEFAULT_DEPLOYABLE, deployable_table
 from .sections import f, table
 from .units import _curves, _dense
 
@@ -276,12 +280,17 @@ def readme_studies(studies_dir: str | Path = DEFAULT_STUDIES) -> list[tuple[str,
     return sorted(found, key=lambda tp: (README_TABLES.index(tp[0]), tp[1].name))
 
 
-def summary(results_dir: str | Path = "results", studies: Optional[list[tuple[str, Path]]] = None) -> str:
+def summary(
+    results_dir: str | Path = "results",
+    studies: Optional[list[tuple[str, Path]]] = None,
+    deployable: str | Path = DEFAULT_DEPLOYABLE,
+) -> str:
     """The generated README block, markers included.
 
     Args:
         results_dir: the results folder the studies' cells wrote.
         studies: (table, study file) pairs in README order; default :func:`readme_studies` of ``studies/``.
+        deployable: ``benchmarks/deployable.py``'s result file (no table when it does not exist).
     """
     cache: dict = {}
     parts = []
@@ -289,6 +298,7 @@ def summary(results_dir: str | Path = "results", studies: Optional[list[tuple[st
         if path not in cache:
             cache[path] = collect(path, results_dir)
         parts.append(TABLES[table_name](cache[path]))
+    parts.append(deployable_table(deployable))
     return "\n\n".join([BEGIN] + [p for p in parts if p] + [END])
 
 
