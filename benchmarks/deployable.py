@@ -26,6 +26,10 @@ the same run.
 Each variant is marked against the targets: a file >= 50x smaller than dense fp32, and decoding >= 4x
 dense fp32's beam-5 sentences/s with greedy latency >= 4x lower, each within 1.0 BLEU of dense fp32.
 
+``--add NAME=DIR`` (repeatable) adds a model trained elsewhere, such as a pruned model retrained by
+``nmtprune retrain`` or a shrunk one retrained by a units study cell: the variants the targets need,
+which take hours of training and are not built here.
+
 Usage (about 20 minutes on one loaded thread):
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/deployable.py --speed-sentences 100 --repeats 3
 Prints a markdown table; writes ``--out`` (default benchmarks/results/deployable.json).
@@ -175,6 +179,55 @@ def build(model_dir: str, work: Path, threads: int, onnx: bool) -> tuple[list[di
     return out, dense
 
 
+def added(extra: list[tuple[str, Path]], work: Path) -> list[dict]:
+    """Variants of models trained elsewhere (``--add NAME=DIR``: a ``nmtprune retrain`` output, a sweep cell's
+    ``best/``, a shrunk model): decoded as stored in fp32 and with ``--int8``; one that carries a pruning mask is
+    also compressed (int8 and k-means 4 and 5 bits) like the magnitude variants."""
+    from nmtprune import api as nmt
+    from nmtprune.compress import COMPRESSED_FILE, compress_directory
+    from nmtprune.decode.int8 import int8_model
+    from nmtprune.train.checkpoint import load_masks
+
+    out = []
+    for name, src in extra:
+        m = nmt.load(src)
+        weights = src / "model.safetensors"
+        for label, model in (("fp32", m.net), ("int8 (--int8)", int8_model(m.net))):
+            out.append(
+                {"variant": f"{name}, {label}", "shipped": weights.name, "bytes": _bytes(weights), "model": model}
+            )
+        masks = load_masks(src)
+        if masks is None:
+            continue
+        for label, method, bits in COMPRESSIONS:
+            t0 = time.perf_counter()
+            where = work / f"{name}-{method}{bits or ''}"
+            compress_directory(src, where, m.net, masks, method=method, bits=bits)
+            out.append(
+                {
+                    "variant": f"{name} + {label}, --int8",
+                    "shipped": COMPRESSED_FILE,
+                    "bytes": _bytes(where / COMPRESSED_FILE),
+                    "model": int8_model(nmt.load(where).net),
+                    "build_s": round(time.perf_counter() - t0, 1),
+                }
+            )
+    return out
+
+
+def parse_added(items: list[str]) -> list[tuple[str, Path]]:
+    """``NAME=DIR`` pairs of ``--add``; a malformed item or a missing directory is a one-line error."""
+    out = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"deployable.py: --add {item!r}: expected NAME=DIR (a model directory)")
+        if not (Path(path) / "model.safetensors").is_file():
+            raise SystemExit(f"deployable.py: --add {item!r}: {path} has no model.safetensors")
+        out.append((name, Path(path)))
+    return out
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -272,6 +325,7 @@ def run(args) -> dict:
             except ImportError:
                 onnx = False
         variants, dense = build(args.model, Path(work), args.threads, onnx)
+        variants += added(parse_added(args.add), Path(work))
         reference = fp32_bytes(dense.net)
         measure(variants, dense, args)
     table = rows(variants, reference)
@@ -342,6 +396,13 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-onnx", action="store_true", help="leave out the onnxruntime variant")
+    p.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also measure a model trained elsewhere (a retrained or shrunk model directory); repeatable",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     if args.repeats < 3:
