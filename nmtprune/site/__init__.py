@@ -5,7 +5,8 @@
 * :mod:`.results`, :mod:`.retrained`: the study's measured BLEU and perplexity, pruned only and retrained;
 * layers, lowest first: :mod:`.encode`, :mod:`.grid`, :mod:`.runner`, :mod:`.units`, :mod:`.texts`, the
   readers and recorders, :mod:`.export`, :mod:`.chunks`, :mod:`.build`, the videos, :mod:`.cli`;
-* :mod:`.texts`: the "how it works" walk-throughs, one registry entry per score and per selection;
+* :mod:`.texts`: the "how it works" walk-throughs, one entry per score; the selections' steps are in
+  :mod:`.texts_selections`, the retraining steps in :mod:`.texts_training`;
 * :mod:`.frames`: ``nmtprune site-frames`` records a short real retraining run under a mask for the site;
 * :mod:`.build`: ``nmtprune site --out DIR`` lays out the static site (its HTML/CSS/JS ship as package
   data in ``nmtprune/site/static/``);

@@ -32,7 +32,7 @@ Extension points for methods to come:
   and its batches, so no part costs a second scoring pass;
 * a selection whose masks are not one nested order per pool registers its builder in
   :data:`METHOD_BUILDERS` (:mod:`nmtprune.experiments.sitedata.compute`) and its walk-through in
-  :data:`.texts.SELECTION_TEXT`. Hidden-unit pruning is one (:mod:`.units`): the scores ``units-<unit
+  :data:`.texts_selections.SELECTION_TEXT`. Hidden-unit pruning is one (:mod:`.units`): the scores ``units-<unit
   score>`` with the selections ``per-layer`` and ``global``; their entries also carry ``units`` (kept
   units, cuts, per-group histograms and parameter counts per level) for the walk-through's
   ``unit-histograms`` / ``units`` / ``shrink`` steps.
