@@ -217,7 +217,7 @@ def expand(study: Study, mhash: str) -> list[Cell]:
                 for s in rt.scratch_random:  # the random-mask control (mask seed = training seed)
                     scratch(f"random_{rt_scheme}_{_pct(s)}_seed{seed}", mask("random", rt_scheme, s, seed), seed)
         sm = rt.scratch_matched if rt else None
-        for seed in sm.seeds if sm else ():  # each mask from its own initialisation (study.ScratchMatched)
+        for seed in sm.seeds if sm else ():  # each mask from its own initialisation (study_sections.ScratchMatched)
             for s in sm.sparsities:
                 for score in sm.scores:
                     spec, init = get_score(score), matched_init(score)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..config import ConfigError, load_config
-from ..experiments.study import Retrain
+from ..experiments.study_sections import Retrain
 from ..prune.registry import get_schedule
 from ..prune.retrain import retrain_config
 from ..train.loop import learning_rate

@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Optional
 
-from ..experiments.study import LossCurve
+from ..experiments.study_sections import LossCurve
 from .collect import Collected, mean_std
 from .stats import ALPHA, diff_interval, holm, rank_corr, rank_corr_p
 
