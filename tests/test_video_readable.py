@@ -52,7 +52,7 @@ def _shown_class(d):
 
 
 def _figure(d, mid):
-    from nmtprune.site.video import sweep_figure
+    from nmtprune.site.video_sweep import sweep_figure
     from nmtprune.site.video_style import Frame
 
     sw = sweep_figure(d, _method(d, mid), _shown_class(d))

@@ -230,7 +230,7 @@ def render_sparsegpt_video(
     import matplotlib
 
     matplotlib.use("Agg")
-    from .video import _grab, write_video
+    from .video_writer import grab, write_video
 
     art = find_sparsegpt_frames(frames, frames_dir)
     if method is not None and method != art["method"]:
@@ -249,5 +249,5 @@ def render_sparsegpt_video(
         "recorded_frames": len(art["frames"]),
         "captions": [s.caption for s in shots],
     }
-    result.update(write_video(out, [(len(plan), lambda i: (fig.draw(plan[i]), _grab(fig.fig))[1])], fps, gif))
+    result.update(write_video(out, [(len(plan), lambda i: (fig.draw(plan[i]), grab(fig.fig))[1])], fps, gif))
     return result
