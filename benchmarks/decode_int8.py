@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -44,18 +43,12 @@ VARIANTS = ("PyTorch fp32", "PyTorch int8", "onnxruntime fp32", "onnxruntime int
 def machine() -> dict:
     import onnxruntime
     import torch
+    from decode_throughput import machine_info
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    info = machine_info()  # the CPU's model name, as the other decoding benchmarks record it
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
+        "cpu": info["cpu_model"],
+        "cores": info["cpus"],
         "capability": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
