@@ -173,6 +173,8 @@ class Server:
 def new_page(browser, viewport=None):
     """A page that records console errors, page errors and any request leaving localhost in ``pg.errors``."""
     ctx = browser.new_context(viewport=viewport or {"width": 1366, "height": 800})
+    # a hang guard, not a speed check: a loaded CI machine can take over Playwright's 30 s default
+    ctx.set_default_timeout(90_000)
     pg = ctx.new_page()
     pg.errors = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)

@@ -164,7 +164,7 @@ def fill_absent_rows(
         if policy == "keep":
             s[rows] = math.inf
             continue
-        w = named[name].detach().abs().float()
+        w = named[name].detach().abs().to(s.dtype)
         present = (~rows).unsqueeze(1).expand_as(w) & (w > 0)
         ratio = float((s[present] / w[present]).median()) if bool(present.any()) else 1.0
         s[rows] = w[rows] * ratio
