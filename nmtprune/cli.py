@@ -45,17 +45,30 @@ def _load_for_decoding(args):
     from .deploy import META_FILE, load_onnx
     from .train.checkpoint import load_model
 
-    if (Path(args.model) / META_FILE).is_file():
-        if args.int8:
-            from .config import ConfigError
+    from .config import ConfigError
 
-            raise ConfigError(f"{args.model}: an export-onnx directory has its precision (export-onnx --int8)")
+    if args.int8 and args.sparse:
+        raise ConfigError("--int8 and --sparse: choose one (int8 products are dense; CSR products are fp32)")
+    if (Path(args.model) / META_FILE).is_file():
+        if args.int8 or args.sparse:
+            flag = "--int8" if args.int8 else "--sparse"
+            raise ConfigError(f"{args.model}: an export-onnx directory decodes as exported; {flag} does not apply")
         return load_onnx(args.model, threads=args.threads)
     model, *rest = load_model(args.model)
     if args.int8:
         from .decode.int8 import int8_model
 
         model = int8_model(model)
+    if args.sparse:
+        from .decode.sparse import describe_plan, sparse_model
+
+        if args.threads:  # the products are timed as they will run
+            import torch
+
+            torch.set_num_threads(args.threads)
+        model = sparse_model(model)
+        for line in describe_plan(model.plan):
+            print(f"sparse: {line}", file=sys.stderr)
     return (model, *rest)
 
 
@@ -232,6 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--alpha", type=float, default=1.0, help="length normalisation exponent")
         s.add_argument("--threads", type=int, default=0)
         s.add_argument("--int8", action="store_true", help="int8 weight products on the CPU (decode/int8.py)")
+        s.add_argument(
+            "--sparse",
+            action="store_true",
+            help="decoder products as CSR where timing them here shows it pays (decode/sparse.py)",
+        )
         s.set_defaults(func=func)
         if name == "translate":
             s.add_argument("--input", help="file to translate (default: standard input)")
