@@ -244,8 +244,8 @@ def build_toy_site(tmp: Path) -> dict:
     from nmtprune.experiments.grid import model_hash
     from nmtprune.site.build import build_site, write_export
     from nmtprune.site.chunks import read_export
-    from nmtprune.site.frames import record_retraining
-    from nmtprune.site.greg_frames import record_greg
+    from nmtprune.experiments.siteframes.greg import record_greg
+    from nmtprune.experiments.siteframes.retraining import record_retraining
 
     model = toy_model(tmp)
     fake_results(tmp / "results" / "toy", model_hash(model))

@@ -18,7 +18,7 @@ from site_helpers import built, decode_cells, method_of  # noqa: F401 (built is 
 
 def test_export_is_valid_and_matches_the_engine(built):
     from nmtprune.train.checkpoint import load_model
-    from nmtprune.site.export import score_runner
+    from nmtprune.experiments.sitedata.runner import score_runner
 
     ex = built["export"]
     validate(ex)
@@ -281,7 +281,8 @@ def test_obd_parts_are_the_curvature_w2_and_saliency_the_score_used(built):
 
     from nmtprune.prune.scores._autograd import prunable_params, scoring_mode, seq2seq_objective
     from nmtprune.prune.scores.obd import curvature_diagonal
-    from nmtprune.site.export import hist_of, score_runner
+    from nmtprune.experiments.sitedata.runner import score_runner
+    from nmtprune.site.export import hist_of
     from nmtprune.train.checkpoint import load_model
 
     ex = built["export"]

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from nmtprune.prune import get_score, select
-from nmtprune.site.frames import FORMAT, load_frames, record_retraining
+from nmtprune.experiments.siteframes.retraining import FORMAT, record_retraining
+from nmtprune.site.recorded_frames import load_frames
 from site_helpers import ROOT, fake_results, toy_model
 
 
@@ -63,7 +64,8 @@ def test_at_init_frames_train_the_scored_initialisation(model, tmp_path):
     reference recipe (sparse from scratch), not the trained model retrained; the site shows them."""
     from nmtprune.config import with_overrides
     from nmtprune.prune.scores._data import variance_scaling_copy
-    from nmtprune.site.export import build_export, score_runner
+    from nmtprune.experiments.sitedata.runner import score_runner
+    from nmtprune.site.export import build_export
     from nmtprune.site.schema import validate
     from nmtprune.train.checkpoint import load_model
     from nmtprune.train.loop import train

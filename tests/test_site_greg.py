@@ -13,7 +13,7 @@ from site_helpers import GREG_STUDY, toy_model
 
 @pytest.fixture(scope="module")
 def greg(tmp_path_factory):
-    from nmtprune.site.greg_frames import record_greg
+    from nmtprune.experiments.siteframes.greg import record_greg
 
     tmp = tmp_path_factory.mktemp("greg")
     model = toy_model(tmp)
@@ -37,7 +37,7 @@ def test_greg_frames_follow_the_schedule_and_fade_the_chosen_units(greg):
     from nmtprune.experiments.unit_study import greg_config
     from nmtprune.metrics.evaluate import perplexity
     from nmtprune.prune.units import axis_keeps, get_unit_score, select_units
-    from nmtprune.site.frames import _dev_subset
+    from nmtprune.experiments.siteframes.retraining import _dev_subset
     from nmtprune.train.checkpoint import load_model
 
     art, g = greg["art"], greg["art"]["greg"]
@@ -104,7 +104,7 @@ def test_greg_frames_join_the_export_and_the_video(greg, tmp_path):
 
 
 def test_bad_greg_requests_are_refused(greg, tmp_path):
-    from nmtprune.site.greg_frames import record_greg
+    from nmtprune.experiments.siteframes.greg import record_greg
 
     no_greg = tmp_path / "s.yaml"
     no_greg.write_text(GREG_STUDY.format(model=greg["model"]).split("unit_greg")[0], encoding="utf-8")

@@ -20,7 +20,7 @@ def toy(tmp_path_factory):
 
     matplotlib.use("Agg")
     from nmtprune.site.export import build_export
-    from nmtprune.site.frames import record_retraining
+    from nmtprune.experiments.siteframes.retraining import record_retraining
     from nmtprune.site.schema import validate
 
     tmp = tmp_path_factory.mktemp("video")

@@ -7,7 +7,7 @@ import torch
 
 from site_helpers import toy_model
 
-from nmtprune.experiments.sparsegpt_frames import crop_cols, crop_rows, record_columns
+from nmtprune.experiments.siteframes.sparsegpt import crop_cols, crop_rows, record_columns
 from nmtprune.prune.sparsegpt import sparsegpt_prune
 
 
@@ -66,7 +66,7 @@ def record_columns_masked(W, H, r, c, mask, block_size):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    from nmtprune.experiments.sparsegpt_frames import record_sparsegpt
+    from nmtprune.experiments.siteframes.sparsegpt import record_sparsegpt
 
     tmp = tmp_path_factory.mktemp("sparsegpt")
     model = toy_model(tmp)

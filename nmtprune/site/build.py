@@ -99,7 +99,7 @@ def build_site(
 ) -> dict:
     """Build the site into ``out``; returns a summary (paths, sizes, methods, methods left out, seconds).
 
-    ``frames``: retraining-frame artifacts (files or folders of them, see :mod:`.frames`) to include.
+    ``frames``: retraining-frame artifacts (files or folders of them, see :mod:`.recorded_frames`) to include.
     ``export_kw``: :func:`.export.build_export`'s keywords, e.g. ``compute_missing=False`` to show only
     what the ``site-score`` cells stored (the command line's default).
     """

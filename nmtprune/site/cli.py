@@ -45,7 +45,7 @@ def _cmd_site(args) -> int:
 
 
 def _cmd_frames(args) -> int:
-    from .frames import record_retraining
+    from ..experiments.siteframes.retraining import record_retraining
 
     score, _, selection = args.method.partition("/")
     score = args.score or score  # --score snip-init: an at-init score, trained from its initialisation
@@ -85,7 +85,7 @@ def _cmd_frames(args) -> int:
 
 
 def _cmd_greg(args) -> int:
-    from .greg_frames import record_greg
+    from ..experiments.siteframes.greg import record_greg
 
     out = args.out or f"{DEFAULT_FRAMES}/units-{args.mode}-per-layer.json"
     art = record_greg(
@@ -127,7 +127,7 @@ def _cmd_greg(args) -> int:
 
 
 def _cmd_sparsegpt(args) -> int:
-    from ..experiments.sparsegpt_frames import record_sparsegpt
+    from ..experiments.siteframes.sparsegpt import record_sparsegpt
 
     out = args.out or f"{DEFAULT_FRAMES}/sparsegpt-class-blind-s{round(args.sparsity * 100)}.json"
     art = record_sparsegpt(

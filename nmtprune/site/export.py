@@ -25,7 +25,7 @@ Extension points for methods to come:
   (:func:`nmtprune.prune.get_score`, plugins included) is exported, plus those whose spec says
   ``shown`` (magnitude, random); its words and walk-through come from its spec (:mod:`.texts`).
   Data-driven scores (OBD, SNIP, GraSP, Taylor: ``needs_data``) get their scoring batches as the
-  study gives them (:func:`.runner.score_runner`);
+  study gives them (:func:`nmtprune.experiments.sitedata.runner.score_runner`);
 * a score's intermediate quantities (OBD's curvature, w² and saliency, SNIP's |g| and |w|) are its
   spec's ``parts`` (:class:`nmtprune.prune.spec.Part`): ``fn(model, scores, ctx) -> {param: tensor}``,
   exported as histograms a step can show (``of``); ``ctx`` holds what the score recorded (``record=``)
@@ -48,6 +48,7 @@ import torch
 from ..config import ConfigError
 from ..experiments.grid import model_hash
 from ..experiments.sitedata.compute import METHOD_BUILDERS, SiteModel, compute_score
+from ..experiments.sitedata.grid import display_grid, grid_blocks, grid_rule, grid_sample
 from ..experiments.sitedata.names import SAMPLE_LEVELS as _SAMPLE_LEVELS
 from ..experiments.sitedata.names import sweep_hint
 from ..models.weight_classes import weight_classes
@@ -55,11 +56,9 @@ from ..prune import get_score, score_names
 from ..prune.select import SCHEMES
 from ..train.checkpoint import load_model
 from .encode import LEVELS, b64, hist_of
-from .frames import load_frames
-from .grid import display_grid, grid_blocks, grid_rule, grid_sample
+from .recorded_frames import load_frames
 from .results import read_curves
 from .retrained import read_retrained
-from .runner import score_runner
 from .stored import StoredScores
 from .texts import UPDATED_MATRIX, UPDATED_SAMPLES, score_text, selection_text, steps_for, updates_weights
 from .units import UNIT_PREFIX, UNIT_SCOPES, is_unit_score, shown_unit_scores
@@ -75,7 +74,6 @@ __all__ = [
     "shown_scores",
     "export_scores",
     "hist_of",
-    "score_runner",
     "MissingSiteData",
 ]
 
@@ -186,7 +184,7 @@ def build_export(
     """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`).
 
     ``scores``: None exports magnitude, random and every computable score of the study results
-    (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.frames`).
+    (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.recorded_frames`).
     ``score_kwargs``: extra keyword arguments for every score function (they win over the defaults;
     such scores are computed, never read). ``stored``: read what ``site-score`` cells stored under
     ``results_dir`` (:mod:`.stored`). ``compute_missing``: compute a method no cell stored (scoring

@@ -1,6 +1,6 @@
 """Sub-schemas of training on the site: a recorded retraining run's frames, and the measured retrained curves.
 
-:mod:`.frames` and :mod:`.greg_frames` record the frames, :mod:`.retrained` and :mod:`.results` read the
+:mod:`nmtprune.experiments.siteframes` records the frames, :mod:`.retrained` and :mod:`.results` read the
 curves from the studies' results; :mod:`.schema` puts them into the export's schema.
 """
 
@@ -10,7 +10,7 @@ from .schema_views import INT0, NUM, NUM_OR_NULL, STR
 
 __all__ = ["TRAINING", "RESULTS_OF", "RETRAINED_POINT", "RETRAINED"]
 
-# a retraining-frames artifact (nmtprune.site.frames), as the export embeds it
+# a retraining-frames artifact (nmtprune.experiments.siteframes.retraining), as the export embeds it
 TRAINING = {
     "type": "object",
     "required": [
@@ -42,7 +42,7 @@ TRAINING = {
         "id": STR,
         "kind": {"enum": ["retrain", "from-init", "greg"]},
         "method": STR,
-        # kind greg (nmtprune.site.greg_frames): the penalty phase's schedule and what it buys
+        # kind greg (nmtprune.experiments.siteframes.greg): the penalty phase's schedule and what it buys
         "greg": {
             "type": "object",
             "required": [

@@ -2,7 +2,7 @@
 
 A method's walk-through is its score's steps, then its selection's steps, then two shared steps
 (where the pruning lands, the masks on the real matrix), then, when a retraining-frames artifact
-of that method is exported (:mod:`.frames`), the retraining step. Adding a method is:
+of that method is exported (:mod:`.recorded_frames`), the retraining step. Adding a method is:
 
 * a score: its :class:`~nmtprune.prune.spec.ScoreSpec` says it all (``site_label``, ``symbol``,
   ``text``, ``formula``; a weight score's ``steps``, e.g. OBD's curvature, w² and saliency, each a

@@ -1,6 +1,6 @@
 """The walk-through's last steps, from what the export measured: the retraining frames, the retrained BLEU.
 
-:func:`training_step` describes a real run recorded for the site (:mod:`.frames`, :mod:`.greg_frames`) with
+:func:`training_step` describes a real run recorded for the site (:mod:`nmtprune.experiments.siteframes`) with
 its own numbers; :func:`retrained_step` the study's retraining results under the slider (:mod:`.retrained`).
 """
 
@@ -15,7 +15,7 @@ def training_step(art: dict) -> dict:
     f0, f1 = art["frames"][0], art["frames"][-1]
     rec = art["recipe"]
     opt = r"\mathrm{" + rec["optimizer"].capitalize() + r"}\left(w_t, \nabla L(w_t)\right)"
-    if art.get("kind") == "greg":  # GReg's penalty phase (nmtprune.site.greg_frames): no mask yet, a penalty
+    if art.get("kind") == "greg":  # GReg's penalty phase (siteframes.greg): no mask yet, a penalty
         g = art["greg"]
         n0, n1 = f0["norms"], f1["norms"]
 

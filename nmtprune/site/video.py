@@ -25,7 +25,7 @@ from typing import Optional
 
 from .chunks import read_export
 from .export import build_export
-from .frames import load_frames
+from .recorded_frames import load_frames
 from .schema import validate
 from .video_style import SIZE, THRESHOLD_LEVEL, Shot, natural_frames, plan_frames
 from .video_sweep import histogram, sweep_figure

@@ -1,6 +1,6 @@
 """The video of SparseGPT at work: one real matrix's columns decided left to right, the survivors updated.
 
-Drawn from a recorded artifact (``nmtprune site-sparsegpt``, :mod:`nmtprune.experiments.sparsegpt_frames`),
+Drawn from a recorded artifact (``nmtprune site-sparsegpt``, :mod:`nmtprune.experiments.siteframes.sparsegpt`),
 never computed here: the shown crop of decoder layer 1's gates [W_ih W_hh] as a heat map whose pruned
 cells turn dark as their column is decided, the change ŵ − w of every cell not yet zeroed (the error
 SparseGPT pushed onto it), each shown row's output error so far against zeroing the same weights with
@@ -24,7 +24,7 @@ from .video_style import ACCENT, DPI, FONT, SIZE, Shot, heat, natural_frames, pl
 __all__ = ["FORMAT", "load_sparsegpt_frames", "find_sparsegpt_frames", "sparsegpt_shots", "sparsegpt_figure"]
 __all__ += ["render_sparsegpt_video"]
 
-FORMAT = "nmtprune-sparsegpt-frames"  # as nmtprune.experiments.sparsegpt_frames writes it
+FORMAT = "nmtprune-sparsegpt-frames"  # as nmtprune.experiments.siteframes.sparsegpt writes it
 PRUNED_RGB = (0.094, 0.094, 0.094)  # DARK, the other videos' pruned colour
 MASK_ONLY = "#8a8a8a"
 

@@ -35,7 +35,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .sitedata.encode import b64, q8
+from ..sitedata.encode import b64, q8
+from .retraining import run_provenance
 
 __all__ = ["FORMAT", "VERSION", "record_columns", "record_sparsegpt", "crop_rows", "crop_cols"]
 
@@ -83,7 +84,7 @@ def record_columns(
         (bool, pruned and done), ``err`` and ``err_mask`` ((len(rows),) float64: each crop row's output
         error with SparseGPT's updates, and with the same weights zeroed and no update).
     """
-    from ..prune.sparsegpt import damped_hessian, sparsegpt_prune
+    from ...prune.sparsegpt import damped_hessian, sparsegpt_prune
 
     r = torch.as_tensor(list(rows))
     c = torch.as_tensor(list(cols))
@@ -119,7 +120,7 @@ def _frame(j: int, w0: torch.Tensor, w: torch.Tensor, zeroed: torch.Tensor, H: t
 
 def _gram(model, joint, batches, cname: str) -> tuple[torch.Tensor, int]:
     """The joint Gram of LSTM class ``cname`` over ``batches`` and the number of tokens it saw."""
-    from ..models.trace import trace_batches
+    from ...models.trace import trace_batches
 
     trace_batches(model, batches, joint, params=[cname])
     return joint.finish()[cname], joint.tokens[cname]
@@ -178,11 +179,10 @@ def record_sparsegpt(
 ) -> dict:
     """Record SparseGPT on LSTM class ``layer``'s [W_ih W_hh] of the checkpoint; return (and write to ``out``)
     the artifact. Calibration: ``n_batches`` training batches of ``batch_size`` sentences drawn with ``seed``."""
-    from ..prune.obs import JointGram, reconstruction_error
-    from ..prune.scores._data import load_scoring_batches
-    from ..provenance import provenance
-    from ..train.checkpoint import load_model
-    from .grid import model_hash
+    from ...prune.obs import JointGram, reconstruction_error
+    from ...prune.scores._data import load_scoring_batches
+    from ...train.checkpoint import load_model
+    from ..grid import model_hash
 
     if rows % 4 or rows < 4:
         raise ValueError(f"rows must be a positive multiple of 4 (the same number per gate), got {rows}")
@@ -209,12 +209,11 @@ def record_sparsegpt(
         "pruned": int((~rec["keep"]).sum()),
         "weights": W.numel(),
     }
-    prov = provenance(argv if argv is not None else [])
-    if argv is None:  # called from Python (a test, a notebook): say so rather than quote the host's argv
-        prov["command"] = (
-            f"nmtprune.experiments.sparsegpt_frames.record_sparsegpt({str(model_dir)!r}, layer={layer!r}, "
-            f"sparsity={sparsity}, rows={rows}, cols={cols}, n_batches={n_batches}, seed={seed})"
-        )
+    prov = run_provenance(
+        argv,
+        f"nmtprune.experiments.siteframes.sparsegpt.record_sparsegpt({str(model_dir)!r}, layer={layer!r}, "
+        f"sparsity={sparsity}, rows={rows}, cols={cols}, n_batches={n_batches}, seed={seed})",
+    )
     art = {
         "format": FORMAT,
         "version": VERSION,

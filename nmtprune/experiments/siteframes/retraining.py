@@ -8,7 +8,7 @@ after every step). Every ``every`` steps an ``after_step`` hook records, for one
 
 * the shown cells' change since the start, Δ = w_t − w_0 (int8, one scale for all frames, so the
   frames are comparable), on the same strided grid as the site's matrix view (each cell one real
-  weight, see :func:`.grid.display_grid`);
+  weight, see :func:`nmtprune.experiments.sitedata.grid.display_grid`);
 * the dev perplexity of the whole model on a fixed set of dev sentences (teacher-forced, eval mode),
   the training loss the loop logged over those steps, and the learning rate;
 * per weight class, the RMS change of its surviving weights (how far each class moves).
@@ -16,7 +16,7 @@ after every step). Every ``every`` steps an ``after_step`` hook records, for one
 An at-initialisation score (``snip-init``, ``grasp-init``: its registry entry has ``init``) scores a
 variance-scaling re-initialised copy of the checkpoint, not the trained weights; retraining the trained
 model under that mask would show nothing SNIP or GraSP do. So for those the run is sparse from scratch
-(``kind: "from-init"``): the very copy the score saw (:func:`..prune.scores._data.variance_scaling_copy`,
+(``kind: "from-init"``): the very copy the score saw (:func:`nmtprune.prune.scores._data.variance_scaling_copy`,
 same seed), masked, trained with the reference training recipe (as
 :func:`nmtprune.prune.retrain.sparse_from_scratch`, which however starts from the model's own uniform
 init); frame 0 is that initialisation. Every other score gives ``kind: "retrain"``.
@@ -39,19 +39,22 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .encode import b64, q8
-from .grid import display_grid, grid_blocks
-from .runner import score_runner
+from ..sitedata.encode import b64, q8
+from ..sitedata.grid import display_grid, grid_blocks
+from ..sitedata.runner import score_runner
 
 __all__ = [
     "FORMAT",
     "VERSION",
     "record_retraining",
-    "load_frames",
     "default_param",
     "load_for_frames",
     "train_logged",
     "encode_frames",
+    "run_provenance",
+    "recipe_of",
+    "panel_of",
+    "write_frames",
 ]
 
 FORMAT = "nmtprune-site-frames"
@@ -65,7 +68,7 @@ def default_param(names: Sequence[str]) -> str:
 
 
 def _dev_subset(cfg, sv, tv, n: int):
-    from ..data.batching import ParallelData, load_split
+    from ...data.batching import ParallelData, load_split
 
     d = cfg.data
     full = load_split(d.corpus, d.dev_split, d.src_lang, d.tgt_lang, d.lowercase, sv, tv)
@@ -80,9 +83,9 @@ def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: 
     (default :func:`default_param`; a name that is no prunable matrix is refused) and ``dev_ppl(m)``,
     the perplexity of ``m`` on the first ``dev_sentences`` dev sentences in eval mode (``m``'s mode is
     restored), rounded to 4 decimals."""
-    from ..metrics.evaluate import perplexity
-    from ..models.weight_classes import weight_classes
-    from ..train.checkpoint import load_model
+    from ...metrics.evaluate import perplexity
+    from ...models.weight_classes import weight_classes
+    from ...train.checkpoint import load_model
 
     model, cfg, sv, tv = load_model(model_dir)
     names = [p for c in weight_classes(model) for p in c.params]
@@ -105,7 +108,7 @@ def load_for_frames(model_dir: str | Path, param: Optional[str], dev_sentences: 
 def train_logged(rcfg, model, vocabs, frames: list[dict], after_step, masks=None) -> None:
     """Run ``train`` on ``model`` in a throw-away folder and give each frame the loss and learning rate
     the loop logged over the steps that end at it (``train_loss``, ``lr``; None where nothing was logged)."""
-    from ..train.loop import train
+    from ...train.loop import train
 
     with tempfile.TemporaryDirectory(prefix="nmtprune-frames-") as tmp:
         train(
@@ -149,6 +152,46 @@ def encode_frames(
     }
 
 
+def run_provenance(argv: Optional[list[str]], call: str) -> dict:
+    """The artifact's provenance of the command line ``argv``; called from Python (a test, a notebook:
+    ``argv`` None), the Python ``call`` stands for the command rather than the host's argv."""
+    from ...provenance import provenance
+
+    prov = provenance(argv if argv is not None else [])
+    if argv is None:
+        prov["command"] = call
+    return prov
+
+
+def recipe_of(t, *, steps: int, every: int, threads: int, dev_ppl, dev_split: str, words: str) -> dict:
+    """The artifact's ``recipe``: the run's length and optimizer (``t``: its ``train`` config), the dev
+    sentences its perplexity is measured on (``dev_ppl`` from :func:`load_for_frames`) and the recipe in words."""
+    return {
+        "steps": steps,
+        "every": every,
+        "optimizer": t.optimizer,
+        "lr": t.lr,
+        "batch_size": t.batch_size,
+        "bf16": t.bf16,
+        "threads": threads,
+        "dev_sentences": dev_ppl.sentences,
+        "dev_split": dev_split,
+        "recipe": words,
+    }
+
+
+def panel_of(param: str, shape, grid: dict, cfg) -> dict:
+    """The recorded matrix as the site's matrix view draws it: name, shape, shown grid and gate blocks."""
+    return {"param": param, "shape": list(shape), **grid, "blocks": grid_blocks(param, shape, grid, cfg)}
+
+
+def write_frames(art: dict, out: Optional[str | Path]) -> None:
+    """Write the artifact to ``out`` (compact JSON; a NaN is an error, not a number the site cannot read)."""
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(art, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
+
+
 def record_retraining(
     model_dir: str | Path,
     out: Optional[str | Path] = None,
@@ -171,13 +214,12 @@ def record_retraining(
 ) -> dict:
     """Run the short retraining (an at-init score: training from the scored initialisation) and return
     (and write to ``out``, if given) the frames artifact."""
-    from ..config import with_overrides
-    from ..experiments.grid import model_hash
-    from ..prune import get_score, select
-    from ..prune.retrain import retrain_config
-    from ..prune.scores._data import variance_scaling_copy
-    from ..sparse.targets import class_groups
-    from ..provenance import provenance
+    from ...config import with_overrides
+    from ..grid import model_hash
+    from ...prune import get_score, select
+    from ...prune.retrain import retrain_config
+    from ...prune.scores._data import variance_scaling_copy
+    from ...sparse.targets import class_groups
 
     if steps < every or every < 1:
         raise ValueError(f"need steps >= every >= 1, got steps={steps}, every={every}")
@@ -235,13 +277,11 @@ def record_retraining(
     rcfg = with_overrides(cfg, short, "training config", seed=seed) if from_init else retrain_config(cfg, seed, short)
     model.train()
     train_logged(rcfg, model, (sv, tv), frames, after_step, masks=masks)
-    t = rcfg.train
-    prov = provenance(argv if argv is not None else [])
-    if argv is None:  # called from Python (a test, a notebook): say so rather than quote the host's argv
-        prov["command"] = (
-            f"nmtprune.site.frames.record_retraining({str(model_dir)!r}, score={score!r}, "
-            f"selection={selection!r}, sparsity={sparsity}, steps={steps}, every={every}, seed={seed})"
-        )
+    prov = run_provenance(
+        argv,
+        f"nmtprune.experiments.siteframes.retraining.record_retraining({str(model_dir)!r}, score={score!r}, "
+        f"selection={selection!r}, sparsity={sparsity}, steps={steps}, every={every}, seed={seed})",
+    )
     art = {
         "format": FORMAT,
         "version": VERSION,
@@ -254,53 +294,22 @@ def record_retraining(
         "score": score,
         "selection": selection,
         "sparsity": sparsity,
-        "recipe": {
-            "steps": steps,
-            "every": every,
-            "optimizer": t.optimizer,
-            "lr": t.lr,
-            "batch_size": t.batch_size,
-            "bf16": t.bf16,
-            "threads": threads,
-            "dev_sentences": dev_ppl.sentences,
-            "dev_split": cfg.data.dev_split,
-            "recipe": "training config (the reference recipe) from the scored variance-scaling "
+        "recipe": recipe_of(
+            rcfg.train,
+            steps=steps,
+            every=every,
+            threads=threads,
+            dev_ppl=dev_ppl,
+            dev_split=cfg.data.dev_split,
+            words="training config (the reference recipe) from the scored variance-scaling "
             "initialisation, first `steps` steps"
             if from_init
             else "retrain_config (See et al.: half the learning rate), first `steps` steps",
-        },
+        ),
         "dense_dev_ppl": dense_ppl,
-        "param": param,
-        "shape": list(named[param].shape),
-        **grid,
-        "blocks": grid_blocks(param, named[param].shape, grid, cfg),
+        **panel_of(param, named[param].shape, grid, cfg),
         **encode_frames(frames, deltas, w0, keep, grid, traces),
         "frames": frames,
     }
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(art, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
+    write_frames(art, out)
     return art
-
-
-def load_frames(paths: Sequence[str | Path]) -> list[dict]:
-    """Every frames artifact among ``paths`` (files, or folders searched for ``*.json``), by id.
-
-    A folder's other JSON files are skipped; a named file that is not a frames artifact is an error.
-    """
-    found: list[dict] = []
-    for p in map(Path, paths):
-        files = sorted(p.glob("*.json")) if p.is_dir() else [p]
-        for f in files:
-            try:
-                art = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ValueError(f"{f}: not a readable frames artifact ({exc})") from None
-            if not isinstance(art, dict) or art.get("format") != FORMAT:
-                if p.is_dir():
-                    continue
-                raise ValueError(f"{f}: not a {FORMAT} file")
-            if art.get("version") != VERSION:
-                raise ValueError(f"{f}: {FORMAT} version {art.get('version')!r}, this code reads {VERSION}")
-            found.append(art)
-    return found

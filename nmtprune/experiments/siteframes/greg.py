@@ -12,7 +12,7 @@ hook, and every ``every`` steps records:
 
 * for one matrix (default: the last decoder layer's W_hh, whose gate rows belong to units) the
   shown cells' change since the start, Δ = w_t − w_0, as a retraining-frames artifact records it
-  (:mod:`.frames`): the removed units' rows fade to 0 while the others move a little;
+  (:mod:`.retraining`): the removed units' rows fade to 0 while the others move a little;
 * λ on the removed units, the magnitude ratio (mean L1 of kept over removed units), and per unit
   group the mean incoming L1 norm of its removed and of its kept units;
 * the dev perplexity of the whole (not yet pruned) model on a fixed set of dev sentences.
@@ -20,14 +20,13 @@ hook, and every ``every`` steps records:
 At the end it measures what the phase buys: the dev perplexity after removing the chosen units now,
 against removing the same units from the dense model without any penalty (plain L1 pruning).
 
-The artifact is a retraining-frames file (:data:`.frames.FORMAT`) of ``kind: "greg"``, attached to
+The artifact is a retraining-frames file (:data:`.retraining.FORMAT`) of ``kind: "greg"``, attached to
 the method ``units-l1/per-layer`` (GReg-1 removes its units), with the extra ``greg`` block. Nothing
 is masked during the phase (``keep`` is all ones).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Optional
@@ -35,9 +34,19 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .encode import b64
-from .frames import FORMAT, VERSION, encode_frames, load_for_frames, train_logged
-from .grid import display_grid, grid_blocks
+from ..sitedata.encode import b64
+from ..sitedata.grid import display_grid
+from .retraining import (
+    FORMAT,
+    VERSION,
+    encode_frames,
+    load_for_frames,
+    panel_of,
+    recipe_of,
+    run_provenance,
+    train_logged,
+    write_frames,
+)
 
 __all__ = ["record_greg", "METHOD"]
 
@@ -65,14 +74,13 @@ def record_greg(
     """Run the GReg penalty phase of ``study``'s ``unit_greg`` schedule (``mode``; ``fraction``: the
     section's first by default; ``steps``: the whole phase by default) and return (and write to
     ``out``, if given) the frames artifact."""
-    from ..config import with_overrides
-    from ..experiments.grid import model_hash
-    from ..experiments.study import load_study
-    from ..experiments.unit_study import greg_config
-    from ..sparse.targets import class_groups
-    from ..prune.units import unit_groups
-    from ..prune.units.greg import GrowingRegularizer, _l1
-    from ..provenance import provenance
+    from ...config import with_overrides
+    from ..grid import model_hash
+    from ..study import load_study
+    from ..unit_study import greg_config
+    from ...sparse.targets import class_groups
+    from ...prune.units import unit_groups
+    from ...prune.units.greg import GrowingRegularizer, _l1
 
     st = load_study(study, check_model=False)
     spec = st.unit_greg
@@ -175,13 +183,11 @@ def record_greg(
     train_logged(pcfg, model, (sv, tv), frames, after_step)
     model.eval()
     rows_of = np.arange(0, named[param].shape[0], rs)[: grid["rows"]]
-    t = pcfg.train
-    prov = provenance(argv if argv is not None else [])
-    if argv is None:
-        prov["command"] = (
-            f"nmtprune.site.greg_frames.record_greg({str(model_dir)!r}, study={str(study)!r}, "
-            f"mode={mode!r}, fraction={fraction}, steps={steps}, every={every}, seed={seed})"
-        )
+    prov = run_provenance(
+        argv,
+        f"nmtprune.experiments.siteframes.greg.record_greg({str(model_dir)!r}, study={str(study)!r}, "
+        f"mode={mode!r}, fraction={fraction}, steps={steps}, every={every}, seed={seed})",
+    )
     removed = {g: int((~reg.mask.keep[g]).sum()) for g in unit_names}
     art = {
         "format": FORMAT,
@@ -195,24 +201,18 @@ def record_greg(
         "score": "units-l1",
         "selection": spec.scope,
         "sparsity": fraction,
-        "recipe": {
-            "steps": steps,
-            "every": every,
-            "optimizer": t.optimizer,
-            "lr": t.lr,
-            "batch_size": t.batch_size,
-            "bf16": t.bf16,
-            "threads": threads,
-            "dev_sentences": dev_ppl.sentences,
-            "dev_split": cfg.data.dev_split,
-            "recipe": f"GReg penalty phase of {study} (unit_greg, {mode}): half the reference learning "
+        "recipe": recipe_of(
+            pcfg.train,
+            steps=steps,
+            every=every,
+            threads=threads,
+            dev_ppl=dev_ppl,
+            dev_split=cfg.data.dev_split,
+            words=f"GReg penalty phase of {study} (unit_greg, {mode}): half the reference learning "
             f"rate, constant, first `steps` of its {total} steps",
-        },
+        ),
         "dense_dev_ppl": dense_ppl,
-        "param": param,
-        "shape": list(named[param].shape),
-        **grid,
-        "blocks": grid_blocks(param, named[param].shape, grid, cfg),
+        **panel_of(param, named[param].shape, grid, cfg),
         # nothing is masked during the phase: every shown cell is kept
         **encode_frames(frames, deltas, w0, np.ones(w0.size, dtype=np.uint8), grid, traces=6),
         "frames": frames,
@@ -234,15 +234,13 @@ def record_greg(
             "ppl_after_penalty_pruned": pruned_ppl(model, reg.mask),
         },
     }
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(art, separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
+    write_frames(art, out)
     return art
 
 
 def _removed_rows(model, param: str, rows_of: np.ndarray, mask) -> np.ndarray:
     """uint8 (shown rows,): 1 where the shown row is an incoming row of a removed unit."""
-    from ..prune.units import axis_keeps
+    from ...prune.units import axis_keeps
 
     rows, _ = axis_keeps(model, mask).get(param, (None, None))
     if rows is None:
