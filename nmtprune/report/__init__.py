@@ -18,7 +18,7 @@ __all__ = ["Collected", "Check", "run_checks", "write_report", "add_cli", "DEFAU
 
 # collect() and render() are not re-exported: their names are also submodules, which would shadow
 # them here once imported. Use nmtprune.report.collect.collect / nmtprune.report.render.render.
-_LAZY = {"Collected": ".collect", "Check": ".checks", "run_checks": ".checks", "write_report": ".render"}
+_LAZY = {"Collected": ".collect", "Check": ".checks", "run_checks": ".checks_further", "write_report": ".render"}
 
 
 def __getattr__(name: str):

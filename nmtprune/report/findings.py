@@ -12,7 +12,8 @@ import re
 from typing import Optional
 
 from ..prune.registry import get_score
-from .checks import MET, NOT_MET, NOT_RUN, TIE, run_checks
+from .checks import MET, NOT_MET, NOT_RUN, TIE
+from .checks_further import run_checks
 from .paper import DENSE_BLEU as PAPER_DENSE, FIG3, FIG6
 from .collect import Collected, mean_bleu, retrain_runs
 from .methods_calibration import calibration_findings

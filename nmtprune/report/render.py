@@ -15,7 +15,8 @@ from ..experiments.defaults import DEFAULT_RESULTS, KINDS
 from . import paper
 from .budget import budget_note
 from .replications import replication_section
-from .checks import MET, NOT_MET, NOT_RUN, TIE, Check, run_checks
+from .checks import MET, NOT_MET, NOT_RUN, TIE, Check
+from .checks_further import run_checks
 from .paths import DEFAULT_REPORTS
 from .collect import Collected, collect, compared_retraining, mean_std
 from .sections import fig3_section, fig6_section, fig7_section, fig8_section, fig45_section, ms, storage_section, table

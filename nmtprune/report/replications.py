@@ -2,7 +2,7 @@
 
 See et al. checked their findings on a second corpus; a study names its replications (the same grid on
 other reference models) under ``replications``, and this section runs the same checks
-(:func:`nmtprune.report.checks.run_checks`) on each and tabulates the verdicts side by side. Read-only:
+(:func:`nmtprune.report.checks_further.run_checks`) on each and tabulates the verdicts side by side. Read-only:
 a replication whose cells have not run shows "not run", never a guess.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import ConfigError
-from .checks import MET, NOT_MET, NOT_RUN, TIE, Check, run_checks
+from .checks import MET, NOT_MET, NOT_RUN, TIE, Check
+from .checks_further import run_checks
 from .collect import Collected, collect
 from .sections import table
 

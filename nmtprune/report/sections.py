@@ -11,7 +11,7 @@ from typing import Optional
 
 from ..experiments.context import class_names_of
 from . import paper, plots
-from .checks import curve_run, curve_spec
+from .checks_further import curve_run, curve_spec
 from .collect import Collected, epochs_run, mean_std
 from .scratch import dense_dev_log, scratch_note
 
