@@ -50,9 +50,10 @@ def _load_for_decoding(args):
     if args.int8 and args.sparse:
         raise ConfigError("--int8 and --sparse: choose one (int8 products are dense; CSR products are fp32)")
     if (Path(args.model) / META_FILE).is_file():
-        if args.int8 or args.sparse:
-            flag = "--int8" if args.int8 else "--sparse"
-            raise ConfigError(f"{args.model}: an export-onnx directory decodes as exported; {flag} does not apply")
+        if args.int8:
+            raise ConfigError(f"{args.model}: an export-onnx directory has its precision (export-onnx --int8)")
+        if args.sparse:
+            raise ConfigError(f"{args.model}: an export-onnx directory decodes as exported; --sparse does not apply")
         return load_onnx(args.model, threads=args.threads)
     model, *rest = load_model(args.model)
     if args.int8:

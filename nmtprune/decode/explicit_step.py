@@ -24,8 +24,17 @@ import torch
 from torch import nn
 
 from ..models.attention import GlobalAttention
+from ..models.seq2seq import DecoderState, Encoded
 
-__all__ = ["Linear", "MatMulLinear", "ExplicitStep", "lstm_update", "stacked_gate_weights", "teacher_forced"]
+__all__ = [
+    "Linear",
+    "MatMulLinear",
+    "ExplicitStep",
+    "StepDecoding",
+    "lstm_update",
+    "stacked_gate_weights",
+    "teacher_forced",
+]
 
 # (weight (out, in), bias (out,) or None) -> a module mapping (..., in) to (..., out)
 Linear = Callable[[torch.Tensor, "torch.Tensor | None"], nn.Module]
@@ -108,6 +117,25 @@ class ExplicitStep(nn.Module):
         align = torch.softmax(scores, dim=1)
         h_tilde = torch.tanh(self.attn_out(torch.cat([GlobalAttention.context(align, memory), x], 1)))  # (B, A)
         return self.generator(h_tilde), hs, cs, h_tilde, align
+
+
+class StepDecoding:
+    """The searches' interface (initial_state, decode_step, teacher-forced call) of a model that decodes
+    through an :class:`ExplicitStep` held as ``self.step``, with ``self.cfg`` the model's config."""
+
+    def initial_state(self, enc: Encoded) -> DecoderState:
+        return DecoderState(list(enc.h), list(enc.c), enc.memory.new_zeros(enc.memory.shape[0], self.cfg.attn_size))
+
+    def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
+        """y_prev: (B,) ids -> log-probs (B, V), new state, attention (B, S); as Seq2Seq.decode_step."""
+        logits, h, c, h_tilde, align = self.step(
+            y_prev, state.h, state.c, state.feed, enc.keys, enc.memory, enc.mask_bias
+        )
+        return torch.log_softmax(logits, dim=-1), DecoderState(h, c, h_tilde), align
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced log-probabilities (B, T, V) for tgt_in (B, T) starting with <s> (perplexity)."""
+        return teacher_forced(self, src, src_len, tgt_in)
 
 
 @torch.no_grad()

@@ -32,8 +32,8 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 from torch.ao.quantization import per_channel_dynamic_qconfig
 
 from ..errors import UserError
-from ..models.seq2seq import DecoderState, Encoded, Seq2Seq
-from .explicit_step import ExplicitStep, lstm_update, stacked_gate_weights, teacher_forced
+from ..models.seq2seq import Encoded, Seq2Seq
+from .explicit_step import ExplicitStep, StepDecoding, lstm_update, stacked_gate_weights
 
 __all__ = ["Int8Error", "Int8Seq2Seq", "int8_model", "int8_linear", "quantised_linears"]
 
@@ -56,7 +56,7 @@ def int8_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> DynamicLinea
         return DynamicLinear.from_float(fp32)
 
 
-class Int8Seq2Seq(nn.Module):
+class Int8Seq2Seq(StepDecoding, nn.Module):
     """A Seq2Seq's inference interface (encode, initial_state, decode_step, teacher-forced call) in int8.
 
     Built by :func:`int8_model`; holds no fp32 weight matrices, only the embeddings.
@@ -102,20 +102,6 @@ class Int8Seq2Seq(nn.Module):
             h_fin = [memory.new_zeros(B, n) for n in self.cfg.dec_sizes]
             c_fin = [memory.new_zeros(B, n) for n in self.cfg.dec_sizes]
         return Encoded(memory, keys, mask_bias, h_fin, c_fin)
-
-    def initial_state(self, enc: Encoded) -> DecoderState:
-        return DecoderState(list(enc.h), list(enc.c), enc.memory.new_zeros(enc.memory.shape[0], self.cfg.attn_size))
-
-    def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
-        """y_prev: (B,) ids -> log-probs (B, V), new state, attention (B, S); as Seq2Seq.decode_step."""
-        logits, h, c, h_tilde, align = self.step(
-            y_prev, state.h, state.c, state.feed, enc.keys, enc.memory, enc.mask_bias
-        )
-        return torch.log_softmax(logits, dim=-1), DecoderState(h, c, h_tilde), align
-
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced log-probabilities (B, T, V) for tgt_in (B, T) starting with <s> (perplexity)."""
-        return teacher_forced(self, src, src_len, tgt_in)
 
 
 def quantised_linears(model: nn.Module) -> list[DynamicLinear]:

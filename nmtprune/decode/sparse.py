@@ -26,8 +26,8 @@ import warnings
 import torch
 from torch import nn
 
-from ..models.seq2seq import DecoderState, Encoded, Seq2Seq
-from .explicit_step import ExplicitStep, MatMulLinear, teacher_forced
+from ..models.seq2seq import Encoded, Seq2Seq
+from .explicit_step import ExplicitStep, MatMulLinear, StepDecoding
 
 __all__ = ["CsrLinear", "Switch", "SparseSeq2Seq", "sparse_model", "describe_plan", "MODES", "ROWS"]
 
@@ -119,7 +119,7 @@ class _Chooser:
         return Switch(dense if False in used else None, csr if True in used else None, table)
 
 
-class SparseSeq2Seq(nn.Module):
+class SparseSeq2Seq(StepDecoding, nn.Module):
     """A Seq2Seq's inference interface whose decoder-step products are dense or CSR per matrix.
 
     Built by :func:`sparse_model`; ``plan`` lists each matrix with its sparsity, timings and choice.
@@ -135,20 +135,6 @@ class SparseSeq2Seq(nn.Module):
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         """src: (B, S) ids, PAD-padded; src_len: (B,). The model's own fp32 encoder."""
         return self.model.encode(src, src_len)
-
-    def initial_state(self, enc: Encoded) -> DecoderState:
-        return self.model.initial_state(enc)
-
-    def decode_step(self, y_prev: torch.Tensor, state: DecoderState, enc: Encoded):
-        """y_prev: (B,) ids -> log-probs (B, V), new state, attention (B, S); as Seq2Seq.decode_step."""
-        logits, h, c, h_tilde, align = self.step(
-            y_prev, state.h, state.c, state.feed, enc.keys, enc.memory, enc.mask_bias
-        )
-        return torch.log_softmax(logits, dim=-1), DecoderState(h, c, h_tilde), align
-
-    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced log-probabilities (B, T, V) through the sparse step (perplexity)."""
-        return teacher_forced(self, src, src_len, tgt_in)
 
 
 def sparse_model(
