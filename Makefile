@@ -58,7 +58,8 @@ docs: venv
 	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --site-dir site-docs
 
 # The tutorial's docs page (docs/tutorial.md and its figures), rendered by running docs/tutorial.py at its
-# full sizes; tests/test_tutorial.py runs it small and fails while the page is of an older script.
+# full sizes, and the same cells as a notebook without outputs (docs/tutorial.ipynb); tests/test_tutorial.py
+# and tests/test_tutorial_notebook.py run both small and fail while the page or notebook is of an older script.
 tutorial: venv
 	$(BIN)/python docs/tutorial_render.py
 

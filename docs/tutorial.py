@@ -6,6 +6,10 @@
 # docs/tutorial_render.py` runs it cell by cell and writes this page, and the test suite runs it end to end
 # with smaller sizes. Run it yourself from the root of the repository with `python docs/tutorial.py`.
 #
+# The same cells are a Jupyter notebook, [`docs/tutorial.ipynb`](tutorial.ipynb), written from the script
+# without outputs. Open it in VS Code (with its Python and Jupyter extensions), or install Jupyter, which
+# nmtprune does not depend on: `pip install notebook`, then `jupyter notebook docs/tutorial.ipynb`.
+#
 # It takes the shipped English→German model, prunes 70 % of its weights with three methods, scores each
 # pruned model on a slice of the test set, shows where each method pruned, then removes half of the hidden
 # units instead and times decoding. No retraining happens here: the numbers are what pruning alone does.
@@ -27,6 +31,9 @@ BEAM = int(os.environ.get("TUTORIAL_BEAM", "5"))  # beam size: 5 as in the repor
 THREADS = int(os.environ.get("TUTORIAL_THREADS", "2"))
 SPARSITY = 0.7
 torch.set_num_threads(THREADS)
+# a notebook's kernel starts in the notebook's folder, docs/; the model's path below is from the root
+if not os.path.isdir("models") and os.path.isdir(os.path.join("..", "models")):
+    os.chdir("..")
 print(f"{SENTENCES} test sentences, beam {BEAM}, {THREADS} thread(s), {SPARSITY:.0%} of the weights pruned")
 
 # %% [markdown]

@@ -34,11 +34,12 @@ def test_the_committed_page_was_rendered_from_the_committed_script():
 
 
 def test_the_tutorial_runs_end_to_end_with_small_sizes(tmp_path):
-    out, assets = tmp_path / "tutorial.md", tmp_path / "assets"
+    out, assets, notebook = tmp_path / "tutorial.md", tmp_path / "assets", tmp_path / "tutorial.ipynb"
     threads = os.environ.get("TUTORIAL_THREADS", "2")  # CI's two cores; a busy machine may ask for 1
     env = {**os.environ, **SMALL, "TUTORIAL_THREADS": threads, "OMP_NUM_THREADS": threads}
+    paths = ["--out", str(out), "--assets", str(assets), "--notebook", str(notebook)]
     run = subprocess.run(
-        [sys.executable, str(DOCS / "tutorial_render.py"), "--out", str(out), "--assets", str(assets)],
+        [sys.executable, str(DOCS / "tutorial_render.py"), *paths],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -55,3 +56,5 @@ def test_the_tutorial_runs_end_to_end_with_small_sizes(tmp_path):
         assert re.search(rf"{method} +pruned [\d,]+ of [\d,]+ weights: BLEU +\d+\.\d\d", page), method
     assert re.search(r"speed-up \d+\.\d\dx", page)
     assert (assets / "tutorial-1.png").stat().st_size > 10_000  # the per-class sparsity chart
+    # the notebook is written beside the page; test_tutorial_notebook.py runs the committed one
+    assert notebook.read_text(encoding="utf-8") == (DOCS / "tutorial.ipynb").read_text(encoding="utf-8")
