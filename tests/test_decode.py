@@ -50,3 +50,47 @@ def test_beam_finds_a_better_score_than_greedy(tiny_cfg):
         return total
 
     assert score(beam_search(model, src, src_len, beam=5)) >= score(greedy_search(model, src, src_len)) - 1e-6
+
+
+class _Counting:
+    """A stand-in model: sentence b writes token 5 for ``lengths[b]`` steps, then </s>; every
+    decode_step records how many rows it was given."""
+
+    def __init__(self, lengths, V=8):
+        self.lengths, self.V, self.rows = torch.tensor(lengths, dtype=torch.float), V, []
+
+    def encode(self, src, src_len):
+        from nmtprune.models.seq2seq import Encoded
+
+        B = src.shape[0]
+        z = torch.zeros(B, 1, 1)
+        return Encoded(self.lengths.view(B, 1, 1).clone(), z, z, [torch.zeros(B, 1)], [torch.zeros(B, 1)])
+
+    def initial_state(self, enc):
+        from nmtprune.models.seq2seq import DecoderState
+
+        return DecoderState(list(enc.h), list(enc.c), enc.memory[:, 0].clone())  # feed: the sentence's length
+
+    def decode_step(self, y, state, enc):
+        from nmtprune.models.seq2seq import DecoderState
+
+        self.rows.append(y.shape[0])
+        steps = state.h[0][:, 0]  # (N,) steps taken so far
+        logp = torch.full((y.shape[0], self.V), -10.0)
+        ended = steps >= state.feed[:, 0]
+        logp[:, 5] = torch.where(ended, -50.0, -0.1)
+        logp[:, EOS] = torch.where(ended, -0.1, -50.0)
+        return logp, DecoderState([state.h[0] + 1], state.c, state.feed), None
+
+
+def test_finished_sentences_leave_the_batch_and_the_others_decode_as_before():
+    src, src_len = _src()
+    m = _Counting([2, 5, 1, 3])
+    assert greedy_search(m, src, src_len) == [[5] * 2, [5] * 5, [5], [5] * 3]
+    # each step multiplies only the sentences still decoding: 4, 4, 3 (the 1-token one has ended), ...
+    assert m.rows == [4, 4, 3, 2, 1, 1]
+    m = _Counting([2, 5, 1, 3])
+    assert beam_search(m, src, src_len, beam=2) == [[5] * 2, [5] * 5, [5], [5] * 3]
+    # a sentence's 2 rows leave together once it has 2 finished hypotheses; the longest decodes alone at the end
+    assert m.rows[0] == 8 and m.rows[-1] == 2 and all(a >= b and (a - b) % 2 == 0 for a, b in zip(m.rows, m.rows[1:]))
+    assert len(set(m.rows)) == 4
