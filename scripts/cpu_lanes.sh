@@ -26,8 +26,8 @@ STEPS=(
                                                         # retraining (~2.5 min per cell)
   "studies/reconstruction.yaml|calibration|"          # calibration sentences, damping and block size vs BLEU
                                                         # and the pruning step's time (~2.5-4 min per cell)
-  "studies/reconstruction.yaml|class-breakdown where|wanda"   # Wanda per class and where it prunes (no training)
-  "studies/site.yaml|site-score|wanda"                # the site's Wanda scores (no training)
+  "studies/reconstruction.yaml|class-breakdown where|wanda sparsegpt"   # per class and where they prune (no training)
+  "studies/site.yaml|site-score|wanda sparsegpt"      # the site's Wanda and SparseGPT scores (no training)
   "studies/saliency.yaml|scratch|seed1_scored-init seed1_fresh-init"   # each mask from its own initialisation
                                                         # and the dense network through the scratch path, seed 1
   "studies/budget.yaml|retrain dense-continued|gradual_class-blind_s90_seed1 dense-continued_seed1"   # schedule vs

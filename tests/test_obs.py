@@ -368,3 +368,21 @@ def test_joint_gram_from_the_trace():
     trace_batch(model, *batch, params=["encoder.weight_ih_l0"], reduce=half)
     with pytest.raises(ValueError, match="partner"):
         half.finish()
+
+
+def test_an_unseen_token_is_ranked_by_the_median_count_not_cut_first():
+    g = torch.Generator().manual_seed(13)
+    V, E = 12, 4
+    weight = torch.randn(V, E, generator=g, dtype=F64)
+    counts = torch.randint(1, 50, (V,), generator=g).to(F64)
+    counts[[2, 7]] = 0  # two tokens the calibration batches never contain
+    lam = 0.01 * counts.mean()
+    raw = embedding_saliency(weight, counts, absent_rows="zero")
+    close(raw[[2, 7]], lam * weight[[2, 7]] ** 2)  # exact OBS: almost free to remove
+    seen = counts > 0
+    got = embedding_saliency(weight, counts)
+    close(got[[2, 7]], (counts[seen] + lam).median() * weight[[2, 7]] ** 2)
+    close(got[seen], raw[seen])
+    assert bool(torch.isinf(embedding_saliency(weight, counts, absent_rows="keep")[[2, 7]]).all())
+    with pytest.raises(ValueError, match="absent_rows"):
+        embedding_saliency(weight, counts, absent_rows="drop")

@@ -125,8 +125,17 @@ def wanda_scores(W: torch.Tensor, col_sq_norms: torch.Tensor, *, embedding: bool
     return W.detach().abs() * norms[None, :]
 
 
-def embedding_saliency(weight: torch.Tensor, counts: torch.Tensor, *, damp: float = 0.01) -> torch.Tensor:
+def embedding_saliency(
+    weight: torch.Tensor, counts: torch.Tensor, *, damp: float = 0.01, absent_rows: str = "magnitude"
+) -> torch.Tensor:
     """OBS cost of removing each embedding weight: (count_j + λ) · w_jd², λ = damp · mean(count).
+
+    A token the calibration data never contains has count 0, so its whole row would cost only λ · w²
+    and go first, whatever the token's importance (with 4 calibration batches of the reference
+    model, most of the vocabulary). ``absent_rows`` is the policy the data-driven scores share:
+    ``"magnitude"`` gives such a row the median (count + λ) of the rows that were seen, so its weights
+    rank by their squared magnitude among the others; ``"keep"`` makes them cost +inf; ``"zero"``
+    keeps the raw λ · w².
 
     Args:
         weight: (V, E) stored embedding; counts: (V,) token counts (a trace's ``Gram`` or
@@ -140,8 +149,15 @@ def embedding_saliency(weight: torch.Tensor, counts: torch.Tensor, *, damp: floa
         raise ValueError(
             f"embedding {tuple(weight.shape)} needs ({weight.shape[0]},) counts, got {tuple(counts.shape)}"
         )
-    h = counts.detach().double().to(weight.device)
-    h = h + damp * h.mean()
+    if absent_rows not in ("magnitude", "keep", "zero"):
+        raise ValueError(f"absent_rows must be one of ['magnitude', 'keep', 'zero'], got {absent_rows!r}")
+    counts = counts.detach().double().to(weight.device)
+    h = counts + damp * counts.mean()
+    absent, seen = counts == 0, counts > 0
+    if absent_rows == "magnitude" and bool(absent.any()) and bool(seen.any()):
+        h = torch.where(absent, h[seen].median(), h)
+    elif absent_rows == "keep":
+        h = torch.where(absent, torch.full_like(h, float("inf")), h)
     return weight.detach().double().pow(2) * h[:, None]
 
 
@@ -149,6 +165,8 @@ def embedding_obs_prune(
     weight: torch.Tensor, counts: torch.Tensor, sparsity: float, *, damp: float = 0.01, scope: str = "matrix"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """OBS on an embedding: prune the lowest count-weighted squared magnitudes; no update.
+
+    The exact OBS costs, unseen tokens included (``absent_rows="zero"`` of :func:`embedding_saliency`).
 
     Args:
         weight: (V, E); counts: (V,); neither modified.
@@ -163,7 +181,7 @@ def embedding_obs_prune(
     """
     if isinstance(sparsity, bool) or not 0.0 <= float(sparsity) <= 1.0:
         raise ValueError(f"sparsity must be in [0, 1], got {sparsity!r}")
-    sal = embedding_saliency(weight, counts, damp=damp)
+    sal = embedding_saliency(weight, counts, damp=damp, absent_rows="zero")
     if scope == "matrix":
         keep, _ = prune_lowest(sal.reshape(-1), round(float(sparsity) * sal.numel()))
         keep = keep.view_as(sal)

@@ -7,7 +7,9 @@ model *as pruned so far*, so a layer is fitted to the inputs it will really see 
 sequential mode). An LSTM layer is one linear map [W_ih W_hh] on [x_t; h_{t-1}] (the joint Gram
 of :class:`~.obs.JointGram`); the attention's W_a and W_c and the softmax are plain matrices with
 their own Gram; an embedding has a diagonal Gram (token counts), where OBS reduces to pruning the
-lowest count-weighted squared magnitudes with no update (:func:`~.obs.embedding_saliency`).
+lowest count-weighted squared magnitudes with no update (:func:`~.obs.embedding_saliency`); a
+token the calibration batches never contain is ranked by the absent-row policy (``absent_rows``,
+default ``"magnitude"``), not cut first for want of data.
 
 How many weights each matrix loses follows the selection (:attr:`SelectionSpec.reconstruct_as`):
 
@@ -66,9 +68,9 @@ def _counts(model: nn.Module, sparsity: float, selection: SelectionSpec, classes
     return {n: int((~masks[n]).sum()) for n in magnitude}
 
 
-def _embedding(p: torch.Tensor, counts: torch.Tensor, how: str, k: int, sparsity: float, nm, damp: float):
+def _embedding(p: torch.Tensor, counts: torch.Tensor, how: str, k: int, sparsity: float, nm, damp: float, absent):
     """Keep-mask of a (V, E) embedding from its OBS costs; None when N:M leaves it dense."""
-    sal = embedding_saliency(p, counts, damp=damp)  # (V, E): (count_v + λ) · w²
+    sal = embedding_saliency(p, counts, damp=damp, absent_rows=absent)  # (V, E): (count_v + λ) · w²
     if how == "counts":
         return prune_lowest(sal.reshape(-1), k)[0].view_as(sal)
     if how == "row":
@@ -85,6 +87,7 @@ def sparsegpt_model(
     classes: Optional[Sequence[str]] = None,
     damp: float = 0.01,
     block_size: int = 128,
+    absent_rows: str = "magnitude",
     **_,
 ) -> MaskSet:
     """Prune ``model`` in place with SparseGPT under ``selection`` (module docstring); returns the masks.
@@ -97,6 +100,8 @@ def sparsegpt_model(
         classes: prune only these weight classes (default all).
         damp: relative damping λ = damp · mean(diag H).
         block_size: columns per lazy-update and mask-selection block (a multiple of M for N:M).
+        absent_rows: the policy for embedding rows of tokens the batches never contain (``"magnitude"``,
+            ``"keep"``, ``"zero"``; :func:`~.obs.embedding_saliency`).
     """
     if not batches:
         raise ValueError("sparsegpt needs calibration batches (at least one)")
@@ -119,7 +124,7 @@ def sparsegpt_model(
             if cname in _EMBEDDINGS:
                 ((name, p),) = group
                 tokens[cname] = int(reducer.stats[name].sum())
-                keep = _embedding(p, reducer.stats[name], how, counts.get(name, 0), sparsity, nm, damp)
+                keep = _embedding(p, reducer.stats[name], how, counts.get(name, 0), sparsity, nm, damp, absent_rows)
                 if keep is None:
                     keep = torch.ones_like(p, dtype=torch.bool)
                     dense.append(name)
@@ -155,6 +160,7 @@ def sparsegpt_model(
         "method": "sparsegpt",
         "damp": damp,
         "block_size": block_size,
+        "absent_rows": absent_rows,
         "mask_choice": {"counts": "block", "row": "row", "nm": "nm"}[how],
         "calibration_tokens": tokens,
         "seconds": round(time.perf_counter() - t0, 2),

@@ -11,7 +11,10 @@ As a plain score (the site, gradual pruning, anything that only ranks weights), 
 gives each weight's OBS cost if it alone were removed with every other weight of its row free to
 compensate: w_ij² / [H⁻¹]_jj with the damped Gram of the matrix's input (for an LSTM layer the joint
 Gram of [x_t; h_{t-1}]), and (count_v + λ) · w² for an embedding, whose H is diagonal. Ranking by
-it is OBS's first step, without the updates.
+it is OBS's first step, without the updates. An embedding row of a token the calibration batches
+never contain would cost only λ · w² and go first; like every data-driven score, SparseGPT ranks
+such rows by the absent-row policy (``absent_rows``, default ``"magnitude"``: the median count of
+the rows that were seen).
 
 Data: calibration batches of the training split (``n_batches``); cost: one traced forward pass per
 weight class plus a Cholesky factorisation and O(rows · cols²) updates per matrix.
@@ -33,7 +36,7 @@ __all__ = ["obs_cost", "SPECS"]
 _EMBEDDINGS = ("src_emb", "tgt_emb")
 
 
-def obs_cost(model, batches=None, damp: float = 0.01, **_) -> dict[str, torch.Tensor]:
+def obs_cost(model, batches=None, damp: float = 0.01, absent_rows: str = "magnitude", **_) -> dict[str, torch.Tensor]:
     """{param_name: w² / [H⁻¹]_jj shaped like the parameter}, on the model as it is (no update)."""
     if not batches:
         raise ValueError("sparsegpt needs calibration batches (n_batches > 0)")
@@ -44,7 +47,7 @@ def obs_cost(model, batches=None, damp: float = 0.01, **_) -> dict[str, torch.Te
     for cname, group in class_groups(model):
         if cname in _EMBEDDINGS:
             ((name, p),) = group
-            out[name] = embedding_saliency(p, grams[name], damp=damp).to(p.dtype)
+            out[name] = embedding_saliency(p, grams[name], damp=damp, absent_rows=absent_rows).to(p.dtype)
             continue
         if cname in joint.params:  # one linear map on [x_t; h_{t-1}]
             parts = [(torch.cat([p.detach().double() for _, p in group], dim=1), grams[cname], group)]
@@ -59,8 +62,19 @@ def obs_cost(model, batches=None, damp: float = 0.01, **_) -> dict[str, torch.Te
     return out
 
 
-def _reconstruct(model, batches, sparsity, selection, *, classes=None, damp: float = 0.01, block_size: int = 128, **_):
-    return sparsegpt_model(model, batches, sparsity, selection, classes=classes, damp=damp, block_size=block_size)
+def _reconstruct(
+    model, batches, sparsity, selection, *, classes=None, damp=0.01, block_size=128, absent_rows="magnitude", **_
+):
+    return sparsegpt_model(
+        model,
+        batches,
+        sparsity,
+        selection,
+        classes=classes,
+        damp=damp,
+        block_size=block_size,
+        absent_rows=absent_rows,
+    )
 
 
 def _mask_only(model, batches, sparsity, selection, **kw):
