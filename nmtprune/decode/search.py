@@ -68,7 +68,6 @@ def beam_search(
     y = torch.full((B * K,), BOS, dtype=torch.long, device=device)
     history = torch.zeros(B * K, 0, dtype=torch.long, device=device)
     finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
-    done = [False] * B
     active = list(range(B))  # the sentence of each group of K rows still decoding
     arange_k = torch.arange(K, device=device)
     for t in range(max_len):
@@ -84,9 +83,8 @@ def beam_search(
             hyp = history[i * K + int(origin[i, j])].tolist()
             finished[active[i]].append((float(top_s[i, j]) / (len(hyp) + 1) ** alpha, hyp))
         keep = [i for i, b in enumerate(active) if len(finished[b]) < K]
-        for i, b in enumerate(active):
-            done[b] = len(finished[b]) >= K
         if not keep:
+            active = []  # every sentence has K finished hypotheses
             break
         pos = torch.tensor(keep, device=device)  # a sentence with K finished hypotheses leaves the batch
         if len(keep) < n:
@@ -102,11 +100,10 @@ def beam_search(
         y = tok.gather(1, pick).view(-1)
         history = torch.cat([history.index_select(0, src_row), y.unsqueeze(1)], dim=1)
         state = state.index_select(src_row)
-    for i, b in enumerate(active):
-        if not done[b]:  # length limit: finish the live beams as they are
-            for k in range(K):
-                s = float(scores[i, k])
-                if s > float("-inf"):
-                    hyp = history[i * K + k].tolist()
-                    finished[b].append((s / max(1, len(hyp)) ** alpha, hyp))
+    for i, b in enumerate(active):  # length limit: finish the live beams as they are
+        for k in range(K):
+            s = float(scores[i, k])
+            if s > float("-inf"):
+                hyp = history[i * K + k].tolist()
+                finished[b].append((s / max(1, len(hyp)) ** alpha, hyp))
     return [max(f, key=lambda x: x[0])[1] if f else [] for f in finished]
