@@ -1,7 +1,8 @@
 """Wanda and SparseGPT on the site (toy site, real Chromium): listed as methods with the curves their own study
 measured, only at the measured points; a selection that study did not measure says "not measured" and names
 that study's sweep; SparseGPT, which changes the surviving weights, says that the matrix shows the trained
-weights under its cost and shows no translations it did not make."""
+weights under its cost and shows no translations it did not make. Wanda's own selection, per-row, is drawn
+for the scores given it (Wanda, magnitude), with its measured points and its histograms shaded per bar."""
 
 import json
 
@@ -10,32 +11,33 @@ import pytest
 from site_helpers import browser, fake_results, new_page, open_site, shot, toy_model  # noqa: F401 (fixtures)
 
 RECON = {"wanda": (0.5, 0.8), "sparsegpt": (0.5, 0.8, 0.9)}  # class-blind points of the "reconstruction" study
+ROW = (0.5, 0.7)  # wanda/per-row points of that study
 
 
 def _reconstruction_results(folder, mhash):
     """prune-eval results of a second study, evaluated as the main one, for the two methods only it measures."""
     folder.mkdir(parents=True)
-    for score, levels in RECON.items():
-        for s in levels:
-            rec = {
-                "format": "nmtprune-result",
-                "version": 1,
-                "id": f"prune-eval_{score}_class-blind_s{round(s * 100)}",
+    cells = [(score, "class-blind", s) for score, levels in RECON.items() for s in levels]
+    for score, scheme, s in cells + [("wanda", "per-row", s) for s in ROW]:
+        rec = {
+            "format": "nmtprune-result",
+            "version": 1,
+            "id": f"prune-eval_{score}_{scheme}_s{round(s * 100)}",
+            "kind": "prune-eval",
+            "status": "ok",
+            "study": "reconstruction",
+            "provenance": {"command": "nmtprune sweep studies/reconstruction.yaml --only prune-eval"},
+            "params": {
                 "kind": "prune-eval",
-                "status": "ok",
-                "study": "reconstruction",
-                "provenance": {"command": "nmtprune sweep studies/reconstruction.yaml --only prune-eval"},
-                "params": {
-                    "kind": "prune-eval",
-                    "model_hash": mhash,
-                    "score": score,
-                    "scheme": "class-blind",
-                    "sparsity": s,
-                    "eval": {"split": "test", "beam": 1, "max_sentences": 50},
-                },
-                "metrics": {"bleu_tok_lc": 31.0 - 10 * s - (5 if score == "wanda" else 0), "ppl": 6.0 + 20 * s},
-            }
-            (folder / f"{rec['id']}.json").write_text(json.dumps(rec), encoding="utf-8")
+                "model_hash": mhash,
+                "score": score,
+                "scheme": scheme,
+                "sparsity": s,
+                "eval": {"split": "test", "beam": 1, "max_sentences": 50},
+            },
+            "metrics": {"bleu_tok_lc": 31.0 - 10 * s - (5 if score == "wanda" else 0), "ppl": 6.0 + 20 * s},
+        }
+        (folder / f"{rec['id']}.json").write_text(json.dumps(rec), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,7 @@ def site(tmp_path_factory):
         max_cols=16,
         frames=[],
         scores=("magnitude", "wanda", "sparsegpt"),
+        row_scores=("wanda", "magnitude"),
         compute_missing=True,
         progress=lambda *_: None,
     )
@@ -84,6 +87,11 @@ def test_the_export_takes_each_curve_whole_from_the_study_that_measured_it(site)
     assert sg["samples"] == [] and sg["samples_note"] and sg["matrix_note"]
     assert "before any update" in next(s for s in ex["scores"] if s["name"] == "sparsegpt")["text"]
     assert _method(ex, "wanda/class-blind")["samples"] and "matrix_note" not in _method(ex, "wanda/class-blind")
+    rows = [m for m in ex["methods"] if m["selection"] == "per-row"]
+    assert [m["id"] for m in rows] == ["magnitude/per-row", "wanda/per-row"]  # only the scores given it
+    assert [p["sparsity"] for p in _method(ex, "wanda/per-row")["curve"]] == [0.0, *(round(100 * s, 3) for s in ROW)]
+    assert _method(ex, "magnitude/per-row")["curve"] == []  # the main study measured magnitude, not per-row
+    assert _method(ex, "wanda/per-row")["samples"]
 
 
 def test_wanda_and_sparsegpt_are_methods_with_only_their_measured_points(browser, site, tmp_path):
@@ -132,5 +140,26 @@ def test_their_retraining_is_asked_of_the_study_that_measured_them(browser, site
     assert code.startswith(
         "nmtprune sweep studies/reconstruction.yaml --only retrain --match sparsegpt_class-blind_s80"
     )
+    assert pg.errors == []
+    pg.context.close()
+
+
+def test_wanda_per_row_draws_its_masks_and_its_pruned_bars_without_a_threshold(browser, site):
+    ex, url = site["export"], site["url"]
+    m = _method(ex, "wanda/per-row")
+    pg = new_page(browser)
+    open_site(pg, url, "#view=matrix&score=wanda&sel=per-row")
+    assert pg.locator("#sel").input_value() == "per-row" and pg.locator("#score").input_value() == "wanda"
+    assert int(pg.locator("#matrix-readout").get_attribute("data-pruned")) > 0
+    open_site(pg, url, "#view=matrix&score=sparsegpt&sel=per-row")  # not in its data: its first selection
+    assert pg.locator("#sel").input_value() == "class-blind"
+    assert pg.locator("#sel option[value='per-row']").is_disabled()
+    open_site(pg, url, "#view=matrix&score=wanda&sel=per-nothing")
+    assert pg.locator("#sel").input_value() == "class-blind"
+    step = next(i for i, st in enumerate(m["steps"]) if st["threshold"] == "row")
+    open_site(pg, url, f"#view=how&score=wanda&sel=per-row&s=50&step={step}")
+    for c in ex["classes"]:  # each class's dark bars hold exactly the weights per-row prunes in it
+        cv = pg.locator(f"#view canvas[aria-label^='{c['name']} ·']")
+        assert int(cv.get_attribute("data-pruned")) == round(m["class_sparsity"][c["name"]][50] * c["size"])
     assert pg.errors == []
     pg.context.close()

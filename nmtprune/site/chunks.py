@@ -31,7 +31,7 @@ from typing import Callable
 __all__ = ["METHOD_KEYS", "UNIT_KEYS", "CELL_KEYS", "split_export", "join_export", "read_export", "dumps"]
 
 # a method's keys that only the page showing that method needs
-METHOD_KEYS = ("class_threshold", "global_threshold", "class_sparsity", "samples")
+METHOD_KEYS = ("class_threshold", "global_threshold", "class_sparsity", "samples", "bin_pruned")
 UNIT_KEYS = ("groups", "params", "pooled")  # of a hidden-unit method's ``units``
 CELL_KEYS = ("score_at", "class_percentile")  # of a weight score: {param: b64} per shown cell
 

@@ -12,7 +12,9 @@ Why one "pruned-at" byte per shown weight instead of a mask per sparsity: for a 
 masks are nested (see :mod:`nmtprune.prune.select`), so each weight has a rank r in the pruning
 order and is pruned at sparsity S % iff r < S·N/100 (N: all chosen weights for class-blind and
 class-distribution, the class's N_c for class-uniform). Storing q = floor(100·r/N) (0..99) for every
-shown weight encodes all 99 slider positions at once: pruned at S iff q < S.
+shown weight encodes all 99 slider positions at once: pruned at S iff q < S. ``per-row`` (Wanda's
+selection) ranks each weight inside its own row instead, with no threshold per class
+(:mod:`nmtprune.experiments.sitedata.rows`); the site draws it for the scores whose cells hold it.
 
 A *method* is a (score, selection) pair and is pure data here: its name, texts, formulas (a TeX
 subset the site renders as MathML), the steps of its "how it works" walk-through, thresholds per
@@ -50,7 +52,7 @@ from ..experiments.grid import model_hash
 from ..experiments.sitedata.compute import METHOD_BUILDERS, SiteModel, compute_score
 from ..experiments.sitedata.grid import display_grid, grid_blocks, grid_rule, grid_sample
 from ..experiments.sitedata.names import SAMPLE_LEVELS as _SAMPLE_LEVELS
-from ..experiments.sitedata.names import sweep_hint
+from ..experiments.sitedata.names import ROW_SCHEME, sweep_hint
 from ..models.weight_classes import weight_classes
 from ..prune import get_score, score_names
 from ..prune.select import SCHEMES
@@ -168,6 +170,7 @@ def build_export(
     *,
     scores: Optional[Sequence[str]] = None,
     schemes: Sequence[str] = SCHEMES,
+    row_scores: Optional[Sequence[str]] = None,
     max_rows: int = 256,
     max_cols: int = 128,
     samples: int = 3,
@@ -184,7 +187,10 @@ def build_export(
     """The whole export as a JSON-able dict (see :mod:`nmtprune.site.schema`).
 
     ``scores``: None exports magnitude, random and every computable score of the study results
-    (:func:`export_scores`). ``frames``: retraining-frame artifacts (files or folders, :mod:`.recorded_frames`).
+    (:func:`export_scores`). ``row_scores``: the weight scores that also get ``per-row`` (Wanda's
+    selection), computed or reported missing like ``schemes``; None: every weight score whose stored
+    cell holds it (the site section's ``per_row``), and no other. ``frames``: retraining-frame
+    artifacts (files or folders, :mod:`.recorded_frames`).
     ``score_kwargs``: extra keyword arguments for every score function (they win over the defaults;
     such scores are computed, never read). ``stored``: read what ``site-score`` cells stored under
     ``results_dir`` (:mod:`.stored`). ``compute_missing``: compute a method no cell stored (scoring
@@ -219,8 +225,14 @@ def build_export(
     for s in names:
         progress(f"site export: score {s}")
         s_schemes = list(UNIT_SCOPES) if is_unit_score(s) else list(schemes)
+        optional = []  # taken where stored, never computed nor reported missing
+        if not is_unit_score(s) and ROW_SCHEME not in s_schemes:
+            if row_scores is None:
+                optional = [ROW_SCHEME]
+            elif s in row_scores:
+                s_schemes.append(ROW_SCHEME)
         got, data = {}, None
-        for scheme in s_schemes if store else ():
+        for scheme in [*s_schemes, *optional] if store else ():
             art = store.find(s, scheme)
             if art is not None:
                 data = data or art["score"]
@@ -245,7 +257,7 @@ def build_export(
         if data is None:
             continue
         score_entries.append({"name": s, **score_text(s), **data})
-        for scheme in s_schemes:
+        for scheme in [*s_schemes, *optional]:
             if scheme not in got:
                 continue
             used_schemes += [scheme] if scheme not in used_schemes else []

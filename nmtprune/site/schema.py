@@ -204,6 +204,26 @@ def _nbytes(b64: str, path: str) -> int:
         raise ExportError(f"{path}: not base64 ({exc})") from None
 
 
+def _bars_sum(entry: list) -> int:
+    """The weights one ``bin_pruned`` bar entry ``[q0, n_q0, ...]`` counts (``[]``: none)."""
+    return sum(entry[1:]) if entry else 0
+
+
+def _check_bin_pruned(bp: dict, score: dict, cls: set, where: str) -> None:
+    """A per-row method's weights per bar and pruned-at byte must add up to the score's histogram it shades."""
+    hist = score.get(bp.get("axis", ""))
+    if not isinstance(hist, dict) or set(bp.get("bars", {})) != cls:
+        raise ExportError(f"{where}: bin_pruned must name a histogram of the score and cover every class")
+    for c, bars in bp["bars"].items():
+        zeros = (hist.get("zeros") or {}).get(c, 0)
+        if [_bars_sum(b) for b in bars] != hist["counts"][c] or _bars_sum(bp["zeros"].get(c, [])) != zeros:
+            raise ExportError(
+                f"{where}: bin_pruned.{c} must count the weights of every bar of the score's {bp['axis']}"
+            )
+        if any(b and (b[0] < 0 or b[0] + len(b) - 1 > 100) for b in [*bars, bp["zeros"].get(c, [])]):
+            raise ExportError(f"{where}: bin_pruned.{c} holds a pruned-at byte outside 0..99")
+
+
 def validate(export: dict) -> dict:
     """Raise :class:`ExportError` naming the first problem; return ``export`` when it is valid."""
     _check(export, SCHEMA, "export")
@@ -294,6 +314,8 @@ def validate(export: dict) -> dict:
             or any(len(v) != n_levels for v in (*m["class_threshold"].values(), *m["class_sparsity"].values()))
         ):
             raise ExportError(f"{where}: thresholds need one value per class and level")
+        if "bin_pruned" in m:
+            _check_bin_pruned(m["bin_pruned"], scores[m["score"]], cls, where)
         if any(len(s["hyps"]) != n_src for s in m["samples"]):
             raise ExportError(f"{where}: every sample level needs one hypothesis per source sentence")
     return export

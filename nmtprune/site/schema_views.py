@@ -49,7 +49,7 @@ STEP = {
             ]
         },
         "hist": {"enum": ["score", "compared"]},
-        "threshold": {"enum": ["none", "global", "class", "group"]},
+        "threshold": {"enum": ["none", "global", "class", "group", "row"]},
     },
 }
 # log: bins over log10 of the positive values, values <= 0 counted in zeros (a score part, nmtprune.prune.spec.Part)

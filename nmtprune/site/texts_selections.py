@@ -110,6 +110,27 @@ SELECTION_TEXT: dict[str, dict] = {
             ),
         ],
     },
+    "per-row": {
+        "label": "per-row",
+        "text": "Every row of every matrix keeps the same fraction of its weights: a row is one gate's weights into "
+        "one unit (or one output of the attention or softmax layer, or one word's embedding), and it loses the "
+        "fraction s of its own lowest scores. Scores are never compared across rows.",
+        "formula": r"k = \mathrm{round}(s \cdot n_{\text{cols}}), \quad w \in \text{row } r \text{ pruned} \iff "
+        r"\mathrm{rank}_r(w) < k",
+        "steps": [
+            step(
+                "Each row is cut on its own",
+                "class-histograms",
+                "Each row is sorted on its own and loses its k lowest scores, so every row, and so every class, "
+                "keeps the same share. Wanda's paper (Sun et al. 2023) compares this way because it takes its "
+                "score |w|·‖x‖ to be comparable only among the weights of one output, not across outputs. Every "
+                "row has its own cut, so no line is drawn; the dark part of a bar counts the weights pruned in it.",
+                r"k = \mathrm{round}(s \cdot n_{\text{cols}}), \quad w \in \text{row } r \text{ pruned} \iff "
+                r"\mathrm{rank}_r(w) < k",
+                "row",
+            )
+        ],
+    },
     "per-layer": {
         "label": "per-layer units",
         "text": "Remove the same fraction f of the hidden units of every layer, each layer's lowest-scoring first; "

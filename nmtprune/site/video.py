@@ -86,6 +86,11 @@ _THRESHOLD_WORDS = {
     "every class.",
     "class-distribution": "Each class's threshold is one λ times the class's spread σ_c; λ is set for "
     f"{THRESHOLD_LEVEL} % overall.",
+    "per-row": "No line: every row of every matrix is cut on its own, losing the same share of its weights.",
+}
+# per-row has no threshold to move: the dark share of each bar is counted per row (.rows in the site data)
+_SWEEP_WORDS = {
+    "per-row": "Now the sparsity grows: each row drops its own lowest weights, so bars darken gradually, not at one line.",
 }
 
 
@@ -120,7 +125,12 @@ def weight_shots(m: dict, score: dict, matrix: str, top: int) -> list[Shot]:
     return [
         *shots,
         Shot(threshold, "threshold"),
-        Shot("Now the sparsity grows: the threshold moves right and the weights below it turn black.", "sweep"),
+        Shot(
+            _SWEEP_WORDS.get(
+                m["selection"], "Now the sparsity grows: the threshold moves right and the weights below it turn black."
+            ),
+            "sweep",
+        ),
         Shot("The bars on the right show which share of each weight class is pruned.", "sweep"),
         Shot(f"On the real {matrix} matrix pruned weights turn black; BLEU falls as sparsity grows.", "sweep"),
         Shot(f"At {top} % sparsity only {100 - top} % of the weights remain.", "hold"),

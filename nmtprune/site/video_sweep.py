@@ -25,6 +25,13 @@ def histogram(score: dict, part: Optional[str] = None) -> dict:
     return score["parts"][part] if part else score.get("histogram_log") or score["histogram"]
 
 
+def _row_shares(bp: dict, c: str, level: int, counts: np.ndarray) -> np.ndarray:
+    """Per bar, the share of class ``c``'s weights a per-row method prunes at ``level``: its bars' weights
+    counted per pruned-at byte q (the export's ``bin_pruned``, entries ``[q0, n_q0, ...]``), pruned iff q < level."""
+    pruned = np.array([sum(e[1 : 1 + max(0, level - e[0])]) if e else 0 for e in bp["bars"][c]], dtype=float)
+    return np.divide(pruned, counts, out=np.zeros_like(counts), where=counts > 0)
+
+
 def _edges(h: dict) -> np.ndarray:
     e = np.linspace(h["lo"], h["hi"], h["bins"] + 1)
     return 10**e if h.get("log") else e
@@ -130,7 +137,11 @@ def sweep_figure(d: dict, m: dict, cls: dict):
             hh = ns.hists[shown]
             ts = {c: (m["class_threshold"][c][f.line] if f.line is not None and not shown else None) for c in classes}
             cut = {c: ts[c] if f.cut else None for c in classes}
-            top = set_stacked(hh.bars, hh.counts, {c: pruned_share(hh.edges, cut[c], hh.log) for c in classes})
+            if m.get("bin_pruned") and not shown:  # per-row: no threshold, the export counts each bar's pruned
+                shares = {c: _row_shares(m["bin_pruned"], c, s if f.cut else 0, hh.counts[c]) for c in classes}
+            else:
+                shares = {c: pruned_share(hh.edges, cut[c], hh.log) for c in classes}
+            top = set_stacked(hh.bars, hh.counts, shares)
             hh.ax.set_ylim(0, max(1.0, top) * 1.05)
             known = [t for t in ts.values() if t is not None and (t > 0 or not hh.log)]
             one = bool(known) and np.allclose(known, known[0], rtol=1e-6, atol=0)

@@ -10,7 +10,7 @@ recorded, no second scoring pass), the shown cells' values, then each method's p
 thresholds and sample translations from the same tensors.
 
 Extension point: a selection whose masks are not one nested order per pool registers its builder in
-:data:`METHOD_BUILDERS` (signature and result of :func:`.weights.weight_method`).
+:data:`METHOD_BUILDERS` (signature and result of :func:`.weights.weight_method`), as ``per-row`` does (:mod:`.rows`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ...train.checkpoint import load_model
 from .grid import display_grid
 from .names import SAMPLE_LEVELS, UNIT_SCOPES
 from .pack import pack
+from .rows import row_method
 from .runner import score_runner
 from .samples import SampleSet, method_samples
 from .units import is_unit_score, unit_histogram, unit_method, unit_scores
@@ -34,6 +35,7 @@ __all__ = ["METHOD_BUILDERS", "SiteModel", "compute_score"]
 # scheme -> builder of a method's pruned-at bytes and thresholds (see the module docstring)
 METHOD_BUILDERS: dict[str, Callable] = {
     **{scheme: weight_method for scheme in SCHEMES},
+    "per-row": row_method,  # Wanda's comparison group: each row on its own (.rows)
     **{u: unit_method for u in UNIT_SCOPES},
 }
 

@@ -15,6 +15,7 @@ __all__ = [
     "ARTIFACT_VERSION",
     "UNIT_PREFIX",
     "UNIT_SCOPES",
+    "ROW_SCHEME",
     "SAMPLE_LEVELS",
     "site_params",
     "sweep_hint",
@@ -25,6 +26,7 @@ ARTIFACT_FORMAT = "nmtprune-site-score"
 ARTIFACT_VERSION = 1  # part of the cell parameters: bump it when what a cell stores changes (new ids, no stale read)
 UNIT_PREFIX = "units-"  # "units-l1" is the unit score "l1" (nmtprune.prune.score_names("unit"))
 UNIT_SCOPES = ("per-layer", "global")
+ROW_SCHEME = "per-row"  # Wanda's selection: the site draws it only for the scores a site section's per_row names
 SAMPLE_LEVELS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98)  # slider positions with sample translations
 
 

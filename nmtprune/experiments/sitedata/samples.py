@@ -13,8 +13,11 @@ from ...data.batching import ParallelData, load_split
 from ...data.tokenize import Tokenizer
 from ...metrics.evaluate import translate_data
 from ...prune import SCHEMES, select
+from ...prune.registry import get_selection
 
 __all__ = ["SampleSet", "method_samples"]
+
+ROW_SELECTIONS = ("per-row",)  # selections the registry applies (nmtprune.prune.rowwise), not select()
 
 
 def _pick(data: ParallelData, n: int) -> list[int]:
@@ -59,10 +62,11 @@ def method_samples(
 
     A method whose builder left a pruning hook ``m["_prune"](model, level)`` (hidden-unit methods,
     :mod:`.units`) is pruned by it; other methods are selected from ``scores`` {param: (rows, cols)}
-    by :func:`select`; a selection that :func:`select` does not know gets no samples rather than wrong ones.
+    by :func:`select`, or ``per-row`` by the registry's selection of that name; any other selection
+    gets no samples rather than wrong ones.
     """
     hook = m.get("_prune")
-    if hook is None and m["selection"] not in SCHEMES:
+    if hook is None and m["selection"] not in (*SCHEMES, *ROW_SELECTIONS):
         return []
     progress(f"site samples: {m['id']}")
     out = []
@@ -73,6 +77,8 @@ def method_samples(
         model.load_state_dict(dense_state)
         if hook is not None:
             hook(model, lv)
+        elif m["selection"] in ROW_SELECTIONS:
+            get_selection(m["selection"])(scores, model, lv / 100).apply(model)
         else:
             select(scores, model, lv / 100, m["selection"]).apply(model)
         out.append({"level": lv, "hyps": samples.decode(model)})

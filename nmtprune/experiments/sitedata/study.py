@@ -11,6 +11,7 @@ Example (``studies/site.yaml``)::
     site:
       scores: [magnitude, random, obd, units-l1]
       schemes: [class-blind, class-uniform, class-distribution]   # of each weight score
+      per_row: [magnitude]                                        # these also get per-row
       scopes: [per-layer, global]                                 # of each units-<unit score>
       samples: 3
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .names import KIND, SAMPLE_LEVELS, UNIT_PREFIX, UNIT_SCOPES, site_params
+from .names import KIND, ROW_SCHEME, SAMPLE_LEVELS, UNIT_PREFIX, UNIT_SCOPES, site_params
 
 __all__ = ["SiteSection", "validate_site", "expand_site"]
 
@@ -31,6 +32,8 @@ WEIGHT_SCHEMES = ("class-blind", "class-uniform", "class-distribution")  # the s
 class SiteSection:
     scores: tuple[str, ...] = ("magnitude", "random")  # weight scores and units-<unit score>
     schemes: tuple[str, ...] = WEIGHT_SCHEMES  # of each weight score
+    # weight scores that also get per-row; a listed score's cell (and id) changes, no other's does
+    per_row: tuple[str, ...] = ()
     scopes: tuple[str, ...] = UNIT_SCOPES  # of each hidden-unit score
     samples: int = 3  # sentences translated at each sample level (0: none)
     sample_levels: tuple[int, ...] = SAMPLE_LEVELS  # slider positions (%) with sample translations
@@ -60,7 +63,11 @@ def validate_site(st, fail: Callable[[str, str], None]) -> None:
     for key, names, known in (("schemes", s.schemes, WEIGHT_SCHEMES), ("scopes", s.scopes, UNIT_SCOPES)):
         for i, name in enumerate(names):
             if name not in known:
-                fail(f"site.{key}[{i}]", f"must be one of {list(known)}, got {name!r}")
+                how = f" (list the scores that get {ROW_SCHEME} under site.per_row)" if name == ROW_SCHEME else ""
+                fail(f"site.{key}[{i}]", f"must be one of {list(known)}, got {name!r}{how}")
+    for i, name in enumerate(s.per_row):
+        if name not in s.scores or name.startswith(UNIT_PREFIX):
+            fail(f"site.per_row[{i}]", f"must name a weight score of site.scores, got {name!r}")
     for key in ("max_rows", "max_cols"):
         if getattr(s, key) < 1:
             fail(f"site.{key}", f"must be >= 1, got {getattr(s, key)}")
@@ -76,6 +83,8 @@ def expand_site(study, add: Callable) -> None:
     s = study.site
     for score in s.scores:
         schemes = s.scopes if score.startswith(UNIT_PREFIX) else s.schemes
+        if score in s.per_row:
+            schemes = (*schemes, ROW_SCHEME)
         params = site_params(
             score,
             schemes,

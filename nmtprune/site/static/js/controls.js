@@ -47,7 +47,8 @@ export function buildControls(d) {
 export function syncControls(d) {
   document.getElementById("score").value = state.score;
   const sel = document.getElementById("sel");
-  // only the selections this score has (hidden-unit scores: per-layer; weight scores: the three schemes)
+  // only the selections this score has (hidden-unit scores: per-layer, global; weight scores: the three
+  // schemes, and per-row where the score's data holds it)
   for (const o of sel.options) o.disabled = !d.methodById.has(`${state.score}/${o.value}`);
   sel.value = state.sel;
   const slider = document.getElementById("slider");

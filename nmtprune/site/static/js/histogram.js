@@ -4,10 +4,11 @@
 // A log-binned histogram (hist.log: lo/hi are log10 bounds) draws the scores ≤ 0, which have no
 // log, as a bar of their own left of the axis, labelled 0: they are the first to go.
 //
-// Shading: a weight method prunes each class's lowest scores (a class's order is its score order under
-// every selection), so given the number pruned in a class, each bar's pruned share is exact: fill
-// the bars from the left with that count. Without counts (hidden-unit groups) a bar is split where
-// the threshold crosses it. The canvas's data-* attributes say what was drawn, for tests and readers.
+// Shading: a pooled weight selection prunes each class's lowest scores (a class's order is its score
+// order under class-blind, class-uniform and class-distribution), so given the number pruned in a class,
+// each bar's pruned share is exact: fill the bars from the left with that count. Per-row cuts every row
+// on its own, so its counts per bar come from the export (howviz.js, rowPruned). Without counts
+// (hidden-unit groups) a bar is split where the threshold crosses it. The canvas's data-* attributes say what was drawn, for tests and readers.
 export const DARK = "#181818", LIGHT = "#8fb3d9", LINE = "#d7191c";
 
 // Pruned weights per bar when the `k` lowest of these bars' weights are pruned: {zeros, bins}.

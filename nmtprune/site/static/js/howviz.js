@@ -18,9 +18,19 @@ function pooledBars(hist) {
   return { counts: all[0].map((_, i) => all.reduce((a, c) => a + c[i], 0)), zeros };
 }
 
-// One class's bars with its pruned weights at s: the class's lowest scores, as many as it loses.
+// A per-row method's pruned weights per bar of class c at s: its lowest scores are not the ones pruned
+// (each row is cut on its own), so the export counts each bar's weights per pruned-at byte q
+// (bin_pruned: [q0, n_q0, n_q0+1, ...]); a weight is pruned at s iff q < s.
+function rowPruned(m, c, s) {
+  const upTo = (e) => { let n = 0; for (let i = 1; i < e.length && e[0] + i - 1 < s; i++) n += e[i]; return n; };
+  return { zeros: upTo(m.bin_pruned.zeros[c.name] || []), bins: m.bin_pruned.bars[c.name].map(upTo) };
+}
+
+// One class's bars with its pruned weights at s: the class's lowest scores, as many as it loses
+// (per-row: counted per bar, rowPruned).
 function classBars(d, m, hist, c, s) {
   const counts = hist.counts[c.name], zeros = hist.zeros ? hist.zeros[c.name] : 0;
+  if (m.bin_pruned) return { counts, zeros, pruned: rowPruned(m, c, s) };
   return { counts, zeros, pruned: fillFromLeft(counts, zeros, m.class_sparsity[c.name][s] * c.size) };
 }
 
@@ -33,6 +43,7 @@ function scoreHist(score) {
 // The colours a step's picture uses, as a legend (null: one colour, or a chart with its own legend).
 function stepLegend(step, t) {
   const hist = ["histogram", "class-histograms", "unit-histograms"].includes(step.viz);
+  if (hist && step.threshold === "row") return legend([["pruned", "pruned"], ["hist-kept", "kept"]]); // no one line
   if (hist && step.threshold !== "none") {
     return legend([["pruned", step.viz === "unit-histograms" || step.of === "pooled" ? "removed" : "pruned"],
       ["hist-kept", "kept"], ["threshold", "threshold at the slider's sparsity"]]);
@@ -103,7 +114,7 @@ function vizOnly(d, m, step, width) {
       const t = m.class_threshold[c.name][s], h = scoreHist(score);
       const extra = m.sigma && step.readout === "lambda" ? ` · σ_c=${m.sigma[c.name].toPrecision(2)}` : "";
       const bars = classBars(d, m, h, c, s);
-      if (t === null) bars.pruned = null;
+      if (t === null && !m.bin_pruned) bars.pruned = null; // nothing cut yet; per-row has no threshold at all
       box.append(histCanvas(bars, h, t, `${c.name} · ${fmtPct(m.class_sparsity[c.name][s], 0)} pruned${extra}`, w, 110));
     }
   } else if (step.viz === "class-bars") {
