@@ -129,7 +129,7 @@ def test_load_frames_reads_files_and_folders(model, tmp_path):
         model, tmp_path / "d" / "f.json", steps=1, every=1, rows=4, cols=4, dev_sentences=2, progress=lambda *_: None
     )
     assert [a["id"] for a in load_frames([tmp_path / "d"])] == [art["id"]]
-    with pytest.raises(ValueError, match="not a nmtprune-site-frames"):
+    with pytest.raises(ValueError, match="holds no nmtprune-site-frames"):
         load_frames([tmp_path / "d" / "other.json"])
     (tmp_path / "v9.json").write_text(json.dumps({**art, "version": 9}), encoding="utf-8")
     with pytest.raises(ValueError, match="version 9"):

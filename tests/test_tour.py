@@ -63,8 +63,8 @@ SKIP = {
     "tests/test_site.py builds the site",
     "nmtprune video --method magnitude/class-blind --out magnitude.mp4": "minutes of rendering; "
     "tests/test_site.py renders a short one",
-    "nmtprune site-frames --threads 1": "records real retraining; tests/test_site_frames.py runs it small",
-    "nmtprune site-greg --threads 1": "records a real penalty phase; tests/test_site_greg.py runs it small",
+    "nmtprune sweep studies/site.yaml --only site-frames --threads 1": "an hour of real training; "
+    "tests/test_site_frames_cells.py sweeps such cells small",
 }
 
 

@@ -20,6 +20,7 @@ from .context import Context
 from .grid import Cell
 from .measure import evaluate
 from .trained import run_trained
+from .frames_cells import run_site_frames
 from .site_cells import run_site_score
 from .unit_cells import UNIT_RUNNERS
 from .where import mask_overlap, where_pruned
@@ -133,4 +134,5 @@ RUNNERS: dict[str, Callable[[Context, Cell], dict]] = {
     "dense-continued": run_trained,
     **UNIT_RUNNERS,  # unit-eval, unit-sensitivity, unit-retrain
     "site-score": run_site_score,  # the website's data of one score
+    "site-frames": run_site_frames,  # a short real run the site and its videos animate
 }

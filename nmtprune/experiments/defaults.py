@@ -13,6 +13,7 @@ KINDS = (
     "where",
     "storage",
     "site-score",
+    "site-frames",
     "unit-eval",
     "unit-sensitivity",
     "retrain",

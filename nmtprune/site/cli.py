@@ -11,7 +11,8 @@ __all__ = ["add_cli"]
 
 DEFAULT_MODEL = "models/multi30k-en-de"
 DEFAULT_RESULTS = "results"
-DEFAULT_FRAMES = "docs/frames"  # the committed retraining-frame artifacts (nmtprune site-frames)
+DEFAULT_FRAMES = "results/site"  # the site study's results: its site-frames cells' recorded runs among them
+OWN_FRAMES = "runs/frames"  # where a recording made outside a study goes by default (git-ignored)
 
 
 def _threads(n: int) -> None:
@@ -49,7 +50,7 @@ def _cmd_frames(args) -> int:
 
     score, _, selection = args.method.partition("/")
     score = args.score or score  # --score snip-init: an at-init score, trained from its initialisation
-    out = args.out or f"{DEFAULT_FRAMES}/{score}-{selection}-s{round(args.sparsity * 100)}.json"
+    out = args.out or f"{OWN_FRAMES}/{score}-{selection}-s{round(args.sparsity * 100)}.json"
     art = record_retraining(
         args.model,
         out,
@@ -87,7 +88,7 @@ def _cmd_frames(args) -> int:
 def _cmd_greg(args) -> int:
     from ..experiments.siteframes.greg import record_greg
 
-    out = args.out or f"{DEFAULT_FRAMES}/units-{args.mode}-per-layer.json"
+    out = args.out or f"{OWN_FRAMES}/units-{args.mode}-per-layer.json"
     art = record_greg(
         args.model,
         out,
@@ -129,7 +130,7 @@ def _cmd_greg(args) -> int:
 def _cmd_sparsegpt(args) -> int:
     from ..experiments.siteframes.sparsegpt import record_sparsegpt
 
-    out = args.out or f"{DEFAULT_FRAMES}/sparsegpt-class-blind-s{round(args.sparsity * 100)}.json"
+    out = args.out or f"{OWN_FRAMES}/sparsegpt-class-blind-s{round(args.sparsity * 100)}.json"
     art = record_sparsegpt(
         args.model,
         out,
@@ -211,7 +212,7 @@ def add_cli(subparsers) -> None:
         "--frames",
         nargs="*",
         default=[DEFAULT_FRAMES],
-        help=f"retraining-frame artifacts or folders of them (default: {DEFAULT_FRAMES}, if present)",
+        help=f"recorded runs: site-frames results, recording files, or folders of them (default: {DEFAULT_FRAMES}, if present)",
     )
     s.add_argument(
         "--static",
@@ -229,10 +230,12 @@ def add_cli(subparsers) -> None:
     s.set_defaults(func=_cmd_site)
 
     f = subparsers.add_parser(
-        "site-frames", help="record frames of a short real retraining run under a mask for the site's walk-through"
+        "site-frames",
+        help="record frames of a short real retraining run under a mask into a file of its own (the site's "
+        "own runs are the site-frames cells of studies/site.yaml)",
     )
     f.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
-    f.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/SCORE-SELECTION-sPCT.json)")
+    f.add_argument("--out", help=f"output JSON (default: {OWN_FRAMES}/SCORE-SELECTION-sPCT.json)")
     f.add_argument("--method", default="magnitude/class-blind", help="score/selection of the mask")
     f.add_argument(
         "--score",
@@ -264,7 +267,7 @@ def add_cli(subparsers) -> None:
         "fading out) for the site's walk-through of units-l1/per-layer",
     )
     g.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
-    g.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/units-MODE-per-layer.json)")
+    g.add_argument("--out", help=f"output JSON (default: {OWN_FRAMES}/units-MODE-per-layer.json)")
     g.add_argument("--study", default="studies/units.yaml", help="study whose unit_greg section gives the schedule")
     g.add_argument("--mode", default="greg-1", choices=["greg-1", "greg-2"])
     g.add_argument("--fraction", type=float, help="fraction of units removed (default: the section's first)")
@@ -284,7 +287,7 @@ def add_cli(subparsers) -> None:
         help="record SparseGPT's updates on one real matrix, column by column, for the video of sparsegpt/class-blind",
     )
     q.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint directory (default: {DEFAULT_MODEL})")
-    q.add_argument("--out", help=f"output JSON (default: {DEFAULT_FRAMES}/sparsegpt-class-blind-sPCT.json)")
+    q.add_argument("--out", help=f"output JSON (default: {OWN_FRAMES}/sparsegpt-class-blind-sPCT.json)")
     q.add_argument("--layer", default="tgt_layer1", help="LSTM weight class whose [W_ih W_hh] is pruned")
     q.add_argument("--sparsity", type=float, default=0.8, help="fraction pruned (default 0.8)")
     q.add_argument("--rows", type=int, default=48, help="recorded gate rows (a multiple of 4: the same per gate)")
@@ -308,13 +311,13 @@ def add_cli(subparsers) -> None:
     )
     v.add_argument(
         "--frames",
-        help="a site-frames JSON of the method: append its retraining segment (default: "
-        "the export's frames of the method, else --frames-dir/SCORE-SELECTION-s*.json)",
+        help="a recorded run of the method (a site-frames result or recording file): append its retraining "
+        "segment (default: the export's frames of the method, else the first of the method in --frames-dir)",
     )
     v.add_argument(
         "--frames-dir",
         default=DEFAULT_FRAMES,
-        help=f"where frames are found by name (default: {DEFAULT_FRAMES}; '' for none)",
+        help=f"where recorded runs are looked for (default: {DEFAULT_FRAMES}; '' for none)",
     )
     v.add_argument(
         "--train-seconds",

@@ -1,6 +1,6 @@
 """The video of SparseGPT at work: one real matrix's columns decided left to right, the survivors updated.
 
-Drawn from a recorded artifact (``nmtprune site-sparsegpt``, :mod:`nmtprune.experiments.siteframes.sparsegpt`),
+Drawn from a recorded artifact (a ``site-frames`` cell, :mod:`nmtprune.experiments.siteframes.sparsegpt`),
 never computed here: the shown crop of decoder layer 1's gates [W_ih W_hh] as a heat map whose pruned
 cells turn dark as their column is decided, the change ŵ − w of every cell not yet zeroed (the error
 SparseGPT pushed onto it), each shown row's output error so far against zeroing the same weights with
@@ -10,7 +10,6 @@ pacing are the other videos' (:mod:`.video_style`); the plan's ``level`` is the 
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 from typing import Optional
@@ -19,33 +18,37 @@ import numpy as np
 
 from ..config import ConfigError
 from .encode import unb64
+from .recorded_frames import SPARSEGPT_FORMAT, load_recordings
 from .video_style import ACCENT, DPI, FONT, SIZE, Shot, heat, natural_frames, plan_frames
 
 __all__ = ["FORMAT", "load_sparsegpt_frames", "find_sparsegpt_frames", "sparsegpt_shots", "sparsegpt_figure"]
 __all__ += ["render_sparsegpt_video"]
 
-FORMAT = "nmtprune-sparsegpt-frames"  # as nmtprune.experiments.siteframes.sparsegpt writes it
+FORMAT = SPARSEGPT_FORMAT  # as nmtprune.experiments.siteframes.sparsegpt writes it
 PRUNED_RGB = (0.094, 0.094, 0.094)  # DARK, the other videos' pruned colour
 MASK_ONLY = "#8a8a8a"
 
 
 def load_sparsegpt_frames(path: str | Path) -> dict:
-    art = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(art, dict) or art.get("format") != FORMAT:
-        raise ConfigError(f"{path}: not a {FORMAT} file (record one with nmtprune site-sparsegpt)")
+    """The SparseGPT recording in ``path`` (a recording file or a site-frames cell's result)."""
+    try:
+        (art,) = load_recordings([path], FORMAT)
+    except ValueError as exc:
+        raise ConfigError(f"{exc} (record one with nmtprune sweep studies/site.yaml --only site-frames)") from None
     return art
 
 
 def find_sparsegpt_frames(frames: Optional[str | Path] = None, frames_dir: Optional[str | Path] = None) -> dict:
-    """The artifact ``frames``, else the first of its format in ``frames_dir`` (by file name)."""
+    """The recording ``frames``, else the first of its format in ``frames_dir`` (by file name)."""
     if frames:
         return load_sparsegpt_frames(frames)
-    for f in sorted(Path(frames_dir).glob("*.json")) if frames_dir and Path(frames_dir).is_dir() else []:
-        try:
-            return load_sparsegpt_frames(f)
-        except (ValueError, json.JSONDecodeError):
-            continue
-    raise ConfigError(f"no {FORMAT} file in {frames_dir!r}; record one with `nmtprune site-sparsegpt`")
+    found = load_recordings([frames_dir], FORMAT) if frames_dir and Path(frames_dir).is_dir() else []
+    if not found:
+        raise ConfigError(
+            f"no {FORMAT} recording in {frames_dir!r}; record one with "
+            "`nmtprune sweep studies/site.yaml --only site-frames`"
+        )
+    return found[0]
 
 
 def _parts(art: dict) -> str:

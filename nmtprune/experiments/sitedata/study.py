@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .frames import FramesSpec, expand_frames, validate_frames
 from .names import KIND, ROW_SCHEME, SAMPLE_LEVELS, UNIT_PREFIX, UNIT_SCOPES, site_params
 
 __all__ = ["SiteSection", "validate_site", "expand_site"]
@@ -40,6 +41,7 @@ class SiteSection:
     max_rows: int = 256  # shown rows per matrix (strided subsample)
     max_cols: int = 128  # shown columns per matrix
     seed: int = 0  # of the scores and their scoring batches, as the site's
+    frames: tuple[FramesSpec, ...] = ()  # short real runs the site animates (:mod:`.frames`)
 
 
 def validate_site(st, fail: Callable[[str, str], None]) -> None:
@@ -76,6 +78,7 @@ def validate_site(st, fail: Callable[[str, str], None]) -> None:
     for i, lv in enumerate(s.sample_levels):
         if not 0 <= lv <= 98:
             fail(f"site.sample_levels[{i}]", f"must be a slider position in 0..98 (%), got {lv}")
+    validate_frames(s.frames, fail)
 
 
 def expand_site(study, add: Callable) -> None:
@@ -96,3 +99,4 @@ def expand_site(study, add: Callable) -> None:
             sample_levels=s.sample_levels,
         )
         add(score, KIND, **params)
+    expand_frames(s.frames, add)
