@@ -182,11 +182,15 @@ def test_cli_commands(built, tmp_path, capsys):
             "--frames",
             "--quiet",
             "--compute-missing",  # a toy model: no site-score cells stored its data
+            "--per-row",
+            "magnitude",
         ]
     )
     assert args.func(args) == 0
     ex = json.loads((tmp_path / "s" / "data" / "export.json").read_text(encoding="utf-8"))
     assert ex["results"]["source"] is None and all(m["curve"] == [] for m in ex["methods"])
+    ids = [m["id"] for m in ex["methods"]]
+    assert "magnitude/per-row" in ids and "random/per-row" not in ids and "random/class-blind" in ids
     assert (tmp_path / "s" / "index.html").is_file() and (tmp_path / "s" / "js" / "main.js").is_file()
     capsys.readouterr()
     args = parser.parse_args(

@@ -37,6 +37,7 @@ def _cmd_site(args) -> int:
         static=args.static,
         frames=frames,
         scores=args.scores or None,
+        row_scores=args.per_row,
         compute_missing=args.compute_missing,
         progress=(lambda *_: None) if args.quiet else print,
     )
@@ -217,6 +218,12 @@ def add_cli(subparsers) -> None:
     s.add_argument(
         "--static",
         help="folder of the site's HTML/CSS/JS (default: the copy installed with nmtprune; also $NMTPRUNE_SITE_STATIC)",
+    )
+    s.add_argument(
+        "--per-row",
+        nargs="*",
+        metavar="SCORE",
+        help="weight scores that also get the per-row selection (default: those whose stored data has it)",
     )
     s.add_argument(
         "--compute-missing",

@@ -50,14 +50,14 @@ import torch
 from ..config import ConfigError
 from ..experiments.grid import model_hash
 from ..experiments.sitedata.compute import METHOD_BUILDERS, SiteModel, compute_score
+from ..experiments.sitedata.encode import LEVELS, b64, hist_of
 from ..experiments.sitedata.grid import display_grid, grid_blocks, grid_rule, grid_sample
-from ..experiments.sitedata.names import SAMPLE_LEVELS as _SAMPLE_LEVELS
 from ..experiments.sitedata.names import ROW_SCHEME, sweep_hint
+from ..experiments.sitedata.names import SAMPLE_LEVELS as _SAMPLE_LEVELS
 from ..models.weight_classes import weight_classes
 from ..prune import get_score, score_names
 from ..prune.select import SCHEMES
 from ..train.checkpoint import load_model
-from .encode import LEVELS, b64, hist_of
 from .recorded_frames import load_frames
 from .results import read_curves
 from .retrained import read_retrained

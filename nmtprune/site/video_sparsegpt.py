@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from ..config import ConfigError
-from .encode import unb64
+from ..experiments.sitedata.encode import unb64
 from .recorded_frames import SPARSEGPT_FORMAT, load_recordings
 from .video_style import ACCENT, DPI, FONT, SIZE, Shot, heat, natural_frames, plan_frames
 
@@ -83,7 +83,7 @@ def _decode(art: dict):
 
 def _index_ticks(ax, art: dict) -> None:
     """Columns: the named spans of the input ([embedding; input feed; h_{t-1}]); rows: the gates."""
-    from matplotlib.ticker import FixedLocator, FixedFormatter
+    from matplotlib.ticker import FixedFormatter, FixedLocator
 
     cols, gates = np.asarray(art["cols"]), art["gates"]
     spans = [(p["name"], np.searchsorted(cols, p["c0"]), np.searchsorted(cols, p["c1"])) for p in art["inputs"]]

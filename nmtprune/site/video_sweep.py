@@ -12,9 +12,20 @@ from typing import Optional
 
 import numpy as np
 
-from .encode import unb64
-from .video_style import DARK, DPI, FONT, LINE, SIZE, THRESHOLD_LEVEL, Frame
-from .video_style import class_colours, pruned_share, set_stacked, stacked_bars
+from ..experiments.sitedata.encode import unb64
+from .video_style import (
+    DARK,
+    DPI,
+    FONT,
+    LINE,
+    SIZE,
+    THRESHOLD_LEVEL,
+    Frame,
+    class_colours,
+    pruned_share,
+    set_stacked,
+    stacked_bars,
+)
 from .video_units import bleu_panel, matrix_panel, unit_panels
 
 __all__ = ["histogram", "sweep_figure"]

@@ -15,8 +15,8 @@ import textwrap
 
 import numpy as np
 
+from ..experiments.sitedata.encode import unb64
 from ..experiments.sitedata.grid import grid_rule
-from .encode import unb64
 from .video_style import ACCENT, DPI, FONT, SIZE, heat, index_axes
 
 __all__ = ["training_segment", "training_caption", "frame_of"]

@@ -19,9 +19,22 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .encode import unb64
-from .video_style import ACCENT, DARK, FONT, LINE, THRESHOLD_LEVEL, Frame, Shot, class_colours, heat, index_axes
-from .video_style import pruned_share, set_stacked, stacked_bars
+from ..experiments.sitedata.encode import unb64
+from .video_style import (
+    ACCENT,
+    DARK,
+    FONT,
+    LINE,
+    THRESHOLD_LEVEL,
+    Frame,
+    Shot,
+    class_colours,
+    heat,
+    index_axes,
+    pruned_share,
+    set_stacked,
+    stacked_bars,
+)
 
 __all__ = ["cut_of", "bleu_series", "bleu_panel", "matrix_panel", "unit_panels", "unit_shots"]
 
