@@ -34,6 +34,7 @@ def toy(tmp_path_factory):
         model,
         None,
         scores=("magnitude", "obd", "units-l1"),
+        row_scores=("magnitude",),
         samples=0,
         max_rows=24,
         max_cols=16,
@@ -89,6 +90,8 @@ def test_frames_are_1280x720_labelled_legible_with_a_legend(toy):
         legend = _labelled_and_legible(_figure(d, mid).fig)
         assert {f"kept: {c['name']}" for c in d["classes"]} <= set(legend)  # per-class colours
         assert {"pruned (any class)", "threshold", "weight > 0", "weight < 0", "pruned (set to 0)"} <= set(legend)
+    legend = _labelled_and_legible(_figure(d, "magnitude/per-row").fig)  # a cut per row: no line to name
+    assert "pruned (any class)" in legend and "threshold" not in legend
     legend = _labelled_and_legible(_figure(d, "units-l1/per-layer").fig)
     assert {"removed units", "threshold"} <= set(legend)
     assert {f"kept: {g['name']}" for g in _method(d, "units-l1/per-layer")["units"]["groups"]} <= set(legend)

@@ -91,10 +91,13 @@ def sweep_figure(d: dict, m: dict, cls: dict):
         )
     if not units:
         handles = [plt.Rectangle((0, 0), 1, 1, color=colours[c]) for c in classes]
-        handles += [plt.Rectangle((0, 0), 1, 1, color=DARK), Line2D([], [], color=LINE, lw=2.5)]
+        handles += [plt.Rectangle((0, 0), 1, 1, color=DARK)]
+        labels = [f"kept: {c}" for c in classes] + ["pruned (any class)"]
+        if not m.get("bin_pruned"):  # per-row has a cut per row and no threshold line to name
+            handles, labels = handles + [Line2D([], [], color=LINE, lw=2.5)], labels + ["threshold"]
         fig.legend(
             handles,
-            [f"kept: {c}" for c in classes] + ["pruned (any class)", "threshold"],
+            labels,
             loc="upper left",
             bbox_to_anchor=(0.06, 0.305),
             ncol=3,
