@@ -172,6 +172,18 @@ def test_register_score_in_a_notebook(tiny_cfg):
         ScoreSpec("odd", weight_magnitude, kind="layer")
 
 
+def test_a_control_stays_a_control_through_variant_unless_the_variant_says_otherwise():
+    base = ScoreSpec("base", weight_magnitude)
+    ctl = base.variant("base-ctl", control_of="base")
+    assert base.control_of is None and ctl.control_of == "base"
+    assert ctl.variant("base-ctl-b2", n_batches=2).control_of == "base"  # carried
+    assert ctl.variant("base-own", control_of=None).control_of is None  # overridden
+    assert get_score("sparsegpt-mask").control_of == "sparsegpt" and get_score("sparsegpt").control_of is None
+    for bad in ("", "base-ctl", 3):
+        with pytest.raises(PluginError, match="control_of must name another score"):
+            base.variant("base-ctl", control_of=bad)
+
+
 def test_register_schedule_reaches_make_schedule_and_studies(tmp_path):
     from nmtprune.experiments import load_study
     from nmtprune.experiments.grid import expand

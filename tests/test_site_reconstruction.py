@@ -2,7 +2,9 @@
 measured, only at the measured points; a selection that study did not measure says "not measured" and names
 that study's sweep; SparseGPT, which changes the surviving weights, says that the matrix shows the trained
 weights under its cost and shows no translations it did not make. Wanda's own selection, per-row, is drawn
-for the scores given it (Wanda, magnitude), with its measured points and its histograms shaded per bar."""
+for the scores given it (Wanda, magnitude), with its measured points and its histograms shaded per bar.
+SparseGPT's control (its masks without the updates, sparsegpt-mask) is no method: its measured curve is
+drawn dashed beside SparseGPT's, under the same selection."""
 
 import json
 
@@ -12,13 +14,19 @@ from site_helpers import browser, fake_results, new_page, open_site, shot, toy_m
 
 RECON = {"wanda": (0.5, 0.8), "sparsegpt": (0.5, 0.8, 0.9)}  # class-blind points of the "reconstruction" study
 ROW = (0.5, 0.7)  # wanda/per-row points of that study
+CONTROL = (0.5, 0.9)  # sparsegpt-mask/class-blind points: SparseGPT's control, measured where SparseGPT was
+
+
+def _bleu(score, s):
+    return 31.0 - 10 * s - {"wanda": 5, "sparsegpt-mask": 8}.get(score, 0)
 
 
 def _reconstruction_results(folder, mhash):
     """prune-eval results of a second study, evaluated as the main one, for the two methods only it measures."""
     folder.mkdir(parents=True)
     cells = [(score, "class-blind", s) for score, levels in RECON.items() for s in levels]
-    for score, scheme, s in cells + [("wanda", "per-row", s) for s in ROW]:
+    cells += [("wanda", "per-row", s) for s in ROW] + [("sparsegpt-mask", "class-blind", s) for s in CONTROL]
+    for score, scheme, s in cells:
         rec = {
             "format": "nmtprune-result",
             "version": 1,
@@ -35,7 +43,7 @@ def _reconstruction_results(folder, mhash):
                 "sparsity": s,
                 "eval": {"split": "test", "beam": 1, "max_sentences": 50},
             },
-            "metrics": {"bleu_tok_lc": 31.0 - 10 * s - (5 if score == "wanda" else 0), "ppl": 6.0 + 20 * s},
+            "metrics": {"bleu_tok_lc": _bleu(score, s), "ppl": 6.0 + 20 * s},
         }
         (folder / f"{rec['id']}.json").write_text(json.dumps(rec), encoding="utf-8")
 
@@ -48,7 +56,8 @@ def site(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("recon-site")
     model = toy_model(tmp)
-    fake_results(tmp / "results" / "toy", model_hash(model))  # the main study: magnitude and random
+    # the main study (magnitude, random, OBD): more points than the reconstruction study's, so it stays the main one
+    fake_results(tmp / "results" / "toy", model_hash(model), scores=("magnitude", "random", "obd"))
     _reconstruction_results(tmp / "results" / "reconstruction", model_hash(model))
     build_site(
         model,
@@ -67,7 +76,7 @@ def site(tmp_path_factory):
     from site_helpers import Server
 
     srv = Server(tmp / "out")
-    yield {"export": read_export(tmp / "out" / "data" / "export.json"), "url": srv.url}
+    yield {"export": read_export(tmp / "out" / "data" / "export.json"), "url": srv.url, "model": model, "tmp": tmp}
     srv.close()
 
 
@@ -92,6 +101,79 @@ def test_the_export_takes_each_curve_whole_from_the_study_that_measured_it(site)
     assert [p["sparsity"] for p in _method(ex, "wanda/per-row")["curve"]] == [0.0, *(round(100 * s, 3) for s in ROW)]
     assert _method(ex, "magnitude/per-row")["curve"] == []  # the main study measured magnitude, not per-row
     assert _method(ex, "wanda/per-row")["samples"]
+
+
+def test_sparsegpt_carries_its_control_curve_and_the_control_is_no_method(site):
+    from nmtprune.experiments.grid import model_hash
+    from nmtprune.prune import get_score
+    from nmtprune.site.export import MissingSiteData, build_export, export_scores
+    from nmtprune.site.results import read_curves
+    from nmtprune.site.schema import ExportError, validate
+
+    ex = site["export"]
+    sg = _method(ex, "sparsegpt/class-blind")
+    dense = sg["curve"][0]
+    assert sg["control"]["score"] == "sparsegpt-mask"
+    assert sg["control"]["label"] == get_score("sparsegpt-mask").label == "SparseGPT mask, no update"
+    # exactly the measured points (and the dense point every curve starts from), in the curve's format
+    want = [dense] + [
+        {"sparsity": round(100 * s, 3), "bleu": _bleu("sparsegpt-mask", s), "ppl": 6.0 + 20 * s, "n": 1}
+        for s in CONTROL
+    ]
+    assert sg["control"]["curve"] == want
+    assert "control" not in _method(ex, "sparsegpt/class-uniform")  # the control was measured nowhere there
+    assert not any("control" in m for m in ex["methods"] if m["score"] != "sparsegpt")
+    assert "sparsegpt-mask" not in {m["score"] for m in ex["methods"]} | {s["name"] for s in ex["scores"]}
+    # by default (no scores asked for) the control is neither a method nor reported missing
+    results, mhash = site["tmp"] / "results", model_hash(site["model"])
+    names, skipped = export_scores(read_curves(results, mhash)[0])
+    assert "sparsegpt" in names and "sparsegpt-mask" not in names + skipped
+    missing = []
+    with pytest.raises(MissingSiteData):  # nothing stored, nothing computed: every method is missing
+        build_export(
+            site["model"],
+            results,
+            stored=False,
+            compute_missing=False,
+            missing=missing,
+            samples=0,
+            progress=lambda *_: None,
+        )
+    assert "sparsegpt/class-blind" in missing and not [x for x in missing if x.startswith("sparsegpt-mask")]
+    bad = {
+        **ex,
+        "methods": [{**m, "control": {**m["control"], "score": "wanda"}} if m is sg else m for m in ex["methods"]],
+    }
+    with pytest.raises(ExportError, match="never a method of its own"):
+        validate(bad)
+
+
+def test_the_sparsegpt_charts_draw_its_control_dashed_with_its_legend_entry(browser, site, tmp_path):
+    pg = new_page(browser)
+    open_site(pg, site["url"], "#view=matrix&score=sparsegpt&sel=class-blind&s=90")
+    label = "SparseGPT mask, no update (control)"
+    for chart in (pg.locator(".chart").nth(0), pg.locator(".chart").nth(1)):  # BLEU, perplexity
+        line = chart.locator("path.curve.control[data-control='sparsegpt-mask']")
+        assert line.count() == 1 and line.locator("title").text_content() == label
+        assert line.evaluate("e => getComputedStyle(e).strokeDasharray") not in ("", "none")
+        dots = chart.locator(".pt-hit[data-control='sparsegpt-mask']")
+        got = sorted(float(x) for x in dots.evaluate_all("ds => ds.map(d => d.dataset.sparsity)"))
+        assert got == [0.0, *(round(100 * s, 3) for s in CONTROL)]  # the measured points only
+    chart = pg.locator(".chart").first
+    chart.locator(".pt-hit[data-control='sparsegpt-mask'][data-sparsity='90']").hover()
+    tip = chart.locator(".hover-tip")
+    assert tip.get_attribute("visibility") == "visible" and tip.get_attribute("data-method") == "sparsegpt-mask"
+    assert label in tip.text_content() and f"{_bleu('sparsegpt-mask', 0.9):.2f} measured at 90 %" in tip.text_content()
+    legend = pg.locator("#curve-legend")
+    assert legend.locator(".key-line.control").count() == 1 and label in legend.inner_text()
+    shot(pg, "sparsegpt-control", tmp_path / "artifacts")
+    open_site(pg, site["url"], "#view=matrix&score=wanda&sel=class-blind&s=90")  # no control: nothing drawn
+    assert (
+        pg.locator(".chart .curve.control").count() == 0 and pg.locator("#curve-legend .key-line.control").count() == 0
+    )
+    assert "(control)" not in pg.locator("#curve-legend").inner_text()
+    assert pg.errors == []
+    pg.context.close()
 
 
 def test_wanda_and_sparsegpt_are_methods_with_only_their_measured_points(browser, site, tmp_path):

@@ -129,6 +129,10 @@ class ScoreSpec:
             **options) -> MaskSet``, changing ``model``'s weights in place (pruned ones to 0) and
             returning the masks; ``selection`` is a :class:`SelectionSpec`. The CLI and the sweep
             call it instead of scoring and selecting; ``fn`` stays a plain score for everything else.
+        control_of: the name of the score this one is a control of (``sparsegpt-mask``: SparseGPT's masks
+            without its updates); None for a method of its own. A control qualifies the other score's
+            curves: the site draws it beside them, never as a method of its own. A variant keeps it
+            unless its changes say otherwise.
     """
 
     name: str
@@ -152,6 +156,7 @@ class ScoreSpec:
     how: str = ""
     parts: tuple[Part, ...] = ()
     reconstruct: Optional[Callable[..., Any]] = None
+    control_of: Optional[str] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or self.name != self.name.strip():
@@ -164,6 +169,8 @@ class ScoreSpec:
             raise PluginError(f"score {self.name!r}: n_batches must be an int >= 0, got {self.n_batches!r}")
         if self.reconstruct is not None and not callable(self.reconstruct):
             raise PluginError(f"score {self.name!r}: reconstruct must be callable or None")
+        if self.control_of is not None and (not isinstance(self.control_of, str) or self.control_of in ("", self.name)):
+            raise PluginError(f"score {self.name!r}: control_of must name another score, got {self.control_of!r}")
         if not self.label:
             object.__setattr__(self, "label", self.name)
 
@@ -178,8 +185,9 @@ class ScoreSpec:
     def variant(self, name: str, **changes) -> "ScoreSpec":
         """The same score under another name with some fields changed (``options``, ``n_batches`` ...).
 
-        A variant keeps the site's words and steps, its site label becoming ``"<label> (<name>)"``;
-        its report label is its name and it cites no paper of its own, unless ``changes`` say so.
+        A variant keeps the site's words and steps, its site label becoming ``"<label> (<name>)"``, and the
+        score it is a control of (``control_of``); its report label is its name and it cites no paper of its
+        own, unless ``changes`` say so.
         """
         site_label = f"{self.site_label} ({name})" if self.site_label is not None else None
         return dataclasses.replace(

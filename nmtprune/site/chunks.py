@@ -3,9 +3,9 @@
 The whole export of the real model is tens of megabytes, nearly all of it per-weight bytes: every
 class's shown weights, every method's pruned-at bytes, every retraining run's frames. A page shows
 one method, one class and at most one run at a time, so the core (``data/export.json``) keeps
-everything else (texts, histograms, curves, retraining results) and names, on each object, the
-chunk that completes it and its size in bytes (``chunk``, ``chunk_bytes``; paths relative to
-``data/``):
+everything else (texts, histograms, curves and their controls' curves, retraining results) and names,
+on each object, the chunk that completes it and its size in bytes (``chunk``, ``chunk_bytes``; paths
+relative to ``data/``):
 
 * a class's ``c/<i>.json``: ``{"weights": {param: b64}}``;
 * a method's ``m/<i>.json``: its per-level arrays and translations (:data:`METHOD_KEYS`), and a

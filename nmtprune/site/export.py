@@ -28,6 +28,9 @@ Extension points for methods to come:
   ``shown`` (magnitude, random); its words and walk-through come from its spec (:mod:`.texts`).
   Data-driven scores (OBD, SNIP, GraSP, Taylor: ``needs_data``) get their scoring batches as the
   study gives them (:func:`nmtprune.experiments.sitedata.runner.score_runner`);
+* a score whose spec is a control of another (``control_of``: ``sparsegpt-mask``) is no method: each
+  method of the score it qualifies carries the control's measured curve under the same selection
+  (``control``: ``{"score", "label", "curve"}``), which the page draws dashed beside the method's own;
 * a score's intermediate quantities (OBD's curvature, w² and saliency, SNIP's |g| and |w|) are its
   spec's ``parts`` (:class:`nmtprune.prune.spec.Part`): ``fn(model, scores, ctx) -> {param: tensor}``,
   exported as histograms a step can show (``of``); ``ctx`` holds what the score recorded (``record=``)
@@ -59,7 +62,7 @@ from ..prune import get_score, score_names
 from ..prune.select import SCHEMES
 from ..train.checkpoint import load_model
 from .recorded_frames import load_frames
-from .results import read_curves
+from .results import control_curve, controls, read_curves
 from .retrained import read_retrained
 from .stored import StoredScores
 from .texts import UPDATED_MATRIX, UPDATED_SAMPLES, score_text, selection_text, steps_for, updates_weights
@@ -90,6 +93,11 @@ def shown_scores() -> list[str]:
     return [n for n in score_names("weight") if get_score(n).shown]
 
 
+def _control_names() -> set[str]:
+    """The weight scores that are a control of another (their spec's ``control_of``): never a method."""
+    return {n for n in score_names("weight") if get_score(n).control_of is not None}
+
+
 def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tuple[list[str], list[str]]:
     """(scores to export, scores the results name but this code cannot compute).
 
@@ -98,13 +106,17 @@ def export_scores(curves: dict, requested: Optional[Sequence[str]] = None) -> tu
     then the hidden-unit scores: the shown ones (:func:`.units.shown_unit_scores`) and every
     ``units-<unit score>`` of the unit-eval results, each with both unit scopes.
     (:func:`build_export` also adds the scores whose retraining frames it was given.)
+    A control (its spec's ``control_of``, e.g. ``sparsegpt-mask``) is neither, requested or not: its curves
+    travel with the methods of the score it qualifies (:func:`.results.control_curve`).
     """
+    is_control = _control_names()
     if requested:
-        return list(requested), []
+        return [s for s in requested if s not in is_control], []
     shown = shown_scores()
-    names = shown + sorted({s for s, _ in curves if s and s not in shown and not s.startswith(UNIT_PREFIX)})
+    studied = {s for s, _ in curves if s and s not in is_control}
+    names = shown + sorted({s for s in studied if s not in shown and not s.startswith(UNIT_PREFIX)})
     names += [s for s in shown_unit_scores() if s not in names]
-    names += sorted({s for s, _ in curves if s.startswith(UNIT_PREFIX) and s not in names})
+    names += sorted({s for s in studied if s.startswith(UNIT_PREFIX) and s not in names})
     weight = set(score_names("weight"))
     ok = [s for s in names if s in weight or is_unit_score(s)]
     return ok, [s for s in names if s not in ok]
@@ -214,7 +226,9 @@ def build_export(
     curve_info["dense_continued"] = dense_continued
     training = _training(frames, mhash)
     if not scores:  # a score with recorded frames of this model (e.g. snip-init's from-init run) is shown too
-        names += [t["score"] for t in training if t["matched_model"] and t["score"] not in names]
+        taken = {*names, *_control_names()}
+        names += [t["score"] for t in training if t["matched_model"] and t["score"] not in taken]
+    ctl = controls()  # {score: the spec of its control}, whose curve each of the score's methods carries
     split = split or curve_info.get("split") or cfg.data.dev_split
     settings = dict(
         seed=seed, max_rows=max_rows, max_cols=max_cols, samples=samples, split=split, sample_levels=sample_levels
@@ -267,6 +281,9 @@ def build_export(
             m["label"] = f"{score_entries[-1]['label']} · {scheme}"
             m["training"] = [t["id"] for t in training if t["method"] == m["id"]]
             m["curve"] = curves.get((s, scheme), [])
+            control = control_curve(curves, s, scheme, ctl)
+            if control is not None:  # its control's measured curve under the same selection, drawn beside it
+                m["control"] = control
             if s in curve_info.get("score_study", {}):  # measured by another study than the site's main one
                 m["study_path"] = curve_info["score_study"][s]
             if updates_weights(s):  # its samples came from the trained weights under its ranking, not the method

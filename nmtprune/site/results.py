@@ -17,6 +17,10 @@ curve never mixes evaluation settings; a weight score only other studies measure
 each curve whole from that study (``info["score_study"]``: the YAML that measures its other selections). The dense point (sparsity / fraction 0) joins every curve.
 The info names that study's YAML (``study_path``), so the site can print the sweep that would measure
 a method the results lack.
+
+A control (a score whose spec names the score it qualifies in ``control_of``: ``sparsegpt-mask``, SparseGPT's
+masks without its updates) is read like any score, but the site shows it beside the curves it qualifies
+(:func:`control_curve`), never as a method of its own; both were evaluated the same way, as above.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..experiments.store import ResultStore
+from ..prune import ScoreSpec, get_score, score_names
 from ..report.collect import mean_std
 from .units import UNIT_PREFIX
 
-__all__ = ["read_curves", "read_unit_curves"]
+__all__ = ["read_curves", "read_unit_curves", "controls", "control_curve"]
 
 
 def _results(root: Path, kind: str) -> list[dict]:
@@ -177,3 +182,25 @@ def read_curves(results_dir, mhash: str) -> tuple[dict, dict]:
         info["points"] or uinfo["points"]
     )
     return curves, info
+
+
+def controls() -> dict[str, ScoreSpec]:
+    """{score: the spec of its control} over the registered weight scores (plugins included); a score with
+    several controls keeps the first registered, since its chart draws one dashed curve beside its own."""
+    out: dict[str, ScoreSpec] = {}
+    for name in score_names("weight"):
+        spec = get_score(name)
+        if spec.control_of is not None:
+            out.setdefault(spec.control_of, spec)
+    return out
+
+
+def control_curve(curves: dict, score: str, scheme: str, known: Optional[dict] = None) -> Optional[dict]:
+    """``{"score", "label", "curve"}``: the measured curve of ``score``'s control under the same selection, in
+    the points of :func:`read_curves`; None when ``score`` has no control or its control was not measured
+    there (the page then draws none). ``known``: :func:`controls`, when the caller already has it."""
+    spec = (controls() if known is None else known).get(score)
+    pts = curves.get((spec.name, scheme)) if spec is not None else None
+    if not pts:
+        return None
+    return {"score": spec.name, "label": spec.label, "curve": pts}

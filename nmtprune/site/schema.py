@@ -23,6 +23,22 @@ class ExportError(ValueError):
     pass
 
 
+# BLEU / perplexity measured at a sparsity (a hidden-unit method's: % of units removed, and the shrunk model's size)
+CURVE = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["sparsity", "bleu", "ppl"],
+        "properties": {
+            "sparsity": {"type": "number", "minimum": 0, "maximum": 100},
+            "bleu": NUM_OR_NULL,
+            "ppl": NUM_OR_NULL,
+            "n": {"type": "integer", "minimum": 1},
+            "params_ratio": RATIO,
+        },
+    },
+}
+
 SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "nmtprune site export",
@@ -109,19 +125,12 @@ SCHEMA: dict = {
                     "training": {"type": "array", "items": STR},
                     "retrained": {"type": "array", "items": RETRAINED},
                     "steps": {"type": "array", "items": STEP},
-                    "curve": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["sparsity", "bleu", "ppl"],
-                            "properties": {
-                                "sparsity": {"type": "number", "minimum": 0, "maximum": 100},
-                                "bleu": NUM_OR_NULL,
-                                "ppl": NUM_OR_NULL,
-                                "n": {"type": "integer", "minimum": 1},
-                                "params_ratio": RATIO,
-                            },
-                        },
+                    "curve": CURVE,
+                    # the measured curve of the score's control under the same selection (results.control_curve)
+                    "control": {
+                        "type": "object",
+                        "required": ["score", "label", "curve"],
+                        "properties": {"score": STR, "label": STR, "curve": CURVE},
                     },
                     "samples": {
                         "type": "array",
@@ -270,6 +279,7 @@ def validate(export: dict) -> dict:
             if any(f.get("lam") is None or "norms" not in f for f in t["frames"]):
                 raise ExportError(f"{where}: every GReg frame needs its lambda and unit norms")
     n_src = len(export["samples"]["sources"])
+    method_scores = {m["score"] for m in export["methods"]}
     for m in export["methods"]:
         where = f"method {m['id']}"
         if m["score"] not in scores or m["selection"] not in sels:
@@ -296,9 +306,14 @@ def validate(export: dict) -> dict:
                 raise ExportError(f"{where}: every unit group needs one cut per level and one count per bin")
             if any(b > a for a, b in zip(u["params"], u["params"][1:])) or u["params"][0] > u["dense_params"]:
                 raise ExportError(f"{where}: the shrunk model cannot grow as more units are removed")
-        xs = [pt["sparsity"] for pt in m["curve"]]
-        if xs != sorted(set(xs)):
-            raise ExportError(f"{where}: curve points need increasing sparsity (fraction of units removed)")
+        for key, curve in (("curve", m["curve"]), ("control", m.get("control", {}).get("curve", []))):
+            xs = [pt["sparsity"] for pt in curve]
+            if xs != sorted(set(xs)):
+                raise ExportError(f"{where}: {key} points need increasing sparsity (fraction of units removed)")
+        if "control" in m and m["control"]["score"] in method_scores:
+            raise ExportError(f"{where}: its control is drawn beside its curve, never a method of its own")
+        if "control" in m and not m["control"]["curve"]:  # a control measured nowhere there is left out
+            raise ExportError(f"{where}: a control needs measured points")
         if any("params_ratio" in pt for pt in m["curve"]) and "units" not in m:
             raise ExportError(f"{where}: a curve of unit-eval results on a method without hidden units")
         if any(t not in training for t in m["training"]):

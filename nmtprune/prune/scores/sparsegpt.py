@@ -122,6 +122,7 @@ SPECS = (
     _SPARSEGPT.variant(
         "sparsegpt-mask",
         reconstruct=_mask_only,
+        control_of="sparsegpt",
         label="SparseGPT mask, no update",
         text="SparseGPT's mask with the trained weights left as they were: what the mask alone keeps, without "
         "the weight updates.",

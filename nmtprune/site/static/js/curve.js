@@ -50,17 +50,49 @@ export function curveReadout(d, method, x) {
   return p;
 }
 
-// One small chart: all methods' curves faint, the chosen one bold, marker at x. A hidden-unit method's
-// x is the % of units removed (unit-eval results), not a weight sparsity: only curves of the same kind
-// share its axes, since one x would mean two things otherwise.
+// One measured curve: its path (hover names it), a wide invisible stroke and a target on every measured
+// point; hovering either names the curve and the measured point nearest the pointer, in the same words
+// for every curve. attrs mark what it is (data-method, or data-control for a control's curve).
+function drawCurve(svg, tip, pts, { X, Y, key, cls, name, what, attrs }) {
+  const path = pts.map((p, i) => `${i ? "L" : "M"}${X(p.sparsity).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
+  const c = s("path", { d: path, class: cls, ...attrs });
+  c.append(s("title", {}, name));
+  const hit = s("path", { d: path, class: "curve-hit", ...attrs });
+  const near = (ev) => {
+    const x = tip.svgX(ev);
+    return pts.reduce((b, p) => (Math.abs(X(p.sparsity) - x) < Math.abs(X(b.sparsity) - x) ? p : b));
+  };
+  const id = attrs["data-method"] || attrs["data-control"];
+  const say = (p) => tip.show(X(p.sparsity), Y(p[key]), name, `${what(p[key])} measured at ${fmtLevel(p.sparsity)}`, id);
+  hit.addEventListener("pointermove", (ev) => say(near(ev)));
+  hit.addEventListener("pointerdown", (ev) => say(near(ev)));
+  svg.append(c, hit);
+  for (const p of pts) {
+    const dot = s("circle", { cx: X(p.sparsity), cy: Y(p[key]), r: 6, class: "pt-hit", ...attrs, "data-sparsity": p.sparsity });
+    dot.addEventListener("pointerenter", () => say(p));
+    dot.addEventListener("pointerdown", () => say(p));
+    svg.append(dot);
+  }
+}
+
+// The control's measured points of the chart's quantity (SparseGPT's masks without its updates, beside
+// SparseGPT): none when the method has no control.
+function controlPoints(method, key, log) {
+  return ((method.control || {}).curve || []).filter((p) => p[key] !== null && p[key] !== undefined && (!log || p[key] > 0));
+}
+
+// One small chart: all methods' curves faint, the chosen one bold, its control (if any) dashed beside it,
+// marker at x. A hidden-unit method's x is the % of units removed (unit-eval results), not a weight
+// sparsity: only curves of the same kind share its axes, since one x would mean two things otherwise.
 export function chart(d, method, key, label, x, { log = false } = {}) {
   const W = 320, H = 170, L = 44, R = 18, T = 18, B = 30;
   const xname = method.units ? "the fraction of units removed" : "sparsity";
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": `${label} against ${xname}`,
     "data-x": method.units ? "units" : "sparsity" });
   const methods = d.methods.filter((m) => !m.units === !method.units);
+  const control = controlPoints(method, key, log);
   const all = methods.flatMap((m) => m.curve.map((p) => p[key]))
-    .concat(key === "bleu" ? retrainedValues(method) : [])
+    .concat(control.map((p) => p[key]), key === "bleu" ? retrainedValues(method) : [])
     .filter((v) => v !== null && v !== undefined && (!log || v > 0));
   if (!all.length) {
     svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted" }, "no study results in this export"));
@@ -78,31 +110,18 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   svg.append(s("text", { x: L, y: 12, class: "tick" }, label + (log ? " (log scale)" : "") + (method.units ? " · x: units removed" : "")));
   const tip = hoverTip(svg, W, H);
   const what = (v) => `${label.split(" (")[0]} ${v.toFixed(key === "bleu" ? 2 : 1)}`;
-  // the chosen method last, so its line and points lie over the grey ones
-  for (const m of [...methods.filter((x) => x.id !== method.id), ...methods.filter((x) => x.id === method.id)]) {
+  const at = { X, Y, key, what };
+  for (const m of methods.filter((o) => o.id !== method.id)) {
     const pts = m.curve.filter((p) => p[key] !== null && (!log || p[key] > 0));
-    if (!pts.length) continue;
-    const path = pts.map((p, i) => `${i ? "L" : "M"}${X(p.sparsity).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
-    const c = s("path", { d: path, class: m.id === method.id ? "curve current" : "curve other", "data-method": m.id });
-    c.append(s("title", {}, m.label)); // hover names the method
-    // a wide invisible stroke and a target on every measured point: hovering either names the method
-    // and the measured point nearest the pointer, in the same words for every curve
-    const hit = s("path", { d: path, class: "curve-hit", "data-method": m.id });
-    const near = (ev) => {
-      const x = tip.svgX(ev);
-      return pts.reduce((b, p) => (Math.abs(X(p.sparsity) - x) < Math.abs(X(b.sparsity) - x) ? p : b));
-    };
-    const say = (p) => tip.show(X(p.sparsity), Y(p[key]), m.label, `${what(p[key])} measured at ${fmtLevel(p.sparsity)}`, m.id);
-    hit.addEventListener("pointermove", (ev) => say(near(ev)));
-    hit.addEventListener("pointerdown", (ev) => say(near(ev)));
-    svg.append(c, hit);
-    for (const p of pts) {
-      const dot = s("circle", { cx: X(p.sparsity), cy: Y(p[key]), r: 6, class: "pt-hit", "data-method": m.id, "data-sparsity": p.sparsity });
-      dot.addEventListener("pointerenter", () => say(p));
-      dot.addEventListener("pointerdown", () => say(p));
-      svg.append(dot);
-    }
+    if (pts.length) drawCurve(svg, tip, pts, { ...at, cls: "curve other", name: m.label, attrs: { "data-method": m.id } });
   }
+  // the control under the chosen method, whose line and points lie over it and the grey ones
+  if (control.length) {
+    drawCurve(svg, tip, control, { ...at, cls: "curve control", name: `${method.control.label} (control)`,
+      attrs: { "data-control": method.control.score } });
+  }
+  const own = method.curve.filter((p) => p[key] !== null && (!log || p[key] > 0));
+  if (own.length) drawCurve(svg, tip, own, { ...at, cls: "curve current", name: method.label, attrs: { "data-method": method.id } });
   // a mouse that leaves takes the tip with it; a lifted finger leaves it, to be read
   svg.addEventListener("pointerleave", (ev) => { if (ev.pointerType === "mouse") tip.hide(); });
   if (key === "bleu") drawRetrained(svg, method, X, Y, tip);
@@ -124,7 +143,8 @@ export function chart(d, method, key, label, x, { log = false } = {}) {
   return svg;
 }
 
-// What the chart's lines and dots are: grey curves are the other methods (hover one for its name).
+// What the chart's lines and dots are: grey curves are the other methods (hover one for its name), a
+// dashed one the method's control.
 export function curveLegend(d, method) {
   const p = document.createElement("p");
   p.className = "legend";
@@ -137,9 +157,10 @@ export function curveLegend(d, method) {
     p.append(item);
   };
   key("key-line", `${method.label}, pruned only`);
+  if (method.control && method.control.curve.length) key("key-line control", `${method.control.label} (control)`);
   const others = d.methods.filter((m) => !m.units === !method.units && m.id !== method.id && m.curve.length).length;
   if (others) key("key-line other", `the ${others} other method${others === 1 ? "" : "s"} (hover or tap any curve or dot for its method and value)`);
   (method.retrained || []).forEach((r, i) => key(`key-dot r${i % 3}`, `${r.label} (${r.study}): mean ± std over training seeds`));
-  key("key-marker", "dashed line: the slider; red dot: the measured point nearest it");
+  key("key-marker", "dashed vertical line: the slider; red dot: the measured point nearest it");
   return p;
 }
