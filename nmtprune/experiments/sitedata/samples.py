@@ -12,12 +12,13 @@ from typing import Callable, Optional
 from ...data.batching import ParallelData, load_split
 from ...data.tokenize import Tokenizer
 from ...metrics.evaluate import translate_data
-from ...prune import SCHEMES, select
+from ...prune import SCHEMES
 from ...prune.registry import get_selection
+from .names import ROW_SCHEME
 
 __all__ = ["SampleSet", "method_samples"]
 
-ROW_SELECTIONS = ("per-row",)  # selections the registry applies (nmtprune.prune.rowwise), not select()
+SAMPLED = (*SCHEMES, ROW_SCHEME)  # the selections the site draws at a slider's sparsity
 
 
 def _pick(data: ParallelData, n: int) -> list[int]:
@@ -62,11 +63,11 @@ def method_samples(
 
     A method whose builder left a pruning hook ``m["_prune"](model, level)`` (hidden-unit methods,
     :mod:`.units`) is pruned by it; other methods are selected from ``scores`` {param: (rows, cols)}
-    by :func:`select`, or ``per-row`` by the registry's selection of that name; any other selection
+    by the registry's selection of that name (See et al.'s three or ``per-row``); any other selection
     gets no samples rather than wrong ones.
     """
     hook = m.get("_prune")
-    if hook is None and m["selection"] not in (*SCHEMES, *ROW_SELECTIONS):
+    if hook is None and m["selection"] not in SAMPLED:
         return []
     progress(f"site samples: {m['id']}")
     out = []
@@ -77,10 +78,8 @@ def method_samples(
         model.load_state_dict(dense_state)
         if hook is not None:
             hook(model, lv)
-        elif m["selection"] in ROW_SELECTIONS:
-            get_selection(m["selection"])(scores, model, lv / 100).apply(model)
         else:
-            select(scores, model, lv / 100, m["selection"]).apply(model)
+            get_selection(m["selection"])(scores, model, lv / 100).apply(model)
         out.append({"level": lv, "hyps": samples.decode(model)})
     model.load_state_dict(dense_state)
     return out
