@@ -163,12 +163,20 @@ def test_a_matrix_cell_reads_out_its_value_score_rank_and_fate(browser, url, bui
         assert pg.locator(".cell-cursor:not([hidden])").count() == 1
     assert core_sc["class_chunks"][cls["name"]] in got  # fetched when first asked
     shot(pg, "teach-matrix-cell-laptop")
+    has = "(k) => document.getElementById('cell-readout')?.dataset[k] !== undefined"
+    pg.wait_for_load_state("networkidle")  # a chunk that lands later redraws the view and takes the focus away
     cv.focus()  # the keyboard: Tab to a matrix, the arrows move the cell
+    pg.wait_for_function(has, arg="col", timeout=60_000)  # the read-out is redrawn on focus
     start = int(ro.get_attribute("data-col"))
+    want = start - 1 if start == p["cols"] - 1 else start + 1
     pg.keyboard.press("ArrowLeft" if start == p["cols"] - 1 else "ArrowRight")
-    assert int(ro.get_attribute("data-col")) == (start - 1 if start == p["cols"] - 1 else start + 1)
+    pg.wait_for_function(
+        "(c) => document.getElementById('cell-readout')?.dataset.col === c", arg=str(want), timeout=60_000
+    )
+    assert int(ro.get_attribute("data-col")) == want
     pg.fill("#slider", "98")  # redrawn at 98 %: the same cell's fate follows the mask
     pg.locator(f"canvas[data-param='{p['name']}']").focus()
+    pg.wait_for_function(has, arg="cell", timeout=60_000)
     i = int(pg.locator("#cell-readout").get_attribute("data-cell"))
     assert pg.locator("#cell-readout").get_attribute("data-state") == ("pruned" if q[i] < 98 else "kept")
     assert pg.errors == []
