@@ -30,6 +30,9 @@ STEPS=(
   "studies/site.yaml|site-score|wanda sparsegpt"      # the site's Wanda and SparseGPT scores (no training)
   "studies/saliency.yaml|scratch|seed1_scored-init seed1_fresh-init"   # each mask from its own initialisation
                                                         # and the dense network through the scratch path, seed 1
+  "studies/deploy.yaml|unit-retrain retrain|"        # the models the deployable table ships: half the units
+                                                        # removed and retrained (~1 h), magnitude 95 % by the
+                                                        # 25-epoch gradual recipe (~7.5 h; resumable)
   "studies/budget.yaml|retrain dense-continued|gradual_class-blind_s90_seed1 dense-continued_seed1"   # schedule vs
   "studies/budget_long.yaml|retrain|magnitude_class-blind_s95_seed1"   # budget: gradual 90 % and a dense control at
                                                         # 15 epochs, one-shot 95 % at 25 epochs (seed 1 each)

@@ -74,7 +74,7 @@ def sweep_status(
             if sec is not None:
                 k["times"].append(sec)
             continue
-        if find_twin(results_dir, cell, store.root) is not None:
+        if study.reuse and find_twin(results_dir, cell, store.root) is not None:
             k["reusable"] += 1
             continue
         k["failed"] += res is not None  # a failed result is retried

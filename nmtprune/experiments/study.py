@@ -77,6 +77,10 @@ class Study:
     compare_with: tuple[str, ...] = ()  # other study files whose results the report shows beside these (read-only)
     replications: tuple[str, ...] = ()  # the same study on other models: the report runs its checks on each
     readme: tuple[str, ...] = ()  # which of the README's generated tables show this study (README_TABLES)
+    # false: every cell runs here, never copied from another study's result. A study whose product is the
+    # trained models themselves (their scratch folders), not only the numbers, needs that: a copied
+    # result comes without the model.
+    reuse: bool = True
     prune_eval: Optional[PruneEval] = None
     class_breakdown: Optional[ClassBreakdown] = None
     retrain: Optional[Retrain] = None

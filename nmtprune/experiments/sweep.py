@@ -184,7 +184,7 @@ def run_sweep(
     store.remove_stale_temporaries()
     todo = [c for c in cells if not store.done(c)]
     summary["skipped"] = len(cells) - len(todo)
-    if reuse:
+    if reuse and study.reuse:
         todo = [c for c in todo if not _reuse(c, store, results_dir, study.name, log if progress else None)]
         summary["reused"] = len(cells) - summary["skipped"] - len(todo)
     limit = len(todo) if max_cells is None else max_cells

@@ -1,0 +1,135 @@
+"""The deployable table's retrained variants: the models a deploy study (``studies/deploy.yaml``) trained.
+
+The targets of the deployable table need models that take hours of training, which
+``benchmarks/deployable.py`` does not do; a deploy study trains them with ``nmtprune sweep`` and keeps
+each one in its cell's scratch folder (the result file's ``scratch_dir``). This module turns them into
+variants the benchmark measures beside the ones it builds:
+
+* a retrained weight-pruning cell (``retrain``): the checkpoint where training ended (``last``; a
+  gradual schedule reaches the target sparsity only there), compressed as the magnitude variants are
+  (``nmtprune compress``: int8 per row, k-means 4 and 5 bits), each file read back and decoded with
+  ``--int8``;
+* a retrained hidden-unit cell (``unit-retrain``): its best checkpoint with the removed units cut out
+  (``nmtprune shrink``), decoded in fp32, with ``--int8`` and, when onnxruntime is installed, as
+  onnxruntime int8 graphs (``nmtprune export-onnx --int8``).
+
+A cell that has not run, or whose scratch folder is gone, is a one-line error naming the cell and the
+command that trains it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+__all__ = ["deploy_models", "trained_variants", "stored_and_int8"]
+
+
+def stored_and_int8(name: str, net, shipped: str, size: int, **extra) -> list[dict]:
+    """Two variants of one model: decoded as stored (fp32) and with ``--int8``."""
+    from nmtprune.decode.int8 import int8_model
+
+    return [
+        {"variant": f"{name}, {label}", "shipped": shipped, "bytes": size, "model": model, **extra}
+        for label, model in (("fp32", net), ("int8 (--int8)", int8_model(net)))
+    ]
+
+
+def deploy_models(study_path: str, results_dir: str | Path = "results") -> list[dict]:
+    """The deploy study's finished training cells: ``{"name", "kind", "dir", "result"}`` each.
+
+    ``dir`` is the checkpoint the variant ships: ``last`` of a weight-pruning cell, ``best`` of a
+    unit cell (as the units study evaluates it).
+    """
+    from nmtprune.experiments.store import ResultStore
+    from nmtprune.experiments.study import load_study
+    from nmtprune.experiments.sweep import plan
+
+    study = load_study(study_path)
+    store = ResultStore(Path(results_dir) / study.name)
+    out = []
+    for cell in plan(study, ["retrain", "unit-retrain"]):
+        res = store.read(cell)
+        how = f"`nmtprune sweep {study_path} --only {cell.kind}` trains it"
+        if res is None or res.get("status") != "ok":
+            raise SystemExit(f"deployable.py: {study_path}: cell {cell.id} has not finished; {how}")
+        scratch = Path(res["metrics"]["scratch_dir"])
+        ckpt = scratch / ("best" if cell.kind == "unit-retrain" else "last")
+        if not (ckpt / "model.safetensors").is_file():
+            raise SystemExit(
+                f"deployable.py: {study_path}: cell {cell.id}'s model {ckpt} is gone; "
+                f"remove {store.root / (cell.id + '.json')} and run it again ({how})"
+            )
+        p = cell.params
+        if cell.kind == "unit-retrain":
+            name = f"units {p['fraction']:.0%} ({p['score']}) retrained, shrunk"
+        else:
+            name = f"{p['score']} {p['sparsity']:.0%} {p.get('schedule', 'one-shot')} retrained"
+        out.append({"name": name, "kind": cell.kind, "dir": ckpt, "result": f"{store.root / cell.id}.json"})
+    return out
+
+
+def _shrunk(src: Path, where: Path):
+    """``src``'s unit-masked model with the removed units cut out, saved to ``where``; the Loaded model."""
+    from nmtprune import api as nmt
+    from nmtprune.prune.units.mask import UnitMask
+    from nmtprune.prune.units.shrink import dead_units, shrink
+    from nmtprune.train.checkpoint import save_checkpoint
+
+    m = nmt.load(src)
+    mask = UnitMask.load(src / "units.json") if (src / "units.json").is_file() else dead_units(m.net)
+    small = shrink(m.net, mask).eval()
+    save_checkpoint(where, small, dataclasses.replace(m.cfg, model=small.cfg), m.src_vocab, m.tgt_vocab)
+    return nmt.load(where)
+
+
+def trained_variants(models: list[dict], work: Path, threads: int, onnx: bool, compressions) -> list[dict]:
+    """One variant per way of shipping each trained model (``models`` from :func:`deploy_models`)."""
+    from nmtprune import api as nmt
+    from nmtprune.compress import COMPRESSED_FILE, compress_directory
+    from nmtprune.decode.int8 import int8_model
+    from nmtprune.train.checkpoint import load_masks
+
+    out = []
+    for i, m in enumerate(models):
+        common = {"retrained": m["result"]}
+        if m["kind"] == "unit-retrain":
+            t0 = time.perf_counter()
+            small = _shrunk(m["dir"], work / f"trained{i}-shrunk")
+            size = (work / f"trained{i}-shrunk" / "model.safetensors").stat().st_size
+            build_s = round(time.perf_counter() - t0, 1)
+            out += stored_and_int8(m["name"], small.net, "model.safetensors (fp32)", size, build_s=build_s, **common)
+            if onnx:
+                from nmtprune.deploy import export_onnx, load_onnx
+                from nmtprune.deploy.onnx_runner import ENCODER_FILE, STEP_FILE
+
+                t0, where = time.perf_counter(), work / f"trained{i}-onnx8"
+                export_onnx(small.net, work / f"trained{i}-shrunk", where, int8=True)
+                out.append(
+                    {
+                        "variant": f"{m['name']}, onnxruntime int8",
+                        "shipped": f"{ENCODER_FILE} + {STEP_FILE}",
+                        "bytes": (where / ENCODER_FILE).stat().st_size + (where / STEP_FILE).stat().st_size,
+                        "model": load_onnx(where, threads=threads)[0],
+                        "build_s": round(time.perf_counter() - t0, 1),
+                        **common,
+                    }
+                )
+            continue
+        trained = nmt.load(m["dir"])
+        masks = load_masks(m["dir"])
+        for label, method, bits in compressions:
+            t0, where = time.perf_counter(), work / f"trained{i}-{method}{bits or ''}"
+            compress_directory(m["dir"], where, trained.net, masks, method=method, bits=bits)
+            out.append(
+                {
+                    "variant": f"{m['name']} + {label}, --int8",
+                    "shipped": COMPRESSED_FILE,
+                    "bytes": (where / COMPRESSED_FILE).stat().st_size,
+                    "model": int8_model(nmt.load(where).net),
+                    "build_s": round(time.perf_counter() - t0, 1),
+                    **common,
+                }
+            )
+    return out
