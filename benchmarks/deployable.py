@@ -11,7 +11,10 @@ with no retraining:
   (``nmtprune compress``) as int8 per row and as k-means 4 and 5 bits; the compressed file is what
   ships, and it is decoded with ``--int8`` (loading it gives fp32 weights, as fast as dense fp32);
 * ``units 50 % shrunk``: half the hidden units of every layer removed by L1 and the matrices shrunk
-  (``nmtprune prune-units`` + ``shrink``), its ``model.safetensors`` decoded in fp32 and with ``--int8``.
+  (``nmtprune prune-units`` + ``shrink``), its ``model.safetensors`` decoded in fp32 and with ``--int8``;
+* ``+ shortlist``: each ``--int8`` variant of an uncompressed model again, its softmax layer restricted
+  to the words a target-vocabulary shortlist gives each batch's sources (``nmtprune shortlist``, built
+  here from the training pairs; ``--shortlist`` of translate/evaluate); its BLEU says what it costs.
 
 Measured per variant: the size of the file(s) shipped and how many times smaller than the dense
 model's weights as a float32 ``model.safetensors`` (the reference of ``nmtprune compress``'s report);
@@ -28,7 +31,7 @@ dense fp32's beam-5 sentences/s with greedy latency >= 4x lower, each within 1.0
 
 ``--deploy-study studies/deploy.yaml`` adds the models that study trained (``nmtprune sweep``; hours of
 CPU each): a magnitude model retrained at 95 %, compressed, and a model with half its hidden units removed
-and retrained, shrunk (:mod:`deployable_trained`).
+and retrained, shrunk (:mod:`deployable_variants`).
 
 ``--add NAME=DIR`` (repeatable) adds a model trained elsewhere, such as a pruned model retrained by
 ``nmtprune retrain`` or a shrunk one retrained by a units study cell: the variants the targets need,
@@ -56,7 +59,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
-from deployable_trained import deploy_models, stored_and_int8, trained_variants  # noqa: E402
+from deployable_variants import deploy_models, stored_and_int8, trained_variants, with_shortlist  # noqa: E402
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "deployable.json"
 SPARSITIES = (0.5, 0.8, 0.9)
@@ -335,6 +338,8 @@ def run(args) -> dict:
         trained = deploy_models(args.deploy_study) if args.deploy_study else []
         variants += trained_variants(trained, Path(work), args.threads, onnx, COMPRESSIONS)
         variants += added(parse_added(args.add), Path(work))
+        if not args.no_shortlist:
+            variants += with_shortlist(variants, dense, Path(work))
         reference = fp32_bytes(dense.net)
         measure(variants, dense, args)
     table = rows(variants, reference)
@@ -406,6 +411,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-onnx", action="store_true", help="leave out the onnxruntime variant")
+    p.add_argument("--no-shortlist", action="store_true", help="leave out the int8 variants with a shortlist")
     p.add_argument(
         "--deploy-study",
         metavar="STUDY",

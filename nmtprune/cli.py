@@ -1,4 +1,4 @@
-"""The ``nmtprune`` command: data | train | average | prune | retrain | export | compress | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
+"""The ``nmtprune`` command: data | train | average | prune | retrain | export | compress | shortlist | prune-units | shrink | translate | evaluate | info | sweep | report | site | video."""
 
 from __future__ import annotations
 
@@ -54,7 +54,13 @@ def _load_for_decoding(args):
             raise ConfigError(f"{args.model}: an export-onnx directory has its precision (export-onnx --int8)")
         if args.sparse:
             raise ConfigError(f"{args.model}: an export-onnx directory decodes as exported; --sparse does not apply")
+        if args.shortlist:
+            raise ConfigError(
+                f"{args.model}: an export-onnx directory computes the whole softmax; --shortlist does not apply"
+            )
         return load_onnx(args.model, threads=args.threads)
+    if args.shortlist and args.sparse:
+        raise ConfigError("--shortlist and --sparse: choose one (the shortlist slices the fp32 or int8 softmax layer)")
     model, *rest = load_model(args.model)
     if args.int8:
         from .decode.int8 import int8_model
@@ -70,6 +76,10 @@ def _load_for_decoding(args):
         model = sparse_model(model)
         for line in describe_plan(model.plan):
             print(f"sparse: {line}", file=sys.stderr)
+    if args.shortlist:
+        from .decode.shortlist import Shortlist, shortlisted
+
+        model = shortlisted(model, Shortlist.load(args.shortlist), args.shortlist)
     return (model, *rest)
 
 
@@ -132,6 +142,25 @@ def _cmd_evaluate(args) -> int:
     else:
         for k, v in metrics.items():
             print(f"{k:22s} {v}")
+    return 0
+
+
+def _cmd_shortlist(args) -> int:
+    from .api import load, sentences
+    from .config import ConfigError
+    from .decode.shortlist import build_shortlist
+
+    if args.per_source < 1 or args.frequent < 0:
+        raise ConfigError(f"--per-source must be >= 1 and --frequent >= 0, got {args.per_source} and {args.frequent}")
+    m = load(args.model)
+    data = sentences(m, args.split)
+    table = build_shortlist(data.src, data.tgt, len(m.src_vocab), len(m.tgt_vocab), args.per_source, args.frequent)
+    table.save(args.out)
+    print(
+        f"{args.out}: {args.per_source} target words per source word and the {args.frequent} most frequent, "
+        f"from {len(data):,d} sentence pairs of {args.split}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -220,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_deploy_cli(sub)
 
+    sl = sub.add_parser("shortlist", help="a target-vocabulary shortlist for --shortlist, from the training data")
+    sl.add_argument("model", help="the model directory whose vocabularies it indexes")
+    sl.add_argument("--out", required=True, help="the file to write (safetensors)")
+    sl.add_argument("--split", default="train", help="the sentence pairs it counts (default %(default)s)")
+    sl.add_argument("--per-source", type=int, default=20, help="target words kept per source word (%(default)s)")
+    sl.add_argument("--frequent", type=int, default=500, help="most frequent target words always kept (%(default)s)")
+    sl.set_defaults(func=_cmd_shortlist)
+
     c = sub.add_parser("compress", help="store a (pruned) model small: mask + quantised values + positions, zstd-coded")
     c.add_argument("pruned", help="a model directory (from prune, retrain, or any checkpoint)")
     c.add_argument("--out", required=True, help="new directory; evaluate and translate read it as a model")
@@ -250,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--sparse",
             action="store_true",
             help="decoder products as CSR where timing them here shows it pays (decode/sparse.py)",
+        )
+        s.add_argument(
+            "--shortlist",
+            metavar="FILE",
+            help="the softmax multiplies only the words this file (nmtprune shortlist) gives each batch's sources",
         )
         s.set_defaults(func=func)
         if name == "translate":

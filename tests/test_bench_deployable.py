@@ -36,3 +36,16 @@ def test_a_malformed_add_is_a_one_line_error(item):
 def test_an_add_without_a_model_is_a_one_line_error(tmp_path):
     with pytest.raises(SystemExit, match="has no model.safetensors"):
         deployable.parse_added([f"x={tmp_path}"])
+
+
+def test_the_int8_variants_of_uncompressed_models_are_repeated_with_a_shortlist(tmp_path):
+    from nmtprune import api as nmt
+
+    dense = nmt.load(make_model(tmp_path / "dense"))
+    variants = deployable.stored_and_int8("plain", dense.net, "model.safetensors", 1000)
+    variants.append({"variant": "p70 + int8, --int8", "shipped": "model.compressed", "bytes": 10, "model": None})
+    (tmp_path / "work").mkdir()
+    got = deployable.with_shortlist(variants, dense, tmp_path / "work")
+    assert [v["variant"] for v in got] == ["plain, int8 (--int8) + shortlist"]  # not fp32, not compressed ones
+    assert got[0]["shipped"] == "model.safetensors + shortlist.safetensors" and got[0]["bytes"] > 1000
+    assert got[0]["model"].shortlist.candidates.shape[0] == len(dense.src_vocab)

@@ -15,7 +15,7 @@ from experiment_helpers import make_model, sweep
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import deployable  # noqa: E402
-import deployable_trained  # noqa: E402
+import deployable_variants as deployable_trained  # noqa: E402
 
 CELLS = """\
 model: {model}

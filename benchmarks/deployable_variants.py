@@ -1,4 +1,5 @@
-"""The deployable table's retrained variants: the models a deploy study (``studies/deploy.yaml``) trained.
+"""The deployable table's variants beyond the committed model's own: the models a deploy study
+(``studies/deploy.yaml``) trained, and decoding with a target-vocabulary shortlist.
 
 The targets of the deployable table need models that take hours of training, which
 ``benchmarks/deployable.py`` does not do; a deploy study trains them with ``nmtprune sweep`` and keeps
@@ -15,6 +16,9 @@ variants the benchmark measures beside the ones it builds:
 
 A cell that has not run, or whose scratch folder is gone, is a one-line error naming the cell and the
 command that trains it.
+
+:func:`with_shortlist` repeats the PyTorch ``--int8`` variants of uncompressed models with a shortlist
+(:mod:`nmtprune.decode.shortlist`), whose file ships with the model.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-__all__ = ["deploy_models", "trained_variants", "stored_and_int8"]
+__all__ = ["deploy_models", "trained_variants", "stored_and_int8", "with_shortlist"]
 
 
 def stored_and_int8(name: str, net, shipped: str, size: int, **extra) -> list[dict]:
@@ -133,3 +137,28 @@ def trained_variants(models: list[dict], work: Path, threads: int, onnx: bool, c
                 }
             )
     return out
+
+
+def with_shortlist(variants: list[dict], dense, work: Path) -> list[dict]:
+    """The PyTorch int8 variants again, decoding with a target-vocabulary shortlist (``nmtprune shortlist``:
+    20 words per source word and the 500 most frequent, from the training pairs); the file ships too."""
+    from nmtprune import api as nmt
+    from nmtprune.decode.shortlist import SHORTLIST_FILE, build_shortlist, shortlisted
+
+    t0 = time.perf_counter()
+    train = nmt.sentences(dense, dense.cfg.data.train_split)
+    table = build_shortlist(train.src, train.tgt, len(dense.src_vocab), len(dense.tgt_vocab))
+    table.save(work / SHORTLIST_FILE)
+    size, build_s = (work / SHORTLIST_FILE).stat().st_size, round(time.perf_counter() - t0, 1)
+    return [
+        {
+            **v,
+            "variant": f"{v['variant']} + shortlist",
+            "shipped": f"{v['shipped']} + {SHORTLIST_FILE}",
+            "bytes": v["bytes"] + size,
+            "model": shortlisted(v["model"], table),
+            "build_s": round(v.get("build_s", 0) + build_s, 1),
+        }
+        for v in variants
+        if v["variant"].endswith("int8 (--int8)")
+    ]
