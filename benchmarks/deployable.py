@@ -12,9 +12,10 @@ with no retraining:
   ships, and it is decoded with ``--int8`` (loading it gives fp32 weights, as fast as dense fp32);
 * ``units 50 % shrunk``: half the hidden units of every layer removed by L1 and the matrices shrunk
   (``nmtprune prune-units`` + ``shrink``), its ``model.safetensors`` decoded in fp32 and with ``--int8``;
-* ``+ shortlist``: each ``--int8`` variant of an uncompressed model again, its softmax layer restricted
-  to the words a target-vocabulary shortlist gives each batch's sources (``nmtprune shortlist``, built
-  here from the training pairs; ``--shortlist`` of translate/evaluate); its BLEU says what it costs.
+* ``+ shortlist P/F``: each ``--int8`` variant of an uncompressed model again, its softmax layer restricted
+  to the words a target-vocabulary shortlist gives each batch's sources (``nmtprune shortlist
+  --per-source P --frequent F``, built here from the training pairs; ``--shortlist`` of
+  translate/evaluate), at 20/500 and 10/200; its BLEU says what it costs.
 
 Measured per variant: the size of the file(s) shipped and how many times smaller than the dense
 model's weights as a float32 ``model.safetensors`` (the reference of ``nmtprune compress``'s report);

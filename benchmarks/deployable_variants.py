@@ -139,26 +139,36 @@ def trained_variants(models: list[dict], work: Path, threads: int, onnx: bool, c
     return out
 
 
-def with_shortlist(variants: list[dict], dense, work: Path) -> list[dict]:
-    """The PyTorch int8 variants again, decoding with a target-vocabulary shortlist (``nmtprune shortlist``:
-    20 words per source word and the 500 most frequent, from the training pairs); the file ships too."""
-    from nmtprune import api as nmt
-    from nmtprune.decode.shortlist import SHORTLIST_FILE, build_shortlist, shortlisted
+SHORTLISTS = (
+    (20, 500),
+    (10, 200),
+)  # (words per source word, most frequent words): nmtprune shortlist's default, and a shorter one
 
-    t0 = time.perf_counter()
+
+def with_shortlist(variants: list[dict], dense, work: Path) -> list[dict]:
+    """The PyTorch int8 variants of uncompressed models again, decoding with a target-vocabulary shortlist
+    of each size in SHORTLISTS (``nmtprune shortlist``, from the training pairs); the file ships too."""
+    from nmtprune import api as nmt
+    from nmtprune.decode.shortlist import build_shortlist, shortlisted
+
     train = nmt.sentences(dense, dense.cfg.data.train_split)
-    table = build_shortlist(train.src, train.tgt, len(dense.src_vocab), len(dense.tgt_vocab))
-    table.save(work / SHORTLIST_FILE)
-    size, build_s = (work / SHORTLIST_FILE).stat().st_size, round(time.perf_counter() - t0, 1)
-    return [
-        {
-            **v,
-            "variant": f"{v['variant']} + shortlist",
-            "shipped": f"{v['shipped']} + {SHORTLIST_FILE}",
-            "bytes": v["bytes"] + size,
-            "model": shortlisted(v["model"], table),
-            "build_s": round(v.get("build_s", 0) + build_s, 1),
-        }
-        for v in variants
-        if v["variant"].endswith("int8 (--int8)")
-    ]
+    out = []
+    for per_source, frequent in SHORTLISTS:
+        t0, name = time.perf_counter(), f"shortlist {per_source}/{frequent}"
+        table = build_shortlist(train.src, train.tgt, len(dense.src_vocab), len(dense.tgt_vocab), per_source, frequent)
+        table.save(work / f"shortlist-{per_source}-{frequent}.safetensors")
+        size = (work / f"shortlist-{per_source}-{frequent}.safetensors").stat().st_size
+        build_s = round(time.perf_counter() - t0, 1)
+        out += [
+            {
+                **v,
+                "variant": f"{v['variant']} + {name}",
+                "shipped": f"{v['shipped']} + shortlist.safetensors",
+                "bytes": v["bytes"] + size,
+                "model": shortlisted(v["model"], table),
+                "build_s": round(v.get("build_s", 0) + build_s, 1),
+            }
+            for v in variants
+            if v["variant"].endswith("int8 (--int8)")
+        ]
+    return out

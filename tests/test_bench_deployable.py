@@ -46,6 +46,10 @@ def test_the_int8_variants_of_uncompressed_models_are_repeated_with_a_shortlist(
     variants.append({"variant": "p70 + int8, --int8", "shipped": "model.compressed", "bytes": 10, "model": None})
     (tmp_path / "work").mkdir()
     got = deployable.with_shortlist(variants, dense, tmp_path / "work")
-    assert [v["variant"] for v in got] == ["plain, int8 (--int8) + shortlist"]  # not fp32, not compressed ones
+    # not the fp32 variant, not a compressed one; one per shortlist size
+    assert [v["variant"] for v in got] == [
+        "plain, int8 (--int8) + shortlist 20/500",
+        "plain, int8 (--int8) + shortlist 10/200",
+    ]
     assert got[0]["shipped"] == "model.safetensors + shortlist.safetensors" and got[0]["bytes"] > 1000
-    assert got[0]["model"].shortlist.candidates.shape[0] == len(dense.src_vocab)
+    assert [v["model"].shortlist.candidates.shape for v in got] == [(len(dense.src_vocab), k) for k in (20, 10)]

@@ -54,9 +54,12 @@ def test_with_every_word_shortlisted_decoding_is_the_models_own(toy):
 def test_a_short_list_writes_only_its_words_and_keeps_the_models_perplexity(toy):
     V, Vs = toy.cfg.model.tgt_vocab_size, toy.cfg.model.src_vocab_size
     g = torch.Generator().manual_seed(0)
-    small = Shortlist(torch.randint(4, V, (Vs, 2), generator=g), torch.tensor([5]), V)
+    # the listed words all lie in the upper half of the ids, so a search that wrote the step's column
+    # positions instead of the words they stand for (0 .. V'-1, V' small) would write unlisted ids
+    small = Shortlist(torch.randint(V // 2, V, (Vs, 1), generator=g), torch.tensor([V - 1]), V)
     data, b = _batch(toy)
     allowed = set(small.ids(b.src).tolist())
+    assert len(allowed) - 4 < V // 2
     for model in (toy.net, int8_model(toy.net)):
         wrapped = shortlisted(model, small)
         for hyps in (beam_search(wrapped, b.src, b.src_len, beam=3), greedy_search(wrapped, b.src, b.src_len)):

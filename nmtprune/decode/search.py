@@ -4,6 +4,10 @@ Beam scores are summed log-probabilities; finished hypotheses are ranked by scor
 (alpha = 1: average log-probability per token, counting ``</s>``). A sentence stops once it has
 ``beam`` finished hypotheses, or at the length limit, where its live beams are finished as they are.
 With beam = 1 this is exactly greedy search (tested).
+
+A model may decode over part of the target vocabulary (a shortlist, :mod:`.shortlist`): its
+``vocab_ids`` (V',), set by ``encode``, are the word ids its log-probabilities' columns stand for, and
+the searches turn the columns they pick into those ids.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len: int 
     """
     max_len = max_len or max_target_len(src_len)
     enc = model.encode(src, src_len)
+    words = getattr(model, "vocab_ids", None)  # (V',) or None: the columns are the word ids
     state = model.initial_state(enc)
     B = src.shape[0]
     y = torch.full((B,), BOS, dtype=torch.long, device=src.device)
@@ -37,6 +42,8 @@ def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len: int 
     for _ in range(max_len):
         logp, state, _ = model.decode_step(y, state, enc)
         y = logp.argmax(dim=-1)
+        if words is not None:
+            y = words[y]
         ended = (y == EOS).tolist()
         for row, tok in zip(active, y.tolist()):
             if tok != EOS:
@@ -62,6 +69,7 @@ def beam_search(
     device = src.device
     B, K = src.shape[0], beam
     enc = model.encode(src, src_len).index_select(torch.arange(B, device=device).repeat_interleave(K))
+    words = getattr(model, "vocab_ids", None)  # (V',) or None: the columns are the word ids
     state = model.initial_state(enc)
     scores = torch.full((B, K), float("-inf"), device=device)
     scores[:, 0] = 0.0  # only one live hypothesis at the start
@@ -76,6 +84,8 @@ def beam_search(
         cand = (scores.view(n * K, 1) + logp).view(n, K * V)
         top_s, top_i = cand.topk(min(2 * K, K * V), dim=1)  # (B', 2K): at most K of them end in </s>
         origin, tok = top_i // V, top_i % V
+        if words is not None:
+            tok = words[tok]
         is_eos = tok == EOS
         rank = torch.cumsum((~is_eos).long(), dim=1)  # number of non-EOS candidates up to here
         # EOS candidates that rank above the K-th live candidate become finished hypotheses

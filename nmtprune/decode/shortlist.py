@@ -10,8 +10,10 @@ is translated with a few hundred of them. A shortlist picks, per batch, the rows
   holding a word, or both), a co-occurrence table instead of a word aligner's;
 * the special tokens.
 
-Decoding then computes those rows only and gives every other word probability 0 (log-probability
--inf), so the searches run unchanged. Words outside the shortlist can no longer be written: that is
+Decoding then computes those rows only, and normalises over them: every other word has probability 0.
+The step's log-probabilities cover the shortlist only (``vocab_ids`` says which words, in order), and
+the searches (:mod:`.search`) map the positions they pick back to word ids, so the log-softmax and the
+top-k also run over the shortlist instead of the whole vocabulary. Words outside the shortlist can no longer be written: that is
 the BLEU a shortlist may cost, which is why it is measured beside its speed, never assumed. Perplexity
 (teacher forcing) is the full model's: the shortlist restricts the search, not the model.
 """
@@ -138,11 +140,11 @@ class _ShortlistGenerator(nn.Module):
         self.rows = self.make_linear(self.weight.index_select(0, self.ids), self.bias.index_select(0, self.ids))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """h: (..., A) -> logits (..., V), -inf outside the shortlist."""
-        if self.ids is None or h.dim() != 2:  # no batch selected yet, or teacher forcing: the full layer
+        """h: (B, A) -> logits (B, V') of the selected words, in the order of ``ids``; with no batch
+        selected (teacher forcing), or for (B, T, A), the full layer's (..., V)."""
+        if self.ids is None or h.dim() != 2:
             return self.full(h)
-        out = h.new_full((h.shape[0], self.weight.shape[0]), float("-inf"))
-        return out.index_copy_(1, self.ids, self.rows(h).to(out.dtype))
+        return self.rows(h)
 
 
 def _fp32_linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
@@ -176,6 +178,11 @@ class _Shortlisted(nn.Module):
             self.inner.step = twin
         self.cfg, self.shortlist = model.cfg, shortlist
 
+    @property
+    def vocab_ids(self) -> torch.Tensor | None:
+        """(V',) the target ids that decode_step's log-probabilities cover, in order (set by encode)."""
+        return self.gen.ids
+
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         self.gen.select(self.shortlist.ids(src))
         return self.inner.encode(src, src_len)
@@ -184,6 +191,7 @@ class _Shortlisted(nn.Module):
         return self.inner.initial_state(enc)
 
     def decode_step(self, y_prev: torch.Tensor, state, enc: Encoded):
+        """y_prev: (B,) target ids -> log-probs (B, V') over ``vocab_ids``, new state, attention (B, S)."""
         return self.inner.decode_step(y_prev, state, enc)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
