@@ -75,15 +75,17 @@ NEEDS = (
 )
 
 
-def needs(retrained: list[str]) -> str:
-    """What the table leaves out, in words: the fixed sentence when nothing retrained was measured."""
-    if not retrained:
+def needs(retrained: list[str], pending: list[str] = ()) -> str:
+    """What the table leaves out, in words: the fixed sentence when no deploy study was measured."""
+    if not retrained and not pending:
         return NEEDS
-    return (
-        "The rows marked retrained are the models the deploy study trained (result files: "
-        + ", ".join(f"`{r}`" for r in retrained)
-        + "); every other row is built from the committed model with no retraining."
+    text = "The rows marked retrained are the models the deploy study trained" + (
+        " (result files: " + ", ".join(f"`{r}`" for r in retrained) + ")" if retrained else " (none has finished yet)"
     )
+    text += "; every other row is built from the committed model with no retraining."
+    if pending:
+        text += " Not measured yet: " + "; ".join(pending) + "."
+    return text
 
 
 def machine(threads: int) -> dict:
@@ -336,7 +338,7 @@ def run(args) -> dict:
             except ImportError:
                 onnx = False
         variants, dense = build(args.model, Path(work), args.threads, onnx)
-        trained = deploy_models(args.deploy_study) if args.deploy_study else []
+        trained, pending = deploy_models(args.deploy_study) if args.deploy_study else ([], [])
         variants += trained_variants(trained, Path(work), args.threads, onnx, COMPRESSIONS)
         variants += added(parse_added(args.add), Path(work))
         if not args.no_shortlist:
@@ -367,7 +369,8 @@ def run(args) -> dict:
         "targets": TARGETS,
         "any_meets_a_target": any(r["meets_size_target"] or r["meets_speed_target"] for r in table[1:]),
         "retrained": sorted({v["retrained"] for v in variants if "retrained" in v}),
-        "what_is_needed": needs(sorted({v["retrained"] for v in variants if "retrained" in v})),
+        "deploy_pending": pending,
+        "what_is_needed": needs(sorted({v["retrained"] for v in variants if "retrained" in v}), pending),
         "load_average": {"start": [round(x, 2) for x in load_start], "end": [round(x, 2) for x in os.getloadavg()]},
         "wall_s": round(time.perf_counter() - started, 1),
         "rows": table,

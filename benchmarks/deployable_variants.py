@@ -40,8 +40,9 @@ def stored_and_int8(name: str, net, shipped: str, size: int, **extra) -> list[di
     ]
 
 
-def deploy_models(study_path: str, results_dir: str | Path = "results") -> list[dict]:
-    """The deploy study's finished training cells: ``{"name", "kind", "dir", "result"}`` each.
+def deploy_models(study_path: str, results_dir: str | Path = "results") -> tuple[list[dict], list[str]]:
+    """The deploy study's finished training cells, ``{"name", "kind", "dir", "result"}`` each, and a
+    sentence per cell still to train (what it is for and the command that trains it).
 
     ``dir`` is the checkpoint the variant ships: ``last`` of a weight-pruning cell, ``best`` of a
     unit cell (as the units study evaluates it).
@@ -52,12 +53,13 @@ def deploy_models(study_path: str, results_dir: str | Path = "results") -> list[
 
     study = load_study(study_path)
     store = ResultStore(Path(results_dir) / study.name)
-    out = []
+    out, pending = [], []
     for cell in plan(study, ["retrain", "unit-retrain"]):
         res = store.read(cell)
         how = f"`nmtprune sweep {study_path} --only {cell.kind}` trains it"
         if res is None or res.get("status") != "ok":
-            raise SystemExit(f"deployable.py: {study_path}: cell {cell.id} has not finished; {how}")
+            pending.append(f"{cell.id} has not finished training ({how})")
+            continue
         scratch = Path(res["metrics"]["scratch_dir"])
         ckpt = scratch / ("best" if cell.kind == "unit-retrain" else "last")
         if not (ckpt / "model.safetensors").is_file():
@@ -71,7 +73,7 @@ def deploy_models(study_path: str, results_dir: str | Path = "results") -> list[
         else:
             name = f"{p['score']} {p['sparsity']:.0%} {p.get('schedule', 'one-shot')} retrained"
         out.append({"name": name, "kind": cell.kind, "dir": ckpt, "result": f"{store.root / cell.id}.json"})
-    return out
+    return out, pending
 
 
 def _shrunk(src: Path, where: Path):

@@ -2,6 +2,7 @@
 them into variants: the retrained weight-pruned model compressed, the retrained unit-pruned model shrunk."""
 
 import json
+import re
 import shutil
 import sys
 
@@ -68,7 +69,8 @@ def test_a_reusing_study_copies_them_instead(trained, tmp_path):
 def test_the_trained_models_become_variants(trained, monkeypatch):
     tmp, paths, _ = trained
     sweep(paths["deploy"], tmp)  # no-op when the test above ran first
-    models = deployable_trained.deploy_models(str(paths["deploy"]), tmp / "results")
+    models, pending = deployable_trained.deploy_models(str(paths["deploy"]), tmp / "results")
+    assert pending == []
     assert [(m["kind"], m["dir"].name) for m in models] == [("retrain", "last"), ("unit-retrain", "best")]
     assert models[0]["name"] == "magnitude 80% gradual retrained"
     assert models[1]["name"] == "units 50% (l1) retrained, shrunk"
@@ -95,10 +97,15 @@ def test_the_trained_models_become_variants(trained, monkeypatch):
 
 def test_a_cell_not_trained_or_without_its_model_is_a_one_line_error(trained, tmp_path):
     tmp, paths, _ = trained
-    with pytest.raises(SystemExit, match=r"has not finished; `nmtprune sweep .* --only retrain` trains it"):
-        deployable_trained.deploy_models(str(paths["deploy"]), tmp_path / "empty")
+    models, pending = deployable_trained.deploy_models(str(paths["deploy"]), tmp_path / "empty")
+    assert models == [] and len(pending) == 2
+    assert re.fullmatch(
+        r"retrain_\S+ has not finished training \(`nmtprune sweep .* --only retrain` trains it\)", pending[0]
+    )
+    text = deployable.needs([], pending)
+    assert "none has finished yet" in text and pending[1] in text
     sweep(paths["deploy"], tmp)
-    models = deployable_trained.deploy_models(str(paths["deploy"]), tmp / "results")
+    models, _ = deployable_trained.deploy_models(str(paths["deploy"]), tmp / "results")
     moved = tmp_path / "moved"
     shutil.move(str(models[1]["dir"]), moved)
     try:
@@ -114,7 +121,7 @@ def test_the_shrunk_model_also_ships_as_onnxruntime_int8(trained):
     sweep(paths["deploy"], tmp)
     units = [
         m
-        for m in deployable_trained.deploy_models(str(paths["deploy"]), tmp / "results")
+        for m in deployable_trained.deploy_models(str(paths["deploy"]), tmp / "results")[0]
         if m["kind"] == "unit-retrain"
     ]
     got = deployable_trained.trained_variants(units, tmp / "onnx-variants", 1, True, deployable.COMPRESSIONS)
