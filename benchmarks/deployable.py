@@ -110,7 +110,15 @@ def commit() -> dict:
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
 
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "nmtprune", "benchmarks/deployable.py")
+    dirty = git(
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        "nmtprune",
+        "benchmarks/deployable.py",
+        "benchmarks/deployable_variants.py",
+    )
     return {
         "commit": git("rev-parse", "--short=10", "HEAD").strip() or "unknown",
         "uncommitted": [line[3:] for line in dirty.splitlines()],
