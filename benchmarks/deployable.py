@@ -12,7 +12,7 @@ with no retraining:
   ships, and it is decoded with ``--int8`` (loading it gives fp32 weights, as fast as dense fp32);
 * ``units 50 % shrunk``: half the hidden units of every layer removed by L1 and the matrices shrunk
   (``nmtprune prune-units`` + ``shrink``), its ``model.safetensors`` decoded in fp32 and with ``--int8``;
-* ``+ shortlist P/F``: each ``--int8`` variant of an uncompressed model again, its softmax layer restricted
+* ``+ shortlist P/F``: each int8 variant of an uncompressed model (``--int8`` and onnxruntime) again, its softmax layer restricted
   to the words a target-vocabulary shortlist gives each batch's sources (``nmtprune shortlist
   --per-source P --frequent F``, built here from the training pairs; ``--shortlist`` of
   translate/evaluate), at 20/500 and 10/200; its BLEU says what it costs.
@@ -60,7 +60,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
-from deployable_variants import deploy_models, stored_and_int8, trained_variants, with_shortlist  # noqa: E402
+from deployable_variants import (  # noqa: E402
+    deploy_models,
+    onnx_shortlist_files,
+    stored_and_int8,
+    trained_variants,
+    with_shortlist,
+)
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "deployable.json"
 SPARSITIES = (0.5, 0.8, 0.9)
@@ -171,6 +177,7 @@ def build(model_dir: str, work: Path, threads: int, onnx: bool) -> tuple[list[di
                 "variant": "dense onnxruntime int8",
                 "shipped": f"{ENCODER_FILE} + {STEP_FILE}",
                 "bytes": _bytes(work / "onnx8" / ENCODER_FILE, work / "onnx8" / STEP_FILE),
+                **onnx_shortlist_files(work / "onnx8"),
                 "model": load_onnx(work / "onnx8", threads=threads)[0],
                 "build_s": round(time.perf_counter() - t0, 1),
             }

@@ -117,6 +117,7 @@ def trained_variants(models: list[dict], work: Path, threads: int, onnx: bool, c
                         "variant": f"{m['name']}, onnxruntime int8",
                         "shipped": f"{ENCODER_FILE} + {STEP_FILE}",
                         "bytes": (where / ENCODER_FILE).stat().st_size + (where / STEP_FILE).stat().st_size,
+                        **onnx_shortlist_files(where),
                         "model": load_onnx(where, threads=threads)[0],
                         "build_s": round(time.perf_counter() - t0, 1),
                         **common,
@@ -147,8 +148,17 @@ SHORTLISTS = (
 )  # (words per source word, most frequent words): nmtprune shortlist's default, and a shorter one
 
 
+def onnx_shortlist_files(where: Path) -> dict:
+    """What an export ships when it decodes with a shortlist: the hidden-step graph and the softmax
+    weights in place of the whole step graph (``shortlist_shipped``, ``shortlist_bytes``)."""
+    from nmtprune.deploy.onnx_runner import ENCODER_FILE, HIDDEN_FILE, SOFTMAX_FILE
+
+    files = (ENCODER_FILE, HIDDEN_FILE, SOFTMAX_FILE)
+    return {"shortlist_shipped": " + ".join(files), "shortlist_bytes": sum((where / f).stat().st_size for f in files)}
+
+
 def with_shortlist(variants: list[dict], dense, work: Path) -> list[dict]:
-    """The PyTorch int8 variants of uncompressed models again, decoding with a target-vocabulary shortlist
+    """The int8 variants of uncompressed models (PyTorch's and onnxruntime's) again, decoding with a target-vocabulary shortlist
     of each size in SHORTLISTS (``nmtprune shortlist``, from the training pairs); the file ships too."""
     from nmtprune import api as nmt
     from nmtprune.decode.shortlist import build_shortlist, shortlisted
@@ -165,12 +175,12 @@ def with_shortlist(variants: list[dict], dense, work: Path) -> list[dict]:
             {
                 **v,
                 "variant": f"{v['variant']} + {name}",
-                "shipped": f"{v['shipped']} + shortlist.safetensors",
-                "bytes": v["bytes"] + size,
+                "shipped": f"{v.get('shortlist_shipped', v['shipped'])} + shortlist.safetensors",
+                "bytes": v.get("shortlist_bytes", v["bytes"]) + size,
                 "model": shortlisted(v["model"], table),
                 "build_s": round(v.get("build_s", 0) + build_s, 1),
             }
             for v in variants
-            if v["variant"].endswith("int8 (--int8)")
+            if v["variant"].endswith(("int8 (--int8)", "onnxruntime int8"))
         ]
     return out

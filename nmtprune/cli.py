@@ -54,11 +54,8 @@ def _load_for_decoding(args):
             raise ConfigError(f"{args.model}: an export-onnx directory has its precision (export-onnx --int8)")
         if args.sparse:
             raise ConfigError(f"{args.model}: an export-onnx directory decodes as exported; --sparse does not apply")
-        if args.shortlist:
-            raise ConfigError(
-                f"{args.model}: an export-onnx directory computes the whole softmax; --shortlist does not apply"
-            )
-        return load_onnx(args.model, threads=args.threads)
+        model, *rest = load_onnx(args.model, threads=args.threads)
+        return (_shortlisted(model, args.shortlist), *rest)
     if args.shortlist and args.sparse:
         raise ConfigError("--shortlist and --sparse: choose one (the shortlist slices the fp32 or int8 softmax layer)")
     model, *rest = load_model(args.model)
@@ -76,11 +73,16 @@ def _load_for_decoding(args):
         model = sparse_model(model)
         for line in describe_plan(model.plan):
             print(f"sparse: {line}", file=sys.stderr)
-    if args.shortlist:
-        from .decode.shortlist import Shortlist, shortlisted
+    return (_shortlisted(model, args.shortlist), *rest)
 
-        model = shortlisted(model, Shortlist.load(args.shortlist), args.shortlist)
-    return (model, *rest)
+
+def _shortlisted(model, path):
+    """``model`` decoding with the shortlist file ``path`` (``--shortlist``), or as it is without one."""
+    if not path:
+        return model
+    from .decode.shortlist import Shortlist, shortlisted
+
+    return shortlisted(model, Shortlist.load(path), path)
 
 
 def _cmd_translate(args) -> int:

@@ -133,3 +133,13 @@ def test_the_shrunk_model_also_ships_as_onnxruntime_int8(trained):
     data = nmt.sentences(shrunk, "test", 3)
     # the graphs decode the shrunk model's shapes (greedy, as the latency measurement runs them)
     assert len(translate_data(got[2]["model"], data, shrunk.tgt_vocab, beam=1, batch_size=1)) == 3
+    # with a shortlist, the export ships its hidden-step graph and softmax weights instead of the whole step
+    assert got[2]["shortlist_shipped"] == "encoder.onnx + decoder_hidden.onnx + softmax.safetensors"
+    listed = deployable.with_shortlist(got[2:], shrunk, tmp / "onnx-variants")
+    assert [v["variant"] for v in listed] == [
+        f"{got[2]['variant']} + shortlist {p}/{f}" for p, f in deployable_trained.SHORTLISTS
+    ]
+    assert all(
+        v["shipped"].startswith(got[2]["shortlist_shipped"]) and v["bytes"] > got[2]["shortlist_bytes"] for v in listed
+    )
+    assert len(translate_data(listed[1]["model"], data, shrunk.tgt_vocab, beam=2)) == 3

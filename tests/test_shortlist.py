@@ -18,8 +18,13 @@ from experiment_helpers import make_model
 
 
 @pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    return nmt.load(make_model(tmp_path_factory.mktemp("sl") / "model"))
+def toy_dir(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("sl") / "model")
+
+
+@pytest.fixture(scope="module")
+def toy(toy_dir):
+    return nmt.load(toy_dir)
 
 
 def _batch(m, n=6):
@@ -114,3 +119,34 @@ def test_the_cli_writes_a_shortlist_and_decodes_with_it(tmp_path):
     assert r.returncode != 0 and "nope: cannot read a shortlist" in r.stderr and "Traceback" not in r.stderr
     r = _run("translate", str(model), "--shortlist", str(tmp_path / "sl.safetensors"), "--sparse")
     assert r.returncode != 0 and "--shortlist and --sparse" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_onnx_export_decodes_with_a_shortlist(toy, toy_dir, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from nmtprune.deploy import export_onnx, load_onnx
+
+    V, Vs = toy.cfg.model.tgt_vocab_size, toy.cfg.model.src_vocab_size
+    every = Shortlist(torch.arange(V).repeat(Vs, 1), torch.arange(V), V)
+    small = Shortlist(
+        torch.randint(V // 2, V, (Vs, 1), generator=torch.Generator().manual_seed(0)), torch.tensor([V - 1]), V
+    )
+    data, b = _batch(toy)
+    allowed = set(small.ids(b.src).tolist())
+    for int8 in (False, True):
+        out = tmp_path / f"onnx{int(int8)}"
+        export_onnx(toy.net, toy_dir, out, int8=int8)
+        model = load_onnx(out)[0]
+        # every word listed: the same log-probabilities as the whole step graph's, step for step
+        full, listed = model, shortlisted(model, every)
+        enc_f, enc_l = full.encode(b.src, b.src_len), listed.encode(b.src, b.src_len)
+        y = torch.full((len(b.src),), 2, dtype=torch.long)
+        lp_f, _, _ = full.decode_step(y, full.initial_state(enc_f), enc_f)
+        lp_l, _, _ = listed.decode_step(y, listed.initial_state(enc_l), enc_l)
+        assert torch.equal(listed.vocab_ids, torch.arange(V))
+        if not int8:  # int8: onnxruntime's and PyTorch's int8 kernels round differently (7- vs 8-bit weights)
+            assert torch.allclose(lp_l, lp_f, atol=1e-4)
+        wrapped = shortlisted(model, small)
+        for hyps in (beam_search(wrapped, b.src, b.src_len, beam=3), greedy_search(wrapped, b.src, b.src_len)):
+            words = {w for h in hyps for w in h}
+            assert words and words <= allowed
+        assert perplexity(wrapped, data) == perplexity(model, data)

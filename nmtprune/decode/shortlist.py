@@ -31,7 +31,15 @@ from ..data.vocab import SPECIALS
 from ..errors import UserError
 from ..models.seq2seq import Encoded
 
-__all__ = ["Shortlist", "ShortlistError", "build_shortlist", "shortlisted", "SHORTLIST_FILE"]
+__all__ = [
+    "Shortlist",
+    "ShortlistError",
+    "ShortlistSoftmax",
+    "build_shortlist",
+    "fp32_linear",
+    "shortlisted",
+    "SHORTLIST_FILE",
+]
 
 SHORTLIST_FILE = "shortlist.safetensors"
 
@@ -122,7 +130,7 @@ def build_shortlist(
     return Shortlist(candidates, top.sort().values, tgt_vocab_size)
 
 
-class _ShortlistGenerator(nn.Module):
+class ShortlistSoftmax(nn.Module):
     """The softmax layer restricted to the rows :meth:`select` was last given; -inf logits elsewhere."""
 
     def __init__(self, generator: nn.Module, make_linear):
@@ -147,7 +155,7 @@ class _ShortlistGenerator(nn.Module):
         return self.rows(h)
 
 
-def _fp32_linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
+def fp32_linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
     lin = nn.Linear(weight.shape[1], weight.shape[0])
     with torch.no_grad():
         lin.weight.copy_(weight)
@@ -165,8 +173,8 @@ class _Shortlisted(nn.Module):
 
         from .int8 import int8_linear
 
-        make = int8_linear if isinstance(owner.generator, DynamicLinear) else _fp32_linear
-        self.gen = _ShortlistGenerator(owner.generator, make)
+        make = int8_linear if isinstance(owner.generator, DynamicLinear) else fp32_linear
+        self.gen = ShortlistSoftmax(owner.generator, make)
         twin = copy.copy(owner)  # shares every module but the softmax layer with the model
         twin._modules = dict(owner._modules)
         twin.generator = self.gen
@@ -200,8 +208,10 @@ class _Shortlisted(nn.Module):
 
 
 def shortlisted(model: nn.Module, shortlist: Shortlist, where: str = "shortlist") -> nn.Module:
-    """``model`` (a Seq2Seq or an int8 model) decoding with ``shortlist``; ``model`` itself is unchanged.
+    """``model`` (a Seq2Seq, an int8 model or an ONNX export) decoding with ``shortlist``; ``model`` is unchanged.
     ``where`` names the table in the error raised when it does not fit the model's vocabularies."""
     cfg = model.cfg
     shortlist.check(cfg.src_vocab_size, cfg.tgt_vocab_size, where)
+    if hasattr(model, "with_shortlist"):  # a model that runs its steps elsewhere (an ONNX export)
+        return model.with_shortlist(shortlist)
     return _Shortlisted(model, shortlist).eval()

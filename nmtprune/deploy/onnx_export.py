@@ -16,7 +16,11 @@ Batch and source length are dynamic axes. Exported by the TorchScript-based expo
 (``torch.onnx.export(..., dynamo=False)``): it traces the packed LSTM into ONNX LSTM nodes, while
 ``torch.export`` cannot capture a packed sequence's data-dependent lengths.
 
-``--int8`` runs onnxruntime's dynamic quantisation on both graphs: MatMul and LSTM weights int8,
+``decoder_hidden.onnx`` is the same step up to h~ (outputs ``feed_out`` and the states, no ``logp``) and
+``softmax.safetensors`` the softmax layer's fp32 weights: decoding with a target-vocabulary shortlist runs
+that graph and multiplies only the shortlisted rows (:mod:`.onnx_runner`).
+
+``--int8`` runs onnxruntime's dynamic quantisation on the graphs: MatMul and LSTM weights int8,
 one scale per output channel, activations quantised per call, as PyTorch's int8 decoding does
 (:mod:`nmtprune.decode.int8`); the embeddings stay fp32 there too.
 """
@@ -43,10 +47,23 @@ from ..decode.explicit_step import ExplicitStep, MatMulLinear
 from ..errors import UserError
 from ..models.seq2seq import Seq2Seq
 
-__all__ = ["OnnxError", "export_onnx", "FORMAT", "META_FILE", "ENCODER_FILE", "STEP_FILE", "OPSET"]
+__all__ = [
+    "OnnxError",
+    "export_onnx",
+    "FORMAT",
+    "META_FILE",
+    "ENCODER_FILE",
+    "STEP_FILE",
+    "HIDDEN_FILE",
+    "SOFTMAX_FILE",
+    "OPSET",
+]
 
 FORMAT, VERSION = "nmtprune-onnx", 1
 META_FILE, ENCODER_FILE, STEP_FILE = "onnx.json", "encoder.onnx", "decoder_step.onnx"
+# decoding with a target-vocabulary shortlist: the step up to the attentional layer as a graph, and the
+# softmax layer's weights, whose shortlisted rows the runner multiplies itself
+HIDDEN_FILE, SOFTMAX_FILE = "decoder_hidden.onnx", "softmax.safetensors"
 OPSET = 17
 # what a runner needs besides the graphs: the tokenisation settings and the vocabularies
 COPIED = ("config.json", "src.vocab", "tgt.vocab")
@@ -110,14 +127,20 @@ class _EncoderGraph(nn.Module):
 
 
 class _StepGraph(nn.Module):
-    def __init__(self, model: Seq2Seq):
+    """One decoder step; without ``softmax``, the step up to h~ (the shortlist's graph)."""
+
+    def __init__(self, model: Seq2Seq, softmax: bool = True):
         super().__init__()
-        self.layers = model.cfg.dec_layers
+        self.layers, self.softmax = model.cfg.dec_layers, softmax
         self.step = ExplicitStep(model, MatMulLinear)
+        if not softmax:
+            self.step.generator = nn.Identity()  # no softmax-layer product in the graph
 
     def forward(self, y, feed, keys, memory, mask_bias, *states):
         L = self.layers
         logits, h, c, h_tilde, _ = self.step(y, list(states[:L]), list(states[L:]), feed, keys, memory, mask_bias)
+        if not self.softmax:
+            return (h_tilde, *h, *c)
         return (torch.log_softmax(logits, dim=-1), h_tilde, *h, *c)
 
 
@@ -192,6 +215,14 @@ def export_graphs(model: Seq2Seq, out: Path) -> None:
         y = torch.full((src.shape[0],), BOS, dtype=torch.long)
         args = (y, feed, enc.keys, enc.memory, enc.mask_bias, *enc.h, *enc.c)
         _export(_StepGraph(model), args, out / STEP_FILE, step_in, step_out, dynamic)
+        _export(_StepGraph(model, softmax=False), args, out / HIDDEN_FILE, step_in, step_out[1:], dynamic)
+    from safetensors.torch import save_file
+
+    gen = model.generator
+    save_file(
+        {"weight": gen.weight.detach().float().contiguous(), "bias": gen.bias.detach().float().contiguous()},
+        str(out / SOFTMAX_FILE),
+    )
 
 
 def quantise_graphs(src: Path, out: Path) -> None:
@@ -200,7 +231,8 @@ def quantise_graphs(src: Path, out: Path) -> None:
 
     logging.disable(logging.WARNING)  # its advice to pre-process image models, on the root logger
     try:
-        for name in (ENCODER_FILE, STEP_FILE):
+        shutil.copyfile(src / SOFTMAX_FILE, out / SOFTMAX_FILE)  # fp32: the runner quantises the rows it keeps
+        for name in (ENCODER_FILE, STEP_FILE, HIDDEN_FILE):
             # reduce_range: 7-bit weights. Without VNNI (AVX2), the int8 kernels add pairs of u8 x s8
             # products in 16 bits, which saturate with 8-bit weights; on the shipped model 8-bit weights
             # changed more than twice as many greedy translations (against fp32) as 7-bit ones.
