@@ -1,8 +1,8 @@
 """A target-vocabulary shortlist: the softmax layer multiplies only the words a batch's sources make likely.
 
-At every decoder step the softmax layer multiplies all V target rows (7,880 for Multi30k, 43 % of a
-step's weight products at hidden size 512 and more once hidden units are removed), although a sentence
-is translated with a few hundred of them. A shortlist picks, per batch, the rows worth computing:
+At every decoder step the softmax layer multiplies all V target rows (7,880 for Multi30k: 41 % of a
+step's weights at hidden size 512, more once hidden units are removed), although a sentence is
+translated with a few hundred of them. A shortlist picks, per batch, the rows worth computing:
 
 * the ``frequent`` most frequent target words of the training data (function words, punctuation);
 * for every source word in the batch, its ``per_source`` target words most associated with it in the
@@ -13,9 +13,10 @@ is translated with a few hundred of them. A shortlist picks, per batch, the rows
 Decoding then computes those rows only, and normalises over them: every other word has probability 0.
 The step's log-probabilities cover the shortlist only (``vocab_ids`` says which words, in order), and
 the searches (:mod:`.search`) map the positions they pick back to word ids, so the log-softmax and the
-top-k also run over the shortlist instead of the whole vocabulary. Words outside the shortlist can no longer be written: that is
-the BLEU a shortlist may cost, which is why it is measured beside its speed, never assumed. Perplexity
-(teacher forcing) is the full model's: the shortlist restricts the search, not the model.
+top-k also run over the shortlist instead of the whole vocabulary. Words outside the shortlist can no
+longer be written: that is the BLEU a shortlist may cost, which is why it is measured beside its speed,
+never assumed. Perplexity (teacher forcing) is the full model's: the shortlist restricts the search, not
+the model.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def build_shortlist(
 
 
 class ShortlistSoftmax(nn.Module):
-    """The softmax layer restricted to the rows :meth:`select` was last given; -inf logits elsewhere."""
+    """The softmax layer restricted to the rows :meth:`select` was last given (their logits only);
+    ``make_linear(weight, bias)`` builds the product of those rows (fp32, or int8 for an int8 model)."""
 
     def __init__(self, generator: nn.Module, make_linear):
         super().__init__()
@@ -156,6 +158,7 @@ class ShortlistSoftmax(nn.Module):
 
 
 def fp32_linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
+    """An fp32 linear layer holding ``weight`` (out, in) and ``bias`` (out,)."""
     lin = nn.Linear(weight.shape[1], weight.shape[0])
     with torch.no_grad():
         lin.weight.copy_(weight)
