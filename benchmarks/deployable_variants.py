@@ -23,7 +23,8 @@ command that trains it.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import sys
 import time
 from pathlib import Path
 
@@ -77,16 +78,14 @@ def deploy_models(study_path: str, results_dir: str | Path = "results") -> tuple
 
 
 def _shrunk(src: Path, where: Path):
-    """``src``'s unit-masked model with the removed units cut out, saved to ``where``; the Loaded model."""
+    """``src``'s unit-masked model with the removed units cut out by ``nmtprune shrink`` into ``where``
+    (its ``units.json``, or the units whose weights are all zero); the Loaded model."""
     from nmtprune import api as nmt
-    from nmtprune.prune.units.mask import UnitMask
-    from nmtprune.prune.units.shrink import dead_units, shrink
-    from nmtprune.train.checkpoint import save_checkpoint
+    from nmtprune.cli import main
 
-    m = nmt.load(src)
-    mask = UnitMask.load(src / "units.json") if (src / "units.json").is_file() else dead_units(m.net)
-    small = shrink(m.net, mask).eval()
-    save_checkpoint(where, small, dataclasses.replace(m.cfg, model=small.cfg), m.src_vocab, m.tgt_vocab)
+    with contextlib.redirect_stdout(sys.stderr):  # the command prints its output path; stdout is the table's
+        if main(["shrink", str(src), "--out", str(where)]) != 0:
+            raise SystemExit(f"deployable.py: nmtprune shrink {src} failed")
     return nmt.load(where)
 
 
